@@ -1,0 +1,129 @@
+//! Stable, machine-readable error codes returned in the `code` field of every error body.
+
+use serde::{Deserialize, Serialize};
+
+/// Why a request failed, as clients branch on it.
+///
+/// Codes are stable API: clients and the portal match on them, so a variant is never renamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The body is not valid JSON, or a field has the wrong type or value.
+    InvalidRequest,
+    /// The body is larger than the configured limit.
+    PayloadTooLarge,
+    /// The `content-type` is not one the endpoint accepts.
+    UnsupportedMediaType,
+    /// No API key was sent.
+    MissingApiKey,
+    /// The API key is unknown, revoked or expired.
+    InvalidApiKey,
+    /// The key exists but may not use this model.
+    ModelNotAllowed,
+    /// The tenant owning the key is suspended.
+    TenantSuspended,
+    /// No model with this name is configured.
+    ModelNotFound,
+    /// The model exists but does not serve this endpoint (for example embeddings on a chat model).
+    UnsupportedEndpoint,
+    /// The route does not exist.
+    NotFound,
+    /// The HTTP method is not allowed on this route.
+    MethodNotAllowed,
+    /// The upstream provider rate-limited the request.
+    UpstreamRateLimited,
+    /// The upstream provider failed or answered with something the gateway cannot use.
+    UpstreamError,
+    /// The upstream provider did not answer in time.
+    UpstreamTimeout,
+    /// The upstream provider could not be reached.
+    UpstreamUnavailable,
+    /// The gateway is not ready to serve (for example its store is unreachable).
+    ServiceUnavailable,
+    /// Something went wrong inside the gateway; the request id identifies it in the logs.
+    InternalError,
+}
+
+impl ErrorCode {
+    /// The snake_case wire name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::MissingApiKey => "missing_api_key",
+            ErrorCode::InvalidApiKey => "invalid_api_key",
+            ErrorCode::ModelNotAllowed => "model_not_allowed",
+            ErrorCode::TenantSuspended => "tenant_suspended",
+            ErrorCode::ModelNotFound => "model_not_found",
+            ErrorCode::UnsupportedEndpoint => "unsupported_endpoint",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::UpstreamRateLimited => "upstream_rate_limited",
+            ErrorCode::UpstreamError => "upstream_error",
+            ErrorCode::UpstreamTimeout => "upstream_timeout",
+            ErrorCode::UpstreamUnavailable => "upstream_unavailable",
+            ErrorCode::ServiceUnavailable => "service_unavailable",
+            ErrorCode::InternalError => "internal_error",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    const ALL: &[ErrorCode] = &[
+        ErrorCode::InvalidRequest,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::MissingApiKey,
+        ErrorCode::InvalidApiKey,
+        ErrorCode::ModelNotAllowed,
+        ErrorCode::TenantSuspended,
+        ErrorCode::ModelNotFound,
+        ErrorCode::UnsupportedEndpoint,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::UpstreamRateLimited,
+        ErrorCode::UpstreamError,
+        ErrorCode::UpstreamTimeout,
+        ErrorCode::UpstreamUnavailable,
+        ErrorCode::ServiceUnavailable,
+        ErrorCode::InternalError,
+    ];
+
+    #[test]
+    fn wire_names_are_pinned_and_match_serde() {
+        let names: Vec<&str> = ALL.iter().map(|it| it.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "invalid_request",
+                "payload_too_large",
+                "unsupported_media_type",
+                "missing_api_key",
+                "invalid_api_key",
+                "model_not_allowed",
+                "tenant_suspended",
+                "model_not_found",
+                "unsupported_endpoint",
+                "not_found",
+                "method_not_allowed",
+                "upstream_rate_limited",
+                "upstream_error",
+                "upstream_timeout",
+                "upstream_unavailable",
+                "service_unavailable",
+                "internal_error",
+            ]
+        );
+        for code in ALL {
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            let back: ErrorCode = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, *code);
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Wire types shared by the backend and the portal.
+//!
+//! Everything here is public API: renaming a field or an [`ErrorCode`] is a breaking change.
+//! The crate compiles to `wasm32-unknown-unknown` and depends on no runtime, database or HTTP crate.
+
+mod error_code;
+
+pub use error_code::ErrorCode;

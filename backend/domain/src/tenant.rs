@@ -1,0 +1,91 @@
+//! Tenants: who owns keys, usage and policies.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::TenantId;
+
+/// Whether a tenant may use the data plane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantStatus {
+    Active,
+    Suspended,
+}
+
+impl TenantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantStatus::Active => "active",
+            TenantStatus::Suspended => "suspended",
+        }
+    }
+
+    /// Parses the stored form; unknown values are treated as suspended (fail closed).
+    pub fn from_stored(s: &str) -> Self {
+        match s {
+            "active" => TenantStatus::Active,
+            _ => TenantStatus::Suspended,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub status: TenantStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Why a tenant name was rejected.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TenantNameError {
+    #[error("tenant name must not be empty")]
+    Empty,
+    #[error("tenant name must be at most 100 characters")]
+    TooLong,
+    #[error("tenant name must not contain control characters")]
+    ControlCharacters,
+}
+
+impl Tenant {
+    /// A new active tenant named `name`.
+    ///
+    /// # Errors
+    /// When the name is empty, longer than 100 characters or contains control characters.
+    pub fn new(name: &str, now: OffsetDateTime) -> Result<Self, TenantNameError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(TenantNameError::Empty);
+        }
+        if name.chars().count() > 100 {
+            return Err(TenantNameError::TooLong);
+        }
+        if name.chars().any(char::is_control) {
+            return Err(TenantNameError::ControlCharacters);
+        }
+        Ok(Tenant {
+            id: TenantId::new(),
+            name: name.to_owned(),
+            status: TenantStatus::Active,
+            created_at: now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_names_are_trimmed_and_validated() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(Tenant::new("  acme ", now).unwrap().name, "acme");
+        assert_eq!(Tenant::new("   ", now), Err(TenantNameError::Empty));
+        assert_eq!(Tenant::new(&"x".repeat(101), now), Err(TenantNameError::TooLong));
+        assert_eq!(Tenant::new("a\u{0}b", now), Err(TenantNameError::ControlCharacters));
+        assert!(Tenant::new("Ünïcödé 租户", now).is_ok());
+    }
+}

@@ -1,0 +1,73 @@
+//! Usage records: one append-only fact per data-plane request, the source of all billing.
+
+use time::OffsetDateTime;
+
+use crate::{ApiKeyId, RequestId, TenantId, UsageId};
+
+/// How a request ended, as far as billing cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageStatus {
+    /// The upstream answered completely.
+    Ok,
+    /// The request failed (upstream or gateway error); tokens may still have been used.
+    Error,
+    /// The client went away before the end; what was delivered is billed.
+    ClientClosed,
+}
+
+impl UsageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageStatus::Ok => "ok",
+            UsageStatus::Error => "error",
+            UsageStatus::ClientClosed => "client_closed",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn from_stored(s: &str) -> Option<Self> {
+        match s {
+            "ok" => Some(UsageStatus::Ok),
+            "error" => Some(UsageStatus::Error),
+            "client_closed" => Some(UsageStatus::ClientClosed),
+            _ => None,
+        }
+    }
+}
+
+/// One request's usage. Token counts are exact when the provider reported them and
+/// tokenizer estimates when `estimated` is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRecord {
+    /// Generated at the gateway (UUIDv7) so that a replayed record is inserted at most once.
+    pub id: UsageId,
+    pub request_id: RequestId,
+    pub tenant_id: TenantId,
+    pub key_id: ApiKeyId,
+    /// `chat.completions`, `completions` or `embeddings`.
+    pub endpoint: String,
+    pub model_alias: String,
+    pub provider: String,
+    pub upstream_model: String,
+    pub stream: bool,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// Prompt tokens read from the provider's cache (included in `prompt_tokens`).
+    pub cached_tokens: u64,
+    /// Prompt tokens written to the provider's cache (included in `prompt_tokens`).
+    pub cache_write_tokens: u64,
+    /// Completion tokens spent on reasoning (included in `completion_tokens`).
+    pub reasoning_tokens: u64,
+    pub estimated: bool,
+    /// The provider's own usage object, verbatim JSON, for audits and later re-pricing.
+    pub raw_usage: Option<String>,
+    pub status: UsageStatus,
+    /// The HTTP status the client saw.
+    pub http_status: u16,
+    /// The stable error code, when the request failed.
+    pub error_code: Option<String>,
+    pub latency_ms: u64,
+    /// Time to first token, for streams.
+    pub ttft_ms: Option<u64>,
+    pub created_at: OffsetDateTime,
+}
