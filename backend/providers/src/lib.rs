@@ -1,1 +1,232 @@
-//! Placeholder.
+//! Upstream model providers behind one interface.
+//!
+//! Each upstream has its own module with private wire types; the rest of the gateway sees only
+//! [`Provider`] and the canonical types of `domain::llm`. Providers receive resolved credentials
+//! and know nothing about tenants, keys or databases.
+//!
+//! Every provider answers in the canonical (OpenAI-shaped) JSON: an OpenAI-compatible upstream's
+//! bytes are forwarded as they came, other upstreams are translated. Alongside the bytes each
+//! answer carries what accounting needs (usage, delivered text), so the gateway never re-parses.
+
+pub mod anthropic;
+mod error;
+pub mod http;
+pub mod mock;
+pub mod openai;
+pub mod sse;
+mod stream;
+
+use std::pin::Pin;
+use std::time::Instant;
+
+use bytes::Bytes;
+use domain::llm::{ChatRequest, CompletionRequest, EmbeddingRequest, Usage};
+use futures_util::Stream;
+
+pub use error::{ProviderError, ProviderErrorKind, error_chain};
+pub use http::Timeouts;
+
+/// The kinds of upstream, a closed set so every capability decision is an exhaustive match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProviderKind {
+    OpenAi,
+    AzureOpenAi,
+    OpenAiCompatible,
+    Anthropic,
+    Mock,
+}
+
+impl ProviderKind {
+    /// A bounded label for metrics and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::OpenAi => "openai",
+            ProviderKind::AzureOpenAi => "azure_openai",
+            ProviderKind::OpenAiCompatible => "openai_compatible",
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Mock => "mock",
+        }
+    }
+}
+
+/// Which endpoints a provider serves natively.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    pub chat: bool,
+    /// Legacy text completions; when false the gateway serves them through chat.
+    pub completions: bool,
+    pub embeddings: bool,
+}
+
+/// Token usage as reported by the upstream, with its raw JSON kept for audits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageReport {
+    pub usage: Usage,
+    /// The provider's own usage object, verbatim.
+    pub raw: Option<String>,
+    /// False when only part of the usage is known (for example Anthropic's input tokens from
+    /// `message_start` before the stream was cut); the gateway estimates the rest.
+    pub complete: bool,
+}
+
+/// A non-streamed answer: canonical JSON ready for the client, plus its usage.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub body: Bytes,
+    pub usage: Option<UsageReport>,
+}
+
+/// One event of a streamed answer.
+#[derive(Debug, Clone, Default)]
+pub struct StreamEvent {
+    /// One canonical chunk (`chat.completion.chunk` or `text_completion`), as JSON.
+    pub data: Bytes,
+    /// Usage carried by this chunk, if any.
+    pub usage: Option<UsageReport>,
+    /// The chunk exists only to carry usage (no choices): dropped when the client did not ask
+    /// for `stream_options.include_usage`.
+    pub usage_only: bool,
+    /// The text this chunk delivered (content, reasoning, tool names and arguments), for a
+    /// tokenizer estimate when the upstream never reports usage.
+    pub text: String,
+}
+
+/// A stream of canonical chunks. The first item has already been received when a provider
+/// returns one, so a failure before it is an `Err` from the call (the commit point).
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, ProviderError>> + Send>>;
+
+/// The per-call facts a provider needs besides the request.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// The upstream's own model name (or Azure deployment).
+    pub upstream_model: &'a str,
+    /// When the whole call must be over.
+    pub deadline: Instant,
+}
+
+/// A configured upstream. Dispatch is a `match`, not a trait object: the set is closed.
+#[derive(Debug, Clone)]
+pub enum Provider {
+    OpenAi(openai::OpenAi),
+    Anthropic(anthropic::Anthropic),
+    Mock(mock::Mock),
+}
+
+impl Provider {
+    pub fn kind(&self) -> ProviderKind {
+        match self {
+            Provider::OpenAi(it) => it.kind(),
+            Provider::Anthropic(_) => ProviderKind::Anthropic,
+            Provider::Mock(_) => ProviderKind::Mock,
+        }
+    }
+
+    pub fn capabilities(&self) -> Capabilities {
+        match self.kind() {
+            ProviderKind::OpenAi
+            | ProviderKind::AzureOpenAi
+            | ProviderKind::OpenAiCompatible
+            | ProviderKind::Mock => Capabilities {
+                chat: true,
+                completions: true,
+                embeddings: true,
+            },
+            ProviderKind::Anthropic => Capabilities {
+                chat: true,
+                completions: false,
+                embeddings: false,
+            },
+        }
+    }
+
+    /// # Errors
+    /// Upstream failures, timeouts, and requests the provider cannot express.
+    pub async fn chat(&self, req: &ChatRequest, call: Call<'_>) -> Result<Reply, ProviderError> {
+        match self {
+            Provider::OpenAi(it) => it.chat(req, call).await,
+            Provider::Anthropic(it) => it.chat(req, call).await,
+            Provider::Mock(it) => it.chat(req, call).await,
+        }
+    }
+
+    /// Starts a stream and waits for its first event.
+    ///
+    /// # Errors
+    /// Everything that goes wrong before the first event arrives.
+    pub async fn chat_stream(
+        &self,
+        req: &ChatRequest,
+        call: Call<'_>,
+    ) -> Result<EventStream, ProviderError> {
+        let stream = match self {
+            Provider::OpenAi(it) => it.chat_stream(req, call).await?,
+            Provider::Anthropic(it) => it.chat_stream(req, call).await?,
+            Provider::Mock(it) => it.chat_stream(req, call).await?,
+        };
+        stream::peek_first(stream, call.deadline, self.first_byte_timeout()).await
+    }
+
+    /// # Errors
+    /// Upstream failures; `Unsupported` when `capabilities().completions` is false.
+    pub async fn completion(
+        &self,
+        req: &CompletionRequest,
+        call: Call<'_>,
+    ) -> Result<Reply, ProviderError> {
+        match self {
+            Provider::OpenAi(it) => it.completion(req, call).await,
+            Provider::Mock(it) => it.completion(req, call).await,
+            Provider::Anthropic(_) => Err(ProviderError::unsupported(
+                "this provider has no text completions endpoint",
+            )),
+        }
+    }
+
+    /// # Errors
+    /// Everything that goes wrong before the first event; `Unsupported` as for `completion`.
+    pub async fn completion_stream(
+        &self,
+        req: &CompletionRequest,
+        call: Call<'_>,
+    ) -> Result<EventStream, ProviderError> {
+        let stream = match self {
+            Provider::OpenAi(it) => it.completion_stream(req, call).await?,
+            Provider::Mock(it) => it.completion_stream(req, call).await?,
+            Provider::Anthropic(_) => {
+                return Err(ProviderError::unsupported(
+                    "this provider has no text completions endpoint",
+                ));
+            }
+        };
+        stream::peek_first(stream, call.deadline, self.first_byte_timeout()).await
+    }
+
+    /// # Errors
+    /// Upstream failures; `Unsupported` when the provider has no embeddings.
+    pub async fn embed(
+        &self,
+        req: &EmbeddingRequest,
+        call: Call<'_>,
+    ) -> Result<Reply, ProviderError> {
+        match self {
+            Provider::OpenAi(it) => it.embed(req, call).await,
+            Provider::Mock(it) => it.embed(req, call),
+            Provider::Anthropic(_) => Err(ProviderError::unsupported(
+                "this provider does not serve embeddings",
+            )),
+        }
+    }
+
+    /// The configured timeouts (the mock has none to speak of).
+    pub fn timeouts(&self) -> Timeouts {
+        match self {
+            Provider::OpenAi(it) => it.timeouts(),
+            Provider::Anthropic(it) => it.timeouts(),
+            Provider::Mock(_) => Timeouts::default(),
+        }
+    }
+
+    fn first_byte_timeout(&self) -> std::time::Duration {
+        self.timeouts().first_byte
+    }
+}

@@ -1,0 +1,167 @@
+//! Anthropic's Messages API, translated to and from the canonical OpenAI shape.
+
+mod from_wire;
+mod stream;
+mod to_wire;
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use domain::llm::ChatRequest;
+use futures_util::StreamExt;
+use reqwest::Url;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::http::{self, Timeouts};
+use crate::{Call, EventStream, ProviderError, Reply, sse};
+
+/// The API version every request is pinned to.
+pub const DEFAULT_VERSION: &str = "2023-06-01";
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The URL `/v1/messages` is appended to.
+    pub base_url: String,
+    pub api_key: Option<SecretString>,
+    pub version: String,
+    /// Values for `anthropic-beta`.
+    pub beta: Vec<String>,
+    /// `max_tokens` when the client sets none (Anthropic requires one).
+    pub default_max_tokens: u32,
+    pub headers: Vec<(String, String)>,
+    pub timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone)]
+pub struct Anthropic {
+    url: Url,
+    headers: HeaderMap,
+    client: reqwest::Client,
+    default_max_tokens: u32,
+    timeouts: Timeouts,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|it| i64::try_from(it.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl Anthropic {
+    /// # Errors
+    /// An invalid base URL or header value.
+    pub fn new(config: Config) -> Result<Self, ProviderError> {
+        let mut url = Url::parse(config.base_url.trim_end_matches('/'))
+            .map_err(|e| ProviderError::decode(format!("invalid base_url: {e}")))?;
+        url.path_segments_mut()
+            .map_err(|()| ProviderError::decode("base_url cannot take a path"))?
+            .pop_if_empty()
+            .extend(["v1", "messages"]);
+        let mut headers = HeaderMap::new();
+        let invalid = |name: &str| ProviderError::decode(format!("invalid value for `{name}`"));
+        if let Some(key) = &config.api_key {
+            let mut value =
+                HeaderValue::from_str(key.expose_secret()).map_err(|_| invalid("api_key"))?;
+            value.set_sensitive(true);
+            headers.insert("x-api-key", value);
+        }
+        headers.insert(
+            "anthropic-version",
+            HeaderValue::from_str(&config.version).map_err(|_| invalid("version"))?,
+        );
+        if !config.beta.is_empty() {
+            headers.insert(
+                "anthropic-beta",
+                HeaderValue::from_str(&config.beta.join(",")).map_err(|_| invalid("beta"))?,
+            );
+        }
+        for (name, value) in &config.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(name))?;
+            let value = HeaderValue::from_str(value).map_err(|_| invalid(name.as_str()))?;
+            headers.insert(name, value);
+        }
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Ok(Anthropic {
+            client: http::client(&config.timeouts)?,
+            url,
+            headers,
+            default_max_tokens: config.default_max_tokens,
+            timeouts: config.timeouts,
+        })
+    }
+
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+
+    async fn post(
+        &self,
+        req: &ChatRequest,
+        call: Call<'_>,
+        stream: bool,
+    ) -> Result<(reqwest::Response, bool), ProviderError> {
+        let translated =
+            to_wire::to_wire(req, call.upstream_model, self.default_max_tokens, stream)?;
+        let body = serde_json::to_vec(&translated.body).map_err(ProviderError::decode)?;
+        let request = self
+            .client
+            .post(self.url.clone())
+            .headers(self.headers.clone())
+            .timeout(call.deadline.saturating_duration_since(Instant::now()))
+            .body(body);
+        let response = http::send(request, self.timeouts.first_byte).await?;
+        Ok((response, translated.json_mode))
+    }
+
+    pub(crate) async fn chat(
+        &self,
+        req: &ChatRequest,
+        call: Call<'_>,
+    ) -> Result<Reply, ProviderError> {
+        let (response, json_mode) = self.post(req, call, false).await?;
+        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        let body = http::read_body(response, remaining).await?;
+        let response: from_wire::Response =
+            serde_json::from_slice(&body).map_err(ProviderError::decode)?;
+        let (res, usage) = from_wire::from_wire(response, json_mode, unix_now())?;
+        Ok(Reply {
+            body: Bytes::from(serde_json::to_vec(&res).map_err(ProviderError::decode)?),
+            usage,
+        })
+    }
+
+    pub(crate) async fn chat_stream(
+        &self,
+        req: &ChatRequest,
+        call: Call<'_>,
+    ) -> Result<EventStream, ProviderError> {
+        let (response, json_mode) = self.post(req, call, true).await?;
+        let events = sse::events(response.bytes_stream().boxed());
+        let translator = stream::Translator::new(json_mode, unix_now());
+        Ok(Box::pin(futures_util::stream::unfold(
+            (Box::pin(events), translator, false),
+            |(mut events, mut translator, done)| async move {
+                if done {
+                    return None;
+                }
+                loop {
+                    let event = match events.next().await? {
+                        Ok(event) => event,
+                        Err(e) => return Some((Err(e), (events, translator, true))),
+                    };
+                    match translator.on_event(&event.event, &event.data) {
+                        Ok(Some(out)) => return Some((Ok(out), (events, translator, false))),
+                        Ok(None) => {}
+                        Err(e) => return Some((Err(e), (events, translator, true))),
+                    }
+                }
+            },
+        )))
+    }
+}

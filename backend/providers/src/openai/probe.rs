@@ -1,0 +1,201 @@
+//! Light, borrowing parses of OpenAI-shaped answers: only what accounting needs, so that an
+//! OpenAI-compatible answer is forwarded byte for byte without being rebuilt.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::{ProviderError, UsageReport};
+use domain::llm::Usage;
+
+#[derive(Deserialize)]
+struct BodyProbe<'a> {
+    #[serde(default, borrow)]
+    usage: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    error: Option<&'a RawValue>,
+    #[serde(default)]
+    choices: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    data: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct ChunkProbe<'a> {
+    #[serde(default, borrow)]
+    choices: Vec<ChoiceProbe<'a>>,
+    #[serde(default, borrow)]
+    usage: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    x_groq: Option<XGroqProbe<'a>>,
+    #[serde(default, borrow)]
+    error: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct XGroqProbe<'a> {
+    #[serde(default, borrow)]
+    usage: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct ChoiceProbe<'a> {
+    #[serde(default, borrow)]
+    delta: Option<DeltaProbe<'a>>,
+    /// Text completions stream `text` instead of a delta.
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct DeltaProbe<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    refusal: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    tool_calls: Option<Vec<ToolCallProbe<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ToolCallProbe<'a> {
+    #[serde(default, borrow)]
+    function: Option<FunctionProbe<'a>>,
+}
+
+#[derive(Deserialize)]
+struct FunctionProbe<'a> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+fn usage_report(raw: &RawValue) -> Option<UsageReport> {
+    let usage: Usage = serde_json::from_str(raw.get()).ok()?;
+    Some(UsageReport {
+        usage,
+        raw: Some(raw.get().to_owned()),
+        complete: true,
+    })
+}
+
+/// Reads the usage of a complete (non-streamed) answer and checks that it is an answer.
+///
+/// # Errors
+/// A body that is not JSON, or an error object sent with a 2xx status (some servers do).
+pub(crate) fn body_usage(body: &[u8]) -> Result<Option<UsageReport>, ProviderError> {
+    let probe: BodyProbe<'_> = serde_json::from_slice(body).map_err(ProviderError::decode)?;
+    if probe.error.is_some() && probe.choices.is_none() && probe.data.is_none() {
+        return Err(crate::http::classify_stream_error(body));
+    }
+    if probe.choices.is_none() && probe.data.is_none() {
+        return Err(ProviderError::decode("the answer has neither `choices` nor `data`"));
+    }
+    Ok(probe.usage.and_then(usage_report))
+}
+
+/// What one streamed chunk carries for accounting.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct ChunkFacts {
+    pub usage: Option<UsageReport>,
+    pub usage_only: bool,
+    pub text: String,
+}
+
+/// Reads one chunk of an OpenAI-compatible stream.
+///
+/// # Errors
+/// A chunk that is not JSON, or an error object sent mid-stream.
+pub(crate) fn chunk_facts(data: &[u8], x_groq: bool) -> Result<ChunkFacts, ProviderError> {
+    let probe: ChunkProbe<'_> = serde_json::from_slice(data).map_err(ProviderError::decode)?;
+    if probe.error.is_some() {
+        return Err(crate::http::classify_stream_error(data));
+    }
+    let raw_usage = if x_groq {
+        probe.x_groq.and_then(|it| it.usage).or(probe.usage)
+    } else {
+        probe.usage
+    };
+    let mut text = String::new();
+    for choice in &probe.choices {
+        if let Some(t) = &choice.text {
+            text.push_str(t);
+        }
+        let Some(delta) = &choice.delta else { continue };
+        for part in [&delta.content, &delta.reasoning_content, &delta.refusal]
+            .into_iter()
+            .flatten()
+        {
+            text.push_str(part);
+        }
+        for call in delta.tool_calls.iter().flatten() {
+            if let Some(function) = &call.function {
+                for part in [&function.name, &function.arguments].into_iter().flatten() {
+                    text.push_str(part);
+                }
+            }
+        }
+    }
+    let usage = raw_usage.and_then(usage_report);
+    Ok(ChunkFacts {
+        usage_only: probe.choices.is_empty() && usage.is_some(),
+        usage,
+        text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_tool_arguments_and_reasoning_are_collected() {
+        let facts = chunk_facts(
+            br#"{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"H\u00e9","reasoning_content":"hm","tool_calls":[{"index":0,"function":{"name":"f","arguments":"{\"a\""}}]},"finish_reason":null}],"usage":null}"#,
+            false,
+        )
+        .unwrap();
+        assert_eq!(facts.text, "Héhmf{\"a\"");
+        assert_eq!(facts.usage, None);
+        assert!(!facts.usage_only);
+    }
+
+    #[test]
+    fn final_usage_chunk_is_recognised() {
+        let facts = chunk_facts(
+            br#"{"id":"c","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21,"prompt_tokens_details":{"cached_tokens":2}}}"#,
+            false,
+        )
+        .unwrap();
+        assert!(facts.usage_only);
+        let report = facts.usage.unwrap();
+        assert_eq!(report.usage.prompt_tokens, 9);
+        assert_eq!(report.usage.cached_tokens(), 2);
+        assert!(report.raw.unwrap().contains("cached_tokens"));
+    }
+
+    #[test]
+    fn groq_usage_is_read_from_x_groq() {
+        let facts = chunk_facts(
+            br#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"x_groq":{"id":"req","usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}}"#,
+            true,
+        )
+        .unwrap();
+        assert_eq!(facts.usage.unwrap().usage.completion_tokens, 4);
+        assert!(!facts.usage_only);
+    }
+
+    #[test]
+    fn errors_inside_streams_and_bodies_are_reported() {
+        assert!(chunk_facts(br#"{"error":{"message":"boom","type":"server_error"}}"#, false).is_err());
+        assert!(chunk_facts(b"not json", false).is_err());
+        assert!(body_usage(br#"{"error":{"message":"model not loaded"}}"#).is_err());
+        assert!(body_usage(br#"{"object":"list","data":[],"usage":{"prompt_tokens":1,"total_tokens":1}}"#).unwrap().is_some());
+        assert!(body_usage(br#"{"id":"x","choices":[]}"#).unwrap().is_none());
+        assert!(body_usage(br#"{"id":"x"}"#).is_err());
+    }
+}
