@@ -1,11 +1,13 @@
 //! Usage records: one append-only fact per data-plane request, the source of all billing.
 
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{ApiKeyId, RequestId, TenantId, UsageId};
 
 /// How a request ended, as far as billing cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum UsageStatus {
     /// The upstream answered completely.
     Ok,
@@ -37,7 +39,7 @@ impl UsageStatus {
 
 /// One request's usage. Token counts are exact when the provider reported them and
 /// tokenizer estimates when `estimated` is set.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageRecord {
     /// Generated at the gateway (UUIDv7) so that a replayed record is inserted at most once.
     pub id: UsageId,
@@ -69,5 +71,6 @@ pub struct UsageRecord {
     pub latency_ms: u64,
     /// Time to first token, for streams.
     pub ttft_ms: Option<u64>,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }

@@ -1,1 +1,168 @@
-//! Placeholder.
+//! The data-plane pipeline: authentication, routing, dispatch to providers, streaming with
+//! accounting, and the usage writer. It talks in canonical types and `gateway::Error`, and
+//! knows nothing of HTTP framing; `http-api` is its only caller on the request path.
+
+pub mod access;
+mod accounting;
+pub mod admin;
+mod call;
+pub mod catalog;
+mod chat;
+mod completions;
+mod embeddings;
+mod error;
+mod stream;
+pub mod telemetry;
+pub mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use domain::llm::{ChatRequest, CompletionRequest, EmbeddingRequest};
+use store::Store;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use access::{Access, Principal};
+pub use accounting::{Config as UsageConfig, UsageDraft};
+pub use call::RequestCtx;
+pub use catalog::{Catalog, Route};
+pub use error::{Error, ErrorKind, ErrorSource};
+pub use stream::{AccountedStream, StreamItem};
+
+/// Gateway settings that are not per-provider.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How often each node polls the store for key and tenant changes.
+    pub refresh_interval: Duration,
+    pub usage: UsageConfig,
+}
+
+/// The answer to a data-plane call.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A complete JSON body.
+    Complete(Bytes),
+    /// A committed stream of JSON chunks.
+    Stream(AccountedStream),
+}
+
+/// The running gateway: everything a data-plane request needs, shared by all workers.
+#[derive(Debug)]
+pub struct Gateway {
+    pub access: Arc<Access>,
+    catalog: Catalog,
+    usage: accounting::UsageSink,
+    store: Arc<dyn Store>,
+}
+
+impl Gateway {
+    /// Loads the access snapshot and starts the background tasks (snapshot refresh, usage
+    /// writer, spill replay) on `tracker`; they stop, after draining, when `cancel` fires.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        catalog: Catalog,
+        config: &Config,
+        tracker: &TaskTracker,
+        cancel: CancellationToken,
+    ) -> Result<Arc<Self>, store::Error> {
+        let access = Arc::new(Access::load(store.as_ref()).await?);
+        tracker.spawn(access.clone().refresh_loop(
+            store.clone(),
+            config.refresh_interval,
+            cancel.clone(),
+        ));
+        let usage = accounting::start(&config.usage, store.clone(), tracker, cancel);
+        Ok(Arc::new(Gateway {
+            access,
+            catalog,
+            usage,
+            store,
+        }))
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// # Errors
+    /// Missing, unknown, revoked or expired keys and suspended tenants.
+    pub fn authenticate(&self, presented: Option<&str>) -> Result<Principal, Error> {
+        self.access.authenticate(presented)
+    }
+
+    /// # Errors
+    /// See [`chat::handle`].
+    pub async fn chat(&self, ctx: &RequestCtx, req: ChatRequest) -> Result<Outcome, Error> {
+        chat::handle(self, ctx, req).await
+    }
+
+    /// # Errors
+    /// See [`completions::handle`].
+    pub async fn completion(
+        &self,
+        ctx: &RequestCtx,
+        req: CompletionRequest,
+    ) -> Result<Outcome, Error> {
+        completions::handle(self, ctx, req).await
+    }
+
+    /// # Errors
+    /// See [`embeddings::handle`].
+    pub async fn embeddings(&self, ctx: &RequestCtx, req: EmbeddingRequest) -> Result<Bytes, Error> {
+        embeddings::handle(self, ctx, req).await
+    }
+
+    /// The models this caller may use, in configuration order.
+    pub fn models<'a>(&'a self, principal: &'a Principal) -> impl Iterator<Item = &'a Route> + 'a {
+        self.catalog
+            .routes()
+            .filter(|route| principal.key.allows_model(&route.alias))
+    }
+
+    /// One model, if this caller may use it.
+    ///
+    /// # Errors
+    /// `ModelNotFound` for unknown models and for models outside the key's scope (a listing
+    /// must not reveal what a key cannot use).
+    pub fn model(&self, principal: &Principal, id: &str) -> Result<&Route, Error> {
+        let route = self.catalog.resolve(id)?;
+        if principal.key.allows_model(&route.alias) {
+            Ok(route)
+        } else {
+            Err(Error::new(
+                ErrorKind::ModelNotFound,
+                format!("the model `{}` does not exist", catalog::truncate(id, 100)),
+            )
+            .with_param("model"))
+        }
+    }
+
+    /// Resolves `model` and checks the key may use it.
+    fn authorize(&self, ctx: &RequestCtx, model: &str) -> Result<&Route, Error> {
+        let route = self.catalog.resolve(model)?;
+        if !ctx.principal.key.allows_model(&route.alias) {
+            return Err(Error::new(
+                ErrorKind::ModelNotAllowed,
+                format!("this api key may not use the model `{}`", route.alias),
+            )
+            .with_param("model"));
+        }
+        Ok(route)
+    }
+
+    /// Whether the store answers, for `/readyz`.
+    ///
+    /// # Errors
+    /// `Unavailable` with the cause.
+    pub async fn ready(&self) -> Result<(), Error> {
+        self.store.ping().await.map_err(|e| {
+            Error::new(ErrorKind::Unavailable, "the store is unreachable")
+                .with_detail(providers::error_chain(&e))
+        })
+    }
+}

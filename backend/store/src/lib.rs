@@ -80,7 +80,7 @@ pub trait UsageStore: Send + Sync {
 
 /// One storage backend: every port plus a health check.
 #[async_trait]
-pub trait Store: TenantStore + KeyStore + AccessStore + UsageStore + 'static {
+pub trait Store: TenantStore + KeyStore + AccessStore + UsageStore + std::fmt::Debug + 'static {
     /// `sqlite` or `postgres`, for logs.
     fn backend(&self) -> &'static str;
     /// # Errors

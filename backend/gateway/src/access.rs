@@ -1,0 +1,149 @@
+//! Who may call the data plane: an in-memory snapshot of keys and tenants, swapped atomically
+//! when the store's revision changes, so authentication costs a hash and a map lookup.
+//!
+//! Every node polls the revision (a one-row query) every `refresh_interval`; a change notice
+//! (from this node's own admin actions, Postgres `NOTIFY` or Redis pub/sub) triggers an
+//! immediate reload. A revoked key therefore stops working everywhere within one interval.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use domain::{ApiKey, KeyHash, TenantId, TenantStatus};
+use store::Store;
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::{Error, ErrorKind};
+
+/// The authenticated caller of one request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub key: Arc<ApiKey>,
+}
+
+impl Principal {
+    pub fn tenant_id(&self) -> TenantId {
+        self.key.tenant_id
+    }
+}
+
+#[derive(Debug, Default)]
+struct Snapshot {
+    revision: i64,
+    keys: HashMap<KeyHash, Arc<ApiKey>>,
+    tenants: HashMap<TenantId, TenantStatus>,
+}
+
+/// The live snapshot and what keeps it fresh.
+#[derive(Debug)]
+pub struct Access {
+    current: ArcSwap<Snapshot>,
+    changed: Notify,
+}
+
+impl Access {
+    /// Loads the first snapshot.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub async fn load(store: &dyn Store) -> Result<Self, store::Error> {
+        let res = Access {
+            current: ArcSwap::from_pointee(Snapshot::default()),
+            changed: Notify::new(),
+        };
+        res.reload(store).await?;
+        Ok(res)
+    }
+
+    /// Checks a presented key.
+    ///
+    /// # Errors
+    /// `MissingApiKey`, `InvalidApiKey` (unknown, revoked or expired) or `TenantSuspended`.
+    pub fn authenticate(&self, presented: Option<&str>) -> Result<Principal, Error> {
+        let presented = presented.map(str::trim).filter(|it| !it.is_empty()).ok_or_else(|| {
+            Error::new(
+                ErrorKind::MissingApiKey,
+                "no api key was sent; pass it as `Authorization: Bearer <key>` or `x-api-key: <key>`",
+            )
+        })?;
+        let snapshot = self.current.load();
+        let invalid = || Error::new(ErrorKind::InvalidApiKey, "the api key is invalid, revoked or expired");
+        let key = snapshot.keys.get(&KeyHash::of(presented)).ok_or_else(invalid)?;
+        if key.check_usable(OffsetDateTime::now_utc()).is_err() {
+            return Err(invalid());
+        }
+        match snapshot.tenants.get(&key.tenant_id) {
+            Some(TenantStatus::Active) => Ok(Principal { key: key.clone() }),
+            Some(TenantStatus::Suspended) | None => Err(Error::new(
+                ErrorKind::TenantSuspended,
+                "the tenant owning this api key is suspended",
+            )),
+        }
+    }
+
+    /// Asks the refresher to reload now (after a local change, or a notice from another node).
+    pub fn notify_changed(&self) {
+        self.changed.notify_one();
+    }
+
+    pub fn revision(&self) -> i64 {
+        self.current.load().revision
+    }
+
+    async fn reload(&self, store: &dyn Store) -> Result<(), store::Error> {
+        // Read the revision first: a change racing the load is seen again on the next poll.
+        let revision = store.revision().await?;
+        let data = store.load_access().await?;
+        let snapshot = Snapshot {
+            revision,
+            keys: data
+                .keys
+                .into_iter()
+                .map(|key| (key.hash, Arc::new(key)))
+                .collect(),
+            tenants: data.tenants.into_iter().map(|it| (it.id, it.status)).collect(),
+        };
+        tracing::debug!(revision, keys = snapshot.keys.len(), "access snapshot loaded");
+        self.current.store(Arc::new(snapshot));
+        Ok(())
+    }
+
+    /// Keeps the snapshot fresh until `cancel`: polls the revision every `interval` and
+    /// reloads on a change or a notice.
+    pub async fn refresh_loop(
+        self: Arc<Self>,
+        store: Arc<dyn Store>,
+        interval: Duration,
+        cancel: CancellationToken,
+    ) {
+        let mut failing = false;
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(interval) => {}
+                () = self.changed.notified() => {}
+            }
+            let result = match store.revision().await {
+                Ok(revision) if revision == self.revision() => Ok(()),
+                Ok(_) => self.reload(store.as_ref()).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) if failing => {
+                    failing = false;
+                    tracing::info!("access snapshot refresh recovered");
+                }
+                Ok(()) => {}
+                Err(e) if !failing => {
+                    failing = true;
+                    // Keep serving the last snapshot: a database outage must not lock everyone out.
+                    tracing::error!(error = %providers::error_chain(&e), "access snapshot refresh failed; serving the last snapshot");
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}

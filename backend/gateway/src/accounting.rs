@@ -1,0 +1,344 @@
+//! Usage accounting off the request path: requests hand a draft to a bounded queue, and one
+//! writer task turns drafts into records (counting tokens where the upstream did not) and
+//! inserts them in batches.
+//!
+//! Nothing is dropped silently: when the queue is full or the database fails, records are
+//! appended to a spill file in the data directory and replayed later. Record ids are generated
+//! here (UUIDv7), so a replay inserts each record at most once.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use domain::{ApiKeyId, RequestId, TenantId, UsageId, UsageRecord, UsageStatus};
+use providers::UsageReport;
+use store::Store;
+use time::OffsetDateTime;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{Mutex, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::tokens;
+
+/// Queue and batching settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub queue_capacity: usize,
+    pub batch_size: usize,
+    pub flush_interval: Duration,
+    /// Where `usage-spill.jsonl` lives.
+    pub spill_dir: PathBuf,
+    /// How often spilled records are retried.
+    pub replay_interval: Duration,
+}
+
+/// Token counts as known when the request ended.
+#[derive(Debug, Clone)]
+pub enum Tokens {
+    /// Nothing reached the upstream model (the call failed before it ran).
+    None,
+    /// The upstream's own report.
+    Reported(UsageReport),
+    /// To be counted with the tokenizer; `prompt_tokens` is exact when the upstream told it
+    /// before the stream broke.
+    Estimate {
+        prompt_tokens: Option<u64>,
+        prompt_text: String,
+        completion_text: String,
+        raw: Option<String>,
+    },
+}
+
+/// Everything known about a finished request, before token estimation.
+#[derive(Debug, Clone)]
+pub struct UsageDraft {
+    pub request_id: RequestId,
+    pub tenant_id: TenantId,
+    pub key_id: ApiKeyId,
+    pub endpoint: &'static str,
+    pub model_alias: String,
+    pub provider: String,
+    pub upstream_model: String,
+    pub stream: bool,
+    pub tokens: Tokens,
+    pub status: UsageStatus,
+    pub http_status: u16,
+    pub error_code: Option<String>,
+    pub latency: Duration,
+    pub ttft: Option<Duration>,
+    pub created_at: OffsetDateTime,
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl UsageDraft {
+    /// Counts estimated tokens (CPU work: done on the writer, never on the request path).
+    pub fn into_record(self) -> UsageRecord {
+        let mut res = UsageRecord {
+            id: UsageId::new(),
+            request_id: self.request_id,
+            tenant_id: self.tenant_id,
+            key_id: self.key_id,
+            endpoint: self.endpoint.to_owned(),
+            model_alias: self.model_alias,
+            provider: self.provider,
+            upstream_model: self.upstream_model,
+            stream: self.stream,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            cached_tokens: 0,
+            cache_write_tokens: 0,
+            reasoning_tokens: 0,
+            estimated: false,
+            raw_usage: None,
+            status: self.status,
+            http_status: self.http_status,
+            error_code: self.error_code,
+            latency_ms: millis(self.latency),
+            ttft_ms: self.ttft.map(millis),
+            created_at: self.created_at,
+        };
+        match self.tokens {
+            Tokens::None => {}
+            Tokens::Reported(report) => {
+                let usage = &report.usage;
+                res.prompt_tokens = usage.prompt_tokens;
+                res.completion_tokens = usage.completion_tokens;
+                res.cached_tokens = usage.cached_tokens();
+                res.cache_write_tokens = usage.cache_creation_tokens();
+                res.reasoning_tokens = usage.reasoning_tokens();
+                res.raw_usage = report.raw;
+            }
+            Tokens::Estimate {
+                prompt_tokens,
+                prompt_text,
+                completion_text,
+                raw,
+            } => {
+                res.prompt_tokens = prompt_tokens.unwrap_or_else(|| tokens::count(&prompt_text));
+                res.completion_tokens = tokens::count(&completion_text);
+                res.estimated = true;
+                res.raw_usage = raw;
+            }
+        }
+        res
+    }
+}
+
+/// The request side of the queue.
+#[derive(Debug, Clone)]
+pub(crate) struct UsageSink {
+    sender: mpsc::Sender<UsageDraft>,
+    spill: Arc<Spill>,
+    tracker: TaskTracker,
+}
+
+impl UsageSink {
+    /// Hands a draft to the writer without waiting. When the queue is full the draft goes to
+    /// the spill file on a blocking thread, never lost and never on the request path.
+    pub(crate) fn record(&self, draft: UsageDraft) {
+        match self.sender.try_send(draft) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(draft) | mpsc::error::TrySendError::Closed(draft)) => {
+                metrics::counter!("gateway_usage_spilled_total", "reason" => "queue_full").increment(1);
+                tracing::warn!("usage queue full; spilling a record to disk");
+                let spill = self.spill.clone();
+                self.tracker.spawn(async move {
+                    let record = draft.into_record();
+                    spill.append(&[record]).await;
+                });
+            }
+        }
+    }
+}
+
+/// The append-only spill file, and the lock that keeps appends and replays apart.
+#[derive(Debug)]
+struct Spill {
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl Spill {
+    async fn append(&self, records: &[UsageRecord]) {
+        let _guard = self.lock.lock().await;
+        let mut lines = Vec::new();
+        for record in records {
+            if let Ok(line) = serde_json::to_vec(record) {
+                lines.extend_from_slice(&line);
+                lines.push(b'\n');
+            }
+        }
+        let result = async {
+            if let Some(dir) = self.path.parent() {
+                tokio::fs::create_dir_all(dir).await?;
+            }
+            let mut file = tokio::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .await?;
+            file.write_all(&lines).await?;
+            file.sync_data().await
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                metrics::counter!("gateway_usage_spilled_records_total").increment(records.len() as u64);
+            }
+            Err(e) => {
+                // The last resort failed too: say so loudly, with the records, so they can be
+                // recovered from the logs.
+                metrics::counter!("gateway_usage_lost_total").increment(records.len() as u64);
+                tracing::error!(error = %e, path = %self.path.display(), records = %String::from_utf8_lossy(&lines), "usage spill failed");
+            }
+        }
+    }
+
+    /// Inserts spilled records; keeps the file when the store is still failing.
+    async fn replay(&self, store: &dyn Store) {
+        let _guard = self.lock.lock().await;
+        let text = match tokio::fs::read_to_string(&self.path).await {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the usage spill file");
+                return;
+            }
+        };
+        let mut records = Vec::new();
+        for line in text.lines().filter(|it| !it.trim().is_empty()) {
+            match serde_json::from_str::<UsageRecord>(line) {
+                Ok(record) => records.push(record),
+                // A torn last line (crash mid-append) is skipped, not fatal.
+                Err(e) => tracing::error!(error = %e, "skipping an unreadable spilled usage record"),
+            }
+        }
+        for batch in records.chunks(500) {
+            if let Err(e) = store.insert_usage(batch).await {
+                tracing::warn!(error = %providers::error_chain(&e), "usage replay failed; will retry");
+                return;
+            }
+        }
+        if let Err(e) = tokio::fs::remove_file(&self.path).await {
+            tracing::error!(error = %e, "cannot remove the replayed usage spill file");
+        } else {
+            tracing::info!(records = records.len(), "replayed spilled usage records");
+        }
+    }
+}
+
+/// Starts the writer and the replayer on `tracker`; both stop (after draining) on `cancel`.
+pub(crate) fn start(
+    config: &Config,
+    store: Arc<dyn Store>,
+    tracker: &TaskTracker,
+    cancel: CancellationToken,
+) -> UsageSink {
+    let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
+    let spill = Arc::new(Spill {
+        path: config.spill_dir.join("usage-spill.jsonl"),
+        lock: Mutex::new(()),
+    });
+    tracker.spawn(write_loop(
+        receiver,
+        store.clone(),
+        spill.clone(),
+        config.batch_size.max(1),
+        config.flush_interval,
+        tracker.clone(),
+        cancel.clone(),
+    ));
+    tracker.spawn(replay_loop(store, spill.clone(), config.replay_interval, cancel));
+    UsageSink {
+        sender,
+        spill,
+        tracker: tracker.clone(),
+    }
+}
+
+async fn write_loop(
+    mut receiver: mpsc::Receiver<UsageDraft>,
+    store: Arc<dyn Store>,
+    spill: Arc<Spill>,
+    batch_size: usize,
+    flush_interval: Duration,
+    tracker: TaskTracker,
+    cancel: CancellationToken,
+) {
+    let mut batch: Vec<UsageDraft> = Vec::with_capacity(batch_size);
+    loop {
+        let first = tokio::select! {
+            biased;
+            draft = receiver.recv() => draft,
+            () = cancel.cancelled() => None,
+        };
+        let Some(first) = first else { break };
+        batch.push(first);
+        let deadline = Instant::now() + flush_interval;
+        while batch.len() < batch_size {
+            match tokio::time::timeout_at(deadline.into(), receiver.recv()).await {
+                Ok(Some(draft)) => batch.push(draft),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        flush(&mut batch, store.as_ref(), &spill, &tracker).await;
+    }
+    // Shutting down: take what is still queued, then flush it.
+    receiver.close();
+    while let Some(draft) = receiver.recv().await {
+        batch.push(draft);
+        if batch.len() >= batch_size {
+            flush(&mut batch, store.as_ref(), &spill, &tracker).await;
+        }
+    }
+    flush(&mut batch, store.as_ref(), &spill, &tracker).await;
+}
+
+async fn flush(batch: &mut Vec<UsageDraft>, store: &dyn Store, spill: &Spill, tracker: &TaskTracker) {
+    if batch.is_empty() {
+        return;
+    }
+    let drafts = std::mem::take(batch);
+    let needs_tokenizer = drafts.iter().any(|it| matches!(it.tokens, Tokens::Estimate { .. }));
+    let records: Vec<UsageRecord> = if needs_tokenizer {
+        // Tokenizing is CPU work: keep it off the async threads.
+        match tracker
+            .spawn_blocking(move || drafts.into_iter().map(UsageDraft::into_record).collect())
+            .await
+        {
+            Ok(records) => records,
+            Err(e) => {
+                tracing::error!(error = %e, "usage estimation panicked; records lost");
+                return;
+            }
+        }
+    } else {
+        drafts.into_iter().map(UsageDraft::into_record).collect()
+    };
+    let started = Instant::now();
+    match store.insert_usage(&records).await {
+        Ok(_) => {
+            metrics::counter!("gateway_usage_records_written_total").increment(records.len() as u64);
+            metrics::histogram!("gateway_usage_flush_duration_seconds").record(started.elapsed().as_secs_f64());
+        }
+        Err(e) => {
+            tracing::error!(error = %providers::error_chain(&e), records = records.len(), "usage insert failed; spilling to disk");
+            metrics::counter!("gateway_usage_spilled_total", "reason" => "store_error").increment(1);
+            spill.append(&records).await;
+        }
+    }
+}
+
+async fn replay_loop(store: Arc<dyn Store>, spill: Arc<Spill>, interval: Duration, cancel: CancellationToken) {
+    loop {
+        spill.replay(store.as_ref()).await;
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! One data-plane call's bookkeeping: the facts every stage adds, and the single place where a
+//! finished call becomes a usage draft and metrics.
+
+use std::time::{Duration, Instant};
+
+use domain::{RequestId, UsageStatus};
+use time::OffsetDateTime;
+
+use crate::accounting::{Tokens, UsageDraft, UsageSink};
+use crate::access::Principal;
+use crate::catalog::Route;
+use crate::telemetry::Endpoint;
+use crate::Error;
+
+/// Per-request state carried across stages.
+#[derive(Debug, Clone)]
+pub struct RequestCtx {
+    pub request_id: RequestId,
+    pub started: Instant,
+    pub received_at: OffsetDateTime,
+    pub principal: Principal,
+}
+
+impl RequestCtx {
+    pub fn new(request_id: RequestId, principal: Principal) -> Self {
+        RequestCtx {
+            request_id,
+            started: Instant::now(),
+            received_at: OffsetDateTime::now_utc(),
+            principal,
+        }
+    }
+}
+
+/// How a call ended.
+#[derive(Debug)]
+pub(crate) struct Finish {
+    pub tokens: Tokens,
+    pub status: UsageStatus,
+    pub http_status: u16,
+    pub error: Option<Error>,
+    pub ttft: Option<Duration>,
+}
+
+/// A call that reached routing: it will produce exactly one usage record.
+#[derive(Debug)]
+pub(crate) struct CallRecord {
+    sink: UsageSink,
+    ctx: RequestCtx,
+    route: Route,
+    endpoint: Endpoint,
+    stream: bool,
+}
+
+impl CallRecord {
+    pub(crate) fn new(
+        sink: UsageSink,
+        ctx: &RequestCtx,
+        route: &Route,
+        endpoint: Endpoint,
+        stream: bool,
+    ) -> Self {
+        CallRecord {
+            sink,
+            ctx: ctx.clone(),
+            route: route.clone(),
+            endpoint,
+            stream,
+        }
+    }
+
+    pub(crate) fn started(&self) -> Instant {
+        self.ctx.started
+    }
+
+    pub(crate) fn upstream_answered(&self, after: Duration) {
+        self.route
+            .metrics
+            .record_upstream(self.endpoint, after.as_secs_f64());
+    }
+
+    /// Records the outcome: metrics now, the usage record through the queue.
+    pub(crate) fn finish(self, finish: Finish) {
+        let latency = self.ctx.started.elapsed();
+        let reported = match &finish.tokens {
+            Tokens::Reported(report) => (report.usage.prompt_tokens, report.usage.completion_tokens),
+            Tokens::None | Tokens::Estimate { .. } => (0, 0),
+        };
+        let outcome = match (&finish.error, finish.status) {
+            (Some(e), _) => Some(e.code().as_str()),
+            (None, UsageStatus::ClientClosed) => Some("client_closed"),
+            (None, _) => None,
+        };
+        self.route.metrics.record(
+            self.endpoint,
+            outcome,
+            latency.as_secs_f64(),
+            finish.ttft.map(|it| it.as_secs_f64()),
+            reported,
+        );
+        self.sink.record(UsageDraft {
+            request_id: self.ctx.request_id,
+            tenant_id: self.ctx.principal.tenant_id(),
+            key_id: self.ctx.principal.key.id,
+            endpoint: self.endpoint.as_str(),
+            model_alias: self.route.alias.to_string(),
+            provider: self.route.provider_name.to_string(),
+            upstream_model: self.route.upstream_model.to_string(),
+            stream: self.stream,
+            tokens: finish.tokens,
+            status: finish.status,
+            http_status: finish.http_status,
+            error_code: finish.error.map(|it| it.code().as_str().to_owned()),
+            latency,
+            ttft: finish.ttft,
+            created_at: self.ctx.received_at,
+        });
+    }
+
+    /// Records a call that failed before the upstream produced anything.
+    pub(crate) fn fail(self, error: &Error) {
+        self.finish(Finish {
+            tokens: Tokens::None,
+            status: UsageStatus::Error,
+            http_status: error.http_status(),
+            error: Some(error.clone()),
+            ttft: None,
+        });
+    }
+}

@@ -1,0 +1,116 @@
+//! `POST /v1/chat/completions`, stage by stage. Reading `handle` top to bottom shows the
+//! whole order: validate → route → authorize → dispatch (commit point: the first streamed
+//! event) → account.
+
+use std::time::Instant;
+
+use domain::llm::{ChatRequest, ChatResponse, Content};
+use domain::UsageStatus;
+use providers::Call;
+
+use crate::accounting::Tokens;
+use crate::call::{CallRecord, Finish, RequestCtx};
+use crate::stream::AccountedStream;
+use crate::telemetry::Endpoint;
+use crate::{Error, Gateway, Outcome};
+
+/// Serves one chat completion, streamed or not.
+///
+/// # Errors
+/// Invalid requests, unknown or forbidden models, and upstream failures before the commit point.
+pub(crate) async fn handle(gw: &Gateway, ctx: &RequestCtx, req: ChatRequest) -> Result<Outcome, Error> {
+    req.validate()?;
+    let route = gw.authorize(ctx, &req.model)?;
+    let stream = req.is_stream();
+    let record = CallRecord::new(gw.usage.clone(), ctx, route, Endpoint::ChatCompletions, stream);
+    let call = Call {
+        upstream_model: &route.upstream_model,
+        deadline: ctx.started + route.provider.timeouts().total,
+    };
+    if stream {
+        return match route.provider.chat_stream(&req, call).await {
+            Ok(events) => {
+                let wants_usage = req.wants_stream_usage();
+                let prompt = Box::new(move || prompt_text(&req));
+                Ok(Outcome::Stream(AccountedStream::new(events, record, wants_usage, prompt)))
+            }
+            Err(e) => Err(failed(record, e.into())),
+        };
+    }
+    let asked = Instant::now();
+    match route.provider.chat(&req, call).await {
+        Ok(reply) => {
+            record.upstream_answered(asked.elapsed());
+            let tokens = match reply.usage {
+                Some(report) => Tokens::Reported(report),
+                None => Tokens::Estimate {
+                    prompt_tokens: None,
+                    prompt_text: prompt_text(&req),
+                    completion_text: completion_text(&reply.body),
+                    raw: None,
+                },
+            };
+            record.finish(Finish {
+                tokens,
+                status: UsageStatus::Ok,
+                http_status: 200,
+                error: None,
+                ttft: None,
+            });
+            Ok(Outcome::Complete(reply.body))
+        }
+        Err(e) => Err(failed(record, e.into())),
+    }
+}
+
+/// Records a failed call and hands the error back.
+pub(crate) fn failed(record: CallRecord, error: Error) -> Error {
+    record.fail(&error);
+    error
+}
+
+/// Everything the model read, for a tokenizer estimate: message text, tool calls and tools.
+pub(crate) fn prompt_text(req: &ChatRequest) -> String {
+    let mut res = String::new();
+    for message in &req.messages {
+        if let Some(content) = &message.content {
+            match content {
+                Content::Text(text) => res.push_str(text),
+                Content::Parts(_) => res.push_str(&content.joined_text()),
+            }
+        }
+        for call in message.tool_calls.iter().flatten() {
+            res.push_str(&call.function.name);
+            res.push_str(&call.function.arguments);
+        }
+        res.push('\n');
+    }
+    if let Some(tools) = &req.tools
+        && let Ok(json) = serde_json::to_string(tools)
+    {
+        res.push_str(&json);
+    }
+    res
+}
+
+/// The text of a complete answer, for a tokenizer estimate.
+fn completion_text(body: &[u8]) -> String {
+    let Ok(response) = serde_json::from_slice::<ChatResponse>(body) else {
+        return String::new();
+    };
+    let mut res = String::new();
+    for choice in response.choices {
+        let message = choice.message;
+        for text in [message.content, message.reasoning_content, message.refusal]
+            .into_iter()
+            .flatten()
+        {
+            res.push_str(&text);
+        }
+        for call in message.tool_calls.into_iter().flatten() {
+            res.push_str(&call.function.name);
+            res.push_str(&call.function.arguments);
+        }
+    }
+    res
+}

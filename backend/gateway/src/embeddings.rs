@@ -1,0 +1,61 @@
+//! `POST /v1/embeddings`.
+
+use std::time::Instant;
+
+use domain::llm::EmbeddingRequest;
+use domain::UsageStatus;
+use providers::Call;
+
+use crate::accounting::Tokens;
+use crate::call::{CallRecord, Finish, RequestCtx};
+use crate::chat::failed;
+use crate::telemetry::Endpoint;
+use crate::{Error, ErrorKind, Gateway};
+
+/// # Errors
+/// Invalid requests, unknown or forbidden models, models without embeddings, upstream failures.
+pub(crate) async fn handle(
+    gw: &Gateway,
+    ctx: &RequestCtx,
+    req: EmbeddingRequest,
+) -> Result<bytes::Bytes, Error> {
+    req.validate()?;
+    let route = gw.authorize(ctx, &req.model)?;
+    let record = CallRecord::new(gw.usage.clone(), ctx, route, Endpoint::Embeddings, false);
+    if !route.provider.capabilities().embeddings {
+        let error = Error::new(
+            ErrorKind::UnsupportedEndpoint,
+            format!("the model `{}` does not serve embeddings", route.alias),
+        )
+        .with_param("model");
+        return Err(failed(record, error));
+    }
+    let call = Call {
+        upstream_model: &route.upstream_model,
+        deadline: ctx.started + route.provider.timeouts().total,
+    };
+    let asked = Instant::now();
+    match route.provider.embed(&req, call).await {
+        Ok(reply) => {
+            record.upstream_answered(asked.elapsed());
+            let tokens = match reply.usage {
+                Some(report) => Tokens::Reported(report),
+                None => Tokens::Estimate {
+                    prompt_tokens: None,
+                    prompt_text: req.input.texts().join("\n"),
+                    completion_text: String::new(),
+                    raw: None,
+                },
+            };
+            record.finish(Finish {
+                tokens,
+                status: UsageStatus::Ok,
+                http_status: 200,
+                error: None,
+                ttft: None,
+            });
+            Ok(reply.body)
+        }
+        Err(e) => Err(failed(record, e.into())),
+    }
+}
