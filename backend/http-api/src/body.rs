@@ -1,0 +1,178 @@
+//! Request bodies: bounded reading, content-type checks, and JSON decoding whose errors name
+//! the offending field (`messages[0].content`).
+
+use actix_web::HttpRequest;
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::web::{BytesMut, Payload};
+use futures_util::StreamExt;
+use gateway::{Error, ErrorKind};
+use serde::de::DeserializeOwned;
+
+fn too_large(limit: usize) -> Error {
+    Error::new(
+        ErrorKind::PayloadTooLarge,
+        format!("the request body is larger than the limit of {limit} bytes"),
+    )
+}
+
+/// Reads the whole body, refusing more than `limit` bytes before reading them.
+///
+/// # Errors
+/// `PayloadTooLarge`, `UnsupportedMediaType`, or `InvalidRequest` when the body breaks off.
+pub async fn read_json_body(
+    req: &HttpRequest,
+    mut payload: Payload,
+    limit: usize,
+) -> Result<bytes::Bytes, Error> {
+    if let Some(content_type) = req.headers().get(CONTENT_TYPE) {
+        let essence = content_type
+            .to_str()
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return Err(Error::new(
+                ErrorKind::UnsupportedMediaType,
+                "send the request body as JSON with `content-type: application/json`",
+            ));
+        }
+    }
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|it| it.to_str().ok())
+        .and_then(|it| it.parse::<usize>().ok());
+    if declared.is_some_and(|it| it > limit) {
+        return Err(too_large(limit));
+    }
+    let mut body = BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            Error::new(ErrorKind::InvalidRequest, "the request body could not be read").with_detail(e.to_string())
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Decodes a JSON object into `T`, naming the failing field in the error.
+///
+/// # Errors
+/// `InvalidRequest` for empty bodies, invalid JSON, non-objects, wrong types and missing fields.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    let trimmed = body.trim_ascii();
+    if trimmed.is_empty() {
+        return Err(Error::invalid("", "the request body is empty; send a JSON object"));
+    }
+    if trimmed[0] != b'{' {
+        // Either not JSON at all, or JSON that is not an object.
+        return match serde_json::from_slice::<serde::de::IgnoredAny>(trimmed) {
+            Ok(_) => Err(Error::invalid("", "the request body must be a JSON object")),
+            Err(e) => Err(invalid_json(&e)),
+        };
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(trimmed);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return invalid_json(&inner);
+        }
+        field_error(&path, &inner.to_string())
+    })?;
+    deserializer.end().map_err(|e| invalid_json(&e))?;
+    Ok(value)
+}
+
+fn invalid_json(e: &serde_json::Error) -> Error {
+    Error::invalid(
+        "",
+        format!(
+            "the request body is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+    )
+}
+
+/// Turns serde's message into one that names the field, without its source position.
+fn field_error(path: &str, serde_message: &str) -> Error {
+    let message = serde_message
+        .split(" at line ")
+        .next()
+        .unwrap_or(serde_message)
+        .to_owned();
+    let path = if path == "." { "" } else { path };
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        let param = if path.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{path}.{field}")
+        };
+        return Error::invalid(param.clone(), format!("`{param}` is required"));
+    }
+    if path.is_empty() {
+        return Error::invalid("", format!("invalid request body: {message}"));
+    }
+    Error::invalid(path, format!("invalid value for `{path}`: {message}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::llm::{ChatRequest, EmbeddingRequest};
+
+    use super::*;
+
+    fn chat_error(body: &str) -> (String, String) {
+        let e = decode::<ChatRequest>(body.as_bytes()).unwrap_err();
+        (e.param.unwrap_or_default(), e.message)
+    }
+
+    #[test]
+    fn syntax_errors_say_invalid_json_with_position() {
+        let (param, message) = chat_error("{\"model\": \"m\",");
+        assert_eq!(param, "");
+        assert!(message.starts_with("the request body is not valid JSON"), "{message}");
+        assert!(chat_error("not json").1.contains("not valid JSON"));
+        assert!(chat_error(r#"{"model": "m", "messages": []} trailing"#).1.contains("not valid JSON"));
+        assert_eq!(chat_error("[1, 2]").1, "the request body must be a JSON object");
+        assert_eq!(chat_error("   ").1, "the request body is empty; send a JSON object");
+    }
+
+    #[test]
+    fn wrong_types_and_missing_fields_name_the_field() {
+        assert_eq!(
+            chat_error(r#"{"model": "m", "messages": [{"role": "user", "content": 5}]}"#).0,
+            "messages[0].content"
+        );
+        assert_eq!(chat_error(r#"{"model": 5, "messages": []}"#).0, "model");
+        assert_eq!(chat_error(r#"{"messages": []}"#), ("model".into(), "`model` is required".into()));
+        assert_eq!(chat_error(r#"{"model": "m", "messages": [{"content": "x"}]}"#).0, "messages[0].role");
+        let (param, message) = chat_error(r#"{"model": "m", "messages": [{"role": "robot", "content": "x"}]}"#);
+        assert_eq!(param, "messages[0].role");
+        assert!(message.contains("unknown variant `robot`"), "{message}");
+        assert_eq!(chat_error(r#"{"model": "m", "messages": [], "max_tokens": -1}"#).0, "max_tokens");
+        assert_eq!(chat_error(r#"{"model": "m", "messages": [], "temperature": "hot"}"#).0, "temperature");
+        assert_eq!(chat_error(r#"{"model": "m", "messages": [], "stream": "yes"}"#).0, "stream");
+        let e = decode::<EmbeddingRequest>(br#"{"model": "e", "input": {"a": 1}}"#).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("input"));
+    }
+
+    #[test]
+    fn unicode_and_unknown_fields_are_accepted() {
+        let req: ChatRequest = decode(
+            "{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"héllo 租户 🦀\"}], \"x_custom\": {\"y\": [1]}}".as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(req.extra["x_custom"]["y"][0], 1);
+    }
+}

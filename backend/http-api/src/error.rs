@@ -1,0 +1,160 @@
+//! Errors on the wire: every failure becomes OpenAI's error envelope with a stable code, and
+//! is logged once, here.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use actix_web::{HttpResponse, ResponseError};
+use gateway::{Error, ErrorKind, ErrorSource};
+use serde::Serialize;
+
+/// A gateway error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    message: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    param: Option<&'a str>,
+    code: &'static str,
+}
+
+/// OpenAI's `type` values, which SDKs and dashboards group errors by.
+fn error_type(kind: ErrorKind, status: u16) -> &'static str {
+    match (kind, status) {
+        (ErrorKind::MissingApiKey | ErrorKind::InvalidApiKey, _) => "authentication_error",
+        (ErrorKind::ModelNotAllowed | ErrorKind::TenantSuspended, _) => "permission_error",
+        (_, 429) => "rate_limit_error",
+        (_, 500..) => "api_error",
+        _ => "invalid_request_error",
+    }
+}
+
+/// The JSON of an error, as sent in a body or as an SSE event.
+pub fn error_json(e: &Error) -> Vec<u8> {
+    let body = Envelope {
+        error: Body {
+            message: &e.message,
+            kind: error_type(e.kind, e.http_status()),
+            param: e.param.as_deref(),
+            code: e.code().as_str(),
+        },
+    };
+    serde_json::to_vec(&body).unwrap_or_else(|_| {
+        br#"{"error":{"message":"internal error","type":"api_error","param":null,"code":"internal_error"}}"#.to_vec()
+    })
+}
+
+/// Logs an error once, at a level that matches whose fault it is.
+pub fn log(e: &Error) {
+    let code = e.code().as_str();
+    match e.kind.source() {
+        ErrorSource::Client => {
+            tracing::debug!(code, message = %e.message, "client error");
+        }
+        ErrorSource::Upstream => {
+            tracing::warn!(code, message = %e.message, detail = ?e.detail, "upstream error");
+        }
+        ErrorSource::Internal => {
+            tracing::error!(code, message = %e.message, detail = ?e.detail, "internal error");
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        log(&self.0);
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        if let Some(wait) = self.0.retry_after {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            res.insert_header((RETRY_AFTER, secs.max(1).to_string()));
+        }
+        res.body(error_json(&self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use actix_web::body::MessageBody;
+
+    use super::*;
+
+    fn render(e: Error) -> (u16, Option<String>, serde_json::Value) {
+        let res = ApiError(e).error_response();
+        let status = res.status().as_u16();
+        let retry = res
+            .headers()
+            .get(RETRY_AFTER)
+            .map(|it| it.to_str().unwrap().to_owned());
+        let body = res.into_body().try_into_bytes().unwrap();
+        (status, retry, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[test]
+    fn every_kind_has_a_status_type_and_code() {
+        let cases = [
+            (ErrorKind::InvalidRequest, 400, "invalid_request_error", "invalid_request"),
+            (ErrorKind::PayloadTooLarge, 413, "invalid_request_error", "payload_too_large"),
+            (ErrorKind::UnsupportedMediaType, 415, "invalid_request_error", "unsupported_media_type"),
+            (ErrorKind::MissingApiKey, 401, "authentication_error", "missing_api_key"),
+            (ErrorKind::InvalidApiKey, 401, "authentication_error", "invalid_api_key"),
+            (ErrorKind::ModelNotAllowed, 403, "permission_error", "model_not_allowed"),
+            (ErrorKind::TenantSuspended, 403, "permission_error", "tenant_suspended"),
+            (ErrorKind::ModelNotFound, 404, "invalid_request_error", "model_not_found"),
+            (ErrorKind::UnsupportedEndpoint, 400, "invalid_request_error", "unsupported_endpoint"),
+            (ErrorKind::NotFound, 404, "invalid_request_error", "not_found"),
+            (ErrorKind::MethodNotAllowed, 405, "invalid_request_error", "method_not_allowed"),
+            (ErrorKind::UpstreamRejected, 400, "invalid_request_error", "invalid_request"),
+            (ErrorKind::UpstreamRateLimited, 429, "rate_limit_error", "upstream_rate_limited"),
+            (ErrorKind::UpstreamError, 502, "api_error", "upstream_error"),
+            (ErrorKind::UpstreamTimeout, 504, "api_error", "upstream_timeout"),
+            (ErrorKind::UpstreamUnavailable, 502, "api_error", "upstream_unavailable"),
+            (ErrorKind::Unavailable, 503, "api_error", "service_unavailable"),
+            (ErrorKind::Internal, 500, "api_error", "internal_error"),
+        ];
+        for (kind, status, kind_name, code) in cases {
+            let (got_status, _, body) = render(Error::new(kind, "m"));
+            assert_eq!(got_status, status, "{kind:?}");
+            assert_eq!(body["error"]["type"], kind_name, "{kind:?}");
+            assert_eq!(body["error"]["code"], code, "{kind:?}");
+            assert_eq!(body["error"]["message"], "m");
+        }
+    }
+
+    #[test]
+    fn upstream_rejections_keep_their_status_and_rate_limits_say_when_to_retry() {
+        let mut e = Error::new(ErrorKind::UpstreamRejected, "too long").with_param("messages");
+        e.upstream_status = Some(422);
+        let (status, _, body) = render(e);
+        assert_eq!(status, 422);
+        assert_eq!(body["error"]["param"], "messages");
+        let mut e = Error::new(ErrorKind::UpstreamRateLimited, "slow down");
+        e.retry_after = Some(Duration::from_millis(1500));
+        assert_eq!(render(e).1.as_deref(), Some("2"));
+    }
+}

@@ -1,0 +1,116 @@
+//! What wraps every request: a request id (echoed in `x-request-id`), a panic guard, an access
+//! log line and HTTP metrics with bounded labels.
+
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, ResponseError};
+use domain::RequestId;
+use futures_util::FutureExt;
+use gateway::{Error, ErrorKind};
+
+use crate::error::ApiError;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Maps a matched route pattern to a fixed label, so metrics cannot grow with paths.
+fn route_label(pattern: Option<String>) -> &'static str {
+    match pattern.as_deref() {
+        Some("/v1/chat/completions") => "/v1/chat/completions",
+        Some("/v1/completions") => "/v1/completions",
+        Some("/v1/embeddings") => "/v1/embeddings",
+        Some("/v1/models") => "/v1/models",
+        Some(p) if p.starts_with("/v1/models/") => "/v1/models/{id}",
+        Some("/healthz") => "/healthz",
+        Some("/readyz") => "/readyz",
+        Some("/metrics") => "/metrics",
+        Some(_) => "other",
+        None => "unmatched",
+    }
+}
+
+/// Request id, panic guard, access log and metrics, in one middleware.
+///
+/// # Errors
+/// Never on its own: inner errors are turned into responses.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static, BoxBody>>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = RequestId::new();
+    req.extensions_mut().insert(request_id);
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let http_request = req.request().clone();
+    let mut res = match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+        Ok(Ok(res)) => res.map_into_left_body(),
+        Ok(Err(e)) => {
+            let response = e.error_response();
+            ServiceResponse::new(http_request, response).map_into_right_body()
+        }
+        Err(_) => {
+            let error = Error::new(
+                ErrorKind::Internal,
+                format!("the gateway failed unexpectedly; quote request id `{request_id}`"),
+            );
+            tracing::error!(%request_id, "handler panicked");
+            ServiceResponse::new(http_request, ApiError(error).error_response())
+                .map_into_right_body()
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    let status = res.status().as_u16();
+    let route = route_label(res.request().match_pattern());
+    let elapsed = started.elapsed();
+    metrics::counter!("http_requests_total", "route" => route, "status" => status_class(status)).increment(1);
+    metrics::histogram!("http_request_duration_seconds", "route" => route).record(elapsed.as_secs_f64());
+    tracing::info!(
+        target: "access",
+        %request_id,
+        method = %method,
+        path = %path_for_log(&path),
+        status,
+        duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+    );
+    Ok(res)
+}
+
+fn status_class(status: u16) -> &'static str {
+    match status {
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        413 => "413",
+        429 => "429",
+        400..=499 => "4xx",
+        502 => "502",
+        504 => "504",
+        _ => "5xx",
+    }
+}
+
+/// Paths are logged bounded: a client cannot write megabytes into the log through a URL.
+fn path_for_log(path: &str) -> &str {
+    match path.char_indices().nth(200) {
+        Some((cut, _)) => &path[..cut],
+        None => path,
+    }
+}
+
+/// The request id the middleware assigned.
+pub fn request_id(req: &actix_web::HttpRequest) -> RequestId {
+    req.extensions()
+        .get::<RequestId>()
+        .copied()
+        .unwrap_or_default()
+}

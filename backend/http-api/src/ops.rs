@@ -1,0 +1,34 @@
+//! Operations endpoints: liveness, readiness (the store answers) and Prometheus metrics.
+
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
+use actix_web::web::{self, Json};
+use actix_web::HttpResponse;
+use serde_json::json;
+
+use crate::AppState;
+
+/// `GET /healthz`: the process is up.
+pub(crate) async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: the process can serve, its store answers.
+pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match state.gateway.ready().await {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        Err(e) => {
+            tracing::warn!(detail = ?e.detail, "readiness check failed");
+            HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "reason": e.message}))
+        }
+    }
+}
+
+/// `GET /metrics` in Prometheus text format.
+pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        ))
+        .body((state.render_metrics)())
+}
