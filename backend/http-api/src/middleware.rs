@@ -4,11 +4,12 @@
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
-use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, ResponseError};
+use actix_web::error::InternalError;
+use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use domain::RequestId;
 use futures_util::FutureExt;
 use gateway::{Error, ErrorKind};
@@ -36,34 +37,32 @@ fn route_label(pattern: Option<String>) -> &'static str {
 /// Request id, panic guard, access log and metrics, in one middleware.
 ///
 /// # Errors
-/// Never on its own: inner errors are turned into responses.
+/// Only when the inner service fails or panics; the error then carries a complete response
+/// (OpenAI error body, `x-request-id`), so clients see the same shape as for any other error.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static, BoxBody>>, actix_web::Error> {
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
     let started = Instant::now();
     let request_id = RequestId::new();
     req.extensions_mut().insert(request_id);
     let method = req.method().clone();
-    let path = req.path().to_owned();
-    let http_request = req.request().clone();
-    let mut res = match AssertUnwindSafe(next.call(req)).catch_unwind().await {
-        Ok(Ok(res)) => res.map_into_left_body(),
-        Ok(Err(e)) => {
-            let response = e.error_response();
-            ServiceResponse::new(http_request, response).map_into_right_body()
-        }
+    let path = path_for_log(req.path()).to_owned();
+    let header = HeaderValue::from_str(&request_id.to_string()).ok();
+    let outcome = AssertUnwindSafe(next.call(req)).catch_unwind().await;
+    let mut res = match outcome {
+        Ok(Ok(res)) => res,
+        Ok(Err(e)) => return Err(with_request_id(e.error_response(), header)),
         Err(_) => {
+            tracing::error!(%request_id, method = %method, path = %path, "handler panicked");
             let error = Error::new(
                 ErrorKind::Internal,
                 format!("the gateway failed unexpectedly; quote request id `{request_id}`"),
             );
-            tracing::error!(%request_id, "handler panicked");
-            ServiceResponse::new(http_request, ApiError(error).error_response())
-                .map_into_right_body()
+            return Err(with_request_id(ApiError(error).error_response(), header));
         }
     };
-    if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
+    if let Some(value) = header {
         res.headers_mut().insert(REQUEST_ID, value);
     }
     let status = res.status().as_u16();
@@ -75,11 +74,19 @@ pub async fn observe(
         target: "access",
         %request_id,
         method = %method,
-        path = %path_for_log(&path),
+        path = %path,
         status,
         duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
     );
     Ok(res)
+}
+
+/// Wraps a finished error response (with its request id) as an error the server sends as is.
+fn with_request_id(mut response: HttpResponse, header: Option<HeaderValue>) -> actix_web::Error {
+    if let Some(value) = header {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    InternalError::from_response("request failed", response).into()
 }
 
 fn status_class(status: u16) -> &'static str {

@@ -72,6 +72,43 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Calls `on_change` for every `NOTIFY` on [`CHANGE_CHANNEL`] until `cancel`, reconnecting
+    /// after failures. Each (re)connection also calls `on_change`, since notices sent while
+    /// disconnected are lost.
+    pub async fn listen_changes(
+        &self,
+        on_change: impl Fn() + Send + Sync,
+        cancel: tokio_util::sync::CancellationToken,
+    ) {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            let session = async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+                listener.listen(CHANGE_CHANNEL).await?;
+                on_change();
+                backoff = Duration::from_millis(200);
+                loop {
+                    listener.recv().await?;
+                    on_change();
+                }
+            };
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                result = session => {
+                    let result: Result<(), sqlx::Error> = result;
+                    if let Err(e) = result {
+                        tracing::warn!(error = %e, "postgres change listener failed; reconnecting");
+                    }
+                }
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
 }
 
 async fn bump_revision(tx: &mut sqlx::Transaction<'_, Postgres>) -> Result<(), Error> {

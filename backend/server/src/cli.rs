@@ -1,0 +1,92 @@
+//! The `sluice` command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Sluice: a multi-tenant AI gateway.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML). Without one, Sluice runs on SQLite with the built-in mock model.
+    #[arg(long, global = true, env = "SLUICE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway (migrates the database first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Check the configuration and exit.
+    CheckConfig,
+    /// Manage tenants and keys without the portal.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Show a tenant's most recent usage records.
+    Usage(UsageArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create { name: String },
+    /// List tenants.
+    List,
+    /// Stop a tenant's keys from working.
+    Suspend { tenant: String },
+    /// Let a suspended tenant's keys work again.
+    Activate { tenant: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key; its secret is printed once.
+    Create(KeyCreateArgs),
+    /// List keys (never their secrets).
+    List {
+        /// Only this tenant's keys (id or name).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Revoke a key by id; every node stops accepting it within a second.
+    Revoke { key_id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct KeyCreateArgs {
+    /// Tenant id or name.
+    #[arg(long)]
+    pub tenant: String,
+    /// A label for the key.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Comma-separated model aliases the key may use (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Expiry: an RFC 3339 time (`2026-12-31T00:00:00Z`) or a duration (`30d`, `12h`, `15m`).
+    #[arg(long)]
+    pub expires: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// Tenant id or name.
+    #[arg(long)]
+    pub tenant: String,
+    /// How many records.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+}

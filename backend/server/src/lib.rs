@@ -1,0 +1,14 @@
+//! The `sluice` binary's library: settings, telemetry, wiring and commands. It holds no
+//! business logic; everything here composes the other crates.
+
+pub mod admin_cmd;
+pub mod cli;
+pub mod serve;
+pub mod settings;
+pub mod stores;
+pub mod telemetry;
+
+/// Installs the TLS crypto provider reqwest and sqlx use (ring); idempotent.
+pub fn init_tls() {
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
+}

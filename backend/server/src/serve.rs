@@ -1,0 +1,254 @@
+//! `sluice serve`: wires settings, store, providers, gateway and the HTTP server together, and
+//! shuts them down in order (stop accepting, finish requests, flush usage).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use anyhow::Context;
+use gateway::catalog::Route;
+use gateway::telemetry::RouteMetrics;
+use gateway::{Catalog, Gateway};
+use metrics_exporter_prometheus::PrometheusHandle;
+use providers::Provider;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::settings::{ProviderConfig, Settings};
+use crate::stores;
+
+/// Builds one client per configured provider.
+///
+/// # Errors
+/// A provider whose configuration cannot make a client (bad URL, bad header).
+pub fn build_providers(settings: &Settings) -> anyhow::Result<HashMap<String, Arc<Provider>>> {
+    let mut res = HashMap::new();
+    for provider in &settings.providers {
+        let built = match &provider.config {
+            ProviderConfig::OpenAi(config) => Provider::OpenAi(
+                providers::openai::OpenAi::new(config.clone())
+                    .with_context(|| format!("provider `{}`", provider.name))?,
+            ),
+            ProviderConfig::Anthropic(config) => Provider::Anthropic(
+                providers::anthropic::Anthropic::new(config.clone())
+                    .with_context(|| format!("provider `{}`", provider.name))?,
+            ),
+            ProviderConfig::Mock(config) => {
+                Provider::Mock(providers::mock::Mock::new(config.clone()))
+            }
+        };
+        res.insert(provider.name.clone(), Arc::new(built));
+    }
+    Ok(res)
+}
+
+/// The catalog of configured models. Needs the metrics recorder installed first.
+///
+/// # Errors
+/// A model naming a provider that does not exist (settings validation catches it first).
+pub fn build_catalog(
+    settings: &Settings,
+    providers: &HashMap<String, Arc<Provider>>,
+) -> anyhow::Result<Catalog> {
+    let created = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|it| i64::try_from(it.as_secs()).unwrap_or(0))
+        .unwrap_or(0);
+    let routes = settings
+        .models
+        .iter()
+        .map(|model| {
+            let provider = providers
+                .get(&model.provider)
+                .with_context(|| format!("model `{}`: unknown provider", model.alias))?;
+            Ok(Route {
+                alias: model.alias.as_str().into(),
+                provider_name: model.provider.as_str().into(),
+                provider: provider.clone(),
+                upstream_model: model.upstream_model.as_str().into(),
+                owned_by: model.owned_by.as_str().into(),
+                created,
+                metrics: RouteMetrics::new(&model.alias, &model.provider),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Catalog::new(routes).map_err(|e| anyhow::anyhow!(e.message))
+}
+
+/// Creates a tenant and a first key when the store has none, and prints the key once.
+async fn bootstrap(store: &dyn store::Store, settings: &Settings) -> anyhow::Result<()> {
+    if !store.list_tenants().await?.is_empty() {
+        return Ok(());
+    }
+    let tenant = match gateway::admin::create_tenant(store, "default").await {
+        Ok(tenant) => tenant,
+        // Another node bootstrapped at the same moment.
+        Err(gateway::admin::AdminError::Conflict(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let (_, secret) = gateway::admin::create_key(
+        store,
+        tenant.id,
+        &settings.key_prefix,
+        gateway::admin::NewKey {
+            name: Some("bootstrap".into()),
+            ..gateway::admin::NewKey::default()
+        },
+    )
+    .await?;
+    let model = settings.models.first().map_or("mock", |it| it.alias.as_str());
+    let base = format!("http://{}", settings.listen);
+    let banner = format!(
+        "\nCreated tenant `default` and its first API key. It is shown only this once:\n\n    {key}\n\n\
+         Try it:\n\n    curl {base}/v1/chat/completions \\\n      -H \"Authorization: Bearer {key}\" \\\n      \
+         -H \"Content-Type: application/json\" \\\n      -d '{{\"model\": \"{model}\", \"messages\": [{{\"role\": \"user\", \"content\": \"Hello\"}}]}}'\n\n\
+         More keys: sluice admin key create --tenant default\n\n",
+        key = secret.expose(),
+    );
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(banner.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Runs the gateway until SIGINT/SIGTERM.
+///
+/// # Errors
+/// Start-up failures (store, providers, address in use).
+pub async fn run(settings: Settings, metrics: PrometheusHandle) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(settings.listen)
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    run_on(settings, metrics, listener).await
+}
+
+/// Runs the gateway on an already bound listener (tests bind port 0 first).
+///
+/// # Errors
+/// As for [`run`].
+pub async fn run_on(
+    settings: Settings,
+    metrics: PrometheusHandle,
+    listener: TcpListener,
+) -> anyhow::Result<()> {
+    let server = start(settings, metrics, listener).await?;
+    server.wait().await
+}
+
+/// A started gateway: the HTTP server plus the background tasks to drain after it.
+pub struct Running {
+    server: actix_web::dev::Server,
+    tracker: TaskTracker,
+    cancel: CancellationToken,
+    shutdown_timeout: std::time::Duration,
+    pub gateway: Arc<Gateway>,
+}
+
+impl Running {
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server stops, then drains background work (usage flush).
+    ///
+    /// # Errors
+    /// When the HTTP server fails.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let served = self.server.await;
+        tracing::info!("http server stopped; flushing usage");
+        self.cancel.cancel();
+        self.tracker.close();
+        if tokio::time::timeout(self.shutdown_timeout, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::error!("background tasks did not finish within the shutdown timeout");
+        }
+        served.context("http server failed")
+    }
+}
+
+/// Starts everything and returns once the server accepts connections.
+///
+/// # Errors
+/// As for [`run`].
+pub async fn start(
+    settings: Settings,
+    metrics: PrometheusHandle,
+    listener: TcpListener,
+) -> anyhow::Result<Running> {
+    let opened = stores::open(&settings.database).await?;
+    let store = opened.store.clone();
+    if settings.bootstrap {
+        bootstrap(store.as_ref(), &settings).await?;
+    }
+    let providers = build_providers(&settings)?;
+    let catalog = build_catalog(&settings, &providers)?;
+    if settings.models.is_empty() {
+        tracing::warn!("no models are configured; every data-plane call will answer model_not_found");
+    }
+    let tracker = TaskTracker::new();
+    let cancel = CancellationToken::new();
+    let config = gateway::Config {
+        refresh_interval: settings.refresh_interval,
+        usage: settings.usage.clone(),
+    };
+    let gateway = Gateway::start(store.clone(), catalog, &config, &tracker, cancel.clone())
+        .await
+        .context("cannot load keys and tenants")?;
+
+    if let Some(pg) = opened.postgres.clone() {
+        let (access, cancel) = (gateway.access.clone(), cancel.clone());
+        tracker.spawn(async move { pg.listen_changes(|| access.notify_changed(), cancel).await });
+    }
+    if let Some(url) = &settings.redis_url {
+        match store_redis::ChangeBus::connect(url, &settings.redis_prefix).await {
+            Ok(bus) => {
+                let (access, cancel) = (gateway.access.clone(), cancel.clone());
+                tracker.spawn(async move {
+                    let on_change = || access.notify_changed();
+                    bus.listen(on_change, on_change, cancel).await;
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "redis is unreachable; changes propagate by polling"),
+        }
+    }
+    {
+        let (metrics, cancel) = (metrics.clone(), cancel.clone());
+        tracker.spawn(async move {
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = tokio::time::sleep(crate::telemetry::METRICS_UPKEEP) => metrics.run_upkeep(),
+                }
+            }
+        });
+    }
+
+    let state = actix_web::web::Data::new(http_api::AppState {
+        gateway: gateway.clone(),
+        max_body_bytes: settings.max_body_bytes,
+        render_metrics: Arc::new(move || metrics.render()),
+    });
+    let address = listener.local_addr()?;
+    let server = actix_web::HttpServer::new(move || http_api::app(state.clone()))
+        .workers(settings.workers)
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        .listen(listener)?
+        .run();
+    tracing::info!(
+        %address,
+        workers = settings.workers,
+        store = store.backend(),
+        models = settings.models.len(),
+        "sluice is serving"
+    );
+    Ok(Running {
+        server,
+        tracker,
+        cancel,
+        shutdown_timeout: settings.shutdown_timeout,
+        gateway,
+    })
+}

@@ -1,0 +1,658 @@
+//! Process settings: built-in defaults, then the TOML file (`--config`), then `SLUICE_*`
+//! environment variables. Every error names the file, line and key (or the variable).
+//!
+//! Raw structs mirror the file (`deny_unknown_fields`, every field optional); `Settings` is
+//! the validated result with defaults filled in.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use providers::openai::{Compat, Flavor};
+use providers::{Timeouts, anthropic, mock, openai};
+use secrecy::SecretString;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A configuration problem, located as precisely as possible.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    server: Option<RawServer>,
+    database: Option<RawDatabase>,
+    redis: Option<RawRedis>,
+    log: Option<RawLog>,
+    usage: Option<RawUsage>,
+    keys: Option<RawKeys>,
+    #[serde(default)]
+    providers: BTreeMap<String, RawProvider>,
+    #[serde(default)]
+    models: Vec<RawModel>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<Spanned<String>>,
+    workers: Option<usize>,
+    max_body_bytes: Option<usize>,
+    data_dir: Option<PathBuf>,
+    shutdown_timeout_secs: Option<u64>,
+    refresh_interval_ms: Option<u64>,
+    bootstrap: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: Option<Spanned<String>>,
+    max_connections: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedis {
+    url: Option<Spanned<String>>,
+    prefix: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    level: Option<String>,
+    format: Option<Spanned<String>>,
+    access_log: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUsage {
+    queue_capacity: Option<usize>,
+    batch_size: Option<usize>,
+    flush_interval_ms: Option<u64>,
+    replay_interval_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeys {
+    prefix: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    kind: Spanned<String>,
+    base_url: Option<Spanned<String>>,
+    api_key: Option<Spanned<String>>,
+    /// Azure: `2024-10-21`, or `v1` for the version-less API.
+    api_version: Option<String>,
+    /// openai_compatible: which server (`vllm`, `ollama`, `groq`, ...).
+    flavor: Option<Spanned<String>>,
+    /// anthropic: `anthropic-version`.
+    version: Option<String>,
+    /// anthropic: `anthropic-beta` values.
+    #[serde(default)]
+    beta: Vec<String>,
+    /// anthropic: `max_tokens` when the client sends none.
+    default_max_tokens: Option<u32>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    connect_timeout_ms: Option<u64>,
+    first_byte_timeout_ms: Option<u64>,
+    idle_timeout_ms: Option<u64>,
+    total_timeout_ms: Option<u64>,
+    /// mock: delay before answering.
+    latency_ms: Option<u64>,
+    /// mock: delay between streamed chunks.
+    chunk_delay_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    alias: Spanned<String>,
+    provider: Spanned<String>,
+    /// The upstream's model name (or Azure deployment); the alias when absent.
+    model: Option<String>,
+    owned_by: Option<String>,
+}
+
+/// Which database, and how many connections.
+#[derive(Clone)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// A URL with its password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    pub level: String,
+    pub format: LogFormat,
+    pub access_log: bool,
+}
+
+/// One configured upstream.
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    pub name: String,
+    pub config: ProviderConfig,
+}
+
+#[derive(Debug, Clone)]
+pub enum ProviderConfig {
+    OpenAi(openai::Config),
+    Anthropic(anthropic::Config),
+    Mock(mock::Config),
+}
+
+/// One public model alias.
+#[derive(Debug, Clone)]
+pub struct ModelSettings {
+    pub alias: String,
+    pub provider: String,
+    pub upstream_model: String,
+    pub owned_by: String,
+}
+
+/// The validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub workers: usize,
+    pub max_body_bytes: usize,
+    pub data_dir: PathBuf,
+    pub shutdown_timeout: Duration,
+    pub refresh_interval: Duration,
+    /// Create a first tenant and key when the store has no tenant.
+    pub bootstrap: bool,
+    pub database: DatabaseSettings,
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    pub log: LogSettings,
+    pub usage: gateway::UsageConfig,
+    pub key_prefix: String,
+    pub providers: Vec<ProviderSettings>,
+    pub models: Vec<ModelSettings>,
+}
+
+/// Reads environment variables; a function so tests need not touch the process environment.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Where a value came from, for error messages.
+struct Source<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn at<T>(&self, spanned: &Spanned<T>, key: &str, message: impl std::fmt::Display) -> ConfigError {
+        let line = self.text[..spanned.span().start.min(self.text.len())]
+            .bytes()
+            .filter(|&b| b == b'\n')
+            .count()
+            + 1;
+        ConfigError(format!("{}:{line}: `{key}`: {message}", self.file))
+    }
+}
+
+fn env_parse<T: std::str::FromStr>(env: Env<'_>, name: &str) -> Result<Option<T>, ConfigError> {
+    match env(name) {
+        None => Ok(None),
+        Some(value) => value
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| ConfigError(format!("environment variable {name}: invalid value `{value}`"))),
+    }
+}
+
+/// Resolves `env:NAME` secrets; literal secrets are refused so they never sit in files.
+fn secret(
+    source: &Source<'_>,
+    raw: &Spanned<String>,
+    key: &str,
+    env: Env<'_>,
+) -> Result<SecretString, ConfigError> {
+    let Some(name) = raw.get_ref().strip_prefix("env:") else {
+        return Err(source.at(
+            raw,
+            key,
+            "secrets are not written in files; put it in an environment variable and write `env:NAME`",
+        ));
+    };
+    match env(name) {
+        Some(value) if !value.is_empty() => Ok(SecretString::from(value)),
+        _ => Err(source.at(raw, key, format!("environment variable `{name}` is not set"))),
+    }
+}
+
+fn millis(value: Option<u64>, default: Duration) -> Duration {
+    value.map_or(default, Duration::from_millis)
+}
+
+impl Settings {
+    /// Loads settings from an optional file and the environment.
+    ///
+    /// # Errors
+    /// Unreadable or invalid files and invalid values, located by file, line and key.
+    pub fn load(path: Option<&Path>, env: Env<'_>) -> Result<Self, ConfigError> {
+        let (file, text) = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError(format!("cannot read configuration file {}: {e}", path.display()))
+                })?;
+                (path.display().to_string(), text)
+            }
+            None => ("<defaults>".to_owned(), String::new()),
+        };
+        Self::parse(&file, &text, path.is_none(), env)
+    }
+
+    /// Parses settings from TOML text; `builtin_models` adds the mock provider and its model
+    /// (the no-configuration quick start).
+    ///
+    /// # Errors
+    /// As for [`Settings::load`].
+    pub fn parse(file: &str, text: &str, builtin_models: bool, env: Env<'_>) -> Result<Self, ConfigError> {
+        let raw: RawSettings = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|span| text[..span.start.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1);
+            let message = e.message().to_owned();
+            match line {
+                Some(line) => ConfigError(format!("{file}:{line}: {message}")),
+                None => ConfigError(format!("{file}: {message}")),
+            }
+        })?;
+        let source = Source { file, text };
+        let server = raw.server.unwrap_or_default();
+        let database = raw.database.unwrap_or_default();
+        let redis = raw.redis.unwrap_or_default();
+        let log = raw.log.unwrap_or_default();
+        let usage = raw.usage.unwrap_or_default();
+        let keys = raw.keys.unwrap_or_default();
+
+        let listen = match env("SLUICE_LISTEN") {
+            Some(value) => value.parse().map_err(|_| {
+                ConfigError(format!("environment variable SLUICE_LISTEN: `{value}` is not an address like 127.0.0.1:8080"))
+            })?,
+            None => match &server.listen {
+                Some(listen) => listen.get_ref().parse().map_err(|_| {
+                    source.at(listen, "server.listen", "expected an address like `127.0.0.1:8080`")
+                })?,
+                None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            },
+        };
+        let workers = env_parse::<usize>(env, "SLUICE_WORKERS")?
+            .or(server.workers)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |it| it.get()))
+            .max(1);
+        let max_body_bytes = env_parse::<usize>(env, "SLUICE_MAX_BODY_BYTES")?
+            .or(server.max_body_bytes)
+            .unwrap_or(10 * 1024 * 1024);
+        if max_body_bytes < 1024 {
+            return Err(ConfigError("`server.max_body_bytes` must be at least 1024".into()));
+        }
+        let data_dir = env("SLUICE_DATA_DIR")
+            .map(PathBuf::from)
+            .or(server.data_dir)
+            .unwrap_or_else(|| PathBuf::from("sluice-data"));
+        let database_url = match env("SLUICE_DATABASE_URL") {
+            Some(url) => url,
+            None => match &database.url {
+                Some(url) => {
+                    let value = url.get_ref();
+                    if !(value.starts_with("sqlite:") || value.starts_with("postgres://") || value.starts_with("postgresql://")) {
+                        return Err(source.at(url, "database.url", "expected `sqlite://PATH` or `postgres://...`"));
+                    }
+                    value.clone()
+                }
+                None => format!("sqlite://{}", data_dir.join("sluice.db").display()),
+            },
+        };
+        let redis_url = env("SLUICE_REDIS_URL")
+            .or_else(|| redis.url.map(Spanned::into_inner))
+            .filter(|it| !it.is_empty());
+        let format = match env("SLUICE_LOG_FORMAT").or_else(|| log.format.as_ref().map(|it| it.get_ref().clone())) {
+            None => LogFormat::Json,
+            Some(value) => match value.as_str() {
+                "json" => LogFormat::Json,
+                "pretty" => LogFormat::Pretty,
+                _ => {
+                    return Err(match &log.format {
+                        Some(spanned) if env("SLUICE_LOG_FORMAT").is_none() => {
+                            source.at(spanned, "log.format", "expected `json` or `pretty`")
+                        }
+                        _ => ConfigError("environment variable SLUICE_LOG_FORMAT: expected `json` or `pretty`".into()),
+                    });
+                }
+            },
+        };
+        let key_prefix = env("SLUICE_KEY_PREFIX")
+            .or_else(|| keys.prefix.as_ref().map(|it| it.get_ref().clone()))
+            .unwrap_or_else(|| "sk-sluice".to_owned());
+        if let Err(e) = domain::api_key::validate_prefix(&key_prefix) {
+            return Err(match &keys.prefix {
+                Some(spanned) => source.at(spanned, "keys.prefix", e),
+                None => ConfigError(format!("environment variable SLUICE_KEY_PREFIX: {e}")),
+            });
+        }
+
+        let mut providers = Vec::new();
+        for (name, provider) in &raw.providers {
+            providers.push(provider_settings(&source, name, provider, env)?);
+        }
+        let mut models = Vec::new();
+        for (i, model) in raw.models.iter().enumerate() {
+            let alias = model.alias.get_ref().trim();
+            if alias.is_empty() || alias.len() > 200 {
+                return Err(source.at(&model.alias, &format!("models[{i}].alias"), "must be 1 to 200 characters"));
+            }
+            if models.iter().any(|it: &ModelSettings| it.alias == alias) {
+                return Err(source.at(&model.alias, &format!("models[{i}].alias"), format!("`{alias}` is defined twice")));
+            }
+            let provider = model.provider.get_ref();
+            if !raw.providers.contains_key(provider) {
+                let known: Vec<&str> = raw.providers.keys().map(String::as_str).collect();
+                return Err(source.at(
+                    &model.provider,
+                    &format!("models[{i}].provider"),
+                    format!("unknown provider `{provider}` (configured: {})", known.join(", ")),
+                ));
+            }
+            models.push(ModelSettings {
+                alias: alias.to_owned(),
+                provider: provider.clone(),
+                upstream_model: model.model.clone().unwrap_or_else(|| alias.to_owned()),
+                owned_by: model.owned_by.clone().unwrap_or_else(|| provider.clone()),
+            });
+        }
+        if builtin_models && providers.is_empty() {
+            providers.push(ProviderSettings {
+                name: "mock".into(),
+                config: ProviderConfig::Mock(mock::Config::default()),
+            });
+            models.push(ModelSettings {
+                alias: "mock".into(),
+                provider: "mock".into(),
+                upstream_model: "mock".into(),
+                owned_by: "mock".into(),
+            });
+        }
+
+        Ok(Settings {
+            listen,
+            workers,
+            max_body_bytes,
+            shutdown_timeout: Duration::from_secs(server.shutdown_timeout_secs.unwrap_or(30)),
+            refresh_interval: millis(server.refresh_interval_ms, Duration::from_millis(250)).max(Duration::from_millis(10)),
+            bootstrap: env_parse::<bool>(env, "SLUICE_BOOTSTRAP")?.or(server.bootstrap).unwrap_or(true),
+            database: DatabaseSettings {
+                url: database_url,
+                max_connections: env_parse::<u32>(env, "SLUICE_DATABASE_MAX_CONNECTIONS")?
+                    .or(database.max_connections)
+                    .unwrap_or(10)
+                    .max(1),
+            },
+            redis_url,
+            redis_prefix: redis.prefix.unwrap_or_else(|| store_redis::DEFAULT_PREFIX.to_owned()),
+            log: LogSettings {
+                level: env("SLUICE_LOG_LEVEL").or(log.level).unwrap_or_else(|| "info".to_owned()),
+                format,
+                access_log: env_parse::<bool>(env, "SLUICE_ACCESS_LOG")?.or(log.access_log).unwrap_or(true),
+            },
+            usage: gateway::UsageConfig {
+                queue_capacity: usage.queue_capacity.unwrap_or(10_000).max(1),
+                batch_size: usage.batch_size.unwrap_or(500).clamp(1, 5000),
+                flush_interval: millis(usage.flush_interval_ms, Duration::from_millis(200)),
+                spill_dir: data_dir.clone(),
+                replay_interval: Duration::from_secs(usage.replay_interval_secs.unwrap_or(30).max(1)),
+            },
+            data_dir,
+            key_prefix,
+            providers,
+            models,
+        })
+    }
+}
+
+fn provider_settings(
+    source: &Source<'_>,
+    name: &str,
+    raw: &RawProvider,
+    env: Env<'_>,
+) -> Result<ProviderSettings, ConfigError> {
+    let key = |field: &str| format!("providers.{name}.{field}");
+    let timeouts = {
+        let defaults = Timeouts::default();
+        Timeouts {
+            connect: millis(raw.connect_timeout_ms, defaults.connect),
+            first_byte: millis(raw.first_byte_timeout_ms, defaults.first_byte),
+            idle: millis(raw.idle_timeout_ms, defaults.idle),
+            total: millis(raw.total_timeout_ms, defaults.total),
+        }
+    };
+    let api_key = raw
+        .api_key
+        .as_ref()
+        .map(|it| secret(source, it, &key("api_key"), env))
+        .transpose()?;
+    let base_url = |default: Option<&str>| -> Result<String, ConfigError> {
+        match (&raw.base_url, default) {
+            (Some(url), _) => {
+                let value = url.get_ref();
+                if !(value.starts_with("http://") || value.starts_with("https://")) {
+                    return Err(source.at(url, &key("base_url"), "expected an http:// or https:// URL"));
+                }
+                Ok(value.clone())
+            }
+            (None, Some(default)) => Ok(default.to_owned()),
+            (None, None) => Err(source.at(&raw.kind, &key("base_url"), "is required for this kind")),
+        }
+    };
+    let headers: Vec<(String, String)> = raw.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let config = match raw.kind.get_ref().as_str() {
+        "openai" => ProviderConfig::OpenAi(openai::Config {
+            flavor: Flavor::OpenAi,
+            base_url: base_url(Some("https://api.openai.com/v1"))?,
+            api_key,
+            headers,
+            timeouts,
+        }),
+        "azure_openai" | "azure" => ProviderConfig::OpenAi(openai::Config {
+            flavor: Flavor::Azure {
+                api_version: raw.api_version.clone().unwrap_or_else(|| "2024-10-21".to_owned()),
+            },
+            base_url: base_url(None)?,
+            api_key,
+            headers,
+            timeouts,
+        }),
+        "openai_compatible" => {
+            let flavor = match &raw.flavor {
+                None => Compat::Generic,
+                Some(flavor) => Compat::parse(flavor.get_ref()).ok_or_else(|| {
+                    source.at(flavor, &key("flavor"), format!("expected one of: {}", Compat::NAMES.join(", ")))
+                })?,
+            };
+            ProviderConfig::OpenAi(openai::Config {
+                flavor: Flavor::Compatible(flavor),
+                base_url: base_url(None)?,
+                api_key,
+                headers,
+                timeouts,
+            })
+        }
+        "anthropic" => ProviderConfig::Anthropic(anthropic::Config {
+            base_url: base_url(Some(anthropic::DEFAULT_BASE_URL))?,
+            api_key,
+            version: raw.version.clone().unwrap_or_else(|| anthropic::DEFAULT_VERSION.to_owned()),
+            beta: raw.beta.clone(),
+            default_max_tokens: raw.default_max_tokens.unwrap_or(4096).max(1),
+            headers,
+            timeouts,
+        }),
+        "mock" => ProviderConfig::Mock(mock::Config {
+            latency: millis(raw.latency_ms, Duration::ZERO),
+            chunk_delay: millis(raw.chunk_delay_ms, Duration::ZERO),
+        }),
+        other => {
+            return Err(source.at(
+                &raw.kind,
+                &key("kind"),
+                format!("unknown kind `{other}`; expected openai, azure_openai, openai_compatible, anthropic or mock"),
+            ));
+        }
+    };
+    Ok(ProviderSettings {
+        name: name.to_owned(),
+        config,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn parse(text: &str) -> Result<Settings, String> {
+        Settings::parse("sluice.toml", text, false, &no_env).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn defaults_give_the_quick_start() {
+        let settings = Settings::parse("<defaults>", "", true, &no_env).unwrap();
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.database.url, "sqlite://sluice-data/sluice.db");
+        assert_eq!(settings.models[0].alias, "mock");
+        assert!(settings.redis_url.is_none());
+        assert_eq!(settings.key_prefix, "sk-sluice");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let env = |name: &str| match name {
+            "SLUICE_LISTEN" => Some("0.0.0.0:9000".to_owned()),
+            "SLUICE_DATABASE_URL" => Some("postgres://u:secret@db/sluice".to_owned()),
+            "SLUICE_WORKERS" => Some("3".to_owned()),
+            _ => None,
+        };
+        let settings = Settings::parse("f", "[server]\nlisten = \"127.0.0.1:1\"\n", false, &env).unwrap();
+        assert_eq!(settings.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(settings.workers, 3);
+        assert!(!format!("{:?}", settings.database).contains("secret"));
+        let bad = |name: &str| (name == "SLUICE_WORKERS").then(|| "many".to_owned());
+        let e = Settings::parse("f", "", false, &bad).unwrap_err();
+        assert_eq!(e.0, "environment variable SLUICE_WORKERS: invalid value `many`");
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let e = parse("[server]\nlisten = \"nowhere\"\n").unwrap_err();
+        assert_eq!(e, "sluice.toml:2: `server.listen`: expected an address like `127.0.0.1:8080`");
+        let e = parse("[server]\nlistne = \"x\"\n").unwrap_err();
+        assert!(e.starts_with("sluice.toml:2: unknown field `listne`"), "{e}");
+        let e = parse("[providers.a]\nkind = \"mock\"\n\n[[models]]\nalias = \"x\"\nprovider = \"b\"\n").unwrap_err();
+        assert_eq!(e, "sluice.toml:6: `models[0].provider`: unknown provider `b` (configured: a)");
+        let e = parse("[providers.openai]\nkind = \"openai\"\napi_key = \"sk-live-123\"\n").unwrap_err();
+        assert!(e.starts_with("sluice.toml:3: `providers.openai.api_key`: secrets are not written in files"), "{e}");
+        let e = parse("[providers.openai]\nkind = \"openai\"\napi_key = \"env:SLUICE_TEST_UNSET_VARIABLE\"\n").unwrap_err();
+        assert_eq!(e, "sluice.toml:3: `providers.openai.api_key`: environment variable `SLUICE_TEST_UNSET_VARIABLE` is not set");
+        let e = parse("[providers.x]\nkind = \"cohere\"\n").unwrap_err();
+        assert!(e.starts_with("sluice.toml:2: `providers.x.kind`: unknown kind `cohere`"), "{e}");
+        let e = parse("[providers.x]\nkind = \"openai_compatible\"\nbase_url = \"http://h\"\nflavor = \"llamacpp\"\n").unwrap_err();
+        assert!(e.starts_with("sluice.toml:4: `providers.x.flavor`: expected one of"), "{e}");
+        let e = parse("[server]\nworkers = \"two\"\n").unwrap_err();
+        assert!(e.starts_with("sluice.toml:2: invalid type"), "{e}");
+    }
+
+    #[test]
+    fn providers_and_models_are_built() {
+        let env = |name: &str| (name == "OPENAI_API_KEY").then(|| "sk-123".to_owned());
+        let settings = Settings::parse(
+            "f",
+            r#"
+[providers.openai]
+kind = "openai"
+api_key = "env:OPENAI_API_KEY"
+first_byte_timeout_ms = 1500
+
+[providers.claude]
+kind = "anthropic"
+
+[providers.local]
+kind = "openai_compatible"
+flavor = "vllm"
+base_url = "http://127.0.0.1:8000/v1"
+
+[[models]]
+alias = "gpt"
+provider = "openai"
+model = "gpt-4o-mini"
+
+[[models]]
+alias = "claude-sonnet"
+provider = "claude"
+"#,
+            false,
+            &env,
+        )
+        .unwrap();
+        assert_eq!(settings.providers.len(), 3);
+        assert_eq!(settings.models[0].upstream_model, "gpt-4o-mini");
+        assert_eq!(settings.models[1].upstream_model, "claude-sonnet");
+        let openai = settings.providers.iter().find(|it| it.name == "openai").unwrap();
+        let ProviderConfig::OpenAi(config) = &openai.config else { panic!("openai kind") };
+        assert_eq!(config.timeouts.first_byte, Duration::from_millis(1500));
+        assert!(!format!("{config:?}").contains("sk-123"));
+    }
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}
