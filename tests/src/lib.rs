@@ -1,1 +1,10 @@
-//! Placeholder.
+//! The cross-crate test harness: a real `sluice` on port 0 (`harness`), mock upstreams that
+//! speak each provider's wire format over real HTTP (`mock_upstream`), and recorded provider
+//! fixtures (`fixtures`).
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test support code fails loudly")]
+
+pub mod fixtures;
+pub mod harness;
+pub mod mock_upstream;
+pub mod sse;

@@ -280,7 +280,12 @@ async fn write_loop(
         batch.push(first);
         let deadline = Instant::now() + flush_interval;
         while batch.len() < batch_size {
-            match tokio::time::timeout_at(deadline.into(), receiver.recv()).await {
+            let next = tokio::select! {
+                biased;
+                () = cancel.cancelled() => break,
+                next = tokio::time::timeout_at(deadline.into(), receiver.recv()) => next,
+            };
+            match next {
                 Ok(Some(draft)) => batch.push(draft),
                 Ok(None) | Err(_) => break,
             }

@@ -122,10 +122,15 @@ impl ProviderError {
 
 impl From<reqwest::Error> for ProviderError {
     fn from(e: reqwest::Error) -> Self {
+        // reqwest reports a body cut short as a decode error; an IO error underneath means the
+        // connection broke, which is not the upstream sending garbage.
+        let broken = e.is_connect() || e.is_request() || caused_by_io(&e);
         if e.is_timeout() {
             ProviderError::new(ProviderErrorKind::Timeout, "upstream stopped answering in time")
-        } else if e.is_decode() {
-            ProviderError::decode(&e)
+        } else if e.is_decode() && !broken {
+            let mut res = ProviderError::decode(&e);
+            res.debug_body = Some(error_chain(&e));
+            res
         } else {
             // Connect failures, resets and bodies cut short: the connection broke.
             let mut res =
@@ -134,6 +139,17 @@ impl From<reqwest::Error> for ProviderError {
             res
         }
     }
+}
+
+fn caused_by_io(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(cause) = source {
+        if cause.is::<std::io::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// `e` and its sources, for logs.

@@ -444,7 +444,10 @@ impl Settings {
             usage: gateway::UsageConfig {
                 queue_capacity: usage.queue_capacity.unwrap_or(10_000).max(1),
                 batch_size: usage.batch_size.unwrap_or(500).clamp(1, 5000),
-                flush_interval: millis(usage.flush_interval_ms, Duration::from_millis(200)),
+                flush_interval: millis(
+                    env_parse::<u64>(env, "SLUICE_USAGE_FLUSH_INTERVAL_MS")?.or(usage.flush_interval_ms),
+                    Duration::from_millis(200),
+                ),
                 spill_dir: data_dir.clone(),
                 replay_interval: Duration::from_secs(usage.replay_interval_secs.unwrap_or(30).max(1)),
             },
