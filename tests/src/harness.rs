@@ -105,7 +105,9 @@ pub struct TestApp {
 
 impl std::fmt::Debug for TestApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestApp").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("TestApp")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -129,7 +131,14 @@ impl TestApp {
             key: self.key.clone(),
             key_id: self.key_id,
         };
-        TestApp::start(config.into(), HashMap::new(), self.database_url.clone(), data_dir, Some(identity)).await
+        TestApp::start(
+            config.into(),
+            HashMap::new(),
+            self.database_url.clone(),
+            data_dir,
+            Some(identity),
+        )
+        .await
     }
 
     async fn start(
@@ -141,18 +150,27 @@ impl TestApp {
     ) -> Self {
         let metrics = metrics();
         let mut env = env;
-        env.entry("SLUICE_DATABASE_URL".into()).or_insert(database_url.clone());
-        env.entry("SLUICE_DATA_DIR".into()).or_insert(data_dir.display().to_string());
-        env.entry("SLUICE_WORKERS".into()).or_insert_with(|| "1".into());
-        env.entry("SLUICE_BOOTSTRAP".into()).or_insert_with(|| "false".into());
+        env.entry("SLUICE_DATABASE_URL".into())
+            .or_insert(database_url.clone());
+        env.entry("SLUICE_DATA_DIR".into())
+            .or_insert(data_dir.display().to_string());
+        env.entry("SLUICE_WORKERS".into())
+            .or_insert_with(|| "1".into());
+        env.entry("SLUICE_BOOTSTRAP".into())
+            .or_insert_with(|| "false".into());
         let lookup = move |name: &str| env.get(name).cloned();
         let settings = Settings::parse("test.toml", &config, false, &lookup)
             .unwrap_or_else(|e| panic!("test configuration: {e}"));
-        let store = server::stores::open(&settings.database).await.unwrap().store;
+        let store = server::stores::open(&settings.database)
+            .await
+            .unwrap()
+            .store;
         let identity = match identity {
             Some(identity) => identity,
             None => {
-                let tenant = gateway::admin::create_tenant(store.as_ref(), "acme").await.unwrap();
+                let tenant = gateway::admin::create_tenant(store.as_ref(), "acme")
+                    .await
+                    .unwrap();
                 let (key, secret) = gateway::admin::create_key(
                     store.as_ref(),
                     tenant.id,
@@ -170,7 +188,9 @@ impl TestApp {
         };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let running = server::serve::start(settings, metrics, listener).await.unwrap();
+        let running = server::serve::start(settings, metrics, listener)
+            .await
+            .unwrap();
         let handle = running.handle();
         let gateway = running.gateway.clone();
         tokio::spawn(running.wait());
@@ -257,7 +277,10 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("expected {n} usage records, found {}: {records:?}", records.len());
+        panic!(
+            "expected {n} usage records, found {}: {records:?}",
+            records.len()
+        );
     }
 }
 

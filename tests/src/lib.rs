@@ -2,7 +2,15 @@
 //! speak each provider's wire format over real HTTP (`mock_upstream`), and recorded provider
 //! fixtures (`fixtures`).
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test support code fails loudly")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support code fails loudly"
+)]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "test servers spawn their own tasks; there is no graceful shutdown to drain"
+)]
 
 pub mod fixtures;
 pub mod harness;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
 
 /// One request as the upstream received it.
 #[derive(Debug, Clone)]
@@ -158,7 +158,9 @@ pub struct MockUpstream {
 
 impl std::fmt::Debug for MockUpstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MockUpstream").field("url", &self.url).finish()
+        f.debug_struct("MockUpstream")
+            .field("url", &self.url)
+            .finish()
     }
 }
 
@@ -171,7 +173,10 @@ impl MockUpstream {
 
     /// Serves on an existing listener without recording requests (the benchmark's upstream:
     /// memory must not grow with the number of requests).
-    pub fn serve(listener: TcpListener, script: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Self {
+    pub fn serve(
+        listener: TcpListener,
+        script: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+    ) -> Self {
         Self::serve_with(listener, false, script)
     }
 
@@ -204,7 +209,10 @@ impl MockUpstream {
 
     /// The last request received.
     pub fn last(&self) -> Recorded {
-        self.requests().last().cloned().expect("the upstream received a request")
+        self.requests()
+            .last()
+            .cloned()
+            .expect("the upstream received a request")
     }
 
     /// How many times the gateway closed a connection while a response was still going.
@@ -242,7 +250,7 @@ async fn read_request(reader: &mut OwnedReadHalf, buf: &mut Vec<u8>) -> Option<R
         .unwrap_or(0);
     let body_start = header_end + 4;
     while buf.len() < body_start + length {
-        let mut chunk = [0u8; 65536];
+        let mut chunk = [0u8; 8192];
         let n = reader.read(&mut chunk).await.ok()?;
         if n == 0 {
             return None;
@@ -305,7 +313,12 @@ async fn connection(socket: TcpStream, state: Arc<State>) {
 }
 
 /// Writes a reply; false when the connection must close.
-async fn respond(mut reply: Reply, reader: &mut OwnedReadHalf, writer: &mut OwnedWriteHalf, state: &State) -> bool {
+async fn respond(
+    mut reply: Reply,
+    reader: &mut OwnedReadHalf,
+    writer: &mut OwnedWriteHalf,
+    state: &State,
+) -> bool {
     loop {
         match reply {
             Reply::Delayed(by, inner) => {
@@ -318,7 +331,11 @@ async fn respond(mut reply: Reply, reader: &mut OwnedReadHalf, writer: &mut Owne
                 }
             }
             Reply::Close => return false,
-            Reply::Json { status, headers, body } => {
+            Reply::Json {
+                status,
+                headers,
+                body,
+            } => {
                 let mut head = format!(
                     "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
                     reason(status),
@@ -331,13 +348,23 @@ async fn respond(mut reply: Reply, reader: &mut OwnedReadHalf, writer: &mut Owne
                 head.push_str(&body);
                 return writer.write_all(head.as_bytes()).await.is_ok();
             }
-            Reply::Sse { frames, writes, gap, cut_after, end } => {
+            Reply::Sse {
+                frames,
+                writes,
+                gap,
+                cut_after,
+                end,
+            } => {
                 let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n";
                 if writer.write_all(head.as_bytes()).await.is_err() {
                     return false;
                 }
                 let count = cut_after.unwrap_or(frames.len()).min(frames.len());
-                let (sent, end) = if cut_after.is_some() { (count, end) } else { (frames.len(), End::Clean) };
+                let (sent, end) = if cut_after.is_some() {
+                    (count, end)
+                } else {
+                    (frames.len(), End::Clean)
+                };
                 let streaming = async {
                     for (i, frame) in frames.iter().take(sent).enumerate() {
                         if i > 0 && !gap.is_zero() {

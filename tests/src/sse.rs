@@ -40,7 +40,11 @@ impl Transcript {
     pub fn content(&self) -> String {
         self.chunks()
             .iter()
-            .filter_map(|it| it["choices"][0]["delta"]["content"].as_str().map(str::to_owned))
+            .filter_map(|it| {
+                it["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
             .collect()
     }
 

@@ -198,7 +198,6 @@ pub fn masked(display_prefix: &str, last_four: &str) -> String {
     format!("{display_prefix}…{last_four}")
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,7 +210,11 @@ mod tests {
         let full = a.secret.expose();
         assert!(full.starts_with("sk-sluice-"));
         assert_eq!(full.len(), "sk-sluice-".len() + SECRET_CHARS);
-        assert!(full["sk-sluice-".len()..].chars().all(|c| c.is_ascii_alphanumeric()));
+        assert!(
+            full["sk-sluice-".len()..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric())
+        );
         assert_eq!(a.hash, KeyHash::of(full));
         assert!(full.starts_with(&a.display_prefix));
         assert!(full.ends_with(&a.last_four));

@@ -84,8 +84,14 @@ mod tests {
         let now = OffsetDateTime::UNIX_EPOCH;
         assert_eq!(Tenant::new("  acme ", now).unwrap().name, "acme");
         assert_eq!(Tenant::new("   ", now), Err(TenantNameError::Empty));
-        assert_eq!(Tenant::new(&"x".repeat(101), now), Err(TenantNameError::TooLong));
-        assert_eq!(Tenant::new("a\u{0}b", now), Err(TenantNameError::ControlCharacters));
+        assert_eq!(
+            Tenant::new(&"x".repeat(101), now),
+            Err(TenantNameError::TooLong)
+        );
+        assert_eq!(
+            Tenant::new("a\u{0}b", now),
+            Err(TenantNameError::ControlCharacters)
+        );
         assert!(Tenant::new("Ünïcödé 租户", now).is_ok());
     }
 }

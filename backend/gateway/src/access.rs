@@ -70,8 +70,16 @@ impl Access {
             )
         })?;
         let snapshot = self.current.load();
-        let invalid = || Error::new(ErrorKind::InvalidApiKey, "the api key is invalid, revoked or expired");
-        let key = snapshot.keys.get(&KeyHash::of(presented)).ok_or_else(invalid)?;
+        let invalid = || {
+            Error::new(
+                ErrorKind::InvalidApiKey,
+                "the api key is invalid, revoked or expired",
+            )
+        };
+        let key = snapshot
+            .keys
+            .get(&KeyHash::of(presented))
+            .ok_or_else(invalid)?;
         if key.check_usable(OffsetDateTime::now_utc()).is_err() {
             return Err(invalid());
         }
@@ -104,9 +112,17 @@ impl Access {
                 .into_iter()
                 .map(|key| (key.hash, Arc::new(key)))
                 .collect(),
-            tenants: data.tenants.into_iter().map(|it| (it.id, it.status)).collect(),
+            tenants: data
+                .tenants
+                .into_iter()
+                .map(|it| (it.id, it.status))
+                .collect(),
         };
-        tracing::debug!(revision, keys = snapshot.keys.len(), "access snapshot loaded");
+        tracing::debug!(
+            revision,
+            keys = snapshot.keys.len(),
+            "access snapshot loaded"
+        );
         self.current.store(Arc::new(snapshot));
         Ok(())
     }

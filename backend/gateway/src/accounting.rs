@@ -142,8 +142,11 @@ impl UsageSink {
     pub(crate) fn record(&self, draft: UsageDraft) {
         match self.sender.try_send(draft) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(draft) | mpsc::error::TrySendError::Closed(draft)) => {
-                metrics::counter!("gateway_usage_spilled_total", "reason" => "queue_full").increment(1);
+            Err(
+                mpsc::error::TrySendError::Full(draft) | mpsc::error::TrySendError::Closed(draft),
+            ) => {
+                metrics::counter!("gateway_usage_spilled_total", "reason" => "queue_full")
+                    .increment(1);
                 tracing::warn!("usage queue full; spilling a record to disk");
                 let spill = self.spill.clone();
                 self.tracker.spawn(async move {
@@ -187,7 +190,8 @@ impl Spill {
         .await;
         match result {
             Ok(()) => {
-                metrics::counter!("gateway_usage_spilled_records_total").increment(records.len() as u64);
+                metrics::counter!("gateway_usage_spilled_records_total")
+                    .increment(records.len() as u64);
             }
             Err(e) => {
                 // The last resort failed too: say so loudly, with the records, so they can be
@@ -214,7 +218,9 @@ impl Spill {
             match serde_json::from_str::<UsageRecord>(line) {
                 Ok(record) => records.push(record),
                 // A torn last line (crash mid-append) is skipped, not fatal.
-                Err(e) => tracing::error!(error = %e, "skipping an unreadable spilled usage record"),
+                Err(e) => {
+                    tracing::error!(error = %e, "skipping an unreadable spilled usage record")
+                }
             }
         }
         for batch in records.chunks(500) {
@@ -252,7 +258,12 @@ pub(crate) fn start(
         tracker.clone(),
         cancel.clone(),
     ));
-    tracker.spawn(replay_loop(store, spill.clone(), config.replay_interval, cancel));
+    tracker.spawn(replay_loop(
+        store,
+        spill.clone(),
+        config.replay_interval,
+        cancel,
+    ));
     UsageSink {
         sender,
         spill,
@@ -303,12 +314,19 @@ async fn write_loop(
     flush(&mut batch, store.as_ref(), &spill, &tracker).await;
 }
 
-async fn flush(batch: &mut Vec<UsageDraft>, store: &dyn Store, spill: &Spill, tracker: &TaskTracker) {
+async fn flush(
+    batch: &mut Vec<UsageDraft>,
+    store: &dyn Store,
+    spill: &Spill,
+    tracker: &TaskTracker,
+) {
     if batch.is_empty() {
         return;
     }
     let drafts = std::mem::take(batch);
-    let needs_tokenizer = drafts.iter().any(|it| matches!(it.tokens, Tokens::Estimate { .. }));
+    let needs_tokenizer = drafts
+        .iter()
+        .any(|it| matches!(it.tokens, Tokens::Estimate { .. }));
     let records: Vec<UsageRecord> = if needs_tokenizer {
         // Tokenizing is CPU work: keep it off the async threads.
         match tracker
@@ -327,18 +345,26 @@ async fn flush(batch: &mut Vec<UsageDraft>, store: &dyn Store, spill: &Spill, tr
     let started = Instant::now();
     match store.insert_usage(&records).await {
         Ok(_) => {
-            metrics::counter!("gateway_usage_records_written_total").increment(records.len() as u64);
-            metrics::histogram!("gateway_usage_flush_duration_seconds").record(started.elapsed().as_secs_f64());
+            metrics::counter!("gateway_usage_records_written_total")
+                .increment(records.len() as u64);
+            metrics::histogram!("gateway_usage_flush_duration_seconds")
+                .record(started.elapsed().as_secs_f64());
         }
         Err(e) => {
             tracing::error!(error = %providers::error_chain(&e), records = records.len(), "usage insert failed; spilling to disk");
-            metrics::counter!("gateway_usage_spilled_total", "reason" => "store_error").increment(1);
+            metrics::counter!("gateway_usage_spilled_total", "reason" => "store_error")
+                .increment(1);
             spill.append(&records).await;
         }
     }
 }
 
-async fn replay_loop(store: Arc<dyn Store>, spill: Arc<Spill>, interval: Duration, cancel: CancellationToken) {
+async fn replay_loop(
+    store: Arc<dyn Store>,
+    spill: Arc<Spill>,
+    interval: Duration,
+    cancel: CancellationToken,
+) {
     loop {
         spill.replay(store.as_ref()).await;
         tokio::select! {

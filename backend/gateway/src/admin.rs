@@ -68,10 +68,13 @@ pub async fn set_tenant_status(
     tenant: TenantId,
     status: TenantStatus,
 ) -> Result<(), AdminError> {
-    store.set_tenant_status(tenant, status).await.map_err(|e| match e {
-        store::Error::NotFound => AdminError::UnknownTenant(tenant.to_string()),
-        other => other.into(),
-    })
+    store
+        .set_tenant_status(tenant, status)
+        .await
+        .map_err(|e| match e {
+            store::Error::NotFound => AdminError::UnknownTenant(tenant.to_string()),
+            other => other.into(),
+        })
 }
 
 /// What a new key should be.
@@ -96,7 +99,9 @@ pub async fn create_key(
     validate_prefix(prefix).map_err(|e| AdminError::Invalid(e.to_string()))?;
     let now = OffsetDateTime::now_utc();
     if new.expires_at.is_some_and(|at| at <= now) {
-        return Err(AdminError::Invalid("the expiry must be in the future".into()));
+        return Err(AdminError::Invalid(
+            "the expiry must be in the future".into(),
+        ));
     }
     if let Some(name) = &new.name
         && (name.chars().count() > 100 || name.chars().any(char::is_control))
@@ -110,7 +115,8 @@ pub async fn create_key(
             return Err(AdminError::Invalid(format!("invalid model name `{model}`")));
         }
     }
-    let generated = NewKeySecret::generate(prefix).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let generated =
+        NewKeySecret::generate(prefix).map_err(|e| AdminError::Invalid(e.to_string()))?;
     let key = ApiKey {
         id: ApiKeyId::new(),
         tenant_id: tenant,

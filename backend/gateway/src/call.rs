@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 use domain::{RequestId, UsageStatus};
 use time::OffsetDateTime;
 
-use crate::accounting::{Tokens, UsageDraft, UsageSink};
+use crate::Error;
 use crate::access::Principal;
+use crate::accounting::{Tokens, UsageDraft, UsageSink};
 use crate::catalog::Route;
 use crate::telemetry::Endpoint;
-use crate::Error;
 
 /// Per-request state carried across stages.
 #[derive(Debug, Clone)]
@@ -83,7 +83,9 @@ impl CallRecord {
     pub(crate) fn finish(self, finish: Finish) {
         let latency = self.ctx.started.elapsed();
         let reported = match &finish.tokens {
-            Tokens::Reported(report) => (report.usage.prompt_tokens, report.usage.completion_tokens),
+            Tokens::Reported(report) => {
+                (report.usage.prompt_tokens, report.usage.completion_tokens)
+            }
             Tokens::None | Tokens::Estimate { .. } => (0, 0),
         };
         let outcome = match (&finish.error, finish.status) {

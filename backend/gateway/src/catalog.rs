@@ -38,7 +38,10 @@ impl Catalog {
         let mut res = Catalog::default();
         for route in routes {
             if res.routes.contains_key(&route.alias) {
-                return Err(Error::internal(format!("model `{}` defined twice", route.alias)));
+                return Err(Error::internal(format!(
+                    "model `{}` defined twice",
+                    route.alias
+                )));
             }
             res.order.push(route.alias.clone());
             res.routes.insert(route.alias.clone(), route);

@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use domain::llm::{ChatRequest, ChatResponse, Content};
 use domain::UsageStatus;
+use domain::llm::{ChatRequest, ChatResponse, Content};
 use providers::Call;
 
 use crate::accounting::Tokens;
@@ -18,11 +18,21 @@ use crate::{Error, Gateway, Outcome};
 ///
 /// # Errors
 /// Invalid requests, unknown or forbidden models, and upstream failures before the commit point.
-pub(crate) async fn handle(gw: &Gateway, ctx: &RequestCtx, req: ChatRequest) -> Result<Outcome, Error> {
+pub(crate) async fn handle(
+    gw: &Gateway,
+    ctx: &RequestCtx,
+    req: ChatRequest,
+) -> Result<Outcome, Error> {
     req.validate()?;
     let route = gw.authorize(ctx, &req.model)?;
     let stream = req.is_stream();
-    let record = CallRecord::new(gw.usage.clone(), ctx, route, Endpoint::ChatCompletions, stream);
+    let record = CallRecord::new(
+        gw.usage.clone(),
+        ctx,
+        route,
+        Endpoint::ChatCompletions,
+        stream,
+    );
     let call = Call {
         upstream_model: &route.upstream_model,
         deadline: ctx.started + route.provider.timeouts().total,
@@ -32,7 +42,12 @@ pub(crate) async fn handle(gw: &Gateway, ctx: &RequestCtx, req: ChatRequest) -> 
             Ok(events) => {
                 let wants_usage = req.wants_stream_usage();
                 let prompt = Box::new(move || prompt_text(&req));
-                Ok(Outcome::Stream(AccountedStream::new(events, record, wants_usage, prompt)))
+                Ok(Outcome::Stream(Box::new(AccountedStream::new(
+                    events,
+                    record,
+                    wants_usage,
+                    prompt,
+                ))))
             }
             Err(e) => Err(failed(record, e.into())),
         };

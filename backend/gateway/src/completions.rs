@@ -5,10 +5,10 @@
 use std::time::Instant;
 
 use bytes::Bytes;
+use domain::UsageStatus;
 use domain::llm::chat::{ChatChunk, ChatResponse};
 use domain::llm::completions::{CompletionChoice, CompletionResponse};
 use domain::llm::{ChatRequest, CompletionRequest, Extra, Message, Role};
-use domain::UsageStatus;
 use futures_util::StreamExt;
 use providers::{Call, EventStream, ProviderError, Reply, StreamEvent};
 
@@ -56,7 +56,12 @@ pub(crate) async fn handle(
             Ok(events) => {
                 let wants_usage = req.wants_stream_usage();
                 let prompt = Box::new(move || req.prompt.joined_text());
-                Ok(Outcome::Stream(AccountedStream::new(events, record, wants_usage, prompt)))
+                Ok(Outcome::Stream(Box::new(AccountedStream::new(
+                    events,
+                    record,
+                    wants_usage,
+                    prompt,
+                ))))
             }
             Err(e) => Err(failed(record, e.into())),
         };

@@ -2,8 +2,8 @@
 
 use std::time::Instant;
 
-use domain::llm::EmbeddingRequest;
 use domain::UsageStatus;
+use domain::llm::EmbeddingRequest;
 use providers::Call;
 
 use crate::accounting::Tokens;

@@ -129,8 +129,11 @@ impl Error {
     }
 
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        Error::new(ErrorKind::Internal, "the gateway failed to process the request")
-            .with_detail(detail.to_string())
+        Error::new(
+            ErrorKind::Internal,
+            "the gateway failed to process the request",
+        )
+        .with_detail(detail.to_string())
     }
 
     pub fn code(&self) -> ErrorCode {

@@ -45,7 +45,7 @@ pub enum Outcome {
     /// A complete JSON body.
     Complete(Bytes),
     /// A committed stream of JSON chunks.
-    Stream(AccountedStream),
+    Stream(Box<AccountedStream>),
 }
 
 /// The running gateway: everything a data-plane request needs, shared by all workers.
@@ -113,7 +113,11 @@ impl Gateway {
 
     /// # Errors
     /// See [`embeddings::handle`].
-    pub async fn embeddings(&self, ctx: &RequestCtx, req: EmbeddingRequest) -> Result<Bytes, Error> {
+    pub async fn embeddings(
+        &self,
+        ctx: &RequestCtx,
+        req: EmbeddingRequest,
+    ) -> Result<Bytes, Error> {
         embeddings::handle(self, ctx, req).await
     }
 

@@ -12,9 +12,9 @@ use domain::UsageStatus;
 use futures_util::Stream;
 use providers::{EventStream, UsageReport};
 
+use crate::Error;
 use crate::accounting::Tokens;
 use crate::call::{CallRecord, Finish};
-use crate::Error;
 
 /// What the HTTP layer frames and sends.
 #[derive(Debug)]
@@ -75,7 +75,11 @@ impl AccountedStream {
             Some(report) if report.complete => Tokens::Reported(report),
             partial => Tokens::Estimate {
                 prompt_tokens: partial.as_ref().map(|it| it.usage.prompt_tokens),
-                prompt_text: if partial.is_some() { String::new() } else { (self.prompt_text)() },
+                prompt_text: if partial.is_some() {
+                    String::new()
+                } else {
+                    (self.prompt_text)()
+                },
                 completion_text: std::mem::take(&mut self.delivered),
                 raw: partial.and_then(|it| it.raw),
             },
@@ -83,7 +87,9 @@ impl AccountedStream {
     }
 
     fn finish(&mut self, status: UsageStatus, error: Option<Error>) {
-        let Some(record) = self.record.take() else { return };
+        let Some(record) = self.record.take() else {
+            return;
+        };
         let tokens = self.tokens();
         record.finish(Finish {
             tokens,
@@ -110,7 +116,8 @@ impl Stream for AccountedStream {
                 Poll::Ready(Some(Ok(event))) => {
                     if let Some(report) = event.usage {
                         // A complete report is final; a partial one never replaces it.
-                        let keep_old = this.usage.as_ref().is_some_and(|it| it.complete) && !report.complete;
+                        let keep_old =
+                            this.usage.as_ref().is_some_and(|it| it.complete) && !report.complete;
                         if !keep_old {
                             this.usage = Some(report);
                         }

@@ -27,16 +27,29 @@ mod tests {
 
     #[test]
     fn keys_come_from_any_supported_header() {
-        let req = TestRequest::default().insert_header(("authorization", "Bearer sk-1")).to_http_request();
+        let req = TestRequest::default()
+            .insert_header(("authorization", "Bearer sk-1"))
+            .to_http_request();
         assert_eq!(presented_key(&req), Some("sk-1"));
-        let req = TestRequest::default().insert_header(("authorization", "bearer  sk-2 ")).to_http_request();
+        let req = TestRequest::default()
+            .insert_header(("authorization", "bearer  sk-2 "))
+            .to_http_request();
         assert_eq!(presented_key(&req), Some("sk-2"));
-        let req = TestRequest::default().insert_header(("x-api-key", "sk-3")).to_http_request();
+        let req = TestRequest::default()
+            .insert_header(("x-api-key", "sk-3"))
+            .to_http_request();
         assert_eq!(presented_key(&req), Some("sk-3"));
-        let req = TestRequest::default().insert_header(("api-key", "sk-4")).to_http_request();
+        let req = TestRequest::default()
+            .insert_header(("api-key", "sk-4"))
+            .to_http_request();
         assert_eq!(presented_key(&req), Some("sk-4"));
-        let req = TestRequest::default().insert_header(("authorization", "Basic abc")).to_http_request();
+        let req = TestRequest::default()
+            .insert_header(("authorization", "Basic abc"))
+            .to_http_request();
         assert_eq!(presented_key(&req), None);
-        assert_eq!(presented_key(&TestRequest::default().to_http_request()), None);
+        assert_eq!(
+            presented_key(&TestRequest::default().to_http_request()),
+            None
+        );
     }
 }

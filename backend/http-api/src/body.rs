@@ -51,7 +51,11 @@ pub async fn read_json_body(
     let mut body = BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            Error::new(ErrorKind::InvalidRequest, "the request body could not be read").with_detail(e.to_string())
+            Error::new(
+                ErrorKind::InvalidRequest,
+                "the request body could not be read",
+            )
+            .with_detail(e.to_string())
         })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large(limit));
@@ -68,7 +72,10 @@ pub async fn read_json_body(
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     let trimmed = body.trim_ascii();
     if trimmed.is_empty() {
-        return Err(Error::invalid("", "the request body is empty; send a JSON object"));
+        return Err(Error::invalid(
+            "",
+            "the request body is empty; send a JSON object",
+        ));
     }
     if trimmed[0] != b'{' {
         // Either not JSON at all, or JSON that is not an object.
@@ -141,11 +148,24 @@ mod tests {
     fn syntax_errors_say_invalid_json_with_position() {
         let (param, message) = chat_error("{\"model\": \"m\",");
         assert_eq!(param, "");
-        assert!(message.starts_with("the request body is not valid JSON"), "{message}");
+        assert!(
+            message.starts_with("the request body is not valid JSON"),
+            "{message}"
+        );
         assert!(chat_error("not json").1.contains("not valid JSON"));
-        assert!(chat_error(r#"{"model": "m", "messages": []} trailing"#).1.contains("not valid JSON"));
-        assert_eq!(chat_error("[1, 2]").1, "the request body must be a JSON object");
-        assert_eq!(chat_error("   ").1, "the request body is empty; send a JSON object");
+        assert!(
+            chat_error(r#"{"model": "m", "messages": []} trailing"#)
+                .1
+                .contains("not valid JSON")
+        );
+        assert_eq!(
+            chat_error("[1, 2]").1,
+            "the request body must be a JSON object"
+        );
+        assert_eq!(
+            chat_error("   ").1,
+            "the request body is empty; send a JSON object"
+        );
     }
 
     #[test]
@@ -155,14 +175,30 @@ mod tests {
             "messages[0].content"
         );
         assert_eq!(chat_error(r#"{"model": 5, "messages": []}"#).0, "model");
-        assert_eq!(chat_error(r#"{"messages": []}"#), ("model".into(), "`model` is required".into()));
-        assert_eq!(chat_error(r#"{"model": "m", "messages": [{"content": "x"}]}"#).0, "messages[0].role");
-        let (param, message) = chat_error(r#"{"model": "m", "messages": [{"role": "robot", "content": "x"}]}"#);
+        assert_eq!(
+            chat_error(r#"{"messages": []}"#),
+            ("model".into(), "`model` is required".into())
+        );
+        assert_eq!(
+            chat_error(r#"{"model": "m", "messages": [{"content": "x"}]}"#).0,
+            "messages[0].role"
+        );
+        let (param, message) =
+            chat_error(r#"{"model": "m", "messages": [{"role": "robot", "content": "x"}]}"#);
         assert_eq!(param, "messages[0].role");
         assert!(message.contains("unknown variant `robot`"), "{message}");
-        assert_eq!(chat_error(r#"{"model": "m", "messages": [], "max_tokens": -1}"#).0, "max_tokens");
-        assert_eq!(chat_error(r#"{"model": "m", "messages": [], "temperature": "hot"}"#).0, "temperature");
-        assert_eq!(chat_error(r#"{"model": "m", "messages": [], "stream": "yes"}"#).0, "stream");
+        assert_eq!(
+            chat_error(r#"{"model": "m", "messages": [], "max_tokens": -1}"#).0,
+            "max_tokens"
+        );
+        assert_eq!(
+            chat_error(r#"{"model": "m", "messages": [], "temperature": "hot"}"#).0,
+            "temperature"
+        );
+        assert_eq!(
+            chat_error(r#"{"model": "m", "messages": [], "stream": "yes"}"#).0,
+            "stream"
+        );
         let e = decode::<EmbeddingRequest>(br#"{"model": "e", "input": {"a": 1}}"#).unwrap_err();
         assert_eq!(e.param.as_deref(), Some("input"));
     }

@@ -82,5 +82,9 @@ async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> 
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let path: String = req.path().chars().take(200).collect();
-    Err(Error::new(ErrorKind::NotFound, format!("there is no endpoint `{path}`")).into())
+    Err(Error::new(
+        ErrorKind::NotFound,
+        format!("there is no endpoint `{path}`"),
+    )
+    .into())
 }

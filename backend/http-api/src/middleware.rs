@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::error::InternalError;
 use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use domain::RequestId;
 use futures_util::FutureExt;
@@ -68,8 +68,10 @@ pub async fn observe(
     let status = res.status().as_u16();
     let route = route_label(res.request().match_pattern());
     let elapsed = started.elapsed();
-    metrics::counter!("http_requests_total", "route" => route, "status" => status_class(status)).increment(1);
-    metrics::histogram!("http_request_duration_seconds", "route" => route).record(elapsed.as_secs_f64());
+    metrics::counter!("http_requests_total", "route" => route, "status" => status_class(status))
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "route" => route)
+        .record(elapsed.as_secs_f64());
     tracing::info!(
         target: "access",
         %request_id,
@@ -99,10 +101,10 @@ fn status_class(status: u16) -> &'static str {
         404 => "404",
         413 => "413",
         429 => "429",
-        400..=499 => "4xx",
         502 => "502",
         504 => "504",
-        _ => "5xx",
+        500..=599 => "5xx",
+        _ => "4xx",
     }
 }
 

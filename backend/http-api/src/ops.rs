@@ -1,8 +1,8 @@
 //! Operations endpoints: liveness, readiness (the store answers) and Prometheus metrics.
 
+use actix_web::HttpResponse;
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::web::{self, Json};
-use actix_web::HttpResponse;
 use serde_json::json;
 
 use crate::AppState;
@@ -18,7 +18,8 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
         Err(e) => {
             tracing::warn!(detail = ?e.detail, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "reason": e.message}))
+            HttpResponse::ServiceUnavailable()
+                .json(json!({"status": "unavailable", "reason": e.message}))
         }
     }
 }

@@ -16,7 +16,9 @@ fn frame(json: &[u8]) -> Bytes {
 }
 
 /// The SSE body for a committed stream.
-pub(crate) fn body(stream: AccountedStream) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
+pub(crate) fn body(
+    stream: Box<AccountedStream>,
+) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
     stream.map(|item| {
         Ok(match item {
             StreamItem::Chunk(json) => frame(&json),

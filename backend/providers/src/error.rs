@@ -97,7 +97,10 @@ impl ProviderError {
     pub fn timeout(what: &str, after: Duration) -> Self {
         ProviderError::new(
             ProviderErrorKind::Timeout,
-            format!("upstream did not answer within {} ms ({what})", after.as_millis()),
+            format!(
+                "upstream did not answer within {} ms ({what})",
+                after.as_millis()
+            ),
         )
     }
 
@@ -126,7 +129,10 @@ impl From<reqwest::Error> for ProviderError {
         // connection broke, which is not the upstream sending garbage.
         let broken = e.is_connect() || e.is_request() || caused_by_io(&e);
         if e.is_timeout() {
-            ProviderError::new(ProviderErrorKind::Timeout, "upstream stopped answering in time")
+            ProviderError::new(
+                ProviderErrorKind::Timeout,
+                "upstream stopped answering in time",
+            )
         } else if e.is_decode() && !broken {
             let mut res = ProviderError::decode(&e);
             res.debug_body = Some(error_chain(&e));

@@ -48,7 +48,10 @@ pub fn client(timeouts: &Timeouts) -> Result<reqwest::Client, ProviderError> {
         .no_proxy()
         .build()
         .map_err(|e| {
-            ProviderError::new(ProviderErrorKind::Connect, format!("http client: {}", error_chain(&e)))
+            ProviderError::new(
+                ProviderErrorKind::Connect,
+                format!("http client: {}", error_chain(&e)),
+            )
         })
 }
 
@@ -62,7 +65,12 @@ pub async fn send(
     first_byte: Duration,
 ) -> Result<reqwest::Response, ProviderError> {
     let response = match tokio::time::timeout(first_byte, request.send()).await {
-        Err(_) => return Err(ProviderError::timeout("waiting for response headers", first_byte)),
+        Err(_) => {
+            return Err(ProviderError::timeout(
+                "waiting for response headers",
+                first_byte,
+            ));
+        }
         Ok(Err(e)) => return Err(e.into()),
         Ok(Ok(response)) => response,
     };
@@ -81,7 +89,10 @@ pub async fn read_body(
     remaining: Duration,
 ) -> Result<Bytes, ProviderError> {
     match tokio::time::timeout(remaining, response.bytes()).await {
-        Err(_) => Err(ProviderError::timeout("reading the response body", remaining)),
+        Err(_) => Err(ProviderError::timeout(
+            "reading the response body",
+            remaining,
+        )),
         Ok(Err(e)) => Err(e.into()),
         Ok(Ok(bytes)) => Ok(bytes),
     }
@@ -141,7 +152,13 @@ pub(crate) struct UpstreamErrorInfo {
 pub(crate) fn parse_error_body(body: &[u8]) -> UpstreamErrorInfo {
     match serde_json::from_slice::<ErrorEnvelope>(body) {
         Ok(ErrorEnvelope {
-            error: ErrorDetail::Object { message, kind, code, param },
+            error:
+                ErrorDetail::Object {
+                    message,
+                    kind,
+                    code,
+                    param,
+                },
         }) => UpstreamErrorInfo {
             message,
             kind,
@@ -208,8 +225,9 @@ pub(crate) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) 
         ),
         400 | 409 | 413 | 422 => (
             ProviderErrorKind::InvalidRequest,
-            upstream_message
-                .unwrap_or_else(|| format!("the upstream provider rejected the request (status {status})")),
+            upstream_message.unwrap_or_else(|| {
+                format!("the upstream provider rejected the request (status {status})")
+            }),
         ),
         401 | 403 => (
             ProviderErrorKind::Auth,
@@ -267,7 +285,8 @@ pub(crate) fn classify_stream_error(body: &[u8]) -> ProviderError {
         _ => 500,
     };
     if status == 504 {
-        let mut res = ProviderError::new(ProviderErrorKind::Timeout, "upstream timed out mid-stream");
+        let mut res =
+            ProviderError::new(ProviderErrorKind::Timeout, "upstream timed out mid-stream");
         res.debug_body = Some(truncated(body));
         return res;
     }
@@ -289,17 +308,33 @@ mod tests {
         assert_eq!(e.param.as_deref(), Some("temperature"));
 
         let context = br#"{"error":{"message":"This model's maximum context length is 8192 tokens","code":"context_length_exceeded"}}"#;
-        assert_eq!(classify(400, None, context).kind, ProviderErrorKind::ContextLengthExceeded);
+        assert_eq!(
+            classify(400, None, context).kind,
+            ProviderErrorKind::ContextLengthExceeded
+        );
 
         let auth = br#"{"error":{"message":"Incorrect API key provided: sk-abc***xyz"}}"#;
         let e = classify(401, None, auth);
         assert_eq!(e.kind, ProviderErrorKind::Auth);
-        assert!(!e.message.contains("sk-abc"), "credentials hints never reach clients");
+        assert!(
+            !e.message.contains("sk-abc"),
+            "credentials hints never reach clients"
+        );
 
-        let anthropic = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
-        assert_eq!(classify(529, None, anthropic).kind, ProviderErrorKind::Overloaded);
-        assert_eq!(classify(500, None, b"<html>oops</html>").kind, ProviderErrorKind::Upstream5xx);
-        assert_eq!(classify(502, None, b"").kind, ProviderErrorKind::Upstream5xx);
+        let anthropic =
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        assert_eq!(
+            classify(529, None, anthropic).kind,
+            ProviderErrorKind::Overloaded
+        );
+        assert_eq!(
+            classify(500, None, b"<html>oops</html>").kind,
+            ProviderErrorKind::Upstream5xx
+        );
+        assert_eq!(
+            classify(502, None, b"").kind,
+            ProviderErrorKind::Upstream5xx
+        );
         assert_eq!(classify(404, None, b"").kind, ProviderErrorKind::NotFound);
         let e = classify(429, Some(Duration::from_secs(3)), b"{}");
         assert_eq!(e.kind, ProviderErrorKind::RateLimited);
@@ -316,7 +351,10 @@ mod tests {
         headers.insert("retry-after-ms", "1500".parse().unwrap());
         assert_eq!(retry_after(&headers), Some(Duration::from_millis(1500)));
         let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        headers.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
         assert_eq!(retry_after(&headers), Some(Duration::ZERO));
         headers.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
@@ -324,7 +362,9 @@ mod tests {
 
     #[test]
     fn stream_errors_are_classified_by_type() {
-        let e = classify_stream_error(br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#);
+        let e = classify_stream_error(
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        );
         assert_eq!(e.kind, ProviderErrorKind::Overloaded);
         let e = classify_stream_error(br#"{"error":{"message":"boom","type":"server_error"}}"#);
         assert_eq!(e.kind, ProviderErrorKind::Upstream5xx);

@@ -229,10 +229,7 @@ impl Mock {
         )?];
         let (finish, completion) = match Self::answer(req) {
             Answer::Text { text, finish } => {
-                let pieces: Vec<String> = text
-                    .split_inclusive(' ')
-                    .map(str::to_owned)
-                    .collect();
+                let pieces: Vec<String> = text.split_inclusive(' ').map(str::to_owned).collect();
                 for piece in pieces {
                     let delta = Delta {
                         content: Some(piece.clone()),
@@ -272,7 +269,10 @@ impl Mock {
                 ("tool_calls", 2)
             }
         };
-        events.push(event(&chunk(Delta::default(), Some(finish)), String::new())?);
+        events.push(event(
+            &chunk(Delta::default(), Some(finish)),
+            String::new(),
+        )?);
         let usage = Usage::new(Self::prompt_tokens(req), completion);
         let usage_chunk = ChatChunk {
             choices: Vec::new(),
@@ -289,9 +289,15 @@ impl Mock {
     fn completion_text(req: &CompletionRequest) -> (String, &'static str) {
         let prompt: String = req.prompt.joined_text().chars().take(ECHO_CHARS).collect();
         let text = format!("This is a mock completion of: {prompt}");
-        match req.max_tokens.map(|it| usize::try_from(it).unwrap_or(usize::MAX)) {
+        match req
+            .max_tokens
+            .map(|it| usize::try_from(it).unwrap_or(usize::MAX))
+        {
             Some(cap) if text.split_whitespace().count() > cap => (
-                text.split_whitespace().take(cap).collect::<Vec<_>>().join(" "),
+                text.split_whitespace()
+                    .take(cap)
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 "length",
             ),
             _ => (text, "stop"),
@@ -370,7 +376,9 @@ impl Mock {
     ) -> Result<Reply, ProviderError> {
         let dimensions = req
             .dimensions
-            .map_or(DEFAULT_DIMENSIONS, |it| usize::try_from(it).unwrap_or(DEFAULT_DIMENSIONS))
+            .map_or(DEFAULT_DIMENSIONS, |it| {
+                usize::try_from(it).unwrap_or(DEFAULT_DIMENSIONS)
+            })
             .min(4096);
         let texts = req.input.texts();
         let data = texts
@@ -380,7 +388,8 @@ impl Mock {
                 let vector = embedding_of(text, dimensions);
                 let embedding = match req.encoding_format {
                     Some(EncodingFormat::Base64) => {
-                        let bytes: Vec<u8> = vector.iter().flat_map(|it| it.to_le_bytes()).collect();
+                        let bytes: Vec<u8> =
+                            vector.iter().flat_map(|it| it.to_le_bytes()).collect();
                         EmbeddingVector::Base64(
                             base64::engine::general_purpose::STANDARD.encode(bytes),
                         )

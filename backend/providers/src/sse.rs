@@ -176,7 +176,11 @@ mod tests {
             (String::new(), "[DONE]".to_owned()),
         ];
         for piece in 1..=input.len() {
-            assert_eq!(decode_in_pieces(input.as_bytes(), piece), expected, "piece size {piece}");
+            assert_eq!(
+                decode_in_pieces(input.as_bytes(), piece),
+                expected,
+                "piece size {piece}"
+            );
         }
     }
 
@@ -184,13 +188,22 @@ mod tests {
     fn last_event_without_blank_line_is_delivered_at_close() {
         assert_eq!(
             decode_in_pieces(b"data: a\n\ndata: [DONE]\n", 4),
-            vec![(String::new(), "a".to_owned()), (String::new(), "[DONE]".to_owned())]
+            vec![
+                (String::new(), "a".to_owned()),
+                (String::new(), "[DONE]".to_owned())
+            ]
         );
-        assert_eq!(decode_in_pieces(b"data: [DONE]", 3), vec![(String::new(), "[DONE]".to_owned())]);
+        assert_eq!(
+            decode_in_pieces(b"data: [DONE]", 3),
+            vec![(String::new(), "[DONE]".to_owned())]
+        );
     }
 
     #[test]
     fn events_without_data_are_not_dispatched() {
-        assert_eq!(decode_in_pieces(b"event: ping\n\n: comment\n\nretry: 10\n\n", 5), vec![]);
+        assert_eq!(
+            decode_in_pieces(b"event: ping\n\n: comment\n\nretry: 10\n\n", 5),
+            vec![]
+        );
     }
 }

@@ -28,7 +28,9 @@ pub(crate) async fn peek_first(
         Ok(Some(first)) => first?,
     };
     let rest = with_deadline(stream, deadline);
-    Ok(Box::pin(futures_util::stream::once(async move { Ok(first) }).chain(rest)))
+    Ok(Box::pin(
+        futures_util::stream::once(async move { Ok(first) }).chain(rest),
+    ))
 }
 
 /// Ends the stream with a timeout error when `deadline` passes.

@@ -33,11 +33,9 @@ pub fn parse_expiry(value: &str, now: OffsetDateTime) -> anyhow::Result<OffsetDa
         return Ok(at);
     }
     let (number, unit) = value.split_at(value.len().saturating_sub(1));
-    let n: i64 = number
-        .parse()
-        .ok()
-        .filter(|it| *it > 0)
-        .with_context(|| format!("`{value}` is neither an RFC 3339 time nor a duration like 30d"))?;
+    let n: i64 = number.parse().ok().filter(|it| *it > 0).with_context(|| {
+        format!("`{value}` is neither an RFC 3339 time nor a duration like 30d")
+    })?;
     let duration = match unit {
         "d" => time::Duration::days(n),
         "h" => time::Duration::hours(n),
@@ -65,7 +63,10 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<(
     match command {
         AdminCommand::Tenant(TenantCommand::Create { name }) => {
             let tenant = admin::create_tenant(store, &name).await?;
-            out(&format!("created tenant `{}` ({})\n", tenant.name, tenant.id))?;
+            out(&format!(
+                "created tenant `{}` ({})\n",
+                tenant.name, tenant.id
+            ))?;
             announce(settings).await;
         }
         AdminCommand::Tenant(TenantCommand::List) => {
@@ -96,7 +97,11 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<(
         AdminCommand::Key(KeyCommand::Create(args)) => {
             let tenant = admin::find_tenant(store, &args.tenant).await?;
             let now = OffsetDateTime::now_utc();
-            let expires_at = args.expires.as_deref().map(|it| parse_expiry(it, now)).transpose()?;
+            let expires_at = args
+                .expires
+                .as_deref()
+                .map(|it| parse_expiry(it, now))
+                .transpose()?;
             let models: Vec<String> = args
                 .models
                 .iter()
@@ -166,9 +171,9 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<(
             out(&text)?;
         }
         AdminCommand::Key(KeyCommand::Revoke { key_id }) => {
-            let id: ApiKeyId = key_id
-                .parse()
-                .with_context(|| format!("`{key_id}` is not a key id (see `sluice admin key list`)"))?;
+            let id: ApiKeyId = key_id.parse().with_context(|| {
+                format!("`{key_id}` is not a key id (see `sluice admin key list`)")
+            })?;
             admin::revoke_key(store, id).await?;
             out(&format!("revoked key {id}\n"))?;
             announce(settings).await;
@@ -205,8 +210,14 @@ mod tests {
     #[test]
     fn expiry_accepts_times_and_durations() {
         let now = OffsetDateTime::UNIX_EPOCH;
-        assert_eq!(parse_expiry("30d", now).unwrap(), now + time::Duration::days(30));
-        assert_eq!(parse_expiry("12h", now).unwrap(), now + time::Duration::hours(12));
+        assert_eq!(
+            parse_expiry("30d", now).unwrap(),
+            now + time::Duration::days(30)
+        );
+        assert_eq!(
+            parse_expiry("12h", now).unwrap(),
+            now + time::Duration::hours(12)
+        );
         assert_eq!(
             parse_expiry("2026-12-31T00:00:00Z", now).unwrap().year(),
             2026

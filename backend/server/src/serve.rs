@@ -98,7 +98,10 @@ async fn bootstrap(store: &dyn store::Store, settings: &Settings) -> anyhow::Res
         },
     )
     .await?;
-    let model = settings.models.first().map_or("mock", |it| it.alias.as_str());
+    let model = settings
+        .models
+        .first()
+        .map_or("mock", |it| it.alias.as_str());
     let base = format!("http://{}", settings.listen);
     let banner = format!(
         "\nCreated tenant `default` and its first API key. It is shown only this once:\n\n    {key}\n\n\
@@ -186,7 +189,9 @@ pub async fn start(
     let providers = build_providers(&settings)?;
     let catalog = build_catalog(&settings, &providers)?;
     if settings.models.is_empty() {
-        tracing::warn!("no models are configured; every data-plane call will answer model_not_found");
+        tracing::warn!(
+            "no models are configured; every data-plane call will answer model_not_found"
+        );
     }
     let tracker = TaskTracker::new();
     let cancel = CancellationToken::new();
@@ -211,7 +216,9 @@ pub async fn start(
                     bus.listen(on_change, on_change, cancel).await;
                 });
             }
-            Err(e) => tracing::warn!(error = %e, "redis is unreachable; changes propagate by polling"),
+            Err(e) => {
+                tracing::warn!(error = %e, "redis is unreachable; changes propagate by polling")
+            }
         }
     }
     {

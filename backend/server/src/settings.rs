@@ -225,7 +225,12 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
-    fn at<T>(&self, spanned: &Spanned<T>, key: &str, message: impl std::fmt::Display) -> ConfigError {
+    fn at<T>(
+        &self,
+        spanned: &Spanned<T>,
+        key: &str,
+        message: impl std::fmt::Display,
+    ) -> ConfigError {
         let line = self.text[..spanned.span().start.min(self.text.len())]
             .bytes()
             .filter(|&b| b == b'\n')
@@ -238,11 +243,11 @@ impl Source<'_> {
 fn env_parse<T: std::str::FromStr>(env: Env<'_>, name: &str) -> Result<Option<T>, ConfigError> {
     match env(name) {
         None => Ok(None),
-        Some(value) => value
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| ConfigError(format!("environment variable {name}: invalid value `{value}`"))),
+        Some(value) => value.trim().parse().map(Some).map_err(|_| {
+            ConfigError(format!(
+                "environment variable {name}: invalid value `{value}`"
+            ))
+        }),
     }
 }
 
@@ -262,7 +267,11 @@ fn secret(
     };
     match env(name) {
         Some(value) if !value.is_empty() => Ok(SecretString::from(value)),
-        _ => Err(source.at(raw, key, format!("environment variable `{name}` is not set"))),
+        _ => Err(source.at(
+            raw,
+            key,
+            format!("environment variable `{name}` is not set"),
+        )),
     }
 }
 
@@ -279,7 +288,10 @@ impl Settings {
         let (file, text) = match path {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
-                    ConfigError(format!("cannot read configuration file {}: {e}", path.display()))
+                    ConfigError(format!(
+                        "cannot read configuration file {}: {e}",
+                        path.display()
+                    ))
                 })?;
                 (path.display().to_string(), text)
             }
@@ -293,11 +305,20 @@ impl Settings {
     ///
     /// # Errors
     /// As for [`Settings::load`].
-    pub fn parse(file: &str, text: &str, builtin_models: bool, env: Env<'_>) -> Result<Self, ConfigError> {
+    pub fn parse(
+        file: &str,
+        text: &str,
+        builtin_models: bool,
+        env: Env<'_>,
+    ) -> Result<Self, ConfigError> {
         let raw: RawSettings = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|span| text[..span.start.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1);
+            let line = e.span().map(|span| {
+                text[..span.start.min(text.len())]
+                    .bytes()
+                    .filter(|&b| b == b'\n')
+                    .count()
+                    + 1
+            });
             let message = e.message().to_owned();
             match line {
                 Some(line) => ConfigError(format!("{file}:{line}: {message}")),
@@ -331,7 +352,9 @@ impl Settings {
             .or(server.max_body_bytes)
             .unwrap_or(10 * 1024 * 1024);
         if max_body_bytes < 1024 {
-            return Err(ConfigError("`server.max_body_bytes` must be at least 1024".into()));
+            return Err(ConfigError(
+                "`server.max_body_bytes` must be at least 1024".into(),
+            ));
         }
         let data_dir = env("SLUICE_DATA_DIR")
             .map(PathBuf::from)
@@ -342,8 +365,15 @@ impl Settings {
             None => match &database.url {
                 Some(url) => {
                     let value = url.get_ref();
-                    if !(value.starts_with("sqlite:") || value.starts_with("postgres://") || value.starts_with("postgresql://")) {
-                        return Err(source.at(url, "database.url", "expected `sqlite://PATH` or `postgres://...`"));
+                    if !(value.starts_with("sqlite:")
+                        || value.starts_with("postgres://")
+                        || value.starts_with("postgresql://"))
+                    {
+                        return Err(source.at(
+                            url,
+                            "database.url",
+                            "expected `sqlite://PATH` or `postgres://...`",
+                        ));
                     }
                     value.clone()
                 }
@@ -353,20 +383,24 @@ impl Settings {
         let redis_url = env("SLUICE_REDIS_URL")
             .or_else(|| redis.url.map(Spanned::into_inner))
             .filter(|it| !it.is_empty());
-        let format = match env("SLUICE_LOG_FORMAT").or_else(|| log.format.as_ref().map(|it| it.get_ref().clone())) {
+        let format = match env("SLUICE_LOG_FORMAT")
+            .or_else(|| log.format.as_ref().map(|it| it.get_ref().clone()))
+        {
             None => LogFormat::Json,
-            Some(value) => match value.as_str() {
-                "json" => LogFormat::Json,
-                "pretty" => LogFormat::Pretty,
-                _ => {
-                    return Err(match &log.format {
+            Some(value) => {
+                match value.as_str() {
+                    "json" => LogFormat::Json,
+                    "pretty" => LogFormat::Pretty,
+                    _ => {
+                        return Err(match &log.format {
                         Some(spanned) if env("SLUICE_LOG_FORMAT").is_none() => {
                             source.at(spanned, "log.format", "expected `json` or `pretty`")
                         }
                         _ => ConfigError("environment variable SLUICE_LOG_FORMAT: expected `json` or `pretty`".into()),
                     });
+                    }
                 }
-            },
+            }
         };
         let key_prefix = env("SLUICE_KEY_PREFIX")
             .or_else(|| keys.prefix.as_ref().map(|it| it.get_ref().clone()))
@@ -386,10 +420,18 @@ impl Settings {
         for (i, model) in raw.models.iter().enumerate() {
             let alias = model.alias.get_ref().trim();
             if alias.is_empty() || alias.len() > 200 {
-                return Err(source.at(&model.alias, &format!("models[{i}].alias"), "must be 1 to 200 characters"));
+                return Err(source.at(
+                    &model.alias,
+                    &format!("models[{i}].alias"),
+                    "must be 1 to 200 characters",
+                ));
             }
             if models.iter().any(|it: &ModelSettings| it.alias == alias) {
-                return Err(source.at(&model.alias, &format!("models[{i}].alias"), format!("`{alias}` is defined twice")));
+                return Err(source.at(
+                    &model.alias,
+                    &format!("models[{i}].alias"),
+                    format!("`{alias}` is defined twice"),
+                ));
             }
             let provider = model.provider.get_ref();
             if !raw.providers.contains_key(provider) {
@@ -397,7 +439,10 @@ impl Settings {
                 return Err(source.at(
                     &model.provider,
                     &format!("models[{i}].provider"),
-                    format!("unknown provider `{provider}` (configured: {})", known.join(", ")),
+                    format!(
+                        "unknown provider `{provider}` (configured: {})",
+                        known.join(", ")
+                    ),
                 ));
             }
             models.push(ModelSettings {
@@ -425,8 +470,11 @@ impl Settings {
             workers,
             max_body_bytes,
             shutdown_timeout: Duration::from_secs(server.shutdown_timeout_secs.unwrap_or(30)),
-            refresh_interval: millis(server.refresh_interval_ms, Duration::from_millis(250)).max(Duration::from_millis(10)),
-            bootstrap: env_parse::<bool>(env, "SLUICE_BOOTSTRAP")?.or(server.bootstrap).unwrap_or(true),
+            refresh_interval: millis(server.refresh_interval_ms, Duration::from_millis(250))
+                .max(Duration::from_millis(10)),
+            bootstrap: env_parse::<bool>(env, "SLUICE_BOOTSTRAP")?
+                .or(server.bootstrap)
+                .unwrap_or(true),
             database: DatabaseSettings {
                 url: database_url,
                 max_connections: env_parse::<u32>(env, "SLUICE_DATABASE_MAX_CONNECTIONS")?
@@ -435,21 +483,30 @@ impl Settings {
                     .max(1),
             },
             redis_url,
-            redis_prefix: redis.prefix.unwrap_or_else(|| store_redis::DEFAULT_PREFIX.to_owned()),
+            redis_prefix: redis
+                .prefix
+                .unwrap_or_else(|| store_redis::DEFAULT_PREFIX.to_owned()),
             log: LogSettings {
-                level: env("SLUICE_LOG_LEVEL").or(log.level).unwrap_or_else(|| "info".to_owned()),
+                level: env("SLUICE_LOG_LEVEL")
+                    .or(log.level)
+                    .unwrap_or_else(|| "info".to_owned()),
                 format,
-                access_log: env_parse::<bool>(env, "SLUICE_ACCESS_LOG")?.or(log.access_log).unwrap_or(true),
+                access_log: env_parse::<bool>(env, "SLUICE_ACCESS_LOG")?
+                    .or(log.access_log)
+                    .unwrap_or(true),
             },
             usage: gateway::UsageConfig {
                 queue_capacity: usage.queue_capacity.unwrap_or(10_000).max(1),
                 batch_size: usage.batch_size.unwrap_or(500).clamp(1, 5000),
                 flush_interval: millis(
-                    env_parse::<u64>(env, "SLUICE_USAGE_FLUSH_INTERVAL_MS")?.or(usage.flush_interval_ms),
+                    env_parse::<u64>(env, "SLUICE_USAGE_FLUSH_INTERVAL_MS")?
+                        .or(usage.flush_interval_ms),
                     Duration::from_millis(200),
                 ),
                 spill_dir: data_dir.clone(),
-                replay_interval: Duration::from_secs(usage.replay_interval_secs.unwrap_or(30).max(1)),
+                replay_interval: Duration::from_secs(
+                    usage.replay_interval_secs.unwrap_or(30).max(1),
+                ),
             },
             data_dir,
             key_prefix,
@@ -485,15 +542,25 @@ fn provider_settings(
             (Some(url), _) => {
                 let value = url.get_ref();
                 if !(value.starts_with("http://") || value.starts_with("https://")) {
-                    return Err(source.at(url, &key("base_url"), "expected an http:// or https:// URL"));
+                    return Err(source.at(
+                        url,
+                        &key("base_url"),
+                        "expected an http:// or https:// URL",
+                    ));
                 }
                 Ok(value.clone())
             }
             (None, Some(default)) => Ok(default.to_owned()),
-            (None, None) => Err(source.at(&raw.kind, &key("base_url"), "is required for this kind")),
+            (None, None) => {
+                Err(source.at(&raw.kind, &key("base_url"), "is required for this kind"))
+            }
         }
     };
-    let headers: Vec<(String, String)> = raw.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let headers: Vec<(String, String)> = raw
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let config = match raw.kind.get_ref().as_str() {
         "openai" => ProviderConfig::OpenAi(openai::Config {
             flavor: Flavor::OpenAi,
@@ -504,7 +571,10 @@ fn provider_settings(
         }),
         "azure_openai" | "azure" => ProviderConfig::OpenAi(openai::Config {
             flavor: Flavor::Azure {
-                api_version: raw.api_version.clone().unwrap_or_else(|| "2024-10-21".to_owned()),
+                api_version: raw
+                    .api_version
+                    .clone()
+                    .unwrap_or_else(|| "2024-10-21".to_owned()),
             },
             base_url: base_url(None)?,
             api_key,
@@ -515,7 +585,11 @@ fn provider_settings(
             let flavor = match &raw.flavor {
                 None => Compat::Generic,
                 Some(flavor) => Compat::parse(flavor.get_ref()).ok_or_else(|| {
-                    source.at(flavor, &key("flavor"), format!("expected one of: {}", Compat::NAMES.join(", ")))
+                    source.at(
+                        flavor,
+                        &key("flavor"),
+                        format!("expected one of: {}", Compat::NAMES.join(", ")),
+                    )
                 })?,
             };
             ProviderConfig::OpenAi(openai::Config {
@@ -529,7 +603,10 @@ fn provider_settings(
         "anthropic" => ProviderConfig::Anthropic(anthropic::Config {
             base_url: base_url(Some(anthropic::DEFAULT_BASE_URL))?,
             api_key,
-            version: raw.version.clone().unwrap_or_else(|| anthropic::DEFAULT_VERSION.to_owned()),
+            version: raw
+                .version
+                .clone()
+                .unwrap_or_else(|| anthropic::DEFAULT_VERSION.to_owned()),
             beta: raw.beta.clone(),
             default_max_tokens: raw.default_max_tokens.unwrap_or(4096).max(1),
             headers,
@@ -583,31 +660,65 @@ mod tests {
             "SLUICE_WORKERS" => Some("3".to_owned()),
             _ => None,
         };
-        let settings = Settings::parse("f", "[server]\nlisten = \"127.0.0.1:1\"\n", false, &env).unwrap();
+        let settings =
+            Settings::parse("f", "[server]\nlisten = \"127.0.0.1:1\"\n", false, &env).unwrap();
         assert_eq!(settings.listen.to_string(), "0.0.0.0:9000");
         assert_eq!(settings.workers, 3);
         assert!(!format!("{:?}", settings.database).contains("secret"));
         let bad = |name: &str| (name == "SLUICE_WORKERS").then(|| "many".to_owned());
         let e = Settings::parse("f", "", false, &bad).unwrap_err();
-        assert_eq!(e.0, "environment variable SLUICE_WORKERS: invalid value `many`");
+        assert_eq!(
+            e.0,
+            "environment variable SLUICE_WORKERS: invalid value `many`"
+        );
     }
 
     #[test]
     fn errors_name_file_line_and_key() {
         let e = parse("[server]\nlisten = \"nowhere\"\n").unwrap_err();
-        assert_eq!(e, "sluice.toml:2: `server.listen`: expected an address like `127.0.0.1:8080`");
+        assert_eq!(
+            e,
+            "sluice.toml:2: `server.listen`: expected an address like `127.0.0.1:8080`"
+        );
         let e = parse("[server]\nlistne = \"x\"\n").unwrap_err();
-        assert!(e.starts_with("sluice.toml:2: unknown field `listne`"), "{e}");
-        let e = parse("[providers.a]\nkind = \"mock\"\n\n[[models]]\nalias = \"x\"\nprovider = \"b\"\n").unwrap_err();
-        assert_eq!(e, "sluice.toml:6: `models[0].provider`: unknown provider `b` (configured: a)");
-        let e = parse("[providers.openai]\nkind = \"openai\"\napi_key = \"sk-live-123\"\n").unwrap_err();
-        assert!(e.starts_with("sluice.toml:3: `providers.openai.api_key`: secrets are not written in files"), "{e}");
-        let e = parse("[providers.openai]\nkind = \"openai\"\napi_key = \"env:SLUICE_TEST_UNSET_VARIABLE\"\n").unwrap_err();
-        assert_eq!(e, "sluice.toml:3: `providers.openai.api_key`: environment variable `SLUICE_TEST_UNSET_VARIABLE` is not set");
+        assert!(
+            e.starts_with("sluice.toml:2: unknown field `listne`"),
+            "{e}"
+        );
+        let e = parse(
+            "[providers.a]\nkind = \"mock\"\n\n[[models]]\nalias = \"x\"\nprovider = \"b\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "sluice.toml:6: `models[0].provider`: unknown provider `b` (configured: a)"
+        );
+        let e = parse("[providers.openai]\nkind = \"openai\"\napi_key = \"sk-live-123\"\n")
+            .unwrap_err();
+        assert!(
+            e.starts_with(
+                "sluice.toml:3: `providers.openai.api_key`: secrets are not written in files"
+            ),
+            "{e}"
+        );
+        let e = parse(
+            "[providers.openai]\nkind = \"openai\"\napi_key = \"env:SLUICE_TEST_UNSET_VARIABLE\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "sluice.toml:3: `providers.openai.api_key`: environment variable `SLUICE_TEST_UNSET_VARIABLE` is not set"
+        );
         let e = parse("[providers.x]\nkind = \"cohere\"\n").unwrap_err();
-        assert!(e.starts_with("sluice.toml:2: `providers.x.kind`: unknown kind `cohere`"), "{e}");
+        assert!(
+            e.starts_with("sluice.toml:2: `providers.x.kind`: unknown kind `cohere`"),
+            "{e}"
+        );
         let e = parse("[providers.x]\nkind = \"openai_compatible\"\nbase_url = \"http://h\"\nflavor = \"llamacpp\"\n").unwrap_err();
-        assert!(e.starts_with("sluice.toml:4: `providers.x.flavor`: expected one of"), "{e}");
+        assert!(
+            e.starts_with("sluice.toml:4: `providers.x.flavor`: expected one of"),
+            "{e}"
+        );
         let e = parse("[server]\nworkers = \"two\"\n").unwrap_err();
         assert!(e.starts_with("sluice.toml:2: invalid type"), "{e}");
     }
@@ -647,15 +758,24 @@ provider = "claude"
         assert_eq!(settings.providers.len(), 3);
         assert_eq!(settings.models[0].upstream_model, "gpt-4o-mini");
         assert_eq!(settings.models[1].upstream_model, "claude-sonnet");
-        let openai = settings.providers.iter().find(|it| it.name == "openai").unwrap();
-        let ProviderConfig::OpenAi(config) = &openai.config else { panic!("openai kind") };
+        let openai = settings
+            .providers
+            .iter()
+            .find(|it| it.name == "openai")
+            .unwrap();
+        let ProviderConfig::OpenAi(config) = &openai.config else {
+            panic!("openai kind")
+        };
         assert_eq!(config.timeouts.first_byte, Duration::from_millis(1500));
         assert!(!format!("{config:?}").contains("sk-123"));
     }
 
     #[test]
     fn database_passwords_are_redacted() {
-        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact_url("postgres://u:pw@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
     }
 }

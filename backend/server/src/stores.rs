@@ -27,7 +27,10 @@ pub async fn open(settings: &DatabaseSettings) -> anyhow::Result<OpenStore> {
         })
         .await
         .with_context(|| format!("cannot connect to Postgres at {}", redact_url(url)))?;
-        store.migrate().await.context("cannot migrate the Postgres database")?;
+        store
+            .migrate()
+            .await
+            .context("cannot migrate the Postgres database")?;
         return Ok(OpenStore {
             store: Arc::new(store.clone()),
             postgres: Some(store),
@@ -46,7 +49,10 @@ pub async fn open(settings: &DatabaseSettings) -> anyhow::Result<OpenStore> {
     })
     .await
     .with_context(|| format!("cannot open the SQLite database {url}"))?;
-    store.migrate().await.context("cannot migrate the SQLite database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the SQLite database")?;
     Ok(OpenStore {
         store: Arc::new(store),
         postgres: None,

@@ -11,7 +11,10 @@ use crate::settings::{LogFormat, LogSettings};
 /// Installs the global log subscriber. `RUST_LOG` overrides the configured level.
 pub fn init_logs(settings: &LogSettings) {
     let mut directives = std::env::var("RUST_LOG").unwrap_or_else(|_| {
-        format!("{},sqlx=warn,hyper=warn,reqwest=warn,h2=warn,rustls=warn", settings.level)
+        format!(
+            "{},sqlx=warn,hyper=warn,reqwest=warn,h2=warn,rustls=warn",
+            settings.level
+        )
     });
     if !settings.access_log {
         directives.push_str(",access=off");
@@ -21,7 +24,11 @@ pub fn init_logs(settings: &LogSettings) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let result = match settings.format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
         LogFormat::Pretty => builder.compact().try_init(),
     };
     // A subscriber already installed (tests running several apps) is fine.

@@ -323,8 +323,11 @@ impl UsageStore for PgStore {
         let mut inserted = 0;
         // 22 columns per row: 1000 rows stay below Postgres's 65535 bound parameters.
         for chunk in records.chunks(1000) {
-            let mut query: QueryBuilder<'_, Postgres> =
-                QueryBuilder::new(concat!("insert into usage_records (", usage_columns!(), ") "));
+            let mut query: QueryBuilder<'_, Postgres> = QueryBuilder::new(concat!(
+                "insert into usage_records (",
+                usage_columns!(),
+                ") "
+            ));
             query.push_values(chunk, |mut row, r| {
                 row.push_bind(r.tenant_id.0)
                     .push_bind(r.id.0)

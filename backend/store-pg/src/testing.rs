@@ -1,5 +1,7 @@
 //! Throw-away databases for test suites: one fresh database per test, old ones swept.
 
+#![expect(clippy::expect_used, reason = "test support fails loudly")]
+
 use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -37,7 +39,10 @@ pub async fn fresh_database_url() -> Option<String> {
     {
         Ok(pool) => pool,
         Err(e) => {
-            assert!(!required(), "Postgres at {admin} is required (CI) but unreachable: {e}");
+            assert!(
+                !required(),
+                "Postgres at {admin} is required (CI) but unreachable: {e}"
+            );
             eprintln_loud(&format!(
                 "SKIPPING Postgres test: no server at {admin} ({e}); set TEST_DATABASE_URL"
             ));
@@ -76,7 +81,10 @@ async fn sweep_old_databases(pool: &sqlx::PgPool, now: u64) {
     }
 }
 
-#[expect(clippy::print_stderr, reason = "a skipped test must be visible in the test output")]
+#[expect(
+    clippy::print_stderr,
+    reason = "a skipped test must be visible in the test output"
+)]
 fn eprintln_loud(message: &str) {
     eprintln!("\n!!!!!!!! {message} !!!!!!!!\n");
 }

@@ -27,7 +27,9 @@ pub struct ChangeBus {
 impl std::fmt::Debug for ChangeBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URL may hold a password: only the channel is shown.
-        f.debug_struct("ChangeBus").field("channel", &self.channel).finish_non_exhaustive()
+        f.debug_struct("ChangeBus")
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,6 +1,12 @@
 //! The change bus against a real Redis (`TEST_REDIS_URL`, default `redis://127.0.0.1:6379`).
 //! Skips loudly without one, except under `CI=true` where it fails.
 
+#![expect(clippy::print_stderr, reason = "a skipped test must be visible")]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the test drives its own listener task"
+)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -15,7 +21,10 @@ async fn bus(prefix: &str) -> Option<ChangeBus> {
         Err(e) => {
             let required = std::env::var("CI").is_ok_and(|it| it == "true" || it == "1")
                 || std::env::var("SLUICE_REQUIRE_SERVICES").is_ok_and(|it| it == "1");
-            assert!(!required, "Redis at {url} is required (CI) but unreachable: {e}");
+            assert!(
+                !required,
+                "Redis at {url} is required (CI) but unreachable: {e}"
+            );
             eprintln!("\n!!!!!!!! SKIPPING Redis test: no server at {url} ({e}) !!!!!!!!\n");
             None
         }

@@ -1,8 +1,8 @@
 //! Row ⇄ domain conversions and the mapping of sqlx errors onto `store::Error`.
 
 use domain::{ApiKey, KeyHash, Tenant, TenantStatus, UsageRecord, UsageStatus};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 use store::Error;
 use time::OffsetDateTime;
 
@@ -30,9 +30,9 @@ pub(crate) fn map_err(e: sqlx::Error) -> Error {
     match e {
         sqlx::Error::RowNotFound => Error::NotFound,
         sqlx::Error::Database(db) => match db.kind() {
-            sqlx::error::ErrorKind::UniqueViolation => Error::Conflict(
-                "a record with the same unique value exists already".into(),
-            ),
+            sqlx::error::ErrorKind::UniqueViolation => {
+                Error::Conflict("a record with the same unique value exists already".into())
+            }
             sqlx::error::ErrorKind::ForeignKeyViolation => Error::NotFound,
             _ => Error::Other(Box::new(sqlx::Error::Database(db))),
         },

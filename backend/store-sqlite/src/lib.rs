@@ -158,8 +158,8 @@ impl KeyStore for SqliteStore {
         if exists.is_none() {
             return Err(Error::NotFound);
         }
-        let allowed = serde_json::to_string(&key.allowed_models)
-            .map_err(|e| Error::Other(Box::new(e)))?;
+        let allowed =
+            serde_json::to_string(&key.allowed_models).map_err(|e| Error::Other(Box::new(e)))?;
         sqlx::query(
             "insert into api_keys (tenant_id, id, name, display_prefix, last_four, key_hash, \
              allowed_models, created_at, expires_at, revoked_at) \
@@ -188,10 +188,10 @@ impl KeyStore for SqliteStore {
             key_columns!(),
             " from api_keys where tenant_id = ? order by created_at, id"
         ))
-            .bind(tenant.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
+        .bind(tenant.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
         rows.iter().map(key_from_row).collect()
     }
 
@@ -201,11 +201,11 @@ impl KeyStore for SqliteStore {
             key_columns!(),
             " from api_keys where tenant_id = ? and id = ?"
         ))
-            .bind(tenant.to_string())
-            .bind(key.to_string())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
+        .bind(tenant.to_string())
+        .bind(key.to_string())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
         key_from_row(&row)
     }
 
@@ -233,11 +233,12 @@ impl KeyStore for SqliteStore {
     }
 
     async fn key_owner(&self, key: ApiKeyId) -> Result<Option<TenantId>, Error> {
-        let owner: Option<String> = sqlx::query_scalar("select tenant_id from api_keys where id = ?")
-            .bind(key.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let owner: Option<String> =
+            sqlx::query_scalar("select tenant_id from api_keys where id = ?")
+                .bind(key.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
         owner
             .map(|it| it.parse().map_err(|e| Error::Other(Box::new(e))))
             .transpose()
@@ -254,12 +255,12 @@ impl AccessStore for SqliteStore {
             key_columns!(),
             " from api_keys where revoked_at is null order by created_at, id"
         ))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .iter()
-            .map(key_from_row)
-            .collect::<Result<_, _>>()?;
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(key_from_row)
+        .collect::<Result<_, _>>()?;
         let tenants =
             sqlx::query("select id, name, status, created_at from tenants order by created_at, id")
                 .fetch_all(&mut *tx)
@@ -286,8 +287,11 @@ impl UsageStore for SqliteStore {
         let mut inserted = 0;
         // 22 columns per row: 500 rows stay far below SQLite's 32766 bound parameters.
         for chunk in records.chunks(500) {
-            let mut query: QueryBuilder<'_, Sqlite> =
-                QueryBuilder::new(concat!("insert into usage_records (", usage_columns!(), ") "));
+            let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(concat!(
+                "insert into usage_records (",
+                usage_columns!(),
+                ") "
+            ));
             query.push_values(chunk, |mut row, r| {
                 row.push_bind(r.tenant_id.to_string())
                     .push_bind(r.id.to_string())
@@ -325,11 +329,11 @@ impl UsageStore for SqliteStore {
             usage_columns!(),
             " from usage_records where tenant_id = ? order by created_at desc, id desc limit ?"
         ))
-            .bind(tenant.to_string())
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
+        .bind(tenant.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
         rows.iter().map(usage_from_row).collect()
     }
 }

@@ -3,6 +3,8 @@
 //! Each backend instantiates all of them with [`store_contract_tests!`](crate::store_contract_tests),
 //! giving a function that returns a fresh, migrated, empty store.
 
+#![expect(clippy::unwrap_used, reason = "contract tests fail loudly")]
+
 use domain::{
     ApiKey, ApiKeyId, KeyHash, RequestId, Tenant, TenantId, TenantStatus, UsageId, UsageRecord,
     UsageStatus,
@@ -108,7 +110,10 @@ pub async fn tenants_round_trip_and_list_oldest_first(store: &impl Store) {
     store.create_tenant(&b).await.unwrap();
     assert_eq!(store.get_tenant(a.id).await.unwrap(), a);
     assert_eq!(store.get_tenant(b.id).await.unwrap(), b);
-    assert_eq!(store.find_tenant_by_name("Ünïcode 租户").await.unwrap(), Some(b.clone()));
+    assert_eq!(
+        store.find_tenant_by_name("Ünïcode 租户").await.unwrap(),
+        Some(b.clone())
+    );
     assert_eq!(store.find_tenant_by_name("nobody").await.unwrap(), None);
     assert_eq!(store.list_tenants().await.unwrap(), vec![a, b]);
 }
@@ -197,13 +202,19 @@ pub async fn revoking_hides_key_from_access_data_and_bumps_revision(store: &impl
     assert!(store.revision().await.unwrap() > before);
     let access = store.load_access().await.unwrap();
     assert_eq!(access.keys, vec![other]);
-    assert_eq!(store.get_key(a.id, k.id).await.unwrap().revoked_at, Some(at));
+    assert_eq!(
+        store.get_key(a.id, k.id).await.unwrap().revoked_at,
+        Some(at)
+    );
     // A second revocation keeps the first time.
     store
         .revoke_key(a.id, k.id, at + time::Duration::hours(1))
         .await
         .unwrap();
-    assert_eq!(store.get_key(a.id, k.id).await.unwrap().revoked_at, Some(at));
+    assert_eq!(
+        store.get_key(a.id, k.id).await.unwrap().revoked_at,
+        Some(at)
+    );
 }
 
 pub async fn revoking_through_another_tenant_is_not_found(store: &impl Store) {
@@ -222,7 +233,10 @@ pub async fn duplicate_key_hash_conflicts(store: &impl Store) {
     let a = tenant("acme");
     store.create_tenant(&a).await.unwrap();
     store.insert_key(a.id, &key(a.id, "same")).await.unwrap();
-    let err = store.insert_key(a.id, &key(a.id, "same")).await.unwrap_err();
+    let err = store
+        .insert_key(a.id, &key(a.id, "same"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
 }
 
@@ -250,7 +264,10 @@ pub async fn usage_round_trips_and_is_idempotent(store: &impl Store) {
     // Replaying the same batch (as after a spill) inserts nothing new.
     assert_eq!(store.insert_usage(&records).await.unwrap(), 0);
     assert_eq!(store.insert_usage(&[]).await.unwrap(), 0);
-    assert_eq!(store.list_usage(a.id, 10).await.unwrap(), vec![second, first]);
+    assert_eq!(
+        store.list_usage(a.id, 10).await.unwrap(),
+        vec![second, first]
+    );
 }
 
 pub async fn usage_is_scoped_by_tenant_and_newest_first(store: &impl Store) {
@@ -264,7 +281,7 @@ pub async fn usage_is_scoped_by_tenant_and_newest_first(store: &impl Store) {
         .collect();
     let ub = usage(b.id, ApiKeyId::new(), base);
     store.insert_usage(&ua).await.unwrap();
-    store.insert_usage(&[ub.clone()]).await.unwrap();
+    store.insert_usage(std::slice::from_ref(&ub)).await.unwrap();
     let listed = store.list_usage(a.id, 2).await.unwrap();
     assert_eq!(listed, vec![ua[2].clone(), ua[1].clone()]);
     assert_eq!(store.list_usage(b.id, 10).await.unwrap(), vec![ub]);
@@ -274,12 +291,14 @@ pub async fn concurrent_usage_batches_all_land(store: &impl Store) {
     let a = tenant("acme");
     store.create_tenant(&a).await.unwrap();
     let batches: Vec<Vec<UsageRecord>> = (0..8)
-        .map(|_| (0..50).map(|_| usage(a.id, ApiKeyId::new(), now())).collect())
+        .map(|_| {
+            (0..50)
+                .map(|_| usage(a.id, ApiKeyId::new(), now()))
+                .collect()
+        })
         .collect();
-    let inserted = futures_util::future::join_all(
-        batches.iter().map(|batch| store.insert_usage(batch)),
-    )
-    .await;
+    let inserted =
+        futures_util::future::join_all(batches.iter().map(|batch| store.insert_usage(batch))).await;
     let total: u64 = inserted.into_iter().map(|it| it.unwrap()).sum();
     assert_eq!(total, 400);
     assert_eq!(store.list_usage(a.id, 1000).await.unwrap().len(), 400);

@@ -46,8 +46,12 @@ pub trait KeyStore: Send + Sync {
     ///
     /// # Errors
     /// `NotFound` when the key does not exist in this tenant.
-    async fn revoke_key(&self, tenant: TenantId, key: ApiKeyId, at: OffsetDateTime)
-    -> Result<(), Error>;
+    async fn revoke_key(
+        &self,
+        tenant: TenantId,
+        key: ApiKeyId,
+        at: OffsetDateTime,
+    ) -> Result<(), Error>;
     /// Which tenant owns a key; for operator tools that are given only a key id.
     async fn key_owner(&self, key: ApiKeyId) -> Result<Option<TenantId>, Error>;
 }
@@ -80,7 +84,9 @@ pub trait UsageStore: Send + Sync {
 
 /// One storage backend: every port plus a health check.
 #[async_trait]
-pub trait Store: TenantStore + KeyStore + AccessStore + UsageStore + std::fmt::Debug + 'static {
+pub trait Store:
+    TenantStore + KeyStore + AccessStore + UsageStore + std::fmt::Debug + 'static
+{
     /// `sqlite` or `postgres`, for logs.
     fn backend(&self) -> &'static str;
     /// # Errors

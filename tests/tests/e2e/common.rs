@@ -50,7 +50,9 @@ model = "claude-sonnet-4-5-20250929"
 }
 
 /// A gateway in front of one OpenAI mock upstream.
-pub(crate) async fn openai_app(script: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> (TestApp, MockUpstream) {
+pub(crate) async fn openai_app(
+    script: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+) -> (TestApp, MockUpstream) {
     let upstream = MockUpstream::start(script).await;
     let app = TestApp::builder()
         .config(openai_config(&upstream.url))
@@ -61,7 +63,9 @@ pub(crate) async fn openai_app(script: impl Fn(&Recorded) -> Reply + Send + Sync
 }
 
 /// A gateway in front of one Anthropic mock upstream.
-pub(crate) async fn anthropic_app(script: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> (TestApp, MockUpstream) {
+pub(crate) async fn anthropic_app(
+    script: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+) -> (TestApp, MockUpstream) {
     let upstream = MockUpstream::start(script).await;
     let app = TestApp::builder()
         .config(anthropic_config(&upstream.url))

@@ -1,7 +1,7 @@
 //! End-to-end tests: the real gateway on port 0, talking HTTP to mock upstreams that speak each
 //! provider's wire format. One test binary; one module per area.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 mod anthropic;
 mod common;
@@ -9,8 +9,8 @@ mod compat;
 mod completions;
 mod keys;
 mod nodes;
-mod ops;
 mod openai;
+mod ops;
 mod requests;
 mod streaming;
 mod upstream_failures;

@@ -41,7 +41,10 @@ async fn chat_completion_is_forwarded_with_upstream_model_and_credentials() {
     let sent = upstream.last();
     assert_eq!(sent.method, "POST");
     assert_eq!(sent.path, "/v1/chat/completions");
-    assert_eq!(sent.header("authorization"), Some(format!("Bearer {UPSTREAM_KEY}").as_str()));
+    assert_eq!(
+        sent.header("authorization"),
+        Some(format!("Bearer {UPSTREAM_KEY}").as_str())
+    );
     let mut expected = body.clone();
     expected["model"] = json!("gpt-4o-mini");
     // OpenAI's reasoning models reject `max_tokens`; the gateway always sends the modern field.
@@ -52,7 +55,8 @@ async fn chat_completion_is_forwarded_with_upstream_model_and_credentials() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tool_calls_and_tool_results_round_trip() {
-    let (app, upstream) = openai_app(|_| Reply::json(fixtures::text("openai/chat_tools.json"))).await;
+    let (app, upstream) =
+        openai_app(|_| Reply::json(fixtures::text("openai/chat_tools.json"))).await;
     let tools = json!([{"type": "function", "function": {"name": "get_weather", "description": "weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}, "strict": true}}]);
     let (status, body) = app
         .chat(&json!({
@@ -64,7 +68,9 @@ async fn tool_calls_and_tool_results_round_trip() {
         }))
         .await;
     assert_eq!(status, 200);
-    let calls = body["choices"][0]["message"]["tool_calls"].as_array().unwrap();
+    let calls = body["choices"][0]["message"]["tool_calls"]
+        .as_array()
+        .unwrap();
     assert_eq!(calls.len(), 2);
     assert_eq!(upstream.last().json()["tools"], tools);
     assert_eq!(upstream.last().json()["parallel_tool_calls"], true);
@@ -83,7 +89,10 @@ async fn tool_calls_and_tool_results_round_trip() {
     let (status, _) = app.chat(&followup).await;
     assert_eq!(status, 200);
     let sent = upstream.last().json();
-    assert_eq!(sent["messages"][2], json!({"role": "tool", "tool_call_id": "call_paris", "content": "18C"}));
+    assert_eq!(
+        sent["messages"][2],
+        json!({"role": "tool", "tool_call_id": "call_paris", "content": "18C"})
+    );
     assert_eq!(sent["messages"][1]["tool_calls"][1]["id"], "call_oslo");
     assert_eq!(sent["tool_choice"], followup["tool_choice"]);
 }
@@ -98,16 +107,28 @@ async fn embeddings_pass_through_as_floats_and_base64() {
         }
     })
     .await;
-    let res = app.post("/v1/embeddings", &json!({"model": "embed", "input": ["hello", "world"], "dimensions": 4})).await;
+    let res = app
+        .post(
+            "/v1/embeddings",
+            &json!({"model": "embed", "input": ["hello", "world"], "dimensions": 4}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["data"][0]["embedding"][3], json!(0.017185114));
     let sent = upstream.last();
     assert_eq!(sent.path, "/v1/embeddings");
-    assert_eq!(sent.json(), json!({"model": "text-embedding-3-small", "input": ["hello", "world"], "dimensions": 4}));
+    assert_eq!(
+        sent.json(),
+        json!({"model": "text-embedding-3-small", "input": ["hello", "world"], "dimensions": 4})
+    );
 
     let (status, body) = it::harness::json_of(
-        app.post("/v1/embeddings", &json!({"model": "embed", "input": [1, 2, 3], "encoding_format": "base64"})).await,
+        app.post(
+            "/v1/embeddings",
+            &json!({"model": "embed", "input": [1, 2, 3], "encoding_format": "base64"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 200);
@@ -117,34 +138,49 @@ async fn embeddings_pass_through_as_floats_and_base64() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streamed_chunks_arrive_unchanged_and_usage_is_asked_for() {
-    let (app, upstream) = openai_app(|_| Reply::sse(fixtures::sse_frames("openai/stream_ok.sse"))).await;
+    let (app, upstream) =
+        openai_app(|_| Reply::sse(fixtures::sse_frames("openai/stream_ok.sse"))).await;
     let (status, transcript) = app
         .chat_stream(&json!({"model": "gpt", "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
         .await;
     assert_eq!(status, 200);
     // The gateway asked for usage although the client did not...
-    assert_eq!(upstream.last().json()["stream_options"], json!({"include_usage": true}));
+    assert_eq!(
+        upstream.last().json()["stream_options"],
+        json!({"include_usage": true})
+    );
     // ...and strips the usage chunk the client did not ask for.
     assert!(transcript.usage().is_none());
     assert!(transcript.ends_with_done());
-    assert_eq!(transcript.content(), "Hello! How can I assist you today? Ünïcödé ✓ 租户");
+    assert_eq!(
+        transcript.content(),
+        "Hello! How can I assist you today? Ünïcödé ✓ 租户"
+    );
     let upstream_chunks: Vec<String> = fixtures::sse_frames("openai/stream_ok.sse")
         .iter()
         .map(|it| it.trim().trim_start_matches("data: ").to_owned())
         .filter(|it| it != "[DONE]")
         .collect();
-    assert_eq!(transcript.data[..5], upstream_chunks[..5], "chunks are forwarded byte for byte");
+    assert_eq!(
+        transcript.data[..5],
+        upstream_chunks[..5],
+        "chunks are forwarded byte for byte"
+    );
 
     let (_, transcript) = app
-        .chat_stream(&json!({"model": "gpt", "stream": true, "stream_options": {"include_usage": true},
-                             "messages": [{"role": "user", "content": "hi"}]}))
+        .chat_stream(
+            &json!({"model": "gpt", "stream": true, "stream_options": {"include_usage": true},
+                             "messages": [{"role": "user", "content": "hi"}]}),
+        )
         .await;
     assert_eq!(transcript.usage().unwrap()["total_tokens"], 29);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streamed_tool_call_arguments_are_forwarded_in_order() {
-    let (app, _upstream) = openai_app(|_| Reply::sse(fixtures::sse_frames("openai/stream_tools.sse")).split_every(7)).await;
+    let (app, _upstream) =
+        openai_app(|_| Reply::sse(fixtures::sse_frames("openai/stream_tools.sse")).split_every(7))
+            .await;
     let (status, transcript) = app
         .chat_stream(&json!({"model": "gpt", "stream": true, "messages": [{"role": "user", "content": "weather"}],
                              "tools": [{"type": "function", "function": {"name": "get_weather"}}]}))
@@ -152,11 +188,21 @@ async fn streamed_tool_call_arguments_are_forwarded_in_order() {
     assert_eq!(status, 200);
     let mut arguments = vec![String::new(), String::new()];
     for chunk in transcript.chunks() {
-        for call in chunk["choices"][0]["delta"]["tool_calls"].as_array().into_iter().flatten() {
+        for call in chunk["choices"][0]["delta"]["tool_calls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let index = usize::try_from(call["index"].as_u64().unwrap()).unwrap();
             arguments[index].push_str(call["function"]["arguments"].as_str().unwrap_or_default());
         }
     }
-    assert_eq!(arguments, vec![r#"{"city": "Paris"}"#, r#"{"city": "Oslo"}"#]);
-    assert_eq!(transcript.chunks()[4]["choices"][0]["finish_reason"], "tool_calls");
+    assert_eq!(
+        arguments,
+        vec![r#"{"city": "Paris"}"#, r#"{"city": "Oslo"}"#]
+    );
+    assert_eq!(
+        transcript.chunks()[4]["choices"][0]["finish_reason"],
+        "tool_calls"
+    );
 }

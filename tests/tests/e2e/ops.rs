@@ -9,17 +9,44 @@ use crate::common::mock_app;
 async fn health_readiness_and_metrics_answer() {
     let app = mock_app().await;
     let client = app.client();
-    let (status, body) = json_of(client.get(format!("{}/healthz", app.url)).send().await.unwrap()).await;
+    let (status, body) = json_of(
+        client
+            .get(format!("{}/healthz", app.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, body), (200, json!({"status": "ok"})));
-    let (status, body) = json_of(client.get(format!("{}/readyz", app.url)).send().await.unwrap()).await;
+    let (status, body) = json_of(
+        client
+            .get(format!("{}/readyz", app.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, body), (200, json!({"status": "ready"})));
 
-    let (status, _) = app.chat(&json!({"model": "mock", "messages": [{"role": "user", "content": "x"}]})).await;
+    let (status, _) = app
+        .chat(&json!({"model": "mock", "messages": [{"role": "user", "content": "x"}]}))
+        .await;
     assert_eq!(status, 200);
-    let _ = app.chat(&json!({"model": "nope", "messages": [{"role": "user", "content": "x"}]})).await;
-    let res = client.get(format!("{}/metrics", app.url)).send().await.unwrap();
+    let _ = app
+        .chat(&json!({"model": "nope", "messages": [{"role": "user", "content": "x"}]}))
+        .await;
+    let res = client
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let text = res.text().await.unwrap();
     for needle in [
         "gateway_requests_total{endpoint=\"chat.completions\",model=\"mock\",provider=\"mock\",outcome=\"ok\"}",
@@ -29,8 +56,14 @@ async fn health_readiness_and_metrics_answer() {
     ] {
         assert!(text.contains(needle), "missing {needle} in:\n{text}");
     }
-    assert!(!text.contains("model=\"nope\""), "unknown models never become labels");
-    assert!(!text.contains(&app.tenant.to_string()), "tenants never become labels");
+    assert!(
+        !text.contains("model=\"nope\""),
+        "unknown models never become labels"
+    );
+    assert!(
+        !text.contains(&app.tenant.to_string()),
+        "tenants never become labels"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -38,7 +71,12 @@ async fn every_response_has_a_unique_request_id() {
     let app = mock_app().await;
     let mut ids = std::collections::HashSet::new();
     for path in ["/healthz", "/v1/models", "/nowhere", "/v1/chat/completions"] {
-        let res = app.client().get(format!("{}{path}", app.url)).send().await.unwrap();
+        let res = app
+            .client()
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
         let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
         assert_eq!(id.len(), 36);
         assert!(ids.insert(id));

@@ -7,7 +7,11 @@ use serde_json::{Value, json};
 
 use crate::common::openai_app;
 
-async fn raw(app: &it::harness::TestApp, content_type: Option<&str>, body: impl Into<reqwest::Body>) -> (u16, Value, bool) {
+async fn raw(
+    app: &it::harness::TestApp,
+    content_type: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> (u16, Value, bool) {
     let mut req = app
         .client()
         .post(format!("{}/v1/chat/completions", app.url))
@@ -43,15 +47,42 @@ async fn malformed_bodies_are_400_naming_the_field() {
         ("{\"messages\": []}", "model"),
         ("{\"model\": \"gpt\"}", "messages"),
         ("{\"model\": \"gpt\", \"messages\": \"hi\"}", "messages"),
-        ("{\"model\": \"gpt\", \"messages\": [{\"role\": \"user\", \"content\": {\"x\": 1}}]}", "messages[0].content"),
-        ("{\"model\": \"gpt\", \"messages\": [{\"role\": \"wizard\", \"content\": \"x\"}]}", "messages[0].role"),
-        ("{\"model\": \"gpt\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"temperature\": \"warm\"}", "temperature"),
-        ("{\"model\": \"gpt\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"temperature\": 9}", "temperature"),
-        ("{\"model\": \"gpt\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": -5}", "max_tokens"),
-        ("{\"model\": \"gpt\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"n\": 1.5}", "n"),
-        ("{\"model\": \"gpt\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"stream\": \"yes\"}", "stream"),
-        ("{\"model\": \"gpt\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"tools\": [{\"type\": \"function\"}]}", "tools[0].function"),
-        ("{\"model\": \"gpt\", \"messages\": [{\"role\": \"tool\", \"content\": \"x\"}]}", "messages[0].tool_call_id"),
+        (
+            "{\"model\": \"gpt\", \"messages\": [{\"role\": \"user\", \"content\": {\"x\": 1}}]}",
+            "messages[0].content",
+        ),
+        (
+            "{\"model\": \"gpt\", \"messages\": [{\"role\": \"wizard\", \"content\": \"x\"}]}",
+            "messages[0].role",
+        ),
+        (
+            "{\"model\": \"gpt\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"temperature\": \"warm\"}",
+            "temperature",
+        ),
+        (
+            "{\"model\": \"gpt\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"temperature\": 9}",
+            "temperature",
+        ),
+        (
+            "{\"model\": \"gpt\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": -5}",
+            "max_tokens",
+        ),
+        (
+            "{\"model\": \"gpt\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"n\": 1.5}",
+            "n",
+        ),
+        (
+            "{\"model\": \"gpt\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"stream\": \"yes\"}",
+            "stream",
+        ),
+        (
+            "{\"model\": \"gpt\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"tools\": [{\"type\": \"function\"}]}",
+            "tools[0].function",
+        ),
+        (
+            "{\"model\": \"gpt\", \"messages\": [{\"role\": \"tool\", \"content\": \"x\"}]}",
+            "messages[0].tool_call_id",
+        ),
         ("{\"model\": \"gpt\", \"messages\": []}", "messages"),
     ];
     for (body, param) in cases {
@@ -64,18 +95,31 @@ async fn malformed_bodies_are_400_naming_the_field() {
         let got = response["error"]["param"].as_str().unwrap_or_default();
         assert_eq!(got, param, "{body} → {response}");
         if !param.is_empty() {
-            assert!(response["error"]["message"].as_str().unwrap().contains(param), "{response}");
+            assert!(
+                response["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(param),
+                "{response}"
+            );
         }
     }
-    assert!(upstream.requests().is_empty(), "nothing invalid reaches the upstream");
+    assert!(
+        upstream.requests().is_empty(),
+        "nothing invalid reaches the upstream"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_content_type_is_415_and_missing_one_is_accepted() {
-    let (app, _upstream) = openai_app(|_| Reply::json(it::fixtures::text("openai/chat_ok.json"))).await;
+    let (app, _upstream) =
+        openai_app(|_| Reply::json(it::fixtures::text("openai/chat_ok.json"))).await;
     let body = r#"{"model": "gpt", "messages": [{"role": "user", "content": "x"}]}"#;
     let (status, response, _) = raw(&app, Some("text/plain"), body).await;
-    assert_eq!((status, response["error"]["code"].as_str()), (415, Some("unsupported_media_type")));
+    assert_eq!(
+        (status, response["error"]["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
     let (status, _, _) = raw(&app, None, body).await;
     assert_eq!(status, 200);
     let (status, _, _) = raw(&app, Some("application/json; charset=utf-8"), body).await;
@@ -91,14 +135,28 @@ async fn bodies_over_the_limit_are_413_without_being_read() {
         .env("SLUICE_MAX_BODY_BYTES", "65536")
         .spawn()
         .await;
-    let huge = format!(r#"{{"model": "gpt", "messages": [{{"role": "user", "content": "{}"}}]}}"#, "a".repeat(200_000));
+    let huge = format!(
+        r#"{{"model": "gpt", "messages": [{{"role": "user", "content": "{}"}}]}}"#,
+        "a".repeat(200_000)
+    );
     let (status, response, _) = raw(&app, Some("application/json"), huge.clone()).await;
-    assert_eq!((status, response["error"]["code"].as_str()), (413, Some("payload_too_large")));
+    assert_eq!(
+        (status, response["error"]["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
     // Without a content-length (chunked), the limit holds too.
     let stream = futures_util::stream::iter(
-        huge.into_bytes().chunks(4096).map(|it| Ok::<_, std::io::Error>(it.to_vec())).collect::<Vec<_>>(),
+        huge.into_bytes()
+            .chunks(4096)
+            .map(|it| Ok::<_, std::io::Error>(it.to_vec()))
+            .collect::<Vec<_>>(),
     );
-    let (status, _, _) = raw(&app, Some("application/json"), reqwest::Body::wrap_stream(stream)).await;
+    let (status, _, _) = raw(
+        &app,
+        Some("application/json"),
+        reqwest::Body::wrap_stream(stream),
+    )
+    .await;
     assert_eq!(status, 413);
     assert!(upstream.requests().is_empty());
 }
@@ -106,24 +164,38 @@ async fn bodies_over_the_limit_are_413_without_being_read() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_models_paths_and_methods_have_their_own_errors() {
     let (app, _upstream) = openai_app(|_| Reply::json("{}")).await;
-    let (status, body) = app.chat(&json!({"model": "gpt-9", "messages": [{"role": "user", "content": "x"}]})).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("model_not_found")));
+    let (status, body) = app
+        .chat(&json!({"model": "gpt-9", "messages": [{"role": "user", "content": "x"}]}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("model_not_found"))
+    );
     assert_eq!(body["error"]["param"], "model");
     let long = "x".repeat(10_000);
-    let (status, body) = app.chat(&json!({"model": long, "messages": [{"role": "user", "content": "x"}]})).await;
+    let (status, body) = app
+        .chat(&json!({"model": long, "messages": [{"role": "user", "content": "x"}]}))
+        .await;
     assert_eq!(status, 404);
-    assert!(body["error"]["message"].as_str().unwrap().len() < 500, "client input is not echoed unbounded");
+    assert!(
+        body["error"]["message"].as_str().unwrap().len() < 500,
+        "client input is not echoed unbounded"
+    );
 
     let res = app.get("/v1/chat/completions").await;
     assert_eq!(res.status(), 405);
     assert!(res.headers().contains_key("x-request-id"));
     let (status, body) = json_of(app.get("/v1/nothing/here").await).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unicode_everywhere_is_fine() {
-    let (app, upstream) = openai_app(|_| Reply::json(it::fixtures::text("openai/chat_ok.json"))).await;
+    let (app, upstream) =
+        openai_app(|_| Reply::json(it::fixtures::text("openai/chat_ok.json"))).await;
     let text = "héllo 租户 🦀 \u{202e} \\u0000 \"quoted\"";
     let (status, _) = app
         .chat(&json!({"model": "gpt", "user": "ユーザー", "messages": [{"role": "user", "content": text, "name": "名前"}]}))

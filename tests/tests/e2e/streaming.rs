@@ -12,7 +12,10 @@ use crate::common::openai_app;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chunks_are_forwarded_as_they_arrive_not_buffered() {
-    let (app, _upstream) = openai_app(|_| Reply::sse(fixtures::sse_frames("openai/stream_ok.sse")).gap(Duration::from_millis(300))).await;
+    let (app, _upstream) = openai_app(|_| {
+        Reply::sse(fixtures::sse_frames("openai/stream_ok.sse")).gap(Duration::from_millis(300))
+    })
+    .await;
     let started = Instant::now();
     let res = app
         .post("/v1/chat/completions", &json!({"model": "gpt", "stream": true, "messages": [{"role": "user", "content": "x"}]}))
@@ -27,22 +30,36 @@ async fn chunks_are_forwarded_as_they_arrive_not_buffered() {
     let total = started.elapsed();
     // Six frames 300 ms apart: the first arrives long before the last is sent.
     assert!(total >= Duration::from_millis(1500), "{total:?}");
-    assert!(first_at + Duration::from_millis(1000) < total, "first chunk at {first_at:?}, end at {total:?}");
+    assert!(
+        first_at + Duration::from_millis(1000) < total,
+        "first chunk at {first_at:?}, end at {total:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_disconnect_cancels_the_upstream_and_bills_what_was_delivered() {
-    let (app, upstream) = openai_app(|_| Reply::sse(fixtures::sse_frames("openai/stream_ok.sse")).gap(Duration::from_millis(400))).await;
+    let (app, upstream) = openai_app(|_| {
+        Reply::sse(fixtures::sse_frames("openai/stream_ok.sse")).gap(Duration::from_millis(400))
+    })
+    .await;
     let res = app
         .post("/v1/chat/completions", &json!({"model": "gpt", "stream": true, "messages": [{"role": "user", "content": "x"}]}))
         .await;
     let mut body = res.bytes_stream();
     let mut received = String::new();
     while !received.contains("Hello") {
-        received.push_str(&String::from_utf8_lossy(&body.next().await.unwrap().unwrap()));
+        received.push_str(&String::from_utf8_lossy(
+            &body.next().await.unwrap().unwrap(),
+        ));
     }
     drop(body);
-    assert!(eventually(Duration::from_secs(3), || async { upstream.hang_ups() == 1 }).await, "the upstream call was cancelled");
+    assert!(
+        eventually(Duration::from_secs(3), || async {
+            upstream.hang_ups() == 1
+        })
+        .await,
+        "the upstream call was cancelled"
+    );
     let record = &app.usage(1).await[0];
     assert_eq!(record.status, domain::UsageStatus::ClientClosed);
     assert!(record.estimated);

@@ -36,8 +36,20 @@ async fn upstream_error_statuses_map_to_client_statuses() {
     })
     .await;
     let cases = [
-        ("400", 400, "invalid_request", Some("Invalid value for 'temperature': expected a number between 0 and 2.")),
-        ("context", 400, "invalid_request", Some("This model's maximum context length is 128000 tokens. However, your messages resulted in 130412 tokens. Please reduce the length of the messages.")),
+        (
+            "400",
+            400,
+            "invalid_request",
+            Some("Invalid value for 'temperature': expected a number between 0 and 2."),
+        ),
+        (
+            "context",
+            400,
+            "invalid_request",
+            Some(
+                "This model's maximum context length is 128000 tokens. However, your messages resulted in 130412 tokens. Please reduce the length of the messages.",
+            ),
+        ),
         ("401", 502, "upstream_error", None),
         ("404", 502, "upstream_error", None),
         ("429", 429, "upstream_rate_limited", None),
@@ -49,21 +61,41 @@ async fn upstream_error_statuses_map_to_client_statuses() {
     ];
     for (text, status, code, message) in cases {
         let res = app.post("/v1/chat/completions", &ask(text)).await;
-        let retry_after = res.headers().get("retry-after").map(|it| it.to_str().unwrap().to_owned());
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .map(|it| it.to_str().unwrap().to_owned());
         let (got, body) = json_of(res).await;
-        assert_eq!((got, body["error"]["code"].as_str()), (status, Some(code)), "{text}: {body}");
+        assert_eq!(
+            (got, body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{text}: {body}"
+        );
         if let Some(message) = message {
             assert_eq!(body["error"]["message"], message);
         }
         let rendered = body.to_string();
-        assert!(!rendered.contains("sk-proj"), "upstream credential hints never reach clients");
+        assert!(
+            !rendered.contains("sk-proj"),
+            "upstream credential hints never reach clients"
+        );
         assert!(!rendered.contains(UPSTREAM_KEY));
-        assert!(!rendered.contains("<html>"), "raw upstream bodies never reach clients");
+        assert!(
+            !rendered.contains("<html>"),
+            "raw upstream bodies never reach clients"
+        );
         if text == "429" {
             assert_eq!(retry_after.as_deref(), Some("3"));
         }
     }
-    assert_eq!(app.post("/v1/chat/completions", &ask("400")).await.json::<serde_json::Value>().await.unwrap()["error"]["param"], "temperature");
+    assert_eq!(
+        app.post("/v1/chat/completions", &ask("400"))
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()["error"]["param"],
+        "temperature"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,11 +110,27 @@ async fn slow_upstreams_time_out_with_504() {
     .await;
     let started = std::time::Instant::now();
     let (status, body) = app.chat(&ask("slow")).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (504, Some("upstream_timeout")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (504, Some("upstream_timeout"))
+    );
     let res = app.post("/v1/chat/completions", &ask_stream("slow")).await;
-    assert_eq!(res.status(), 504, "no stream was committed, so the client gets a plain error");
-    assert!(started.elapsed() < Duration::from_secs(5), "first_byte_timeout_ms = 1500 applies");
-    assert!(it::harness::eventually(Duration::from_secs(2), || async { upstream.hang_ups() == 2 }).await, "the upstream request was abandoned");
+    assert_eq!(
+        res.status(),
+        504,
+        "no stream was committed, so the client gets a plain error"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "first_byte_timeout_ms = 1500 applies"
+    );
+    assert!(
+        it::harness::eventually(Duration::from_secs(2), || async {
+            upstream.hang_ups() == 2
+        })
+        .await,
+        "the upstream request was abandoned"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,13 +141,17 @@ async fn an_unreachable_upstream_is_502_upstream_unavailable() {
         .spawn()
         .await;
     let (status, body) = app.chat(&ask("x")).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (502, Some("upstream_unavailable")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (502, Some("upstream_unavailable"))
+    );
     assert_eq!(body["error"]["type"], "api_error");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_before_the_first_chunk_is_a_plain_http_error() {
-    let (app, _upstream) = openai_app(|_| Reply::sse(fixtures::sse_frames("openai/stream_error_first.sse"))).await;
+    let (app, _upstream) =
+        openai_app(|_| Reply::sse(fixtures::sse_frames("openai/stream_error_first.sse"))).await;
     let res = app.post("/v1/chat/completions", &ask_stream("x")).await;
     assert_eq!(res.status(), 502);
     assert_eq!(res.headers()["content-type"], "application/json");
@@ -133,12 +185,18 @@ async fn a_connection_dropped_mid_stream_ends_with_an_error_event_and_bills_what
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_stream_hits_the_idle_timeout() {
-    let (app, _upstream) = openai_app(|_| Reply::sse(fixtures::sse_frames("openai/stream_ok.sse")).cut_after(2, End::Hang)).await;
+    let (app, _upstream) = openai_app(|_| {
+        Reply::sse(fixtures::sse_frames("openai/stream_ok.sse")).cut_after(2, End::Hang)
+    })
+    .await;
     let started = std::time::Instant::now();
     let (status, transcript) = app.chat_stream(&ask_stream("x")).await;
     assert_eq!(status, 200);
     assert_eq!(transcript.content(), "Hello");
-    assert_eq!(transcript.chunks().last().unwrap()["error"]["code"], "upstream_timeout");
+    assert_eq!(
+        transcript.chunks().last().unwrap()["error"]["code"],
+        "upstream_timeout"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
@@ -153,5 +211,8 @@ async fn a_malformed_chunk_mid_stream_ends_the_stream_cleanly() {
     let (status, transcript) = app.chat_stream(&ask_stream("x")).await;
     assert_eq!(status, 200);
     assert_eq!(transcript.content(), "Hello");
-    assert_eq!(transcript.chunks().last().unwrap()["error"]["code"], "upstream_error");
+    assert_eq!(
+        transcript.chunks().last().unwrap()["error"]["code"],
+        "upstream_error"
+    );
 }

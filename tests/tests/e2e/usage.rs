@@ -30,7 +30,13 @@ async fn streamed_and_plain_record_the_same(app: &TestApp, model: &str) {
         assert_eq!(record.endpoint, "chat.completions");
     }
     let tokens = |r: &domain::UsageRecord| {
-        (r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.cache_write_tokens, r.reasoning_tokens)
+        (
+            r.prompt_tokens,
+            r.completion_tokens,
+            r.cached_tokens,
+            r.cache_write_tokens,
+            r.reasoning_tokens,
+        )
     };
     assert_eq!(tokens(streamed), tokens(plain_record));
     assert_eq!(streamed.raw_usage, plain_record.raw_usage);
@@ -48,13 +54,25 @@ async fn openai_streamed_and_plain_calls_record_the_same_usage() {
         }
     })
     .await;
-    let app = TestApp::builder().config(openai_config(&upstream.url)).env("UPSTREAM_KEY", UPSTREAM_KEY).spawn().await;
+    let app = TestApp::builder()
+        .config(openai_config(&upstream.url))
+        .env("UPSTREAM_KEY", UPSTREAM_KEY)
+        .spawn()
+        .await;
     streamed_and_plain_record_the_same(&app, "gpt").await;
     let record = &app.usage(2).await[0];
-    assert_eq!((record.prompt_tokens, record.completion_tokens, record.cached_tokens), (82, 41, 64));
+    assert_eq!(
+        (
+            record.prompt_tokens,
+            record.completion_tokens,
+            record.cached_tokens
+        ),
+        (82, 41, 64)
+    );
     assert_eq!(record.provider, "openai");
     assert_eq!(record.upstream_model, "gpt-4o-mini");
-    let raw: serde_json::Value = serde_json::from_str(record.raw_usage.as_deref().unwrap()).unwrap();
+    let raw: serde_json::Value =
+        serde_json::from_str(record.raw_usage.as_deref().unwrap()).unwrap();
     assert_eq!(raw["prompt_tokens_details"]["cached_tokens"], 64);
 }
 
@@ -68,12 +86,25 @@ async fn anthropic_streamed_and_plain_calls_record_the_same_usage() {
         }
     })
     .await;
-    let app = TestApp::builder().config(anthropic_config(&upstream.url)).env("UPSTREAM_KEY", UPSTREAM_KEY).spawn().await;
+    let app = TestApp::builder()
+        .config(anthropic_config(&upstream.url))
+        .env("UPSTREAM_KEY", UPSTREAM_KEY)
+        .spawn()
+        .await;
     streamed_and_plain_record_the_same(&app, "claude").await;
     let record = &app.usage(2).await[0];
     // 25 uncached + 100 read from cache + 7 written to it.
-    assert_eq!((record.prompt_tokens, record.cached_tokens, record.cache_write_tokens, record.completion_tokens), (132, 100, 7, 12));
-    let raw: serde_json::Value = serde_json::from_str(record.raw_usage.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        (
+            record.prompt_tokens,
+            record.cached_tokens,
+            record.cache_write_tokens,
+            record.completion_tokens
+        ),
+        (132, 100, 7, 12)
+    );
+    let raw: serde_json::Value =
+        serde_json::from_str(record.raw_usage.as_deref().unwrap()).unwrap();
     assert_eq!(raw["cache_read_input_tokens"], 100);
     assert_eq!(raw["output_tokens"], 12);
 }
@@ -86,19 +117,30 @@ async fn mock_streamed_and_plain_calls_record_the_same_usage() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_calls_are_recorded_with_their_status_and_code() {
-    let upstream = MockUpstream::start(|_| Reply::status(500, fixtures::text("openai/error_500.json"))).await;
-    let app = TestApp::builder().config(openai_config(&upstream.url)).env("UPSTREAM_KEY", UPSTREAM_KEY).spawn().await;
-    let (status, _) = app.chat(&json!({"model": "gpt", "messages": [{"role": "user", "content": "x"}]})).await;
+    let upstream =
+        MockUpstream::start(|_| Reply::status(500, fixtures::text("openai/error_500.json"))).await;
+    let app = TestApp::builder()
+        .config(openai_config(&upstream.url))
+        .env("UPSTREAM_KEY", UPSTREAM_KEY)
+        .spawn()
+        .await;
+    let (status, _) = app
+        .chat(&json!({"model": "gpt", "messages": [{"role": "user", "content": "x"}]}))
+        .await;
     assert_eq!(status, 502);
     let record = &app.usage(1).await[0];
     assert_eq!(record.status, domain::UsageStatus::Error);
-    assert_eq!((record.http_status, record.error_code.as_deref()), (502, Some("upstream_error")));
+    assert_eq!(
+        (record.http_status, record.error_code.as_deref()),
+        (502, Some("upstream_error"))
+    );
     assert_eq!((record.prompt_tokens, record.completion_tokens), (0, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_is_written_to_postgres_and_flushed_on_shutdown() {
-    let upstream = MockUpstream::start(|_| Reply::json(fixtures::text("openai/chat_ok.json"))).await;
+    let upstream =
+        MockUpstream::start(|_| Reply::json(fixtures::text("openai/chat_ok.json"))).await;
     let Some(app) = TestApp::builder()
         .config(openai_config(&upstream.url))
         .env("UPSTREAM_KEY", UPSTREAM_KEY)
@@ -112,11 +154,17 @@ async fn usage_is_written_to_postgres_and_flushed_on_shutdown() {
     };
     assert!(app.database_url.starts_with("postgres"));
     for _ in 0..5 {
-        let (status, _) = app.chat(&json!({"model": "gpt", "messages": [{"role": "user", "content": "x"}]})).await;
+        let (status, _) = app
+            .chat(&json!({"model": "gpt", "messages": [{"role": "user", "content": "x"}]}))
+            .await;
         assert_eq!(status, 200);
     }
     app.stop().await;
     let records = app.usage(5).await;
     assert_eq!(records.len(), 5);
-    assert!(records.iter().all(|it| it.prompt_tokens == 19 && it.completion_tokens == 10));
+    assert!(
+        records
+            .iter()
+            .all(|it| it.prompt_tokens == 19 && it.completion_tokens == 10)
+    );
 }

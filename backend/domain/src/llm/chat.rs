@@ -484,7 +484,10 @@ mod tests {
         let parsed: ChatRequest = serde_json::from_value(body.clone()).unwrap();
         assert!(parsed.is_stream());
         assert!(parsed.wants_stream_usage());
-        assert_eq!(parsed.extra.get("logit_bias"), Some(&json!({"50256": -100})));
+        assert_eq!(
+            parsed.extra.get("logit_bias"),
+            Some(&json!({"50256": -100}))
+        );
         let mut back = serde_json::to_value(&parsed).unwrap();
         // `content: null` is dropped on the way out; everything else is identical.
         back["messages"][2]
@@ -498,10 +501,14 @@ mod tests {
     fn content_accepts_string_or_parts_and_rejects_other_types() {
         let text: Content = serde_json::from_value(json!("hi")).unwrap();
         assert_eq!(text, Content::Text("hi".into()));
-        let parts: Content = serde_json::from_value(json!([{"type": "text", "text": "a"}])).unwrap();
+        let parts: Content =
+            serde_json::from_value(json!([{"type": "text", "text": "a"}])).unwrap();
         assert_eq!(parts.joined_text(), "a");
         let err = serde_json::from_value::<Content>(json!(5)).unwrap_err();
-        assert!(err.to_string().contains("a string or an array of content parts"));
+        assert!(
+            err.to_string()
+                .contains("a string or an array of content parts")
+        );
     }
 
     #[test]

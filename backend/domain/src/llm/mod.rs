@@ -12,7 +12,7 @@ pub mod usage;
 mod validate;
 
 pub use chat::{
-    ChatChunk, ChatRequest, ChatResponse, ChunkChoice, Choice, Content, ContentPart, Delta,
+    ChatChunk, ChatRequest, ChatResponse, Choice, ChunkChoice, Content, ContentPart, Delta,
     FunctionCall, FunctionCallDelta, Message, ResponseMessage, Role, StreamOptions, ThinkingBlock,
     Tool, ToolCall, ToolCallDelta, ToolChoice,
 };

@@ -21,9 +21,10 @@ fn fail(param: impl Into<String>, message: impl Into<String>) -> Result<(), Vali
 
 fn check_range(param: &str, value: Option<f64>, min: f64, max: f64) -> Result<(), ValidationError> {
     match value {
-        Some(v) if !(min..=max).contains(&v) => {
-            fail(param, format!("`{param}` must be between {min} and {max}, got {v}"))
-        }
+        Some(v) if !(min..=max).contains(&v) => fail(
+            param,
+            format!("`{param}` must be between {min} and {max}, got {v}"),
+        ),
         _ => Ok(()),
     }
 }
@@ -109,7 +110,9 @@ impl ChatRequest {
                         "image_url" if part.image_url.is_none() => {
                             return fail(
                                 format!("{part_at}.image_url"),
-                                format!("`{part_at}.image_url` is required for an `image_url` part"),
+                                format!(
+                                    "`{part_at}.image_url` is required for an `image_url` part"
+                                ),
                             );
                         }
                         _ => {}
@@ -173,13 +176,19 @@ impl ChatRequest {
             }
         }
         match &self.tool_choice {
-            Some(ToolChoice::Mode(mode)) if !matches!(mode.as_str(), "none" | "auto" | "required") => {
+            Some(ToolChoice::Mode(mode))
+                if !matches!(mode.as_str(), "none" | "auto" | "required") =>
+            {
                 return fail(
                     "tool_choice",
-                    format!("`tool_choice` must be `none`, `auto`, `required` or a named tool, got `{mode}`"),
+                    format!(
+                        "`tool_choice` must be `none`, `auto`, `required` or a named tool, got `{mode}`"
+                    ),
                 );
             }
-            Some(ToolChoice::Named(named)) if named.kind == "function" && named.function.is_none() => {
+            Some(ToolChoice::Named(named))
+                if named.kind == "function" && named.function.is_none() =>
+            {
                 return fail("tool_choice.function", "`tool_choice.function` is required");
             }
             _ => {}
@@ -197,7 +206,9 @@ impl ChatRequest {
                 other => {
                     return fail(
                         "response_format.type",
-                        format!("`response_format.type` must be `text`, `json_object` or `json_schema`, got `{other}`"),
+                        format!(
+                            "`response_format.type` must be `text`, `json_object` or `json_schema`, got `{other}`"
+                        ),
                     );
                 }
             }
@@ -221,7 +232,10 @@ impl EmbeddingRequest {
             EmbeddingInput::TokenLists(it) => it.iter().any(Vec::is_empty),
         };
         if has_empty {
-            return fail("input", "`input` must not contain empty strings or token arrays");
+            return fail(
+                "input",
+                "`input` must not contain empty strings or token arrays",
+            );
         }
         if self.input.len() > 2048 {
             return fail("input", "`input` may hold at most 2048 items");
@@ -259,7 +273,9 @@ mod tests {
     use super::*;
 
     fn chat(body: serde_json::Value) -> Result<(), ValidationError> {
-        serde_json::from_value::<ChatRequest>(body).unwrap().validate()
+        serde_json::from_value::<ChatRequest>(body)
+            .unwrap()
+            .validate()
     }
 
     fn param_of(body: serde_json::Value) -> String {
@@ -268,7 +284,10 @@ mod tests {
 
     #[test]
     fn valid_requests_pass() {
-        assert_eq!(chat(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]})), Ok(()));
+        assert_eq!(
+            chat(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]})),
+            Ok(())
+        );
     }
 
     #[test]
@@ -276,7 +295,10 @@ mod tests {
         let user = json!([{"role": "user", "content": "hi"}]);
         assert_eq!(param_of(json!({"model": " ", "messages": user})), "model");
         assert_eq!(param_of(json!({"model": "m", "messages": []})), "messages");
-        assert_eq!(param_of(json!({"model": "m", "messages": [{"role": "user"}]})), "messages[0].content");
+        assert_eq!(
+            param_of(json!({"model": "m", "messages": [{"role": "user"}]})),
+            "messages[0].content"
+        );
         assert_eq!(
             param_of(json!({"model": "m", "messages": [{"role": "tool", "content": "x"}]})),
             "messages[0].tool_call_id"
@@ -286,15 +308,31 @@ mod tests {
             "messages[0].content"
         );
         assert_eq!(
-            param_of(json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "text"}]}]})),
+            param_of(
+                json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "text"}]}]})
+            ),
             "messages[0].content[0].text"
         );
-        assert_eq!(param_of(json!({"model": "m", "messages": user, "temperature": 3})), "temperature");
-        assert_eq!(param_of(json!({"model": "m", "messages": user, "n": 0})), "n");
-        assert_eq!(param_of(json!({"model": "m", "messages": user, "max_tokens": 0})), "max_tokens");
-        assert_eq!(param_of(json!({"model": "m", "messages": user, "tool_choice": "maybe"})), "tool_choice");
         assert_eq!(
-            param_of(json!({"model": "m", "messages": user, "tools": [{"type": "function", "function": {"name": "bad name"}}]})),
+            param_of(json!({"model": "m", "messages": user, "temperature": 3})),
+            "temperature"
+        );
+        assert_eq!(
+            param_of(json!({"model": "m", "messages": user, "n": 0})),
+            "n"
+        );
+        assert_eq!(
+            param_of(json!({"model": "m", "messages": user, "max_tokens": 0})),
+            "max_tokens"
+        );
+        assert_eq!(
+            param_of(json!({"model": "m", "messages": user, "tool_choice": "maybe"})),
+            "tool_choice"
+        );
+        assert_eq!(
+            param_of(
+                json!({"model": "m", "messages": user, "tools": [{"type": "function", "function": {"name": "bad name"}}]})
+            ),
             "tools[0].function.name"
         );
         assert_eq!(
@@ -302,18 +340,37 @@ mod tests {
             "response_format.type"
         );
         assert_eq!(
-            param_of(json!({"model": "m", "messages": user, "response_format": {"type": "json_schema"}})),
+            param_of(
+                json!({"model": "m", "messages": user, "response_format": {"type": "json_schema"}})
+            ),
             "response_format.json_schema"
         );
     }
 
     #[test]
     fn embedding_rules_name_their_field() {
-        let check = |body| serde_json::from_value::<EmbeddingRequest>(body).unwrap().validate();
+        let check = |body| {
+            serde_json::from_value::<EmbeddingRequest>(body)
+                .unwrap()
+                .validate()
+        };
         assert!(check(json!({"model": "e", "input": "hello"})).is_ok());
         assert!(check(json!({"model": "e", "input": [1, 2, 3]})).is_ok());
-        assert_eq!(check(json!({"model": "e", "input": []})).unwrap_err().param, "input");
-        assert_eq!(check(json!({"model": "e", "input": ["a", ""]})).unwrap_err().param, "input");
-        assert_eq!(check(json!({"model": "e", "input": "a", "dimensions": 0})).unwrap_err().param, "dimensions");
+        assert_eq!(
+            check(json!({"model": "e", "input": []})).unwrap_err().param,
+            "input"
+        );
+        assert_eq!(
+            check(json!({"model": "e", "input": ["a", ""]}))
+                .unwrap_err()
+                .param,
+            "input"
+        );
+        assert_eq!(
+            check(json!({"model": "e", "input": "a", "dimensions": 0}))
+                .unwrap_err()
+                .param,
+            "dimensions"
+        );
     }
 }

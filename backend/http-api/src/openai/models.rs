@@ -1,7 +1,7 @@
 //! `GET /v1/models` and `GET /v1/models/{id}`: only the models the caller's key may use.
 
-use actix_web::web::{self, Json};
 use actix_web::HttpRequest;
+use actix_web::web::{self, Json};
 use gateway::Route;
 use serde::Serialize;
 
@@ -44,7 +44,9 @@ pub(crate) async fn list_models(
         object: "list",
         data: state.gateway.models(&principal).map(model_object).collect(),
     };
-    Ok(Json(serde_json::to_value(list).map_err(gateway::Error::internal)?))
+    Ok(Json(
+        serde_json::to_value(list).map_err(gateway::Error::internal)?,
+    ))
 }
 
 /// `GET /v1/models/{id}`; ids may contain `/` (`meta-llama/Llama-3.1-8B`).
@@ -58,5 +60,7 @@ pub(crate) async fn get_model(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let principal = state.gateway.authenticate(auth::presented_key(&req))?;
     let route = state.gateway.model(&principal, &id)?;
-    Ok(Json(serde_json::to_value(model_object(route)).map_err(gateway::Error::internal)?))
+    Ok(Json(
+        serde_json::to_value(model_object(route)).map_err(gateway::Error::internal)?,
+    ))
 }

@@ -70,7 +70,10 @@ pub(crate) fn from_wire(
     let mut thinking_blocks = Vec::new();
     let mut tool_calls = Vec::new();
     for block in &response.content {
-        let kind = block.get("type").and_then(Value::as_str).unwrap_or_default();
+        let kind = block
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let field = |name: &str| block.get(name).and_then(Value::as_str).map(str::to_owned);
         match kind {
             "text" => text.push_str(&field("text").unwrap_or_default()),
@@ -92,7 +95,10 @@ pub(crate) fn from_wire(
             }),
             "tool_use" => {
                 let name = field("name").unwrap_or_default();
-                let input = block.get("input").cloned().unwrap_or(Value::Object(Map::new()));
+                let input = block
+                    .get("input")
+                    .cloned()
+                    .unwrap_or(Value::Object(Map::new()));
                 let arguments = serde_json::to_string(&input).map_err(ProviderError::decode)?;
                 if json_mode && name == JSON_TOOL {
                     text.push_str(&arguments);

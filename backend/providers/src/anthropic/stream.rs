@@ -111,7 +111,11 @@ impl Translator {
             "message_start" => {
                 let message = value.get("message").cloned().unwrap_or(Value::Null);
                 let field = |name: &str| {
-                    message.get(name).and_then(Value::as_str).unwrap_or_default().to_owned()
+                    message
+                        .get(name)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned()
                 };
                 self.id = field("id");
                 self.model = field("model");
@@ -129,7 +133,10 @@ impl Translator {
             "content_block_start" => {
                 let index = value.get("index").and_then(Value::as_u64).unwrap_or(0);
                 let block = value.get("content_block").cloned().unwrap_or(Value::Null);
-                let block_type = block.get("type").and_then(Value::as_str).unwrap_or_default();
+                let block_type = block
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let field = |name: &str| block.get(name).and_then(Value::as_str).map(str::to_owned);
                 match block_type {
                     "text" => {
@@ -189,10 +196,20 @@ impl Translator {
                 let index = value.get("index").and_then(Value::as_u64).unwrap_or(0);
                 let delta = value.get("delta").cloned().unwrap_or(Value::Null);
                 let field = |name: &str| {
-                    delta.get(name).and_then(Value::as_str).unwrap_or_default().to_owned()
+                    delta
+                        .get(name)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned()
                 };
                 let role = self.blocks.get(&index).copied().unwrap_or(BlockRole::Other);
-                match (delta.get("type").and_then(Value::as_str).unwrap_or_default(), role) {
+                match (
+                    delta
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                    role,
+                ) {
                     ("text_delta", _) => self.text_delta(field("text")).map(Some),
                     ("input_json_delta", BlockRole::JsonContent) => {
                         self.text_delta(field("partial_json")).map(Some)
@@ -250,7 +267,8 @@ impl Translator {
                     stop
                 };
                 self.finish = Some(stop);
-                let mut res = Self::event(&self.chunk(Delta::default(), Some(stop)), String::new())?;
+                let mut res =
+                    Self::event(&self.chunk(Delta::default(), Some(stop)), String::new())?;
                 res.usage = Some(self.final_usage());
                 Ok(Some(res))
             }
@@ -304,29 +322,62 @@ mod tests {
     }
 
     fn data(events: &[StreamEvent]) -> Vec<Value> {
-        events.iter().map(|it| serde_json::from_slice(&it.data).unwrap()).collect()
+        events
+            .iter()
+            .map(|it| serde_json::from_slice(&it.data).unwrap())
+            .collect()
     }
 
     #[test]
     fn text_tool_calls_and_usage_translate() {
         let events = run(
             &[
-                ("message_start", json!({"type": "message_start", "message": {"id": "msg_1", "model": "claude-x", "usage": {"input_tokens": 12, "cache_read_input_tokens": 3, "output_tokens": 1}}})),
-                ("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})),
+                (
+                    "message_start",
+                    json!({"type": "message_start", "message": {"id": "msg_1", "model": "claude-x", "usage": {"input_tokens": 12, "cache_read_input_tokens": 3, "output_tokens": 1}}}),
+                ),
+                (
+                    "content_block_start",
+                    json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+                ),
                 ("ping", json!({"type": "ping"})),
-                ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}})),
-                ("content_block_stop", json!({"type": "content_block_stop", "index": 0})),
-                ("content_block_start", json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {}}})),
-                ("content_block_delta", json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"city\":"}})),
-                ("content_block_delta", json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "\"Paris\"}"}})),
-                ("content_block_start", json!({"type": "content_block_start", "index": 2, "content_block": {"type": "tool_use", "id": "toolu_2", "name": "time", "input": {}}})),
-                ("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 30}})),
+                (
+                    "content_block_delta",
+                    json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}}),
+                ),
+                (
+                    "content_block_stop",
+                    json!({"type": "content_block_stop", "index": 0}),
+                ),
+                (
+                    "content_block_start",
+                    json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {}}}),
+                ),
+                (
+                    "content_block_delta",
+                    json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"city\":"}}),
+                ),
+                (
+                    "content_block_delta",
+                    json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "\"Paris\"}"}}),
+                ),
+                (
+                    "content_block_start",
+                    json!({"type": "content_block_start", "index": 2, "content_block": {"type": "tool_use", "id": "toolu_2", "name": "time", "input": {}}}),
+                ),
+                (
+                    "message_delta",
+                    json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 30}}),
+                ),
                 ("message_stop", json!({"type": "message_stop"})),
             ],
             false,
         );
         let chunks = data(&events);
-        assert_eq!(chunks[0]["choices"][0]["delta"], json!({"role": "assistant", "content": ""}));
+        assert_eq!(
+            chunks[0]["choices"][0]["delta"],
+            json!({"role": "assistant", "content": ""})
+        );
         assert_eq!(chunks[0]["id"], json!("msg_1"));
         assert_eq!(chunks[1]["choices"][0]["delta"], json!({"content": "Hi"}));
         assert_eq!(
@@ -337,8 +388,14 @@ mod tests {
             chunks[4]["choices"][0]["delta"],
             json!({"tool_calls": [{"index": 0, "function": {"arguments": "\"Paris\"}"}}]})
         );
-        assert_eq!(chunks[5]["choices"][0]["delta"]["tool_calls"][0]["index"], json!(1));
-        assert_eq!(chunks[6]["choices"][0]["finish_reason"], json!("tool_calls"));
+        assert_eq!(
+            chunks[5]["choices"][0]["delta"]["tool_calls"][0]["index"],
+            json!(1)
+        );
+        assert_eq!(
+            chunks[6]["choices"][0]["finish_reason"],
+            json!("tool_calls")
+        );
         assert_eq!(chunks[7]["choices"], json!([]));
         assert_eq!(
             chunks[7]["usage"],
@@ -356,15 +413,30 @@ mod tests {
     fn thinking_streams_as_reasoning_with_signature() {
         let events = run(
             &[
-                ("message_start", json!({"type": "message_start", "message": {"id": "m", "model": "c", "usage": {"input_tokens": 1}}})),
-                ("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}})),
-                ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "hmm"}})),
-                ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "sig"}})),
+                (
+                    "message_start",
+                    json!({"type": "message_start", "message": {"id": "m", "model": "c", "usage": {"input_tokens": 1}}}),
+                ),
+                (
+                    "content_block_start",
+                    json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}),
+                ),
+                (
+                    "content_block_delta",
+                    json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "hmm"}}),
+                ),
+                (
+                    "content_block_delta",
+                    json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "sig"}}),
+                ),
             ],
             false,
         );
         let chunks = data(&events);
-        assert_eq!(chunks[1]["choices"][0]["delta"], json!({"reasoning_content": "hmm"}));
+        assert_eq!(
+            chunks[1]["choices"][0]["delta"],
+            json!({"reasoning_content": "hmm"})
+        );
         assert_eq!(
             chunks[2]["choices"][0]["delta"],
             json!({"thinking_blocks": [{"type": "thinking", "thinking": "", "signature": "sig"}]})
@@ -375,15 +447,30 @@ mod tests {
     fn json_mode_arguments_stream_as_content() {
         let events = run(
             &[
-                ("message_start", json!({"type": "message_start", "message": {"id": "m", "model": "c", "usage": {"input_tokens": 1}}})),
-                ("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": JSON_TOOL, "input": {}}})),
-                ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"x\":1}"}})),
-                ("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 5}})),
+                (
+                    "message_start",
+                    json!({"type": "message_start", "message": {"id": "m", "model": "c", "usage": {"input_tokens": 1}}}),
+                ),
+                (
+                    "content_block_start",
+                    json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": JSON_TOOL, "input": {}}}),
+                ),
+                (
+                    "content_block_delta",
+                    json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"x\":1}"}}),
+                ),
+                (
+                    "message_delta",
+                    json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 5}}),
+                ),
             ],
             true,
         );
         let chunks = data(&events);
-        assert_eq!(chunks[1]["choices"][0]["delta"], json!({"content": "{\"x\":1}"}));
+        assert_eq!(
+            chunks[1]["choices"][0]["delta"],
+            json!({"content": "{\"x\":1}"})
+        );
         assert_eq!(chunks[2]["choices"][0]["finish_reason"], json!("stop"));
     }
 
@@ -391,7 +478,10 @@ mod tests {
     fn error_events_become_errors() {
         let mut translator = Translator::new(false, 0);
         let err = translator
-            .on_event("error", br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)
+            .on_event(
+                "error",
+                br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+            )
             .unwrap_err();
         assert_eq!(err.kind, crate::ProviderErrorKind::Overloaded);
     }

@@ -232,7 +232,11 @@ fn part_block(part: &ContentPart, at: &str) -> Result<Value, ProviderError> {
     let mut block = match part.kind.as_str() {
         "text" => json!({"type": "text", "text": part.text.clone().unwrap_or_default()}),
         "image_url" => {
-            let url = part.image_url.as_ref().map(|it| it.url.as_str()).unwrap_or_default();
+            let url = part
+                .image_url
+                .as_ref()
+                .map(|it| it.url.as_str())
+                .unwrap_or_default();
             json!({"type": "image", "source": media_source(url, at)?})
         }
         "file" => {
@@ -244,7 +248,9 @@ fn part_block(part: &ContentPart, at: &str) -> Result<Value, ProviderError> {
                 .ok_or_else(|| {
                     ProviderError::invalid_param(
                         format!("{at}.file.file_data"),
-                        format!("`{at}.file.file_data` must be a data URL for this model's provider"),
+                        format!(
+                            "`{at}.file.file_data` must be a data URL for this model's provider"
+                        ),
                     )
                 })?;
             json!({"type": "document", "source": media_source(data, at)?})
@@ -276,14 +282,12 @@ fn media_source(url: &str, at: &str) -> Result<Value, ProviderError> {
     let Some(rest) = url.strip_prefix("data:") else {
         return Ok(json!({"type": "url", "url": url}));
     };
-    let (media_type, data) = rest
-        .split_once(";base64,")
-        .ok_or_else(|| {
-            ProviderError::invalid_param(
-                at.to_owned(),
-                format!("`{at}` must be a base64 data URL (`data:<type>;base64,<data>`)"),
-            )
-        })?;
+    let (media_type, data) = rest.split_once(";base64,").ok_or_else(|| {
+        ProviderError::invalid_param(
+            at.to_owned(),
+            format!("`{at}` must be a base64 data URL (`data:<type>;base64,<data>`)"),
+        )
+    })?;
     Ok(json!({"type": "base64", "media_type": media_type, "data": data}))
 }
 
@@ -304,7 +308,10 @@ fn assistant_blocks(message: &Message, at: &str) -> Result<Vec<Value>, ProviderE
     for block in content_blocks(message, at)? {
         // Anthropic rejects empty text blocks, which OpenAI clients send next to tool calls.
         let empty_text = block.get("type").and_then(Value::as_str) == Some("text")
-            && block.get("text").and_then(Value::as_str).is_some_and(str::is_empty);
+            && block
+                .get("text")
+                .and_then(Value::as_str)
+                .is_some_and(str::is_empty);
         if !(empty_text && has_calls) {
             blocks.push(block);
         }
@@ -561,7 +568,10 @@ mod tests {
                 {"role": "user", "content": "q2"}
             ]
         }));
-        assert_eq!(out["thinking"], json!({"type": "enabled", "budget_tokens": 4096}));
+        assert_eq!(
+            out["thinking"],
+            json!({"type": "enabled", "budget_tokens": 4096})
+        );
         assert_eq!(out["max_tokens"], json!(5096));
         assert!(out.get("temperature").is_none());
         assert_eq!(
@@ -584,8 +594,14 @@ mod tests {
         .unwrap();
         let out = to_wire(&req, "m", 4096, true).unwrap();
         assert!(out.json_mode);
-        assert_eq!(out.body["tool_choice"], json!({"type": "tool", "name": JSON_TOOL}));
-        assert_eq!(out.body["tools"][0]["input_schema"]["properties"]["x"], json!({"type": "integer"}));
+        assert_eq!(
+            out.body["tool_choice"],
+            json!({"type": "tool", "name": JSON_TOOL})
+        );
+        assert_eq!(
+            out.body["tools"][0]["input_schema"]["properties"]["x"],
+            json!({"type": "integer"})
+        );
         assert_eq!(out.body["stream"], json!(true));
     }
 
@@ -593,16 +609,27 @@ mod tests {
     fn unsupported_input_names_its_field() {
         let bad = |body: Value| {
             let req: ChatRequest = serde_json::from_value(body).unwrap();
-            to_wire(&req, "m", 4096, false).err().unwrap().param.unwrap()
+            to_wire(&req, "m", 4096, false)
+                .err()
+                .unwrap()
+                .param
+                .unwrap()
         };
-        assert_eq!(bad(json!({"model": "m", "n": 2, "messages": [{"role": "user", "content": "q"}]})), "n");
         assert_eq!(
-            bad(json!({"model": "m", "messages": [{"role": "user", "content": "q"},
-                {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{oops"}}]}]})),
+            bad(json!({"model": "m", "n": 2, "messages": [{"role": "user", "content": "q"}]})),
+            "n"
+        );
+        assert_eq!(
+            bad(
+                json!({"model": "m", "messages": [{"role": "user", "content": "q"},
+                {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{oops"}}]}]})
+            ),
             "messages[1].tool_calls[0].function.arguments"
         );
         assert_eq!(
-            bad(json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}]}]})),
+            bad(
+                json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}]}]})
+            ),
             "messages[0].content[0]"
         );
     }

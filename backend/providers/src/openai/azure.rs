@@ -33,7 +33,8 @@ pub(crate) fn url(
         segments.extend(operation.split('/'));
     }
     if api_version != V1_API {
-        url.query_pairs_mut().append_pair("api-version", api_version);
+        url.query_pairs_mut()
+            .append_pair("api-version", api_version);
     }
     Ok(url)
 }
@@ -46,7 +47,9 @@ mod tests {
     fn deployment_urls_carry_api_version_and_encode_the_deployment() {
         let base = Url::parse("https://res.openai.azure.com/").unwrap();
         assert_eq!(
-            url(&base, "2024-10-21", "gpt-4o prod", "chat/completions").unwrap().as_str(),
+            url(&base, "2024-10-21", "gpt-4o prod", "chat/completions")
+                .unwrap()
+                .as_str(),
             "https://res.openai.azure.com/openai/deployments/gpt-4o%20prod/chat/completions?api-version=2024-10-21"
         );
         assert_eq!(
@@ -54,6 +57,10 @@ mod tests {
             "https://res.openai.azure.com/openai/v1/embeddings"
         );
         let evil = url(&base, "2024-10-21", "../../x?y", "embeddings").unwrap();
-        assert!(evil.path().starts_with("/openai/deployments/..%2F..%2Fx%3Fy/"), "{evil}");
+        assert!(
+            evil.path()
+                .starts_with("/openai/deployments/..%2F..%2Fx%3Fy/"),
+            "{evil}"
+        );
     }
 }

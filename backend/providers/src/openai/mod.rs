@@ -28,7 +28,9 @@ pub use quirks::Compat;
 pub enum Flavor {
     OpenAi,
     /// Azure OpenAI with this `api-version` (`v1` for the version-less GA API).
-    Azure { api_version: String },
+    Azure {
+        api_version: String,
+    },
     Compatible(Compat),
 }
 
@@ -180,7 +182,10 @@ impl OpenAi {
                         return None;
                     }
                     if event.event == "error" {
-                        return Some((Err(crate::http::classify_stream_error(&event.data)), (events, true)));
+                        return Some((
+                            Err(crate::http::classify_stream_error(&event.data)),
+                            (events, true),
+                        ));
                     }
                     if event.data.iter().all(u8::is_ascii_whitespace) {
                         continue;
@@ -202,7 +207,11 @@ impl OpenAi {
         )))
     }
 
-    pub(crate) async fn chat(&self, req: &ChatRequest, call: Call<'_>) -> Result<Reply, ProviderError> {
+    pub(crate) async fn chat(
+        &self,
+        req: &ChatRequest,
+        call: Call<'_>,
+    ) -> Result<Reply, ProviderError> {
         let req = self.chat_body(req, call, false);
         self.complete("chat/completions", call, req).await
     }

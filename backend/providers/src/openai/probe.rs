@@ -93,7 +93,9 @@ pub(crate) fn body_usage(body: &[u8]) -> Result<Option<UsageReport>, ProviderErr
         return Err(crate::http::classify_stream_error(body));
     }
     if probe.choices.is_none() && probe.data.is_none() {
-        return Err(ProviderError::decode("the answer has neither `choices` nor `data`"));
+        return Err(ProviderError::decode(
+            "the answer has neither `choices` nor `data`",
+        ));
     }
     Ok(probe.usage.and_then(usage_report))
 }
@@ -191,10 +193,22 @@ mod tests {
 
     #[test]
     fn errors_inside_streams_and_bodies_are_reported() {
-        assert!(chunk_facts(br#"{"error":{"message":"boom","type":"server_error"}}"#, false).is_err());
+        assert!(
+            chunk_facts(
+                br#"{"error":{"message":"boom","type":"server_error"}}"#,
+                false
+            )
+            .is_err()
+        );
         assert!(chunk_facts(b"not json", false).is_err());
         assert!(body_usage(br#"{"error":{"message":"model not loaded"}}"#).is_err());
-        assert!(body_usage(br#"{"object":"list","data":[],"usage":{"prompt_tokens":1,"total_tokens":1}}"#).unwrap().is_some());
+        assert!(
+            body_usage(
+                br#"{"object":"list","data":[],"usage":{"prompt_tokens":1,"total_tokens":1}}"#
+            )
+            .unwrap()
+            .is_some()
+        );
         assert!(body_usage(br#"{"id":"x","choices":[]}"#).unwrap().is_none());
         assert!(body_usage(br#"{"id":"x"}"#).is_err());
     }

@@ -37,7 +37,15 @@ impl Compat {
     }
 
     pub const NAMES: &'static [&'static str] = &[
-        "generic", "vllm", "ollama", "tgi", "groq", "together", "mistral", "deepseek", "openrouter",
+        "generic",
+        "vllm",
+        "ollama",
+        "tgi",
+        "groq",
+        "together",
+        "mistral",
+        "deepseek",
+        "openrouter",
     ];
 }
 
@@ -223,7 +231,10 @@ mod tests {
             openai(),
             json!({"model": "m", "messages": [], "stream_options": {"include_usage": true}}),
         );
-        assert!(out.get("stream_options").is_none(), "not valid without stream");
+        assert!(
+            out.get("stream_options").is_none(),
+            "not valid without stream"
+        );
     }
 
     #[test]
