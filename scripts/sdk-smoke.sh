@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Starts `sluice serve` exactly as the README's quick start does (no configuration, a fresh
+# data directory), takes the API key it prints, and runs the official OpenAI Python SDK
+# against it. Python packages come from PyPI into a cached venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv="${SLUICE_SDK_VENV:-target/sdk-venv}"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install -q --disable-pip-version-check -r tests/sdk/requirements.txt
+
+cargo build --locked --bin sluice
+workdir=$(mktemp -d)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log="$workdir/sluice.log"
+(cd "$workdir" && SLUICE_LISTEN="127.0.0.1:$port" exec "$OLDPWD/target/debug/sluice" serve >"$workdir/out.txt" 2>"$log") &
+server=$!
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 100); do
+  grep -q 'sk-sluice-' "$workdir/out.txt" 2>/dev/null && break
+  sleep 0.1
+done
+key=$(grep -o 'sk-sluice-[A-Za-z0-9]*' "$workdir/out.txt" | head -n 1)
+if [ -z "$key" ]; then
+  echo "sdk-smoke: sluice printed no key" >&2
+  cat "$log" >&2
+  exit 1
+fi
+SLUICE_BASE_URL="http://127.0.0.1:$port/v1" SLUICE_API_KEY="$key" "$venv/bin/python" tests/sdk/openai_smoke.py

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every check and test tier, setting up what they need on a fresh machine:
+# Postgres and Redis (started if not running), the wasm target, and a Python venv with the
+# official OpenAI SDK for the client smoke test.
+#
+#   scripts/test.sh          # everything
+#   scripts/test.sh --quick  # formatting, lints and the Rust tests only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+
+quick=false
+[ "${1:-}" = "--quick" ] && quick=true
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "services"
+require_services
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "wasm: shared api types compile for the browser"
+rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+cargo check --locked -p api-types --target wasm32-unknown-unknown
+
+step "tests (unit, storage contracts on SQLite and Postgres, Redis, end to end)"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --profile ci
+else
+  cargo test --workspace --locked
+fi
+
+$quick && exit 0
+
+step "client smoke test: the official OpenAI SDK against a fresh sluice"
+scripts/sdk-smoke.sh
+
+step "all checks passed"
