@@ -57,9 +57,9 @@ pub struct UsageDraft {
     pub tenant_id: TenantId,
     pub key_id: ApiKeyId,
     pub endpoint: &'static str,
-    pub model_alias: String,
-    pub provider: String,
-    pub upstream_model: String,
+    pub model_alias: Arc<str>,
+    pub provider: Arc<str>,
+    pub upstream_model: Arc<str>,
     pub stream: bool,
     pub tokens: Tokens,
     pub status: UsageStatus,
@@ -83,9 +83,9 @@ impl UsageDraft {
             tenant_id: self.tenant_id,
             key_id: self.key_id,
             endpoint: self.endpoint.to_owned(),
-            model_alias: self.model_alias,
-            provider: self.provider,
-            upstream_model: self.upstream_model,
+            model_alias: self.model_alias.to_string(),
+            provider: self.provider.to_string(),
+            upstream_model: self.upstream_model.to_string(),
             stream: self.stream,
             prompt_tokens: 0,
             completion_tokens: 0,
@@ -371,5 +371,252 @@ async fn replay_loop(
             () = cancel.cancelled() => return,
             () = tokio::time::sleep(interval) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use async_trait::async_trait;
+    use domain::{ApiKey, Tenant, TenantStatus};
+    use store::{AccessData, AccessStore, KeyStore, TenantStore, UsageStore};
+    use store_sqlite::SqliteStore;
+
+    use super::*;
+
+    /// A real SQLite store whose usage inserts fail while `down` is set.
+    #[derive(Debug)]
+    struct Flaky {
+        inner: SqliteStore,
+        down: AtomicBool,
+    }
+
+    #[async_trait]
+    impl TenantStore for Flaky {
+        async fn create_tenant(&self, tenant: &Tenant) -> Result<(), store::Error> {
+            self.inner.create_tenant(tenant).await
+        }
+        async fn get_tenant(&self, id: TenantId) -> Result<Tenant, store::Error> {
+            self.inner.get_tenant(id).await
+        }
+        async fn find_tenant_by_name(&self, name: &str) -> Result<Option<Tenant>, store::Error> {
+            self.inner.find_tenant_by_name(name).await
+        }
+        async fn list_tenants(&self) -> Result<Vec<Tenant>, store::Error> {
+            self.inner.list_tenants().await
+        }
+        async fn set_tenant_status(
+            &self,
+            id: TenantId,
+            status: TenantStatus,
+        ) -> Result<(), store::Error> {
+            self.inner.set_tenant_status(id, status).await
+        }
+    }
+
+    #[async_trait]
+    impl KeyStore for Flaky {
+        async fn insert_key(&self, tenant: TenantId, key: &ApiKey) -> Result<(), store::Error> {
+            self.inner.insert_key(tenant, key).await
+        }
+        async fn list_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, store::Error> {
+            self.inner.list_keys(tenant).await
+        }
+        async fn get_key(&self, tenant: TenantId, key: ApiKeyId) -> Result<ApiKey, store::Error> {
+            self.inner.get_key(tenant, key).await
+        }
+        async fn revoke_key(
+            &self,
+            tenant: TenantId,
+            key: ApiKeyId,
+            at: OffsetDateTime,
+        ) -> Result<(), store::Error> {
+            self.inner.revoke_key(tenant, key, at).await
+        }
+        async fn key_owner(&self, key: ApiKeyId) -> Result<Option<TenantId>, store::Error> {
+            self.inner.key_owner(key).await
+        }
+    }
+
+    #[async_trait]
+    impl AccessStore for Flaky {
+        async fn load_access(&self) -> Result<AccessData, store::Error> {
+            self.inner.load_access().await
+        }
+        async fn revision(&self) -> Result<i64, store::Error> {
+            self.inner.revision().await
+        }
+    }
+
+    #[async_trait]
+    impl UsageStore for Flaky {
+        async fn insert_usage(&self, records: &[UsageRecord]) -> Result<u64, store::Error> {
+            if self.down.load(Ordering::SeqCst) {
+                return Err(store::Error::Unavailable("database is down".into()));
+            }
+            self.inner.insert_usage(records).await
+        }
+        async fn list_usage(
+            &self,
+            tenant: TenantId,
+            limit: u32,
+        ) -> Result<Vec<UsageRecord>, store::Error> {
+            self.inner.list_usage(tenant, limit).await
+        }
+    }
+
+    #[async_trait]
+    impl Store for Flaky {
+        fn backend(&self) -> &'static str {
+            "sqlite"
+        }
+        async fn ping(&self) -> Result<(), store::Error> {
+            self.inner.ping().await
+        }
+    }
+
+    fn draft(tenant: TenantId) -> UsageDraft {
+        UsageDraft {
+            request_id: RequestId::new(),
+            tenant_id: tenant,
+            key_id: ApiKeyId::new(),
+            endpoint: "chat.completions",
+            model_alias: "m".into(),
+            provider: "p".into(),
+            upstream_model: "u".into(),
+            stream: false,
+            tokens: Tokens::Reported(UsageReport {
+                usage: domain::llm::Usage::new(3, 4),
+                raw: None,
+                complete: true,
+            }),
+            status: UsageStatus::Ok,
+            http_status: 200,
+            error_code: None,
+            latency: Duration::from_millis(5),
+            ttft: None,
+            created_at: OffsetDateTime::now_utc(),
+        }
+    }
+
+    async fn setup(dir: &std::path::Path) -> Arc<Flaky> {
+        let inner = SqliteStore::connect(&store_sqlite::Config {
+            url: format!("sqlite://{}", dir.join("t.db").display()),
+            max_connections: 2,
+        })
+        .await
+        .unwrap();
+        inner.migrate().await.unwrap();
+        Arc::new(Flaky {
+            inner,
+            down: AtomicBool::new(true),
+        })
+    }
+
+    async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+        for _ in 0..300 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    fn config(dir: &std::path::Path, capacity: usize) -> Config {
+        Config {
+            queue_capacity: capacity,
+            batch_size: 10,
+            flush_interval: Duration::from_millis(10),
+            spill_dir: dir.to_path_buf(),
+            replay_interval: Duration::from_millis(50),
+        }
+    }
+
+    #[tokio::test]
+    async fn records_survive_a_database_outage_through_the_spill_file_exactly_once() {
+        let dir = std::env::temp_dir().join(format!("sluice-spill-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = setup(&dir).await;
+        let tracker = TaskTracker::new();
+        let cancel = CancellationToken::new();
+        let sink = start(&config(&dir, 100), store.clone(), &tracker, cancel.clone());
+        let tenant = TenantId::new();
+        for _ in 0..25 {
+            sink.record(draft(tenant));
+        }
+        let spill = dir.join("usage-spill.jsonl");
+        eventually("25 spilled records", async || {
+            std::fs::read_to_string(&spill).is_ok_and(|it| it.lines().count() == 25)
+        })
+        .await;
+        assert!(
+            store
+                .inner
+                .list_usage(tenant, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        store.down.store(false, Ordering::SeqCst);
+        eventually("replay", async || {
+            store.inner.list_usage(tenant, 100).await.unwrap().len() == 25
+        })
+        .await;
+        eventually("spill file removed", async || !spill.exists()).await;
+        cancel.cancel();
+        tracker.close();
+        tracker.wait().await;
+        assert_eq!(store.inner.list_usage(tenant, 100).await.unwrap().len(), 25);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_spills_instead_of_dropping() {
+        let dir = std::env::temp_dir().join(format!("sluice-spill-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = setup(&dir).await;
+        store.down.store(false, Ordering::SeqCst);
+        let tracker = TaskTracker::new();
+        let cancel = CancellationToken::new();
+        let sink = start(&config(&dir, 1), store.clone(), &tracker, cancel.clone());
+        let tenant = TenantId::new();
+        // Recorded synchronously: the writer cannot keep up with a queue of one.
+        for _ in 0..200 {
+            sink.record(draft(tenant));
+        }
+        eventually("every record stored", async || {
+            store.inner.list_usage(tenant, 1000).await.unwrap().len() == 200
+        })
+        .await;
+        cancel.cancel();
+        tracker.close();
+        tracker.wait().await;
+        assert_eq!(
+            store.inner.list_usage(tenant, 1000).await.unwrap().len(),
+            200
+        );
+    }
+
+    #[test]
+    fn estimates_count_real_tokens_and_keep_a_known_prompt_count() {
+        let mut d = draft(TenantId::new());
+        d.tokens = Tokens::Estimate {
+            prompt_tokens: Some(40),
+            prompt_text: String::new(),
+            completion_text: "hello world".into(),
+            raw: Some("{\"input_tokens\":40}".into()),
+        };
+        let record = d.into_record();
+        assert_eq!(
+            (
+                record.prompt_tokens,
+                record.completion_tokens,
+                record.estimated
+            ),
+            (40, 2, true)
+        );
+        assert_eq!(record.raw_usage.as_deref(), Some("{\"input_tokens\":40}"));
     }
 }

@@ -1,6 +1,7 @@
 //! One data-plane call's bookkeeping: the facts every stage adds, and the single place where a
 //! finished call becomes a usage draft and metrics.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use domain::{RequestId, UsageStatus};
@@ -47,7 +48,7 @@ pub(crate) struct Finish {
 pub(crate) struct CallRecord {
     sink: UsageSink,
     ctx: RequestCtx,
-    route: Route,
+    route: Arc<Route>,
     endpoint: Endpoint,
     stream: bool,
 }
@@ -56,7 +57,7 @@ impl CallRecord {
     pub(crate) fn new(
         sink: UsageSink,
         ctx: &RequestCtx,
-        route: &Route,
+        route: &Arc<Route>,
         endpoint: Endpoint,
         stream: bool,
     ) -> Self {
@@ -105,9 +106,9 @@ impl CallRecord {
             tenant_id: self.ctx.principal.tenant_id(),
             key_id: self.ctx.principal.key.id,
             endpoint: self.endpoint.as_str(),
-            model_alias: self.route.alias.to_string(),
-            provider: self.route.provider_name.to_string(),
-            upstream_model: self.route.upstream_model.to_string(),
+            model_alias: self.route.alias.clone(),
+            provider: self.route.provider_name.clone(),
+            upstream_model: self.route.upstream_model.clone(),
             stream: self.stream,
             tokens: finish.tokens,
             status: finish.status,

@@ -26,7 +26,7 @@ pub struct Route {
 /// Every configured model, looked up by alias on each request.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    routes: HashMap<Arc<str>, Route>,
+    routes: HashMap<Arc<str>, Arc<Route>>,
     /// Aliases in configuration order, for stable listings.
     order: Vec<Arc<str>>,
 }
@@ -44,14 +44,14 @@ impl Catalog {
                 )));
             }
             res.order.push(route.alias.clone());
-            res.routes.insert(route.alias.clone(), route);
+            res.routes.insert(route.alias.clone(), Arc::new(route));
         }
         Ok(res)
     }
 
     /// # Errors
     /// `ModelNotFound` naming the model.
-    pub fn resolve(&self, alias: &str) -> Result<&Route, Error> {
+    pub fn resolve(&self, alias: &str) -> Result<&Arc<Route>, Error> {
         self.routes.get(alias).ok_or_else(|| {
             Error::new(
                 ErrorKind::ModelNotFound,
@@ -65,7 +65,9 @@ impl Catalog {
     }
 
     pub fn routes(&self) -> impl Iterator<Item = &Route> {
-        self.order.iter().filter_map(|alias| self.routes.get(alias))
+        self.order
+            .iter()
+            .filter_map(|alias| self.routes.get(alias).map(|it| it.as_ref()))
     }
 }
 

@@ -134,7 +134,7 @@ impl Gateway {
     /// `ModelNotFound` for unknown models and for models outside the key's scope (a listing
     /// must not reveal what a key cannot use).
     pub fn model(&self, principal: &Principal, id: &str) -> Result<&Route, Error> {
-        let route = self.catalog.resolve(id)?;
+        let route: &Route = self.catalog.resolve(id)?;
         if principal.key.allows_model(&route.alias) {
             Ok(route)
         } else {
@@ -147,7 +147,7 @@ impl Gateway {
     }
 
     /// Resolves `model` and checks the key may use it.
-    fn authorize(&self, ctx: &RequestCtx, model: &str) -> Result<&Route, Error> {
+    fn authorize(&self, ctx: &RequestCtx, model: &str) -> Result<&Arc<Route>, Error> {
         let route = self.catalog.resolve(model)?;
         if !ctx.principal.key.allows_model(&route.alias) {
             return Err(Error::new(

@@ -13,5 +13,6 @@ mod openai;
 mod ops;
 mod requests;
 mod streaming;
+mod tidy;
 mod upstream_failures;
 mod usage;
