@@ -15,7 +15,7 @@ use providers::UsageReport;
 use store::Store;
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -104,12 +104,12 @@ impl UsageDraft {
         match self.tokens {
             Tokens::None => {}
             Tokens::Reported(report) => {
-                let usage = &report.usage;
-                res.prompt_tokens = usage.prompt_tokens;
-                res.completion_tokens = usage.completion_tokens;
-                res.cached_tokens = usage.cached_tokens();
-                res.cache_write_tokens = usage.cache_creation_tokens();
-                res.reasoning_tokens = usage.reasoning_tokens();
+                let counts = report.counts;
+                res.prompt_tokens = counts.prompt;
+                res.completion_tokens = counts.completion;
+                res.cached_tokens = counts.cached;
+                res.cache_write_tokens = counts.cache_write;
+                res.reasoning_tokens = counts.reasoning;
                 res.raw_usage = report.raw;
             }
             Tokens::Estimate {
@@ -132,6 +132,9 @@ impl UsageDraft {
 #[derive(Debug, Clone)]
 pub(crate) struct UsageSink {
     sender: mpsc::Sender<UsageDraft>,
+    /// Wakes the writer early when the queue is more than half full.
+    pressure: Arc<Notify>,
+    half_capacity: usize,
     spill: Arc<Spill>,
     tracker: TaskTracker,
 }
@@ -141,7 +144,11 @@ impl UsageSink {
     /// the spill file on a blocking thread, never lost and never on the request path.
     pub(crate) fn record(&self, draft: UsageDraft) {
         match self.sender.try_send(draft) {
-            Ok(()) => {}
+            Ok(()) => {
+                if self.sender.capacity() < self.half_capacity {
+                    self.pressure.notify_one();
+                }
+            }
             Err(
                 mpsc::error::TrySendError::Full(draft) | mpsc::error::TrySendError::Closed(draft),
             ) => {
@@ -244,7 +251,9 @@ pub(crate) fn start(
     tracker: &TaskTracker,
     cancel: CancellationToken,
 ) -> UsageSink {
-    let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
+    let capacity = config.queue_capacity.max(1);
+    let (sender, receiver) = mpsc::channel(capacity);
+    let pressure = Arc::new(Notify::new());
     let spill = Arc::new(Spill {
         path: config.spill_dir.join("usage-spill.jsonl"),
         lock: Mutex::new(()),
@@ -255,6 +264,7 @@ pub(crate) fn start(
         spill.clone(),
         config.batch_size.max(1),
         config.flush_interval,
+        pressure.clone(),
         tracker.clone(),
         cancel.clone(),
     ));
@@ -266,52 +276,59 @@ pub(crate) fn start(
     ));
     UsageSink {
         sender,
+        pressure,
+        half_capacity: capacity / 2,
         spill,
         tracker: tracker.clone(),
     }
 }
 
+/// Drains the queue every `flush_interval` (sooner when `pressure` says it is filling up).
+///
+/// The writer never waits on the queue itself: a waiting receiver would be woken by every
+/// request, a cross-thread wake-up and context switch per request on a busy node. Polling on a
+/// timer costs a few wake-ups per second instead.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the loop's collaborators, wired once in `start`"
+)]
 async fn write_loop(
     mut receiver: mpsc::Receiver<UsageDraft>,
     store: Arc<dyn Store>,
     spill: Arc<Spill>,
     batch_size: usize,
     flush_interval: Duration,
+    pressure: Arc<Notify>,
     tracker: TaskTracker,
     cancel: CancellationToken,
 ) {
     let mut batch: Vec<UsageDraft> = Vec::with_capacity(batch_size);
-    loop {
-        let first = tokio::select! {
-            biased;
-            draft = receiver.recv() => draft,
-            () = cancel.cancelled() => None,
-        };
-        let Some(first) = first else { break };
-        batch.push(first);
-        let deadline = Instant::now() + flush_interval;
-        while batch.len() < batch_size {
-            let next = tokio::select! {
-                biased;
-                () = cancel.cancelled() => break,
-                next = tokio::time::timeout_at(deadline.into(), receiver.recv()) => next,
-            };
-            match next {
-                Ok(Some(draft)) => batch.push(draft),
-                Ok(None) | Err(_) => break,
+    let mut stopping = false;
+    while !stopping {
+        tokio::select! {
+            () = cancel.cancelled() => stopping = true,
+            () = tokio::time::sleep(flush_interval) => {}
+            () = pressure.notified() => {}
+        }
+        if stopping {
+            // Nothing new will be accepted; what is queued is still written below.
+            receiver.close();
+        }
+        loop {
+            match receiver.try_recv() {
+                Ok(draft) => {
+                    batch.push(draft);
+                    if batch.len() >= batch_size {
+                        flush(&mut batch, store.as_ref(), &spill, &tracker).await;
+                    }
+                }
+                Err(mpsc::error::TryRecvError::Empty | mpsc::error::TryRecvError::Disconnected) => {
+                    break;
+                }
             }
         }
         flush(&mut batch, store.as_ref(), &spill, &tracker).await;
     }
-    // Shutting down: take what is still queued, then flush it.
-    receiver.close();
-    while let Some(draft) = receiver.recv().await {
-        batch.push(draft);
-        if batch.len() >= batch_size {
-            flush(&mut batch, store.as_ref(), &spill, &tracker).await;
-        }
-    }
-    flush(&mut batch, store.as_ref(), &spill, &tracker).await;
 }
 
 async fn flush(
@@ -487,7 +504,11 @@ mod tests {
             upstream_model: "u".into(),
             stream: false,
             tokens: Tokens::Reported(UsageReport {
-                usage: domain::llm::Usage::new(3, 4),
+                counts: domain::llm::TokenCounts {
+                    prompt: 3,
+                    completion: 4,
+                    ..Default::default()
+                },
                 raw: None,
                 complete: true,
             }),

@@ -84,9 +84,7 @@ impl CallRecord {
     pub(crate) fn finish(self, finish: Finish) {
         let latency = self.ctx.started.elapsed();
         let reported = match &finish.tokens {
-            Tokens::Reported(report) => {
-                (report.usage.prompt_tokens, report.usage.completion_tokens)
-            }
+            Tokens::Reported(report) => (report.counts.prompt, report.counts.completion),
             Tokens::None | Tokens::Estimate { .. } => (0, 0),
         };
         let outcome = match (&finish.error, finish.status) {

@@ -74,7 +74,7 @@ impl AccountedStream {
         match self.usage.take() {
             Some(report) if report.complete => Tokens::Reported(report),
             partial => Tokens::Estimate {
-                prompt_tokens: partial.as_ref().map(|it| it.usage.prompt_tokens),
+                prompt_tokens: partial.as_ref().map(|it| it.counts.prompt),
                 prompt_text: if partial.is_some() {
                     String::new()
                 } else {

@@ -84,8 +84,13 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
             Err(e) => Err(invalid_json(&e)),
         };
     }
+    // The fast path parses once; only a failure pays for a second, path-tracking parse that
+    // names the field.
+    if let Ok(value) = serde_json::from_slice(trimmed) {
+        return Ok(value);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(trimmed);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {

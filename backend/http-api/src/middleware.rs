@@ -1,6 +1,8 @@
 //! What wraps every request: a request id (echoed in `x-request-id`), a panic guard, an access
 //! log line and HTTP metrics with bounded labels.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
@@ -46,15 +48,13 @@ pub async fn observe(
     let started = Instant::now();
     let request_id = RequestId::new();
     req.extensions_mut().insert(request_id);
-    let method = req.method().clone();
-    let path = path_for_log(req.path()).to_owned();
     let header = HeaderValue::from_str(&request_id.to_string()).ok();
     let outcome = AssertUnwindSafe(next.call(req)).catch_unwind().await;
     let mut res = match outcome {
         Ok(Ok(res)) => res,
         Ok(Err(e)) => return Err(with_request_id(e.error_response(), header)),
         Err(_) => {
-            tracing::error!(%request_id, method = %method, path = %path, "handler panicked");
+            tracing::error!(%request_id, "handler panicked");
             let error = Error::new(
                 ErrorKind::Internal,
                 format!("the gateway failed unexpectedly; quote request id `{request_id}`"),
@@ -66,21 +66,41 @@ pub async fn observe(
         res.headers_mut().insert(REQUEST_ID, value);
     }
     let status = res.status().as_u16();
-    let route = route_label(res.request().match_pattern());
+    let request = res.request();
+    let route = route_label(request.match_pattern());
     let elapsed = started.elapsed();
-    metrics::counter!("http_requests_total", "route" => route, "status" => status_class(status))
-        .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "route" => route)
-        .record(elapsed.as_secs_f64());
+    record_http(route, status_class(status), elapsed.as_secs_f64());
     tracing::info!(
         target: "access",
         %request_id,
-        method = %method,
-        path = %path,
+        method = %request.method(),
+        path = %path_for_log(request.path()),
         status,
         duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
     );
     Ok(res)
+}
+
+type HttpMetrics = (metrics::Counter, metrics::Histogram);
+
+thread_local! {
+    /// Metric handles per (route, status class), registered once per worker thread so that a
+    /// request does not pay for a registry lookup.
+    static HTTP_METRICS: RefCell<HashMap<(&'static str, &'static str), HttpMetrics>> =
+        RefCell::new(HashMap::new());
+}
+
+fn record_http(route: &'static str, status: &'static str, seconds: f64) {
+    HTTP_METRICS.with_borrow_mut(|cache| {
+        let (requests, duration) = cache.entry((route, status)).or_insert_with(|| {
+            (
+                metrics::counter!("http_requests_total", "route" => route, "status" => status),
+                metrics::histogram!("http_request_duration_seconds", "route" => route),
+            )
+        });
+        requests.increment(1);
+        duration.record(seconds);
+    });
 }
 
 /// Wraps a finished error response (with its request id) as an error the server sends as is.

@@ -33,13 +33,18 @@ impl Default for Timeouts {
     }
 }
 
-/// Builds a client for one upstream: pooled keep-alive connections, our timeouts, no proxy
-/// from the environment (the gateway's outbound traffic must go where it is configured).
+/// Builds a client for one upstream: pooled keep-alive connections, our timeouts, the
+/// upstream's fixed headers (credentials), no proxy from the environment (the gateway's
+/// outbound traffic must go where it is configured).
 ///
 /// # Errors
 /// When the TLS backend cannot be initialised.
-pub fn client(timeouts: &Timeouts) -> Result<reqwest::Client, ProviderError> {
+pub fn client(
+    timeouts: &Timeouts,
+    headers: reqwest::header::HeaderMap,
+) -> Result<reqwest::Client, ProviderError> {
     reqwest::Client::builder()
+        .default_headers(headers)
         .connect_timeout(timeouts.connect)
         .read_timeout(timeouts.idle)
         .pool_idle_timeout(Duration::from_secs(90))

@@ -20,7 +20,7 @@ use std::pin::Pin;
 use std::time::Instant;
 
 use bytes::Bytes;
-use domain::llm::{ChatRequest, CompletionRequest, EmbeddingRequest, Usage};
+use domain::llm::{ChatRequest, CompletionRequest, EmbeddingRequest, TokenCounts};
 use futures_util::Stream;
 
 pub use error::{ProviderError, ProviderErrorKind, error_chain};
@@ -61,7 +61,7 @@ pub struct Capabilities {
 /// Token usage as reported by the upstream, with its raw JSON kept for audits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UsageReport {
-    pub usage: Usage,
+    pub counts: TokenCounts,
     /// The provider's own usage object, verbatim.
     pub raw: Option<String>,
     /// False when only part of the usage is known (for example Anthropic's input tokens from

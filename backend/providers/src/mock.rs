@@ -13,7 +13,7 @@ use domain::llm::completions::{CompletionChoice, CompletionResponse};
 use domain::llm::embeddings::{Embedding, EmbeddingResponse, EmbeddingVector};
 use domain::llm::{
     ChatRequest, ChatResponse, Choice, CompletionRequest, Content, EmbeddingRequest,
-    EncodingFormat, FunctionCall, ResponseMessage, Role, ToolCall, ToolChoice, Usage,
+    EncodingFormat, FunctionCall, ResponseMessage, Role, TokenCounts, ToolCall, ToolChoice, Usage,
 };
 use serde::Serialize;
 
@@ -57,7 +57,7 @@ fn to_bytes(value: &impl Serialize) -> Result<Bytes, ProviderError> {
 fn report(usage: Usage) -> Option<UsageReport> {
     Some(UsageReport {
         raw: serde_json::to_string(&usage).ok(),
-        usage,
+        counts: TokenCounts::from(&usage),
         complete: true,
     })
 }

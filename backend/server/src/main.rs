@@ -6,6 +6,12 @@ use clap::Parser;
 use server::cli::{Cli, Command};
 use server::settings::{Settings, process_env};
 
+/// mimalloc instead of glibc's malloc: the request path allocates in one worker thread and
+/// frees in another (usage records), which fragments glibc's per-thread arenas; mimalloc keeps
+/// the resident size flat and is faster on small allocations.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::load(cli.config.as_deref(), &process_env) {
@@ -18,6 +24,7 @@ fn main() -> ExitCode {
     server::telemetry::init_logs(&settings.log);
     server::init_tls();
     let result = actix_web::rt::System::new().block_on(run(cli.command, settings));
+    server::telemetry::flush_logs();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -240,6 +240,13 @@ pub async fn start(
     });
     let address = listener.local_addr()?;
     let server = actix_web::HttpServer::new(move || http_api::app(state.clone()))
+        // Streams are many small writes: without TCP_NODELAY, Nagle's algorithm and the
+        // client's delayed ACKs hold chunks back for tens of milliseconds.
+        .on_connect(|connection, _| {
+            if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                let _ = tcp.set_nodelay(true);
+            }
+        })
         .workers(settings.workers)
         .shutdown_timeout(settings.shutdown_timeout.as_secs())
         .listen(listener)?

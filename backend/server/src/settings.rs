@@ -501,7 +501,7 @@ impl Settings {
                 flush_interval: millis(
                     env_parse::<u64>(env, "SLUICE_USAGE_FLUSH_INTERVAL_MS")?
                         .or(usage.flush_interval_ms),
-                    Duration::from_millis(200),
+                    Duration::from_millis(50),
                 ),
                 spill_dir: data_dir.clone(),
                 replay_interval: Duration::from_secs(

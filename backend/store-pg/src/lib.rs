@@ -19,6 +19,9 @@ use crate::convert::{
     usage_select_columns,
 };
 
+/// Usage rows per `insert` statement (22 bound parameters each).
+const INSERT_CHUNK: usize = 200;
+
 /// Migrations compiled into the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -321,8 +324,8 @@ impl AccessStore for PgStore {
 impl UsageStore for PgStore {
     async fn insert_usage(&self, records: &[UsageRecord]) -> Result<u64, Error> {
         let mut inserted = 0;
-        // 22 columns per row: 1000 rows stay below Postgres's 65535 bound parameters.
-        for chunk in records.chunks(1000) {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for chunk in records.chunks(INSERT_CHUNK) {
             let mut query: QueryBuilder<'_, Postgres> = QueryBuilder::new(concat!(
                 "insert into usage_records (",
                 usage_columns!(),
@@ -354,9 +357,17 @@ impl UsageStore for PgStore {
                     .push_bind(r.created_at);
             });
             query.push(" on conflict (id) do nothing");
-            let done = query.build().execute(&self.pool).await.map_err(map_err)?;
+            // Full chunks reuse one cached statement; a short last chunk is prepared once and
+            // not cached, so the cache never holds a statement per batch size.
+            let done = query
+                .build()
+                .persistent(chunk.len() == INSERT_CHUNK)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
             inserted += done.rows_affected();
         }
+        tx.commit().await.map_err(map_err)?;
         Ok(inserted)
     }
 

@@ -18,6 +18,9 @@ use crate::convert::{
     key_columns, key_from_row, map_err, micros, tenant_from_row, usage_columns, usage_from_row,
 };
 
+/// Usage rows per `insert` statement (22 bound parameters each).
+const INSERT_CHUNK: usize = 64;
+
 /// Migrations compiled into the binary, so a single file is all a deployment needs.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -285,8 +288,8 @@ impl AccessStore for SqliteStore {
 impl UsageStore for SqliteStore {
     async fn insert_usage(&self, records: &[UsageRecord]) -> Result<u64, Error> {
         let mut inserted = 0;
-        // 22 columns per row: 500 rows stay far below SQLite's 32766 bound parameters.
-        for chunk in records.chunks(500) {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for chunk in records.chunks(INSERT_CHUNK) {
             let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(concat!(
                 "insert into usage_records (",
                 usage_columns!(),
@@ -317,9 +320,17 @@ impl UsageStore for SqliteStore {
                     .push_bind(micros(r.created_at));
             });
             query.push(" on conflict (id) do nothing");
-            let done = query.build().execute(&self.pool).await.map_err(map_err)?;
+            // Full chunks reuse one cached statement; a short last chunk is prepared once and
+            // not cached, so the cache never holds a statement per batch size.
+            let done = query
+                .build()
+                .persistent(chunk.len() == INSERT_CHUNK)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
             inserted += done.rows_affected();
         }
+        tx.commit().await.map_err(map_err)?;
         Ok(inserted)
     }
 

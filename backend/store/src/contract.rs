@@ -34,6 +34,7 @@ macro_rules! store_contract_tests {
             usage_round_trips_and_is_idempotent,
             usage_is_scoped_by_tenant_and_newest_first,
             concurrent_usage_batches_all_land,
+            large_batches_land_whole_and_replays_add_nothing,
             ping_succeeds
         );
     };
@@ -302,6 +303,21 @@ pub async fn concurrent_usage_batches_all_land(store: &impl Store) {
     let total: u64 = inserted.into_iter().map(|it| it.unwrap()).sum();
     assert_eq!(total, 400);
     assert_eq!(store.list_usage(a.id, 1000).await.unwrap().len(), 400);
+}
+
+pub async fn large_batches_land_whole_and_replays_add_nothing(store: &impl Store) {
+    let a = tenant("acme");
+    store.create_tenant(&a).await.unwrap();
+    // Several full statement chunks and a short last one, whatever the backend's chunk size.
+    let batch: Vec<UsageRecord> = (0..1037)
+        .map(|_| usage(a.id, ApiKeyId::new(), now()))
+        .collect();
+    assert_eq!(store.insert_usage(&batch).await.unwrap(), 1037);
+    assert_eq!(store.insert_usage(&batch[100..700]).await.unwrap(), 0);
+    let mut mixed = batch[..10].to_vec();
+    mixed.push(usage(a.id, ApiKeyId::new(), now()));
+    assert_eq!(store.insert_usage(&mixed).await.unwrap(), 1);
+    assert_eq!(store.list_usage(a.id, 5000).await.unwrap().len(), 1038);
 }
 
 pub async fn ping_succeeds(store: &impl Store) {

@@ -30,6 +30,7 @@ fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: bench-stream URL KEY CONCURRENCY SECONDS");
     };
     let concurrency: usize = concurrency.parse()?;
+    server::init_tls();
     let duration = Duration::from_secs_f64(seconds.parse()?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

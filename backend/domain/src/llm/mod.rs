@@ -18,7 +18,7 @@ pub use chat::{
 };
 pub use completions::{CompletionRequest, PromptInput};
 pub use embeddings::{EmbeddingInput, EmbeddingRequest, EncodingFormat};
-pub use usage::{CompletionTokensDetails, PromptTokensDetails, Usage};
+pub use usage::{CompletionTokensDetails, PromptTokensDetails, TokenCounts, Usage};
 pub use validate::ValidationError;
 
 /// A JSON object of fields the gateway does not model; kept and forwarded as they came.

@@ -80,3 +80,26 @@ impl Usage {
             .unwrap_or(0)
     }
 }
+
+/// The token counts accounting needs, whatever the provider reported them in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenCounts {
+    /// All prompt tokens, cached and cache-write ones included.
+    pub prompt: u64,
+    pub completion: u64,
+    pub cached: u64,
+    pub cache_write: u64,
+    pub reasoning: u64,
+}
+
+impl From<&Usage> for TokenCounts {
+    fn from(usage: &Usage) -> Self {
+        TokenCounts {
+            prompt: usage.prompt_tokens,
+            completion: usage.completion_tokens,
+            cached: usage.cached_tokens(),
+            cache_write: usage.cache_creation_tokens(),
+            reasoning: usage.reasoning_tokens(),
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use domain::llm::{
     ChatResponse, Choice, FunctionCall, PromptTokensDetails, ResponseMessage, Role, ThinkingBlock,
-    ToolCall, Usage,
+    TokenCounts, ToolCall, Usage,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -45,17 +45,29 @@ pub(crate) fn usage_report(raw: &Map<String, Value>, complete: bool) -> UsageRep
     let cache_read = count(raw, "cache_read_input_tokens");
     let cache_write = count(raw, "cache_creation_input_tokens");
     let output = count(raw, "output_tokens");
-    let mut usage = Usage::new(input + cache_read + cache_write, output);
-    usage.prompt_tokens_details = Some(PromptTokensDetails {
-        cached_tokens: Some(cache_read),
-        cache_creation_tokens: Some(cache_write),
-        ..PromptTokensDetails::default()
-    });
     UsageReport {
-        usage,
+        counts: TokenCounts {
+            prompt: input + cache_read + cache_write,
+            completion: output,
+            cached: cache_read,
+            cache_write,
+            reasoning: 0,
+        },
         raw: serde_json::to_string(raw).ok(),
         complete,
     }
+}
+
+/// OpenAI's usage object for Anthropic's counts; cache details always present, as Anthropic
+/// always reports them.
+pub(crate) fn openai_usage(counts: TokenCounts) -> Usage {
+    let mut usage = Usage::new(counts.prompt, counts.completion);
+    usage.prompt_tokens_details = Some(PromptTokensDetails {
+        cached_tokens: Some(counts.cached),
+        cache_creation_tokens: Some(counts.cache_write),
+        ..PromptTokensDetails::default()
+    });
+    usage
 }
 
 /// # Errors
@@ -142,7 +154,7 @@ pub(crate) fn from_wire(
             finish_reason: Some(finish.to_owned()),
             logprobs: None,
         }],
-        usage: usage.as_ref().map(|it| it.usage.clone()),
+        usage: usage.as_ref().map(|it| openai_usage(it.counts)),
         system_fingerprint: None,
         extra: Map::new(),
     };

@@ -37,7 +37,6 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct Anthropic {
     url: Url,
-    headers: HeaderMap,
     client: reqwest::Client,
     default_max_tokens: u32,
     timeouts: Timeouts,
@@ -88,9 +87,8 @@ impl Anthropic {
             HeaderValue::from_static("application/json"),
         );
         Ok(Anthropic {
-            client: http::client(&config.timeouts)?,
+            client: http::client(&config.timeouts, headers)?,
             url,
-            headers,
             default_max_tokens: config.default_max_tokens,
             timeouts: config.timeouts,
         })
@@ -109,13 +107,9 @@ impl Anthropic {
         let translated =
             to_wire::to_wire(req, call.upstream_model, self.default_max_tokens, stream)?;
         let body = serde_json::to_vec(&translated.body).map_err(ProviderError::decode)?;
-        let request = self
-            .client
-            .post(self.url.clone())
-            .headers(self.headers.clone())
-            .timeout(call.deadline.saturating_duration_since(Instant::now()))
-            .body(body);
-        let response = http::send(request, self.timeouts.first_byte).await?;
+        let request = self.client.post(self.url.clone()).body(body);
+        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        let response = http::send(request, self.timeouts.first_byte.min(remaining)).await?;
         Ok((response, translated.json_mode))
     }
 

@@ -12,7 +12,7 @@ use domain::llm::{
 };
 use serde_json::{Map, Value};
 
-use super::from_wire::{finish_reason, usage_report};
+use super::from_wire::{finish_reason, openai_usage, usage_report};
 use super::to_wire::JSON_TOOL;
 use crate::http::classify_stream_error;
 use crate::{ProviderError, StreamEvent, UsageReport};
@@ -276,7 +276,7 @@ impl Translator {
                 let report = self.final_usage();
                 let chunk = ChatChunk {
                     choices: Vec::new(),
-                    usage: Some(report.usage.clone()),
+                    usage: Some(openai_usage(report.counts)),
                     ..self.chunk(Delta::default(), None)
                 };
                 let mut res = Self::event(&chunk, String::new())?;

@@ -46,12 +46,26 @@ pub struct Config {
     pub timeouts: Timeouts,
 }
 
+/// The operations every OpenAI-compatible server has, in `fixed_urls` order.
+const OPERATIONS: [&str; 3] = ["chat/completions", "completions", "embeddings"];
+
+fn join(base: &Url, operation: &str) -> Result<Url, ProviderError> {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .map_err(|()| ProviderError::decode("base_url cannot take a path"))?
+        .pop_if_empty()
+        .extend(operation.split('/'));
+    Ok(url)
+}
+
 #[derive(Debug, Clone)]
 pub struct OpenAi {
     flavor: Flavor,
     quirks: quirks::Quirks,
     base_url: Url,
-    headers: HeaderMap,
+    /// `chat/completions`, `completions` and `embeddings` under `base_url`, built once
+    /// (Azure's deployment URLs depend on the model and are built per call).
+    fixed_urls: Option<Box<[Url; 3]>>,
     client: reqwest::Client,
     timeouts: Timeouts,
 }
@@ -91,12 +105,20 @@ impl OpenAi {
             Flavor::Azure { .. } => quirks::azure(),
             Flavor::Compatible(compat) => quirks::compat(*compat),
         };
+        let fixed_urls = match config.flavor {
+            Flavor::Azure { .. } => None,
+            Flavor::OpenAi | Flavor::Compatible(_) => Some(Box::new([
+                join(&base_url, OPERATIONS[0])?,
+                join(&base_url, OPERATIONS[1])?,
+                join(&base_url, OPERATIONS[2])?,
+            ])),
+        };
         Ok(OpenAi {
-            client: http::client(&config.timeouts)?,
+            client: http::client(&config.timeouts, headers)?,
+            fixed_urls,
             flavor: config.flavor,
             quirks,
             base_url,
-            headers,
             timeouts: config.timeouts,
         })
     }
@@ -114,18 +136,17 @@ impl OpenAi {
     }
 
     fn url(&self, operation: &str, upstream_model: &str) -> Result<Url, ProviderError> {
+        if let (Some(urls), Some(index)) = (
+            &self.fixed_urls,
+            OPERATIONS.iter().position(|it| *it == operation),
+        ) {
+            return Ok(urls[index].clone());
+        }
         match &self.flavor {
             Flavor::Azure { api_version } => {
                 azure::url(&self.base_url, api_version, upstream_model, operation)
             }
-            Flavor::OpenAi | Flavor::Compatible(_) => {
-                let mut url = self.base_url.clone();
-                url.path_segments_mut()
-                    .map_err(|()| ProviderError::decode("base_url cannot take a path"))?
-                    .pop_if_empty()
-                    .extend(operation.split('/'));
-                Ok(url)
-            }
+            Flavor::OpenAi | Flavor::Compatible(_) => join(&self.base_url, operation),
         }
     }
 
@@ -139,10 +160,9 @@ impl OpenAi {
         let request = self
             .client
             .post(self.url(operation, call.upstream_model)?)
-            .headers(self.headers.clone())
-            .timeout(call.deadline.saturating_duration_since(Instant::now()))
             .body(body);
-        http::send(request, self.timeouts.first_byte).await
+        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        http::send(request, self.timeouts.first_byte.min(remaining)).await
     }
 
     async fn complete(

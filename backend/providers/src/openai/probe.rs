@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::{ProviderError, UsageReport};
-use domain::llm::Usage;
+use domain::llm::TokenCounts;
 
 #[derive(Deserialize)]
 struct BodyProbe<'a> {
@@ -74,10 +74,47 @@ struct FunctionProbe<'a> {
     arguments: Option<Cow<'a, str>>,
 }
 
+/// OpenAI's usage object, only the counts (no `flatten`: this runs once per call).
+#[derive(Deserialize)]
+struct UsageCounts {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct CompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
 fn usage_report(raw: &RawValue) -> Option<UsageReport> {
-    let usage: Usage = serde_json::from_str(raw.get()).ok()?;
+    let usage: UsageCounts = serde_json::from_str(raw.get()).ok()?;
+    let prompt = usage.prompt_tokens_details.as_ref();
     Some(UsageReport {
-        usage,
+        counts: TokenCounts {
+            prompt: usage.prompt_tokens,
+            completion: usage.completion_tokens,
+            cached: prompt.and_then(|it| it.cached_tokens).unwrap_or(0),
+            cache_write: prompt.and_then(|it| it.cache_creation_tokens).unwrap_or(0),
+            reasoning: usage
+                .completion_tokens_details
+                .and_then(|it| it.reasoning_tokens)
+                .unwrap_or(0),
+        },
         raw: Some(raw.get().to_owned()),
         complete: true,
     })
@@ -175,8 +212,8 @@ mod tests {
         .unwrap();
         assert!(facts.usage_only);
         let report = facts.usage.unwrap();
-        assert_eq!(report.usage.prompt_tokens, 9);
-        assert_eq!(report.usage.cached_tokens(), 2);
+        assert_eq!(report.counts.prompt, 9);
+        assert_eq!(report.counts.cached, 2);
         assert!(report.raw.unwrap().contains("cached_tokens"));
     }
 
@@ -187,7 +224,7 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(facts.usage.unwrap().usage.completion_tokens, 4);
+        assert_eq!(facts.usage.unwrap().counts.completion, 4);
         assert!(!facts.usage_only);
     }
 
