@@ -314,17 +314,10 @@ async fn write_loop(
             // Nothing new will be accepted; what is queued is still written below.
             receiver.close();
         }
-        loop {
-            match receiver.try_recv() {
-                Ok(draft) => {
-                    batch.push(draft);
-                    if batch.len() >= batch_size {
-                        flush(&mut batch, store.as_ref(), &spill, &tracker).await;
-                    }
-                }
-                Err(mpsc::error::TryRecvError::Empty | mpsc::error::TryRecvError::Disconnected) => {
-                    break;
-                }
+        while let Ok(draft) = receiver.try_recv() {
+            batch.push(draft);
+            if batch.len() >= batch_size {
+                flush(&mut batch, store.as_ref(), &spill, &tracker).await;
             }
         }
         flush(&mut batch, store.as_ref(), &spill, &tracker).await;
