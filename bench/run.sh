@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Gateway overhead benchmark. In one run, against one fast mock upstream:
 #   direct     load generator → mock upstream
-#   gateway    load generator → sluice (auth + usage recording on) → mock upstream
-# for non-streamed chat (oha) and streamed chat (bench-stream: time to first token).
+#   gateway    load generator → sluice (auth, access log and usage recording on) → mock upstream
+# for non-streamed chat (oha) and streamed chat (bench-stream: time to first token), each
+#   at a fixed rate (RATE req/s over CONCURRENCY connections): latency without queueing, and
+#   at saturation (as fast as answers come): throughput, and latency under full load.
 # Sluice is pinned to core 0; the mock upstream and the load generators to core 1.
-# Overhead = gateway latency − direct latency. CPU per request comes from the gateway
-# process's own CPU time (/proc/PID/stat) divided by the requests it served.
+# Overhead = gateway latency − direct latency. CPU per request is the gateway process's own
+# CPU time (/proc/PID/stat, all its threads, SQLite writes included) over the requests served.
 #
-#   bench/run.sh [SECONDS] [CONCURRENCY]      # defaults: 20 s, 32 connections
+#   bench/run.sh [SECONDS] [CONCURRENCY] [RATE]      # defaults: 20 s, 32 connections, 5000 req/s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${1:-20}"
 concurrency="${2:-32}"
+rate="${3:-5000}"
 gateway_core="${GATEWAY_CORE:-0}"
 load_core="${LOAD_CORE:-1}"
 results="bench/results"
@@ -56,11 +59,12 @@ key=$(grep -o 'sk-sluice-[A-Za-z0-9]*' "$work/out.txt" | head -n 1)
 
 body='{"model":"bench","messages":[{"role":"user","content":"Hello, how are you?"}]}'
 direct_body='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello, how are you?"}]}'
+gateway_url="http://$gateway_addr/v1/chat/completions"
+direct_url="http://$mock_addr/v1/chat/completions"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$sluice_pid/stat"; }
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$sluice_pid/status"; }
 
-oha_run() { # url body extra-header-args... → json file
+oha_run() { # out url body [oha args...]
   local out=$1 url=$2 payload=$3; shift 3
   taskset -c "$load_core" oha --no-tui --output-format json -z "${seconds}s" -c "$concurrency" \
     -m POST -H 'content-type: application/json' "$@" -d "$payload" "$url" >"$out"
@@ -68,65 +72,27 @@ oha_run() { # url body extra-header-args... → json file
 
 echo "warming up" >&2
 taskset -c "$load_core" oha --no-tui --output-format quiet -z 3s -c "$concurrency" -m POST \
-  -H 'content-type: application/json' -H "authorization: Bearer $key" -d "$body" "http://$gateway_addr/v1/chat/completions"
+  -H 'content-type: application/json' -H "authorization: Bearer $key" -d "$body" "$gateway_url"
 
-echo "non-streamed: direct" >&2
-oha_run "$results/direct.json" "http://$mock_addr/v1/chat/completions" "$direct_body"
-echo "non-streamed: through sluice" >&2
-ticks_before=$(cpu_ticks)
-oha_run "$results/gateway.json" "http://$gateway_addr/v1/chat/completions" "$body" -H "authorization: Bearer $key"
-ticks_after=$(cpu_ticks)
+echo "non-streamed at $rate req/s" >&2
+oha_run "$results/direct-rate.json" "$direct_url" "$direct_body" -q "$rate" --latency-correction
+ticks=$(cpu_ticks)
+oha_run "$results/gateway-rate.json" "$gateway_url" "$body" -q "$rate" --latency-correction -H "authorization: Bearer $key"
+echo $(( $(cpu_ticks) - ticks )) >"$results/gateway-rate.ticks"
 
-echo "streamed: direct" >&2
-taskset -c "$load_core" "$bin/bench-stream" "http://$mock_addr/v1/chat/completions" none "$concurrency" "$seconds" >"$results/direct-stream.json"
-echo "streamed: through sluice" >&2
-taskset -c "$load_core" "$bin/bench-stream" "http://$gateway_addr/v1/chat/completions" "$key" "$concurrency" "$seconds" >"$results/gateway-stream.json"
+echo "non-streamed at saturation" >&2
+oha_run "$results/direct-max.json" "$direct_url" "$direct_body"
+ticks=$(cpu_ticks)
+oha_run "$results/gateway-max.json" "$gateway_url" "$body" -H "authorization: Bearer $key"
+echo $(( $(cpu_ticks) - ticks )) >"$results/gateway-max.ticks"
+
+echo "streamed at $rate req/s" >&2
+taskset -c "$load_core" "$bin/bench-stream" "$direct_url" none "$concurrency" "$seconds" "$rate" >"$results/direct-stream-rate.json"
+taskset -c "$load_core" "$bin/bench-stream" "$gateway_url" "$key" "$concurrency" "$seconds" "$rate" >"$results/gateway-stream-rate.json"
+echo "streamed at saturation" >&2
+taskset -c "$load_core" "$bin/bench-stream" "$direct_url" none "$concurrency" "$seconds" >"$results/direct-stream-max.json"
+taskset -c "$load_core" "$bin/bench-stream" "$gateway_url" "$key" "$concurrency" "$seconds" >"$results/gateway-stream-max.json"
 sleep 1
-rss=$(rss_kb)
-clk_tck=$(getconf CLK_TCK)
+awk '/VmRSS/ {print $2}' "/proc/$sluice_pid/status" >"$results/gateway.rss_kb"
 
-python3 - "$results" "$((ticks_after - ticks_before))" "$clk_tck" "$rss" "$seconds" "$concurrency" <<'PY'
-import json, sys
-results, ticks, clk_tck, rss_kb, seconds, concurrency = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
-load = lambda name: json.load(open(f"{results}/{name}.json"))
-direct, gateway = load("direct"), load("gateway")
-ds, gs = load("direct-stream"), load("gateway-stream")
-
-def p(run, q):
-    return run["latencyPercentiles"][q] * 1000
-
-def ok(run):
-    codes = run.get("statusCodeDistribution", {})
-    return sum(v for k, v in codes.items() if k.startswith("2")), sum(v for k, v in codes.items() if not k.startswith("2"))
-
-g_ok, g_bad = ok(gateway)
-d_ok, d_bad = ok(direct)
-cpu_us = ticks / clk_tck * 1e6 / max(g_ok, 1)
-rows = {
-    "concurrency": int(concurrency), "seconds": int(seconds),
-    "direct_p50_ms": p(direct, "p50"), "direct_p99_ms": p(direct, "p99"), "direct_rps": direct["summary"]["requestsPerSec"],
-    "gateway_p50_ms": p(gateway, "p50"), "gateway_p99_ms": p(gateway, "p99"), "gateway_rps": gateway["summary"]["requestsPerSec"],
-    "added_p50_ms": p(gateway, "p50") - p(direct, "p50"), "added_p99_ms": p(gateway, "p99") - p(direct, "p99"),
-    "gateway_non_2xx": g_bad, "direct_non_2xx": d_bad,
-    "cpu_us_per_request": cpu_us, "rss_mb_after": rss_kb / 1024,
-    "stream_direct_ttft_p50_ms": ds["ttft_p50_ms"], "stream_direct_ttft_p99_ms": ds["ttft_p99_ms"], "stream_direct_rps": ds["rps"],
-    "stream_gateway_ttft_p50_ms": gs["ttft_p50_ms"], "stream_gateway_ttft_p99_ms": gs["ttft_p99_ms"], "stream_gateway_rps": gs["rps"],
-    "stream_added_ttft_p50_ms": gs["ttft_p50_ms"] - ds["ttft_p50_ms"], "stream_added_ttft_p99_ms": gs["ttft_p99_ms"] - ds["ttft_p99_ms"],
-    "stream_gateway_errors": gs["errors"],
-}
-json.dump(rows, open(f"{results}/summary.json", "w"), indent=2)
-print(f"""
-| measure | direct | through sluice | added |
-| --- | --- | --- | --- |
-| non-streamed p50 | {rows['direct_p50_ms']:.3f} ms | {rows['gateway_p50_ms']:.3f} ms | {rows['added_p50_ms']:.3f} ms |
-| non-streamed p99 | {rows['direct_p99_ms']:.3f} ms | {rows['gateway_p99_ms']:.3f} ms | {rows['added_p99_ms']:.3f} ms |
-| non-streamed throughput | {rows['direct_rps']:.0f} req/s | {rows['gateway_rps']:.0f} req/s | |
-| streamed TTFT p50 | {rows['stream_direct_ttft_p50_ms']:.3f} ms | {rows['stream_gateway_ttft_p50_ms']:.3f} ms | {rows['stream_added_ttft_p50_ms']:.3f} ms |
-| streamed TTFT p99 | {rows['stream_direct_ttft_p99_ms']:.3f} ms | {rows['stream_gateway_ttft_p99_ms']:.3f} ms | {rows['stream_added_ttft_p99_ms']:.3f} ms |
-| streamed throughput | {rows['stream_direct_rps']:.0f} req/s | {rows['stream_gateway_rps']:.0f} req/s | |
-| gateway CPU per request | | {rows['cpu_us_per_request']:.1f} µs | |
-| gateway RSS after the run | | {rows['rss_mb_after']:.1f} MB | |
-| non-2xx answers | {d_bad} | {g_bad} (+{rows['stream_gateway_errors']} stream errors) | |
-""")
-PY
-echo "usage records written: $(grep -c '"access"' "$work/sluice.log" || true) access log lines" >&2
+python3 bench/report.py "$results" "$(getconf CLK_TCK)" "$seconds" "$concurrency" "$rate"

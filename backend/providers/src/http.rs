@@ -50,6 +50,8 @@ pub fn client(
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(256)
         .tcp_nodelay(true)
+        // An upstream's redirect is never followed: credentials must not travel elsewhere.
+        .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .build()
         .map_err(|e| {

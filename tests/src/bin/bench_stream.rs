@@ -1,7 +1,10 @@
 //! A streaming load generator for the benchmark: `concurrency` clients send streamed chat
 //! requests for `seconds` and measure time to the first chunk and to the end of the stream.
 //!
-//! Usage: bench-stream URL KEY CONCURRENCY SECONDS  (prints one JSON object)
+//! Usage: bench-stream URL KEY CONCURRENCY SECONDS [RATE]  (prints one JSON object)
+//!
+//! With RATE (requests per second, all clients together) each client paces itself, so that
+//! latency is measured without queueing; without it the clients send as fast as answers come.
 
 #![expect(clippy::print_stdout, reason = "the result is the program's output")]
 #![expect(
@@ -26,8 +29,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let [_, url, key, concurrency, seconds] = args.as_slice() else {
-        anyhow::bail!("usage: bench-stream URL KEY CONCURRENCY SECONDS");
+    let (url, key, concurrency, seconds, rate) = match args.as_slice() {
+        [_, url, key, concurrency, seconds] => (url, key, concurrency, seconds, None),
+        [_, url, key, concurrency, seconds, rate] => (url, key, concurrency, seconds, Some(rate.parse::<f64>()?)),
+        _ => anyhow::bail!("usage: bench-stream URL KEY CONCURRENCY SECONDS [RATE]"),
     };
     let concurrency: usize = concurrency.parse()?;
     server::init_tls();
@@ -50,9 +55,15 @@ fn main() -> anyhow::Result<()> {
         for _ in 0..concurrency {
             let (client, samples, errors, stop) = (client.clone(), samples.clone(), errors.clone(), stop.clone());
             let (url, key) = (url.clone(), key.clone());
+            let interval = rate.map(|rate| Duration::from_secs_f64(concurrency as f64 / rate));
             tasks.push(tokio::spawn(async move {
                 let (mut ttfts, mut totals) = (Vec::new(), Vec::new());
+                let mut next = Instant::now();
                 while !stop.load(Ordering::Relaxed) {
+                    if let Some(interval) = interval {
+                        next += interval;
+                        tokio::time::sleep_until(next.into()).await;
+                    }
                     let sent = Instant::now();
                     let res = client
                         .post(&url)
