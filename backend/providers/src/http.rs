@@ -10,6 +10,9 @@ use time::OffsetDateTime;
 use crate::error::{ProviderError, ProviderErrorKind, error_chain};
 
 /// Timeouts for one upstream.
+///
+/// They are enforced by the adapters (`send`, `read_body`, the stream wrapper), not by the HTTP
+/// client, which would arm a timer on every socket read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// TCP (and TLS) connection set-up.
@@ -46,7 +49,6 @@ pub fn client(
     reqwest::Client::builder()
         .default_headers(headers)
         .connect_timeout(timeouts.connect)
-        .read_timeout(timeouts.idle)
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(256)
         .tcp_nodelay(true)

@@ -163,7 +163,7 @@ impl Provider {
             Provider::Anthropic(it) => it.chat_stream(req, call).await?,
             Provider::Mock(it) => it.chat_stream(req, call).await?,
         };
-        stream::peek_first(stream, call.deadline, self.first_byte_timeout()).await
+        stream::peek_first(stream, call.deadline, self.timeouts()).await
     }
 
     /// # Errors
@@ -198,7 +198,7 @@ impl Provider {
                 ));
             }
         };
-        stream::peek_first(stream, call.deadline, self.first_byte_timeout()).await
+        stream::peek_first(stream, call.deadline, self.timeouts()).await
     }
 
     /// # Errors
@@ -224,9 +224,5 @@ impl Provider {
             Provider::Anthropic(it) => it.timeouts(),
             Provider::Mock(_) => Timeouts::default(),
         }
-    }
-
-    fn first_byte_timeout(&self) -> std::time::Duration {
-        self.timeouts().first_byte
     }
 }

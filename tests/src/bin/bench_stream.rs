@@ -31,7 +31,9 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (url, key, concurrency, seconds, rate) = match args.as_slice() {
         [_, url, key, concurrency, seconds] => (url, key, concurrency, seconds, None),
-        [_, url, key, concurrency, seconds, rate] => (url, key, concurrency, seconds, Some(rate.parse::<f64>()?)),
+        [_, url, key, concurrency, seconds, rate] => {
+            (url, key, concurrency, seconds, Some(rate.parse::<f64>()?))
+        }
         _ => anyhow::bail!("usage: bench-stream URL KEY CONCURRENCY SECONDS [RATE]"),
     };
     let concurrency: usize = concurrency.parse()?;

@@ -120,7 +120,7 @@ impl Anthropic {
     ) -> Result<Reply, ProviderError> {
         let (response, json_mode) = self.post(req, call, false).await?;
         let remaining = call.deadline.saturating_duration_since(Instant::now());
-        let body = http::read_body(response, remaining).await?;
+        let body = http::read_body(response, remaining.min(self.timeouts.idle)).await?;
         let response: from_wire::Response =
             serde_json::from_slice(&body).map_err(ProviderError::decode)?;
         let (res, usage) = from_wire::from_wire(response, json_mode, unix_now())?;

@@ -173,7 +173,7 @@ impl OpenAi {
     ) -> Result<Reply, ProviderError> {
         let response = self.post(operation, call, body).await?;
         let remaining = call.deadline.saturating_duration_since(Instant::now());
-        let body = http::read_body(response, remaining).await?;
+        let body = http::read_body(response, remaining.min(self.timeouts.idle)).await?;
         let usage = probe::body_usage(&body)?;
         Ok(Reply { body, usage })
     }
