@@ -48,13 +48,15 @@ pub async fn observe(
     let started = Instant::now();
     let request_id = RequestId::new();
     req.extensions_mut().insert(request_id);
-    let header = HeaderValue::from_str(&request_id.to_string()).ok();
+    let mut id_text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let id_text: &str = request_id.0.hyphenated().encode_lower(&mut id_text);
+    let header = HeaderValue::from_str(id_text).ok();
     let outcome = AssertUnwindSafe(next.call(req)).catch_unwind().await;
     let mut res = match outcome {
         Ok(Ok(res)) => res,
         Ok(Err(e)) => return Err(with_request_id(e.error_response(), header)),
         Err(_) => {
-            tracing::error!(%request_id, "handler panicked");
+            tracing::error!(request_id = id_text, "handler panicked");
             let error = Error::new(
                 ErrorKind::Internal,
                 format!("the gateway failed unexpectedly; quote request id `{request_id}`"),
@@ -72,7 +74,7 @@ pub async fn observe(
     record_http(route, status_class(status), elapsed.as_secs_f64());
     tracing::info!(
         target: "access",
-        %request_id,
+        request_id = id_text,
         method = %request.method(),
         path = %path_for_log(request.path()),
         status,

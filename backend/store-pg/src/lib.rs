@@ -19,8 +19,9 @@ use crate::convert::{
     usage_select_columns,
 };
 
-/// Usage rows per `insert` statement (22 bound parameters each).
-const INSERT_CHUNK: usize = 200;
+/// Most usage rows per `insert` statement (22 bound parameters each); see
+/// `store::power_of_two_chunks`.
+const INSERT_CHUNK: usize = 256;
 
 /// Migrations compiled into the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -325,7 +326,7 @@ impl UsageStore for PgStore {
     async fn insert_usage(&self, records: &[UsageRecord]) -> Result<u64, Error> {
         let mut inserted = 0;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        for chunk in records.chunks(INSERT_CHUNK) {
+        for chunk in store::power_of_two_chunks(records, INSERT_CHUNK) {
             let mut query: QueryBuilder<'_, Postgres> = QueryBuilder::new(concat!(
                 "insert into usage_records (",
                 usage_columns!(),
@@ -357,14 +358,7 @@ impl UsageStore for PgStore {
                     .push_bind(r.created_at);
             });
             query.push(" on conflict (id) do nothing");
-            // Full chunks reuse one cached statement; a short last chunk is prepared once and
-            // not cached, so the cache never holds a statement per batch size.
-            let done = query
-                .build()
-                .persistent(chunk.len() == INSERT_CHUNK)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
+            let done = query.build().execute(&mut *tx).await.map_err(map_err)?;
             inserted += done.rows_affected();
         }
         tx.commit().await.map_err(map_err)?;

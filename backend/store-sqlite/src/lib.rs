@@ -18,7 +18,8 @@ use crate::convert::{
     key_columns, key_from_row, map_err, micros, tenant_from_row, usage_columns, usage_from_row,
 };
 
-/// Usage rows per `insert` statement (22 bound parameters each).
+/// Most usage rows per `insert` statement (22 bound parameters each); see
+/// `store::power_of_two_chunks`.
 const INSERT_CHUNK: usize = 64;
 
 /// Migrations compiled into the binary, so a single file is all a deployment needs.
@@ -289,7 +290,7 @@ impl UsageStore for SqliteStore {
     async fn insert_usage(&self, records: &[UsageRecord]) -> Result<u64, Error> {
         let mut inserted = 0;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        for chunk in records.chunks(INSERT_CHUNK) {
+        for chunk in store::power_of_two_chunks(records, INSERT_CHUNK) {
             let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(concat!(
                 "insert into usage_records (",
                 usage_columns!(),
@@ -320,14 +321,7 @@ impl UsageStore for SqliteStore {
                     .push_bind(micros(r.created_at));
             });
             query.push(" on conflict (id) do nothing");
-            // Full chunks reuse one cached statement; a short last chunk is prepared once and
-            // not cached, so the cache never holds a statement per batch size.
-            let done = query
-                .build()
-                .persistent(chunk.len() == INSERT_CHUNK)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
+            let done = query.build().execute(&mut *tx).await.map_err(map_err)?;
             inserted += done.rows_affected();
         }
         tx.commit().await.map_err(map_err)?;

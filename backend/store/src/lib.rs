@@ -14,6 +14,55 @@ use time::OffsetDateTime;
 
 pub use error::{BoxError, Error};
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunks_are_powers_of_two_covering_everything_in_order() {
+        let items: Vec<u32> = (0..203).collect();
+        let sizes: Vec<usize> = super::power_of_two_chunks(&items, 64)
+            .map(<[u32]>::len)
+            .collect();
+        assert_eq!(sizes, [64, 64, 64, 8, 2, 1]);
+        let joined: Vec<u32> = super::power_of_two_chunks(&items, 64)
+            .flatten()
+            .copied()
+            .collect();
+        assert_eq!(joined, items);
+        assert_eq!(super::power_of_two_chunks(&items[..0], 64).count(), 0);
+        assert_eq!(
+            super::power_of_two_chunks(&items[..5], 100)
+                .map(<[u32]>::len)
+                .collect::<Vec<_>>(),
+            [4, 1]
+        );
+    }
+}
+
+/// Splits `items` into chunks whose lengths are powers of two no larger than `max` (itself a
+/// power of two), largest first.
+///
+/// Multi-row statements are prepared once per distinct row count; with power-of-two counts a
+/// backend caches at most `log2(max) + 1` statements however batches vary, instead of
+/// re-preparing a statement for every odd-sized batch.
+pub fn power_of_two_chunks<T>(items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    let max = max.max(1).next_power_of_two();
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let size = if rest.len() >= max {
+            max
+        } else {
+            // The largest power of two that fits.
+            1 << (usize::BITS - 1 - rest.len().leading_zeros())
+        };
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
 /// Tenants. Platform-level: tenants are what everything else is scoped by.
 #[async_trait]
 pub trait TenantStore: Send + Sync {

@@ -12,6 +12,26 @@ pub struct ValidationError {
     pub message: String,
 }
 
+/// `messages[i]`, formatted only when an error needs it (validation runs on every request).
+#[derive(Clone, Copy)]
+struct MessageAt(usize);
+
+impl std::fmt::Display for MessageAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "messages[{}]", self.0)
+    }
+}
+
+/// `messages[i].content[j]`, formatted only when an error needs it.
+#[derive(Clone, Copy)]
+struct PartAt(usize, usize);
+
+impl std::fmt::Display for PartAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "messages[{}].content[{}]", self.0, self.1)
+    }
+}
+
 fn fail(param: impl Into<String>, message: impl Into<String>) -> Result<(), ValidationError> {
     Err(ValidationError {
         param: param.into(),
@@ -54,7 +74,7 @@ impl ChatRequest {
             return fail("messages", "`messages` must contain at least one message");
         }
         for (i, message) in self.messages.iter().enumerate() {
-            let at = format!("messages[{i}]");
+            let at = MessageAt(i);
             match message.role {
                 Role::System | Role::Developer | Role::User => {
                     if message.content.is_none() {
@@ -99,7 +119,7 @@ impl ChatRequest {
             }
             if let Some(Content::Parts(parts)) = &message.content {
                 for (j, part) in parts.iter().enumerate() {
-                    let part_at = format!("{at}.content[{j}]");
+                    let part_at = PartAt(i, j);
                     match part.kind.as_str() {
                         "text" if part.text.is_none() => {
                             return fail(

@@ -10,18 +10,6 @@ use crate::{ProviderError, UsageReport};
 use domain::llm::TokenCounts;
 
 #[derive(Deserialize)]
-struct BodyProbe<'a> {
-    #[serde(default, borrow)]
-    usage: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    error: Option<&'a RawValue>,
-    #[serde(default)]
-    choices: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    data: Option<serde::de::IgnoredAny>,
-}
-
-#[derive(Deserialize)]
 struct ChunkProbe<'a> {
     #[serde(default, borrow)]
     choices: Vec<ChoiceProbe<'a>>,
@@ -122,19 +110,124 @@ fn usage_report(raw: &RawValue) -> Option<UsageReport> {
 
 /// Reads the usage of a complete (non-streamed) answer and checks that it is an answer.
 ///
+/// The body is forwarded as it came, so it is not parsed whole: a structural scan finds the
+/// top-level fields, and only `usage` is parsed.
+///
 /// # Errors
-/// A body that is not JSON, or an error object sent with a 2xx status (some servers do).
+/// A body that is not a JSON object, or an error object sent with a 2xx status (some servers do).
 pub(crate) fn body_usage(body: &[u8]) -> Result<Option<UsageReport>, ProviderError> {
-    let probe: BodyProbe<'_> = serde_json::from_slice(body).map_err(ProviderError::decode)?;
-    if probe.error.is_some() && probe.choices.is_none() && probe.data.is_none() {
+    let mut usage = None;
+    let (mut answer, mut error) = (false, false);
+    scan_object(body, |key, value| match key {
+        b"usage" => usage = Some(value),
+        b"choices" | b"data" => answer = true,
+        b"error" => error = true,
+        _ => {}
+    })
+    .ok_or_else(|| ProviderError::decode("the answer is not a JSON object"))?;
+    if error && !answer {
         return Err(crate::http::classify_stream_error(body));
     }
-    if probe.choices.is_none() && probe.data.is_none() {
+    if !answer {
         return Err(ProviderError::decode(
             "the answer has neither `choices` nor `data`",
         ));
     }
-    Ok(probe.usage.and_then(usage_report))
+    let Some(usage) = usage.filter(|it| *it != b"null") else {
+        return Ok(None);
+    };
+    let raw: &RawValue = serde_json::from_slice(usage).map_err(ProviderError::decode)?;
+    Ok(usage_report(raw))
+}
+
+/// Calls `on_field(key, raw value)` for each top-level field of a JSON object, checking only
+/// the structure (brackets, strings and separators), not the contents.
+fn scan_object<'a>(body: &'a [u8], mut on_field: impl FnMut(&'a [u8], &'a [u8])) -> Option<()> {
+    let mut at = skip_space(body, 0);
+    if body.get(at) != Some(&b'{') {
+        return None;
+    }
+    at = skip_space(body, at + 1);
+    if body.get(at) == Some(&b'}') {
+        return Some(());
+    }
+    loop {
+        if body.get(at) != Some(&b'"') {
+            return None;
+        }
+        let key_end = skip_string(body, at)?;
+        let key = &body[at + 1..key_end - 1];
+        at = skip_space(body, key_end);
+        if body.get(at) != Some(&b':') {
+            return None;
+        }
+        let value_start = skip_space(body, at + 1);
+        let value_end = skip_value(body, value_start)?;
+        on_field(key, &body[value_start..value_end]);
+        at = skip_space(body, value_end);
+        match body.get(at)? {
+            b',' => at = skip_space(body, at + 1),
+            b'}' => return Some(()),
+            _ => return None,
+        }
+    }
+}
+
+fn skip_space(body: &[u8], mut at: usize) -> usize {
+    while body.get(at).is_some_and(u8::is_ascii_whitespace) {
+        at += 1;
+    }
+    at
+}
+
+/// The index just past the string starting at `at` (which holds its opening quote).
+fn skip_string(body: &[u8], at: usize) -> Option<usize> {
+    let mut i = at + 1;
+    loop {
+        match body.get(i)? {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+}
+
+/// The index just past the value starting at `at`.
+fn skip_value(body: &[u8], at: usize) -> Option<usize> {
+    match body.get(at)? {
+        b'"' => skip_string(body, at),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = at;
+            loop {
+                match body.get(i)? {
+                    b'"' => {
+                        i = skip_string(body, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            let mut i = at;
+            while body
+                .get(i)
+                .is_some_and(|b| !matches!(b, b',' | b'}' | b']') && !b.is_ascii_whitespace())
+            {
+                i += 1;
+            }
+            (i > at).then_some(i)
+        }
+    }
 }
 
 /// What one streamed chunk carries for accounting.
@@ -248,5 +341,28 @@ mod tests {
         );
         assert!(body_usage(br#"{"id":"x","choices":[]}"#).unwrap().is_none());
         assert!(body_usage(br#"{"id":"x"}"#).is_err());
+        assert!(body_usage(b"<html>oops</html>").is_err());
+        assert!(
+            body_usage(br#"{"choices": [ {"a": "}{\"]"} ], "usage": null}"#)
+                .unwrap()
+                .is_none()
+        );
+        assert!(body_usage(br#"{"choices":[], "usage""#).is_err());
+    }
+
+    #[test]
+    fn the_structural_scan_finds_top_level_usage_past_tricky_strings() {
+        let body = br#" { "id" : "c\"1", "choices" : [ {"message": {"content": "usage: {\"prompt_tokens\": 99}"}} ],
+            "usage" : {"prompt_tokens": 19, "completion_tokens": 10, "total_tokens": 29, "prompt_tokens_details": {"cached_tokens": 3}} , "x": true } "#;
+        let report = body_usage(body).unwrap().unwrap();
+        assert_eq!(
+            (
+                report.counts.prompt,
+                report.counts.completion,
+                report.counts.cached
+            ),
+            (19, 10, 3)
+        );
+        assert!(report.raw.unwrap().starts_with(r#"{"prompt_tokens": 19"#));
     }
 }
