@@ -1,31 +1,33 @@
 -- Tenants, API keys, usage records and the change counter nodes poll.
+-- The column types mirror the SQLite schema, so both backends share their queries (store-sql):
+-- ids are UUID text, times are bigint microseconds since the Unix epoch, JSON is text.
 
 create table tenants (
-    id uuid primary key,
+    id text primary key,
     name text not null unique,
     status text not null,
-    created_at timestamptz not null
+    created_at bigint not null
 );
 
 create table api_keys (
-    tenant_id uuid not null references tenants (id),
-    id uuid not null unique,
+    tenant_id text not null references tenants (id),
+    id text not null unique,
     name text,
     display_prefix text not null,
     last_four text not null,
     key_hash text not null unique,
-    allowed_models text[] not null,
-    created_at timestamptz not null,
-    expires_at timestamptz,
-    revoked_at timestamptz,
+    allowed_models text not null,
+    created_at bigint not null,
+    expires_at bigint,
+    revoked_at bigint,
     primary key (tenant_id, id)
 );
 
 create table usage_records (
-    tenant_id uuid not null,
-    id uuid primary key,
-    request_id uuid not null,
-    key_id uuid not null,
+    tenant_id text not null,
+    id text primary key,
+    request_id text not null,
+    key_id text not null,
     endpoint text not null,
     model_alias text not null,
     provider text not null,
@@ -37,14 +39,14 @@ create table usage_records (
     cache_write_tokens bigint not null,
     reasoning_tokens bigint not null,
     estimated boolean not null,
-    -- `json`, not `jsonb`: the provider's usage object is kept byte for byte.
-    raw_usage json,
+    -- The provider's usage object, byte for byte.
+    raw_usage text,
     status text not null,
-    http_status integer not null,
+    http_status bigint not null,
     error_code text,
     latency_ms bigint not null,
     ttft_ms bigint,
-    created_at timestamptz not null
+    created_at bigint not null
 );
 
 create index usage_records_tenant_time on usage_records (tenant_id, created_at desc);

@@ -1,0 +1,150 @@
+//! Row → domain conversions, written once over both engines' row types.
+
+use domain::{ApiKey, KeyHash, Tenant, TenantStatus, UsageRecord, UsageStatus};
+use sqlx::Row;
+use store::Error;
+use time::OffsetDateTime;
+
+use crate::map_err;
+
+/// Typed column access with storage errors, for both engines' rows.
+pub trait SqlRow: Row {
+    /// # Errors
+    /// A missing column or a value of another type.
+    fn text(&self, column: &str) -> Result<String, Error>;
+    /// # Errors
+    /// As for `text`.
+    fn opt_text(&self, column: &str) -> Result<Option<String>, Error>;
+    /// # Errors
+    /// As for `text`.
+    fn int(&self, column: &str) -> Result<i64, Error>;
+    /// # Errors
+    /// As for `text`.
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, Error>;
+    /// # Errors
+    /// As for `text`.
+    fn flag(&self, column: &str) -> Result<bool, Error>;
+}
+
+macro_rules! impl_sql_row {
+    ($row:ty) => {
+        impl SqlRow for $row {
+            fn text(&self, column: &str) -> Result<String, Error> {
+                self.try_get(column).map_err(map_err)
+            }
+            fn opt_text(&self, column: &str) -> Result<Option<String>, Error> {
+                self.try_get(column).map_err(map_err)
+            }
+            fn int(&self, column: &str) -> Result<i64, Error> {
+                self.try_get(column).map_err(map_err)
+            }
+            fn opt_int(&self, column: &str) -> Result<Option<i64>, Error> {
+                self.try_get(column).map_err(map_err)
+            }
+            fn flag(&self, column: &str) -> Result<bool, Error> {
+                self.try_get(column).map_err(map_err)
+            }
+        }
+    };
+}
+
+impl_sql_row!(sqlx::sqlite::SqliteRow);
+impl_sql_row!(sqlx::postgres::PgRow);
+
+fn corrupt(what: &str) -> Error {
+    Error::Other(format!("corrupt row: {what}").into())
+}
+
+/// Microseconds since the Unix epoch: the stored form of every time.
+pub fn micros(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
+}
+
+/// # Errors
+/// A value out of `OffsetDateTime`'s range.
+pub fn from_micros(value: i64) -> Result<OffsetDateTime, Error> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1000)
+        .map_err(|_| corrupt("timestamp out of range"))
+}
+
+/// Counts are unsigned in the domain, `bigint` in the database.
+pub fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn parsed<T: std::str::FromStr>(row: &impl SqlRow, column: &str) -> Result<T, Error> {
+    row.text(column)?.parse().map_err(|_| corrupt(column))
+}
+
+fn count(row: &impl SqlRow, column: &str) -> Result<u64, Error> {
+    u64::try_from(row.int(column)?).map_err(|_| corrupt(column))
+}
+
+fn time_at(row: &impl SqlRow, column: &str) -> Result<OffsetDateTime, Error> {
+    from_micros(row.int(column)?)
+}
+
+fn opt_time_at(row: &impl SqlRow, column: &str) -> Result<Option<OffsetDateTime>, Error> {
+    row.opt_int(column)?.map(from_micros).transpose()
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn tenant_from_row(row: &impl SqlRow) -> Result<Tenant, Error> {
+    Ok(Tenant {
+        id: parsed(row, "id")?,
+        name: row.text("name")?,
+        status: TenantStatus::from_stored(&row.text("status")?),
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn key_from_row(row: &impl SqlRow) -> Result<ApiKey, Error> {
+    Ok(ApiKey {
+        id: parsed(row, "id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        name: row.opt_text("name")?,
+        display_prefix: row.text("display_prefix")?,
+        last_four: row.text("last_four")?,
+        hash: KeyHash::from_hex(&row.text("key_hash")?).ok_or_else(|| corrupt("key_hash"))?,
+        allowed_models: serde_json::from_str(&row.text("allowed_models")?)
+            .map_err(|_| corrupt("allowed_models"))?,
+        created_at: time_at(row, "created_at")?,
+        expires_at: opt_time_at(row, "expires_at")?,
+        revoked_at: opt_time_at(row, "revoked_at")?,
+    })
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn usage_from_row(row: &impl SqlRow) -> Result<UsageRecord, Error> {
+    Ok(UsageRecord {
+        id: parsed(row, "id")?,
+        request_id: parsed(row, "request_id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        key_id: parsed(row, "key_id")?,
+        endpoint: row.text("endpoint")?,
+        model_alias: row.text("model_alias")?,
+        provider: row.text("provider")?,
+        upstream_model: row.text("upstream_model")?,
+        stream: row.flag("stream")?,
+        prompt_tokens: count(row, "prompt_tokens")?,
+        completion_tokens: count(row, "completion_tokens")?,
+        cached_tokens: count(row, "cached_tokens")?,
+        cache_write_tokens: count(row, "cache_write_tokens")?,
+        reasoning_tokens: count(row, "reasoning_tokens")?,
+        estimated: row.flag("estimated")?,
+        raw_usage: row.opt_text("raw_usage")?,
+        status: UsageStatus::from_stored(&row.text("status")?).ok_or_else(|| corrupt("status"))?,
+        http_status: u16::try_from(row.int("http_status")?).map_err(|_| corrupt("http_status"))?,
+        error_code: row.opt_text("error_code")?,
+        latency_ms: count(row, "latency_ms")?,
+        ttft_ms: row
+            .opt_int("ttft_ms")?
+            .map(|it| u64::try_from(it).map_err(|_| corrupt("ttft_ms")))
+            .transpose()?,
+        created_at: time_at(row, "created_at")?,
+    })
+}

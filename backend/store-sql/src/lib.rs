@@ -1,0 +1,45 @@
+//! The SQL shared by the SQLite and Postgres stores, written once.
+//!
+//! Both schemas use the same column types (UUIDs as text, times as integer microseconds since
+//! the Unix epoch, JSON as text), and queries use `$1`-style placeholders in order of first
+//! appearance, which both engines accept. `impl_sql_store!` expands the storage ports for a
+//! backend's store type; the backend supplies its pool and two dialect statements.
+
+mod convert;
+#[doc(hidden)]
+pub mod tables_core;
+
+pub use convert::{
+    SqlRow, from_micros, key_from_row, micros, tenant_from_row, to_i64, usage_from_row,
+};
+
+use store::Error;
+
+/// Maps sqlx errors onto the storage error callers branch on.
+pub fn map_err(e: sqlx::Error) -> Error {
+    match e {
+        sqlx::Error::RowNotFound => Error::NotFound,
+        sqlx::Error::Database(db) => match db.kind() {
+            sqlx::error::ErrorKind::UniqueViolation => {
+                Error::Conflict("a record with the same unique value exists already".into())
+            }
+            sqlx::error::ErrorKind::ForeignKeyViolation => Error::NotFound,
+            _ => Error::Other(Box::new(sqlx::Error::Database(db))),
+        },
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            Error::Unavailable(Box::new(e))
+        }
+        other => Error::Other(Box::new(other)),
+    }
+}
+
+/// Expands every storage port for `$store`, whose `pool` field is a `sqlx::Pool<$db>`.
+///
+/// `bump` is the statement that increments `store_revision` (Postgres also `NOTIFY`s);
+/// `snapshot` is an optional statement run first in the access-snapshot transaction.
+#[macro_export]
+macro_rules! impl_sql_store {
+    ($store:ty, $db:ty, backend = $backend:expr, bump = $bump:expr, snapshot = $snapshot:expr) => {
+        $crate::impl_core_store!($store, $db, $backend, $bump, $snapshot);
+    };
+}

@@ -1,0 +1,352 @@
+//! Tenants, keys, the access snapshot and usage records.
+
+/// Most usage rows per `insert` statement (22 bound parameters each); see
+/// `store::power_of_two_chunks`.
+pub const USAGE_INSERT_CHUNK: usize = 64;
+
+/// The columns of `api_keys`, as `key_from_row` reads them.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! key_columns {
+    () => {
+        "tenant_id, id, name, display_prefix, last_four, key_hash, allowed_models, \
+         created_at, expires_at, revoked_at"
+    };
+}
+
+/// The columns of `usage_records`, in the order `insert_usage` binds them.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! usage_columns {
+    () => {
+        "tenant_id, id, request_id, key_id, endpoint, model_alias, provider, upstream_model, \
+         stream, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, \
+         reasoning_tokens, estimated, raw_usage, status, http_status, error_code, latency_ms, \
+         ttft_ms, created_at"
+    };
+}
+
+#[macro_export]
+#[doc(hidden)]
+macro_rules! impl_core_store {
+    ($store:ty, $db:ty, $backend:expr, $bump:expr, $snapshot:expr) => {
+        impl $store {
+            async fn bump_revision(
+                tx: &mut ::sqlx::Transaction<'_, $db>,
+            ) -> ::std::result::Result<(), ::store::Error> {
+                ::sqlx::query($bump)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err($crate::map_err)?;
+                Ok(())
+            }
+        }
+
+        #[::async_trait::async_trait]
+        impl ::store::TenantStore for $store {
+            async fn create_tenant(&self, tenant: &::domain::Tenant) -> Result<(), ::store::Error> {
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                ::sqlx::query("insert into tenants (id, name, status, created_at) values ($1, $2, $3, $4)")
+                    .bind(tenant.id.to_string())
+                    .bind(&tenant.name)
+                    .bind(tenant.status.as_str())
+                    .bind($crate::micros(tenant.created_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match $crate::map_err(e) {
+                        ::store::Error::Conflict(_) => ::store::Error::Conflict(format!(
+                            "a tenant named `{}` exists already",
+                            tenant.name
+                        )),
+                        other => other,
+                    })?;
+                Self::bump_revision(&mut tx).await?;
+                tx.commit().await.map_err($crate::map_err)
+            }
+
+            async fn get_tenant(&self, id: ::domain::TenantId) -> Result<::domain::Tenant, ::store::Error> {
+                let row = ::sqlx::query("select id, name, status, created_at from tenants where id = $1")
+                    .bind(id.to_string())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err($crate::map_err)?;
+                $crate::tenant_from_row(&row)
+            }
+
+            async fn find_tenant_by_name(
+                &self,
+                name: &str,
+            ) -> Result<Option<::domain::Tenant>, ::store::Error> {
+                let row = ::sqlx::query("select id, name, status, created_at from tenants where name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::map_err)?;
+                row.as_ref().map($crate::tenant_from_row).transpose()
+            }
+
+            async fn list_tenants(&self) -> Result<Vec<::domain::Tenant>, ::store::Error> {
+                let rows = ::sqlx::query(
+                    "select id, name, status, created_at from tenants order by created_at, id",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::map_err)?;
+                rows.iter().map($crate::tenant_from_row).collect()
+            }
+
+            async fn set_tenant_status(
+                &self,
+                id: ::domain::TenantId,
+                status: ::domain::TenantStatus,
+            ) -> Result<(), ::store::Error> {
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                let done = ::sqlx::query("update tenants set status = $1 where id = $2")
+                    .bind(status.as_str())
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::map_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(::store::Error::NotFound);
+                }
+                Self::bump_revision(&mut tx).await?;
+                tx.commit().await.map_err($crate::map_err)
+            }
+        }
+
+        #[::async_trait::async_trait]
+        impl ::store::KeyStore for $store {
+            async fn insert_key(
+                &self,
+                tenant: ::domain::TenantId,
+                key: &::domain::ApiKey,
+            ) -> Result<(), ::store::Error> {
+                if key.tenant_id != tenant {
+                    return Err(::store::Error::Conflict("key belongs to another tenant".into()));
+                }
+                let allowed = ::serde_json::to_string(&key.allowed_models)
+                    .map_err(|e| ::store::Error::Other(Box::new(e)))?;
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                ::sqlx::query(
+                    "insert into api_keys (tenant_id, id, name, display_prefix, last_four, key_hash, \
+                     allowed_models, created_at, expires_at, revoked_at) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(tenant.to_string())
+                .bind(key.id.to_string())
+                .bind(&key.name)
+                .bind(&key.display_prefix)
+                .bind(&key.last_four)
+                .bind(key.hash.to_hex())
+                .bind(allowed)
+                .bind($crate::micros(key.created_at))
+                .bind(key.expires_at.map($crate::micros))
+                .bind(key.revoked_at.map($crate::micros))
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::map_err)?;
+                Self::bump_revision(&mut tx).await?;
+                tx.commit().await.map_err($crate::map_err)
+            }
+
+            async fn list_keys(
+                &self,
+                tenant: ::domain::TenantId,
+            ) -> Result<Vec<::domain::ApiKey>, ::store::Error> {
+                let rows = ::sqlx::query(concat!(
+                    "select ",
+                    $crate::key_columns!(),
+                    " from api_keys where tenant_id = $1 order by created_at, id"
+                ))
+                .bind(tenant.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::map_err)?;
+                rows.iter().map($crate::key_from_row).collect()
+            }
+
+            async fn get_key(
+                &self,
+                tenant: ::domain::TenantId,
+                key: ::domain::ApiKeyId,
+            ) -> Result<::domain::ApiKey, ::store::Error> {
+                let row = ::sqlx::query(concat!(
+                    "select ",
+                    $crate::key_columns!(),
+                    " from api_keys where tenant_id = $1 and id = $2"
+                ))
+                .bind(tenant.to_string())
+                .bind(key.to_string())
+                .fetch_one(&self.pool)
+                .await
+                .map_err($crate::map_err)?;
+                $crate::key_from_row(&row)
+            }
+
+            async fn revoke_key(
+                &self,
+                tenant: ::domain::TenantId,
+                key: ::domain::ApiKeyId,
+                at: ::time::OffsetDateTime,
+            ) -> Result<(), ::store::Error> {
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                let done = ::sqlx::query(
+                    "update api_keys set revoked_at = coalesce(revoked_at, $1) \
+                     where tenant_id = $2 and id = $3",
+                )
+                .bind($crate::micros(at))
+                .bind(tenant.to_string())
+                .bind(key.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::map_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(::store::Error::NotFound);
+                }
+                Self::bump_revision(&mut tx).await?;
+                tx.commit().await.map_err($crate::map_err)
+            }
+
+            async fn key_owner(
+                &self,
+                key: ::domain::ApiKeyId,
+            ) -> Result<Option<::domain::TenantId>, ::store::Error> {
+                let owner: Option<String> =
+                    ::sqlx::query_scalar("select tenant_id from api_keys where id = $1")
+                        .bind(key.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err($crate::map_err)?;
+                owner
+                    .map(|it| it.parse().map_err(|e| ::store::Error::Other(Box::new(e))))
+                    .transpose()
+            }
+        }
+
+        #[::async_trait::async_trait]
+        impl ::store::AccessStore for $store {
+            async fn load_access(&self) -> Result<::store::AccessData, ::store::Error> {
+                // One transaction, so keys and tenants come from the same moment.
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                let snapshot: Option<&str> = $snapshot;
+                if let Some(statement) = snapshot {
+                    ::sqlx::query(statement)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($crate::map_err)?;
+                }
+                let keys = ::sqlx::query(concat!(
+                    "select ",
+                    $crate::key_columns!(),
+                    " from api_keys where revoked_at is null order by created_at, id"
+                ))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err($crate::map_err)?
+                .iter()
+                .map($crate::key_from_row)
+                .collect::<Result<_, _>>()?;
+                let tenants = ::sqlx::query(
+                    "select id, name, status, created_at from tenants order by created_at, id",
+                )
+                .fetch_all(&mut *tx)
+                .await
+                .map_err($crate::map_err)?
+                .iter()
+                .map($crate::tenant_from_row)
+                .collect::<Result<_, _>>()?;
+                tx.commit().await.map_err($crate::map_err)?;
+                Ok(::store::AccessData { keys, tenants })
+            }
+
+            async fn revision(&self) -> Result<i64, ::store::Error> {
+                ::sqlx::query_scalar("select revision from store_revision where id = 1")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err($crate::map_err)
+            }
+        }
+
+        #[::async_trait::async_trait]
+        impl ::store::UsageStore for $store {
+            async fn insert_usage(
+                &self,
+                records: &[::domain::UsageRecord],
+            ) -> Result<u64, ::store::Error> {
+                let mut inserted = 0;
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                for chunk in ::store::power_of_two_chunks(records, $crate::tables_core::USAGE_INSERT_CHUNK) {
+                    let mut query: ::sqlx::QueryBuilder<'_, $db> = ::sqlx::QueryBuilder::new(concat!(
+                        "insert into usage_records (",
+                        $crate::usage_columns!(),
+                        ") "
+                    ));
+                    query.push_values(chunk, |mut row, r| {
+                        row.push_bind(r.tenant_id.to_string())
+                            .push_bind(r.id.to_string())
+                            .push_bind(r.request_id.to_string())
+                            .push_bind(r.key_id.to_string())
+                            .push_bind(&r.endpoint)
+                            .push_bind(&r.model_alias)
+                            .push_bind(&r.provider)
+                            .push_bind(&r.upstream_model)
+                            .push_bind(r.stream)
+                            .push_bind($crate::to_i64(r.prompt_tokens))
+                            .push_bind($crate::to_i64(r.completion_tokens))
+                            .push_bind($crate::to_i64(r.cached_tokens))
+                            .push_bind($crate::to_i64(r.cache_write_tokens))
+                            .push_bind($crate::to_i64(r.reasoning_tokens))
+                            .push_bind(r.estimated)
+                            .push_bind(&r.raw_usage)
+                            .push_bind(r.status.as_str())
+                            .push_bind(i64::from(r.http_status))
+                            .push_bind(&r.error_code)
+                            .push_bind($crate::to_i64(r.latency_ms))
+                            .push_bind(r.ttft_ms.map($crate::to_i64))
+                            .push_bind($crate::micros(r.created_at));
+                    });
+                    query.push(" on conflict (id) do nothing");
+                    let done = query.build().execute(&mut *tx).await.map_err($crate::map_err)?;
+                    inserted += done.rows_affected();
+                }
+                tx.commit().await.map_err($crate::map_err)?;
+                Ok(inserted)
+            }
+
+            async fn list_usage(
+                &self,
+                tenant: ::domain::TenantId,
+                limit: u32,
+            ) -> Result<Vec<::domain::UsageRecord>, ::store::Error> {
+                let rows = ::sqlx::query(concat!(
+                    "select ",
+                    $crate::usage_columns!(),
+                    " from usage_records where tenant_id = $1 \
+                     order by created_at desc, id desc limit $2"
+                ))
+                .bind(tenant.to_string())
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::map_err)?;
+                rows.iter().map($crate::usage_from_row).collect()
+            }
+        }
+
+        #[::async_trait::async_trait]
+        impl ::store::Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn ping(&self) -> Result<(), ::store::Error> {
+                ::sqlx::query("select 1")
+                    .execute(&self.pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| ::store::Error::Unavailable(Box::new(e)))
+            }
+        }
+    };
+}
