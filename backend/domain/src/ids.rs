@@ -57,3 +57,19 @@ uuid_id!(
     /// One request through the data plane, echoed in `x-request-id`.
     RequestId
 );
+uuid_id!(
+    /// A person with a portal login.
+    UserId
+);
+uuid_id!(
+    /// An invitation to join a tenant.
+    InvitationId
+);
+uuid_id!(
+    /// A personal access token's id (not its secret).
+    TokenId
+);
+uuid_id!(
+    /// One audit event.
+    AuditEventId
+);

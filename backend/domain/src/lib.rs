@@ -2,13 +2,21 @@
 //!
 //! Nothing here performs IO, so nothing here can fail because of the outside world.
 
+pub mod account;
 pub mod api_key;
+pub mod audit;
 pub mod ids;
 pub mod llm;
+pub mod roles;
 pub mod tenant;
 pub mod usage;
 
+pub use account::{Email, User};
 pub use api_key::{ApiKey, KeyHash, KeySecret, NewKeySecret};
-pub use ids::{ApiKeyId, RequestId, TenantId, UsageId};
+pub use audit::{Actor, AuditEntry, AuditEvent};
+pub use ids::{
+    ApiKeyId, AuditEventId, InvitationId, RequestId, TenantId, TokenId, UsageId, UserId,
+};
+pub use roles::{Permission, Role};
 pub use tenant::{Tenant, TenantStatus};
 pub use usage::{UsageRecord, UsageStatus};
