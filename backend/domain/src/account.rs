@@ -140,7 +140,9 @@ pub fn check_password(password: &str, email: &Email) -> Result<(), PasswordError
         return Err(PasswordError::TooLong);
     }
     let lower = password.to_lowercase();
-    if COMMON.contains(&lower.as_str()) || lower.chars().all(|c| Some(c) == lower.chars().next()) {
+    let first = lower.chars().next();
+    let one_character = lower.chars().all(|c| Some(c) == first);
+    if COMMON.contains(&lower.as_str()) || one_character {
         return Err(PasswordError::TooCommon);
     }
     if lower == email.as_str() {

@@ -4,13 +4,17 @@
 //! so there is nothing to brute-force, and the data plane must verify a key in microseconds.
 
 use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::{ApiKeyId, TenantId};
+use crate::{ApiKeyId, TenantId, UserId};
 
 /// 43 alphanumeric characters carry 43 * log2(62) = 256.03 bits.
 const SECRET_CHARS: usize = 43;
@@ -126,7 +130,8 @@ pub struct NewKeySecret {
 }
 
 impl NewKeySecret {
-    /// Generates `"{prefix}-{43 random alphanumerics}"` from the operating system's CSPRNG.
+    /// Generates `"{prefix}-{43 random alphanumerics}"` from a CSPRNG (ChaCha, seeded by the
+    /// operating system).
     ///
     /// # Errors
     /// When `prefix` is not a valid key prefix.
@@ -161,9 +166,51 @@ pub struct ApiKey {
     pub hash: KeyHash,
     /// Model aliases this key may use; empty means every model.
     pub allowed_models: Vec<String>,
+    pub scopes: KeyScopes,
+    pub created_by: Option<UserId>,
+    /// The key this one replaced, when it was made by a rotation.
+    pub rotated_from: Option<ApiKeyId>,
     pub created_at: OffsetDateTime,
     pub expires_at: Option<OffsetDateTime>,
     pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// The data-plane endpoints a key can be limited to.
+pub const ENDPOINTS: [&str; 4] = ["chat.completions", "completions", "embeddings", "models"];
+
+/// What a key may reach beyond its models: endpoints, client addresses, and limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyScopes {
+    /// Endpoints (from [`ENDPOINTS`]) this key may call; empty means all.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// Client networks this key may be used from; empty means anywhere.
+    #[serde(default)]
+    pub ip_allowlist: Vec<IpNet>,
+    #[serde(default)]
+    pub limits: KeyLimits,
+}
+
+/// Per-key limits, stored now and enforced by the limits stage of the data plane.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyLimits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_minute: Option<u64>,
+    /// Spend cap per calendar month, in micro-dollars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_budget_micros: Option<i64>,
+}
+
+impl KeyScopes {
+    pub fn allows_endpoint(&self, endpoint: &str) -> bool {
+        self.endpoints.is_empty() || self.endpoints.iter().any(|it| it == endpoint)
+    }
+
+    pub fn allows_ip(&self, ip: IpAddr) -> bool {
+        self.ip_allowlist.is_empty() || self.ip_allowlist.iter().any(|net| net.contains(&ip))
+    }
 }
 
 /// Why a key cannot be used right now.
@@ -249,6 +296,9 @@ mod tests {
             last_four: "wxyz".into(),
             hash: KeyHash::of("x"),
             allowed_models: vec![],
+            scopes: KeyScopes::default(),
+            created_by: None,
+            rotated_from: None,
             created_at: now,
             expires_at: None,
             revoked_at: None,
@@ -263,6 +313,26 @@ mod tests {
     }
 
     #[test]
+    fn endpoint_and_network_scopes_limit_use() {
+        let scopes = KeyScopes {
+            endpoints: vec!["embeddings".into()],
+            ip_allowlist: vec![
+                "10.0.0.0/8".parse().unwrap(),
+                "2001:db8::/32".parse().unwrap(),
+            ],
+            limits: KeyLimits::default(),
+        };
+        assert!(scopes.allows_endpoint("embeddings"));
+        assert!(!scopes.allows_endpoint("chat.completions"));
+        assert!(scopes.allows_ip("10.1.2.3".parse().unwrap()));
+        assert!(scopes.allows_ip("2001:db8::1".parse().unwrap()));
+        assert!(!scopes.allows_ip("192.168.1.1".parse().unwrap()));
+        assert!(KeyScopes::default().allows_ip("192.168.1.1".parse().unwrap()));
+        let json = serde_json::to_string(&scopes).unwrap();
+        assert_eq!(serde_json::from_str::<KeyScopes>(&json).unwrap(), scopes);
+    }
+
+    #[test]
     fn model_scopes_limit_aliases() {
         let mut key = ApiKey {
             id: ApiKeyId::new(),
@@ -272,6 +342,9 @@ mod tests {
             last_four: String::new(),
             hash: KeyHash::of("x"),
             allowed_models: vec![],
+            scopes: KeyScopes::default(),
+            created_by: None,
+            rotated_from: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
             expires_at: None,
             revoked_at: None,

@@ -8,11 +8,12 @@ pub mod audit;
 pub mod ids;
 pub mod llm;
 pub mod roles;
+pub mod session;
 pub mod tenant;
 pub mod usage;
 
 pub use account::{Email, User};
-pub use api_key::{ApiKey, KeyHash, KeySecret, NewKeySecret};
+pub use api_key::{ApiKey, KeyHash, KeyLimits, KeyScopes, KeySecret, NewKeySecret};
 pub use audit::{Actor, AuditEntry, AuditEvent};
 pub use ids::{
     ApiKeyId, AuditEventId, InvitationId, RequestId, TenantId, TokenId, UsageId, UserId,

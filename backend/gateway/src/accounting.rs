@@ -386,105 +386,10 @@ async fn replay_loop(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    use async_trait::async_trait;
-    use domain::{ApiKey, Tenant, TenantStatus};
-    use store::{AccessData, AccessStore, KeyStore, TenantStore, UsageStore};
+    use store::UsageStore;
     use store_sqlite::SqliteStore;
 
     use super::*;
-
-    /// A real SQLite store whose usage inserts fail while `down` is set.
-    #[derive(Debug)]
-    struct Flaky {
-        inner: SqliteStore,
-        down: AtomicBool,
-    }
-
-    #[async_trait]
-    impl TenantStore for Flaky {
-        async fn create_tenant(&self, tenant: &Tenant) -> Result<(), store::Error> {
-            self.inner.create_tenant(tenant).await
-        }
-        async fn get_tenant(&self, id: TenantId) -> Result<Tenant, store::Error> {
-            self.inner.get_tenant(id).await
-        }
-        async fn find_tenant_by_name(&self, name: &str) -> Result<Option<Tenant>, store::Error> {
-            self.inner.find_tenant_by_name(name).await
-        }
-        async fn list_tenants(&self) -> Result<Vec<Tenant>, store::Error> {
-            self.inner.list_tenants().await
-        }
-        async fn set_tenant_status(
-            &self,
-            id: TenantId,
-            status: TenantStatus,
-        ) -> Result<(), store::Error> {
-            self.inner.set_tenant_status(id, status).await
-        }
-    }
-
-    #[async_trait]
-    impl KeyStore for Flaky {
-        async fn insert_key(&self, tenant: TenantId, key: &ApiKey) -> Result<(), store::Error> {
-            self.inner.insert_key(tenant, key).await
-        }
-        async fn list_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, store::Error> {
-            self.inner.list_keys(tenant).await
-        }
-        async fn get_key(&self, tenant: TenantId, key: ApiKeyId) -> Result<ApiKey, store::Error> {
-            self.inner.get_key(tenant, key).await
-        }
-        async fn revoke_key(
-            &self,
-            tenant: TenantId,
-            key: ApiKeyId,
-            at: OffsetDateTime,
-        ) -> Result<(), store::Error> {
-            self.inner.revoke_key(tenant, key, at).await
-        }
-        async fn key_owner(&self, key: ApiKeyId) -> Result<Option<TenantId>, store::Error> {
-            self.inner.key_owner(key).await
-        }
-    }
-
-    #[async_trait]
-    impl AccessStore for Flaky {
-        async fn load_access(&self) -> Result<AccessData, store::Error> {
-            self.inner.load_access().await
-        }
-        async fn revision(&self) -> Result<i64, store::Error> {
-            self.inner.revision().await
-        }
-    }
-
-    #[async_trait]
-    impl UsageStore for Flaky {
-        async fn insert_usage(&self, records: &[UsageRecord]) -> Result<u64, store::Error> {
-            if self.down.load(Ordering::SeqCst) {
-                return Err(store::Error::Unavailable("database is down".into()));
-            }
-            self.inner.insert_usage(records).await
-        }
-        async fn list_usage(
-            &self,
-            tenant: TenantId,
-            limit: u32,
-        ) -> Result<Vec<UsageRecord>, store::Error> {
-            self.inner.list_usage(tenant, limit).await
-        }
-    }
-
-    #[async_trait]
-    impl Store for Flaky {
-        fn backend(&self) -> &'static str {
-            "sqlite"
-        }
-        async fn ping(&self) -> Result<(), store::Error> {
-            self.inner.ping().await
-        }
-    }
 
     fn draft(tenant: TenantId) -> UsageDraft {
         UsageDraft {
@@ -514,18 +419,25 @@ mod tests {
         }
     }
 
-    async fn setup(dir: &std::path::Path) -> Arc<Flaky> {
-        let inner = SqliteStore::connect(&store_sqlite::Config {
+    async fn setup(dir: &std::path::Path) -> Arc<SqliteStore> {
+        let store = SqliteStore::connect(&store_sqlite::Config {
             url: format!("sqlite://{}", dir.join("t.db").display()),
             max_connections: 2,
         })
         .await
         .unwrap();
-        inner.migrate().await.unwrap();
-        Arc::new(Flaky {
-            inner,
-            down: AtomicBool::new(true),
-        })
+        store.migrate().await.unwrap();
+        Arc::new(store)
+    }
+
+    /// Makes usage inserts fail (or work again) by hiding the table.
+    async fn database_down(store: &SqliteStore, down: bool) {
+        let sql = if down {
+            "alter table usage_records rename to usage_records_hidden"
+        } else {
+            "alter table usage_records_hidden rename to usage_records"
+        };
+        store.execute_for_tests(sql).await.unwrap();
     }
 
     async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
@@ -553,6 +465,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sluice-spill-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).unwrap();
         let store = setup(&dir).await;
+        database_down(&store, true).await;
         let tracker = TaskTracker::new();
         let cancel = CancellationToken::new();
         let sink = start(&config(&dir, 100), store.clone(), &tracker, cancel.clone());
@@ -565,25 +478,16 @@ mod tests {
             std::fs::read_to_string(&spill).is_ok_and(|it| it.lines().count() == 25)
         })
         .await;
-        assert!(
-            store
-                .inner
-                .list_usage(tenant, 100)
-                .await
-                .unwrap()
-                .is_empty()
-        );
-
-        store.down.store(false, Ordering::SeqCst);
+        database_down(&store, false).await;
         eventually("replay", async || {
-            store.inner.list_usage(tenant, 100).await.unwrap().len() == 25
+            store.list_usage(tenant, 100).await.unwrap().len() == 25
         })
         .await;
         eventually("spill file removed", async || !spill.exists()).await;
         cancel.cancel();
         tracker.close();
         tracker.wait().await;
-        assert_eq!(store.inner.list_usage(tenant, 100).await.unwrap().len(), 25);
+        assert_eq!(store.list_usage(tenant, 100).await.unwrap().len(), 25);
     }
 
     #[tokio::test]
@@ -591,7 +495,6 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sluice-spill-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).unwrap();
         let store = setup(&dir).await;
-        store.down.store(false, Ordering::SeqCst);
         let tracker = TaskTracker::new();
         let cancel = CancellationToken::new();
         let sink = start(&config(&dir, 1), store.clone(), &tracker, cancel.clone());
@@ -601,16 +504,13 @@ mod tests {
             sink.record(draft(tenant));
         }
         eventually("every record stored", async || {
-            store.inner.list_usage(tenant, 1000).await.unwrap().len() == 200
+            store.list_usage(tenant, 1000).await.unwrap().len() == 200
         })
         .await;
         cancel.cancel();
         tracker.close();
         tracker.wait().await;
-        assert_eq!(
-            store.inner.list_usage(tenant, 1000).await.unwrap().len(),
-            200
-        );
+        assert_eq!(store.list_usage(tenant, 1000).await.unwrap().len(), 200);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! management API. Every server-owned value (ids, times, secrets) is generated here.
 
 use domain::api_key::{NewKeySecret, validate_prefix};
-use domain::{ApiKey, ApiKeyId, KeySecret, Tenant, TenantId, TenantStatus};
+use domain::{Actor, ApiKey, ApiKeyId, AuditEntry, KeySecret, Tenant, TenantId, TenantStatus};
 use store::Store;
 use time::OffsetDateTime;
 
@@ -37,7 +37,15 @@ impl From<store::Error> for AdminError {
 pub async fn create_tenant(store: &dyn Store, name: &str) -> Result<Tenant, AdminError> {
     let tenant = Tenant::new(name, OffsetDateTime::now_utc())
         .map_err(|e| AdminError::Invalid(e.to_string()))?;
-    store.create_tenant(&tenant).await?;
+    let audit = AuditEntry::new(
+        Some(tenant.id),
+        Actor::cli(),
+        "tenant.create",
+        tenant.created_at,
+    )
+    .target("tenant", tenant.id)
+    .change(None, Some(format!("{{\"name\":{:?}}}", tenant.name)));
+    store.create_tenant(&tenant, &audit).await?;
     Ok(tenant)
 }
 
@@ -68,8 +76,19 @@ pub async fn set_tenant_status(
     tenant: TenantId,
     status: TenantStatus,
 ) -> Result<(), AdminError> {
+    let audit = AuditEntry::new(
+        Some(tenant),
+        Actor::cli(),
+        "tenant.status_change",
+        OffsetDateTime::now_utc(),
+    )
+    .target("tenant", tenant)
+    .change(
+        None,
+        Some(format!("{{\"status\":\"{}\"}}", status.as_str())),
+    );
     store
-        .set_tenant_status(tenant, status)
+        .set_tenant_status(tenant, status, &audit)
         .await
         .map_err(|e| match e {
             store::Error::NotFound => AdminError::UnknownTenant(tenant.to_string()),
@@ -125,14 +144,22 @@ pub async fn create_key(
         last_four: generated.last_four,
         hash: generated.hash,
         allowed_models: new.allowed_models,
+        scopes: domain::KeyScopes::default(),
+        created_by: None,
+        rotated_from: None,
         created_at: now,
         expires_at: new.expires_at,
         revoked_at: None,
     };
-    store.insert_key(tenant, &key).await.map_err(|e| match e {
-        store::Error::NotFound => AdminError::UnknownTenant(tenant.to_string()),
-        other => other.into(),
-    })?;
+    let audit =
+        AuditEntry::new(Some(tenant), Actor::cli(), "key.create", now).target("api_key", key.id);
+    store
+        .insert_key(tenant, &key, &audit)
+        .await
+        .map_err(|e| match e {
+            store::Error::NotFound => AdminError::UnknownTenant(tenant.to_string()),
+            other => other.into(),
+        })?;
     Ok((key, generated.secret))
 }
 
@@ -145,8 +172,11 @@ pub async fn revoke_key(store: &dyn Store, key: ApiKeyId) -> Result<TenantId, Ad
         .key_owner(key)
         .await?
         .ok_or_else(|| AdminError::UnknownKey(key.to_string()))?;
+    let now = OffsetDateTime::now_utc();
+    let audit =
+        AuditEntry::new(Some(tenant), Actor::cli(), "key.revoke", now).target("api_key", key);
     store
-        .revoke_key(tenant, key, OffsetDateTime::now_utc())
+        .revoke_key(tenant, key, now, &audit)
         .await
         .map_err(|e| match e {
             store::Error::NotFound => AdminError::UnknownKey(key.to_string()),

@@ -109,8 +109,14 @@ pub fn key_from_row(row: &impl SqlRow) -> Result<ApiKey, Error> {
         display_prefix: row.text("display_prefix")?,
         last_four: row.text("last_four")?,
         hash: KeyHash::from_hex(&row.text("key_hash")?).ok_or_else(|| corrupt("key_hash"))?,
-        allowed_models: serde_json::from_str(&row.text("allowed_models")?)
-            .map_err(|_| corrupt("allowed_models"))?,
+        allowed_models: json(row, "allowed_models")?,
+        scopes: domain::KeyScopes {
+            endpoints: json(row, "allowed_endpoints")?,
+            ip_allowlist: json(row, "ip_allowlist")?,
+            limits: json(row, "limits")?,
+        },
+        created_by: opt_parsed(row, "created_by")?,
+        rotated_from: opt_parsed(row, "rotated_from")?,
         created_at: time_at(row, "created_at")?,
         expires_at: opt_time_at(row, "expires_at")?,
         revoked_at: opt_time_at(row, "revoked_at")?,
@@ -146,5 +152,131 @@ pub fn usage_from_row(row: &impl SqlRow) -> Result<UsageRecord, Error> {
             .map(|it| u64::try_from(it).map_err(|_| corrupt("ttft_ms")))
             .transpose()?,
         created_at: time_at(row, "created_at")?,
+    })
+}
+
+fn json<T: serde::de::DeserializeOwned>(row: &impl SqlRow, column: &str) -> Result<T, Error> {
+    serde_json::from_str(&row.text(column)?).map_err(|_| corrupt(column))
+}
+
+fn opt_parsed<T: std::str::FromStr>(row: &impl SqlRow, column: &str) -> Result<Option<T>, Error> {
+    row.opt_text(column)?
+        .map(|it| it.parse().map_err(|_| corrupt(column)))
+        .transpose()
+}
+
+fn hash_of(row: &impl SqlRow, column: &str) -> Result<KeyHash, Error> {
+    KeyHash::from_hex(&row.text(column)?).ok_or_else(|| corrupt(column))
+}
+
+fn role_of(row: &impl SqlRow, column: &str) -> Result<domain::Role, Error> {
+    domain::Role::parse(&row.text(column)?).ok_or_else(|| corrupt(column))
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn user_from_row(row: &impl SqlRow) -> Result<domain::User, Error> {
+    Ok(domain::User {
+        id: parsed(row, "id")?,
+        email: domain::Email::from_stored(row.text("email")?),
+        display_name: row.opt_text("display_name")?,
+        password_hash: row.opt_text("password_hash")?,
+        email_verified_at: opt_time_at(row, "email_verified_at")?,
+        is_operator: row.flag("is_operator")?,
+        failed_logins: u32::try_from(row.int("failed_logins")?).unwrap_or(u32::MAX),
+        locked_until: opt_time_at(row, "locked_until")?,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn session_from_row(row: &impl SqlRow) -> Result<domain::session::Session, Error> {
+    Ok(domain::session::Session {
+        id_hash: hash_of(row, "id_hash")?,
+        user_id: parsed(row, "user_id")?,
+        csrf_token: row.text("csrf_token")?,
+        created_at: time_at(row, "created_at")?,
+        expires_at: time_at(row, "expires_at")?,
+        ip: row.opt_text("ip")?,
+        user_agent: row.opt_text("user_agent")?,
+    })
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn token_from_row(row: &impl SqlRow) -> Result<domain::session::PersonalAccessToken, Error> {
+    Ok(domain::session::PersonalAccessToken {
+        id: parsed(row, "id")?,
+        user_id: parsed(row, "user_id")?,
+        name: row.text("name")?,
+        hash: hash_of(row, "token_hash")?,
+        display_prefix: row.text("display_prefix")?,
+        last_four: row.text("last_four")?,
+        created_at: time_at(row, "created_at")?,
+        expires_at: opt_time_at(row, "expires_at")?,
+        revoked_at: opt_time_at(row, "revoked_at")?,
+    })
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn member_from_row(row: &impl SqlRow) -> Result<domain::session::Member, Error> {
+    Ok(domain::session::Member {
+        tenant_id: parsed(row, "tenant_id")?,
+        user_id: parsed(row, "user_id")?,
+        email: domain::Email::from_stored(row.text("email")?),
+        display_name: row.opt_text("display_name")?,
+        role: role_of(row, "role")?,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn invitation_from_row(row: &impl SqlRow) -> Result<domain::session::Invitation, Error> {
+    Ok(domain::session::Invitation {
+        id: parsed(row, "id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        email: domain::Email::from_stored(row.text("email")?),
+        role: role_of(row, "role")?,
+        token_hash: hash_of(row, "token_hash")?,
+        invited_by: parsed(row, "invited_by")?,
+        created_at: time_at(row, "created_at")?,
+        expires_at: time_at(row, "expires_at")?,
+        accepted_at: opt_time_at(row, "accepted_at")?,
+        revoked_at: opt_time_at(row, "revoked_at")?,
+    })
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn tenant_role_from_row(row: &impl SqlRow) -> Result<(Tenant, domain::Role), Error> {
+    Ok((tenant_from_row(row)?, role_of(row, "role")?))
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn audit_from_row(row: &impl SqlRow) -> Result<domain::AuditEvent, Error> {
+    Ok(domain::AuditEvent {
+        seq: row.int("seq")?,
+        entry: domain::AuditEntry {
+            id: parsed(row, "id")?,
+            tenant_id: opt_parsed(row, "tenant_id")?,
+            actor: domain::Actor {
+                kind: row.text("actor_kind")?,
+                id: row.opt_text("actor_id")?,
+                label: row.opt_text("actor_label")?,
+            },
+            action: row.text("action")?,
+            target_kind: row.opt_text("target_kind")?,
+            target_id: row.opt_text("target_id")?,
+            ip: row.opt_text("ip")?,
+            before: row.opt_text("before_json")?,
+            after: row.opt_text("after_json")?,
+            created_at: time_at(row, "created_at")?,
+        },
+        prev_hash: row.text("prev_hash")?,
+        hash: row.text("hash")?,
     })
 }

@@ -10,6 +10,7 @@ pub const USAGE_INSERT_CHUNK: usize = 64;
 macro_rules! key_columns {
     () => {
         "tenant_id, id, name, display_prefix, last_four, key_hash, allowed_models, \
+         allowed_endpoints, ip_allowlist, limits, created_by, rotated_from, \
          created_at, expires_at, revoked_at"
     };
 }
@@ -40,11 +41,101 @@ macro_rules! impl_core_store {
                     .map_err($crate::map_err)?;
                 Ok(())
             }
+
+            /// Appends `entry` to the audit chain inside `tx`: the head row is locked until
+            /// the transaction ends, so appends are serialised and the chain has no forks.
+            async fn append_audit(
+                tx: &mut ::sqlx::Transaction<'_, $db>,
+                entry: &::domain::AuditEntry,
+            ) -> ::std::result::Result<(), ::store::Error> {
+                let (seq, prev): (i64, String) = ::sqlx::query_as(
+                    "update audit_head set seq = seq + 1 where id = 1 returning seq, hash",
+                )
+                .fetch_one(&mut **tx)
+                .await
+                .map_err($crate::map_err)?;
+                let hash = ::domain::audit::chain_hash(&prev, seq, entry);
+                ::sqlx::query("update audit_head set hash = $1 where id = 1")
+                    .bind(&hash)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err($crate::map_err)?;
+                ::sqlx::query(
+                    "insert into audit_events (seq, id, tenant_id, actor_kind, actor_id, \
+                     actor_label, action, target_kind, target_id, ip, before_json, after_json, \
+                     created_at, prev_hash, hash) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                )
+                .bind(seq)
+                .bind(entry.id.to_string())
+                .bind(entry.tenant_id.map(|it| it.to_string()))
+                .bind(&entry.actor.kind)
+                .bind(&entry.actor.id)
+                .bind(&entry.actor.label)
+                .bind(&entry.action)
+                .bind(&entry.target_kind)
+                .bind(&entry.target_id)
+                .bind(&entry.ip)
+                .bind(&entry.before)
+                .bind(&entry.after)
+                .bind($crate::micros(entry.created_at))
+                .bind(&prev)
+                .bind(&hash)
+                .execute(&mut **tx)
+                .await
+                .map_err($crate::map_err)?;
+                Ok(())
+            }
+
+            /// Inserts a key row inside `tx`.
+            async fn insert_key_row(
+                tx: &mut ::sqlx::Transaction<'_, $db>,
+                tenant: ::domain::TenantId,
+                key: &::domain::ApiKey,
+            ) -> ::std::result::Result<(), ::store::Error> {
+                let models = ::serde_json::to_string(&key.allowed_models)
+                    .map_err(|e| ::store::Error::Other(Box::new(e)))?;
+                let endpoints = ::serde_json::to_string(&key.scopes.endpoints)
+                    .map_err(|e| ::store::Error::Other(Box::new(e)))?;
+                let networks = ::serde_json::to_string(&key.scopes.ip_allowlist)
+                    .map_err(|e| ::store::Error::Other(Box::new(e)))?;
+                let limits = ::serde_json::to_string(&key.scopes.limits)
+                    .map_err(|e| ::store::Error::Other(Box::new(e)))?;
+                ::sqlx::query(
+                    "insert into api_keys (tenant_id, id, name, display_prefix, last_four, key_hash, \
+                     allowed_models, allowed_endpoints, ip_allowlist, limits, created_by, \
+                     rotated_from, created_at, expires_at, revoked_at) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                )
+                .bind(tenant.to_string())
+                .bind(key.id.to_string())
+                .bind(&key.name)
+                .bind(&key.display_prefix)
+                .bind(&key.last_four)
+                .bind(key.hash.to_hex())
+                .bind(models)
+                .bind(endpoints)
+                .bind(networks)
+                .bind(limits)
+                .bind(key.created_by.map(|it| it.to_string()))
+                .bind(key.rotated_from.map(|it| it.to_string()))
+                .bind($crate::micros(key.created_at))
+                .bind(key.expires_at.map($crate::micros))
+                .bind(key.revoked_at.map($crate::micros))
+                .execute(&mut **tx)
+                .await
+                .map_err($crate::map_err)?;
+                Ok(())
+            }
         }
 
         #[::async_trait::async_trait]
         impl ::store::TenantStore for $store {
-            async fn create_tenant(&self, tenant: &::domain::Tenant) -> Result<(), ::store::Error> {
+            async fn create_tenant(
+                &self,
+                tenant: &::domain::Tenant,
+                audit: &::domain::AuditEntry,
+            ) -> Result<(), ::store::Error> {
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
                 ::sqlx::query("insert into tenants (id, name, status, created_at) values ($1, $2, $3, $4)")
                     .bind(tenant.id.to_string())
@@ -60,6 +151,7 @@ macro_rules! impl_core_store {
                         )),
                         other => other,
                     })?;
+                Self::append_audit(&mut tx, audit).await?;
                 Self::bump_revision(&mut tx).await?;
                 tx.commit().await.map_err($crate::map_err)
             }
@@ -99,6 +191,7 @@ macro_rules! impl_core_store {
                 &self,
                 id: ::domain::TenantId,
                 status: ::domain::TenantStatus,
+                audit: &::domain::AuditEntry,
             ) -> Result<(), ::store::Error> {
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
                 let done = ::sqlx::query("update tenants set status = $1 where id = $2")
@@ -110,6 +203,7 @@ macro_rules! impl_core_store {
                 if done.rows_affected() == 0 {
                     return Err(::store::Error::NotFound);
                 }
+                Self::append_audit(&mut tx, audit).await?;
                 Self::bump_revision(&mut tx).await?;
                 tx.commit().await.map_err($crate::map_err)
             }
@@ -121,31 +215,81 @@ macro_rules! impl_core_store {
                 &self,
                 tenant: ::domain::TenantId,
                 key: &::domain::ApiKey,
+                audit: &::domain::AuditEntry,
             ) -> Result<(), ::store::Error> {
                 if key.tenant_id != tenant {
                     return Err(::store::Error::Conflict("key belongs to another tenant".into()));
                 }
-                let allowed = ::serde_json::to_string(&key.allowed_models)
-                    .map_err(|e| ::store::Error::Other(Box::new(e)))?;
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
-                ::sqlx::query(
-                    "insert into api_keys (tenant_id, id, name, display_prefix, last_four, key_hash, \
-                     allowed_models, created_at, expires_at, revoked_at) \
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                Self::insert_key_row(&mut tx, tenant, key).await?;
+                Self::append_audit(&mut tx, audit).await?;
+                Self::bump_revision(&mut tx).await?;
+                tx.commit().await.map_err($crate::map_err)
+            }
+
+            async fn update_key(
+                &self,
+                tenant: ::domain::TenantId,
+                key: &::domain::ApiKey,
+                audit: &::domain::AuditEntry,
+            ) -> Result<(), ::store::Error> {
+                let json = |value: ::serde_json::Result<String>| {
+                    value.map_err(|e| ::store::Error::Other(Box::new(e)))
+                };
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                let done = ::sqlx::query(
+                    "update api_keys set name = $1, allowed_models = $2, allowed_endpoints = $3, \
+                     ip_allowlist = $4, limits = $5, expires_at = $6 \
+                     where tenant_id = $7 and id = $8 and revoked_at is null",
                 )
+                .bind(&key.name)
+                .bind(json(::serde_json::to_string(&key.allowed_models))?)
+                .bind(json(::serde_json::to_string(&key.scopes.endpoints))?)
+                .bind(json(::serde_json::to_string(&key.scopes.ip_allowlist))?)
+                .bind(json(::serde_json::to_string(&key.scopes.limits))?)
+                .bind(key.expires_at.map($crate::micros))
                 .bind(tenant.to_string())
                 .bind(key.id.to_string())
-                .bind(&key.name)
-                .bind(&key.display_prefix)
-                .bind(&key.last_four)
-                .bind(key.hash.to_hex())
-                .bind(allowed)
-                .bind($crate::micros(key.created_at))
-                .bind(key.expires_at.map($crate::micros))
-                .bind(key.revoked_at.map($crate::micros))
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(::store::Error::NotFound);
+                }
+                Self::append_audit(&mut tx, audit).await?;
+                Self::bump_revision(&mut tx).await?;
+                tx.commit().await.map_err($crate::map_err)
+            }
+
+            async fn rotate_key(
+                &self,
+                tenant: ::domain::TenantId,
+                old: ::domain::ApiKeyId,
+                old_expires_at: ::time::OffsetDateTime,
+                new: &::domain::ApiKey,
+                audit: &::domain::AuditEntry,
+            ) -> Result<(), ::store::Error> {
+                if new.tenant_id != tenant {
+                    return Err(::store::Error::Conflict("key belongs to another tenant".into()));
+                }
+                let until = $crate::micros(old_expires_at);
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                let done = ::sqlx::query(
+                    "update api_keys set expires_at = case when expires_at is null or expires_at > $1 \
+                     then $1 else expires_at end \
+                     where tenant_id = $2 and id = $3 and revoked_at is null",
+                )
+                .bind(until)
+                .bind(tenant.to_string())
+                .bind(old.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::map_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(::store::Error::NotFound);
+                }
+                Self::insert_key_row(&mut tx, tenant, new).await?;
+                Self::append_audit(&mut tx, audit).await?;
                 Self::bump_revision(&mut tx).await?;
                 tx.commit().await.map_err($crate::map_err)
             }
@@ -189,6 +333,7 @@ macro_rules! impl_core_store {
                 tenant: ::domain::TenantId,
                 key: ::domain::ApiKeyId,
                 at: ::time::OffsetDateTime,
+                audit: &::domain::AuditEntry,
             ) -> Result<(), ::store::Error> {
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
                 let done = ::sqlx::query(
@@ -204,6 +349,7 @@ macro_rules! impl_core_store {
                 if done.rows_affected() == 0 {
                     return Err(::store::Error::NotFound);
                 }
+                Self::append_audit(&mut tx, audit).await?;
                 Self::bump_revision(&mut tx).await?;
                 tx.commit().await.map_err($crate::map_err)
             }

@@ -62,6 +62,19 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Runs a statement directly, for tests that break the database on purpose.
+    ///
+    /// # Errors
+    /// Whatever the statement fails with.
+    #[cfg(feature = "testing")]
+    pub async fn execute_for_tests(&self, sql: &str) -> Result<(), Error> {
+        sqlx::query(sql)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
 }
 
 store_sql::impl_sql_store!(

@@ -6,8 +6,8 @@
 #![expect(clippy::unwrap_used, reason = "contract tests fail loudly")]
 
 use domain::{
-    ApiKey, ApiKeyId, KeyHash, RequestId, Tenant, TenantId, TenantStatus, UsageId, UsageRecord,
-    UsageStatus,
+    Actor, ApiKey, ApiKeyId, AuditEntry, KeyHash, RequestId, Tenant, TenantId, TenantStatus,
+    UsageId, UsageRecord, UsageStatus,
 };
 use time::OffsetDateTime;
 
@@ -35,6 +35,15 @@ macro_rules! store_contract_tests {
             usage_is_scoped_by_tenant_and_newest_first,
             concurrent_usage_batches_all_land,
             large_batches_land_whole_and_replays_add_nothing,
+            users_round_trip_and_emails_are_unique,
+            failed_logins_lock_and_a_success_unlocks,
+            email_tokens_work_once_and_not_after_expiry,
+            sessions_expire_and_a_new_password_ends_them,
+            personal_access_tokens_are_per_user,
+            members_roles_and_the_last_owner_rule,
+            invitations_are_single_use_expiring_and_tenant_scoped,
+            keys_update_and_rotate_with_a_grace_period,
+            the_audit_log_is_a_verifiable_chain_filtered_by_tenant,
             ping_succeeds
         );
     };
@@ -62,6 +71,10 @@ fn tenant(name: &str) -> Tenant {
     res
 }
 
+fn audit() -> AuditEntry {
+    AuditEntry::new(None, Actor::cli(), "test.action", now())
+}
+
 fn key(tenant: TenantId, secret: &str) -> ApiKey {
     ApiKey {
         id: ApiKeyId::new(),
@@ -71,6 +84,9 @@ fn key(tenant: TenantId, secret: &str) -> ApiKey {
         last_four: "wxyz".into(),
         hash: KeyHash::of(secret),
         allowed_models: vec![],
+        scopes: domain::KeyScopes::default(),
+        created_by: None,
+        rotated_from: None,
         created_at: now(),
         expires_at: None,
         revoked_at: None,
@@ -107,8 +123,8 @@ fn usage(tenant: TenantId, key: ApiKeyId, created_at: OffsetDateTime) -> UsageRe
 pub async fn tenants_round_trip_and_list_oldest_first(store: &impl Store) {
     let a = tenant("acme");
     let b = tenant("Ünïcode 租户");
-    store.create_tenant(&a).await.unwrap();
-    store.create_tenant(&b).await.unwrap();
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
     assert_eq!(store.get_tenant(a.id).await.unwrap(), a);
     assert_eq!(store.get_tenant(b.id).await.unwrap(), b);
     assert_eq!(
@@ -120,8 +136,14 @@ pub async fn tenants_round_trip_and_list_oldest_first(store: &impl Store) {
 }
 
 pub async fn duplicate_tenant_names_conflict(store: &impl Store) {
-    store.create_tenant(&tenant("acme")).await.unwrap();
-    let err = store.create_tenant(&tenant("acme")).await.unwrap_err();
+    store
+        .create_tenant(&tenant("acme"), &audit())
+        .await
+        .unwrap();
+    let err = store
+        .create_tenant(&tenant("acme"), &audit())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
     assert_eq!(store.list_tenants().await.unwrap().len(), 1);
 }
@@ -130,7 +152,7 @@ pub async fn missing_tenant_is_not_found(store: &impl Store) {
     let err = store.get_tenant(TenantId::new()).await.unwrap_err();
     assert!(matches!(err, Error::NotFound), "{err:?}");
     let err = store
-        .set_tenant_status(TenantId::new(), TenantStatus::Suspended)
+        .set_tenant_status(TenantId::new(), TenantStatus::Suspended, &audit())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound), "{err:?}");
@@ -138,10 +160,10 @@ pub async fn missing_tenant_is_not_found(store: &impl Store) {
 
 pub async fn tenant_status_changes_and_bumps_revision(store: &impl Store) {
     let a = tenant("acme");
-    store.create_tenant(&a).await.unwrap();
+    store.create_tenant(&a, &audit()).await.unwrap();
     let before = store.revision().await.unwrap();
     store
-        .set_tenant_status(a.id, TenantStatus::Suspended)
+        .set_tenant_status(a.id, TenantStatus::Suspended, &audit())
         .await
         .unwrap();
     assert!(store.revision().await.unwrap() > before);
@@ -155,12 +177,12 @@ pub async fn tenant_status_changes_and_bumps_revision(store: &impl Store) {
 
 pub async fn keys_round_trip_every_field(store: &impl Store) {
     let a = tenant("acme");
-    store.create_tenant(&a).await.unwrap();
+    store.create_tenant(&a, &audit()).await.unwrap();
     let mut k = key(a.id, "secret-1");
     k.allowed_models = vec!["gpt-4o".into(), "claude-ünï".into()];
     k.expires_at = Some(now() + time::Duration::days(30));
     k.name = None;
-    store.insert_key(a.id, &k).await.unwrap();
+    store.insert_key(a.id, &k, &audit()).await.unwrap();
     assert_eq!(store.get_key(a.id, k.id).await.unwrap(), k);
     assert_eq!(store.list_keys(a.id).await.unwrap(), vec![k.clone()]);
     assert_eq!(store.key_owner(k.id).await.unwrap(), Some(a.id));
@@ -173,12 +195,12 @@ pub async fn keys_round_trip_every_field(store: &impl Store) {
 pub async fn keys_of_one_tenant_never_leak_to_another(store: &impl Store) {
     let a = tenant("a");
     let b = tenant("b");
-    store.create_tenant(&a).await.unwrap();
-    store.create_tenant(&b).await.unwrap();
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
     let ka = key(a.id, "secret-a");
     let kb = key(b.id, "secret-b");
-    store.insert_key(a.id, &ka).await.unwrap();
-    store.insert_key(b.id, &kb).await.unwrap();
+    store.insert_key(a.id, &ka, &audit()).await.unwrap();
+    store.insert_key(b.id, &kb, &audit()).await.unwrap();
     assert_eq!(store.list_keys(a.id).await.unwrap(), vec![ka.clone()]);
     assert_eq!(store.list_keys(b.id).await.unwrap(), vec![kb.clone()]);
     let err = store.get_key(a.id, kb.id).await.unwrap_err();
@@ -186,20 +208,20 @@ pub async fn keys_of_one_tenant_never_leak_to_another(store: &impl Store) {
     // A key inserted under a tenant other than its own `tenant_id` is refused, not misfiled.
     let mut sneaky = key(b.id, "secret-sneaky");
     sneaky.tenant_id = b.id;
-    let err = store.insert_key(a.id, &sneaky).await.unwrap_err();
+    let err = store.insert_key(a.id, &sneaky, &audit()).await.unwrap_err();
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
 }
 
 pub async fn revoking_hides_key_from_access_data_and_bumps_revision(store: &impl Store) {
     let a = tenant("acme");
-    store.create_tenant(&a).await.unwrap();
+    store.create_tenant(&a, &audit()).await.unwrap();
     let k = key(a.id, "secret-1");
     let other = key(a.id, "secret-2");
-    store.insert_key(a.id, &k).await.unwrap();
-    store.insert_key(a.id, &other).await.unwrap();
+    store.insert_key(a.id, &k, &audit()).await.unwrap();
+    store.insert_key(a.id, &other, &audit()).await.unwrap();
     let before = store.revision().await.unwrap();
     let at = now();
-    store.revoke_key(a.id, k.id, at).await.unwrap();
+    store.revoke_key(a.id, k.id, at, &audit()).await.unwrap();
     assert!(store.revision().await.unwrap() > before);
     let access = store.load_access().await.unwrap();
     assert_eq!(access.keys, vec![other]);
@@ -209,7 +231,7 @@ pub async fn revoking_hides_key_from_access_data_and_bumps_revision(store: &impl
     );
     // A second revocation keeps the first time.
     store
-        .revoke_key(a.id, k.id, at + time::Duration::hours(1))
+        .revoke_key(a.id, k.id, at + time::Duration::hours(1), &audit())
         .await
         .unwrap();
     assert_eq!(
@@ -221,21 +243,27 @@ pub async fn revoking_hides_key_from_access_data_and_bumps_revision(store: &impl
 pub async fn revoking_through_another_tenant_is_not_found(store: &impl Store) {
     let a = tenant("a");
     let b = tenant("b");
-    store.create_tenant(&a).await.unwrap();
-    store.create_tenant(&b).await.unwrap();
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
     let ka = key(a.id, "secret-a");
-    store.insert_key(a.id, &ka).await.unwrap();
-    let err = store.revoke_key(b.id, ka.id, now()).await.unwrap_err();
+    store.insert_key(a.id, &ka, &audit()).await.unwrap();
+    let err = store
+        .revoke_key(b.id, ka.id, now(), &audit())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::NotFound), "{err:?}");
     assert_eq!(store.load_access().await.unwrap().keys, vec![ka]);
 }
 
 pub async fn duplicate_key_hash_conflicts(store: &impl Store) {
     let a = tenant("acme");
-    store.create_tenant(&a).await.unwrap();
-    store.insert_key(a.id, &key(a.id, "same")).await.unwrap();
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store
+        .insert_key(a.id, &key(a.id, "same"), &audit())
+        .await
+        .unwrap();
     let err = store
-        .insert_key(a.id, &key(a.id, "same"))
+        .insert_key(a.id, &key(a.id, "same"), &audit())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
@@ -243,15 +271,18 @@ pub async fn duplicate_key_hash_conflicts(store: &impl Store) {
 
 pub async fn key_for_missing_tenant_is_not_found(store: &impl Store) {
     let ghost = TenantId::new();
-    let err = store.insert_key(ghost, &key(ghost, "x")).await.unwrap_err();
+    let err = store
+        .insert_key(ghost, &key(ghost, "x"), &audit())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::NotFound), "{err:?}");
 }
 
 pub async fn usage_round_trips_and_is_idempotent(store: &impl Store) {
     let a = tenant("acme");
-    store.create_tenant(&a).await.unwrap();
+    store.create_tenant(&a, &audit()).await.unwrap();
     let k = key(a.id, "s");
-    store.insert_key(a.id, &k).await.unwrap();
+    store.insert_key(a.id, &k, &audit()).await.unwrap();
     let first = usage(a.id, k.id, now());
     let mut second = usage(a.id, k.id, now() + time::Duration::seconds(1));
     second.estimated = true;
@@ -274,8 +305,8 @@ pub async fn usage_round_trips_and_is_idempotent(store: &impl Store) {
 pub async fn usage_is_scoped_by_tenant_and_newest_first(store: &impl Store) {
     let a = tenant("a");
     let b = tenant("b");
-    store.create_tenant(&a).await.unwrap();
-    store.create_tenant(&b).await.unwrap();
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
     let base = now();
     let ua: Vec<_> = (0..3)
         .map(|i| usage(a.id, ApiKeyId::new(), base + time::Duration::seconds(i)))
@@ -290,7 +321,7 @@ pub async fn usage_is_scoped_by_tenant_and_newest_first(store: &impl Store) {
 
 pub async fn concurrent_usage_batches_all_land(store: &impl Store) {
     let a = tenant("acme");
-    store.create_tenant(&a).await.unwrap();
+    store.create_tenant(&a, &audit()).await.unwrap();
     let batches: Vec<Vec<UsageRecord>> = (0..8)
         .map(|_| {
             (0..50)
@@ -307,7 +338,7 @@ pub async fn concurrent_usage_batches_all_land(store: &impl Store) {
 
 pub async fn large_batches_land_whole_and_replays_add_nothing(store: &impl Store) {
     let a = tenant("acme");
-    store.create_tenant(&a).await.unwrap();
+    store.create_tenant(&a, &audit()).await.unwrap();
     // Several full statement chunks and a short last one, whatever the backend's chunk size.
     let batch: Vec<UsageRecord> = (0..1037)
         .map(|_| usage(a.id, ApiKeyId::new(), now()))
@@ -323,4 +354,520 @@ pub async fn large_batches_land_whole_and_replays_add_nothing(store: &impl Store
 pub async fn ping_succeeds(store: &impl Store) {
     store.ping().await.unwrap();
     assert!(["sqlite", "postgres"].contains(&store.backend()));
+}
+
+fn user(email: &str) -> domain::User {
+    domain::User {
+        id: domain::UserId::new(),
+        email: domain::Email::parse(email).unwrap(),
+        display_name: Some(format!("User {email}")),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        email_verified_at: None,
+        is_operator: false,
+        failed_logins: 0,
+        locked_until: None,
+        created_at: now(),
+    }
+}
+
+async fn owned_tenant(store: &impl Store, name: &str, owner: &domain::User) -> Tenant {
+    let t = tenant(name);
+    store
+        .create_tenant_with_owner(&t, owner.id, &audit())
+        .await
+        .unwrap();
+    t
+}
+
+pub async fn users_round_trip_and_emails_are_unique(store: &impl Store) {
+    let ada = user("ada@example.com");
+    store.create_user(&ada, &audit()).await.unwrap();
+    assert_eq!(store.get_user(ada.id).await.unwrap(), ada);
+    assert_eq!(
+        store.find_user_by_email(&ada.email).await.unwrap(),
+        Some(ada.clone())
+    );
+    let err = store
+        .create_user(&user("ada@example.com"), &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    let at = now();
+    store
+        .mark_email_verified(ada.id, at, &audit())
+        .await
+        .unwrap();
+    store.set_operator(ada.id, true, &audit()).await.unwrap();
+    let got = store.get_user(ada.id).await.unwrap();
+    assert_eq!((got.email_verified_at, got.is_operator), (Some(at), true));
+    assert!(matches!(
+        store.get_user(domain::UserId::new()).await,
+        Err(Error::NotFound)
+    ));
+}
+
+pub async fn failed_logins_lock_and_a_success_unlocks(store: &impl Store) {
+    let ada = user("ada@example.com");
+    store.create_user(&ada, &audit()).await.unwrap();
+    let until = now() + time::Duration::minutes(15);
+    let counts =
+        futures_util::future::join_all((0..5).map(|_| store.record_failed_login(ada.id, 5, until)))
+            .await;
+    let mut counts: Vec<u32> = counts.into_iter().map(|it| it.unwrap()).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, [1, 2, 3, 4, 5], "parallel failures are all counted");
+    let locked = store.get_user(ada.id).await.unwrap();
+    assert_eq!(locked.locked_until, Some(until));
+    store.record_successful_login(ada.id).await.unwrap();
+    let unlocked = store.get_user(ada.id).await.unwrap();
+    assert_eq!((unlocked.failed_logins, unlocked.locked_until), (0, None));
+}
+
+pub async fn email_tokens_work_once_and_not_after_expiry(store: &impl Store) {
+    use domain::session::{EmailPurpose, EmailToken};
+    let ada = user("ada@example.com");
+    store.create_user(&ada, &audit()).await.unwrap();
+    let token = |secret: &str, lifetime: time::Duration| EmailToken {
+        hash: KeyHash::of(secret),
+        user_id: ada.id,
+        purpose: EmailPurpose::VerifyEmail,
+        created_at: now(),
+        expires_at: now() + lifetime,
+    };
+    store
+        .create_email_token(&token("t1", time::Duration::hours(1)))
+        .await
+        .unwrap();
+    let err = store
+        .use_email_token(KeyHash::of("t1"), EmailPurpose::ResetPassword, now())
+        .await;
+    assert!(matches!(err, Err(Error::NotFound)), "wrong purpose");
+    assert_eq!(
+        store
+            .use_email_token(KeyHash::of("t1"), EmailPurpose::VerifyEmail, now())
+            .await
+            .unwrap(),
+        ada.id
+    );
+    let again = store
+        .use_email_token(KeyHash::of("t1"), EmailPurpose::VerifyEmail, now())
+        .await;
+    assert!(matches!(again, Err(Error::NotFound)), "single use");
+    store
+        .create_email_token(&token("t2", time::Duration::seconds(-1)))
+        .await
+        .unwrap();
+    let expired = store
+        .use_email_token(KeyHash::of("t2"), EmailPurpose::VerifyEmail, now())
+        .await;
+    assert!(matches!(expired, Err(Error::NotFound)));
+}
+
+pub async fn sessions_expire_and_a_new_password_ends_them(store: &impl Store) {
+    use domain::session::Session;
+    let ada = user("ada@example.com");
+    store.create_user(&ada, &audit()).await.unwrap();
+    let session = |secret: &str, lifetime: time::Duration| Session {
+        id_hash: KeyHash::of(secret),
+        user_id: ada.id,
+        csrf_token: "csrf".into(),
+        created_at: now(),
+        expires_at: now() + lifetime,
+        ip: Some("127.0.0.1".into()),
+        user_agent: Some("test ü".into()),
+    };
+    let live = session("s1", time::Duration::days(1));
+    store.create_session(&live).await.unwrap();
+    store
+        .create_session(&session("s2", time::Duration::seconds(-1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_session(KeyHash::of("s1"), now()).await.unwrap(),
+        Some(live)
+    );
+    assert_eq!(
+        store.get_session(KeyHash::of("s2"), now()).await.unwrap(),
+        None
+    );
+    store.delete_session(KeyHash::of("s1")).await.unwrap();
+    assert_eq!(
+        store.get_session(KeyHash::of("s1"), now()).await.unwrap(),
+        None
+    );
+    store
+        .create_session(&session("s3", time::Duration::days(1)))
+        .await
+        .unwrap();
+    store
+        .set_password(ada.id, "new-hash", &audit())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_session(KeyHash::of("s3"), now()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .get_user(ada.id)
+            .await
+            .unwrap()
+            .password_hash
+            .as_deref(),
+        Some("new-hash")
+    );
+}
+
+pub async fn personal_access_tokens_are_per_user(store: &impl Store) {
+    use domain::session::PersonalAccessToken;
+    let ada = user("ada@example.com");
+    let bob = user("bob@example.com");
+    store.create_user(&ada, &audit()).await.unwrap();
+    store.create_user(&bob, &audit()).await.unwrap();
+    let token = PersonalAccessToken {
+        id: domain::TokenId::new(),
+        user_id: ada.id,
+        name: "ci".into(),
+        hash: KeyHash::of("pat-1"),
+        display_prefix: "slc_pat-abcd".into(),
+        last_four: "wxyz".into(),
+        created_at: now(),
+        expires_at: None,
+        revoked_at: None,
+    };
+    store.create_token(&token, &audit()).await.unwrap();
+    assert_eq!(
+        store.find_token(KeyHash::of("pat-1")).await.unwrap(),
+        Some(token.clone())
+    );
+    assert_eq!(
+        store.list_tokens(ada.id).await.unwrap(),
+        vec![token.clone()]
+    );
+    assert!(store.list_tokens(bob.id).await.unwrap().is_empty());
+    let err = store
+        .revoke_token(bob.id, token.id, now(), &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "another user's token");
+    store
+        .revoke_token(ada.id, token.id, now(), &audit())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .find_token(KeyHash::of("pat-1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+}
+
+pub async fn members_roles_and_the_last_owner_rule(store: &impl Store) {
+    use domain::Role;
+    let ada = user("ada@example.com");
+    let bob = user("bob@example.com");
+    store.create_user(&ada, &audit()).await.unwrap();
+    store.create_user(&bob, &audit()).await.unwrap();
+    let acme = owned_tenant(store, "acme", &ada).await;
+    let other = owned_tenant(store, "other", &bob).await;
+    assert_eq!(
+        store.role_of(acme.id, ada.id).await.unwrap(),
+        Some(Role::Owner)
+    );
+    assert_eq!(store.role_of(acme.id, bob.id).await.unwrap(), None);
+    assert_eq!(
+        store.tenants_of(ada.id).await.unwrap(),
+        vec![(acme.clone(), Role::Owner)]
+    );
+    // The only owner can neither be demoted nor removed.
+    let err = store
+        .set_member_role(acme.id, ada.id, Role::Admin, &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    let err = store
+        .remove_member(acme.id, ada.id, &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert_eq!(
+        store.role_of(acme.id, ada.id).await.unwrap(),
+        Some(Role::Owner),
+        "rolled back"
+    );
+    // Another tenant's member is not found through this tenant.
+    let err = store
+        .set_member_role(acme.id, bob.id, Role::Viewer, &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "{err:?}");
+    let members = store.list_members(other.id).await.unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!((members[0].user_id, members[0].role), (bob.id, Role::Owner));
+    assert_eq!(members[0].email, bob.email);
+}
+
+pub async fn invitations_are_single_use_expiring_and_tenant_scoped(store: &impl Store) {
+    use domain::Role;
+    use domain::session::Invitation;
+    let ada = user("ada@example.com");
+    let bob = user("bob@example.com");
+    store.create_user(&ada, &audit()).await.unwrap();
+    store.create_user(&bob, &audit()).await.unwrap();
+    let acme = owned_tenant(store, "acme", &ada).await;
+    let other = owned_tenant(store, "other", &bob).await;
+    let invite = |secret: &str, lifetime: time::Duration| Invitation {
+        id: domain::InvitationId::new(),
+        tenant_id: acme.id,
+        email: bob.email.clone(),
+        role: Role::Developer,
+        token_hash: KeyHash::of(secret),
+        invited_by: ada.id,
+        created_at: now(),
+        expires_at: now() + lifetime,
+        accepted_at: None,
+        revoked_at: None,
+    };
+    let open = invite("inv-1", time::Duration::days(1));
+    store.create_invitation(&open, &audit()).await.unwrap();
+    assert_eq!(
+        store.find_invitation(KeyHash::of("inv-1")).await.unwrap(),
+        Some(open.clone())
+    );
+    assert_eq!(
+        store.list_invitations(acme.id).await.unwrap(),
+        vec![open.clone()]
+    );
+    assert!(store.list_invitations(other.id).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .accept_invitation(open.id, bob.id, now(), &audit())
+            .await
+            .unwrap(),
+        (acme.id, Role::Developer)
+    );
+    assert_eq!(
+        store.role_of(acme.id, bob.id).await.unwrap(),
+        Some(Role::Developer)
+    );
+    let again = store
+        .accept_invitation(open.id, bob.id, now(), &audit())
+        .await;
+    assert!(matches!(again, Err(Error::NotFound)), "single use");
+
+    let expired = invite("inv-2", time::Duration::seconds(-1));
+    store.create_invitation(&expired, &audit()).await.unwrap();
+    assert!(matches!(
+        store
+            .accept_invitation(expired.id, bob.id, now(), &audit())
+            .await,
+        Err(Error::NotFound)
+    ));
+
+    let revoked = invite("inv-3", time::Duration::days(1));
+    store.create_invitation(&revoked, &audit()).await.unwrap();
+    let err = store
+        .revoke_invitation(other.id, revoked.id, now(), &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "through another tenant");
+    store
+        .revoke_invitation(acme.id, revoked.id, now(), &audit())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .accept_invitation(revoked.id, bob.id, now(), &audit())
+            .await,
+        Err(Error::NotFound)
+    ));
+
+    // Accepting into a tenant one belongs to already is a conflict, and changes nothing.
+    let dup = invite("inv-4", time::Duration::days(1));
+    store.create_invitation(&dup, &audit()).await.unwrap();
+    let err = store
+        .accept_invitation(dup.id, bob.id, now(), &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert!(
+        store
+            .find_invitation(KeyHash::of("inv-4"))
+            .await
+            .unwrap()
+            .unwrap()
+            .accepted_at
+            .is_none()
+    );
+}
+
+pub async fn keys_update_and_rotate_with_a_grace_period(store: &impl Store) {
+    let a = tenant("acme");
+    let b = tenant("other");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
+    let mut k = key(a.id, "old");
+    store.insert_key(a.id, &k, &audit()).await.unwrap();
+    k.name = Some("renamed".into());
+    k.allowed_models = vec!["gpt".into()];
+    k.scopes.endpoints = vec!["embeddings".into()];
+    k.scopes.ip_allowlist = vec!["10.0.0.0/8".parse().unwrap()];
+    k.scopes.limits.requests_per_minute = Some(60);
+    store.update_key(a.id, &k, &audit()).await.unwrap();
+    assert_eq!(store.get_key(a.id, k.id).await.unwrap(), k);
+    assert!(matches!(
+        store.update_key(b.id, &k, &audit()).await,
+        Err(Error::NotFound)
+    ));
+
+    let grace = now() + time::Duration::hours(1);
+    let mut new = key(a.id, "new");
+    new.rotated_from = Some(k.id);
+    store
+        .rotate_key(a.id, k.id, grace, &new, &audit())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_key(a.id, k.id).await.unwrap().expires_at,
+        Some(grace)
+    );
+    assert_eq!(store.get_key(a.id, new.id).await.unwrap(), new);
+    let access = store.load_access().await.unwrap();
+    assert_eq!(access.keys.len(), 2, "both work during the grace period");
+    // A rotation never extends an earlier expiry, nor works through another tenant.
+    let mut newer = key(a.id, "newer");
+    newer.rotated_from = Some(k.id);
+    store
+        .rotate_key(
+            a.id,
+            k.id,
+            grace + time::Duration::days(1),
+            &newer,
+            &audit(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_key(a.id, k.id).await.unwrap().expires_at,
+        Some(grace)
+    );
+    let mut stray = key(b.id, "stray");
+    stray.tenant_id = b.id;
+    assert!(matches!(
+        store.rotate_key(b.id, k.id, grace, &stray, &audit()).await,
+        Err(Error::NotFound)
+    ));
+}
+
+pub async fn the_audit_log_is_a_verifiable_chain_filtered_by_tenant(store: &impl Store) {
+    let a = tenant("acme");
+    let b = tenant("other");
+    let for_tenant = |t: &Tenant, action: &str| {
+        AuditEntry::new(Some(t.id), Actor::cli(), action, now()).target("tenant", t.id)
+    };
+    store
+        .create_tenant(&a, &for_tenant(&a, "tenant.create"))
+        .await
+        .unwrap();
+    store
+        .create_tenant(&b, &for_tenant(&b, "tenant.create"))
+        .await
+        .unwrap();
+    let mut k = key(a.id, "s");
+    store
+        .insert_key(
+            a.id,
+            &k,
+            &for_tenant(&a, "key.create").change(None, Some("{\"name\":\"ü\"}".into())),
+        )
+        .await
+        .unwrap();
+    k.name = Some("x".into());
+    store
+        .update_key(a.id, &k, &for_tenant(&a, "key.update"))
+        .await
+        .unwrap();
+    // A failed change leaves no event behind.
+    let err = store
+        .create_tenant(&tenant("acme"), &for_tenant(&a, "tenant.create"))
+        .await;
+    assert!(err.is_err());
+    let logins: Vec<AuditEntry> = (0..10)
+        .map(|i| for_tenant(&b, &format!("login.{i}")))
+        .collect();
+    let parallel = futures_util::future::join_all(logins.iter().map(|it| store.record(it))).await;
+    assert!(parallel.into_iter().all(|it| it.is_ok()));
+
+    let chain = store.audit_chain(0, 1000).await.unwrap();
+    assert_eq!(chain.len(), 14);
+    let (last, _) = domain::audit::verify_chain((0, domain::audit::GENESIS), &chain).unwrap();
+    assert_eq!(last, 14);
+
+    let mine = store
+        .list_audit(
+            &crate::AuditFilter {
+                tenant: Some(a.id),
+                ..Default::default()
+            },
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    let actions: Vec<&str> = mine.iter().map(|it| it.entry.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["key.update", "key.create", "tenant.create"],
+        "newest first, this tenant only"
+    );
+    assert_eq!(mine[1].entry.after.as_deref(), Some("{\"name\":\"ü\"}"));
+    let keys_only = store
+        .list_audit(
+            &crate::AuditFilter {
+                tenant: Some(a.id),
+                action_prefix: Some("key.".into()),
+                ..Default::default()
+            },
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(keys_only.len(), 2);
+    let literal = store
+        .list_audit(
+            &crate::AuditFilter {
+                action_prefix: Some("key_".into()),
+                ..Default::default()
+            },
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    assert!(
+        literal.is_empty(),
+        "`_` in a prefix is literal, not a wildcard"
+    );
+    let filter = crate::AuditFilter {
+        tenant: Some(b.id),
+        ..Default::default()
+    };
+    let all_b = store.list_audit(&filter, None, 100).await.unwrap();
+    assert_eq!(all_b.len(), 11);
+    let first_page = store.list_audit(&filter, None, 4).await.unwrap();
+    let second_page = store
+        .list_audit(&filter, Some(first_page[3].seq), 4)
+        .await
+        .unwrap();
+    assert_eq!(first_page[..], all_b[..4]);
+    assert_eq!(
+        second_page[..],
+        all_b[4..8],
+        "a cursor continues where the page ended"
+    );
 }

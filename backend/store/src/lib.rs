@@ -9,7 +9,11 @@ pub mod contract;
 mod error;
 
 use async_trait::async_trait;
-use domain::{ApiKey, ApiKeyId, Tenant, TenantId, TenantStatus, UsageRecord};
+use domain::session::{EmailPurpose, EmailToken, Invitation, Member, PersonalAccessToken, Session};
+use domain::{
+    ApiKey, ApiKeyId, AuditEntry, AuditEvent, Email, InvitationId, KeyHash, Role, Tenant, TenantId,
+    TenantStatus, TokenId, UsageRecord, User, UserId,
+};
 use time::OffsetDateTime;
 
 pub use error::{BoxError, Error};
@@ -68,7 +72,7 @@ pub fn power_of_two_chunks<T>(items: &[T], max: usize) -> impl Iterator<Item = &
 pub trait TenantStore: Send + Sync {
     /// # Errors
     /// `Conflict` when a tenant with the same name exists.
-    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), Error>;
+    async fn create_tenant(&self, tenant: &Tenant, audit: &AuditEntry) -> Result<(), Error>;
     /// # Errors
     /// `NotFound` when there is no such tenant.
     async fn get_tenant(&self, id: TenantId) -> Result<Tenant, Error>;
@@ -77,7 +81,12 @@ pub trait TenantStore: Send + Sync {
     async fn list_tenants(&self) -> Result<Vec<Tenant>, Error>;
     /// # Errors
     /// `NotFound` when there is no such tenant.
-    async fn set_tenant_status(&self, id: TenantId, status: TenantStatus) -> Result<(), Error>;
+    async fn set_tenant_status(
+        &self,
+        id: TenantId,
+        status: TenantStatus,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
 }
 
 /// API keys, always scoped by the tenant that owns them.
@@ -85,7 +94,12 @@ pub trait TenantStore: Send + Sync {
 pub trait KeyStore: Send + Sync {
     /// # Errors
     /// `NotFound` when the tenant does not exist; `Conflict` on a duplicate id or hash.
-    async fn insert_key(&self, tenant: TenantId, key: &ApiKey) -> Result<(), Error>;
+    async fn insert_key(
+        &self,
+        tenant: TenantId,
+        key: &ApiKey,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
     /// The tenant's keys, revoked ones included, oldest first.
     async fn list_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, Error>;
     /// # Errors
@@ -100,6 +114,30 @@ pub trait KeyStore: Send + Sync {
         tenant: TenantId,
         key: ApiKeyId,
         at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// Replaces a key's name, models, scopes and expiry.
+    ///
+    /// # Errors
+    /// `NotFound` when the key does not exist in this tenant.
+    async fn update_key(
+        &self,
+        tenant: TenantId,
+        key: &ApiKey,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// Inserts `new` and makes the old key expire at `old_expires_at` (an earlier expiry
+    /// wins), in one transaction: both keys work during the grace period.
+    ///
+    /// # Errors
+    /// `NotFound` when the old key does not exist in this tenant or is revoked.
+    async fn rotate_key(
+        &self,
+        tenant: TenantId,
+        old: ApiKeyId,
+        old_expires_at: OffsetDateTime,
+        new: &ApiKey,
+        audit: &AuditEntry,
     ) -> Result<(), Error>;
     /// Which tenant owns a key; for operator tools that are given only a key id.
     async fn key_owner(&self, key: ApiKeyId) -> Result<Option<TenantId>, Error>;
@@ -131,10 +169,191 @@ pub trait UsageStore: Send + Sync {
     async fn list_usage(&self, tenant: TenantId, limit: u32) -> Result<Vec<UsageRecord>, Error>;
 }
 
+/// People, their passwords and one-time email tokens.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// # Errors
+    /// `Conflict` when the email address is taken.
+    async fn create_user(&self, user: &User, audit: &AuditEntry) -> Result<(), Error>;
+    /// # Errors
+    /// `NotFound`.
+    async fn get_user(&self, id: UserId) -> Result<User, Error>;
+    async fn find_user_by_email(&self, email: &Email) -> Result<Option<User>, Error>;
+    async fn count_users(&self) -> Result<u64, Error>;
+    /// Counts a failed sign-in and, once `max_failures` are reached, locks the account until
+    /// `lock_until`; returns the new count. Atomic, so parallel guesses are all counted.
+    async fn record_failed_login(
+        &self,
+        id: UserId,
+        max_failures: u32,
+        lock_until: OffsetDateTime,
+    ) -> Result<u32, Error>;
+    async fn record_successful_login(&self, id: UserId) -> Result<(), Error>;
+    /// Sets a new password hash and ends every session of the user.
+    async fn set_password(&self, id: UserId, hash: &str, audit: &AuditEntry) -> Result<(), Error>;
+    async fn mark_email_verified(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    async fn set_operator(
+        &self,
+        id: UserId,
+        operator: bool,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    async fn create_email_token(&self, token: &EmailToken) -> Result<(), Error>;
+    /// Uses a token once and returns its user.
+    ///
+    /// # Errors
+    /// `NotFound` when the token is unknown, used, expired or for another purpose.
+    async fn use_email_token(
+        &self,
+        hash: KeyHash,
+        purpose: EmailPurpose,
+        now: OffsetDateTime,
+    ) -> Result<UserId, Error>;
+}
+
+/// Browser sessions and personal access tokens.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(&self, session: &Session) -> Result<(), Error>;
+    /// The session, if it exists and has not expired at `now`.
+    async fn get_session(
+        &self,
+        id_hash: KeyHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, Error>;
+    async fn delete_session(&self, id_hash: KeyHash) -> Result<(), Error>;
+    async fn create_token(
+        &self,
+        token: &PersonalAccessToken,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// The user's tokens, revoked ones included, oldest first.
+    async fn list_tokens(&self, user: UserId) -> Result<Vec<PersonalAccessToken>, Error>;
+    async fn find_token(&self, hash: KeyHash) -> Result<Option<PersonalAccessToken>, Error>;
+    /// # Errors
+    /// `NotFound` when the user has no such token.
+    async fn revoke_token(
+        &self,
+        user: UserId,
+        id: TokenId,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+}
+
+/// Tenants' members and invitations.
+#[async_trait]
+pub trait MemberStore: Send + Sync {
+    /// Creates a tenant owned by `owner`, in one transaction.
+    ///
+    /// # Errors
+    /// `Conflict` when the name is taken.
+    async fn create_tenant_with_owner(
+        &self,
+        tenant: &Tenant,
+        owner: UserId,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// The tenants a user belongs to, with their role, oldest first.
+    async fn tenants_of(&self, user: UserId) -> Result<Vec<(Tenant, Role)>, Error>;
+    async fn role_of(&self, tenant: TenantId, user: UserId) -> Result<Option<Role>, Error>;
+    /// Oldest first.
+    async fn list_members(&self, tenant: TenantId) -> Result<Vec<Member>, Error>;
+    /// # Errors
+    /// `NotFound` when the user is not a member; `Conflict` when the tenant would be left
+    /// without an owner.
+    async fn set_member_role(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        role: Role,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// # Errors
+    /// As for `set_member_role`.
+    async fn remove_member(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    async fn create_invitation(
+        &self,
+        invitation: &Invitation,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// Newest first.
+    async fn list_invitations(&self, tenant: TenantId) -> Result<Vec<Invitation>, Error>;
+    /// # Errors
+    /// `NotFound` when the invitation is not open in this tenant.
+    async fn revoke_invitation(
+        &self,
+        tenant: TenantId,
+        id: InvitationId,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// The invitation with this token, open or not.
+    async fn find_invitation(&self, token: KeyHash) -> Result<Option<Invitation>, Error>;
+    /// Accepts an open invitation for `user`, adding the membership, in one transaction.
+    ///
+    /// # Errors
+    /// `NotFound` when the invitation is not open; `Conflict` when the user is a member.
+    async fn accept_invitation(
+        &self,
+        id: InvitationId,
+        user: UserId,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<(TenantId, Role), Error>;
+}
+
+/// Which audit events to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only this tenant's events; `None` lists every event (platform operators).
+    pub tenant: Option<TenantId>,
+    /// Actions starting with this (`key.` matches `key.create`).
+    pub action_prefix: Option<String>,
+    pub actor_id: Option<String>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+}
+
+/// The append-only, hash-chained audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends an event that has no other change to go with (sign-ins, exports).
+    async fn record(&self, entry: &AuditEntry) -> Result<(), Error>;
+    /// Newest first, before `before_seq` when paging.
+    async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, Error>;
+    /// Oldest first, after `after_seq`: the chain, for verification.
+    async fn audit_chain(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEvent>, Error>;
+}
+
 /// One storage backend: every port plus a health check.
 #[async_trait]
 pub trait Store:
-    TenantStore + KeyStore + AccessStore + UsageStore + std::fmt::Debug + 'static
+    TenantStore
+    + KeyStore
+    + AccessStore
+    + UsageStore
+    + AccountStore
+    + SessionStore
+    + MemberStore
+    + AuditStore
+    + std::fmt::Debug
+    + 'static
 {
     /// `sqlite` or `postgres`, for logs.
     fn backend(&self) -> &'static str;
