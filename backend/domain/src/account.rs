@@ -132,6 +132,18 @@ const COMMON: &[&str] = &[
 /// # Errors
 /// Too short (under 12), too long (over 256), a very common password, or the email itself.
 pub fn check_password(password: &str, email: &Email) -> Result<(), PasswordError> {
+    check_password_strength(password)?;
+    if password.to_lowercase() == email.as_str() {
+        return Err(PasswordError::SameAsEmail);
+    }
+    Ok(())
+}
+
+/// The checks that need no account: length and commonness.
+///
+/// # Errors
+/// As for [`check_password`], but never `SameAsEmail`.
+pub fn check_password_strength(password: &str) -> Result<(), PasswordError> {
     let length = password.chars().count();
     if length < 12 {
         return Err(PasswordError::TooShort);
@@ -144,9 +156,6 @@ pub fn check_password(password: &str, email: &Email) -> Result<(), PasswordError
     let one_character = lower.chars().all(|c| Some(c) == first);
     if COMMON.contains(&lower.as_str()) || one_character {
         return Err(PasswordError::TooCommon);
-    }
-    if lower == email.as_str() {
-        return Err(PasswordError::SameAsEmail);
     }
     Ok(())
 }

@@ -1,0 +1,178 @@
+//! The management plane's rules: accounts and sign-in, sessions and tokens, tenants, members
+//! and invitations, API keys, and the audit trail every change leaves.
+//!
+//! Handlers in `http-api` (and later the portal, through them) call these functions; every
+//! permission check goes through [`Manager::authorize`] and the matrix in `domain::roles`.
+
+mod accounts;
+mod error;
+mod keys;
+pub mod mail;
+mod password;
+mod tenants;
+mod throttle;
+
+use std::sync::Arc;
+
+use domain::{Actor, AuditEntry, Permission, Role, TenantId, User};
+use store::Store;
+use time::OffsetDateTime;
+
+pub use accounts::{LoginOutcome, NewTokenSecret, Signup};
+pub use error::Error;
+pub use keys::{KeyDraft, KeyUpdate};
+pub use mail::{LogMailer, Mailer, MemoryMailer};
+pub use tenants::InvitationLink;
+
+/// Settings of the management plane.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the portal is reached, for links in emails (`https://gateway.example.com`).
+    pub public_url: String,
+    /// Whether anyone may sign up (otherwise only invited people).
+    pub open_signup: bool,
+    /// Whether the very first account of an installation becomes a platform operator.
+    pub first_user_is_operator: bool,
+    /// Visible prefix of new API keys.
+    pub key_prefix: String,
+}
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A portal session; mutating requests must carry its CSRF token.
+    Session { csrf_token: String },
+    /// A personal access token.
+    Token,
+}
+
+/// An authenticated caller of the management API.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub user: User,
+    pub credential: Credential,
+    /// The caller's address, for the audit trail.
+    pub ip: Option<String>,
+}
+
+impl Identity {
+    /// The audit actor for this caller.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            kind: match self.credential {
+                Credential::Session { .. } => "user".into(),
+                Credential::Token => "token".into(),
+            },
+            id: Some(self.user.id.to_string()),
+            label: Some(self.user.email.to_string()),
+        }
+    }
+
+    /// An audit entry for an action of this caller.
+    pub fn audit(&self, tenant: Option<TenantId>, action: &str) -> AuditEntry {
+        AuditEntry::new(tenant, self.actor(), action, OffsetDateTime::now_utc())
+            .from_ip(self.ip.clone())
+    }
+}
+
+/// What the caller may do in a tenant, once authorized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub tenant: TenantId,
+    /// The caller's role; `None` for platform operators who are not members.
+    pub role: Option<Role>,
+}
+
+impl Access {
+    /// Whether this access may give or take `role`: operators and owners may touch owners.
+    pub fn may_assign(&self, role: Role) -> bool {
+        match self.role {
+            None => true,
+            Some(mine) => domain::roles::may_assign(mine, role),
+        }
+    }
+}
+
+/// The management plane.
+#[derive(Clone)]
+pub struct Manager {
+    store: Arc<dyn Store>,
+    mailer: Arc<dyn Mailer>,
+    config: Config,
+    throttle: Arc<throttle::LoginThrottle>,
+    /// Called after changes that running data-plane snapshots must see (keys, members).
+    on_change: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Manager {
+    pub fn new(
+        store: Arc<dyn Store>,
+        mailer: Arc<dyn Mailer>,
+        config: Config,
+        on_change: Arc<dyn Fn() + Send + Sync>,
+    ) -> Self {
+        Manager {
+            store,
+            mailer,
+            config,
+            throttle: Arc::new(throttle::LoginThrottle::default()),
+            on_change,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Checks that `identity` may do `permission` in `tenant`.
+    ///
+    /// # Errors
+    /// `NotFound` when the caller is not a member (another tenant's resources do not exist for
+    /// them), `Forbidden` when the caller's role lacks the permission.
+    pub async fn authorize(
+        &self,
+        identity: &Identity,
+        tenant: TenantId,
+        permission: Permission,
+    ) -> Result<Access, Error> {
+        if identity.user.is_operator {
+            // Operators reach every tenant that exists.
+            self.store.get_tenant(tenant).await?;
+            let role = self.store.role_of(tenant, identity.user.id).await?;
+            return Ok(Access { tenant, role });
+        }
+        let role = self
+            .store
+            .role_of(tenant, identity.user.id)
+            .await?
+            .ok_or(Error::NotFound("tenant"))?;
+        if domain::roles::allows(role, permission) {
+            Ok(Access {
+                tenant,
+                role: Some(role),
+            })
+        } else {
+            Err(Error::Forbidden(format!(
+                "your role `{}` does not allow `{}` in this tenant",
+                role.as_str(),
+                permission.as_str()
+            )))
+        }
+    }
+
+    fn changed(&self) {
+        (self.on_change)();
+    }
+}
