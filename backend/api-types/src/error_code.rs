@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Codes are stable API: clients and the portal match on them, so a variant is never renamed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -43,6 +44,18 @@ pub enum ErrorCode {
     ServiceUnavailable,
     /// Something went wrong inside the gateway; the request id identifies it in the logs.
     InternalError,
+    /// The management API needs a session or an access token.
+    Unauthenticated,
+    /// Signed in, but the role does not allow this.
+    Forbidden,
+    /// A uniqueness or state rule was broken (a taken email, the last owner).
+    Conflict,
+    /// The account's email address must be verified first.
+    EmailNotVerified,
+    /// A session-authenticated change came without the session's CSRF token.
+    CsrfTokenMismatch,
+    /// Too many attempts; `retry-after` says when to try again.
+    TooManyRequests,
 }
 
 impl ErrorCode {
@@ -66,6 +79,12 @@ impl ErrorCode {
             ErrorCode::UpstreamUnavailable => "upstream_unavailable",
             ErrorCode::ServiceUnavailable => "service_unavailable",
             ErrorCode::InternalError => "internal_error",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::EmailNotVerified => "email_not_verified",
+            ErrorCode::CsrfTokenMismatch => "csrf_token_mismatch",
+            ErrorCode::TooManyRequests => "too_many_requests",
         }
     }
 }
@@ -92,6 +111,12 @@ mod tests {
         ErrorCode::UpstreamUnavailable,
         ErrorCode::ServiceUnavailable,
         ErrorCode::InternalError,
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::Conflict,
+        ErrorCode::EmailNotVerified,
+        ErrorCode::CsrfTokenMismatch,
+        ErrorCode::TooManyRequests,
     ];
 
     #[test]
@@ -117,6 +142,12 @@ mod tests {
                 "upstream_unavailable",
                 "service_unavailable",
                 "internal_error",
+                "unauthenticated",
+                "forbidden",
+                "conflict",
+                "email_not_verified",
+                "csrf_token_mismatch",
+                "too_many_requests",
             ]
         );
         for code in ALL {

@@ -4,5 +4,6 @@
 //! The crate compiles to `wasm32-unknown-unknown` and depends on no runtime, database or HTTP crate.
 
 mod error_code;
+pub mod manage;
 
 pub use error_code::ErrorCode;
