@@ -99,6 +99,8 @@ pub struct TestApp {
     pub gateway: Arc<Gateway>,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// Every mail the gateway sent.
+    pub mailer: Arc<management::MemoryMailer>,
     handle: actix_web::dev::ServerHandle,
     client: reqwest::Client,
 }
@@ -188,7 +190,8 @@ impl TestApp {
         };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let running = server::serve::start(settings, metrics, listener)
+        let mailer = Arc::new(management::MemoryMailer::default());
+        let running = server::serve::start_with_mailer(settings, metrics, listener, mailer.clone())
             .await
             .unwrap();
         let handle = running.handle();
@@ -203,6 +206,7 @@ impl TestApp {
             gateway,
             data_dir,
             database_url,
+            mailer,
             handle,
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
         }

@@ -8,7 +8,9 @@ use crate::ErrorCode;
 
 /// `None` when the field is absent, `Some(None)` when it is `null`: "leave as is" versus
 /// "clear" in partial updates.
-fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
@@ -244,9 +246,17 @@ pub struct KeyView {
     pub status: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expires_at: Option<OffsetDateTime>,
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub revoked_at: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotated_from: Option<Uuid>,
@@ -275,7 +285,11 @@ pub struct CreateKeyRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateKeyRequest {
-    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub name: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -287,7 +301,11 @@ pub struct UpdateKeyRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<KeyLimitsView>,
     /// RFC 3339, or `null` for no expiry.
-    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub expires_at: Option<Option<String>>,
 }
@@ -322,9 +340,17 @@ pub struct TokenView {
     pub last_four: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expires_at: Option<OffsetDateTime>,
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub revoked_at: Option<OffsetDateTime>,
 }
 
@@ -389,7 +415,8 @@ mod tests {
     fn partial_updates_tell_absent_from_null() {
         let absent: UpdateKeyRequest = serde_json::from_str("{}").unwrap();
         assert_eq!(absent.name, None);
-        let cleared: UpdateKeyRequest = serde_json::from_str(r#"{"name": null, "expires_at": null}"#).unwrap();
+        let cleared: UpdateKeyRequest =
+            serde_json::from_str(r#"{"name": null, "expires_at": null}"#).unwrap();
         assert_eq!(cleared.name, Some(None));
         assert_eq!(cleared.expires_at, Some(None));
         let set: UpdateKeyRequest = serde_json::from_str(r#"{"name": "ci"}"#).unwrap();

@@ -132,6 +132,23 @@ fn field_error(path: &str, serde_message: &str) -> Error {
         };
         return Error::invalid(param.clone(), format!("`{param}` is required"));
     }
+    if let Some(field) = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        // serde_path_to_error already points at the unknown field itself.
+        let param = if path.is_empty() {
+            field.to_owned()
+        } else if path == field || path.ends_with(&format!(".{field}")) {
+            path.to_owned()
+        } else {
+            format!("{path}.{field}")
+        };
+        return Error::invalid(
+            param.clone(),
+            format!("`{param}` is not a known field: {message}"),
+        );
+    }
     if path.is_empty() {
         return Error::invalid("", format!("invalid request body: {message}"));
     }

@@ -4,6 +4,7 @@
 mod auth;
 pub mod body;
 pub mod error;
+pub mod manage;
 pub mod middleware;
 mod openai;
 mod ops;
@@ -21,6 +22,9 @@ use crate::error::ApiError;
 /// What every handler can reach.
 pub struct AppState {
     pub gateway: Arc<Gateway>,
+    pub manager: Arc<management::Manager>,
+    /// Whether cookies carry `Secure` (off only for plain-HTTP local installs).
+    pub secure_cookies: bool,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// Renders the Prometheus exposition.
@@ -58,6 +62,8 @@ pub fn app(
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))
+        .configure(manage::configure)
+        .service(manage::reference_page())
         .default_service(web::to(not_found))
 }
 

@@ -66,7 +66,8 @@ impl Manager {
             .map_err(|e| Error::invalid("password", e.to_string()))?;
         let display_name = clean_display_name(request.display_name)?;
         let first = self.store.count_users().await? == 0;
-        if !self.config.open_signup && !(first && self.config.first_user_is_operator) {
+        let bootstrapping = first && self.config.first_user_is_operator;
+        if !(self.config.open_signup || bootstrapping) {
             return Err(Error::Forbidden(
                 "sign-up is closed; ask for an invitation".into(),
             ));

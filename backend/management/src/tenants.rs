@@ -308,9 +308,10 @@ impl Manager {
                 )
             })?;
         if invitation.email != identity.user.email {
-            return Err(Error::Forbidden(format!(
+            return Err(Error::Forbidden(
                 "this invitation is for another email address; sign in as the invited person"
-            )));
+                    .into(),
+            ));
         }
         let audit = identity
             .audit(Some(invitation.tenant_id), "invitation.accept")

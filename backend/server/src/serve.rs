@@ -181,6 +181,19 @@ pub async fn start(
     metrics: PrometheusHandle,
     listener: TcpListener,
 ) -> anyhow::Result<Running> {
+    start_with_mailer(settings, metrics, listener, Arc::new(management::LogMailer)).await
+}
+
+/// As [`start`], with the mail sender given (tests read links from an in-memory one).
+///
+/// # Errors
+/// As for [`run`].
+pub async fn start_with_mailer(
+    settings: Settings,
+    metrics: PrometheusHandle,
+    listener: TcpListener,
+    mailer: Arc<dyn management::Mailer>,
+) -> anyhow::Result<Running> {
     let opened = stores::open(&settings.database).await?;
     let store = opened.store.clone();
     if settings.bootstrap {
@@ -233,8 +246,24 @@ pub async fn start(
         });
     }
 
+    let manager = {
+        let access = gateway.access.clone();
+        Arc::new(management::Manager::new(
+            store.clone(),
+            mailer,
+            management::Config {
+                public_url: settings.portal.public_url.clone(),
+                open_signup: settings.portal.open_signup,
+                first_user_is_operator: settings.portal.first_user_is_operator,
+                key_prefix: settings.key_prefix.clone(),
+            },
+            Arc::new(move || access.notify_changed()),
+        ))
+    };
     let state = actix_web::web::Data::new(http_api::AppState {
         gateway: gateway.clone(),
+        manager,
+        secure_cookies: settings.portal.secure_cookies,
         max_body_bytes: settings.max_body_bytes,
         render_metrics: Arc::new(move || metrics.render()),
     });

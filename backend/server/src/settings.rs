@@ -29,6 +29,7 @@ struct RawSettings {
     log: Option<RawLog>,
     usage: Option<RawUsage>,
     keys: Option<RawKeys>,
+    portal: Option<RawPortal>,
     #[serde(default)]
     providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
@@ -76,6 +77,15 @@ struct RawUsage {
     batch_size: Option<usize>,
     flush_interval_ms: Option<u64>,
     replay_interval_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPortal {
+    public_url: Option<Spanned<String>>,
+    open_signup: Option<bool>,
+    first_user_is_operator: Option<bool>,
+    secure_cookies: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,6 +176,17 @@ pub struct LogSettings {
     pub access_log: bool,
 }
 
+/// The portal and management API.
+#[derive(Debug, Clone)]
+pub struct PortalSettings {
+    /// Where users reach the portal, for links in emails.
+    pub public_url: String,
+    pub open_signup: bool,
+    pub first_user_is_operator: bool,
+    /// `Secure` on cookies: on unless the public URL is plain HTTP.
+    pub secure_cookies: bool,
+}
+
 /// One configured upstream.
 #[derive(Debug, Clone)]
 pub struct ProviderSettings {
@@ -206,6 +227,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub usage: gateway::UsageConfig,
     pub key_prefix: String,
+    pub portal: PortalSettings,
     pub providers: Vec<ProviderSettings>,
     pub models: Vec<ModelSettings>,
 }
@@ -332,6 +354,7 @@ impl Settings {
         let log = raw.log.unwrap_or_default();
         let usage = raw.usage.unwrap_or_default();
         let keys = raw.keys.unwrap_or_default();
+        let portal = raw.portal.unwrap_or_default();
 
         let listen = match env("SLUICE_LISTEN") {
             Some(value) => value.parse().map_err(|_| {
@@ -411,6 +434,40 @@ impl Settings {
                 None => ConfigError(format!("environment variable SLUICE_KEY_PREFIX: {e}")),
             });
         }
+
+        let public_url = match env("SLUICE_PUBLIC_URL") {
+            Some(url) => url,
+            None => match &portal.public_url {
+                Some(url) => url.get_ref().clone(),
+                None if listen.ip().is_unspecified() => {
+                    format!("http://localhost:{}", listen.port())
+                }
+                None => format!("http://{listen}"),
+            },
+        };
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(match &portal.public_url {
+                Some(url) if env("SLUICE_PUBLIC_URL").is_none() => source.at(
+                    url,
+                    "portal.public_url",
+                    "expected an http:// or https:// URL",
+                ),
+                _ => ConfigError(
+                    "environment variable SLUICE_PUBLIC_URL: expected an http:// or https:// URL"
+                        .into(),
+                ),
+            });
+        }
+        let portal = PortalSettings {
+            secure_cookies: portal
+                .secure_cookies
+                .unwrap_or(public_url.starts_with("https://")),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            open_signup: env_parse::<bool>(env, "SLUICE_OPEN_SIGNUP")?
+                .or(portal.open_signup)
+                .unwrap_or(true),
+            first_user_is_operator: portal.first_user_is_operator.unwrap_or(true),
+        };
 
         let mut providers = Vec::new();
         for (name, provider) in &raw.providers {
@@ -510,6 +567,7 @@ impl Settings {
             },
             data_dir,
             key_prefix,
+            portal,
             providers,
             models,
         })

@@ -8,6 +8,7 @@ mod common;
 mod compat;
 mod completions;
 mod keys;
+mod manage;
 mod nodes;
 mod openai;
 mod ops;

@@ -1,0 +1,337 @@
+//! The management API (`/api/v1`): accounts, tenants, members, invitations, API keys, access
+//! tokens and the audit log. Handlers are thin: they authenticate, decode, call `management`,
+//! and render views. The OpenAPI document is generated from these handlers.
+
+mod accounts;
+mod caller;
+mod keys;
+mod problem;
+mod tenants;
+mod views;
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::web::{self, Payload};
+use actix_web::{HttpRequest, HttpResponse};
+use api_types::manage::Page;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi};
+
+pub use caller::{CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE};
+pub use problem::ApiProblem;
+
+/// Largest management request body.
+const BODY_LIMIT: usize = 64 * 1024;
+/// Default and largest page sizes.
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 200;
+
+/// Reads a JSON body: `content-type: application/json` required, size bounded, unknown fields
+/// refused, and failures naming the field.
+async fn json<T: DeserializeOwned>(req: &HttpRequest, payload: Payload) -> Result<T, ApiProblem> {
+    if req.headers().get(CONTENT_TYPE).is_none() {
+        return Err(gateway::Error::new(
+            gateway::ErrorKind::UnsupportedMediaType,
+            "send the request body as JSON with `content-type: application/json`",
+        )
+        .into());
+    }
+    let body = crate::body::read_json_body(req, payload, BODY_LIMIT).await?;
+    Ok(crate::body::decode(&body)?)
+}
+
+/// `?limit=&cursor=` on every list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PageQuery {
+    /// Items per page (1 to 200, default 50).
+    limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiProblem> {
+    web::Query::<T>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| {
+            management::Error::invalid("query", format!("invalid query string: {e}")).into()
+        })
+}
+
+/// One page of an ordered list, the cursor being the last item's id.
+fn page<T, V>(
+    items: &[T],
+    query: &PageQuery,
+    id: impl Fn(&T) -> String,
+    view: impl Fn(&T) -> V,
+) -> Result<Page<V>, ApiProblem> {
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(management::Error::invalid(
+            "limit",
+            format!("`limit` must be between 1 and {MAX_PAGE}"),
+        )
+        .into());
+    }
+    let start = match &query.cursor {
+        None => 0,
+        Some(cursor) => {
+            items
+                .iter()
+                .position(|it| id(it) == *cursor)
+                .ok_or_else(|| {
+                    management::Error::invalid("cursor", "the cursor does not belong to this list")
+                })?
+                + 1
+        }
+    };
+    let rest = items.get(start..).unwrap_or_default();
+    let taken = &rest[..rest.len().min(limit)];
+    let next_cursor = (rest.len() > limit)
+        .then(|| taken.last().map(&id))
+        .flatten();
+    Ok(Page {
+        items: taken.iter().map(view).collect(),
+        next_cursor,
+    })
+}
+
+fn created<T: serde::Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Created().json(body)
+}
+
+fn ok<T: serde::Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Ok().json(body)
+}
+
+/// Routes of the management API.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .route("/openapi.json", web::get().to(openapi_json))
+            .route("/auth/signup", web::post().to(accounts::signup))
+            .route("/auth/verify-email", web::post().to(accounts::verify_email))
+            .route(
+                "/auth/resend-verification",
+                web::post().to(accounts::resend_verification),
+            )
+            .route("/auth/login", web::post().to(accounts::login))
+            .route("/auth/logout", web::post().to(accounts::logout))
+            .route(
+                "/auth/password-reset",
+                web::post().to(accounts::request_password_reset),
+            )
+            .route(
+                "/auth/password-reset/confirm",
+                web::post().to(accounts::confirm_password_reset),
+            )
+            .route("/me", web::get().to(accounts::me))
+            .route("/me/tokens", web::get().to(accounts::list_tokens))
+            .route("/me/tokens", web::post().to(accounts::create_token))
+            .route(
+                "/me/tokens/{token}",
+                web::delete().to(accounts::revoke_token),
+            )
+            .route("/tenants", web::get().to(tenants::list_tenants))
+            .route("/tenants", web::post().to(tenants::create_tenant))
+            .route("/tenants/{tenant}", web::get().to(tenants::get_tenant))
+            .route(
+                "/tenants/{tenant}/members",
+                web::get().to(tenants::list_members),
+            )
+            .route(
+                "/tenants/{tenant}/members/{user}",
+                web::patch().to(tenants::update_member),
+            )
+            .route(
+                "/tenants/{tenant}/members/{user}",
+                web::delete().to(tenants::remove_member),
+            )
+            .route(
+                "/tenants/{tenant}/invitations",
+                web::get().to(tenants::list_invitations),
+            )
+            .route(
+                "/tenants/{tenant}/invitations",
+                web::post().to(tenants::create_invitation),
+            )
+            .route(
+                "/tenants/{tenant}/invitations/{invitation}",
+                web::delete().to(tenants::revoke_invitation),
+            )
+            .route(
+                "/invitations/accept",
+                web::post().to(tenants::accept_invitation),
+            )
+            .route(
+                "/tenants/{tenant}/audit-events",
+                web::get().to(tenants::list_audit_events),
+            )
+            .route("/tenants/{tenant}/keys", web::get().to(keys::list_keys))
+            .route("/tenants/{tenant}/keys", web::post().to(keys::create_key))
+            .route("/tenants/{tenant}/keys/{key}", web::get().to(keys::get_key))
+            .route(
+                "/tenants/{tenant}/keys/{key}",
+                web::patch().to(keys::update_key),
+            )
+            .route(
+                "/tenants/{tenant}/keys/{key}",
+                web::delete().to(keys::revoke_key),
+            )
+            .route(
+                "/tenants/{tenant}/keys/{key}/rotate",
+                web::post().to(keys::rotate_key),
+            )
+            .default_service(web::to(not_found)),
+    );
+}
+
+async fn not_found() -> Result<HttpResponse, ApiProblem> {
+    Err(management::Error::NotFound("endpoint").into())
+}
+
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// The session cookie and personal access tokens, as OpenAPI security schemes.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                SESSION_COOKIE,
+                "The portal's session cookie, set by `POST /api/v1/auth/login`. Mutating requests must also send the session's CSRF token as `x-csrf-token`.",
+            ))),
+        );
+        components.add_security_scheme(
+            "access_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A personal access token from `POST /api/v1/me/tokens`.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The management API's OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Gateway management API", version = "1.0.0", description = "Accounts, tenants, members, API keys and the audit log. Errors are RFC 7807 problem documents with a stable `code`. Lists are paginated with `limit` and `cursor`."),
+    paths(
+        accounts::signup,
+        accounts::verify_email,
+        accounts::resend_verification,
+        accounts::login,
+        accounts::logout,
+        accounts::request_password_reset,
+        accounts::confirm_password_reset,
+        accounts::me,
+        accounts::list_tokens,
+        accounts::create_token,
+        accounts::revoke_token,
+        tenants::list_tenants,
+        tenants::create_tenant,
+        tenants::get_tenant,
+        tenants::list_members,
+        tenants::update_member,
+        tenants::remove_member,
+        tenants::list_invitations,
+        tenants::create_invitation,
+        tenants::revoke_invitation,
+        tenants::accept_invitation,
+        tenants::list_audit_events,
+        keys::list_keys,
+        keys::create_key,
+        keys::get_key,
+        keys::update_key,
+        keys::revoke_key,
+        keys::rotate_key,
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "auth", description = "Sign-up, sign-in and passwords"),
+        (name = "me", description = "The signed-in user and their access tokens"),
+        (name = "tenants", description = "Tenants, members and invitations"),
+        (name = "keys", description = "Data-plane API keys"),
+        (name = "audit", description = "The tamper-evident audit log"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The interactive API reference at `/api/docs/`, served from assets compiled into the binary
+/// (no CDN), with the online validator switched off.
+pub fn reference_page() -> utoipa_swagger_ui::SwaggerUi {
+    utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}")
+        .url("/api/docs/openapi.json", ApiDoc::openapi())
+        .config(utoipa_swagger_ui::Config::default().validator_url("none"))
+}
+
+/// The OpenAPI document as pretty JSON, as committed in `openapi/openapi.json`.
+pub fn openapi_document() -> String {
+    let mut res = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    res.push('\n');
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed spec must be what the code generates; `UPDATE_EXPECT=1` rewrites it.
+    #[test]
+    fn the_committed_openapi_spec_is_current() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi/openapi.json");
+        let generated = openapi_document();
+        if std::env::var("UPDATE_EXPECT").is_ok() {
+            std::fs::write(&path, &generated).unwrap();
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "openapi/openapi.json is stale: run `UPDATE_EXPECT=1 cargo test -p http-api` and commit it"
+        );
+    }
+
+    #[test]
+    fn pages_follow_cursors_to_the_end() {
+        let items: Vec<u32> = (0..5).collect();
+        let q = |limit, cursor: Option<&str>| PageQuery {
+            limit: Some(limit),
+            cursor: cursor.map(str::to_owned),
+        };
+        let first = page(&items, &q(2, None), u32::to_string, |it| *it).unwrap();
+        assert_eq!(
+            (first.items.clone(), first.next_cursor.clone()),
+            (vec![0, 1], Some("1".into()))
+        );
+        let second = page(
+            &items,
+            &q(2, first.next_cursor.as_deref()),
+            u32::to_string,
+            |it| *it,
+        )
+        .unwrap();
+        assert_eq!(second.items, vec![2, 3]);
+        let last = page(
+            &items,
+            &q(2, second.next_cursor.as_deref()),
+            u32::to_string,
+            |it| *it,
+        )
+        .unwrap();
+        assert_eq!((last.items, last.next_cursor), (vec![4], None));
+        assert!(page(&items, &q(0, None), u32::to_string, |it| *it).is_err());
+        assert!(page(&items, &q(2, Some("nope")), u32::to_string, |it| *it).is_err());
+    }
+}

@@ -1,0 +1,762 @@
+//! The management API end to end: accounts, sessions and CSRF, tenants, members and roles,
+//! invitations, API keys through their whole life, access tokens, the audit log, isolation
+//! between tenants, and bad input.
+
+use std::time::Duration;
+
+use it::harness::{TestApp, eventually, json_of};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::mock_app;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A browser-like client: cookies kept, CSRF token sent on changes.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    csrf: Option<String>,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        Browser {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .no_proxy()
+                .build()
+                .unwrap(),
+            base: app.url.clone(),
+            csrf: None,
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base));
+        if let Some(csrf) = &self.csrf
+            && method != Method::GET
+        {
+            req = req.header("x-csrf-token", csrf);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// Signs up, verifies through the mailed link, and signs in.
+    async fn join(app: &TestApp, email: &str) -> Self {
+        let mut browser = Browser::new(app);
+        let (status, _) = browser
+            .post(
+                "/api/v1/auth/signup",
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let link = app.mailer.last_link_to(email).unwrap();
+        let token = link.split("token=").nth(1).unwrap().to_owned();
+        let (status, _) = browser
+            .post("/api/v1/auth/verify-email", json!({"token": token}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        browser.login(email, PASSWORD).await;
+        browser
+    }
+
+    async fn login(&mut self, email: &str, password: &str) {
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/login",
+                json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        self.csrf = Some(body["csrf_token"].as_str().unwrap().to_owned());
+    }
+
+    async fn create_tenant(&self, name: &str) -> String {
+        let (status, body) = self.post("/api/v1/tenants", json!({"name": name})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+}
+
+fn assert_problem(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], expected.as_u16());
+    assert!(body["type"].as_str().unwrap().ends_with(code));
+    assert!(body["detail"].is_string());
+}
+
+async fn data_plane_status(app: &TestApp, key: &str) -> u16 {
+    app.post_as(
+        key,
+        "/v1/chat/completions",
+        &json!({"model": "mock", "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await
+    .status()
+    .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_signs_up_verifies_creates_a_tenant_and_a_key_that_works() {
+    let app = mock_app().await;
+    let mut browser = Browser::new(&app);
+    let (status, user) = browser
+        .post(
+            "/api/v1/auth/signup",
+            json!({"email": "Ada@Example.com", "password": PASSWORD, "display_name": "Ada"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    assert_eq!(user["email"], "ada@example.com");
+    assert_eq!(user["email_verified"], false);
+    assert_eq!(
+        user["is_operator"], true,
+        "the first account of an install operates it"
+    );
+
+    let (status, body) = browser
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::FORBIDDEN, "email_not_verified");
+
+    let link = app.mailer.last_link_to("ada@example.com").unwrap();
+    assert!(
+        link.starts_with("http://") && link.contains("/verify-email?token="),
+        "{link}"
+    );
+    let token = link.split("token=").nth(1).unwrap();
+    let (status, _) = browser
+        .post("/api/v1/auth/verify-email", json!({"token": token}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = browser
+        .post("/api/v1/auth/verify-email", json!({"token": token}))
+        .await;
+    assert_problem(status, &body, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(body["errors"][0]["field"], "token");
+
+    browser.login("ada@example.com", PASSWORD).await;
+    let (status, me) = browser.get("/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["user"]["email_verified"], true);
+
+    // A change without the CSRF token is refused, even with the session cookie.
+    let csrf = browser.csrf.take();
+    let (status, body) = browser
+        .post("/api/v1/tenants", json!({"name": "Ada Corp"}))
+        .await;
+    assert_problem(status, &body, StatusCode::FORBIDDEN, "csrf_token_mismatch");
+    browser.csrf = Some("forged".into());
+    let (status, _) = browser
+        .post("/api/v1/tenants", json!({"name": "Ada Corp"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    browser.csrf = csrf;
+    let tenant = browser.create_tenant("Ada Corp").await;
+
+    let (status, created) = browser
+        .post(
+            &format!("/api/v1/tenants/{tenant}/keys"),
+            json!({"name": "ci", "models": ["mock"], "endpoints": ["chat.completions"], "ip_allowlist": ["127.0.0.1"], "limits": {"requests_per_minute": 60}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("sk-sluice-"));
+    assert_eq!(created["key"]["ip_allowlist"], json!(["127.0.0.1/32"]));
+    assert!(
+        eventually(Duration::from_secs(1), || async {
+            data_plane_status(&app, &secret).await == 200
+        })
+        .await
+    );
+
+    let (status, keys) = browser.get(&format!("/api/v1/tenants/{tenant}/keys")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(keys["items"].as_array().unwrap().len(), 1);
+    assert!(
+        !keys.to_string().contains(&secret),
+        "listings never show secrets"
+    );
+
+    // Rotation: both work during the grace period; revoking the old one leaves the new.
+    let key_id = created["key"]["id"].as_str().unwrap();
+    let (status, rotated) = browser
+        .post(
+            &format!("/api/v1/tenants/{tenant}/keys/{key_id}/rotate"),
+            json!({"grace_period_seconds": 3600}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rotated}");
+    let new_secret = rotated["secret"].as_str().unwrap().to_owned();
+    assert_eq!(rotated["key"]["rotated_from"], key_id);
+    assert_eq!(
+        rotated["key"]["models"],
+        json!(["mock"]),
+        "scopes carry over"
+    );
+    assert!(
+        eventually(Duration::from_secs(1), || async {
+            data_plane_status(&app, &new_secret).await == 200
+        })
+        .await
+    );
+    assert_eq!(
+        data_plane_status(&app, &secret).await,
+        200,
+        "the old key works during the grace period"
+    );
+    let (status, _) = browser
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/tenants/{tenant}/keys/{key_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(
+        eventually(Duration::from_secs(1), || async {
+            data_plane_status(&app, &secret).await == 401
+        })
+        .await
+    );
+    assert_eq!(data_plane_status(&app, &new_secret).await, 200);
+
+    let (status, audit) = browser
+        .get(&format!("/api/v1/tenants/{tenant}/audit-events"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| it["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["key.revoke", "key.rotate", "key.create", "tenant.create"]
+    );
+    let create = &audit["items"][2];
+    assert_eq!(create["actor"]["label"], "ada@example.com");
+    assert_eq!(create["ip"], "127.0.0.1");
+    assert_eq!(create["after"]["name"], "ci");
+    assert!(!audit.to_string().contains(&secret));
+    let (_, filtered) = browser
+        .get(&format!(
+            "/api/v1/tenants/{tenant}/audit-events?action=key.&limit=2"
+        ))
+        .await;
+    assert_eq!(filtered["items"].as_array().unwrap().len(), 2);
+    let cursor = filtered["next_cursor"].as_str().unwrap();
+    let (_, next) = browser
+        .get(&format!(
+            "/api/v1/tenants/{tenant}/audit-events?action=key.&limit=2&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(next["items"][0]["action"], "key.create");
+    assert!(next.get("next_cursor").is_none());
+
+    // Signing out ends the session.
+    let (status, _) = browser.post("/api/v1/auth/logout", json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = browser.get("/api/v1/me").await;
+    assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthenticated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invited_colleagues_get_their_roles_and_nothing_more() {
+    let app = mock_app().await;
+    let owner = Browser::join(&app, "owner@example.com").await;
+    let tenant = owner.create_tenant("Team").await;
+    let invite = |email: &'static str, role: &'static str| {
+        let owner = &owner;
+        let tenant = tenant.clone();
+        async move {
+            let (status, body) = owner
+                .post(
+                    &format!("/api/v1/tenants/{tenant}/invitations"),
+                    json!({"email": email, "role": role}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            body["url"]
+                .as_str()
+                .unwrap()
+                .split("token=")
+                .nth(1)
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let dev_token = invite("dev@example.com", "developer").await;
+    let viewer_token = invite("viewer@example.com", "viewer").await;
+    let finance_token = invite("finance@example.com", "finance").await;
+    assert!(
+        app.mailer
+            .last_link_to("dev@example.com")
+            .unwrap()
+            .contains(&dev_token),
+        "the invitation is mailed"
+    );
+
+    let dev = Browser::join(&app, "dev@example.com").await;
+    let (status, body) = dev
+        .post("/api/v1/invitations/accept", json!({"token": viewer_token}))
+        .await;
+    assert_problem(status, &body, StatusCode::FORBIDDEN, "forbidden");
+    let (status, body) = dev
+        .post("/api/v1/invitations/accept", json!({"token": dev_token}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["role"], "developer");
+    let (status, body) = dev
+        .post("/api/v1/invitations/accept", json!({"token": dev_token}))
+        .await;
+    assert_problem(status, &body, StatusCode::BAD_REQUEST, "invalid_request");
+    let viewer = Browser::join(&app, "viewer@example.com").await;
+    viewer
+        .post("/api/v1/invitations/accept", json!({"token": viewer_token}))
+        .await;
+    let finance = Browser::join(&app, "finance@example.com").await;
+    finance
+        .post(
+            "/api/v1/invitations/accept",
+            json!({"token": finance_token}),
+        )
+        .await;
+
+    let keys = format!("/api/v1/tenants/{tenant}/keys");
+    let audit = format!("/api/v1/tenants/{tenant}/audit-events");
+    let invitations = format!("/api/v1/tenants/{tenant}/invitations");
+    // Developers manage keys, not people, and do not read the audit log.
+    assert_eq!(
+        dev.post(&keys, json!({"name": "dev key"})).await.0,
+        StatusCode::CREATED
+    );
+    assert_problem_code(
+        dev.post(
+            &invitations,
+            json!({"email": "x@example.com", "role": "viewer"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    );
+    assert_problem_code(dev.get(&audit).await, StatusCode::FORBIDDEN);
+    // Viewers read, and change nothing.
+    assert_eq!(viewer.get(&keys).await.0, StatusCode::OK);
+    assert_problem_code(viewer.post(&keys, json!({})).await, StatusCode::FORBIDDEN);
+    // Finance reads the audit log but not keys.
+    assert_eq!(finance.get(&audit).await.0, StatusCode::OK);
+    assert_problem_code(finance.get(&keys).await, StatusCode::FORBIDDEN);
+
+    let (_, members) = owner
+        .get(&format!("/api/v1/tenants/{tenant}/members"))
+        .await;
+    let roles: Vec<(&str, &str)> = members["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| (it["email"].as_str().unwrap(), it["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("owner@example.com", "owner"),
+            ("dev@example.com", "developer"),
+            ("viewer@example.com", "viewer"),
+            ("finance@example.com", "finance")
+        ]
+    );
+    let owner_id = members["items"][0]["user_id"].as_str().unwrap();
+    let dev_id = members["items"][1]["user_id"].as_str().unwrap();
+    // Promote the developer to admin; an admin still cannot touch the owner.
+    let (status, _) = owner
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/tenants/{tenant}/members/{dev_id}"),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_problem_code(
+        dev.call(
+            Method::PATCH,
+            &format!("/api/v1/tenants/{tenant}/members/{owner_id}"),
+            Some(json!({"role": "viewer"})),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    );
+    // The last owner cannot leave.
+    assert_problem_code(
+        owner
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/tenants/{tenant}/members/{owner_id}"),
+                None,
+            )
+            .await,
+        StatusCode::CONFLICT,
+    );
+}
+
+fn assert_problem_code((status, body): (StatusCode, Value), expected: StatusCode) {
+    assert_eq!(status, expected, "{body}");
+    assert!(body["code"].is_string(), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_tenant_sees_nothing_of_ours() {
+    let app = mock_app().await;
+    let ada = Browser::join(&app, "ada@example.com").await;
+    let mallory = Browser::join(&app, "mallory@example.com").await;
+    let ours = ada.create_tenant("Ours").await;
+    mallory.create_tenant("Theirs").await;
+    let (_, key) = ada
+        .post(
+            &format!("/api/v1/tenants/{ours}/keys"),
+            json!({"name": "k"}),
+        )
+        .await;
+    let key = key["key"]["id"].as_str().unwrap().to_owned();
+    let (_, invitation) = ada
+        .post(
+            &format!("/api/v1/tenants/{ours}/invitations"),
+            json!({"email": "x@example.com", "role": "viewer"}),
+        )
+        .await;
+    let invitation = invitation["invitation"]["id"].as_str().unwrap().to_owned();
+    let (_, members) = ada.get(&format!("/api/v1/tenants/{ours}/members")).await;
+    let ada_id = members["items"][0]["user_id"].as_str().unwrap().to_owned();
+    let t = format!("/api/v1/tenants/{ours}");
+    let calls: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, t.clone(), None),
+        (Method::GET, format!("{t}/members"), None),
+        (
+            Method::PATCH,
+            format!("{t}/members/{ada_id}"),
+            Some(json!({"role": "viewer"})),
+        ),
+        (Method::DELETE, format!("{t}/members/{ada_id}"), None),
+        (Method::GET, format!("{t}/invitations"), None),
+        (
+            Method::POST,
+            format!("{t}/invitations"),
+            Some(json!({"email": "m@example.com", "role": "owner"})),
+        ),
+        (
+            Method::DELETE,
+            format!("{t}/invitations/{invitation}"),
+            None,
+        ),
+        (Method::GET, format!("{t}/audit-events"), None),
+        (Method::GET, format!("{t}/keys"), None),
+        (Method::POST, format!("{t}/keys"), Some(json!({}))),
+        (Method::GET, format!("{t}/keys/{key}"), None),
+        (
+            Method::PATCH,
+            format!("{t}/keys/{key}"),
+            Some(json!({"name": "pwned"})),
+        ),
+        (Method::DELETE, format!("{t}/keys/{key}"), None),
+        (
+            Method::POST,
+            format!("{t}/keys/{key}/rotate"),
+            Some(json!({})),
+        ),
+    ];
+    for (method, path, body) in calls {
+        let (status, problem) = mallory.call(method.clone(), &path, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {problem}");
+        assert_eq!(problem["code"], "not_found");
+    }
+    // And nothing changed.
+    let (_, key_now) = ada.get(&format!("{t}/keys/{key}")).await;
+    assert_eq!(
+        (key_now["name"].as_str(), key_now["status"].as_str()),
+        (Some("k"), Some("active"))
+    );
+    let (_, tenants) = mallory.get("/api/v1/tenants").await;
+    assert_eq!(tenants["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_clear_problems_and_writes_nothing() {
+    let app = mock_app().await;
+    let browser = Browser::new(&app);
+    let signup = |body: Value| browser.post("/api/v1/auth/signup", body);
+    let (status, body) = signup(json!({"email": "not-an-email", "password": PASSWORD})).await;
+    assert_problem(status, &body, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(body["errors"][0]["field"], "email");
+    let (status, body) = signup(json!({"email": "a@example.com", "password": "short"})).await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("password"))
+    );
+    let (status, body) =
+        signup(json!({"email": "a@example.com", "password": PASSWORD, "role": "admin"})).await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("role")),
+        "{body}"
+    );
+    let (status, body) = signup(json!({"email": 5, "password": PASSWORD})).await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("email"))
+    );
+    let (status, body) = signup(
+        json!({"email": "a@example.com", "password": PASSWORD, "display_name": "x".repeat(500)}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("display_name"))
+    );
+    assert_eq!(
+        app.mailer.sent().len(),
+        0,
+        "nothing half-written: no account, no mail"
+    );
+
+    let (status, _) = signup(json!({"email": "a@example.com", "password": PASSWORD})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = signup(json!({"email": "A@EXAMPLE.COM", "password": PASSWORD})).await;
+    assert_problem(status, &body, StatusCode::CONFLICT, "conflict");
+
+    let raw = |content_type: Option<&str>, body: Vec<u8>| {
+        let mut req = browser
+            .client
+            .post(format!("{}/api/v1/auth/login", app.url))
+            .body(body);
+        if let Some(content_type) = content_type {
+            req = req.header("content-type", content_type);
+        }
+        async move { json_of(req.send().await.unwrap()).await }
+    };
+    let (status, body) = raw(Some("text/plain"), b"{}".to_vec()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
+    let (status, body) = raw(None, b"{}".to_vec()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
+    let (status, body) = raw(Some("application/json"), vec![b'a'; 200_000]).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    let (status, body) = raw(Some("application/json"), b"{\"email\": ".to_vec()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, body) = browser.get("/api/v1/nothing").await;
+    assert_problem(status, &body, StatusCode::NOT_FOUND, "not_found");
+    let (status, body) = browser.get("/api/v1/tenants").await;
+    assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let (status, body) = browser.get("/api/v1/tenants/not-a-uuid").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_wrong_passwords_lock_the_account() {
+    let app = mock_app().await;
+    let mut ada = Browser::join(&app, "ada@example.com").await;
+    let attacker = Browser::new(&app);
+    for _ in 0..4 {
+        let (status, body) = attacker
+            .post(
+                "/api/v1/auth/login",
+                json!({"email": "ada@example.com", "password": "wrong wrong wrong"}),
+            )
+            .await;
+        assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
+    let res = attacker
+        .client
+        .post(format!("{}/api/v1/auth/login", app.url))
+        .json(&json!({"email": "ada@example.com", "password": "wrong wrong wrong"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+    let (status, body) = attacker
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+    );
+    // An unknown account answers like a wrong password: no enumeration.
+    let (status, body) = attacker
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "nobody@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthenticated");
+    // The real owner resets the password, which also unlocks the account.
+    let (status, _) = ada
+        .post(
+            "/api/v1/auth/password-reset",
+            json!({"email": "ada@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let token = app
+        .mailer
+        .last_link_to("ada@example.com")
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let (status, body) = ada
+        .post(
+            "/api/v1/auth/password-reset/confirm",
+            json!({"token": token, "password": "short"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("password"))
+    );
+    let (status, _) = ada
+        .post(
+            "/api/v1/auth/password-reset/confirm",
+            json!({"token": token, "password": "a brand new passphrase"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = ada.get("/api/v1/me").await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a new password ends every session"
+    );
+    ada.login("ada@example.com", "a brand new passphrase").await;
+    assert_eq!(ada.get("/api/v1/me").await.0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_guess_across_many_accounts() {
+    let app = mock_app().await;
+    let attacker = Browser::new(&app);
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let (status, _) = attacker
+            .post(
+                "/api/v1/auth/login",
+                json!({"email": format!("user{i}@example.com"), "password": "guess guess guess"}),
+            )
+            .await;
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses[..10], [401; 10]);
+    assert_eq!(
+        statuses[10..],
+        [429, 429],
+        "the address is throttled after a burst of ten"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_access_tokens_drive_the_api_without_cookies_or_csrf() {
+    let app = mock_app().await;
+    let ada = Browser::join(&app, "ada@example.com").await;
+    let (status, created) = ada
+        .post("/api/v1/me/tokens", json!({"name": "script"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    let script = reqwest::Client::builder().no_proxy().build().unwrap();
+    let res = script
+        .post(format!("{}/api/v1/tenants", app.url))
+        .bearer_auth(&secret)
+        .json(&json!({"name": "Scripted"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let (_, tokens) = ada.get("/api/v1/me/tokens").await;
+    assert_eq!(tokens["items"][0]["name"], "script");
+    assert!(!tokens.to_string().contains(&secret));
+    let id = created["token"]["id"].as_str().unwrap();
+    let (status, _) = ada
+        .call(Method::DELETE, &format!("/api/v1/me/tokens/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let res = script
+        .get(format!("{}/api/v1/me", app.url))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_reference_is_served_offline() {
+    let app = mock_app().await;
+    let (status, spec) = json_of(
+        app.client()
+            .get(format!("{}/api/v1/openapi.json", app.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(spec["paths"]["/api/v1/tenants/{tenant}/keys"].is_object());
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../openapi/openapi.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(spec, committed);
+    let page = app
+        .client()
+        .get(format!("{}/api/docs/", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger"), "{html}");
+    assert!(!html.contains("https://"), "no CDN assets");
+}
