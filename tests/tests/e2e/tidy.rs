@@ -79,7 +79,8 @@ fn allowed_edges() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("store-redis", &[]),
         ("providers", &["domain"]),
         ("gateway", &["api-types", "domain", "providers", "store"]),
-        ("http-api", &["api-types", "domain", "gateway"]),
+        ("management", &["domain", "store"]),
+        ("http-api", &["api-types", "domain", "gateway", "management", "store"]),
     ];
     edges
         .iter()
