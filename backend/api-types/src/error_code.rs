@@ -24,6 +24,10 @@ pub enum ErrorCode {
     ModelNotAllowed,
     /// The tenant owning the key is suspended.
     TenantSuspended,
+    /// The key is limited to other endpoints.
+    EndpointNotAllowed,
+    /// The key may not be used from this address.
+    IpNotAllowed,
     /// No model with this name is configured.
     ModelNotFound,
     /// The model exists but does not serve this endpoint (for example embeddings on a chat model).
@@ -69,6 +73,8 @@ impl ErrorCode {
             ErrorCode::InvalidApiKey => "invalid_api_key",
             ErrorCode::ModelNotAllowed => "model_not_allowed",
             ErrorCode::TenantSuspended => "tenant_suspended",
+            ErrorCode::EndpointNotAllowed => "endpoint_not_allowed",
+            ErrorCode::IpNotAllowed => "ip_not_allowed",
             ErrorCode::ModelNotFound => "model_not_found",
             ErrorCode::UnsupportedEndpoint => "unsupported_endpoint",
             ErrorCode::NotFound => "not_found",
@@ -101,6 +107,8 @@ mod tests {
         ErrorCode::InvalidApiKey,
         ErrorCode::ModelNotAllowed,
         ErrorCode::TenantSuspended,
+        ErrorCode::EndpointNotAllowed,
+        ErrorCode::IpNotAllowed,
         ErrorCode::ModelNotFound,
         ErrorCode::UnsupportedEndpoint,
         ErrorCode::NotFound,
@@ -132,6 +140,8 @@ mod tests {
                 "invalid_api_key",
                 "model_not_allowed",
                 "tenant_suspended",
+                "endpoint_not_allowed",
+                "ip_not_allowed",
                 "model_not_found",
                 "unsupported_endpoint",
                 "not_found",

@@ -61,8 +61,13 @@ impl Access {
     /// Checks a presented key.
     ///
     /// # Errors
-    /// `MissingApiKey`, `InvalidApiKey` (unknown, revoked or expired) or `TenantSuspended`.
-    pub fn authenticate(&self, presented: Option<&str>) -> Result<Principal, Error> {
+    /// `MissingApiKey`, `InvalidApiKey` (unknown, revoked or expired), `IpNotAllowed` or
+    /// `TenantSuspended`.
+    pub fn authenticate(
+        &self,
+        presented: Option<&str>,
+        client_ip: Option<std::net::IpAddr>,
+    ) -> Result<Principal, Error> {
         let presented = presented.map(str::trim).filter(|it| !it.is_empty()).ok_or_else(|| {
             Error::new(
                 ErrorKind::MissingApiKey,
@@ -82,6 +87,14 @@ impl Access {
             .ok_or_else(invalid)?;
         if key.check_usable(OffsetDateTime::now_utc()).is_err() {
             return Err(invalid());
+        }
+        if let Some(ip) = client_ip
+            && !key.scopes.allows_ip(ip)
+        {
+            return Err(Error::new(
+                ErrorKind::IpNotAllowed,
+                format!("this api key may not be used from `{ip}`"),
+            ));
         }
         match snapshot.tenants.get(&key.tenant_id) {
             Some(TenantStatus::Active) => Ok(Principal { key: key.clone() }),

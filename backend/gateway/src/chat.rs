@@ -24,7 +24,7 @@ pub(crate) async fn handle(
     req: ChatRequest,
 ) -> Result<Outcome, Error> {
     req.validate()?;
-    let route = gw.authorize(ctx, &req.model)?;
+    let route = gw.authorize(ctx, Endpoint::ChatCompletions, &req.model)?;
     let stream = req.is_stream();
     let record = CallRecord::new(
         gw.usage.clone(),

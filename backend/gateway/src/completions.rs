@@ -27,7 +27,7 @@ pub(crate) async fn handle(
     req: CompletionRequest,
 ) -> Result<Outcome, Error> {
     req.validate()?;
-    let route = gw.authorize(ctx, &req.model)?;
+    let route = gw.authorize(ctx, Endpoint::Completions, &req.model)?;
     let stream = req.is_stream();
     let record = CallRecord::new(gw.usage.clone(), ctx, route, Endpoint::Completions, stream);
     let call = Call {

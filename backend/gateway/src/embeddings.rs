@@ -20,7 +20,7 @@ pub(crate) async fn handle(
     req: EmbeddingRequest,
 ) -> Result<bytes::Bytes, Error> {
     req.validate()?;
-    let route = gw.authorize(ctx, &req.model)?;
+    let route = gw.authorize(ctx, Endpoint::Embeddings, &req.model)?;
     let record = CallRecord::new(gw.usage.clone(), ctx, route, Endpoint::Embeddings, false);
     if !route.provider.capabilities().embeddings {
         let error = Error::new(

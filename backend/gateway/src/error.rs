@@ -25,6 +25,8 @@ pub enum ErrorKind {
     InvalidApiKey,
     ModelNotAllowed,
     TenantSuspended,
+    EndpointNotAllowed,
+    IpNotAllowed,
     ModelNotFound,
     UnsupportedEndpoint,
     NotFound,
@@ -49,6 +51,8 @@ impl ErrorKind {
             ErrorKind::InvalidApiKey => ErrorCode::InvalidApiKey,
             ErrorKind::ModelNotAllowed => ErrorCode::ModelNotAllowed,
             ErrorKind::TenantSuspended => ErrorCode::TenantSuspended,
+            ErrorKind::EndpointNotAllowed => ErrorCode::EndpointNotAllowed,
+            ErrorKind::IpNotAllowed => ErrorCode::IpNotAllowed,
             ErrorKind::ModelNotFound => ErrorCode::ModelNotFound,
             ErrorKind::UnsupportedEndpoint => ErrorCode::UnsupportedEndpoint,
             ErrorKind::NotFound => ErrorCode::NotFound,
@@ -71,6 +75,8 @@ impl ErrorKind {
             | ErrorKind::InvalidApiKey
             | ErrorKind::ModelNotAllowed
             | ErrorKind::TenantSuspended
+            | ErrorKind::EndpointNotAllowed
+            | ErrorKind::IpNotAllowed
             | ErrorKind::ModelNotFound
             | ErrorKind::UnsupportedEndpoint
             | ErrorKind::NotFound
@@ -146,7 +152,10 @@ impl Error {
         match self.kind {
             ErrorKind::InvalidRequest | ErrorKind::UnsupportedEndpoint => 400,
             ErrorKind::MissingApiKey | ErrorKind::InvalidApiKey => 401,
-            ErrorKind::ModelNotAllowed | ErrorKind::TenantSuspended => 403,
+            ErrorKind::ModelNotAllowed
+            | ErrorKind::TenantSuspended
+            | ErrorKind::EndpointNotAllowed
+            | ErrorKind::IpNotAllowed => 403,
             ErrorKind::ModelNotFound | ErrorKind::NotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
             ErrorKind::PayloadTooLarge => 413,

@@ -91,8 +91,42 @@ impl Gateway {
 
     /// # Errors
     /// Missing, unknown, revoked or expired keys and suspended tenants.
-    pub fn authenticate(&self, presented: Option<&str>) -> Result<Principal, Error> {
-        self.access.authenticate(presented)
+    pub fn authenticate(
+        &self,
+        presented: Option<&str>,
+        client_ip: Option<std::net::IpAddr>,
+    ) -> Result<Principal, Error> {
+        self.access.authenticate(presented, client_ip)
+    }
+
+    /// Checks the key may call `endpoint`.
+    ///
+    /// # Errors
+    /// `EndpointNotAllowed`.
+    pub fn check_endpoint(
+        principal: &Principal,
+        endpoint: telemetry::Endpoint,
+    ) -> Result<(), Error> {
+        Self::check_endpoint_name(principal, endpoint.as_str())
+    }
+
+    fn check_endpoint_name(principal: &Principal, endpoint: &str) -> Result<(), Error> {
+        if principal.key.scopes.allows_endpoint(endpoint) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::EndpointNotAllowed,
+                format!("this api key may not call `{endpoint}`"),
+            ))
+        }
+    }
+
+    /// Checks the key may list models.
+    ///
+    /// # Errors
+    /// `EndpointNotAllowed`.
+    pub fn check_models_endpoint(principal: &Principal) -> Result<(), Error> {
+        Self::check_endpoint_name(principal, "models")
     }
 
     /// # Errors
@@ -146,8 +180,14 @@ impl Gateway {
         }
     }
 
-    /// Resolves `model` and checks the key may use it.
-    fn authorize(&self, ctx: &RequestCtx, model: &str) -> Result<&Arc<Route>, Error> {
+    /// Checks the key may call `endpoint`, resolves `model` and checks the key may use it.
+    fn authorize(
+        &self,
+        ctx: &RequestCtx,
+        endpoint: telemetry::Endpoint,
+        model: &str,
+    ) -> Result<&Arc<Route>, Error> {
+        Self::check_endpoint(&ctx.principal, endpoint)?;
         let route = self.catalog.resolve(model)?;
         if !ctx.principal.key.allows_model(&route.alias) {
             return Err(Error::new(

@@ -19,6 +19,11 @@ pub(crate) fn presented_key(req: &HttpRequest) -> Option<&str> {
         .map(str::trim)
 }
 
+/// The client's address (the TCP peer; forwarded headers are not trusted).
+pub(crate) fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    req.peer_addr().map(|it| it.ip())
+}
+
 #[cfg(test)]
 mod tests {
     use actix_web::test::TestRequest;

@@ -41,7 +41,13 @@ struct Body<'a> {
 fn error_type(kind: ErrorKind, status: u16) -> &'static str {
     match (kind, status) {
         (ErrorKind::MissingApiKey | ErrorKind::InvalidApiKey, _) => "authentication_error",
-        (ErrorKind::ModelNotAllowed | ErrorKind::TenantSuspended, _) => "permission_error",
+        (
+            ErrorKind::ModelNotAllowed
+            | ErrorKind::TenantSuspended
+            | ErrorKind::EndpointNotAllowed
+            | ErrorKind::IpNotAllowed,
+            _,
+        ) => "permission_error",
         (_, 429) => "rate_limit_error",
         (_, 500..) => "api_error",
         _ => "invalid_request_error",

@@ -237,3 +237,85 @@ async fn model_scopes_limit_calls_and_listings() {
     assert_eq!(one["object"], "model");
     assert_eq!(one["owned_by"], "openai");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_and_network_scopes_are_enforced() {
+    let app = mock_app().await;
+    let audit = || {
+        domain::AuditEntry::new(
+            Some(app.tenant),
+            domain::Actor::cli(),
+            "key.update",
+            time::OffsetDateTime::now_utc(),
+        )
+    };
+    let (mut embeddings_key, embeddings_secret) = app.create_key(NewKey::default()).await;
+    embeddings_key.scopes.endpoints = vec!["embeddings".into()];
+    app.store
+        .update_key(app.tenant, &embeddings_key, &audit())
+        .await
+        .unwrap();
+    let (mut office_key, office_secret) = app.create_key(NewKey::default()).await;
+    office_key.scopes.ip_allowlist = vec!["10.0.0.0/8".parse().unwrap()];
+    app.store
+        .update_key(app.tenant, &office_key, &audit())
+        .await
+        .unwrap();
+    let (mut local_key, local_secret) = app.create_key(NewKey::default()).await;
+    local_key.scopes.ip_allowlist =
+        vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+    app.store
+        .update_key(app.tenant, &local_key, &audit())
+        .await
+        .unwrap();
+
+    assert!(
+        eventually(Duration::from_secs(1), || async {
+            let (status, body) = json_of(
+                app.post_as(&office_secret, "/v1/chat/completions", &hello())
+                    .await,
+            )
+            .await;
+            status == 403 && body["error"]["code"] == "ip_not_allowed"
+        })
+        .await,
+        "a key limited to 10.0.0.0/8 is refused from 127.0.0.1"
+    );
+    assert_eq!(
+        app.post_as(&local_secret, "/v1/chat/completions", &hello())
+            .await
+            .status(),
+        200
+    );
+
+    let (status, body) = json_of(
+        app.post_as(&embeddings_secret, "/v1/chat/completions", &hello())
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("endpoint_not_allowed"))
+    );
+    assert_eq!(body["error"]["type"], "permission_error");
+    let res = app
+        .post_as(
+            &embeddings_secret,
+            "/v1/embeddings",
+            &json!({"model": "mock", "input": "hello"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .client()
+        .get(format!("{}/v1/models", app.url))
+        .bearer_auth(&embeddings_secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        403,
+        "listing models is an endpoint of its own"
+    );
+}

@@ -80,7 +80,10 @@ fn allowed_edges() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("providers", &["domain"]),
         ("gateway", &["api-types", "domain", "providers", "store"]),
         ("management", &["domain", "store"]),
-        ("http-api", &["api-types", "domain", "gateway", "management", "store"]),
+        (
+            "http-api",
+            &["api-types", "domain", "gateway", "management", "store"],
+        ),
     ];
     edges
         .iter()

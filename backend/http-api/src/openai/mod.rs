@@ -20,7 +20,9 @@ async fn prepare(
     payload: Payload,
     state: &AppState,
 ) -> Result<(RequestCtx, bytes::Bytes), ApiError> {
-    let principal = state.gateway.authenticate(auth::presented_key(req))?;
+    let principal = state
+        .gateway
+        .authenticate(auth::presented_key(req), auth::client_ip(req))?;
     let ctx = RequestCtx::new(middleware::request_id(req), principal);
     let body = body::read_json_body(req, payload, state.max_body_bytes).await?;
     Ok((ctx, body))

@@ -39,7 +39,10 @@ pub(crate) async fn list_models(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let principal = state.gateway.authenticate(auth::presented_key(&req))?;
+    let principal = state
+        .gateway
+        .authenticate(auth::presented_key(&req), auth::client_ip(&req))?;
+    gateway::Gateway::check_models_endpoint(&principal)?;
     let list = ModelList {
         object: "list",
         data: state.gateway.models(&principal).map(model_object).collect(),
@@ -58,7 +61,10 @@ pub(crate) async fn get_model(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let principal = state.gateway.authenticate(auth::presented_key(&req))?;
+    let principal = state
+        .gateway
+        .authenticate(auth::presented_key(&req), auth::client_ip(&req))?;
+    gateway::Gateway::check_models_endpoint(&principal)?;
     let route = state.gateway.model(&principal, &id)?;
     Ok(Json(
         serde_json::to_value(model_object(route)).map_err(gateway::Error::internal)?,
