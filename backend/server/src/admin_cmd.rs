@@ -9,7 +9,7 @@ use gateway::admin::{self, NewKey};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::cli::{AdminCommand, KeyCommand, TenantCommand};
+use crate::cli::{AdminCommand, AuditCommand, KeyCommand, TenantCommand, UserCommand};
 use crate::settings::Settings;
 use crate::stores;
 
@@ -177,6 +177,78 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<(
             admin::revoke_key(store, id).await?;
             out(&format!("revoked key {id}\n"))?;
             announce(settings).await;
+        }
+        AdminCommand::User(UserCommand::Create { email, operator }) => {
+            let email = domain::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let now = OffsetDateTime::now_utc();
+            let user = domain::User {
+                id: domain::UserId::new(),
+                email: email.clone(),
+                display_name: None,
+                password_hash: None,
+                email_verified_at: Some(now),
+                is_operator: operator,
+                failed_logins: 0,
+                locked_until: None,
+                created_at: now,
+            };
+            let audit = domain::AuditEntry::new(None, domain::Actor::cli(), "user.create", now)
+                .target("user", user.id);
+            store.create_user(&user, &audit).await?;
+            let secret = domain::session::random_token();
+            store
+                .create_email_token(&domain::session::EmailToken {
+                    hash: domain::KeyHash::of(&secret),
+                    user_id: user.id,
+                    purpose: domain::session::EmailPurpose::ResetPassword,
+                    created_at: now,
+                    expires_at: now + domain::session::EMAIL_TOKEN_LIFETIME,
+                })
+                .await?;
+            out(&format!(
+                "created {}account {email}\nset its password within 24 hours at:\n\n    {}/reset-password?token={secret}\n",
+                if operator { "operator " } else { "" },
+                settings.portal.public_url
+            ))?;
+        }
+        AdminCommand::User(UserCommand::Operator { email, revoke }) => {
+            let email = domain::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let user = store
+                .find_user_by_email(&email)
+                .await?
+                .with_context(|| format!("no account `{email}`"))?;
+            let action = if revoke {
+                "user.operator_revoke"
+            } else {
+                "user.operator_grant"
+            };
+            let audit = domain::AuditEntry::new(
+                None,
+                domain::Actor::cli(),
+                action,
+                OffsetDateTime::now_utc(),
+            )
+            .target("user", user.id);
+            store.set_operator(user.id, !revoke, &audit).await?;
+            out(&format!(
+                "{email} is {}a platform operator\n",
+                if revoke { "no longer " } else { "" }
+            ))?;
+        }
+        AdminCommand::Audit(AuditCommand::Verify) => {
+            let mut prev = (0_i64, domain::audit::GENESIS.to_owned());
+            loop {
+                let events = store.audit_chain(prev.0, 1000).await?;
+                if events.is_empty() {
+                    break;
+                }
+                prev = domain::audit::verify_chain((prev.0, &prev.1), &events)
+                    .map_err(|e| anyhow::anyhow!("the audit log is NOT intact: {e}"))?;
+            }
+            out(&format!(
+                "the audit log is intact: {} events, last hash {}\n",
+                prev.0, prev.1
+            ))?;
         }
         AdminCommand::Usage(args) => {
             let tenant = admin::find_tenant(store, &args.tenant).await?;

@@ -37,6 +37,35 @@ pub enum AdminCommand {
     Key(KeyCommand),
     /// Show a tenant's most recent usage records.
     Usage(UsageArgs),
+    #[command(subcommand)]
+    User(UserCommand),
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a verified account and print a link to set its password (valid 24 hours).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Make the account a platform operator.
+        #[arg(long)]
+        operator: bool,
+    },
+    /// Make an existing account a platform operator (or take it back with --revoke).
+    Operator {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        revoke: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain from the first event to the last.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
