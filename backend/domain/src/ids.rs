@@ -73,3 +73,7 @@ uuid_id!(
     /// One audit event.
     AuditEventId
 );
+uuid_id!(
+    /// A stored provider credential.
+    CredentialId
+);

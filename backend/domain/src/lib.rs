@@ -5,6 +5,8 @@
 pub mod account;
 pub mod api_key;
 pub mod audit;
+pub mod credential;
+pub mod crypto;
 pub mod ids;
 pub mod llm;
 pub mod roles;
@@ -16,7 +18,8 @@ pub use account::{Email, User};
 pub use api_key::{ApiKey, KeyHash, KeyLimits, KeyScopes, KeySecret, NewKeySecret};
 pub use audit::{Actor, AuditEntry, AuditEvent};
 pub use ids::{
-    ApiKeyId, AuditEventId, InvitationId, RequestId, TenantId, TokenId, UsageId, UserId,
+    ApiKeyId, AuditEventId, CredentialId, InvitationId, RequestId, TenantId, TokenId, UsageId,
+    UserId,
 };
 pub use roles::{Permission, Role};
 pub use tenant::{Tenant, TenantStatus};

@@ -280,3 +280,21 @@ pub fn audit_from_row(row: &impl SqlRow) -> Result<domain::AuditEvent, Error> {
         hash: row.text("hash")?,
     })
 }
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn credential_from_row(
+    row: &impl SqlRow,
+) -> Result<domain::credential::ProviderCredential, Error> {
+    Ok(domain::credential::ProviderCredential {
+        id: parsed(row, "id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        name: row.text("name")?,
+        provider: row.text("provider")?,
+        base_url: row.opt_text("base_url")?,
+        sealed: json(row, "sealed")?,
+        mask: row.text("mask")?,
+        created_by: opt_parsed(row, "created_by")?,
+        created_at: time_at(row, "created_at")?,
+    })
+}

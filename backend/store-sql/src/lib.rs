@@ -10,11 +10,13 @@ mod convert;
 pub mod tables_accounts;
 #[doc(hidden)]
 pub mod tables_core;
+#[doc(hidden)]
+pub mod tables_credentials;
 
 pub use convert::{
-    SqlRow, audit_from_row, from_micros, invitation_from_row, key_from_row, member_from_row,
-    micros, session_from_row, tenant_from_row, tenant_role_from_row, to_i64, token_from_row,
-    usage_from_row, user_from_row,
+    SqlRow, audit_from_row, credential_from_row, from_micros, invitation_from_row, key_from_row,
+    member_from_row, micros, session_from_row, tenant_from_row, tenant_role_from_row, to_i64,
+    token_from_row, usage_from_row, user_from_row,
 };
 
 use store::Error;
@@ -46,5 +48,6 @@ macro_rules! impl_sql_store {
     ($store:ty, $db:ty, backend = $backend:expr, bump = $bump:expr, snapshot = $snapshot:expr) => {
         $crate::impl_core_store!($store, $db, $backend, $bump, $snapshot);
         $crate::impl_account_store!($store, $db);
+        $crate::impl_credential_store!($store, $db);
     };
 }

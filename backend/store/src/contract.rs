@@ -44,6 +44,7 @@ macro_rules! store_contract_tests {
             invitations_are_single_use_expiring_and_tenant_scoped,
             keys_update_and_rotate_with_a_grace_period,
             the_audit_log_is_a_verifiable_chain_filtered_by_tenant,
+            credentials_are_tenant_scoped_and_reseal_in_one_go,
             ping_succeeds
         );
     };
@@ -870,4 +871,69 @@ pub async fn the_audit_log_is_a_verifiable_chain_filtered_by_tenant(store: &impl
         all_b[4..8],
         "a cursor continues where the page ended"
     );
+}
+
+pub async fn credentials_are_tenant_scoped_and_reseal_in_one_go(store: &impl Store) {
+    use domain::credential::ProviderCredential;
+    use domain::crypto::{MasterKey, seal};
+    let a = tenant("acme");
+    let b = tenant("other");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
+    let master = MasterKey::generate();
+    let credential = |tenant: TenantId, name: &str| ProviderCredential {
+        id: domain::CredentialId::new(),
+        tenant_id: tenant,
+        name: name.into(),
+        provider: "openai".into(),
+        base_url: Some("https://api.openai.com/v1".into()),
+        sealed: seal(&master, b"sk-secret").unwrap(),
+        mask: "sk-s…cret".into(),
+        created_by: None,
+        created_at: now(),
+    };
+    let ours = credential(a.id, "prod");
+    store.create_credential(&ours, &audit()).await.unwrap();
+    store
+        .create_credential(&credential(b.id, "prod"), &audit())
+        .await
+        .unwrap();
+    let err = store
+        .create_credential(&credential(a.id, "prod"), &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert_eq!(
+        store.list_credentials(a.id).await.unwrap(),
+        vec![ours.clone()]
+    );
+    let err = store
+        .delete_credential(b.id, ours.id, &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "through another tenant");
+
+    let all = store.sealed_secrets().await.unwrap();
+    assert_eq!(all.len(), 2);
+    let new_master = MasterKey::generate();
+    let resealed: Vec<_> = all
+        .iter()
+        .map(|(id, sealed)| {
+            (
+                *id,
+                domain::crypto::reseal(std::slice::from_ref(&master), &new_master, sealed).unwrap(),
+            )
+        })
+        .collect();
+    store.reseal_secrets(&resealed, &audit()).await.unwrap();
+    let stored = store.list_credentials(a.id).await.unwrap().remove(0);
+    assert_eq!(
+        domain::crypto::open(&[new_master], &stored.sealed).unwrap(),
+        b"sk-secret"
+    );
+    store
+        .delete_credential(a.id, ours.id, &audit())
+        .await
+        .unwrap();
+    assert!(store.list_credentials(a.id).await.unwrap().is_empty());
 }

@@ -313,6 +313,42 @@ pub trait MemberStore: Send + Sync {
     ) -> Result<(TenantId, Role), Error>;
 }
 
+/// Tenants' own provider credentials, sealed.
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// # Errors
+    /// `Conflict` when the tenant has a credential of that name.
+    async fn create_credential(
+        &self,
+        credential: &domain::credential::ProviderCredential,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// Oldest first.
+    async fn list_credentials(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Vec<domain::credential::ProviderCredential>, Error>;
+    /// # Errors
+    /// `NotFound` when the credential is not this tenant's.
+    async fn delete_credential(
+        &self,
+        tenant: TenantId,
+        id: domain::CredentialId,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// Every sealed secret of the platform (credentials of all tenants), for master-key
+    /// rotation.
+    async fn sealed_secrets(
+        &self,
+    ) -> Result<Vec<(domain::CredentialId, domain::crypto::Sealed)>, Error>;
+    /// Replaces sealed secrets in one transaction (master-key rotation).
+    async fn reseal_secrets(
+        &self,
+        resealed: &[(domain::CredentialId, domain::crypto::Sealed)],
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+}
+
 /// Which audit events to list.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -352,6 +388,7 @@ pub trait Store:
     + SessionStore
     + MemberStore
     + AuditStore
+    + CredentialStore
     + std::fmt::Debug
     + 'static
 {

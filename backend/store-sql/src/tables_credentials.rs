@@ -1,0 +1,119 @@
+//! Provider credentials, sealed at rest.
+
+#[macro_export]
+#[doc(hidden)]
+macro_rules! impl_credential_store {
+    ($store:ty, $db:ty) => {
+        #[::async_trait::async_trait]
+        impl ::store::CredentialStore for $store {
+            async fn create_credential(
+                &self,
+                credential: &::domain::credential::ProviderCredential,
+                audit: &::domain::AuditEntry,
+            ) -> Result<(), ::store::Error> {
+                let sealed = ::serde_json::to_string(&credential.sealed)
+                    .map_err(|e| ::store::Error::Other(Box::new(e)))?;
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                ::sqlx::query(
+                    "insert into provider_credentials (tenant_id, id, name, provider, base_url, \
+                     sealed, mask, created_by, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(credential.tenant_id.to_string())
+                .bind(credential.id.to_string())
+                .bind(&credential.name)
+                .bind(&credential.provider)
+                .bind(&credential.base_url)
+                .bind(sealed)
+                .bind(&credential.mask)
+                .bind(credential.created_by.map(|it| it.to_string()))
+                .bind($crate::micros(credential.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match $crate::map_err(e) {
+                    ::store::Error::Conflict(_) => ::store::Error::Conflict(format!(
+                        "a credential named `{}` exists already",
+                        credential.name
+                    )),
+                    other => other,
+                })?;
+                Self::append_audit(&mut tx, audit).await?;
+                Self::bump_revision(&mut tx).await?;
+                tx.commit().await.map_err($crate::map_err)
+            }
+
+            async fn list_credentials(
+                &self,
+                tenant: ::domain::TenantId,
+            ) -> Result<Vec<::domain::credential::ProviderCredential>, ::store::Error> {
+                let rows = ::sqlx::query(
+                    "select tenant_id, id, name, provider, base_url, sealed, mask, created_by, created_at \
+                     from provider_credentials where tenant_id = $1 order by created_at, id",
+                )
+                .bind(tenant.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::map_err)?;
+                rows.iter().map($crate::credential_from_row).collect()
+            }
+
+            async fn delete_credential(
+                &self,
+                tenant: ::domain::TenantId,
+                id: ::domain::CredentialId,
+                audit: &::domain::AuditEntry,
+            ) -> Result<(), ::store::Error> {
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                let done = ::sqlx::query("delete from provider_credentials where tenant_id = $1 and id = $2")
+                    .bind(tenant.to_string())
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::map_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(::store::Error::NotFound);
+                }
+                Self::append_audit(&mut tx, audit).await?;
+                Self::bump_revision(&mut tx).await?;
+                tx.commit().await.map_err($crate::map_err)
+            }
+
+            async fn sealed_secrets(
+                &self,
+            ) -> Result<Vec<(::domain::CredentialId, ::domain::crypto::Sealed)>, ::store::Error> {
+                let rows: Vec<(String, String)> =
+                    ::sqlx::query_as("select id, sealed from provider_credentials order by id")
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err($crate::map_err)?;
+                rows.into_iter()
+                    .map(|(id, sealed)| {
+                        let id = id.parse().map_err(|e| ::store::Error::Other(Box::new(e)))?;
+                        let sealed = ::serde_json::from_str(&sealed)
+                            .map_err(|e| ::store::Error::Other(Box::new(e)))?;
+                        Ok((id, sealed))
+                    })
+                    .collect()
+            }
+
+            async fn reseal_secrets(
+                &self,
+                resealed: &[(::domain::CredentialId, ::domain::crypto::Sealed)],
+                audit: &::domain::AuditEntry,
+            ) -> Result<(), ::store::Error> {
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                for (id, sealed) in resealed {
+                    let sealed = ::serde_json::to_string(sealed)
+                        .map_err(|e| ::store::Error::Other(Box::new(e)))?;
+                    ::sqlx::query("update provider_credentials set sealed = $1 where id = $2")
+                        .bind(sealed)
+                        .bind(id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($crate::map_err)?;
+                }
+                Self::append_audit(&mut tx, audit).await?;
+                tx.commit().await.map_err($crate::map_err)
+            }
+        }
+    };
+}
