@@ -11,5 +11,6 @@ create table provider_credentials (
     mask text not null,
     created_by text,
     created_at bigint not null,
-    unique (tenant_id, name)
+    unique (tenant_id, name),
+    unique (tenant_id, provider)
 );

@@ -101,6 +101,8 @@ pub struct TestApp {
     pub database_url: String,
     /// Every mail the gateway sent.
     pub mailer: Arc<management::MemoryMailer>,
+    /// The environment this node was started with.
+    env: HashMap<String, String>,
     handle: actix_web::dev::ServerHandle,
     client: reqwest::Client,
 }
@@ -126,6 +128,25 @@ impl TestApp {
 
     /// Another gateway process on the same database, tenant and key (a second node).
     pub async fn another_node(&self, config: impl Into<String>) -> TestApp {
+        self.another_node_with(config, &[]).await
+    }
+
+    /// As [`TestApp::another_node`], with this node's environment plus `env` (which wins). The
+    /// new node shares this one's master key unless `env` says otherwise.
+    pub async fn another_node_with(
+        &self,
+        config: impl Into<String>,
+        extra: &[(&str, &str)],
+    ) -> TestApp {
+        let mut env = self.env.clone();
+        env.remove("SLUICE_DATA_DIR");
+        if !env.contains_key("SLUICE_MASTER_KEY") {
+            env.entry("SLUICE_MASTER_KEY_FILE".into())
+                .or_insert_with(|| self.data_dir.join("master.key").display().to_string());
+        }
+        for (name, value) in extra {
+            env.insert((*name).to_owned(), (*value).to_owned());
+        }
         let data_dir = std::env::temp_dir().join(format!("sluice-it-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&data_dir).unwrap();
         let identity = Identity {
@@ -135,7 +156,7 @@ impl TestApp {
         };
         TestApp::start(
             config.into(),
-            HashMap::new(),
+            env,
             self.database_url.clone(),
             data_dir,
             Some(identity),
@@ -160,6 +181,7 @@ impl TestApp {
             .or_insert_with(|| "1".into());
         env.entry("SLUICE_BOOTSTRAP".into())
             .or_insert_with(|| "false".into());
+        let kept = env.clone();
         let lookup = move |name: &str| env.get(name).cloned();
         let settings = Settings::parse("test.toml", &config, false, &lookup)
             .unwrap_or_else(|e| panic!("test configuration: {e}"));
@@ -207,6 +229,7 @@ impl TestApp {
             data_dir,
             database_url,
             mailer,
+            env: kept,
             handle,
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
         }

@@ -424,3 +424,48 @@ mod tests {
         assert!(serde_json::from_str::<UpdateKeyRequest>(r#"{"nam": "typo"}"#).is_err());
     }
 }
+
+/// A configured provider a tenant may bring its own key for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ByokProviderView {
+    /// The provider's name, to use as `provider` in a credential.
+    pub name: String,
+    /// `openai`, `azure_openai`, `openai_compatible` or `anthropic`.
+    pub kind: String,
+}
+
+/// A tenant's own provider key: never the secret, only its mask.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProviderCredentialView {
+    pub id: Uuid,
+    pub name: String,
+    /// The configured provider whose platform key this one replaces for the tenant's calls.
+    pub provider: String,
+    /// Where the tenant's calls go instead of the provider's configured URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// The secret's first and last characters, e.g. `sk-p…mnop`.
+    pub mask: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateProviderCredentialRequest {
+    /// A label, unique in the tenant.
+    pub name: String,
+    /// One of `GET /api/v1/providers`.
+    pub provider: String,
+    /// The provider API key; stored encrypted and never returned.
+    pub secret: String,
+    /// Send this tenant's calls here instead (for example its own Azure resource); must be a
+    /// public http(s) URL.
+    #[serde(default)]
+    pub base_url: Option<String>,
+}

@@ -1,4 +1,5 @@
-//! Provider credentials a tenant brings: stored sealed, shown only as a mask.
+//! Provider credentials a tenant brings: stored sealed, shown only as a mask, used in place of
+//! the platform's key for that tenant's calls.
 
 use std::net::IpAddr;
 
@@ -7,16 +8,15 @@ use time::OffsetDateTime;
 use crate::crypto::Sealed;
 use crate::{CredentialId, TenantId, UserId};
 
-/// The upstream kinds a tenant may bring a key for.
-pub const PROVIDER_KINDS: [&str; 4] = ["openai", "azure_openai", "openai_compatible", "anthropic"];
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderCredential {
     pub id: CredentialId,
     pub tenant_id: TenantId,
     pub name: String,
-    /// One of [`PROVIDER_KINDS`].
+    /// The configured provider whose platform key this one replaces for the tenant's calls.
     pub provider: String,
+    /// Where to send those calls instead of the provider's configured URL (the tenant's own
+    /// Azure resource, say); checked against SSRF.
     pub base_url: Option<String>,
     pub sealed: Sealed,
     pub mask: String,
@@ -35,7 +35,8 @@ pub enum UrlError {
     PrivateTarget,
 }
 
-fn is_internal(ip: IpAddr) -> bool {
+/// Private, loopback, link-local and other addresses tenants may not make the gateway reach.
+pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             v4.is_private()

@@ -67,6 +67,46 @@ impl MasterKey {
     }
 }
 
+/// The master key in use and the ones it replaced: secrets are sealed under the current one and
+/// opened with whichever sealed them, so nodes keep working during a rotation.
+#[derive(Debug, Clone)]
+pub struct Keyring {
+    keys: Vec<MasterKey>,
+}
+
+impl Keyring {
+    pub fn new(current: MasterKey, previous: Vec<MasterKey>) -> Self {
+        let mut keys = vec![current];
+        for key in previous {
+            if keys.iter().all(|it| it.id != key.id) {
+                keys.push(key);
+            }
+        }
+        Keyring { keys }
+    }
+
+    pub fn current(&self) -> &MasterKey {
+        &self.keys[0]
+    }
+
+    /// Every loaded key, the current one first.
+    pub fn all(&self) -> &[MasterKey] {
+        &self.keys
+    }
+
+    /// # Errors
+    /// Only if the cipher fails.
+    pub fn seal(&self, secret: &[u8]) -> Result<Sealed, CryptoError> {
+        seal(self.current(), secret)
+    }
+
+    /// # Errors
+    /// As for [`open`].
+    pub fn open(&self, sealed: &Sealed) -> Result<Vec<u8>, CryptoError> {
+        open(&self.keys, sealed)
+    }
+}
+
 /// A sealed secret, as stored (serialised as JSON text).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sealed {

@@ -16,17 +16,33 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::byok::{self, ByokConfig, TenantProviders};
+use crate::catalog::Route;
 use crate::{Error, ErrorKind};
+use providers::Provider;
 
 /// The authenticated caller of one request.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub key: Arc<ApiKey>,
+    /// The tenant's own provider credentials, when it brought any.
+    pub own_providers: Option<Arc<TenantProviders>>,
 }
 
 impl Principal {
     pub fn tenant_id(&self) -> TenantId {
         self.key.tenant_id
+    }
+
+    /// The provider this caller's call to `route` goes to.
+    ///
+    /// # Errors
+    /// See [`TenantProviders::provider_for`].
+    pub fn provider_for<'a>(&'a self, route: &'a Route) -> Result<&'a Provider, Error> {
+        match &self.own_providers {
+            None => Ok(route.provider.as_ref()),
+            Some(own) => own.provider_for(route),
+        }
     }
 }
 
@@ -35,6 +51,9 @@ struct Snapshot {
     revision: i64,
     keys: HashMap<KeyHash, Arc<ApiKey>>,
     tenants: HashMap<TenantId, TenantStatus>,
+    own_providers: HashMap<TenantId, Arc<TenantProviders>>,
+    /// Providers built from credentials, reused by the next snapshot.
+    built: byok::Built,
 }
 
 /// The live snapshot and what keeps it fresh.
@@ -42,6 +61,7 @@ struct Snapshot {
 pub struct Access {
     current: ArcSwap<Snapshot>,
     changed: Notify,
+    byok: ByokConfig,
 }
 
 impl Access {
@@ -49,10 +69,11 @@ impl Access {
     ///
     /// # Errors
     /// When the store cannot be read.
-    pub async fn load(store: &dyn Store) -> Result<Self, store::Error> {
+    pub async fn load(store: &dyn Store, byok: ByokConfig) -> Result<Self, store::Error> {
         let res = Access {
             current: ArcSwap::from_pointee(Snapshot::default()),
             changed: Notify::new(),
+            byok,
         };
         res.reload(store).await?;
         Ok(res)
@@ -97,7 +118,14 @@ impl Access {
             ));
         }
         match snapshot.tenants.get(&key.tenant_id) {
-            Some(TenantStatus::Active) => Ok(Principal { key: key.clone() }),
+            Some(TenantStatus::Active) => Ok(Principal {
+                key: key.clone(),
+                own_providers: if snapshot.own_providers.is_empty() {
+                    None
+                } else {
+                    snapshot.own_providers.get(&key.tenant_id).cloned()
+                },
+            }),
             Some(TenantStatus::Suspended) | None => Err(Error::new(
                 ErrorKind::TenantSuspended,
                 "the tenant owning this api key is suspended",
@@ -118,7 +146,11 @@ impl Access {
         // Read the revision first: a change racing the load is seen again on the next poll.
         let revision = store.revision().await?;
         let data = store.load_access().await?;
+        let (built, own_providers) =
+            byok::build(&self.byok, data.credentials, &self.current.load().built);
         let snapshot = Snapshot {
+            own_providers,
+            built,
             revision,
             keys: data
                 .keys

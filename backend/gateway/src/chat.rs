@@ -33,12 +33,16 @@ pub(crate) async fn handle(
         Endpoint::ChatCompletions,
         stream,
     );
+    let provider = match ctx.principal.provider_for(route) {
+        Ok(provider) => provider,
+        Err(e) => return Err(failed(record, e)),
+    };
     let call = Call {
         upstream_model: &route.upstream_model,
-        deadline: ctx.started + route.provider.timeouts().total,
+        deadline: ctx.started + provider.timeouts().total,
     };
     if stream {
-        return match route.provider.chat_stream(&req, call).await {
+        return match provider.chat_stream(&req, call).await {
             Ok(events) => {
                 let wants_usage = req.wants_stream_usage();
                 let prompt = Box::new(move || prompt_text(&req));
@@ -53,7 +57,7 @@ pub(crate) async fn handle(
         };
     }
     let asked = Instant::now();
-    match route.provider.chat(&req, call).await {
+    match provider.chat(&req, call).await {
         Ok(reply) => {
             record.upstream_answered(asked.elapsed());
             let tokens = match reply.usage {

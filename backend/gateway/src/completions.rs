@@ -30,11 +30,15 @@ pub(crate) async fn handle(
     let route = gw.authorize(ctx, Endpoint::Completions, &req.model)?;
     let stream = req.is_stream();
     let record = CallRecord::new(gw.usage.clone(), ctx, route, Endpoint::Completions, stream);
+    let provider = match ctx.principal.provider_for(route) {
+        Ok(provider) => provider,
+        Err(e) => return Err(failed(record, e)),
+    };
     let call = Call {
         upstream_model: &route.upstream_model,
-        deadline: ctx.started + route.provider.timeouts().total,
+        deadline: ctx.started + provider.timeouts().total,
     };
-    let native = route.provider.capabilities().completions;
+    let native = provider.capabilities().completions;
     let chat = if native {
         None
     } else {
@@ -45,9 +49,8 @@ pub(crate) async fn handle(
     };
     if stream {
         let events = match &chat {
-            None => route.provider.completion_stream(&req, call).await,
-            Some(chat) => route
-                .provider
+            None => provider.completion_stream(&req, call).await,
+            Some(chat) => provider
                 .chat_stream(chat, call)
                 .await
                 .map(chunks_as_completions),
@@ -68,7 +71,7 @@ pub(crate) async fn handle(
     }
     let asked = Instant::now();
     let reply = match &chat {
-        None => route.provider.completion(&req, call).await,
+        None => provider.completion(&req, call).await,
         Some(chat) => route
             .provider
             .chat(chat, call)

@@ -22,7 +22,11 @@ pub(crate) async fn handle(
     req.validate()?;
     let route = gw.authorize(ctx, Endpoint::Embeddings, &req.model)?;
     let record = CallRecord::new(gw.usage.clone(), ctx, route, Endpoint::Embeddings, false);
-    if !route.provider.capabilities().embeddings {
+    let provider = match ctx.principal.provider_for(route) {
+        Ok(provider) => provider,
+        Err(e) => return Err(failed(record, e)),
+    };
+    if !provider.capabilities().embeddings {
         let error = Error::new(
             ErrorKind::UnsupportedEndpoint,
             format!("the model `{}` does not serve embeddings", route.alias),
@@ -32,10 +36,10 @@ pub(crate) async fn handle(
     }
     let call = Call {
         upstream_model: &route.upstream_model,
-        deadline: ctx.started + route.provider.timeouts().total,
+        deadline: ctx.started + provider.timeouts().total,
     };
     let asked = Instant::now();
-    match route.provider.embed(&req, call).await {
+    match provider.embed(&req, call).await {
         Ok(reply) => {
             record.upstream_answered(asked.elapsed());
             let tokens = match reply.usage {

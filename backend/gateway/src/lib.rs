@@ -5,6 +5,7 @@
 pub mod access;
 mod accounting;
 pub mod admin;
+pub mod byok;
 mod call;
 pub mod catalog;
 mod chat;
@@ -26,6 +27,7 @@ use tokio_util::task::TaskTracker;
 
 pub use access::{Access, Principal};
 pub use accounting::{Config as UsageConfig, UsageDraft};
+pub use byok::ByokConfig;
 pub use call::RequestCtx;
 pub use catalog::{Catalog, Route};
 pub use error::{Error, ErrorKind, ErrorSource};
@@ -37,6 +39,7 @@ pub struct Config {
     /// How often each node polls the store for key and tenant changes.
     pub refresh_interval: Duration,
     pub usage: UsageConfig,
+    pub byok: ByokConfig,
 }
 
 /// The answer to a data-plane call.
@@ -70,7 +73,7 @@ impl Gateway {
         tracker: &TaskTracker,
         cancel: CancellationToken,
     ) -> Result<Arc<Self>, store::Error> {
-        let access = Arc::new(Access::load(store.as_ref()).await?);
+        let access = Arc::new(Access::load(store.as_ref(), config.byok.clone()).await?);
         tracker.spawn(access.clone().refresh_loop(
             store.clone(),
             config.refresh_interval,

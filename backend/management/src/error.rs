@@ -32,6 +32,9 @@ pub enum Error {
     /// A mutating request came without the session's CSRF token.
     #[error("the request is missing its `x-csrf-token` header")]
     CsrfMismatch,
+    /// A feature the installation is not set up for.
+    #[error("{0}")]
+    Unavailable(String),
     /// The store or mailer failed.
     #[error("the request could not be completed")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),

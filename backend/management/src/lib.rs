@@ -5,6 +5,7 @@
 //! permission check goes through [`Manager::authorize`] and the matrix in `domain::roles`.
 
 mod accounts;
+mod credentials;
 mod error;
 mod keys;
 pub mod mail;
@@ -19,6 +20,7 @@ use store::Store;
 use time::OffsetDateTime;
 
 pub use accounts::{LoginOutcome, NewTokenSecret, Signup};
+pub use credentials::{ByokProvider, CredentialDraft};
 pub use error::Error;
 pub use keys::{KeyDraft, KeyUpdate};
 pub use mail::{LogMailer, Mailer, MemoryMailer};
@@ -35,6 +37,12 @@ pub struct Config {
     pub first_user_is_operator: bool,
     /// Visible prefix of new API keys.
     pub key_prefix: String,
+    /// Seals tenants' provider credentials; `None` when no master key is configured.
+    pub keyring: Option<domain::crypto::Keyring>,
+    /// The configured providers tenants may bring their own key for.
+    pub byok_providers: Vec<ByokProvider>,
+    /// Whether tenant-supplied upstream URLs may point at private addresses.
+    pub allow_private_upstreams: bool,
 }
 
 /// How the caller proved who they are.

@@ -36,6 +36,40 @@ impl Default for Timeouts {
     }
 }
 
+/// Which addresses a client may connect to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Operator-configured upstreams: anywhere, including a local vLLM or Ollama.
+    Any,
+    /// Tenant-supplied URLs: names that resolve to private, loopback or link-local addresses
+    /// are refused at connection time, so a DNS answer cannot smuggle a request inside.
+    PublicOnly,
+}
+
+/// Resolves names with the system resolver and drops internal addresses.
+#[derive(Debug, Clone, Copy)]
+struct PublicOnlyResolver;
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let resolved = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let public: Vec<std::net::SocketAddr> = resolved
+                .filter(|it| !domain::credential::is_internal(it.ip()))
+                .collect();
+            if public.is_empty() {
+                return Err(format!(
+                    "`{host}` resolves only to private, loopback or link-local addresses, which tenant upstreams may not reach"
+                )
+                .into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
 /// Builds a client for one upstream: pooled keep-alive connections, our timeouts, the
 /// upstream's fixed headers (credentials), no proxy from the environment (the gateway's
 /// outbound traffic must go where it is configured).
@@ -45,8 +79,13 @@ impl Default for Timeouts {
 pub fn client(
     timeouts: &Timeouts,
     headers: reqwest::header::HeaderMap,
+    reach: Reach,
 ) -> Result<reqwest::Client, ProviderError> {
-    reqwest::Client::builder()
+    let builder = match reach {
+        Reach::Any => reqwest::Client::builder(),
+        Reach::PublicOnly => reqwest::Client::builder().dns_resolver(PublicOnlyResolver),
+    };
+    builder
         .default_headers(headers)
         .connect_timeout(timeouts.connect)
         .pool_idle_timeout(Duration::from_secs(90))
@@ -307,6 +346,30 @@ pub(crate) fn classify_stream_error(body: &[u8]) -> ProviderError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn public_only_clients_refuse_names_that_resolve_inside() {
+        use reqwest::dns::Resolve;
+        let name: reqwest::dns::Name = "localhost".parse().unwrap();
+        let err = PublicOnlyResolver.resolve(name).await.err().unwrap();
+        assert!(err.to_string().contains("private, loopback"), "{err}");
+
+        // End to end: a listening local port is unreachable through the name.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let guarded = client(&Timeouts::default(), Default::default(), Reach::PublicOnly).unwrap();
+        let err = guarded
+            .get(format!("http://localhost:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            error_chain(&err).contains("loopback"),
+            "{}",
+            error_chain(&err)
+        );
+    }
 
     #[test]
     fn statuses_map_to_kinds_and_caller_errors_keep_upstream_message() {

@@ -24,7 +24,7 @@ use domain::llm::{ChatRequest, CompletionRequest, EmbeddingRequest, TokenCounts}
 use futures_util::Stream;
 
 pub use error::{ProviderError, ProviderErrorKind, error_chain};
-pub use http::Timeouts;
+pub use http::{Reach, Timeouts};
 
 /// The kinds of upstream, a closed set so every capability decision is an exhaustive match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -213,6 +213,29 @@ impl Provider {
             Provider::Mock(it) => it.embed(req, call),
             Provider::Anthropic(_) => Err(ProviderError::unsupported(
                 "this provider does not serve embeddings",
+            )),
+        }
+    }
+
+    /// This upstream with a tenant's own key (bring your own key), and URL when given.
+    ///
+    /// # Errors
+    /// `Unsupported` for the mock; otherwise as when the provider was configured.
+    pub fn with_credential(
+        &self,
+        api_key: secrecy::SecretString,
+        base_url: Option<&str>,
+        reach: Reach,
+    ) -> Result<Provider, ProviderError> {
+        match self {
+            Provider::OpenAi(it) => Ok(Provider::OpenAi(
+                it.with_credential(api_key, base_url, reach)?,
+            )),
+            Provider::Anthropic(it) => Ok(Provider::Anthropic(
+                it.with_credential(api_key, base_url, reach)?,
+            )),
+            Provider::Mock(_) => Err(ProviderError::unsupported(
+                "the mock provider takes no credentials",
             )),
         }
     }

@@ -69,6 +69,10 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<(
             ))?;
             announce(settings).await;
         }
+        AdminCommand::RotateMasterKey => {
+            let report = crate::master_key::rotate(&settings.security.master_key, store).await?;
+            out(&report)?;
+        }
         AdminCommand::Tenant(TenantCommand::List) => {
             let mut text = format!("{:<38} {:<10} {:<26} NAME\n", "ID", "STATUS", "CREATED");
             for tenant in store.list_tenants().await? {

@@ -41,6 +41,10 @@ pub enum AdminCommand {
     User(UserCommand),
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Re-seal every stored provider secret under a new master key. With the default key file a
+    /// new key is generated; with SLUICE_MASTER_KEY, set it to the new key and list the old one
+    /// in SLUICE_MASTER_KEY_PREVIOUS first.
+    RotateMasterKey,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 
 pub mod admin_cmd;
 pub mod cli;
+pub mod master_key;
 pub mod serve;
 pub mod settings;
 pub mod stores;

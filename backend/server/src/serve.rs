@@ -44,6 +44,29 @@ pub fn build_providers(settings: &Settings) -> anyhow::Result<HashMap<String, Ar
     Ok(res)
 }
 
+/// The configured providers tenants may bring their own key for: every real upstream.
+fn byok_providers(settings: &Settings) -> Vec<management::ByokProvider> {
+    settings
+        .providers
+        .iter()
+        .filter_map(|provider| {
+            let kind = match &provider.config {
+                ProviderConfig::OpenAi(config) => match config.flavor {
+                    providers::openai::Flavor::OpenAi => "openai",
+                    providers::openai::Flavor::Azure { .. } => "azure_openai",
+                    providers::openai::Flavor::Compatible(_) => "openai_compatible",
+                },
+                ProviderConfig::Anthropic(_) => "anthropic",
+                ProviderConfig::Mock(_) => return None,
+            };
+            Some(management::ByokProvider {
+                name: provider.name.clone(),
+                kind: kind.to_owned(),
+            })
+        })
+        .collect()
+}
+
 /// The catalog of configured models. Needs the metrics recorder installed first.
 ///
 /// # Errors
@@ -206,11 +229,22 @@ pub async fn start_with_mailer(
             "no models are configured; every data-plane call will answer model_not_found"
         );
     }
+    let keyring = crate::master_key::load(&settings.security.master_key)?;
+    if keyring.is_none() {
+        tracing::warn!(
+            "no master key is configured (SLUICE_MASTER_KEY): tenants cannot store their own provider keys"
+        );
+    }
     let tracker = TaskTracker::new();
     let cancel = CancellationToken::new();
     let config = gateway::Config {
         refresh_interval: settings.refresh_interval,
         usage: settings.usage.clone(),
+        byok: gateway::ByokConfig {
+            keyring: keyring.clone(),
+            providers: providers.clone(),
+            allow_private_upstreams: settings.security.allow_private_upstreams,
+        },
     };
     let gateway = Gateway::start(store.clone(), catalog, &config, &tracker, cancel.clone())
         .await
@@ -256,6 +290,9 @@ pub async fn start_with_mailer(
                 open_signup: settings.portal.open_signup,
                 first_user_is_operator: settings.portal.first_user_is_operator,
                 key_prefix: settings.key_prefix.clone(),
+                keyring,
+                byok_providers: byok_providers(&settings),
+                allow_private_upstreams: settings.security.allow_private_upstreams,
             },
             Arc::new(move || access.notify_changed()),
         ))

@@ -30,6 +30,7 @@ struct RawSettings {
     usage: Option<RawUsage>,
     keys: Option<RawKeys>,
     portal: Option<RawPortal>,
+    security: Option<RawSecurity>,
     #[serde(default)]
     providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
@@ -86,6 +87,13 @@ struct RawPortal {
     open_signup: Option<bool>,
     first_user_is_operator: Option<bool>,
     secure_cookies: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSecurity {
+    master_key_file: Option<PathBuf>,
+    allow_private_upstreams: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -187,6 +195,30 @@ pub struct PortalSettings {
     pub secure_cookies: bool,
 }
 
+/// Where the master key that seals stored secrets comes from.
+#[derive(Debug, Clone)]
+pub enum MasterKeySource {
+    /// `SLUICE_MASTER_KEY`, with `SLUICE_MASTER_KEY_PREVIOUS` during a rotation: what several
+    /// nodes sharing one database use.
+    Env {
+        current: domain::crypto::MasterKey,
+        previous: Vec<domain::crypto::MasterKey>,
+    },
+    /// A file, created on first use (the single-node default: `<data_dir>/master.key`).
+    File(PathBuf),
+    /// None configured (a shared database without `SLUICE_MASTER_KEY`): provider credentials
+    /// are unavailable.
+    Missing,
+}
+
+/// Secrets at rest and outbound reach.
+#[derive(Debug, Clone)]
+pub struct SecuritySettings {
+    pub master_key: MasterKeySource,
+    /// Whether tenants' upstream URLs may point at private, loopback or link-local addresses.
+    pub allow_private_upstreams: bool,
+}
+
 /// One configured upstream.
 #[derive(Debug, Clone)]
 pub struct ProviderSettings {
@@ -228,6 +260,7 @@ pub struct Settings {
     pub usage: gateway::UsageConfig,
     pub key_prefix: String,
     pub portal: PortalSettings,
+    pub security: SecuritySettings,
     pub providers: Vec<ProviderSettings>,
     pub models: Vec<ModelSettings>,
 }
@@ -355,6 +388,7 @@ impl Settings {
         let usage = raw.usage.unwrap_or_default();
         let keys = raw.keys.unwrap_or_default();
         let portal = raw.portal.unwrap_or_default();
+        let security = raw.security.unwrap_or_default();
 
         let listen = match env("SLUICE_LISTEN") {
             Some(value) => value.parse().map_err(|_| {
@@ -469,6 +503,15 @@ impl Settings {
             first_user_is_operator: portal.first_user_is_operator.unwrap_or(true),
         };
 
+        let master_key =
+            master_key_source(env, security.master_key_file, &data_dir, &database_url)?;
+        let security = SecuritySettings {
+            master_key,
+            allow_private_upstreams: env_parse::<bool>(env, "SLUICE_ALLOW_PRIVATE_UPSTREAMS")?
+                .or(security.allow_private_upstreams)
+                .unwrap_or(false),
+        };
+
         let mut providers = Vec::new();
         for (name, provider) in &raw.providers {
             providers.push(provider_settings(&source, name, provider, env)?);
@@ -568,10 +611,47 @@ impl Settings {
             data_dir,
             key_prefix,
             portal,
+            security,
             providers,
             models,
         })
     }
+}
+
+/// The environment wins; then a configured file; then, for the embedded database only, a file
+/// in the data directory (nodes sharing a database must share the key, so they get none by
+/// default rather than one each).
+fn master_key_source(
+    env: Env<'_>,
+    file: Option<PathBuf>,
+    data_dir: &Path,
+    database_url: &str,
+) -> Result<MasterKeySource, ConfigError> {
+    let parse = |name: &str, value: &str| {
+        domain::crypto::MasterKey::from_base64(value).map_err(|e| {
+            ConfigError(format!(
+                "environment variable {name}: {e} (make one with `openssl rand -base64 32`)"
+            ))
+        })
+    };
+    if let Some(current) = env("SLUICE_MASTER_KEY").filter(|it| !it.trim().is_empty()) {
+        let current = parse("SLUICE_MASTER_KEY", &current)?;
+        let previous = env("SLUICE_MASTER_KEY_PREVIOUS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|it| !it.is_empty())
+            .map(|it| parse("SLUICE_MASTER_KEY_PREVIOUS", it))
+            .collect::<Result<_, _>>()?;
+        return Ok(MasterKeySource::Env { current, previous });
+    }
+    if let Some(file) = env("SLUICE_MASTER_KEY_FILE").map(PathBuf::from).or(file) {
+        return Ok(MasterKeySource::File(file));
+    }
+    if database_url.starts_with("sqlite:") {
+        return Ok(MasterKeySource::File(data_dir.join("master.key")));
+    }
+    Ok(MasterKeySource::Missing)
 }
 
 fn provider_settings(
@@ -826,6 +906,50 @@ provider = "claude"
         };
         assert_eq!(config.timeouts.first_byte, Duration::from_millis(1500));
         assert!(!format!("{config:?}").contains("sk-123"));
+    }
+
+    #[test]
+    fn the_master_key_comes_from_the_environment_a_file_or_nowhere() {
+        let settings = Settings::parse("<defaults>", "", true, &no_env).unwrap();
+        assert!(
+            matches!(&settings.security.master_key, MasterKeySource::File(path) if path.ends_with("sluice-data/master.key"))
+        );
+        assert!(!settings.security.allow_private_upstreams);
+        let postgres =
+            |name: &str| (name == "SLUICE_DATABASE_URL").then(|| "postgres://u@h/db".to_owned());
+        let settings = Settings::parse("<defaults>", "", true, &postgres).unwrap();
+        assert!(
+            matches!(settings.security.master_key, MasterKeySource::Missing),
+            "nodes sharing a database must not each invent a key"
+        );
+        let current = domain::crypto::MasterKey::generate();
+        let old = domain::crypto::MasterKey::generate();
+        let (current_b64, old_b64) = (current.to_base64(), old.to_base64());
+        let env = |name: &str| match name {
+            "SLUICE_MASTER_KEY" => Some(current_b64.clone()),
+            "SLUICE_MASTER_KEY_PREVIOUS" => Some(format!(" {old_b64} ,")),
+            _ => None,
+        };
+        let settings = Settings::parse("<defaults>", "", true, &env).unwrap();
+        match settings.security.master_key {
+            MasterKeySource::Env {
+                current: got,
+                previous,
+            } => {
+                assert_eq!(got.id(), current.id());
+                assert_eq!(previous.len(), 1);
+                assert_eq!(previous[0].id(), old.id());
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad = |name: &str| (name == "SLUICE_MASTER_KEY").then(|| "c2hvcnQ=".to_owned());
+        let e = Settings::parse("<defaults>", "", true, &bad).unwrap_err();
+        assert!(
+            e.0.contains("SLUICE_MASTER_KEY") && e.0.contains("32 bytes"),
+            "{e}"
+        );
+        let e = parse("[security]\nallow_private = true\n").unwrap_err();
+        assert!(e.contains("allow_private"), "{e}");
     }
 
     #[test]

@@ -402,8 +402,22 @@ macro_rules! impl_core_store {
                 .iter()
                 .map($crate::tenant_from_row)
                 .collect::<Result<_, _>>()?;
+                let credentials = ::sqlx::query(
+                    "select tenant_id, id, name, provider, base_url, sealed, mask, created_by, \
+                     created_at from provider_credentials order by created_at, id",
+                )
+                .fetch_all(&mut *tx)
+                .await
+                .map_err($crate::map_err)?
+                .iter()
+                .map($crate::credential_from_row)
+                .collect::<Result<_, _>>()?;
                 tx.commit().await.map_err($crate::map_err)?;
-                Ok(::store::AccessData { keys, tenants })
+                Ok(::store::AccessData {
+                    keys,
+                    tenants,
+                    credentials,
+                })
             }
 
             async fn revision(&self) -> Result<i64, ::store::Error> {

@@ -31,8 +31,8 @@ macro_rules! impl_credential_store {
                 .await
                 .map_err(|e| match $crate::map_err(e) {
                     ::store::Error::Conflict(_) => ::store::Error::Conflict(format!(
-                        "a credential named `{}` exists already",
-                        credential.name
+                        "the tenant has a credential named `{}` or one for provider `{}` already",
+                        credential.name, credential.provider
                     )),
                     other => other,
                 })?;

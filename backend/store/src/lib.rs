@@ -149,6 +149,8 @@ pub struct AccessData {
     /// Keys that are not revoked (expired ones included: expiry is checked per request).
     pub keys: Vec<ApiKey>,
     pub tenants: Vec<Tenant>,
+    /// Tenants' own provider credentials, still sealed: the gateway opens them.
+    pub credentials: Vec<domain::credential::ProviderCredential>,
 }
 
 /// The in-memory snapshot's source and its change counter.

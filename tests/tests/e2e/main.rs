@@ -4,6 +4,7 @@
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 mod anthropic;
+mod byok;
 mod common;
 mod compat;
 mod completions;

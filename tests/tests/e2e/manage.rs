@@ -10,17 +10,17 @@ use serde_json::{Value, json};
 
 use crate::common::mock_app;
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A browser-like client: cookies kept, CSRF token sent on changes.
-struct Browser {
+pub(crate) struct Browser {
     client: reqwest::Client,
     base: String,
     csrf: Option<String>,
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Self {
+    pub(crate) fn new(app: &TestApp) -> Self {
         Browser {
             client: reqwest::Client::builder()
                 .cookie_store(true)
@@ -32,7 +32,12 @@ impl Browser {
         }
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self
             .client
             .request(method.clone(), format!("{}{path}", self.base));
@@ -50,16 +55,16 @@ impl Browser {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.call(Method::GET, path, None).await
     }
 
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(Method::POST, path, Some(body)).await
     }
 
     /// Signs up, verifies through the mailed link, and signs in.
-    async fn join(app: &TestApp, email: &str) -> Self {
+    pub(crate) async fn join(app: &TestApp, email: &str) -> Self {
         let mut browser = Browser::new(app);
         let (status, _) = browser
             .post(
@@ -89,14 +94,14 @@ impl Browser {
         self.csrf = Some(body["csrf_token"].as_str().unwrap().to_owned());
     }
 
-    async fn create_tenant(&self, name: &str) -> String {
+    pub(crate) async fn create_tenant(&self, name: &str) -> String {
         let (status, body) = self.post("/api/v1/tenants", json!({"name": name})).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["id"].as_str().unwrap().to_owned()
     }
 }
 
-fn assert_problem(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
+pub(crate) fn assert_problem(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["status"], expected.as_u16());
@@ -429,7 +434,23 @@ fn assert_problem_code((status, body): (StatusCode, Value), expected: StatusCode
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_tenant_sees_nothing_of_ours() {
-    let app = mock_app().await;
+    let app = TestApp::builder()
+        .config(
+            r#"
+[providers.openai]
+kind = "openai"
+base_url = "http://127.0.0.1:9/v1"
+
+[providers.mock]
+kind = "mock"
+
+[[models]]
+alias = "mock"
+provider = "mock"
+"#,
+        )
+        .spawn()
+        .await;
     let ada = Browser::join(&app, "ada@example.com").await;
     let mallory = Browser::join(&app, "mallory@example.com").await;
     let ours = ada.create_tenant("Ours").await;
@@ -448,6 +469,13 @@ async fn another_tenant_sees_nothing_of_ours() {
         )
         .await;
     let invitation = invitation["invitation"]["id"].as_str().unwrap().to_owned();
+    let (_, credential) = ada
+        .post(
+            &format!("/api/v1/tenants/{ours}/provider-credentials"),
+            json!({"name": "c", "provider": "openai", "secret": "sk-ours"}),
+        )
+        .await;
+    let credential = credential["id"].as_str().unwrap().to_owned();
     let (_, members) = ada.get(&format!("/api/v1/tenants/{ours}/members")).await;
     let ada_id = members["items"][0]["user_id"].as_str().unwrap().to_owned();
     let t = format!("/api/v1/tenants/{ours}");
@@ -486,6 +514,17 @@ async fn another_tenant_sees_nothing_of_ours() {
             format!("{t}/keys/{key}/rotate"),
             Some(json!({})),
         ),
+        (Method::GET, format!("{t}/provider-credentials"), None),
+        (
+            Method::POST,
+            format!("{t}/provider-credentials"),
+            Some(json!({"name": "x", "provider": "openai", "secret": "sk-theirs"})),
+        ),
+        (
+            Method::DELETE,
+            format!("{t}/provider-credentials/{credential}"),
+            None,
+        ),
     ];
     for (method, path, body) in calls {
         let (status, problem) = mallory.call(method.clone(), &path, body).await;
@@ -498,6 +537,8 @@ async fn another_tenant_sees_nothing_of_ours() {
         (key_now["name"].as_str(), key_now["status"].as_str()),
         (Some("k"), Some("active"))
     );
+    let (_, credentials) = ada.get(&format!("{t}/provider-credentials")).await;
+    assert_eq!(credentials["items"].as_array().unwrap().len(), 1);
     let (_, tenants) = mallory.get("/api/v1/tenants").await;
     assert_eq!(tenants["items"].as_array().unwrap().len(), 1);
 }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod caller;
+mod credentials;
 mod keys;
 mod problem;
 mod tenants;
@@ -168,6 +169,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/tenants/{tenant}/audit-events",
                 web::get().to(tenants::list_audit_events),
             )
+            .route("/providers", web::get().to(credentials::list_providers))
+            .route(
+                "/tenants/{tenant}/provider-credentials",
+                web::get().to(credentials::list_credentials),
+            )
+            .route(
+                "/tenants/{tenant}/provider-credentials",
+                web::post().to(credentials::create_credential),
+            )
+            .route(
+                "/tenants/{tenant}/provider-credentials/{credential}",
+                web::delete().to(credentials::delete_credential),
+            )
             .route("/tenants/{tenant}/keys", web::get().to(keys::list_keys))
             .route("/tenants/{tenant}/keys", web::post().to(keys::create_key))
             .route("/tenants/{tenant}/keys/{key}", web::get().to(keys::get_key))
@@ -225,7 +239,7 @@ impl Modify for SecuritySchemes {
 /// The management API's OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Gateway management API", version = "1.0.0", description = "Accounts, tenants, members, API keys and the audit log. Errors are RFC 7807 problem documents with a stable `code`. Lists are paginated with `limit` and `cursor`."),
+    info(title = "Gateway management API", version = "1.0.0", description = "Accounts, tenants, members, API keys, tenants' own provider keys and the audit log. Errors are RFC 7807 problem documents with a stable `code`. Lists are paginated with `limit` and `cursor`."),
     paths(
         accounts::signup,
         accounts::verify_email,
@@ -255,6 +269,10 @@ impl Modify for SecuritySchemes {
         keys::update_key,
         keys::revoke_key,
         keys::rotate_key,
+        credentials::list_providers,
+        credentials::list_credentials,
+        credentials::create_credential,
+        credentials::delete_credential,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -262,6 +280,7 @@ impl Modify for SecuritySchemes {
         (name = "me", description = "The signed-in user and their access tokens"),
         (name = "tenants", description = "Tenants, members and invitations"),
         (name = "keys", description = "Data-plane API keys"),
+        (name = "provider-credentials", description = "Tenants' own provider keys (bring your own key), encrypted at rest"),
         (name = "audit", description = "The tamper-evident audit log"),
     )
 )]

@@ -55,6 +55,10 @@ impl ApiProblem {
                 Error::TooManyRequests { .. } => {
                     (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests)
                 }
+                Error::Unavailable(_) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::ServiceUnavailable,
+                ),
                 Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::InternalError),
             },
         }

@@ -157,3 +157,17 @@ pub(crate) fn audit_event(event: &AuditEvent) -> AuditEventView {
         hash: event.hash.clone(),
     }
 }
+
+pub(crate) fn credential(
+    credential: &domain::credential::ProviderCredential,
+) -> api_types::manage::ProviderCredentialView {
+    api_types::manage::ProviderCredentialView {
+        id: credential.id.0,
+        name: credential.name.clone(),
+        provider: credential.provider.clone(),
+        base_url: credential.base_url.clone(),
+        mask: credential.mask.clone(),
+        created_by: credential.created_by.map(|it| it.0),
+        created_at: credential.created_at,
+    }
+}

@@ -40,6 +40,8 @@ pub struct Anthropic {
     client: reqwest::Client,
     default_max_tokens: u32,
     timeouts: Timeouts,
+    /// Kept to derive a tenant's variant (its own key or URL) from this one.
+    config: Box<Config>,
 }
 
 fn unix_now() -> i64 {
@@ -53,6 +55,28 @@ impl Anthropic {
     /// # Errors
     /// An invalid base URL or header value.
     pub fn new(config: Config) -> Result<Self, ProviderError> {
+        Self::build(config, http::Reach::Any)
+    }
+
+    /// The same upstream with a tenant's own key, and URL when given.
+    ///
+    /// # Errors
+    /// As for [`Anthropic::new`].
+    pub fn with_credential(
+        &self,
+        api_key: SecretString,
+        base_url: Option<&str>,
+        reach: http::Reach,
+    ) -> Result<Self, ProviderError> {
+        let mut config = (*self.config).clone();
+        config.api_key = Some(api_key);
+        if let Some(url) = base_url {
+            config.base_url = url.to_owned();
+        }
+        Self::build(config, reach)
+    }
+
+    fn build(config: Config, reach: http::Reach) -> Result<Self, ProviderError> {
         let mut url = Url::parse(config.base_url.trim_end_matches('/'))
             .map_err(|e| ProviderError::decode(format!("invalid base_url: {e}")))?;
         url.path_segments_mut()
@@ -87,10 +111,11 @@ impl Anthropic {
             HeaderValue::from_static("application/json"),
         );
         Ok(Anthropic {
-            client: http::client(&config.timeouts, headers)?,
+            client: http::client(&config.timeouts, headers, reach)?,
             url,
             default_max_tokens: config.default_max_tokens,
             timeouts: config.timeouts,
+            config: Box::new(config),
         })
     }
 

@@ -68,12 +68,37 @@ pub struct OpenAi {
     fixed_urls: Option<Box<[Url; 3]>>,
     client: reqwest::Client,
     timeouts: Timeouts,
+    /// Kept to derive a tenant's variant (its own key or URL) from this one.
+    config: Box<Config>,
 }
 
 impl OpenAi {
     /// # Errors
     /// An invalid base URL or header, or an HTTP client that cannot be built.
     pub fn new(config: Config) -> Result<Self, ProviderError> {
+        Self::build(config, http::Reach::Any)
+    }
+
+    /// The same upstream with a tenant's own key, and URL when given; tenant URLs may reach
+    /// only public addresses unless `reach` says otherwise.
+    ///
+    /// # Errors
+    /// As for [`OpenAi::new`].
+    pub fn with_credential(
+        &self,
+        api_key: SecretString,
+        base_url: Option<&str>,
+        reach: http::Reach,
+    ) -> Result<Self, ProviderError> {
+        let mut config = (*self.config).clone();
+        config.api_key = Some(api_key);
+        if let Some(url) = base_url {
+            config.base_url = url.to_owned();
+        }
+        Self::build(config, reach)
+    }
+
+    fn build(config: Config, reach: http::Reach) -> Result<Self, ProviderError> {
         let base_url = Url::parse(config.base_url.trim_end_matches('/'))
             .map_err(|e| ProviderError::decode(format!("invalid base_url: {e}")))?;
         let mut headers = HeaderMap::new();
@@ -114,12 +139,13 @@ impl OpenAi {
             ])),
         };
         Ok(OpenAi {
-            client: http::client(&config.timeouts, headers)?,
+            client: http::client(&config.timeouts, headers, reach)?,
             fixed_urls,
-            flavor: config.flavor,
+            flavor: config.flavor.clone(),
             quirks,
             base_url,
             timeouts: config.timeouts,
+            config: Box::new(config),
         })
     }
 

@@ -1,0 +1,497 @@
+//! Bring your own key: a tenant stores its provider key through the management API, the data
+//! plane uses it for that tenant's calls only, the secret never comes back out, tenant URLs are
+//! checked against SSRF, and master-key rotation keeps every credential working.
+
+use std::time::Duration;
+
+use it::fixtures;
+use it::harness::{TestApp, eventually, json_of};
+use it::mock_upstream::{MockUpstream, Reply};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use server::settings::MasterKeySource;
+
+use crate::common::UPSTREAM_KEY;
+use crate::manage::{Browser, assert_problem};
+
+const TENANT_SECRET: &str = "sk-tenant-own-key-0123456789abcdef";
+
+/// OpenAI and Anthropic upstreams behind one gateway, both with the platform's key.
+fn config(openai: &str, anthropic: &str) -> String {
+    format!(
+        r#"
+[providers.openai]
+kind = "openai"
+base_url = "{openai}/v1"
+api_key = "env:UPSTREAM_KEY"
+
+[providers.claude]
+kind = "anthropic"
+base_url = "{anthropic}"
+api_key = "env:UPSTREAM_KEY"
+
+[providers.mock]
+kind = "mock"
+
+[[models]]
+alias = "gpt"
+provider = "openai"
+model = "gpt-4o-mini"
+
+[[models]]
+alias = "claude"
+provider = "claude"
+model = "claude-sonnet-4-5"
+
+[[models]]
+alias = "mock"
+provider = "mock"
+"#
+    )
+}
+
+struct World {
+    app: TestApp,
+    openai: MockUpstream,
+    anthropic: MockUpstream,
+}
+
+async fn world(env: &[(&str, &str)]) -> World {
+    let openai = MockUpstream::start(|_| Reply::json(fixtures::text("openai/chat_ok.json"))).await;
+    let anthropic =
+        MockUpstream::start(|_| Reply::json(fixtures::text("anthropic/message_ok.json"))).await;
+    let mut builder = TestApp::builder()
+        .config(config(&openai.url, &anthropic.url))
+        .env("UPSTREAM_KEY", UPSTREAM_KEY);
+    for (name, value) in env {
+        builder = builder.env(name, value);
+    }
+    World {
+        app: builder.spawn().await,
+        openai,
+        anthropic,
+    }
+}
+
+/// A signed-in owner of a fresh tenant, and a data-plane key of that tenant.
+async fn owner(app: &TestApp, email: &str) -> (Browser, String, String) {
+    let browser = Browser::join(app, email).await;
+    let tenant = browser.create_tenant("Byok Inc").await;
+    let (status, key) = browser
+        .post(
+            &format!("/api/v1/tenants/{tenant}/keys"),
+            json!({"name": "app"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let key = key["secret"].as_str().unwrap().to_owned();
+    (browser, tenant, key)
+}
+
+async fn chat(app: &TestApp, key: &str, model: &str) -> (u16, Value) {
+    json_of(
+        app.post_as(
+            key,
+            "/v1/chat/completions",
+            &json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await,
+    )
+    .await
+}
+
+fn bearer(upstream: &MockUpstream) -> String {
+    upstream
+        .last()
+        .header("authorization")
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_own_key_serves_its_calls_and_no_one_elses() {
+    let World {
+        app,
+        openai,
+        anthropic,
+    } = world(&[]).await;
+    let (ada, tenant, key) = owner(&app, "ada@example.com").await;
+    let path = format!("/api/v1/tenants/{tenant}/provider-credentials");
+
+    let (status, providers) = ada.get("/api/v1/providers").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        providers,
+        json!([{"name": "claude", "kind": "anthropic"}, {"name": "openai", "kind": "openai"}]),
+        "the mock takes no key"
+    );
+
+    let (status, created) = ada
+        .post(
+            &path,
+            json!({"name": "prod openai", "provider": "openai", "secret": TENANT_SECRET}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["mask"], "sk-t…cdef");
+    assert!(!created.to_string().contains(TENANT_SECRET));
+    let (status, _) = ada
+        .post(
+            &path,
+            json!({"name": "claude", "provider": "claude", "secret": "sk-ant-tenant-key-42"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // The tenant's calls carry its own key, as soon as the snapshot has it.
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            chat(&app, &key, "gpt").await.0 == 200
+                && bearer(&openai) == format!("Bearer {TENANT_SECRET}")
+        })
+        .await,
+        "the tenant's key is used"
+    );
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            chat(&app, &key, "claude").await.0 == 200
+                && anthropic.last().header("x-api-key") == Some("sk-ant-tenant-key-42")
+        })
+        .await
+    );
+    // Everyone else's calls still carry the platform's key.
+    assert_eq!(chat(&app, &app.key, "gpt").await.0, 200);
+    assert_eq!(bearer(&openai), format!("Bearer {UPSTREAM_KEY}"));
+    assert_eq!(chat(&app, &app.key, "claude").await.0, 200);
+    assert_eq!(anthropic.last().header("x-api-key"), Some(UPSTREAM_KEY));
+
+    // The secret never comes back: not in lists, not in the audit log, not in the database.
+    let (status, list) = ada.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    assert_eq!(list["items"][0]["mask"], "sk-t…cdef");
+    assert!(!list.to_string().contains(TENANT_SECRET));
+    let (_, audit) = ada
+        .get(&format!("/api/v1/tenants/{tenant}/audit-events"))
+        .await;
+    assert!(audit.to_string().contains("provider_credential.create"));
+    assert!(!audit.to_string().contains(TENANT_SECRET));
+    let database = std::fs::read(app.data_dir.join("sluice.db")).unwrap();
+    let needle = TENANT_SECRET.as_bytes();
+    assert!(
+        !database.windows(needle.len()).any(|it| it == needle),
+        "the secret is stored encrypted"
+    );
+
+    // Removing the credential sends the tenant back to the platform's key.
+    let id = created["id"].as_str().unwrap();
+    let (status, _) = ada
+        .call(Method::DELETE, &format!("{path}/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            chat(&app, &key, "gpt").await.0 == 200
+                && bearer(&openai) == format!("Bearer {UPSTREAM_KEY}")
+        })
+        .await
+    );
+    let (status, problem) = ada
+        .call(Method::DELETE, &format!("{path}/{id}"), None)
+        .await;
+    assert_problem(status, &problem, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_credentials_and_internal_urls_are_refused_with_the_field_named() {
+    let World { app, .. } = world(&[]).await;
+    let (ada, tenant, _) = owner(&app, "ada@example.com").await;
+    let path = format!("/api/v1/tenants/{tenant}/provider-credentials");
+    let good = json!({"name": "n", "provider": "openai", "secret": "sk-abc"});
+    let with = |field: &str, value: Value| {
+        let mut body = good.clone();
+        body[field] = value;
+        body
+    };
+    let cases = [
+        (with("provider", json!("mock")), "provider"),
+        (with("provider", json!("nope")), "provider"),
+        (with("provider", json!(7)), "provider"),
+        (with("secret", json!("")), "secret"),
+        (with("secret", json!("has space")), "secret"),
+        (with("secret", json!("s".repeat(5000))), "secret"),
+        (with("name", json!("")), "name"),
+        (with("name", json!("ü".repeat(101))), "name"),
+        (
+            with("base_url", json!("http://127.0.0.1:8080/v1")),
+            "base_url",
+        ),
+        (
+            with("base_url", json!("http://169.254.169.254/latest")),
+            "base_url",
+        ),
+        (with("base_url", json!("http://localhost/v1")), "base_url"),
+        (with("base_url", json!("http://[::1]/v1")), "base_url"),
+        (with("base_url", json!("http://10.0.0.8/v1")), "base_url"),
+        (with("base_url", json!("file:///etc/passwd")), "base_url"),
+        (with("surprise", json!(true)), "surprise"),
+        (json!({"name": "n", "provider": "openai"}), "secret"),
+    ];
+    for (body, field) in cases {
+        let (status, problem) = ada.post(&path, body.clone()).await;
+        assert_problem(status, &problem, StatusCode::BAD_REQUEST, "invalid_request");
+        let named = problem["errors"][0]["field"].as_str().unwrap_or_default();
+        assert!(named.contains(field), "{body} -> {problem}");
+    }
+    let (_, list) = ada.get(&path).await;
+    assert_eq!(list["items"], json!([]), "nothing was stored");
+
+    let (status, _) = ada.post(&path, good.clone()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, problem) = ada.post(&path, with("name", json!("other"))).await;
+    assert_problem(status, &problem, StatusCode::CONFLICT, "conflict");
+    let (status, problem) = ada.post(&path, good.clone()).await;
+    assert_problem(status, &problem, StatusCode::CONFLICT, "conflict");
+
+    // Roles: a developer may not see or store provider keys; another tenant finds nothing.
+    let (status, invitation) = ada
+        .post(
+            &format!("/api/v1/tenants/{tenant}/invitations"),
+            json!({"email": "dev@example.com", "role": "developer"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invitation}");
+    let dev = Browser::join(&app, "dev@example.com").await;
+    let token = invitation["url"]
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap();
+    let (status, _) = dev
+        .post("/api/v1/invitations/accept", json!({"token": token}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, problem) = dev.get(&path).await;
+    assert_problem(status, &problem, StatusCode::FORBIDDEN, "forbidden");
+    let (status, problem) = dev.post(&path, with("provider", json!("claude"))).await;
+    assert_problem(status, &problem, StatusCode::FORBIDDEN, "forbidden");
+    let mallory = Browser::join(&app, "mallory@example.com").await;
+    mallory.create_tenant("Theirs").await;
+    let (status, problem) = mallory.get(&path).await;
+    assert_problem(status, &problem, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_url_reaches_private_addresses_only_when_the_operator_allows_it() {
+    let own = MockUpstream::start(|_| Reply::json(fixtures::text("openai/chat_ok.json"))).await;
+    let World { app, openai, .. } = world(&[("SLUICE_ALLOW_PRIVATE_UPSTREAMS", "true")]).await;
+    let (ada, tenant, key) = owner(&app, "ada@example.com").await;
+    let (status, created) = ada
+        .post(
+            &format!("/api/v1/tenants/{tenant}/provider-credentials"),
+            json!({"name": "self-hosted", "provider": "openai", "secret": TENANT_SECRET,
+                   "base_url": format!("{}/v1/", own.url)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["base_url"], format!("{}/v1", own.url));
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            chat(&app, &key, "gpt").await.0 == 200 && !own.requests().is_empty()
+        })
+        .await,
+        "the tenant's calls go to its own URL"
+    );
+    assert_eq!(own.last().path, "/v1/chat/completions");
+    assert_eq!(bearer(&own), format!("Bearer {TENANT_SECRET}"));
+    assert_eq!(own.last().json()["model"], "gpt-4o-mini");
+    assert!(
+        openai
+            .requests()
+            .iter()
+            .all(|it| it.header("authorization") != Some(&format!("Bearer {TENANT_SECRET}"))),
+        "the tenant's key never went to the platform's upstream"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_without_the_master_key_refuses_rather_than_using_the_platform_key() {
+    let World { app, openai, .. } = world(&[]).await;
+    let (ada, tenant, key) = owner(&app, "ada@example.com").await;
+    let (status, _) = ada
+        .post(
+            &format!("/api/v1/tenants/{tenant}/provider-credentials"),
+            json!({"name": "n", "provider": "openai", "secret": TENANT_SECRET}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let stranger = domain::crypto::MasterKey::generate().to_base64();
+    let other = app
+        .another_node_with(
+            config(&openai.url, &openai.url),
+            &[
+                ("SLUICE_MASTER_KEY", &stranger),
+                ("UPSTREAM_KEY", UPSTREAM_KEY),
+            ],
+        )
+        .await;
+    let before = openai.requests().len();
+    let (status, body) = chat(&other, &key, "gpt").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "service_unavailable");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("own credential for provider `openai`"),
+        "{body}"
+    );
+    assert_eq!(openai.requests().len(), before, "nothing was sent upstream");
+    // Models the tenant brought no key for still work on that node.
+    assert_eq!(chat(&other, &key, "mock").await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_master_key_reseals_every_secret_and_keeps_them_working() {
+    let World { app, openai, .. } = world(&[]).await;
+    let (ada, tenant, key) = owner(&app, "ada@example.com").await;
+    let (status, _) = ada
+        .post(
+            &format!("/api/v1/tenants/{tenant}/provider-credentials"),
+            json!({"name": "n", "provider": "openai", "secret": TENANT_SECRET}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let key_file = app.data_dir.join("master.key");
+    let old = std::fs::read_to_string(&key_file).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "only the owner may read the master key");
+    }
+
+    let source = MasterKeySource::File(key_file.clone());
+    let report = server::master_key::rotate(&source, app.store.as_ref())
+        .await
+        .unwrap();
+    assert!(report.contains("re-sealed 1 of 1"), "{report}");
+    let new = std::fs::read_to_string(&key_file).unwrap();
+    assert_ne!(new, old);
+    let previous = std::fs::read_to_string(app.data_dir.join("master.key.previous")).unwrap();
+    assert_eq!(previous, old);
+    let sealed = app.store.sealed_secrets().await.unwrap();
+    let current = domain::crypto::MasterKey::from_base64(&new).unwrap();
+    assert!(sealed.iter().all(|(_, it)| it.kek == current.id()));
+    let again = server::master_key::rotate(&source, app.store.as_ref())
+        .await
+        .unwrap();
+    assert!(again.contains("re-sealed 1 of 1"), "{again}");
+    let current =
+        domain::crypto::MasterKey::from_base64(&std::fs::read_to_string(&key_file).unwrap())
+            .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(app.data_dir.join("master.key.previous"))
+            .unwrap()
+            .lines()
+            .count(),
+        2,
+        "every older key is kept"
+    );
+
+    // A restarted node opens them with only the newest key.
+    std::fs::remove_file(app.data_dir.join("master.key.previous")).unwrap();
+    app.stop().await;
+    let data_dir = app.data_dir.display().to_string();
+    let restarted = app
+        .another_node_with(
+            config(&openai.url, &openai.url),
+            &[
+                ("SLUICE_DATA_DIR", &data_dir),
+                ("UPSTREAM_KEY", UPSTREAM_KEY),
+            ],
+        )
+        .await;
+    assert_eq!(chat(&restarted, &key, "gpt").await.0, 200);
+    assert_eq!(bearer(&openai), format!("Bearer {TENANT_SECRET}"));
+
+    // With keys from the environment, the operator sets the new key first.
+    let env_key = domain::crypto::MasterKey::generate();
+    let without_previous = MasterKeySource::Env {
+        current: env_key.clone(),
+        previous: vec![],
+    };
+    let err = server::master_key::rotate(&without_previous, app.store.as_ref())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("SLUICE_MASTER_KEY_PREVIOUS"),
+        "{err}"
+    );
+    let wrong_previous = MasterKeySource::Env {
+        current: env_key.clone(),
+        previous: vec![domain::crypto::MasterKey::generate()],
+    };
+    let err = server::master_key::rotate(&wrong_previous, app.store.as_ref())
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("not loaded"), "{err:#}");
+    assert!(
+        app.store
+            .sealed_secrets()
+            .await
+            .unwrap()
+            .iter()
+            .all(|(_, it)| it.kek == current.id()),
+        "a failed rotation changes nothing"
+    );
+    let with_previous = MasterKeySource::Env {
+        current: env_key.clone(),
+        previous: vec![current],
+    };
+    server::master_key::rotate(&with_previous, app.store.as_ref())
+        .await
+        .unwrap();
+    assert!(
+        app.store
+            .sealed_secrets()
+            .await
+            .unwrap()
+            .iter()
+            .all(|(_, it)| it.kek == env_key.id())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_stored_through_one_node_serves_calls_on_another_within_a_second() {
+    let openai = MockUpstream::start(|_| Reply::json(fixtures::text("openai/chat_ok.json"))).await;
+    let shared = domain::crypto::MasterKey::generate().to_base64();
+    let Some(first) = TestApp::builder()
+        .config(config(&openai.url, &openai.url))
+        .env("UPSTREAM_KEY", UPSTREAM_KEY)
+        .env("SLUICE_MASTER_KEY", &shared)
+        .postgres()
+        .try_spawn()
+        .await
+    else {
+        return;
+    };
+    let second = first.another_node(config(&openai.url, &openai.url)).await;
+    let (ada, tenant, key) = owner(&first, "ada@example.com").await;
+    let (status, _) = ada
+        .post(
+            &format!("/api/v1/tenants/{tenant}/provider-credentials"),
+            json!({"name": "n", "provider": "openai", "secret": TENANT_SECRET}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(
+        eventually(Duration::from_secs(1), || async {
+            chat(&second, &key, "gpt").await.0 == 200
+                && bearer(&openai) == format!("Bearer {TENANT_SECRET}")
+        })
+        .await,
+        "the other node uses the tenant's key within a second"
+    );
+}
