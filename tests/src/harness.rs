@@ -97,6 +97,7 @@ pub struct TestApp {
     pub tenant: TenantId,
     pub store: Arc<dyn Store>,
     pub gateway: Arc<Gateway>,
+    pub manager: Arc<management::Manager>,
     pub data_dir: PathBuf,
     pub database_url: String,
     /// Every mail the gateway sent.
@@ -218,6 +219,7 @@ impl TestApp {
             .unwrap();
         let handle = running.handle();
         let gateway = running.gateway.clone();
+        let manager = running.manager.clone();
         tokio::spawn(running.wait());
         TestApp {
             url,
@@ -226,6 +228,7 @@ impl TestApp {
             tenant: identity.tenant,
             store,
             gateway,
+            manager,
             data_dir,
             database_url,
             mailer,

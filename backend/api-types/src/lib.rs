@@ -5,5 +5,6 @@
 
 mod error_code;
 pub mod manage;
+pub mod oauth;
 
 pub use error_code::ErrorCode;

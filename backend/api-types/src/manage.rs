@@ -469,3 +469,61 @@ pub struct CreateProviderCredentialRequest {
     #[serde(default)]
     pub base_url: Option<String>,
 }
+
+/// A service account: an OAuth 2.0 client of the tenant (`client_id` = `id`) whose access
+/// tokens call the data plane with these scopes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServiceAccountView {
+    /// Also its OAuth `client_id`.
+    pub id: Uuid,
+    pub name: String,
+    /// The client secret's last characters.
+    pub secret_last_four: String,
+    /// Model aliases its tokens may use; empty means all.
+    pub models: Vec<String>,
+    /// Endpoints its tokens may call; empty means all.
+    pub endpoints: Vec<String>,
+    /// Networks its tokens may be used from (CIDR); empty means anywhere.
+    pub ip_allowlist: Vec<String>,
+    pub limits: KeyLimitsView,
+    /// `active` or `revoked`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateServiceAccountRequest {
+    pub name: String,
+    #[serde(default)]
+    pub models: Vec<String>,
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    #[serde(default)]
+    pub ip_allowlist: Vec<String>,
+    #[serde(default)]
+    pub limits: KeyLimitsView,
+}
+
+/// A service account with its client credentials; `client_secret` is shown only in this
+/// response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServiceAccountCredentials {
+    pub service_account: ServiceAccountView,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Where to exchange them for an access token (`grant_type=client_credentials`).
+    pub token_url: String,
+}

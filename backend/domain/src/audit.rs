@@ -28,6 +28,15 @@ impl Actor {
             label: Some("sluice admin".into()),
         }
     }
+
+    /// The server itself, for scheduled work such as signing-key rotation.
+    pub fn system() -> Self {
+        Actor {
+            kind: "system".into(),
+            id: None,
+            label: Some("sluice".into()),
+        }
+    }
 }
 
 /// An action about to be recorded; the store assigns its place in the chain.

@@ -77,3 +77,7 @@ uuid_id!(
     /// A stored provider credential.
     CredentialId
 );
+uuid_id!(
+    /// A service account (also its OAuth client id).
+    ServiceAccountId
+);

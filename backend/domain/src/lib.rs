@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod ids;
 pub mod llm;
 pub mod roles;
+pub mod service_account;
 pub mod session;
 pub mod tenant;
 pub mod usage;
@@ -18,8 +19,8 @@ pub use account::{Email, User};
 pub use api_key::{ApiKey, KeyHash, KeyLimits, KeyScopes, KeySecret, NewKeySecret};
 pub use audit::{Actor, AuditEntry, AuditEvent};
 pub use ids::{
-    ApiKeyId, AuditEventId, CredentialId, InvitationId, RequestId, TenantId, TokenId, UsageId,
-    UserId,
+    ApiKeyId, AuditEventId, CredentialId, InvitationId, RequestId, ServiceAccountId, TenantId,
+    TokenId, UsageId, UserId,
 };
 pub use roles::{Permission, Role};
 pub use tenant::{Tenant, TenantStatus};

@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use domain::{ApiKey, KeyHash, TenantId, TenantStatus};
+use domain::{ApiKey, KeyHash, ServiceAccountId, TenantId, TenantStatus};
 use store::Store;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::access_token::{Verifiers, looks_like_jwt};
 use crate::byok::{self, ByokConfig, TenantProviders};
 use crate::catalog::Route;
 use crate::{Error, ErrorKind};
@@ -54,6 +55,9 @@ struct Snapshot {
     own_providers: HashMap<TenantId, Arc<TenantProviders>>,
     /// Providers built from credentials, reused by the next snapshot.
     built: byok::Built,
+    /// Service accounts that are not revoked, as the keys their tokens act as.
+    service_accounts: HashMap<ServiceAccountId, Arc<ApiKey>>,
+    verifiers: Verifiers,
 }
 
 /// The live snapshot and what keeps it fresh.
@@ -62,6 +66,7 @@ pub struct Access {
     current: ArcSwap<Snapshot>,
     changed: Notify,
     byok: ByokConfig,
+    token_issuer: String,
 }
 
 impl Access {
@@ -69,11 +74,16 @@ impl Access {
     ///
     /// # Errors
     /// When the store cannot be read.
-    pub async fn load(store: &dyn Store, byok: ByokConfig) -> Result<Self, store::Error> {
+    pub async fn load(
+        store: &dyn Store,
+        byok: ByokConfig,
+        token_issuer: String,
+    ) -> Result<Self, store::Error> {
         let res = Access {
             current: ArcSwap::from_pointee(Snapshot::default()),
             changed: Notify::new(),
             byok,
+            token_issuer,
         };
         res.reload(store).await?;
         Ok(res)
@@ -102,13 +112,34 @@ impl Access {
                 "the api key is invalid, revoked or expired",
             )
         };
-        let key = snapshot
-            .keys
-            .get(&KeyHash::of(presented))
-            .ok_or_else(invalid)?;
-        if key.check_usable(OffsetDateTime::now_utc()).is_err() {
-            return Err(invalid());
-        }
+        let now = OffsetDateTime::now_utc();
+        let key = if looks_like_jwt(presented) {
+            let verified = snapshot.verifiers.verify(presented, now).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidApiKey,
+                    "the access token is invalid or expired; get a new one from /oauth/token",
+                )
+            })?;
+            snapshot
+                .service_accounts
+                .get(&verified.account)
+                .filter(|it| it.tenant_id == verified.tenant)
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::InvalidApiKey,
+                        "the service account of this access token is revoked",
+                    )
+                })?
+        } else {
+            let key = snapshot
+                .keys
+                .get(&KeyHash::of(presented))
+                .ok_or_else(invalid)?;
+            if key.check_usable(now).is_err() {
+                return Err(invalid());
+            }
+            key
+        };
         if let Some(ip) = client_ip
             && !key.scopes.allows_ip(ip)
         {
@@ -142,6 +173,11 @@ impl Access {
         self.current.load().revision
     }
 
+    /// The token signing keys' public halves, as served at `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> Arc<str> {
+        self.current.load().verifiers.jwks()
+    }
+
     async fn reload(&self, store: &dyn Store) -> Result<(), store::Error> {
         // Read the revision first: a change racing the load is seen again on the next poll.
         let revision = store.revision().await?;
@@ -152,6 +188,12 @@ impl Access {
             own_providers,
             built,
             revision,
+            verifiers: Verifiers::build(&data.signing_keys, &self.token_issuer),
+            service_accounts: data
+                .service_accounts
+                .iter()
+                .map(|account| (account.id, Arc::new(account.as_api_key())))
+                .collect(),
             keys: data
                 .keys
                 .into_iter()

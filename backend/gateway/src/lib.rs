@@ -3,6 +3,7 @@
 //! knows nothing of HTTP framing; `http-api` is its only caller on the request path.
 
 pub mod access;
+mod access_token;
 mod accounting;
 pub mod admin;
 pub mod byok;
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use access::{Access, Principal};
+pub use access_token::Verifiers;
 pub use accounting::{Config as UsageConfig, UsageDraft};
 pub use byok::ByokConfig;
 pub use call::RequestCtx;
@@ -40,6 +42,8 @@ pub struct Config {
     pub refresh_interval: Duration,
     pub usage: UsageConfig,
     pub byok: ByokConfig,
+    /// Issuer and audience of the OAuth access tokens the data plane accepts (the public URL).
+    pub token_issuer: String,
 }
 
 /// The answer to a data-plane call.
@@ -73,7 +77,14 @@ impl Gateway {
         tracker: &TaskTracker,
         cancel: CancellationToken,
     ) -> Result<Arc<Self>, store::Error> {
-        let access = Arc::new(Access::load(store.as_ref(), config.byok.clone()).await?);
+        let access = Arc::new(
+            Access::load(
+                store.as_ref(),
+                config.byok.clone(),
+                config.token_issuer.clone(),
+            )
+            .await?,
+        );
         tracker.spawn(access.clone().refresh_loop(
             store.clone(),
             config.refresh_interval,

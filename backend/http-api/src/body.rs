@@ -21,7 +21,7 @@ fn too_large(limit: usize) -> Error {
 /// `PayloadTooLarge`, `UnsupportedMediaType`, or `InvalidRequest` when the body breaks off.
 pub async fn read_json_body(
     req: &HttpRequest,
-    mut payload: Payload,
+    payload: Payload,
     limit: usize,
 ) -> Result<bytes::Bytes, Error> {
     if let Some(content_type) = req.headers().get(CONTENT_TYPE) {
@@ -40,6 +40,18 @@ pub async fn read_json_body(
             ));
         }
     }
+    read_bounded(req, payload, limit).await
+}
+
+/// Reads the whole body of any type, refusing more than `limit` bytes before reading them.
+///
+/// # Errors
+/// `PayloadTooLarge`, or `InvalidRequest` when the body breaks off.
+pub async fn read_bounded(
+    req: &HttpRequest,
+    mut payload: Payload,
+    limit: usize,
+) -> Result<bytes::Bytes, Error> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)

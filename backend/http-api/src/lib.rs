@@ -6,6 +6,7 @@ pub mod body;
 pub mod error;
 pub mod manage;
 pub mod middleware;
+mod oauth;
 mod openai;
 mod ops;
 mod sse;
@@ -62,6 +63,16 @@ pub fn app(
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))
+        .service(
+            web::resource("/oauth/token")
+                .route(web::post().to(oauth::token))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .route("/.well-known/jwks.json", web::get().to(oauth::jwks))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            web::get().to(oauth::metadata),
+        )
         .configure(manage::configure)
         .service(manage::reference_page())
         .default_service(web::to(not_found))

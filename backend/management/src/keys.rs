@@ -41,7 +41,7 @@ fn check_name(name: &Option<String>) -> Result<Option<String>, Error> {
     }
 }
 
-fn check_models(models: &[String]) -> Result<(), Error> {
+pub(crate) fn check_models(models: &[String]) -> Result<(), Error> {
     if models.len() > 100 {
         return Err(Error::invalid("models", "at most 100 models"));
     }
@@ -57,7 +57,7 @@ fn check_models(models: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
-fn check_scopes(scopes: &KeyScopes) -> Result<(), Error> {
+pub(crate) fn check_scopes(scopes: &KeyScopes) -> Result<(), Error> {
     if let Some(bad) = scopes
         .endpoints
         .iter()

@@ -9,7 +9,9 @@ mod credentials;
 mod error;
 mod keys;
 pub mod mail;
+mod oauth;
 mod password;
+mod service_accounts;
 mod tenants;
 mod throttle;
 
@@ -24,6 +26,8 @@ pub use credentials::{ByokProvider, CredentialDraft};
 pub use error::Error;
 pub use keys::{KeyDraft, KeyUpdate};
 pub use mail::{LogMailer, Mailer, MemoryMailer};
+pub use oauth::IssuedToken;
+pub use service_accounts::ServiceAccountDraft;
 pub use tenants::InvitationLink;
 
 /// Settings of the management plane.
@@ -43,6 +47,10 @@ pub struct Config {
     pub byok_providers: Vec<ByokProvider>,
     /// Whether tenant-supplied upstream URLs may point at private addresses.
     pub allow_private_upstreams: bool,
+    /// Lifetime of OAuth access tokens.
+    pub token_ttl: time::Duration,
+    /// Age at which the token signing key is replaced.
+    pub signing_key_rotation: time::Duration,
 }
 
 /// How the caller proved who they are.
@@ -108,6 +116,7 @@ pub struct Manager {
     mailer: Arc<dyn Mailer>,
     config: Config,
     throttle: Arc<throttle::LoginThrottle>,
+    signer: oauth::SignerCache,
     /// Called after changes that running data-plane snapshots must see (keys, members).
     on_change: Arc<dyn Fn() + Send + Sync>,
 }
@@ -132,6 +141,7 @@ impl Manager {
             mailer,
             config,
             throttle: Arc::new(throttle::LoginThrottle::default()),
+            signer: oauth::SignerCache::default(),
             on_change,
         }
     }

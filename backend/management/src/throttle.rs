@@ -18,6 +18,14 @@ pub(crate) struct LoginThrottle {
 }
 
 impl LoginThrottle {
+    /// How long `address` must wait before its next attempt, without taking one.
+    pub(crate) fn blocked(&self, address: &str) -> Option<Duration> {
+        let buckets = self.buckets.lock().ok()?;
+        let (tokens, at) = buckets.get(address)?;
+        let tokens = (tokens + at.elapsed().as_secs_f64() * REFILL_PER_SEC).min(BURST);
+        (tokens < 1.0).then(|| Duration::from_secs_f64((1.0 - tokens) / REFILL_PER_SEC))
+    }
+
     /// Takes one attempt for `address`; `Err(wait)` when there is none left.
     pub(crate) fn attempt(&self, address: &str) -> Result<(), Duration> {
         let Ok(mut buckets) = self.buckets.lock() else {

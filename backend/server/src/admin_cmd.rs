@@ -73,6 +73,26 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<(
             let report = crate::master_key::rotate(&settings.security.master_key, store).await?;
             out(&report)?;
         }
+        AdminCommand::RotateSigningKey { retire_now } => {
+            let keyring = crate::master_key::load(&settings.security.master_key)?;
+            let manager = management::Manager::new(
+                opened.store.clone(),
+                std::sync::Arc::new(management::LogMailer),
+                crate::serve::manager_config(settings, keyring),
+                std::sync::Arc::new(|| {}),
+            );
+            let kid = manager
+                .ensure_signing_key(true, retire_now)
+                .await?
+                .context("no signing key was created")?;
+            let old = if retire_now {
+                "tokens signed by older keys are rejected from now on"
+            } else {
+                "tokens signed by older keys keep working until they expire"
+            };
+            out(&format!("new token signing key {kid}; {old}\n"))?;
+            announce(settings).await;
+        }
         AdminCommand::Tenant(TenantCommand::List) => {
             let mut text = format!("{:<38} {:<10} {:<26} NAME\n", "ID", "STATUS", "CREATED");
             for tenant in store.list_tenants().await? {

@@ -45,6 +45,14 @@ pub enum AdminCommand {
     /// new key is generated; with SLUICE_MASTER_KEY, set it to the new key and list the old one
     /// in SLUICE_MASTER_KEY_PREVIOUS first.
     RotateMasterKey,
+    /// Replace the key that signs OAuth access tokens now (it also rotates on its own, every
+    /// `oauth.signing_key_rotation_days`). Tokens signed by the old key keep working until they
+    /// expire, unless --retire-now.
+    RotateSigningKey {
+        /// Stop accepting tokens signed by older keys at once (after a suspected leak).
+        #[arg(long)]
+        retire_now: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -122,7 +122,7 @@ pub async fn rotate(source: &MasterKeySource, store: &dyn store::Store) -> anyho
             continue;
         }
         let secret = domain::crypto::reseal(keyring.all(), &current, &secret)
-            .with_context(|| format!("credential {id}"))?;
+            .with_context(|| id.to_string())?;
         resealed.push((id, secret));
     }
     let audit = domain::AuditEntry::new(

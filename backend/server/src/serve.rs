@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use gateway::catalog::Route;
@@ -45,6 +45,31 @@ pub fn build_providers(settings: &Settings) -> anyhow::Result<HashMap<String, Ar
 }
 
 /// The configured providers tenants may bring their own key for: every real upstream.
+/// The management plane's settings.
+pub(crate) fn manager_config(
+    settings: &Settings,
+    keyring: Option<domain::crypto::Keyring>,
+) -> management::Config {
+    management::Config {
+        public_url: settings.portal.public_url.clone(),
+        open_signup: settings.portal.open_signup,
+        first_user_is_operator: settings.portal.first_user_is_operator,
+        key_prefix: settings.key_prefix.clone(),
+        keyring,
+        byok_providers: byok_providers(settings),
+        allow_private_upstreams: settings.security.allow_private_upstreams,
+        token_ttl: time_duration(settings.oauth.token_ttl),
+        signing_key_rotation: time_duration(settings.oauth.signing_key_rotation),
+    }
+}
+
+/// How often each node checks whether the token signing key is due for rotation.
+const SIGNING_KEY_CHECK: Duration = Duration::from_secs(3600);
+
+fn time_duration(duration: Duration) -> time::Duration {
+    time::Duration::try_from(duration).unwrap_or(time::Duration::MAX)
+}
+
 fn byok_providers(settings: &Settings) -> Vec<management::ByokProvider> {
     settings
         .providers
@@ -169,6 +194,7 @@ pub struct Running {
     cancel: CancellationToken,
     shutdown_timeout: std::time::Duration,
     pub gateway: Arc<Gateway>,
+    pub manager: Arc<management::Manager>,
 }
 
 impl Running {
@@ -245,6 +271,7 @@ pub async fn start_with_mailer(
             providers: providers.clone(),
             allow_private_upstreams: settings.security.allow_private_upstreams,
         },
+        token_issuer: settings.portal.public_url.clone(),
     };
     let gateway = Gateway::start(store.clone(), catalog, &config, &tracker, cancel.clone())
         .await
@@ -285,18 +312,29 @@ pub async fn start_with_mailer(
         Arc::new(management::Manager::new(
             store.clone(),
             mailer,
-            management::Config {
-                public_url: settings.portal.public_url.clone(),
-                open_signup: settings.portal.open_signup,
-                first_user_is_operator: settings.portal.first_user_is_operator,
-                key_prefix: settings.key_prefix.clone(),
-                keyring,
-                byok_providers: byok_providers(&settings),
-                allow_private_upstreams: settings.security.allow_private_upstreams,
-            },
+            manager_config(&settings, keyring),
             Arc::new(move || access.notify_changed()),
         ))
     };
+    if manager.config().keyring.is_some() {
+        // Once before serving, so the first token request finds a key; then on a schedule.
+        if let Err(e) = manager.ensure_signing_key(false, false).await {
+            tracing::error!(error = %e, "token signing key check failed");
+        }
+        let (manager, cancel) = (manager.clone(), cancel.clone());
+        tracker.spawn(async move {
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = tokio::time::sleep(SIGNING_KEY_CHECK) => {}
+                }
+                if let Err(e) = manager.ensure_signing_key(false, false).await {
+                    tracing::error!(error = %e, "token signing key check failed");
+                }
+            }
+        });
+    }
+    let keep_manager = manager.clone();
     let state = actix_web::web::Data::new(http_api::AppState {
         gateway: gateway.clone(),
         manager,
@@ -330,5 +368,6 @@ pub async fn start_with_mailer(
         cancel,
         shutdown_timeout: settings.shutdown_timeout,
         gateway,
+        manager: keep_manager,
     })
 }

@@ -31,6 +31,7 @@ struct RawSettings {
     keys: Option<RawKeys>,
     portal: Option<RawPortal>,
     security: Option<RawSecurity>,
+    oauth: Option<RawOauth>,
     #[serde(default)]
     providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
@@ -94,6 +95,13 @@ struct RawPortal {
 struct RawSecurity {
     master_key_file: Option<PathBuf>,
     allow_private_upstreams: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOauth {
+    token_ttl_secs: Option<Spanned<u64>>,
+    signing_key_rotation_days: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -219,6 +227,15 @@ pub struct SecuritySettings {
     pub allow_private_upstreams: bool,
 }
 
+/// OAuth 2.0 client credentials for service accounts.
+#[derive(Debug, Clone)]
+pub struct OauthSettings {
+    /// Lifetime of access tokens.
+    pub token_ttl: Duration,
+    /// Age at which the token signing key is replaced.
+    pub signing_key_rotation: Duration,
+}
+
 /// One configured upstream.
 #[derive(Debug, Clone)]
 pub struct ProviderSettings {
@@ -261,6 +278,7 @@ pub struct Settings {
     pub key_prefix: String,
     pub portal: PortalSettings,
     pub security: SecuritySettings,
+    pub oauth: OauthSettings,
     pub providers: Vec<ProviderSettings>,
     pub models: Vec<ModelSettings>,
 }
@@ -389,6 +407,7 @@ impl Settings {
         let keys = raw.keys.unwrap_or_default();
         let portal = raw.portal.unwrap_or_default();
         let security = raw.security.unwrap_or_default();
+        let oauth = raw.oauth.unwrap_or_default();
 
         let listen = match env("SLUICE_LISTEN") {
             Some(value) => value.parse().map_err(|_| {
@@ -512,6 +531,38 @@ impl Settings {
                 .unwrap_or(false),
         };
 
+        let ranged = |value: &Option<Spanned<u64>>,
+                      key: &str,
+                      range: std::ops::RangeInclusive<u64>,
+                      default: u64| {
+            match value {
+                None => Ok(default),
+                Some(spanned) if range.contains(spanned.get_ref()) => Ok(*spanned.get_ref()),
+                Some(spanned) => Err(source.at(
+                    spanned,
+                    key,
+                    format!("expected {} to {}", range.start(), range.end()),
+                )),
+            }
+        };
+        let oauth = OauthSettings {
+            token_ttl: Duration::from_secs(ranged(
+                &oauth.token_ttl_secs,
+                "oauth.token_ttl_secs",
+                60..=86_400,
+                900,
+            )?),
+            signing_key_rotation: Duration::from_secs(
+                86_400
+                    * ranged(
+                        &oauth.signing_key_rotation_days,
+                        "oauth.signing_key_rotation_days",
+                        1..=365,
+                        30,
+                    )?,
+            ),
+        };
+
         let mut providers = Vec::new();
         for (name, provider) in &raw.providers {
             providers.push(provider_settings(&source, name, provider, env)?);
@@ -612,6 +663,7 @@ impl Settings {
             key_prefix,
             portal,
             security,
+            oauth,
             providers,
             models,
         })

@@ -298,3 +298,38 @@ pub fn credential_from_row(
         created_at: time_at(row, "created_at")?,
     })
 }
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn service_account_from_row(
+    row: &impl SqlRow,
+) -> Result<domain::service_account::ServiceAccount, Error> {
+    Ok(domain::service_account::ServiceAccount {
+        id: parsed(row, "id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        name: row.text("name")?,
+        secret_hash: KeyHash::from_hex(&row.text("secret_hash")?)
+            .ok_or_else(|| corrupt("secret_hash"))?,
+        secret_last_four: row.text("secret_last_four")?,
+        allowed_models: json(row, "allowed_models")?,
+        scopes: json(row, "scopes")?,
+        created_by: opt_parsed(row, "created_by")?,
+        created_at: time_at(row, "created_at")?,
+        revoked_at: opt_time_at(row, "revoked_at")?,
+    })
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn signing_key_from_row(
+    row: &impl SqlRow,
+) -> Result<domain::service_account::SigningKey, Error> {
+    Ok(domain::service_account::SigningKey {
+        kid: row.text("kid")?,
+        algorithm: row.text("algorithm")?,
+        private_key: json(row, "private_key")?,
+        public_jwk: row.text("public_jwk")?,
+        created_at: time_at(row, "created_at")?,
+        retired_at: opt_time_at(row, "retired_at")?,
+    })
+}

@@ -412,11 +412,37 @@ macro_rules! impl_core_store {
                 .iter()
                 .map($crate::credential_from_row)
                 .collect::<Result<_, _>>()?;
+                let service_accounts = ::sqlx::query(concat!(
+                    "select ",
+                    $crate::service_account_columns!(),
+                    " from service_accounts where revoked_at is null order by created_at, id"
+                ))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err($crate::map_err)?
+                .iter()
+                .map($crate::service_account_from_row)
+                .collect::<Result<_, _>>()?;
+                let signing_keys = ::sqlx::query(concat!(
+                    "select ",
+                    $crate::signing_key_columns!(),
+                    " from signing_keys where retired_at is null or retired_at > $1 \
+                     order by created_at desc, kid desc"
+                ))
+                .bind($crate::micros(::time::OffsetDateTime::now_utc()))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err($crate::map_err)?
+                .iter()
+                .map($crate::signing_key_from_row)
+                .collect::<Result<_, _>>()?;
                 tx.commit().await.map_err($crate::map_err)?;
                 Ok(::store::AccessData {
                     keys,
                     tenants,
                     credentials,
+                    service_accounts,
+                    signing_keys,
                 })
             }
 

@@ -79,34 +79,57 @@ macro_rules! impl_credential_store {
 
             async fn sealed_secrets(
                 &self,
-            ) -> Result<Vec<(::domain::CredentialId, ::domain::crypto::Sealed)>, ::store::Error> {
-                let rows: Vec<(String, String)> =
+            ) -> Result<Vec<(::store::SecretRef, ::domain::crypto::Sealed)>, ::store::Error> {
+                let credentials: Vec<(String, String)> =
                     ::sqlx::query_as("select id, sealed from provider_credentials order by id")
                         .fetch_all(&self.pool)
                         .await
                         .map_err($crate::map_err)?;
-                rows.into_iter()
-                    .map(|(id, sealed)| {
-                        let id = id.parse().map_err(|e| ::store::Error::Other(Box::new(e)))?;
-                        let sealed = ::serde_json::from_str(&sealed)
-                            .map_err(|e| ::store::Error::Other(Box::new(e)))?;
-                        Ok((id, sealed))
-                    })
-                    .collect()
+                let signing_keys: Vec<(String, String)> =
+                    ::sqlx::query_as("select kid, private_key from signing_keys order by kid")
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err($crate::map_err)?;
+                let corrupt = |e: ::serde_json::Error| ::store::Error::Other(Box::new(e));
+                let mut res = Vec::with_capacity(credentials.len() + signing_keys.len());
+                for (id, sealed) in credentials {
+                    let id = id.parse().map_err(|e| ::store::Error::Other(Box::new(e)))?;
+                    res.push((
+                        ::store::SecretRef::Credential(id),
+                        ::serde_json::from_str(&sealed).map_err(corrupt)?,
+                    ));
+                }
+                for (kid, sealed) in signing_keys {
+                    res.push((
+                        ::store::SecretRef::SigningKey(kid),
+                        ::serde_json::from_str(&sealed).map_err(corrupt)?,
+                    ));
+                }
+                Ok(res)
             }
 
             async fn reseal_secrets(
                 &self,
-                resealed: &[(::domain::CredentialId, ::domain::crypto::Sealed)],
+                resealed: &[(::store::SecretRef, ::domain::crypto::Sealed)],
                 audit: &::domain::AuditEntry,
             ) -> Result<(), ::store::Error> {
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
-                for (id, sealed) in resealed {
+                for (target, sealed) in resealed {
                     let sealed = ::serde_json::to_string(sealed)
                         .map_err(|e| ::store::Error::Other(Box::new(e)))?;
-                    ::sqlx::query("update provider_credentials set sealed = $1 where id = $2")
+                    let (statement, id) = match target {
+                        ::store::SecretRef::Credential(id) => (
+                            "update provider_credentials set sealed = $1 where id = $2",
+                            id.to_string(),
+                        ),
+                        ::store::SecretRef::SigningKey(kid) => (
+                            "update signing_keys set private_key = $1 where kid = $2",
+                            kid.clone(),
+                        ),
+                    };
+                    ::sqlx::query(statement)
                         .bind(sealed)
-                        .bind(id.to_string())
+                        .bind(id)
                         .execute(&mut *tx)
                         .await
                         .map_err($crate::map_err)?;

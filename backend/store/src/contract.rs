@@ -45,6 +45,8 @@ macro_rules! store_contract_tests {
             keys_update_and_rotate_with_a_grace_period,
             the_audit_log_is_a_verifiable_chain_filtered_by_tenant,
             credentials_are_tenant_scoped_and_reseal_in_one_go,
+            service_accounts_are_tenant_scoped_and_revocable,
+            signing_keys_rotate_and_reseal_with_credentials,
             ping_succeeds
         );
     };
@@ -920,7 +922,7 @@ pub async fn credentials_are_tenant_scoped_and_reseal_in_one_go(store: &impl Sto
         .iter()
         .map(|(id, sealed)| {
             (
-                *id,
+                id.clone(),
                 domain::crypto::reseal(std::slice::from_ref(&master), &new_master, sealed).unwrap(),
             )
         })
@@ -936,4 +938,216 @@ pub async fn credentials_are_tenant_scoped_and_reseal_in_one_go(store: &impl Sto
         .await
         .unwrap();
     assert!(store.list_credentials(a.id).await.unwrap().is_empty());
+}
+
+fn service_account(tenant: TenantId, name: &str) -> domain::service_account::ServiceAccount {
+    domain::service_account::ServiceAccount {
+        id: domain::ServiceAccountId::new(),
+        tenant_id: tenant,
+        name: name.into(),
+        secret_hash: KeyHash::of(&format!("secret-of-{name}-{tenant}")),
+        secret_last_four: "abcd".into(),
+        allowed_models: vec!["mock".into()],
+        scopes: domain::KeyScopes {
+            endpoints: vec!["chat.completions".into()],
+            ip_allowlist: vec!["10.0.0.0/8".parse().unwrap()],
+            limits: domain::KeyLimits {
+                requests_per_minute: Some(10),
+                ..Default::default()
+            },
+        },
+        created_by: None,
+        created_at: now(),
+        revoked_at: None,
+    }
+}
+
+pub async fn service_accounts_are_tenant_scoped_and_revocable(store: &impl Store) {
+    let a = tenant("acme");
+    let b = tenant("other");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
+    let ours = service_account(a.id, "ci");
+    let theirs = service_account(b.id, "ci");
+    let before = store.revision().await.unwrap();
+    store.create_service_account(&ours, &audit()).await.unwrap();
+    store
+        .create_service_account(&theirs, &audit())
+        .await
+        .unwrap();
+    assert!(store.revision().await.unwrap() > before);
+    assert_eq!(
+        store.list_service_accounts(a.id).await.unwrap(),
+        vec![ours.clone()]
+    );
+    assert_eq!(
+        store.get_service_account(a.id, ours.id).await.unwrap(),
+        ours
+    );
+    let err = store.get_service_account(b.id, ours.id).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound), "through another tenant");
+    assert_eq!(
+        store.find_service_account(ours.id).await.unwrap(),
+        Some(ours.clone())
+    );
+    let access = store.load_access().await.unwrap();
+    assert_eq!(access.service_accounts.len(), 2);
+
+    let new_hash = KeyHash::of("a new secret");
+    let err = store
+        .replace_service_account_secret(b.id, ours.id, new_hash, "wxyz", &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "through another tenant");
+    store
+        .replace_service_account_secret(a.id, ours.id, new_hash, "wxyz", &audit())
+        .await
+        .unwrap();
+    let stored = store.get_service_account(a.id, ours.id).await.unwrap();
+    assert_eq!(
+        (stored.secret_hash, stored.secret_last_four.as_str()),
+        (new_hash, "wxyz")
+    );
+
+    let err = store
+        .revoke_service_account(b.id, ours.id, now(), &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "through another tenant");
+    let before = store.revision().await.unwrap();
+    store
+        .revoke_service_account(a.id, ours.id, now(), &audit())
+        .await
+        .unwrap();
+    assert!(store.revision().await.unwrap() > before);
+    let err = store
+        .revoke_service_account(a.id, ours.id, now(), &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "revoking twice");
+    let access = store.load_access().await.unwrap();
+    assert_eq!(
+        access
+            .service_accounts
+            .iter()
+            .map(|it| it.id)
+            .collect::<Vec<_>>(),
+        vec![theirs.id],
+        "a revoked account leaves the snapshot"
+    );
+    assert!(
+        store
+            .list_service_accounts(a.id)
+            .await
+            .unwrap()
+            .remove(0)
+            .revoked_at
+            .is_some()
+    );
+    let err = store
+        .replace_service_account_secret(a.id, ours.id, new_hash, "wxyz", &audit())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::NotFound),
+        "a revoked account keeps its secret"
+    );
+}
+
+pub async fn signing_keys_rotate_and_reseal_with_credentials(store: &impl Store) {
+    use domain::crypto::{MasterKey, seal};
+    use domain::service_account::SigningKey;
+    let master = MasterKey::generate();
+    let key = |kid: &str, at: OffsetDateTime| SigningKey {
+        kid: kid.into(),
+        algorithm: "ES256".into(),
+        private_key: seal(&master, kid.as_bytes()).unwrap(),
+        public_jwk: format!("{{\"kid\":\"{kid}\"}}"),
+        created_at: at,
+        retired_at: None,
+    };
+    let first = key("k1", now() - time::Duration::days(40));
+    store
+        .insert_signing_key(&first, now(), &audit())
+        .await
+        .unwrap();
+    let before = store.revision().await.unwrap();
+    let grace_end = now() + time::Duration::minutes(15);
+    let second = key("k2", now());
+    store
+        .insert_signing_key(&second, grace_end, &audit())
+        .await
+        .unwrap();
+    assert!(store.revision().await.unwrap() > before);
+    let all = store.signing_keys().await.unwrap();
+    assert_eq!(
+        all.iter().map(|it| it.kid.as_str()).collect::<Vec<_>>(),
+        ["k2", "k1"],
+        "newest first"
+    );
+    assert_eq!(all[0].retired_at, None);
+    assert_eq!(
+        all[1].retired_at,
+        Some(grace_end),
+        "the old key verifies until its tokens expire"
+    );
+    assert_eq!(
+        store.load_access().await.unwrap().signing_keys.len(),
+        2,
+        "a key in its grace period still verifies"
+    );
+    let third = key("k3", now());
+    // A later rotation never extends an earlier grace period.
+    store
+        .insert_signing_key(
+            &key("k2b", now()),
+            now() + time::Duration::hours(1),
+            &audit(),
+        )
+        .await
+        .unwrap();
+    let all = store.signing_keys().await.unwrap();
+    assert_eq!(
+        all.iter().find(|it| it.kid == "k1").unwrap().retired_at,
+        Some(grace_end)
+    );
+    store
+        .insert_signing_key(&third, now() - time::Duration::seconds(1), &audit())
+        .await
+        .unwrap();
+    let verifying: Vec<String> = store
+        .load_access()
+        .await
+        .unwrap()
+        .signing_keys
+        .into_iter()
+        .map(|it| it.kid)
+        .collect();
+    assert_eq!(
+        verifying,
+        ["k3"],
+        "retiring now cuts every grace period short"
+    );
+    let all = store.signing_keys().await.unwrap();
+    assert!(all[1..].iter().all(|it| it.retired_at < Some(now())));
+
+    let sealed = store.sealed_secrets().await.unwrap();
+    assert_eq!(sealed.len(), 4);
+    let new_master = MasterKey::generate();
+    let resealed: Vec<_> = sealed
+        .iter()
+        .map(|(id, sealed)| {
+            (
+                id.clone(),
+                domain::crypto::reseal(std::slice::from_ref(&master), &new_master, sealed).unwrap(),
+            )
+        })
+        .collect();
+    store.reseal_secrets(&resealed, &audit()).await.unwrap();
+    for key in store.signing_keys().await.unwrap() {
+        assert_eq!(
+            domain::crypto::open(std::slice::from_ref(&new_master), &key.private_key).unwrap(),
+            key.kid.as_bytes()
+        );
+    }
 }

@@ -9,10 +9,11 @@ pub mod contract;
 mod error;
 
 use async_trait::async_trait;
+use domain::service_account::{ServiceAccount, SigningKey};
 use domain::session::{EmailPurpose, EmailToken, Invitation, Member, PersonalAccessToken, Session};
 use domain::{
-    ApiKey, ApiKeyId, AuditEntry, AuditEvent, Email, InvitationId, KeyHash, Role, Tenant, TenantId,
-    TenantStatus, TokenId, UsageRecord, User, UserId,
+    ApiKey, ApiKeyId, AuditEntry, AuditEvent, Email, InvitationId, KeyHash, Role, ServiceAccountId,
+    Tenant, TenantId, TenantStatus, TokenId, UsageRecord, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -151,6 +152,10 @@ pub struct AccessData {
     pub tenants: Vec<Tenant>,
     /// Tenants' own provider credentials, still sealed: the gateway opens them.
     pub credentials: Vec<domain::credential::ProviderCredential>,
+    /// Service accounts that are not revoked.
+    pub service_accounts: Vec<ServiceAccount>,
+    /// Signing keys that verify tokens (not retired, or retired in the future).
+    pub signing_keys: Vec<SigningKey>,
 }
 
 /// The in-memory snapshot's source and its change counter.
@@ -338,17 +343,88 @@ pub trait CredentialStore: Send + Sync {
         id: domain::CredentialId,
         audit: &AuditEntry,
     ) -> Result<(), Error>;
-    /// Every sealed secret of the platform (credentials of all tenants), for master-key
-    /// rotation.
-    async fn sealed_secrets(
-        &self,
-    ) -> Result<Vec<(domain::CredentialId, domain::crypto::Sealed)>, Error>;
+    /// Every sealed secret of the platform (tenants' credentials and token signing keys), for
+    /// master-key rotation.
+    async fn sealed_secrets(&self) -> Result<Vec<(SecretRef, domain::crypto::Sealed)>, Error>;
     /// Replaces sealed secrets in one transaction (master-key rotation).
     async fn reseal_secrets(
         &self,
-        resealed: &[(domain::CredentialId, domain::crypto::Sealed)],
+        resealed: &[(SecretRef, domain::crypto::Sealed)],
         audit: &AuditEntry,
     ) -> Result<(), Error>;
+}
+
+/// Which stored secret a sealed value belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretRef {
+    Credential(domain::CredentialId),
+    /// A token signing key, by `kid`.
+    SigningKey(String),
+}
+
+impl std::fmt::Display for SecretRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretRef::Credential(id) => write!(f, "provider credential {id}"),
+            SecretRef::SigningKey(kid) => write!(f, "signing key {kid}"),
+        }
+    }
+}
+
+/// Service accounts (OAuth 2.0 clients) and the keys their access tokens are signed with.
+#[async_trait]
+pub trait ServiceAccountStore: Send + Sync {
+    async fn create_service_account(
+        &self,
+        account: &ServiceAccount,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// Oldest first, revoked ones included.
+    async fn list_service_accounts(&self, tenant: TenantId) -> Result<Vec<ServiceAccount>, Error>;
+    /// # Errors
+    /// `NotFound` when it is not this tenant's.
+    async fn get_service_account(
+        &self,
+        tenant: TenantId,
+        id: ServiceAccountId,
+    ) -> Result<ServiceAccount, Error>;
+    /// By client id alone, for the token endpoint, which learns the tenant from the account.
+    async fn find_service_account(
+        &self,
+        id: ServiceAccountId,
+    ) -> Result<Option<ServiceAccount>, Error>;
+    /// # Errors
+    /// `NotFound` when it is not this tenant's or already revoked.
+    async fn revoke_service_account(
+        &self,
+        tenant: TenantId,
+        id: ServiceAccountId,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// Replaces the client secret; the old one stops working at once.
+    ///
+    /// # Errors
+    /// `NotFound` when it is not this tenant's or revoked.
+    async fn replace_service_account_secret(
+        &self,
+        tenant: TenantId,
+        id: ServiceAccountId,
+        secret_hash: KeyHash,
+        secret_last_four: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// Stores a new signing key and, in the same transaction, retires every other key at
+    /// `retire_others_at` at the latest: later, so tokens they signed keep verifying until
+    /// they expire; now, after a suspected leak.
+    async fn insert_signing_key(
+        &self,
+        key: &SigningKey,
+        retire_others_at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// Newest first, retired ones included.
+    async fn signing_keys(&self) -> Result<Vec<SigningKey>, Error>;
 }
 
 /// Which audit events to list.
@@ -391,6 +467,7 @@ pub trait Store:
     + MemberStore
     + AuditStore
     + CredentialStore
+    + ServiceAccountStore
     + std::fmt::Debug
     + 'static
 {

@@ -376,7 +376,8 @@ async fn rotating_the_master_key_reseals_every_secret_and_keeps_them_working() {
     let report = server::master_key::rotate(&source, app.store.as_ref())
         .await
         .unwrap();
-    assert!(report.contains("re-sealed 1 of 1"), "{report}");
+    // The provider credential and the token signing key.
+    assert!(report.contains("re-sealed 2 of 2"), "{report}");
     let new = std::fs::read_to_string(&key_file).unwrap();
     assert_ne!(new, old);
     let previous = std::fs::read_to_string(app.data_dir.join("master.key.previous")).unwrap();
@@ -387,7 +388,7 @@ async fn rotating_the_master_key_reseals_every_secret_and_keeps_them_working() {
     let again = server::master_key::rotate(&source, app.store.as_ref())
         .await
         .unwrap();
-    assert!(again.contains("re-sealed 1 of 1"), "{again}");
+    assert!(again.contains("re-sealed 2 of 2"), "{again}");
     let current =
         domain::crypto::MasterKey::from_base64(&std::fs::read_to_string(&key_file).unwrap())
             .unwrap();

@@ -14,6 +14,7 @@ mod nodes;
 mod openai;
 mod ops;
 mod requests;
+mod service_accounts;
 mod streaming;
 mod tidy;
 mod upstream_failures;

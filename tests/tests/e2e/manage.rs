@@ -375,6 +375,18 @@ async fn invited_colleagues_get_their_roles_and_nothing_more() {
     // Finance reads the audit log but not keys.
     assert_eq!(finance.get(&audit).await.0, StatusCode::OK);
     assert_problem_code(finance.get(&keys).await, StatusCode::FORBIDDEN);
+    // Service accounts follow keys: developers create them, viewers only look, finance neither.
+    let accounts = format!("/api/v1/tenants/{tenant}/service-accounts");
+    assert_eq!(
+        dev.post(&accounts, json!({"name": "ci"})).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(viewer.get(&accounts).await.0, StatusCode::OK);
+    assert_problem_code(
+        viewer.post(&accounts, json!({"name": "x"})).await,
+        StatusCode::FORBIDDEN,
+    );
+    assert_problem_code(finance.get(&accounts).await, StatusCode::FORBIDDEN);
 
     let (_, members) = owner
         .get(&format!("/api/v1/tenants/{tenant}/members"))
@@ -476,6 +488,13 @@ provider = "mock"
         )
         .await;
     let credential = credential["id"].as_str().unwrap().to_owned();
+    let (_, account) = ada
+        .post(
+            &format!("/api/v1/tenants/{ours}/service-accounts"),
+            json!({"name": "robot"}),
+        )
+        .await;
+    let account = account["client_id"].as_str().unwrap().to_owned();
     let (_, members) = ada.get(&format!("/api/v1/tenants/{ours}/members")).await;
     let ada_id = members["items"][0]["user_id"].as_str().unwrap().to_owned();
     let t = format!("/api/v1/tenants/{ours}");
@@ -525,6 +544,23 @@ provider = "mock"
             format!("{t}/provider-credentials/{credential}"),
             None,
         ),
+        (Method::GET, format!("{t}/service-accounts"), None),
+        (
+            Method::POST,
+            format!("{t}/service-accounts"),
+            Some(json!({"name": "x"})),
+        ),
+        (Method::GET, format!("{t}/service-accounts/{account}"), None),
+        (
+            Method::POST,
+            format!("{t}/service-accounts/{account}/rotate-secret"),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("{t}/service-accounts/{account}"),
+            None,
+        ),
     ];
     for (method, path, body) in calls {
         let (status, problem) = mallory.call(method.clone(), &path, body).await;
@@ -539,6 +575,8 @@ provider = "mock"
     );
     let (_, credentials) = ada.get(&format!("{t}/provider-credentials")).await;
     assert_eq!(credentials["items"].as_array().unwrap().len(), 1);
+    let (_, accounts) = ada.get(&format!("{t}/service-accounts")).await;
+    assert_eq!(accounts["items"][0]["status"], "active", "{accounts}");
     let (_, tenants) = mallory.get("/api/v1/tenants").await;
     assert_eq!(tenants["items"].as_array().unwrap().len(), 1);
 }

@@ -23,7 +23,7 @@ fn ids(tenant: &str, key: Option<&str>) -> Result<(TenantId, Option<ApiKeyId>), 
     Ok((tenant, key))
 }
 
-fn networks(field: &str, raw: &[String]) -> Result<Vec<ipnet::IpNet>, ApiProblem> {
+pub(super) fn networks(field: &str, raw: &[String]) -> Result<Vec<ipnet::IpNet>, ApiProblem> {
     raw.iter()
         .enumerate()
         .map(|(i, it)| {

@@ -7,6 +7,7 @@ mod caller;
 mod credentials;
 mod keys;
 mod problem;
+mod service_accounts;
 mod tenants;
 mod views;
 
@@ -44,6 +45,7 @@ async fn json<T: DeserializeOwned>(req: &HttpRequest, payload: Payload) -> Resul
 
 /// `?limit=&cursor=` on every list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageQuery {
     /// Items per page (1 to 200, default 50).
@@ -197,6 +199,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/tenants/{tenant}/keys/{key}/rotate",
                 web::post().to(keys::rotate_key),
             )
+            .route(
+                "/tenants/{tenant}/service-accounts",
+                web::get().to(service_accounts::list_service_accounts),
+            )
+            .route(
+                "/tenants/{tenant}/service-accounts",
+                web::post().to(service_accounts::create_service_account),
+            )
+            .route(
+                "/tenants/{tenant}/service-accounts/{account}",
+                web::get().to(service_accounts::get_service_account),
+            )
+            .route(
+                "/tenants/{tenant}/service-accounts/{account}",
+                web::delete().to(service_accounts::revoke_service_account),
+            )
+            .route(
+                "/tenants/{tenant}/service-accounts/{account}/rotate-secret",
+                web::post().to(service_accounts::rotate_service_account_secret),
+            )
             .default_service(web::to(not_found)),
     );
 }
@@ -239,7 +261,7 @@ impl Modify for SecuritySchemes {
 /// The management API's OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Gateway management API", version = "1.0.0", description = "Accounts, tenants, members, API keys, tenants' own provider keys and the audit log. Errors are RFC 7807 problem documents with a stable `code`. Lists are paginated with `limit` and `cursor`."),
+    info(title = "Gateway management API", version = "1.0.0", description = "Accounts, tenants, members, API keys, service accounts and OAuth tokens, tenants' own provider keys and the audit log. Errors are RFC 7807 problem documents with a stable `code`. Lists are paginated with `limit` and `cursor`."),
     paths(
         accounts::signup,
         accounts::verify_email,
@@ -273,6 +295,14 @@ impl Modify for SecuritySchemes {
         credentials::list_credentials,
         credentials::create_credential,
         credentials::delete_credential,
+        service_accounts::list_service_accounts,
+        service_accounts::create_service_account,
+        service_accounts::get_service_account,
+        service_accounts::rotate_service_account_secret,
+        service_accounts::revoke_service_account,
+        crate::oauth::token,
+        crate::oauth::jwks,
+        crate::oauth::metadata,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -281,6 +311,8 @@ impl Modify for SecuritySchemes {
         (name = "tenants", description = "Tenants, members and invitations"),
         (name = "keys", description = "Data-plane API keys"),
         (name = "provider-credentials", description = "Tenants' own provider keys (bring your own key), encrypted at rest"),
+        (name = "service-accounts", description = "Service accounts: OAuth 2.0 clients whose access tokens call the data plane"),
+        (name = "oauth", description = "The OAuth 2.0 authorization server: client-credentials tokens and their signing keys. Errors follow RFC 6749."),
         (name = "audit", description = "The tamper-evident audit log"),
     )
 )]

@@ -270,6 +270,7 @@ pub(crate) async fn accept_invitation(
 
 /// Filters of the audit log.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuditQuery {
     /// Items per page (1 to 200, default 50).

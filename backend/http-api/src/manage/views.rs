@@ -171,3 +171,31 @@ pub(crate) fn credential(
         created_at: credential.created_at,
     }
 }
+
+pub(crate) fn service_account(
+    account: &domain::service_account::ServiceAccount,
+) -> api_types::manage::ServiceAccountView {
+    api_types::manage::ServiceAccountView {
+        id: account.id.0,
+        name: account.name.clone(),
+        secret_last_four: account.secret_last_four.clone(),
+        models: account.allowed_models.clone(),
+        endpoints: account.scopes.endpoints.clone(),
+        ip_allowlist: account
+            .scopes
+            .ip_allowlist
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        limits: limits(&account.scopes.limits),
+        status: if account.revoked_at.is_some() {
+            "revoked"
+        } else {
+            "active"
+        }
+        .to_owned(),
+        created_by: account.created_by.map(|it| it.0),
+        created_at: account.created_at,
+        revoked_at: account.revoked_at,
+    }
+}
