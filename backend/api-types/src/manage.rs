@@ -137,9 +137,13 @@ pub struct TenantView {
     pub status: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// The caller's role; absent for platform operators who are not members.
+    /// The caller's role; absent for platform operators and partner administrators who are
+    /// not members.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<RoleName>,
+    /// The partner managing it, for a partner's sub-tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -147,6 +151,9 @@ pub struct TenantView {
 pub struct MeResponse {
     pub user: UserView,
     pub tenants: Vec<TenantView>,
+    /// The partners the caller administers (every partner, for operators).
+    #[serde(default)]
+    pub partners: Vec<PartnerSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -526,4 +533,91 @@ pub struct ServiceAccountCredentials {
     pub client_secret: String,
     /// Where to exchange them for an access token (`grant_type=client_credentials`).
     pub token_url: String,
+}
+
+/// How the portal looks on the requesting host: a partner's branding on its domains, the
+/// platform's everywhere else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BrandingView {
+    /// The product name to show.
+    pub display_name: String,
+    /// An `https://` or `data:image/...;base64,` URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub favicon_url: Option<String>,
+    /// `#rrggbb`.
+    pub primary_color: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accent_color: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_url: Option<String>,
+}
+
+/// `GET /api/v1/branding`: the branding and key prefix of the requesting host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HostBranding {
+    pub branding: BrandingView,
+    /// The prefix of keys issued here.
+    pub key_prefix: String,
+    /// The partner owning this host; absent on the platform's own hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartnerSummary {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartnerView {
+    pub id: Uuid,
+    pub name: String,
+    pub branding: BrandingView,
+    /// Prefix of keys issued in its sub-tenants.
+    pub key_prefix: String,
+    /// Host names on which the portal shows its branding.
+    pub domains: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Operators only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreatePartnerRequest {
+    pub name: String,
+    /// 2 to 24 characters of `a-z`, `0-9` and `-`, starting with a letter.
+    pub key_prefix: String,
+    pub branding: BrandingView,
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// An existing account that becomes the partner's first administrator.
+    #[serde(default)]
+    pub admin_email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AddDomainRequest {
+    /// A host name such as `ai.partner.example`.
+    pub host: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartnerAdminView {
+    pub user_id: Uuid,
+    pub email: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub added_at: OffsetDateTime,
 }

@@ -25,7 +25,7 @@ impl Actor {
         Actor {
             kind: "operator".into(),
             id: None,
-            label: Some("sluice admin".into()),
+            label: Some("command line".into()),
         }
     }
 
@@ -34,7 +34,7 @@ impl Actor {
         Actor {
             kind: "system".into(),
             id: None,
-            label: Some("sluice".into()),
+            label: Some("scheduler".into()),
         }
     }
 }

@@ -81,3 +81,7 @@ uuid_id!(
     /// A service account (also its OAuth client id).
     ServiceAccountId
 );
+uuid_id!(
+    /// A partner (reseller with its own branding and sub-tenants).
+    PartnerId
+);

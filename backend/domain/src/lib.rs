@@ -9,6 +9,7 @@ pub mod credential;
 pub mod crypto;
 pub mod ids;
 pub mod llm;
+pub mod partner;
 pub mod roles;
 pub mod service_account;
 pub mod session;
@@ -19,8 +20,8 @@ pub use account::{Email, User};
 pub use api_key::{ApiKey, KeyHash, KeyLimits, KeyScopes, KeySecret, NewKeySecret};
 pub use audit::{Actor, AuditEntry, AuditEvent};
 pub use ids::{
-    ApiKeyId, AuditEventId, CredentialId, InvitationId, RequestId, ServiceAccountId, TenantId,
-    TokenId, UsageId, UserId,
+    ApiKeyId, AuditEventId, CredentialId, InvitationId, PartnerId, RequestId, ServiceAccountId,
+    TenantId, TokenId, UsageId, UserId,
 };
 pub use roles::{Permission, Role};
 pub use tenant::{Tenant, TenantStatus};

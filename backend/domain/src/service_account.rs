@@ -7,7 +7,7 @@ use crate::crypto::Sealed;
 use crate::{KeyHash, KeyScopes, ServiceAccountId, TenantId, UserId};
 
 /// Visible prefix of client secrets.
-pub const CLIENT_SECRET_PREFIX: &str = "sluice-cs";
+pub const CLIENT_SECRET_PREFIX: &str = "cs";
 
 /// A service account; its client id is its id. The client secret is stored only as a hash.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::TenantId;
+use crate::{PartnerId, TenantId};
 
 /// Whether a tenant may use the data plane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +35,9 @@ pub struct Tenant {
     pub id: TenantId,
     pub name: String,
     pub status: TenantStatus,
+    /// The partner that created and manages it, for a partner's sub-tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<PartnerId>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
@@ -70,6 +73,7 @@ impl Tenant {
             id: TenantId::new(),
             name: name.to_owned(),
             status: TenantStatus::Active,
+            partner_id: None,
             created_at: now,
         })
     }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use domain::partner::Partner;
 use domain::{ApiKey, KeyHash, ServiceAccountId, TenantId, TenantStatus};
 use store::Store;
 use time::OffsetDateTime;
@@ -58,6 +59,8 @@ struct Snapshot {
     /// Service accounts that are not revoked, as the keys their tokens act as.
     service_accounts: HashMap<ServiceAccountId, Arc<ApiKey>>,
     verifiers: Verifiers,
+    /// Partners by each of their domains, for branding by host.
+    partners_by_host: HashMap<String, Arc<Partner>>,
 }
 
 /// The live snapshot and what keeps it fresh.
@@ -173,6 +176,11 @@ impl Access {
         self.current.load().revision
     }
 
+    /// The partner whose domain `host` is (lowercase, no port).
+    pub fn partner_for_host(&self, host: &str) -> Option<Arc<Partner>> {
+        self.current.load().partners_by_host.get(host).cloned()
+    }
+
     /// The token signing keys' public halves, as served at `/.well-known/jwks.json`.
     pub fn jwks(&self) -> Arc<str> {
         self.current.load().verifiers.jwks()
@@ -189,6 +197,18 @@ impl Access {
             built,
             revision,
             verifiers: Verifiers::build(&data.signing_keys, &self.token_issuer),
+            partners_by_host: data
+                .partners
+                .into_iter()
+                .flat_map(|partner| {
+                    let partner = Arc::new(partner);
+                    partner
+                        .domains
+                        .clone()
+                        .into_iter()
+                        .map(move |host| (host, partner.clone()))
+                })
+                .collect(),
             service_accounts: data
                 .service_accounts
                 .iter()

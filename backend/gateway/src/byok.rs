@@ -113,7 +113,7 @@ fn derive(config: &ByokConfig, credential: &ProviderCredential) -> Result<Arc<Pr
     let keyring = config
         .keyring
         .as_ref()
-        .ok_or("no master key is configured on this node (SLUICE_MASTER_KEY)")?;
+        .ok_or("no master key is configured on this node")?;
     let base = config
         .providers
         .get(&credential.provider)

@@ -97,7 +97,7 @@ impl Manager {
     fn keyring(&self) -> Result<&Keyring, Error> {
         self.config.keyring.as_ref().ok_or_else(|| {
             Error::Unavailable(
-                "provider credentials need a master key: the operator must set SLUICE_MASTER_KEY"
+                "provider credentials need a master key, which the operator has not configured"
                     .into(),
             )
         })

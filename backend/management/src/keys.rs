@@ -151,7 +151,9 @@ impl Manager {
         check_models(&draft.models)?;
         check_scopes(&draft.scopes)?;
         check_expiry(draft.expires_at, now)?;
+        let prefix = self.key_prefix_for(tenant).await?;
         let (key, secret) = self.new_key(
+            &prefix,
             tenant,
             identity,
             name,
@@ -169,12 +171,21 @@ impl Manager {
         Ok((key, secret))
     }
 
+    /// The visible prefix of keys issued in `tenant`: its partner's, or the platform's.
+    pub(crate) async fn key_prefix_for(&self, tenant: TenantId) -> Result<String, Error> {
+        match self.store.get_tenant(tenant).await?.partner_id {
+            Some(partner) => Ok(self.store.get_partner(partner).await?.key_prefix),
+            None => Ok(self.config.key_prefix.clone()),
+        }
+    }
+
     #[expect(
         clippy::too_many_arguments,
         reason = "the fields of a key, named at the call sites"
     )]
     fn new_key(
         &self,
+        prefix: &str,
         tenant: TenantId,
         identity: &Identity,
         name: Option<String>,
@@ -183,8 +194,7 @@ impl Manager {
         expires_at: Option<OffsetDateTime>,
         rotated_from: Option<ApiKeyId>,
     ) -> Result<(ApiKey, String), Error> {
-        let generated = NewKeySecret::generate(&self.config.key_prefix)
-            .map_err(|e| Error::Internal(Box::new(e)))?;
+        let generated = NewKeySecret::generate(prefix).map_err(|e| Error::Internal(Box::new(e)))?;
         let key = ApiKey {
             id: ApiKeyId::new(),
             tenant_id: tenant,
@@ -275,7 +285,9 @@ impl Manager {
         if old.revoked_at.is_some() {
             return Err(Error::Conflict("a revoked key cannot be rotated".into()));
         }
+        let prefix = self.key_prefix_for(tenant).await?;
         let (key, secret) = self.new_key(
+            &prefix,
             tenant,
             identity,
             old.name.clone(),

@@ -10,6 +10,7 @@ mod error;
 mod keys;
 pub mod mail;
 mod oauth;
+mod partners;
 mod password;
 mod service_accounts;
 mod tenants;
@@ -27,6 +28,7 @@ pub use error::Error;
 pub use keys::{KeyDraft, KeyUpdate};
 pub use mail::{LogMailer, Mailer, MemoryMailer};
 pub use oauth::IssuedToken;
+pub use partners::PartnerDraft;
 pub use service_accounts::ServiceAccountDraft;
 pub use tenants::InvitationLink;
 
@@ -171,11 +173,24 @@ impl Manager {
             let role = self.store.role_of(tenant, identity.user.id).await?;
             return Ok(Access { tenant, role });
         }
-        let role = self
-            .store
-            .role_of(tenant, identity.user.id)
-            .await?
-            .ok_or(Error::NotFound("tenant"))?;
+        let Some(role) = self.store.role_of(tenant, identity.user.id).await? else {
+            // A partner's administrators manage its sub-tenants with an operator's reach.
+            let found = self.store.get_tenant(tenant).await.map_err(|e| match e {
+                store::Error::NotFound => Error::NotFound("tenant"),
+                other => other.into(),
+            })?;
+            return match found.partner_id {
+                Some(partner)
+                    if self
+                        .store
+                        .is_partner_admin(partner, identity.user.id)
+                        .await? =>
+                {
+                    Ok(Access { tenant, role: None })
+                }
+                _ => Err(Error::NotFound("tenant")),
+            };
+        };
         if domain::roles::allows(role, permission) {
             Ok(Access {
                 tenant,

@@ -66,7 +66,7 @@ impl Manager {
     fn signing_keyring(&self) -> Result<&Keyring, Error> {
         self.config.keyring.as_ref().ok_or_else(|| {
             Error::Unavailable(
-                "access tokens need a master key: the operator must set SLUICE_MASTER_KEY".into(),
+                "access tokens need a master key, which the operator has not configured".into(),
             )
         })
     }

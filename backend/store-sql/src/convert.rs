@@ -95,6 +95,7 @@ pub fn tenant_from_row(row: &impl SqlRow) -> Result<Tenant, Error> {
         id: parsed(row, "id")?,
         name: row.text("name")?,
         status: TenantStatus::from_stored(&row.text("status")?),
+        partner_id: opt_parsed(row, "partner_id")?,
         created_at: time_at(row, "created_at")?,
     })
 }
@@ -331,5 +332,20 @@ pub fn signing_key_from_row(
         public_jwk: row.text("public_jwk")?,
         created_at: time_at(row, "created_at")?,
         retired_at: opt_time_at(row, "retired_at")?,
+    })
+}
+
+/// A partner without its domains (the caller adds them).
+///
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn partner_from_row(row: &impl SqlRow) -> Result<domain::partner::Partner, Error> {
+    Ok(domain::partner::Partner {
+        id: parsed(row, "id")?,
+        name: row.text("name")?,
+        branding: json(row, "branding")?,
+        key_prefix: row.text("key_prefix")?,
+        domains: Vec::new(),
+        created_at: time_at(row, "created_at")?,
     })
 }

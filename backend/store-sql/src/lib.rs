@@ -13,12 +13,15 @@ pub mod tables_core;
 #[doc(hidden)]
 pub mod tables_credentials;
 #[doc(hidden)]
+pub mod tables_partners;
+#[doc(hidden)]
 pub mod tables_service_accounts;
 
 pub use convert::{
     SqlRow, audit_from_row, credential_from_row, from_micros, invitation_from_row, key_from_row,
-    member_from_row, micros, service_account_from_row, session_from_row, signing_key_from_row,
-    tenant_from_row, tenant_role_from_row, to_i64, token_from_row, usage_from_row, user_from_row,
+    member_from_row, micros, partner_from_row, service_account_from_row, session_from_row,
+    signing_key_from_row, tenant_from_row, tenant_role_from_row, to_i64, token_from_row,
+    usage_from_row, user_from_row,
 };
 
 use store::Error;
@@ -52,5 +55,6 @@ macro_rules! impl_sql_store {
         $crate::impl_account_store!($store, $db);
         $crate::impl_credential_store!($store, $db);
         $crate::impl_service_account_store!($store, $db);
+        $crate::impl_partner_store!($store, $db);
     };
 }

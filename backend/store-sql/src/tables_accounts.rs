@@ -411,10 +411,11 @@ macro_rules! impl_account_store {
                 audit: &::domain::AuditEntry,
             ) -> Result<(), ::store::Error> {
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
-                ::sqlx::query("insert into tenants (id, name, status, created_at) values ($1, $2, $3, $4)")
+                ::sqlx::query("insert into tenants (id, name, status, partner_id, created_at) values ($1, $2, $3, $4, $5)")
                     .bind(tenant.id.to_string())
                     .bind(&tenant.name)
                     .bind(tenant.status.as_str())
+                    .bind(tenant.partner_id.map(|it| it.to_string()))
                     .bind($crate::micros(tenant.created_at))
                     .execute(&mut *tx)
                     .await
@@ -444,7 +445,7 @@ macro_rules! impl_account_store {
                 user: ::domain::UserId,
             ) -> Result<Vec<(::domain::Tenant, ::domain::Role)>, ::store::Error> {
                 let rows = ::sqlx::query(
-                    "select t.id, t.name, t.status, t.created_at, m.role from memberships m \
+                    "select t.id, t.name, t.status, t.partner_id, t.created_at, m.role from memberships m \
                      join tenants t on t.id = m.tenant_id where m.user_id = $1 \
                      order by t.created_at, t.id",
                 )

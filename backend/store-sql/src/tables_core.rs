@@ -137,10 +137,11 @@ macro_rules! impl_core_store {
                 audit: &::domain::AuditEntry,
             ) -> Result<(), ::store::Error> {
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
-                ::sqlx::query("insert into tenants (id, name, status, created_at) values ($1, $2, $3, $4)")
+                ::sqlx::query("insert into tenants (id, name, status, partner_id, created_at) values ($1, $2, $3, $4, $5)")
                     .bind(tenant.id.to_string())
                     .bind(&tenant.name)
                     .bind(tenant.status.as_str())
+                    .bind(tenant.partner_id.map(|it| it.to_string()))
                     .bind($crate::micros(tenant.created_at))
                     .execute(&mut *tx)
                     .await
@@ -157,7 +158,7 @@ macro_rules! impl_core_store {
             }
 
             async fn get_tenant(&self, id: ::domain::TenantId) -> Result<::domain::Tenant, ::store::Error> {
-                let row = ::sqlx::query("select id, name, status, created_at from tenants where id = $1")
+                let row = ::sqlx::query("select id, name, status, partner_id, created_at from tenants where id = $1")
                     .bind(id.to_string())
                     .fetch_one(&self.pool)
                     .await
@@ -169,7 +170,7 @@ macro_rules! impl_core_store {
                 &self,
                 name: &str,
             ) -> Result<Option<::domain::Tenant>, ::store::Error> {
-                let row = ::sqlx::query("select id, name, status, created_at from tenants where name = $1")
+                let row = ::sqlx::query("select id, name, status, partner_id, created_at from tenants where name = $1")
                     .bind(name)
                     .fetch_optional(&self.pool)
                     .await
@@ -179,7 +180,7 @@ macro_rules! impl_core_store {
 
             async fn list_tenants(&self) -> Result<Vec<::domain::Tenant>, ::store::Error> {
                 let rows = ::sqlx::query(
-                    "select id, name, status, created_at from tenants order by created_at, id",
+                    "select id, name, status, partner_id, created_at from tenants order by created_at, id",
                 )
                 .fetch_all(&self.pool)
                 .await
@@ -394,7 +395,7 @@ macro_rules! impl_core_store {
                 .map($crate::key_from_row)
                 .collect::<Result<_, _>>()?;
                 let tenants = ::sqlx::query(
-                    "select id, name, status, created_at from tenants order by created_at, id",
+                    "select id, name, status, partner_id, created_at from tenants order by created_at, id",
                 )
                 .fetch_all(&mut *tx)
                 .await
@@ -436,6 +437,7 @@ macro_rules! impl_core_store {
                 .iter()
                 .map($crate::signing_key_from_row)
                 .collect::<Result<_, _>>()?;
+                let partners = $crate::load_partners!(tx, "")?;
                 tx.commit().await.map_err($crate::map_err)?;
                 Ok(::store::AccessData {
                     keys,
@@ -443,6 +445,7 @@ macro_rules! impl_core_store {
                     credentials,
                     service_accounts,
                     signing_keys,
+                    partners,
                 })
             }
 

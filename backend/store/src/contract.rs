@@ -47,6 +47,7 @@ macro_rules! store_contract_tests {
             credentials_are_tenant_scoped_and_reseal_in_one_go,
             service_accounts_are_tenant_scoped_and_revocable,
             signing_keys_rotate_and_reseal_with_credentials,
+            partners_own_domains_admins_and_sub_tenants,
             ping_succeeds
         );
     };
@@ -1150,4 +1151,140 @@ pub async fn signing_keys_rotate_and_reseal_with_credentials(store: &impl Store)
             key.kid.as_bytes()
         );
     }
+}
+
+fn partner(name: &str, prefix: &str, domains: &[&str]) -> domain::partner::Partner {
+    domain::partner::Partner {
+        id: domain::PartnerId::new(),
+        name: name.into(),
+        branding: domain::partner::Branding::platform(name),
+        key_prefix: prefix.into(),
+        domains: domains.iter().map(|it| (*it).to_owned()).collect(),
+        created_at: now(),
+    }
+}
+
+pub async fn partners_own_domains_admins_and_sub_tenants(store: &impl Store) {
+    let ada = user("ada@partner.example");
+    let bob = user("bob@other.example");
+    store.create_user(&ada, &audit()).await.unwrap();
+    store.create_user(&bob, &audit()).await.unwrap();
+    let acme = partner("Acme", "sk-acme", &["ai.acme.example"]);
+    let before = store.revision().await.unwrap();
+    store
+        .create_partner(&acme, Some(ada.id), &audit())
+        .await
+        .unwrap();
+    assert!(store.revision().await.unwrap() > before);
+    let other = partner("Other", "sk-other", &[]);
+    store
+        .create_partner(&other, Some(bob.id), &audit())
+        .await
+        .unwrap();
+    for clash in [
+        partner("Acme", "sk-new", &[]),
+        partner("New", "sk-acme", &[]),
+        partner("New", "sk-new", &["ai.acme.example"]),
+    ] {
+        let err = store
+            .create_partner(&clash, None, &audit())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    }
+    assert_eq!(store.get_partner(acme.id).await.unwrap(), acme);
+    assert_eq!(store.list_partners().await.unwrap().len(), 2);
+    assert_eq!(store.partners_of(ada.id).await.unwrap(), vec![acme.clone()]);
+    assert!(store.is_partner_admin(acme.id, ada.id).await.unwrap());
+    assert!(!store.is_partner_admin(acme.id, bob.id).await.unwrap());
+
+    let mut branding = acme.branding.clone();
+    branding.display_name = "Acme Intelligence".into();
+    branding.primary_color = "#ff6600".into();
+    let before = store.revision().await.unwrap();
+    store
+        .update_branding(acme.id, &branding, &audit())
+        .await
+        .unwrap();
+    assert!(
+        store.revision().await.unwrap() > before,
+        "branding reaches every node"
+    );
+    store
+        .add_partner_domain(acme.id, "portal.acme.example", now(), &audit())
+        .await
+        .unwrap();
+    let err = store
+        .add_partner_domain(other.id, "portal.acme.example", now(), &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "one owner per domain");
+    let err = store
+        .remove_partner_domain(other.id, "ai.acme.example", &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "through another partner");
+    let access = store.load_access().await.unwrap();
+    let loaded = access.partners.iter().find(|it| it.id == acme.id).unwrap();
+    assert_eq!(loaded.branding, branding);
+    assert_eq!(loaded.domains, ["ai.acme.example", "portal.acme.example"]);
+    store
+        .remove_partner_domain(acme.id, "ai.acme.example", &audit())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_partner(acme.id).await.unwrap().domains,
+        ["portal.acme.example"]
+    );
+
+    store
+        .add_partner_admin(acme.id, bob.id, now(), &audit())
+        .await
+        .unwrap();
+    let err = store
+        .add_partner_admin(acme.id, bob.id, now(), &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)));
+    let admins = store.list_partner_admins(acme.id).await.unwrap();
+    assert_eq!(
+        admins
+            .iter()
+            .map(|it| it.email.as_str())
+            .collect::<Vec<_>>(),
+        ["ada@partner.example", "bob@other.example"]
+    );
+    store
+        .remove_partner_admin(acme.id, ada.id, &audit())
+        .await
+        .unwrap();
+    let err = store
+        .remove_partner_admin(acme.id, bob.id, &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "the last admin stays");
+    assert_eq!(store.list_partner_admins(acme.id).await.unwrap().len(), 1);
+
+    let mut sub = tenant("customer one");
+    sub.partner_id = Some(acme.id);
+    store.create_tenant(&sub, &audit()).await.unwrap();
+    store
+        .create_tenant(&tenant("direct"), &audit())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_partner_tenants(acme.id).await.unwrap(),
+        vec![sub.clone()]
+    );
+    assert!(
+        store
+            .list_partner_tenants(other.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.get_tenant(sub.id).await.unwrap().partner_id,
+        Some(acme.id)
+    );
 }

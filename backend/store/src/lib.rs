@@ -9,11 +9,12 @@ pub mod contract;
 mod error;
 
 use async_trait::async_trait;
+use domain::partner::{Branding, Partner, PartnerAdmin};
 use domain::service_account::{ServiceAccount, SigningKey};
 use domain::session::{EmailPurpose, EmailToken, Invitation, Member, PersonalAccessToken, Session};
 use domain::{
-    ApiKey, ApiKeyId, AuditEntry, AuditEvent, Email, InvitationId, KeyHash, Role, ServiceAccountId,
-    Tenant, TenantId, TenantStatus, TokenId, UsageRecord, User, UserId,
+    ApiKey, ApiKeyId, AuditEntry, AuditEvent, Email, InvitationId, KeyHash, PartnerId, Role,
+    ServiceAccountId, Tenant, TenantId, TenantStatus, TokenId, UsageRecord, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -156,6 +157,8 @@ pub struct AccessData {
     pub service_accounts: Vec<ServiceAccount>,
     /// Signing keys that verify tokens (not retired, or retired in the future).
     pub signing_keys: Vec<SigningKey>,
+    /// Partners with their domains, for branding by host.
+    pub partners: Vec<Partner>,
 }
 
 /// The in-memory snapshot's source and its change counter.
@@ -427,6 +430,75 @@ pub trait ServiceAccountStore: Send + Sync {
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, Error>;
 }
 
+/// Partners (white-label resellers), their domains, administrators and sub-tenants.
+///
+/// Every change bumps the store revision: partners and domains are part of the access
+/// snapshot, so branding changes reach every node within a second.
+#[async_trait]
+pub trait PartnerStore: Send + Sync {
+    /// Creates a partner with its domains and, when given, its first administrator.
+    ///
+    /// # Errors
+    /// `Conflict` for a name, key prefix or domain already taken.
+    async fn create_partner(
+        &self,
+        partner: &Partner,
+        first_admin: Option<UserId>,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// With its domains. `NotFound` when there is none.
+    async fn get_partner(&self, id: PartnerId) -> Result<Partner, Error>;
+    /// Oldest first, with domains.
+    async fn list_partners(&self) -> Result<Vec<Partner>, Error>;
+    /// The partners `user` administers, oldest first.
+    async fn partners_of(&self, user: UserId) -> Result<Vec<Partner>, Error>;
+    async fn is_partner_admin(&self, partner: PartnerId, user: UserId) -> Result<bool, Error>;
+    async fn update_branding(
+        &self,
+        partner: PartnerId,
+        branding: &Branding,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// # Errors
+    /// `Conflict` when any partner has the host already.
+    async fn add_partner_domain(
+        &self,
+        partner: PartnerId,
+        host: &str,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// # Errors
+    /// `NotFound` when the host is not this partner's.
+    async fn remove_partner_domain(
+        &self,
+        partner: PartnerId,
+        host: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// # Errors
+    /// `Conflict` when the user administers the partner already.
+    async fn add_partner_admin(
+        &self,
+        partner: PartnerId,
+        user: UserId,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// # Errors
+    /// `NotFound` when the user does not administer it; `Conflict` for its last administrator.
+    async fn remove_partner_admin(
+        &self,
+        partner: PartnerId,
+        user: UserId,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// Oldest first.
+    async fn list_partner_admins(&self, partner: PartnerId) -> Result<Vec<PartnerAdmin>, Error>;
+    /// The partner's sub-tenants, oldest first.
+    async fn list_partner_tenants(&self, partner: PartnerId) -> Result<Vec<Tenant>, Error>;
+}
+
 /// Which audit events to list.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -468,6 +540,7 @@ pub trait Store:
     + AuditStore
     + CredentialStore
     + ServiceAccountStore
+    + PartnerStore
     + std::fmt::Debug
     + 'static
 {

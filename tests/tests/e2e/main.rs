@@ -13,6 +13,7 @@ mod manage;
 mod nodes;
 mod openai;
 mod ops;
+mod partners;
 mod requests;
 mod service_accounts;
 mod streaming;

@@ -17,6 +17,8 @@ pub(crate) struct Browser {
     client: reqwest::Client,
     base: String,
     csrf: Option<String>,
+    /// A `Host` header to send, as a browser on a partner's domain would.
+    host: Option<String>,
 }
 
 impl Browser {
@@ -29,6 +31,23 @@ impl Browser {
                 .unwrap(),
             base: app.url.clone(),
             csrf: None,
+            host: None,
+        }
+    }
+
+    /// This browser as if it had reached the gateway through `host`.
+    pub(crate) fn on_host(mut self, host: &str) -> Self {
+        self.host = Some(host.to_owned());
+        self
+    }
+
+    /// The same signed-in session, talking to another node.
+    pub(crate) fn on_node(&self, app: &TestApp) -> Self {
+        Browser {
+            client: self.client.clone(),
+            base: app.url.clone(),
+            csrf: self.csrf.clone(),
+            host: self.host.clone(),
         }
     }
 
@@ -45,6 +64,9 @@ impl Browser {
             && method != Method::GET
         {
             req = req.header("x-csrf-token", csrf);
+        }
+        if let Some(host) = &self.host {
+            req = req.header("host", host);
         }
         if let Some(body) = body {
             req = req.json(&body);

@@ -54,7 +54,7 @@ async fn client(app: &TestApp, email: &str) -> Client {
         format!("{}/oauth/token", app.manager.token_issuer())
     );
     let secret = body["client_secret"].as_str().unwrap().to_owned();
-    assert!(secret.starts_with("sluice-cs-"), "{secret}");
+    assert!(secret.starts_with("cs-"), "{secret}");
     assert_eq!(
         body["service_account"]["secret_last_four"]
             .as_str()
@@ -393,7 +393,7 @@ async fn the_token_endpoint_refuses_bad_requests_in_oauth_shape() {
     let (status, headers, body) = token_call(
         &app,
         &[grant],
-        &[("authorization", &basic(&client.id, "sluice-cs-wrong"))],
+        &[("authorization", &basic(&client.id, "cs-wrong"))],
     )
     .await;
     assert_oauth_error(status, &body, 401, "invalid_client");
@@ -606,7 +606,7 @@ async fn revoking_rotating_and_role_checks_take_effect() {
             "service_account.create"
         ]
     );
-    assert!(!audit.to_string().contains("sluice-cs-"));
+    assert!(!audit.to_string().contains(&client.secret));
 
     // Invalid input is refused by field.
     for (body, field) in [

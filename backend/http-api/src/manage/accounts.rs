@@ -185,9 +185,17 @@ pub(crate) async fn me(
 ) -> Result<HttpResponse, ApiProblem> {
     let identity = caller(&req, &state).await?;
     let tenants = state.manager.tenants_of(&identity).await?;
+    let partners = state.manager.partners(&identity).await?;
     Ok(ok(&MeResponse {
         user: views::user(&identity.user),
         tenants: tenants.iter().map(|(t, r)| views::tenant(t, *r)).collect(),
+        partners: partners
+            .iter()
+            .map(|it| api_types::manage::PartnerSummary {
+                id: it.id.0,
+                name: it.name.clone(),
+            })
+            .collect(),
     }))
 }
 

@@ -6,6 +6,7 @@ mod accounts;
 mod caller;
 mod credentials;
 mod keys;
+mod partners;
 mod problem;
 mod service_accounts;
 mod tenants;
@@ -128,6 +129,42 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/auth/password-reset/confirm",
                 web::post().to(accounts::confirm_password_reset),
+            )
+            .route("/branding", web::get().to(partners::host_branding))
+            .route("/partners", web::get().to(partners::list_partners))
+            .route("/partners", web::post().to(partners::create_partner))
+            .route("/partners/{partner}", web::get().to(partners::get_partner))
+            .route(
+                "/partners/{partner}/branding",
+                web::put().to(partners::update_branding),
+            )
+            .route(
+                "/partners/{partner}/domains",
+                web::post().to(partners::add_domain),
+            )
+            .route(
+                "/partners/{partner}/domains/{host}",
+                web::delete().to(partners::remove_domain),
+            )
+            .route(
+                "/partners/{partner}/admins",
+                web::get().to(partners::list_admins),
+            )
+            .route(
+                "/partners/{partner}/admins",
+                web::post().to(partners::add_admin),
+            )
+            .route(
+                "/partners/{partner}/admins/{user}",
+                web::delete().to(partners::remove_admin),
+            )
+            .route(
+                "/partners/{partner}/tenants",
+                web::get().to(partners::list_tenants),
+            )
+            .route(
+                "/partners/{partner}/tenants",
+                web::post().to(partners::create_tenant),
             )
             .route("/me", web::get().to(accounts::me))
             .route("/me/tokens", web::get().to(accounts::list_tokens))
@@ -300,6 +337,18 @@ impl Modify for SecuritySchemes {
         service_accounts::get_service_account,
         service_accounts::rotate_service_account_secret,
         service_accounts::revoke_service_account,
+        partners::host_branding,
+        partners::list_partners,
+        partners::create_partner,
+        partners::get_partner,
+        partners::update_branding,
+        partners::add_domain,
+        partners::remove_domain,
+        partners::list_admins,
+        partners::add_admin,
+        partners::remove_admin,
+        partners::list_tenants,
+        partners::create_tenant,
         crate::oauth::token,
         crate::oauth::jwks,
         crate::oauth::metadata,
@@ -312,6 +361,7 @@ impl Modify for SecuritySchemes {
         (name = "keys", description = "Data-plane API keys"),
         (name = "provider-credentials", description = "Tenants' own provider keys (bring your own key), encrypted at rest"),
         (name = "service-accounts", description = "Service accounts: OAuth 2.0 clients whose access tokens call the data plane"),
+        (name = "partners", description = "White-label partners: branding, custom domains, administrators and sub-tenants"),
         (name = "oauth", description = "The OAuth 2.0 authorization server: client-credentials tokens and their signing keys. Errors follow RFC 6749."),
         (name = "audit", description = "The tamper-evident audit log"),
     )

@@ -46,6 +46,7 @@ pub(crate) fn tenant(tenant: &Tenant, my_role: Option<Role>) -> TenantView {
         status: tenant.status.as_str().to_owned(),
         created_at: tenant.created_at,
         role: my_role.map(role),
+        partner_id: tenant.partner_id.map(|it| it.0),
     }
 }
 
@@ -197,5 +198,48 @@ pub(crate) fn service_account(
         created_by: account.created_by.map(|it| it.0),
         created_at: account.created_at,
         revoked_at: account.revoked_at,
+    }
+}
+
+pub(crate) fn branding(branding: &domain::partner::Branding) -> api_types::manage::BrandingView {
+    api_types::manage::BrandingView {
+        display_name: branding.display_name.clone(),
+        logo_url: branding.logo_url.clone(),
+        favicon_url: branding.favicon_url.clone(),
+        primary_color: branding.primary_color.clone(),
+        accent_color: branding.accent_color.clone(),
+        support_url: branding.support_url.clone(),
+    }
+}
+
+pub(crate) fn branding_of(view: api_types::manage::BrandingView) -> domain::partner::Branding {
+    domain::partner::Branding {
+        display_name: view.display_name,
+        logo_url: view.logo_url,
+        favicon_url: view.favicon_url,
+        primary_color: view.primary_color,
+        accent_color: view.accent_color,
+        support_url: view.support_url,
+    }
+}
+
+pub(crate) fn partner(partner: &domain::partner::Partner) -> api_types::manage::PartnerView {
+    api_types::manage::PartnerView {
+        id: partner.id.0,
+        name: partner.name.clone(),
+        branding: branding(&partner.branding),
+        key_prefix: partner.key_prefix.clone(),
+        domains: partner.domains.clone(),
+        created_at: partner.created_at,
+    }
+}
+
+pub(crate) fn partner_admin(
+    admin: &domain::partner::PartnerAdmin,
+) -> api_types::manage::PartnerAdminView {
+    api_types::manage::PartnerAdminView {
+        user_id: admin.user_id.0,
+        email: admin.email.clone(),
+        added_at: admin.added_at,
     }
 }
