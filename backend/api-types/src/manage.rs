@@ -58,6 +58,10 @@ pub struct SignupRequest {
     pub password: String,
     #[serde(default)]
     pub display_name: Option<String>,
+    /// The token from an invitation link: required when sign-up is closed; the account is
+    /// then verified at once (the invitation was mailed to this address).
+    #[serde(default)]
+    pub invitation_token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

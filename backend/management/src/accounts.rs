@@ -18,6 +18,9 @@ pub struct Signup {
     pub email: String,
     pub password: String,
     pub display_name: Option<String>,
+    /// The token of an invitation to this address: lets the invited person sign up when
+    /// sign-up is closed, and proves the address (the invitation was mailed there).
+    pub invitation_token: Option<String>,
 }
 
 /// A successful sign-in: the cookie value (shown once) and its session.
@@ -67,18 +70,41 @@ impl Manager {
         let display_name = clean_display_name(request.display_name)?;
         let first = self.store.count_users().await? == 0;
         let bootstrapping = first && self.config.first_user_is_operator;
-        if !(self.config.open_signup || bootstrapping) {
+        let now = OffsetDateTime::now_utc();
+        let invited = match request.invitation_token.as_deref().map(str::trim) {
+            None | Some("") => false,
+            Some(token) => {
+                let invitation = self
+                    .store
+                    .find_invitation(KeyHash::of(token))
+                    .await?
+                    .filter(|it| it.is_open(now))
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "invitation_token",
+                            "the invitation is invalid, used, revoked or expired",
+                        )
+                    })?;
+                if invitation.email != email {
+                    return Err(Error::invalid(
+                        "email",
+                        "sign up with the address the invitation was sent to",
+                    ));
+                }
+                true
+            }
+        };
+        if !(self.config.open_signup || bootstrapping || invited) {
             return Err(Error::Forbidden(
                 "sign-up is closed; ask for an invitation".into(),
             ));
         }
-        let now = OffsetDateTime::now_utc();
         let user = User {
             id: UserId::new(),
             email,
             display_name,
             password_hash: Some(password::hash(request.password).await?),
-            email_verified_at: None,
+            email_verified_at: invited.then_some(now),
             is_operator: first && self.config.first_user_is_operator,
             failed_logins: 0,
             locked_until: None,
@@ -105,8 +131,10 @@ impl Manager {
                 }
                 other => other.into(),
             })?;
-        self.send_email_link(&user, EmailPurpose::VerifyEmail)
-            .await?;
+        if !invited {
+            self.send_email_link(&user, EmailPurpose::VerifyEmail)
+                .await?;
+        }
         Ok(user)
     }
 

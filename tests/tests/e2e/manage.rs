@@ -861,3 +861,84 @@ async fn the_api_reference_is_served_offline() {
     assert!(html.contains("swagger"), "{html}");
     assert!(!html.contains("https://"), "no CDN assets");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_sign_up_closed_only_invited_people_join() {
+    let app = TestApp::builder()
+        .config(
+            r#"
+[providers.mock]
+kind = "mock"
+
+[[models]]
+alias = "mock"
+provider = "mock"
+"#,
+        )
+        .env("SLUICE_OPEN_SIGNUP", "false")
+        .spawn()
+        .await;
+    // The very first account still bootstraps the installation.
+    let operator = Browser::join(&app, "operator@example.com").await;
+    let tenant = operator.create_tenant("Closed shop").await;
+    let stranger = Browser::new(&app);
+    let signup = |email: &str, token: Option<&str>| {
+        json!({"email": email, "password": PASSWORD, "invitation_token": token})
+    };
+    let (status, body) = stranger
+        .post("/api/v1/auth/signup", signup("walk-in@example.com", None))
+        .await;
+    assert_problem(status, &body, StatusCode::FORBIDDEN, "forbidden");
+
+    let (_, invitation) = operator
+        .post(
+            &format!("/api/v1/tenants/{tenant}/invitations"),
+            json!({"email": "invited@example.com", "role": "developer"}),
+        )
+        .await;
+    let token = invitation["url"]
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    for (email, token, field) in [
+        ("invited@example.com", "forged", "invitation_token"),
+        ("someone-else@example.com", token.as_str(), "email"),
+    ] {
+        let (status, body) = stranger
+            .post("/api/v1/auth/signup", signup(email, Some(token)))
+            .await;
+        assert_problem(status, &body, StatusCode::BAD_REQUEST, "invalid_request");
+        assert_eq!(body["errors"][0]["field"], field, "{body}");
+    }
+    let mails_before = app.mailer.sent().len();
+    let (status, body) = stranger
+        .post(
+            "/api/v1/auth/signup",
+            signup("invited@example.com", Some(&token)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        app.mailer.sent().len(),
+        mails_before,
+        "no verification mail: the invitation proved the address"
+    );
+    let mut invited = Browser::new(&app);
+    invited.login("invited@example.com", PASSWORD).await;
+    let (status, body) = invited
+        .post("/api/v1/invitations/accept", json!({"token": token}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["role"], "developer");
+    // A used invitation opens no second account.
+    let (status, body) = stranger
+        .post(
+            "/api/v1/auth/signup",
+            signup("invited@example.com", Some(&token)),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::BAD_REQUEST, "invalid_request");
+}

@@ -39,6 +39,7 @@ pub(crate) async fn signup(
                 email: body.email,
                 password: body.password,
                 display_name: body.display_name,
+                invitation_token: body.invitation_token,
             },
             client_ip(&req),
         )
