@@ -2,7 +2,8 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --bin sluice
+# The portal bundle first: the binary embeds it (without npm, wasm-opt is skipped).
+RUN scripts/build-portal.sh && cargo build --release --locked --bin sluice
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \

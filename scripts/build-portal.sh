@@ -83,9 +83,13 @@ for file in "$staging/index.html" "$staging"/assets/*; do
 done
 rm -rf "$staging/pkg"
 
-rm -rf "$out"
-mkdir -p "$(dirname "$out")"
-cp -r "$staging" "$out"
+# An unchanged bundle keeps its files (and their times), so cargo does not recompile the server.
+if [ -d "$out" ] && diff -rq "$staging" "$out" >/dev/null 2>&1; then
+  say "unchanged"
+else
+  rm -rf "$out"
+  cp -r "$staging" "$out"
+fi
 
 size() { wc -c <"$1" | tr -d ' '; }
 w="$out/assets/$wasm_name"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test tier, setting up what they need on a fresh machine:
-# Postgres and Redis (started if not running), the wasm target, and a Python venv with the
-# official OpenAI SDK for the client smoke test.
+# Postgres and Redis (started if not running), the wasm target, a Python venv with the
+# official OpenAI SDK for the client smoke test, and (under CI) Chromium for the portal's
+# browser test.
 #
 #   scripts/test.sh          # everything
 #   scripts/test.sh --quick  # formatting, lints and the Rust tests only
@@ -23,9 +24,10 @@ cargo fmt --all -- --check
 step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "wasm: shared api types compile for the browser"
+step "wasm: shared api types compile for the browser, and the portal passes its lints there"
 rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 cargo check --locked -p api-types --target wasm32-unknown-unknown
+cargo clippy --locked -p portal --target wasm32-unknown-unknown -- -D warnings
 
 step "tests (unit, storage contracts on SQLite and Postgres, Redis, end to end)"
 if cargo nextest --version >/dev/null 2>&1; then
@@ -38,5 +40,8 @@ $quick && exit 0
 
 step "client smoke test: the official OpenAI SDK against a fresh sluice"
 scripts/sdk-smoke.sh
+
+step "portal: browser end-to-end test (headless Chromium against a fresh sluice)"
+tests/portal/run.sh
 
 step "all checks passed"

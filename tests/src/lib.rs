@@ -12,6 +12,7 @@
     reason = "test servers spawn their own tasks; there is no graceful shutdown to drain"
 )]
 
+pub mod fake_idp;
 pub mod fixtures;
 pub mod harness;
 pub mod mock_upstream;

@@ -60,6 +60,8 @@ pub enum ErrorCode {
     CsrfTokenMismatch,
     /// Too many attempts; `retry-after` says when to try again.
     TooManyRequests,
+    /// The address's organisation requires signing in through its identity provider.
+    SsoRequired,
 }
 
 impl ErrorCode {
@@ -91,6 +93,7 @@ impl ErrorCode {
             ErrorCode::EmailNotVerified => "email_not_verified",
             ErrorCode::CsrfTokenMismatch => "csrf_token_mismatch",
             ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::SsoRequired => "sso_required",
         }
     }
 }
@@ -125,6 +128,7 @@ mod tests {
         ErrorCode::EmailNotVerified,
         ErrorCode::CsrfTokenMismatch,
         ErrorCode::TooManyRequests,
+        ErrorCode::SsoRequired,
     ];
 
     #[test]
@@ -158,6 +162,7 @@ mod tests {
                 "email_not_verified",
                 "csrf_token_mismatch",
                 "too_many_requests",
+                "sso_required",
             ]
         );
         for code in ALL {

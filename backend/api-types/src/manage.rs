@@ -625,3 +625,31 @@ pub struct PartnerAdminView {
     #[serde(with = "time::serde::rfc3339")]
     pub added_at: OffsetDateTime,
 }
+
+/// A configured identity provider, for a sign-in button.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SsoProviderView {
+    pub name: String,
+    pub display_name: String,
+    /// Where the button sends the browser (add `?return_to=/path` to come back there).
+    pub start_url: String,
+}
+
+/// A tenant's rule that addresses of `domain` sign in only through `provider`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SsoDomainView {
+    pub domain: String,
+    pub provider: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RequireSsoRequest {
+    /// The name of a configured identity provider (`GET /api/v1/auth/sso`).
+    pub provider: String,
+}

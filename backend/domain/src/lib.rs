@@ -13,6 +13,7 @@ pub mod partner;
 pub mod roles;
 pub mod service_account;
 pub mod session;
+pub mod sso;
 pub mod tenant;
 pub mod usage;
 

@@ -70,6 +70,8 @@ pub struct Access {
     changed: Notify,
     byok: ByokConfig,
     token_issuer: String,
+    /// One reload at a time, so an older load never replaces a newer snapshot.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl Access {
@@ -87,6 +89,7 @@ impl Access {
             changed: Notify::new(),
             byok,
             token_issuer,
+            reloading: tokio::sync::Mutex::new(()),
         };
         res.reload(store).await?;
         Ok(res)
@@ -186,7 +189,16 @@ impl Access {
         self.current.load().verifiers.jwks()
     }
 
+    /// Reloads now, for a change this node just made.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub async fn reload_now(&self, store: &dyn Store) -> Result<(), store::Error> {
+        self.reload(store).await
+    }
+
     async fn reload(&self, store: &dyn Store) -> Result<(), store::Error> {
+        let _one_at_a_time = self.reloading.lock().await;
         // Read the revision first: a change racing the load is seen again on the next poll.
         let revision = store.revision().await?;
         let data = store.load_access().await?;

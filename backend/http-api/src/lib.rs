@@ -9,6 +9,7 @@ pub mod middleware;
 mod oauth;
 mod openai;
 mod ops;
+mod portal;
 mod sse;
 
 use std::sync::Arc;
@@ -75,7 +76,8 @@ pub fn app(
         )
         .configure(manage::configure)
         .service(manage::reference_page())
-        .default_service(web::to(not_found))
+        // The portal at `/` (a single-page app); API paths keep their JSON 404s.
+        .default_service(web::to(portal::serve))
 }
 
 fn post<F, Args>(path: &str, handler: F) -> actix_web::Resource
@@ -97,7 +99,8 @@ async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> 
     .into())
 }
 
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+/// The JSON 404 of unknown API paths (the portal's fallback answers every other path).
+fn not_found(req: &HttpRequest) -> Result<HttpResponse, ApiError> {
     let path: String = req.path().chars().take(200).collect();
     Err(Error::new(
         ErrorKind::NotFound,

@@ -68,6 +68,7 @@ impl Manager {
         check_password(&request.password, &email)
             .map_err(|e| Error::invalid("password", e.to_string()))?;
         let display_name = clean_display_name(request.display_name)?;
+        self.refuse_if_sso_required(&email).await?;
         let first = self.store.count_users().await? == 0;
         let bootstrapping = first && self.config.first_user_is_operator;
         let now = OffsetDateTime::now_utc();
@@ -219,7 +220,7 @@ impl Manager {
         Ok(())
     }
 
-    fn user_actor(&self, user: &User) -> domain::Actor {
+    pub(crate) fn user_actor(&self, user: &User) -> domain::Actor {
         domain::Actor {
             kind: "user".into(),
             id: Some(user.id.to_string()),
@@ -263,6 +264,11 @@ impl Manager {
                 retry_after: std::time::Duration::try_from(wait).unwrap_or_default(),
             });
         }
+        if let Some(user) = &user
+            && !user.is_operator
+        {
+            self.refuse_if_sso_required(&user.email).await?;
+        }
         let matched = password::verify(
             password.to_owned(),
             user.as_ref().and_then(|it| it.password_hash.clone()),
@@ -293,6 +299,18 @@ impl Manager {
         if !user.is_verified() {
             return Err(Error::EmailNotVerified);
         }
+        self.start_session(user, ip, user_agent, "user.login").await
+    }
+
+    /// Opens a session for a user who has proved who they are, and records `action`.
+    pub(crate) async fn start_session(
+        &self,
+        user: User,
+        ip: Option<String>,
+        user_agent: Option<String>,
+        action: &str,
+    ) -> Result<LoginOutcome, Error> {
+        let now = OffsetDateTime::now_utc();
         self.store.record_successful_login(user.id).await?;
         let secret = random_token();
         let session = Session {
@@ -305,7 +323,7 @@ impl Manager {
             user_agent: user_agent.map(|it| it.chars().take(300).collect()),
         };
         self.store.create_session(&session).await?;
-        let audit = AuditEntry::new(None, self.user_actor(&user), "user.login", now)
+        let audit = AuditEntry::new(None, self.user_actor(&user), action, now)
             .target("user", user.id)
             .from_ip(ip);
         self.store.record(&audit).await?;

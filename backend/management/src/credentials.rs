@@ -157,7 +157,7 @@ impl Manager {
             .target("provider_credential", credential.id)
             .change(None, Some(credential_json(&credential)));
         self.store.create_credential(&credential, &audit).await?;
-        self.changed();
+        self.changed().await;
         Ok(credential)
     }
 
@@ -189,7 +189,7 @@ impl Manager {
                 store::Error::NotFound => Error::NotFound("provider credential"),
                 other => other.into(),
             })?;
-        self.changed();
+        self.changed().await;
         Ok(())
     }
 }

@@ -32,6 +32,12 @@ pub enum Error {
     /// A mutating request came without the session's CSRF token.
     #[error("the request is missing its `x-csrf-token` header")]
     CsrfMismatch,
+    /// The address's organisation requires single sign-on through `provider`.
+    #[error("your organisation requires single sign-on: sign in with {display_name}")]
+    SsoRequired {
+        provider: String,
+        display_name: String,
+    },
     /// A feature the installation is not set up for.
     #[error("{0}")]
     Unavailable(String),

@@ -167,7 +167,7 @@ impl Manager {
             .target("api_key", key.id)
             .change(None, Some(key_json(&key)));
         self.store.insert_key(tenant, &key, &audit).await?;
-        self.changed();
+        self.changed().await;
         Ok((key, secret))
     }
 
@@ -257,7 +257,7 @@ impl Manager {
                 store::Error::NotFound => Error::NotFound("key"),
                 other => other.into(),
             })?;
-        self.changed();
+        self.changed().await;
         Ok(key)
     }
 
@@ -313,7 +313,7 @@ impl Manager {
                 store::Error::NotFound => Error::NotFound("key"),
                 other => other.into(),
             })?;
-        self.changed();
+        self.changed().await;
         Ok((key, secret))
     }
 
@@ -339,7 +339,7 @@ impl Manager {
                 store::Error::NotFound => Error::NotFound("key"),
                 other => other.into(),
             })?;
-        self.changed();
+        self.changed().await;
         Ok(())
     }
 }

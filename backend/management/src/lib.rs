@@ -13,6 +13,7 @@ mod oauth;
 mod partners;
 mod password;
 mod service_accounts;
+mod sso;
 mod tenants;
 mod throttle;
 
@@ -30,6 +31,7 @@ pub use mail::{LogMailer, Mailer, MemoryMailer};
 pub use oauth::IssuedToken;
 pub use partners::PartnerDraft;
 pub use service_accounts::ServiceAccountDraft;
+pub use sso::{SsoCallback, SsoFailure, SsoProviderInfo};
 pub use tenants::InvitationLink;
 
 /// Settings of the management plane.
@@ -53,6 +55,8 @@ pub struct Config {
     pub token_ttl: time::Duration,
     /// Age at which the token signing key is replaced.
     pub signing_key_rotation: time::Duration,
+    /// Identity providers for single sign-on.
+    pub sso_providers: Vec<std::sync::Arc<::sso::Provider>>,
 }
 
 /// How the caller proved who they are.
@@ -120,8 +124,12 @@ pub struct Manager {
     throttle: Arc<throttle::LoginThrottle>,
     signer: oauth::SignerCache,
     /// Called after changes that running data-plane snapshots must see (keys, members).
-    on_change: Arc<dyn Fn() + Send + Sync>,
+    on_change: OnChange,
 }
+
+/// Makes running data-plane snapshots see a change; resolves once this node's has.
+pub type OnChange =
+    Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
 
 impl std::fmt::Debug for Manager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -136,7 +144,7 @@ impl Manager {
         store: Arc<dyn Store>,
         mailer: Arc<dyn Mailer>,
         config: Config,
-        on_change: Arc<dyn Fn() + Send + Sync>,
+        on_change: OnChange,
     ) -> Self {
         Manager {
             store,
@@ -205,7 +213,9 @@ impl Manager {
         }
     }
 
-    fn changed(&self) {
-        (self.on_change)();
+    /// Waits until this node's snapshot includes the change just made, so a key created
+    /// through the API works on this node the moment the API answers.
+    async fn changed(&self) {
+        (self.on_change)().await;
     }
 }

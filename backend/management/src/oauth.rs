@@ -111,7 +111,7 @@ impl Manager {
             .insert_signing_key(&key, retire_at, &audit)
             .await?;
         tracing::info!(kid = %key.kid, "new token signing key");
-        self.changed();
+        self.changed().await;
         Ok(Some(key.kid))
     }
 

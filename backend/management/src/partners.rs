@@ -130,7 +130,7 @@ impl Manager {
             .target("partner", partner.id)
             .change(None, Some(partner_json(&partner)));
         self.store.create_partner(&partner, admin, &audit).await?;
-        self.changed();
+        self.changed().await;
         Ok(partner)
     }
 
@@ -166,7 +166,7 @@ impl Manager {
             .update_branding(partner, &found.branding, &audit)
             .await
             .map_err(not_found)?;
-        self.changed();
+        self.changed().await;
         Ok(found)
     }
 
@@ -190,7 +190,7 @@ impl Manager {
         self.store
             .add_partner_domain(partner, &host, OffsetDateTime::now_utc(), &audit)
             .await?;
-        self.changed();
+        self.changed().await;
         found.domains.push(host);
         Ok(found)
     }
@@ -216,7 +216,7 @@ impl Manager {
                 store::Error::NotFound => Error::NotFound("domain"),
                 other => other.into(),
             })?;
-        self.changed();
+        self.changed().await;
         Ok(())
     }
 
@@ -325,7 +325,7 @@ impl Manager {
                 Some(serde_json::json!({ "name": tenant.name, "partner": partner }).to_string()),
             );
         self.store.create_tenant(&tenant, &audit).await?;
-        self.changed();
+        self.changed().await;
         Ok(tenant)
     }
 }

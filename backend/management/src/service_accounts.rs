@@ -111,7 +111,7 @@ impl Manager {
             .target("service_account", account.id)
             .change(None, Some(account_json(&account)));
         self.store.create_service_account(&account, &audit).await?;
-        self.changed();
+        self.changed().await;
         Ok((account, secret.secret))
     }
 
@@ -151,7 +151,7 @@ impl Manager {
             )
             .await
             .map_err(not_found)?;
-        self.changed();
+        self.changed().await;
         Ok((account, secret.secret))
     }
 
@@ -180,7 +180,7 @@ impl Manager {
             .revoke_service_account(tenant, id, OffsetDateTime::now_utc(), &audit)
             .await
             .map_err(not_found)?;
-        self.changed();
+        self.changed().await;
         Ok(())
     }
 }

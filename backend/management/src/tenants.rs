@@ -38,7 +38,7 @@ impl Manager {
         self.store
             .create_tenant_with_owner(&tenant, identity.user.id, &audit)
             .await?;
-        self.changed();
+        self.changed().await;
         Ok(tenant)
     }
 
@@ -129,7 +129,7 @@ impl Manager {
                 store::Error::NotFound => Error::NotFound("member"),
                 other => other.into(),
             })?;
-        self.changed();
+        self.changed().await;
         Ok(())
     }
 
@@ -180,7 +180,7 @@ impl Manager {
                 store::Error::NotFound => Error::NotFound("member"),
                 other => other.into(),
             })?;
-        self.changed();
+        self.changed().await;
         Ok(())
     }
 
@@ -340,7 +340,7 @@ impl Manager {
                 .mark_email_verified(identity.user.id, now, &verified)
                 .await?;
         }
-        self.changed();
+        self.changed().await;
         Ok(res)
     }
 

@@ -79,7 +79,7 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<(
                 opened.store.clone(),
                 std::sync::Arc::new(management::LogMailer),
                 crate::serve::manager_config(settings, keyring),
-                std::sync::Arc::new(|| {}),
+                std::sync::Arc::new(|| Box::pin(async {})),
             );
             let kid = manager
                 .ensure_signing_key(true, retire_now)

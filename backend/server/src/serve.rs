@@ -50,6 +50,7 @@ pub(crate) fn manager_config(
     settings: &Settings,
     keyring: Option<domain::crypto::Keyring>,
 ) -> management::Config {
+    let sso_http = sso::http_client();
     management::Config {
         public_url: settings.portal.public_url.clone(),
         open_signup: settings.portal.open_signup,
@@ -60,6 +61,11 @@ pub(crate) fn manager_config(
         allow_private_upstreams: settings.security.allow_private_upstreams,
         token_ttl: time_duration(settings.oauth.token_ttl),
         signing_key_rotation: time_duration(settings.oauth.signing_key_rotation),
+        sso_providers: settings
+            .sso
+            .iter()
+            .map(|config| sso::Provider::new(config.clone(), sso_http.clone()))
+            .collect(),
     }
 }
 
@@ -313,7 +319,19 @@ pub async fn start_with_mailer(
             store.clone(),
             mailer,
             manager_config(&settings, keyring),
-            Arc::new(move || access.notify_changed()),
+            {
+                let store = store.clone();
+                Arc::new(move || {
+                    let (access, store) = (access.clone(), store.clone());
+                    Box::pin(async move {
+                        if let Err(e) = access.reload_now(store.as_ref()).await {
+                            // The refresher retries; other nodes learn by polling anyway.
+                            tracing::warn!(error = %e, "snapshot reload after a change failed");
+                            access.notify_changed();
+                        }
+                    })
+                })
+            },
         ))
     };
     if manager.config().keyring.is_some() {

@@ -32,6 +32,7 @@ struct RawSettings {
     portal: Option<RawPortal>,
     security: Option<RawSecurity>,
     oauth: Option<RawOauth>,
+    sso: Option<RawSso>,
     #[serde(default)]
     providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
@@ -102,6 +103,27 @@ struct RawSecurity {
 struct RawOauth {
     token_ttl_secs: Option<Spanned<u64>>,
     signing_key_rotation_days: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSso {
+    #[serde(default)]
+    providers: BTreeMap<String, RawSsoProvider>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSsoProvider {
+    kind: Spanned<String>,
+    display_name: Option<String>,
+    issuer: Option<Spanned<String>>,
+    client_id: Spanned<String>,
+    client_secret: Spanned<String>,
+    scopes: Option<Vec<String>>,
+    authorize_url: Option<Spanned<String>>,
+    token_url: Option<Spanned<String>>,
+    api_url: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -279,6 +301,8 @@ pub struct Settings {
     pub portal: PortalSettings,
     pub security: SecuritySettings,
     pub oauth: OauthSettings,
+    /// Identity providers for single sign-on.
+    pub sso: Vec<sso::Config>,
     pub providers: Vec<ProviderSettings>,
     pub models: Vec<ModelSettings>,
 }
@@ -346,6 +370,102 @@ fn secret(
             format!("environment variable `{name}` is not set"),
         )),
     }
+}
+
+/// One `[sso.providers.NAME]` table: `oidc` (by discovery), or the `google` and `github` presets.
+fn sso_settings(
+    source: &Source<'_>,
+    name: &str,
+    raw: &RawSsoProvider,
+    env: Env<'_>,
+) -> Result<sso::Config, ConfigError> {
+    let key = |field: &str| format!("sso.providers.{name}.{field}");
+    let valid_name = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !valid_name {
+        return Err(source.at(
+            &raw.kind,
+            &key("kind"),
+            format!("provider name `{name}` must be lowercase letters, digits and `-`"),
+        ));
+    }
+    let url = |value: &Option<Spanned<String>>, field: &str, default: Option<&str>| match value {
+        Some(spanned)
+            if spanned.get_ref().starts_with("https://")
+                || spanned.get_ref().starts_with("http://") =>
+        {
+            Ok(spanned.get_ref().trim_end_matches('/').to_owned())
+        }
+        Some(spanned) => Err(source.at(spanned, &key(field), "expected an http(s) URL")),
+        None => default.map(str::to_owned).ok_or_else(|| {
+            source.at(
+                &raw.kind,
+                &key(field),
+                format!("`{field}` is required for this kind"),
+            )
+        }),
+    };
+    let (kind, default_name, default_scopes): (sso::Kind, &str, &[&str]) =
+        match raw.kind.get_ref().as_str() {
+            "oidc" => (
+                sso::Kind::Oidc {
+                    issuer: url(&raw.issuer, "issuer", None)?,
+                },
+                name,
+                &["openid", "email", "profile"],
+            ),
+            "google" => (
+                sso::Kind::Oidc {
+                    issuer: url(&raw.issuer, "issuer", Some("https://accounts.google.com"))?,
+                },
+                "Google",
+                &["openid", "email", "profile"],
+            ),
+            "github" => (
+                sso::Kind::Github {
+                    authorize_url: url(
+                        &raw.authorize_url,
+                        "authorize_url",
+                        Some("https://github.com/login/oauth/authorize"),
+                    )?,
+                    token_url: url(
+                        &raw.token_url,
+                        "token_url",
+                        Some("https://github.com/login/oauth/access_token"),
+                    )?,
+                    api_url: url(&raw.api_url, "api_url", Some("https://api.github.com"))?,
+                },
+                "GitHub",
+                &["read:user", "user:email"],
+            ),
+            other => {
+                return Err(source.at(
+                    &raw.kind,
+                    &key("kind"),
+                    format!("unknown kind `{other}`; expected oidc, google or github"),
+                ));
+            }
+        };
+    if raw.client_id.get_ref().trim().is_empty() {
+        return Err(source.at(&raw.client_id, &key("client_id"), "must not be empty"));
+    }
+    Ok(sso::Config {
+        name: name.to_owned(),
+        display_name: raw
+            .display_name
+            .clone()
+            .unwrap_or_else(|| default_name.to_owned()),
+        kind,
+        client_id: raw.client_id.get_ref().trim().to_owned(),
+        client_secret: secret(source, &raw.client_secret, &key("client_secret"), env)?,
+        scopes: raw
+            .scopes
+            .clone()
+            .unwrap_or_else(|| default_scopes.iter().map(|it| (*it).to_owned()).collect()),
+    })
 }
 
 fn millis(value: Option<u64>, default: Duration) -> Duration {
@@ -563,6 +683,17 @@ impl Settings {
             ),
         };
 
+        let mut sso = Vec::new();
+        for (name, provider) in raw
+            .sso
+            .as_ref()
+            .map(|it| &it.providers)
+            .into_iter()
+            .flatten()
+        {
+            sso.push(sso_settings(&source, name, provider, env)?);
+        }
+
         let mut providers = Vec::new();
         for (name, provider) in &raw.providers {
             providers.push(provider_settings(&source, name, provider, env)?);
@@ -664,6 +795,7 @@ impl Settings {
             portal,
             security,
             oauth,
+            sso,
             providers,
             models,
         })
@@ -830,6 +962,43 @@ mod tests {
 
     fn parse(text: &str) -> Result<Settings, String> {
         Settings::parse("sluice.toml", text, false, &no_env).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn sso_providers_take_presets_and_refuse_bad_values_by_line() {
+        let env = |name: &str| (name == "IDP_SECRET").then(|| "s3cret".to_owned());
+        let text = "[sso.providers.github]\nkind = \"github\"\nclient_id = \"abc\"\nclient_secret = \"env:IDP_SECRET\"\n\n[sso.providers.google]\nkind = \"google\"\nclient_id = \"g\"\nclient_secret = \"env:IDP_SECRET\"\n";
+        let settings = Settings::parse("sluice.toml", text, false, &env).unwrap();
+        assert_eq!(settings.sso.len(), 2);
+        assert_eq!(settings.sso[0].display_name, "GitHub");
+        assert!(
+            matches!(&settings.sso[0].kind, sso::Kind::Github { api_url, .. } if api_url == "https://api.github.com")
+        );
+        assert!(
+            matches!(&settings.sso[1].kind, sso::Kind::Oidc { issuer } if issuer == "https://accounts.google.com")
+        );
+        let e = Settings::parse(
+            "sluice.toml",
+            "[sso.providers.x]\nkind = \"saml\"\nclient_id = \"a\"\nclient_secret = \"env:IDP_SECRET\"\n",
+            false,
+            &env,
+        )
+        .unwrap_err()
+        .0;
+        assert!(
+            e.starts_with("sluice.toml:2: `sso.providers.x.kind`: unknown kind `saml`"),
+            "{e}"
+        );
+        let e = parse("[sso.providers.x]\nkind = \"oidc\"\nissuer = \"https://idp.example\"\nclient_id = \"a\"\nclient_secret = \"literal\"\n").unwrap_err();
+        assert!(
+            e.contains("`sso.providers.x.client_secret`: secrets are not written in files"),
+            "{e}"
+        );
+        let e = parse(
+            "[sso.providers.x]\nkind = \"oidc\"\nclient_id = \"a\"\nclient_secret = \"env:X\"\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("`sso.providers.x.issuer`"), "{e}");
     }
 
     #[test]

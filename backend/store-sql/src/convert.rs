@@ -349,3 +349,16 @@ pub fn partner_from_row(row: &impl SqlRow) -> Result<domain::partner::Partner, E
         created_at: time_at(row, "created_at")?,
     })
 }
+
+/// # Errors
+/// Corrupt values.
+pub fn sso_domain_from_tuple(
+    (domain, tenant_id, provider, created_at): (String, String, String, i64),
+) -> Result<domain::sso::SsoDomain, Error> {
+    Ok(domain::sso::SsoDomain {
+        domain,
+        tenant_id: tenant_id.parse().map_err(|_| corrupt("tenant_id"))?,
+        provider,
+        created_at: from_micros(created_at)?,
+    })
+}

@@ -48,6 +48,7 @@ macro_rules! store_contract_tests {
             service_accounts_are_tenant_scoped_and_revocable,
             signing_keys_rotate_and_reseal_with_credentials,
             partners_own_domains_admins_and_sub_tenants,
+            sso_states_work_once_and_domains_have_one_owner,
             ping_succeeds
         );
     };
@@ -1287,4 +1288,72 @@ pub async fn partners_own_domains_admins_and_sub_tenants(store: &impl Store) {
         store.get_tenant(sub.id).await.unwrap().partner_id,
         Some(acme.id)
     );
+}
+
+pub async fn sso_states_work_once_and_domains_have_one_owner(store: &impl Store) {
+    use domain::sso::{SsoDomain, SsoState};
+    let state = SsoState {
+        state_hash: KeyHash::of("state"),
+        provider: "okta".into(),
+        nonce: "nonce".into(),
+        pkce_verifier: "verifier".into(),
+        return_to: "/keys".into(),
+        created_at: now(),
+        expires_at: now() + time::Duration::minutes(10),
+    };
+    store.create_sso_state(&state).await.unwrap();
+    assert_eq!(
+        store.take_sso_state(state.state_hash).await.unwrap(),
+        Some(state.clone())
+    );
+    assert_eq!(
+        store.take_sso_state(state.state_hash).await.unwrap(),
+        None,
+        "a state works once"
+    );
+
+    let a = tenant("acme");
+    let b = tenant("other");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
+    let rule = |tenant: TenantId, provider: &str| SsoDomain {
+        domain: "acme.example".into(),
+        tenant_id: tenant,
+        provider: provider.into(),
+        created_at: now(),
+    };
+    store
+        .set_sso_domain(&rule(a.id, "okta"), &audit())
+        .await
+        .unwrap();
+    store
+        .set_sso_domain(&rule(a.id, "google"), &audit())
+        .await
+        .unwrap();
+    let err = store
+        .set_sso_domain(&rule(b.id, "okta"), &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert_eq!(
+        store
+            .sso_domain("acme.example")
+            .await
+            .unwrap()
+            .unwrap()
+            .provider,
+        "google"
+    );
+    assert_eq!(store.list_sso_domains(a.id).await.unwrap().len(), 1);
+    assert!(store.list_sso_domains(b.id).await.unwrap().is_empty());
+    let err = store
+        .remove_sso_domain(b.id, "acme.example", &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "through another tenant");
+    store
+        .remove_sso_domain(a.id, "acme.example", &audit())
+        .await
+        .unwrap();
+    assert_eq!(store.sso_domain("acme.example").await.unwrap(), None);
 }

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use domain::partner::{Branding, Partner, PartnerAdmin};
 use domain::service_account::{ServiceAccount, SigningKey};
 use domain::session::{EmailPurpose, EmailToken, Invitation, Member, PersonalAccessToken, Session};
+use domain::sso::{SsoDomain, SsoState};
 use domain::{
     ApiKey, ApiKeyId, AuditEntry, AuditEvent, Email, InvitationId, KeyHash, PartnerId, Role,
     ServiceAccountId, Tenant, TenantId, TenantStatus, TokenId, UsageRecord, User, UserId,
@@ -499,6 +500,28 @@ pub trait PartnerStore: Send + Sync {
     async fn list_partner_tenants(&self, partner: PartnerId) -> Result<Vec<Tenant>, Error>;
 }
 
+/// Single sign-on: sign-ins in flight and domains that must sign in through a provider.
+#[async_trait]
+pub trait SsoStore: Send + Sync {
+    async fn create_sso_state(&self, state: &SsoState) -> Result<(), Error>;
+    /// Removes and returns the state with this hash: each state works once.
+    async fn take_sso_state(&self, state_hash: KeyHash) -> Result<Option<SsoState>, Error>;
+    /// # Errors
+    /// `Conflict` when another tenant has claimed the domain.
+    async fn set_sso_domain(&self, rule: &SsoDomain, audit: &AuditEntry) -> Result<(), Error>;
+    /// # Errors
+    /// `NotFound` when the domain is not this tenant's.
+    async fn remove_sso_domain(
+        &self,
+        tenant: TenantId,
+        domain: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    async fn list_sso_domains(&self, tenant: TenantId) -> Result<Vec<SsoDomain>, Error>;
+    /// The rule for an email domain, whoever's it is.
+    async fn sso_domain(&self, domain: &str) -> Result<Option<SsoDomain>, Error>;
+}
+
 /// Which audit events to list.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -541,6 +564,7 @@ pub trait Store:
     + CredentialStore
     + ServiceAccountStore
     + PartnerStore
+    + SsoStore
     + std::fmt::Debug
     + 'static
 {

@@ -16,6 +16,7 @@ mod ops;
 mod partners;
 mod requests;
 mod service_accounts;
+mod sso;
 mod streaming;
 mod tidy;
 mod upstream_failures;

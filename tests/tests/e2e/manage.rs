@@ -105,7 +105,36 @@ impl Browser {
         browser
     }
 
-    async fn login(&mut self, email: &str, password: &str) {
+    /// Joins while sign-up is closed: an operator invites the address into a throwaway tenant
+    /// first, and the person signs up with the invitation.
+    pub(crate) async fn join_open(app: &TestApp, email: &str, operator: &Browser) -> Self {
+        let tenant = operator.create_tenant(&format!("invite {email}")).await;
+        let (_, invitation) = operator
+            .post(
+                &format!("/api/v1/tenants/{tenant}/invitations"),
+                json!({"email": email, "role": "viewer"}),
+            )
+            .await;
+        let token = invitation["url"]
+            .as_str()
+            .unwrap()
+            .split("token=")
+            .nth(1)
+            .unwrap()
+            .to_owned();
+        let mut browser = Browser::new(app);
+        let (status, body) = browser
+            .post(
+                "/api/v1/auth/signup",
+                json!({"email": email, "password": PASSWORD, "invitation_token": token}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        browser.login(email, PASSWORD).await;
+        browser
+    }
+
+    pub(crate) async fn login(&mut self, email: &str, password: &str) {
         let (status, body) = self
             .post(
                 "/api/v1/auth/login",
@@ -882,9 +911,7 @@ provider = "mock"
     let operator = Browser::join(&app, "operator@example.com").await;
     let tenant = operator.create_tenant("Closed shop").await;
     let stranger = Browser::new(&app);
-    let signup = |email: &str, token: Option<&str>| {
-        json!({"email": email, "password": PASSWORD, "invitation_token": token})
-    };
+    let signup = |email: &str, token: Option<&str>| json!({"email": email, "password": PASSWORD, "invitation_token": token});
     let (status, body) = stranger
         .post("/api/v1/auth/signup", signup("walk-in@example.com", None))
         .await;

@@ -9,6 +9,7 @@ mod keys;
 mod partners;
 mod problem;
 mod service_accounts;
+mod sso;
 mod tenants;
 mod views;
 
@@ -129,6 +130,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/auth/password-reset/confirm",
                 web::post().to(accounts::confirm_password_reset),
+            )
+            .route("/auth/sso", web::get().to(sso::list_providers))
+            .route("/auth/sso/{provider}/start", web::get().to(sso::start))
+            .route(
+                "/auth/sso/{provider}/callback",
+                web::get().to(sso::callback),
+            )
+            .route(
+                "/tenants/{tenant}/sso-domains",
+                web::get().to(sso::list_domains),
+            )
+            .route(
+                "/tenants/{tenant}/sso-domains/{domain}",
+                web::put().to(sso::require),
+            )
+            .route(
+                "/tenants/{tenant}/sso-domains/{domain}",
+                web::delete().to(sso::drop_rule),
             )
             .route("/branding", web::get().to(partners::host_branding))
             .route("/partners", web::get().to(partners::list_partners))
@@ -337,6 +356,12 @@ impl Modify for SecuritySchemes {
         service_accounts::get_service_account,
         service_accounts::rotate_service_account_secret,
         service_accounts::revoke_service_account,
+        sso::list_providers,
+        sso::start,
+        sso::callback,
+        sso::list_domains,
+        sso::require,
+        sso::drop_rule,
         partners::host_branding,
         partners::list_partners,
         partners::create_partner,

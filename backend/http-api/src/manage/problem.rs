@@ -55,6 +55,7 @@ impl ApiProblem {
                 Error::TooManyRequests { .. } => {
                     (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests)
                 }
+                Error::SsoRequired { .. } => (StatusCode::FORBIDDEN, ErrorCode::SsoRequired),
                 Error::Unavailable(_) => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     ErrorCode::ServiceUnavailable,

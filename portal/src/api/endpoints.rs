@@ -1,0 +1,181 @@
+//! One function per management API endpoint the portal uses, typed with `api_types::manage`.
+
+use api_types::manage::{
+    AcceptedInvitation, AuditEventView, ByokProviderView, CreateInvitationRequest,
+    CreateKeyRequest, CreateProviderCredentialRequest, CreateTenantRequest, CreateTokenRequest,
+    CreatedInvitation, CreatedKey, CreatedToken, EmailRequest, HostBranding, InvitationView,
+    KeyView, LoginRequest, LoginResponse, MeResponse, MemberView, Page, PasswordResetRequest,
+    ProviderCredentialView, RoleName, RotateKeyRequest, SignupRequest, TenantView, TokenRequest,
+    TokenView, UpdateMemberRequest, UserView,
+};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::ApiError;
+use super::client::{delete, get, patch_quiet, post, post_quiet};
+use super::paths::{self, AuditQuery};
+
+pub(crate) use super::client::may_have_session;
+
+/// Follows `next_cursor` to the end (lists here are short: a tenant's keys, members…).
+async fn all<T: DeserializeOwned>(path: &str) -> Result<Vec<T>, ApiError> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..50 {
+        let page: Page<T> = get(&paths::page(path, cursor.as_deref())).await?;
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(items)
+}
+
+/// The requesting host's branding (public: the sign-in pages need it too).
+pub async fn branding() -> Result<HostBranding, ApiError> {
+    get(&paths::branding()).await
+}
+
+pub async fn signup(body: &SignupRequest) -> Result<UserView, ApiError> {
+    post(&paths::auth("signup"), body).await
+}
+
+pub async fn verify_email(token: &str) -> Result<UserView, ApiError> {
+    let body = TokenRequest {
+        token: token.to_owned(),
+    };
+    post(&paths::auth("verify-email"), &body).await
+}
+
+pub async fn resend_verification(email: &str) -> Result<(), ApiError> {
+    let body = EmailRequest {
+        email: email.to_owned(),
+    };
+    post_quiet(&paths::auth("resend-verification"), Some(&body)).await
+}
+
+pub async fn login(body: &LoginRequest) -> Result<LoginResponse, ApiError> {
+    post(&paths::auth("login"), body).await
+}
+
+pub async fn logout() -> Result<(), ApiError> {
+    post_quiet::<()>(&paths::auth("logout"), None).await
+}
+
+pub async fn request_password_reset(email: &str) -> Result<(), ApiError> {
+    let body = EmailRequest {
+        email: email.to_owned(),
+    };
+    post_quiet(&paths::auth("password-reset"), Some(&body)).await
+}
+
+pub async fn confirm_password_reset(body: &PasswordResetRequest) -> Result<(), ApiError> {
+    post_quiet(&paths::auth("password-reset/confirm"), Some(body)).await
+}
+
+pub async fn me() -> Result<MeResponse, ApiError> {
+    get(&paths::me()).await
+}
+
+pub async fn tokens() -> Result<Vec<TokenView>, ApiError> {
+    all(&paths::tokens()).await
+}
+
+pub async fn create_token(body: &CreateTokenRequest) -> Result<CreatedToken, ApiError> {
+    post(&paths::tokens(), body).await
+}
+
+pub async fn revoke_token(id: Uuid) -> Result<(), ApiError> {
+    delete(&paths::token(id)).await
+}
+
+pub async fn create_tenant(name: &str) -> Result<TenantView, ApiError> {
+    let body = CreateTenantRequest {
+        name: name.to_owned(),
+    };
+    post(&paths::tenants(), &body).await
+}
+
+pub async fn members(tenant: Uuid) -> Result<Vec<MemberView>, ApiError> {
+    all(&paths::members(tenant)).await
+}
+
+pub async fn set_member_role(tenant: Uuid, user: Uuid, role: RoleName) -> Result<(), ApiError> {
+    patch_quiet(&paths::member(tenant, user), &UpdateMemberRequest { role }).await
+}
+
+pub async fn remove_member(tenant: Uuid, user: Uuid) -> Result<(), ApiError> {
+    delete(&paths::member(tenant, user)).await
+}
+
+pub async fn invitations(tenant: Uuid) -> Result<Vec<InvitationView>, ApiError> {
+    all(&paths::invitations(tenant)).await
+}
+
+pub async fn invite(
+    tenant: Uuid,
+    body: &CreateInvitationRequest,
+) -> Result<CreatedInvitation, ApiError> {
+    post(&paths::invitations(tenant), body).await
+}
+
+pub async fn revoke_invitation(tenant: Uuid, id: Uuid) -> Result<(), ApiError> {
+    delete(&paths::invitation(tenant, id)).await
+}
+
+pub async fn accept_invitation(token: &str) -> Result<AcceptedInvitation, ApiError> {
+    let body = TokenRequest {
+        token: token.to_owned(),
+    };
+    post(&paths::accept_invitation(), &body).await
+}
+
+pub async fn audit_events(
+    tenant: Uuid,
+    query: &AuditQuery,
+) -> Result<Page<AuditEventView>, ApiError> {
+    get(&paths::audit_events(tenant, query)).await
+}
+
+pub async fn providers() -> Result<Vec<ByokProviderView>, ApiError> {
+    get(&paths::providers()).await
+}
+
+pub async fn credentials(tenant: Uuid) -> Result<Vec<ProviderCredentialView>, ApiError> {
+    all(&paths::credentials(tenant)).await
+}
+
+pub async fn create_credential(
+    tenant: Uuid,
+    body: &CreateProviderCredentialRequest,
+) -> Result<ProviderCredentialView, ApiError> {
+    post(&paths::credentials(tenant), body).await
+}
+
+pub async fn delete_credential(tenant: Uuid, id: Uuid) -> Result<(), ApiError> {
+    delete(&paths::credential(tenant, id)).await
+}
+
+pub async fn keys(tenant: Uuid) -> Result<Vec<KeyView>, ApiError> {
+    all(&paths::keys(tenant)).await
+}
+
+pub async fn create_key(tenant: Uuid, body: &CreateKeyRequest) -> Result<CreatedKey, ApiError> {
+    post(&paths::keys(tenant), body).await
+}
+
+pub async fn revoke_key(tenant: Uuid, key: Uuid) -> Result<(), ApiError> {
+    delete(&paths::key(tenant, key)).await
+}
+
+pub async fn rotate_key(
+    tenant: Uuid,
+    key: Uuid,
+    grace_period_seconds: u64,
+) -> Result<CreatedKey, ApiError> {
+    let body = RotateKeyRequest {
+        grace_period_seconds,
+    };
+    post(&paths::rotate_key(tenant, key), &body).await
+}

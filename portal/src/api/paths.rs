@@ -1,0 +1,186 @@
+//! Every management API URL the portal calls, built in one place so pages never format URLs.
+
+use uuid::Uuid;
+
+/// The management API's root.
+pub const API: &str = "/api/v1";
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(byte));
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// `path?name=value&…` with the empty values left out.
+pub fn with_query(path: &str, params: &[(&str, Option<&str>)]) -> String {
+    let query: Vec<String> = params
+        .iter()
+        .filter_map(|(name, value)| {
+            value
+                .filter(|it| !it.is_empty())
+                .map(|it| format!("{name}={}", encode(it)))
+        })
+        .collect();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
+}
+
+/// A list page: the largest page size the API allows, from `cursor` on.
+pub fn page(path: &str, cursor: Option<&str>) -> String {
+    with_query(path, &[("limit", Some("200")), ("cursor", cursor)])
+}
+
+pub fn auth(action: &str) -> String {
+    format!("{API}/auth/{action}")
+}
+
+pub fn branding() -> String {
+    format!("{API}/branding")
+}
+
+pub fn me() -> String {
+    format!("{API}/me")
+}
+
+pub fn tokens() -> String {
+    format!("{API}/me/tokens")
+}
+
+pub fn token(id: Uuid) -> String {
+    format!("{API}/me/tokens/{id}")
+}
+
+pub fn tenants() -> String {
+    format!("{API}/tenants")
+}
+
+pub fn accept_invitation() -> String {
+    format!("{API}/invitations/accept")
+}
+
+pub fn providers() -> String {
+    format!("{API}/providers")
+}
+
+fn tenant(tenant: Uuid, rest: &str) -> String {
+    format!("{API}/tenants/{tenant}/{rest}")
+}
+
+pub fn keys(t: Uuid) -> String {
+    tenant(t, "keys")
+}
+
+pub fn key(t: Uuid, key: Uuid) -> String {
+    tenant(t, &format!("keys/{key}"))
+}
+
+pub fn rotate_key(t: Uuid, key: Uuid) -> String {
+    tenant(t, &format!("keys/{key}/rotate"))
+}
+
+pub fn members(t: Uuid) -> String {
+    tenant(t, "members")
+}
+
+pub fn member(t: Uuid, user: Uuid) -> String {
+    tenant(t, &format!("members/{user}"))
+}
+
+pub fn invitations(t: Uuid) -> String {
+    tenant(t, "invitations")
+}
+
+pub fn invitation(t: Uuid, id: Uuid) -> String {
+    tenant(t, &format!("invitations/{id}"))
+}
+
+pub fn credentials(t: Uuid) -> String {
+    tenant(t, "provider-credentials")
+}
+
+pub fn credential(t: Uuid, id: Uuid) -> String {
+    tenant(t, &format!("provider-credentials/{id}"))
+}
+
+/// The audit log's filters, as the API takes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Actions starting with this (`key.`).
+    pub action: Option<String>,
+    /// A user id.
+    pub actor: Option<String>,
+    /// RFC 3339.
+    pub since: Option<String>,
+    /// RFC 3339.
+    pub until: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+pub fn audit_events(t: Uuid, query: &AuditQuery) -> String {
+    let limit = query.limit.clamp(1, 200).to_string();
+    with_query(
+        &tenant(t, "audit-events"),
+        &[
+            ("limit", Some(&limit)),
+            ("action", query.action.as_deref()),
+            ("actor", query.actor.as_deref()),
+            ("since", query.since.as_deref()),
+            ("until", query.until.as_deref()),
+            ("cursor", query.cursor.as_deref()),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_encoded_and_empty_ones_dropped() {
+        assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(
+            with_query("/x", &[("a", Some("1")), ("b", None), ("c", Some(""))]),
+            "/x?a=1"
+        );
+        assert_eq!(with_query("/x", &[("b", None)]), "/x");
+    }
+
+    #[test]
+    fn audit_filters_become_the_apis_query() {
+        let t = Uuid::nil();
+        let query = AuditQuery {
+            action: Some("key.".into()),
+            since: Some("2026-01-01T00:00:00Z".into()),
+            cursor: Some("42".into()),
+            limit: 500,
+            ..AuditQuery::default()
+        };
+        assert_eq!(
+            audit_events(t, &query),
+            format!(
+                "/api/v1/tenants/{t}/audit-events?limit=200&action=key.&since=2026-01-01T00%3A00%3A00Z&cursor=42"
+            )
+        );
+    }
+
+    #[test]
+    fn lists_ask_for_the_largest_page() {
+        let t = Uuid::nil();
+        assert_eq!(
+            page(&keys(t), Some("abc")),
+            format!("/api/v1/tenants/{t}/keys?limit=200&cursor=abc")
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! The router: which page answers which path, inside which frame.
+//!
+//! Public pages (sign-in family and email-link targets) sit at the top level with their own
+//! `AuthLayout`; everything else is nested in `AppShell`, which requires a session.
+
+use leptos::prelude::*;
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::components::layout::AppShell;
+use crate::pages::accept_invitation::AcceptInvitationPage;
+use crate::pages::audit::AuditPage;
+use crate::pages::coming_soon::{ComingSoonPage, Upcoming};
+use crate::pages::credentials::CredentialsPage;
+use crate::pages::forgot_password::ForgotPasswordPage;
+use crate::pages::home::HomePage;
+use crate::pages::keys::KeysPage;
+use crate::pages::login::LoginPage;
+use crate::pages::members::MembersPage;
+use crate::pages::not_found::NotFoundPage;
+use crate::pages::reset_password::ResetPasswordPage;
+use crate::pages::signup::SignupPage;
+use crate::pages::tenants::TenantsPage;
+use crate::pages::tokens::TokensPage;
+use crate::pages::verify_email::VerifyEmailPage;
+use crate::state::session::Session;
+use crate::state::ui::Ui;
+
+/// The portal.
+#[component]
+pub fn App() -> impl IntoView {
+    Ui::provide();
+    Session::provide();
+    view! {
+        <Router>
+            <Routes fallback=NotFoundPage>
+                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/signup") view=SignupPage />
+                <Route path=path!("/verify-email") view=VerifyEmailPage />
+                <Route path=path!("/forgot-password") view=ForgotPasswordPage />
+                <Route path=path!("/reset-password") view=ResetPasswordPage />
+                <Route path=path!("/accept-invitation") view=AcceptInvitationPage />
+                <ParentRoute path=path!("") view=AppShell>
+                    <Route path=path!("") view=HomePage />
+                    <Route path=path!("/keys") view=KeysPage />
+                    <Route path=path!("/members") view=MembersPage />
+                    <Route path=path!("/provider-credentials") view=CredentialsPage />
+                    <Route path=path!("/audit") view=AuditPage />
+                    <Route path=path!("/tenants") view=TenantsPage />
+                    <Route path=path!("/tokens") view=TokensPage />
+                    <Route path=path!("/explorer") view=|| view! { <ComingSoonPage page=Upcoming::Explorer /> } />
+                    <Route path=path!("/dashboard") view=|| view! { <ComingSoonPage page=Upcoming::Dashboard /> } />
+                    <Route path=path!("/service-accounts") view=|| view! { <ComingSoonPage page=Upcoming::ServiceAccounts /> } />
+                    <Route path=path!("/partner") view=|| view! { <ComingSoonPage page=Upcoming::Partner /> } />
+                    <Route path=path!("/operator") view=|| view! { <ComingSoonPage page=Upcoming::Operator /> } />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

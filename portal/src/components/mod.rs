@@ -1,0 +1,15 @@
+//! Reusable pieces of the portal's pages: layout and navigation, form fields with labels,
+//! buttons, the confirm dialog, copy-to-clipboard, one-time secrets, loading/empty/error states
+//! and toasts.
+
+pub mod copy;
+pub mod dialog;
+pub mod form;
+pub mod icons;
+pub mod layout;
+pub mod nav;
+pub mod page;
+pub mod secret;
+pub mod status;
+pub mod toast;
+pub mod top_bar;

@@ -1,0 +1,68 @@
+//! The main navigation: the pages that exist, the API reference, and clearly marked
+//! placeholders for the pages other work will add.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use super::icons::{
+    BOOK, BOT, BUILDING, CHART, COMPASS, EXTERNAL, HANDSHAKE, KEY, LIST, LOCK, SHIELD, TERMINAL,
+    USERS, icon,
+};
+use crate::routes;
+use crate::state::session::Session;
+
+#[component]
+pub fn Nav() -> impl IntoView {
+    let session = Session::get();
+    let operator = move || {
+        session
+            .user
+            .with(|it| it.as_ref().is_some_and(|u| u.is_operator))
+    };
+    view! {
+        <ul class="nav-list">
+            <NavLink href=routes::KEYS icon=KEY label="API keys" />
+            <NavLink href=routes::MEMBERS icon=USERS label="Members" />
+            <NavLink href=routes::CREDENTIALS icon=LOCK label="Provider keys" />
+            <NavLink href=routes::AUDIT icon=LIST label="Audit log" />
+            <NavLink href=routes::TENANTS icon=BUILDING label="Tenants" />
+            <NavLink href=routes::TOKENS icon=TERMINAL label="Access tokens" />
+            <li>
+                <a href=routes::API_REFERENCE target="_blank" rel="external noopener">
+                    {icon(BOOK)}
+                    <span>"API reference"</span>
+                    <span class="sr-only">" (opens in a new tab)"</span>
+                    {icon(EXTERNAL)}
+                </a>
+            </li>
+        </ul>
+        <p class="nav-heading" id="nav-soon">"Coming soon"</p>
+        <ul class="nav-list soon" aria-labelledby="nav-soon">
+            <NavLink href=routes::EXPLORER icon=COMPASS label="API explorer" soon=true />
+            <NavLink href=routes::DASHBOARD icon=CHART label="Dashboard" soon=true />
+            <NavLink href=routes::SERVICE_ACCOUNTS icon=BOT label="Service accounts" soon=true />
+            <NavLink href=routes::PARTNER icon=HANDSHAKE label="Partner console" soon=true />
+            <Show when=operator>
+                <NavLink href=routes::OPERATOR icon=SHIELD label="Operator view" soon=true />
+            </Show>
+        </ul>
+    }
+}
+
+#[component]
+fn NavLink(
+    href: &'static str,
+    icon: &'static str,
+    label: &'static str,
+    #[prop(optional)] soon: bool,
+) -> impl IntoView {
+    view! {
+        <li>
+            <A href=href>
+                {self::icon(icon)}
+                <span>{label}</span>
+                {soon.then(|| view! { <span class="badge">"Soon"</span> })}
+            </A>
+        </li>
+    }
+}

@@ -1,0 +1,260 @@
+//! The "create API key" form and its conversion into a `CreateKeyRequest`, with the server's
+//! rules checked first. Field names are the API's, so server errors land on the same inputs.
+
+use api_types::manage::{CreateKeyRequest, KeyLimitsView};
+use time::OffsetDateTime;
+
+use super::errors::FieldErrors;
+use super::{expiry, lists, validate};
+
+/// The data-plane endpoints a key can be limited to: API name and label.
+pub const ENDPOINTS: &[(&str, &str)] = &[
+    ("chat.completions", "Chat completions"),
+    ("completions", "Completions"),
+    ("embeddings", "Embeddings"),
+    ("models", "Model list"),
+];
+
+/// What the form holds, as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyForm {
+    /// The key's label.
+    pub name: String,
+    /// Model aliases, separated by commas, spaces or lines; empty means all.
+    pub models: String,
+    /// Checked endpoints (API names); none means all.
+    pub endpoints: Vec<String>,
+    /// Addresses or CIDR networks; empty means anywhere.
+    pub ip_allowlist: String,
+    /// One of `expiry::CHOICES`.
+    pub expiry: String,
+    /// `YYYY-MM-DD` when `expiry` is `date`.
+    pub expiry_date: String,
+    pub requests_per_minute: String,
+    pub tokens_per_minute: String,
+    /// Dollars, e.g. `25` or `12.50`.
+    pub monthly_budget: String,
+}
+
+impl KeyForm {
+    /// The request to send.
+    ///
+    /// # Errors
+    /// A message per field that breaks a rule.
+    pub fn to_request(&self, now: OffsetDateTime) -> Result<CreateKeyRequest, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = self.name.trim();
+        if name.chars().count() > 100 || name.chars().any(char::is_control) {
+            errors.add(
+                "name",
+                "A name has at most 100 characters, without control characters.",
+            );
+        }
+        let models = lists::split(&self.models);
+        if models.len() > 100 {
+            errors.add("models", "A key can list at most 100 models.");
+        } else if let Some(long) = models.iter().find(|it| it.len() > 200) {
+            errors.add("models", format!("`{long}` is too long for a model name."));
+        }
+        let endpoints: Vec<String> = ENDPOINTS
+            .iter()
+            .map(|(api, _)| (*api).to_owned())
+            .filter(|api| self.endpoints.contains(api))
+            .collect();
+        let ip_allowlist = lists::split(&self.ip_allowlist);
+        if let Some(bad) = ip_allowlist.iter().find(|it| !validate::is_network(it)) {
+            errors.add(
+                "ip_allowlist",
+                format!("`{bad}` is not an IP address or CIDR network (like 203.0.113.0/24)."),
+            );
+        } else if ip_allowlist.len() > 100 {
+            errors.add("ip_allowlist", "At most 100 networks.");
+        }
+        let expires_at = match expiry::expires_at(&self.expiry, &self.expiry_date, now) {
+            Ok(at) => at,
+            Err(message) => {
+                errors.add("expires_at", message);
+                None
+            }
+        };
+        let limits = KeyLimitsView {
+            requests_per_minute: positive(
+                &self.requests_per_minute,
+                "limits.requests_per_minute",
+                &mut errors,
+            )
+            .and_then(|it| u32::try_from(it).ok()),
+            tokens_per_minute: positive(
+                &self.tokens_per_minute,
+                "limits.tokens_per_minute",
+                &mut errors,
+            ),
+            monthly_budget_micros: match dollars_to_micros(&self.monthly_budget) {
+                Ok(it) => it,
+                Err(message) => {
+                    errors.add("limits.monthly_budget_micros", message);
+                    None
+                }
+            },
+        };
+        errors.into_result(CreateKeyRequest {
+            name: (!name.is_empty()).then(|| name.to_owned()),
+            models,
+            endpoints,
+            ip_allowlist,
+            limits,
+            expires_at,
+        })
+    }
+}
+
+/// An optional whole number of at least 1.
+fn positive(raw: &str, field: &str, errors: &mut FieldErrors) -> Option<u64> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    match raw.replace('_', "").parse::<u64>() {
+        Ok(n) if n >= 1 && (field != "limits.requests_per_minute" || n <= u64::from(u32::MAX)) => {
+            Some(n)
+        }
+        _ => {
+            errors.add(
+                field,
+                "Enter a whole number of at least 1, or leave it empty.",
+            );
+            None
+        }
+    }
+}
+
+/// `12.5` dollars → 12 500 000 micro-dollars, exactly (no floating point for money).
+///
+/// # Errors
+/// A sentence, for anything but a non-negative amount with at most six decimals.
+pub fn dollars_to_micros(raw: &str) -> Result<Option<i64>, String> {
+    let raw = raw.trim().trim_start_matches('$').replace(',', "");
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let bad = || "Enter an amount in dollars, like 25 or 12.50.".to_owned();
+    let (whole, fraction) = raw.split_once('.').unwrap_or((&raw, ""));
+    if whole.is_empty() && fraction.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > 6
+    {
+        return Err(bad());
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let fraction: i64 = format!("{fraction:0<6}").parse().map_err(|_| bad())?;
+    whole
+        .checked_mul(1_000_000)
+        .and_then(|it| it.checked_add(fraction))
+        .map(Some)
+        .ok_or_else(bad)
+}
+
+/// Micro-dollars as `$12.50`.
+pub fn micros_to_dollars(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let micros = micros.unsigned_abs();
+    let cents = micros.div_ceil(10_000);
+    format!("{sign}${}.{:02}", cents / 100, cents % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
+
+    #[test]
+    fn an_empty_form_makes_an_unrestricted_key() {
+        let form = KeyForm {
+            expiry: "never".into(),
+            ..KeyForm::default()
+        };
+        assert_eq!(form.to_request(NOW), Ok(CreateKeyRequest::default()));
+    }
+
+    #[test]
+    fn a_full_form_becomes_every_scope() {
+        let form = KeyForm {
+            name: " ci ".into(),
+            models: "mock, gpt-4o\nmock".into(),
+            endpoints: vec!["embeddings".into(), "chat.completions".into()],
+            ip_allowlist: "10.0.0.0/8 203.0.113.7".into(),
+            expiry: "30".into(),
+            expiry_date: String::new(),
+            requests_per_minute: "60".into(),
+            tokens_per_minute: "100_000".into(),
+            monthly_budget: "$12.50".into(),
+        };
+        let request = form.to_request(NOW).unwrap();
+        assert_eq!(request.name.as_deref(), Some("ci"));
+        assert_eq!(request.models, ["mock", "gpt-4o"]);
+        assert_eq!(
+            request.endpoints,
+            ["chat.completions", "embeddings"],
+            "in the API's order"
+        );
+        assert_eq!(request.ip_allowlist, ["10.0.0.0/8", "203.0.113.7"]);
+        assert_eq!(request.expires_at, Some(datetime!(2026-12-25 12:00 UTC)));
+        assert_eq!(
+            request.limits,
+            KeyLimitsView {
+                requests_per_minute: Some(60),
+                tokens_per_minute: Some(100_000),
+                monthly_budget_micros: Some(12_500_000),
+            }
+        );
+    }
+
+    #[test]
+    fn every_broken_field_gets_its_message() {
+        let form = KeyForm {
+            name: "x".repeat(101),
+            ip_allowlist: "10.0.0.0/8, example.com".into(),
+            expiry: "date".into(),
+            expiry_date: "2020-01-01".into(),
+            requests_per_minute: "0".into(),
+            tokens_per_minute: "many".into(),
+            monthly_budget: "1.2345678".into(),
+            ..KeyForm::default()
+        };
+        let errors = form.to_request(NOW).unwrap_err();
+        for field in [
+            "name",
+            "ip_allowlist",
+            "expires_at",
+            "limits.requests_per_minute",
+            "limits.tokens_per_minute",
+            "limits.monthly_budget_micros",
+        ] {
+            assert!(errors.get(field).is_some(), "{field}");
+        }
+        assert!(errors.get("ip_allowlist").unwrap().contains("example.com"));
+        assert_eq!(errors.get("models"), None);
+    }
+
+    #[test]
+    fn money_is_exact() {
+        assert_eq!(dollars_to_micros(""), Ok(None));
+        assert_eq!(dollars_to_micros("25"), Ok(Some(25_000_000)));
+        assert_eq!(dollars_to_micros("0.000001"), Ok(Some(1)));
+        assert_eq!(dollars_to_micros(".5"), Ok(Some(500_000)));
+        assert_eq!(dollars_to_micros("1,000.10"), Ok(Some(1_000_100_000)));
+        for bad in ["-1", "1.2.3", "abc", ".", "99999999999999999999"] {
+            assert!(dollars_to_micros(bad).is_err(), "{bad}");
+        }
+        assert_eq!(micros_to_dollars(12_500_000), "$12.50");
+        assert_eq!(micros_to_dollars(1), "$0.01");
+        assert_eq!(micros_to_dollars(0), "$0.00");
+    }
+}

@@ -1,0 +1,10 @@
+//! Plain-Rust logic behind the pages: form validation and conversion into API requests, and
+//! formatting for display. Nothing here touches the browser, so it is tested with `cargo test`.
+
+pub mod audit_filter;
+pub mod errors;
+pub mod expiry;
+pub mod format;
+pub mod key_form;
+pub mod lists;
+pub mod validate;

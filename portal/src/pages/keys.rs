@@ -1,0 +1,383 @@
+//! The tenant's data-plane API keys: create with scopes (the secret is shown once), rotate with
+//! a grace period, revoke after a confirmation.
+
+use api_types::manage::{CreatedKey, KeyView};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use uuid::Uuid;
+
+use crate::api::endpoints;
+use crate::components::copy::CopyButton;
+use crate::components::dialog::ConfirmDialog;
+use crate::components::form::{
+    Checkbox, FormError, FormState, SelectField, SubmitButton, TextField,
+};
+use crate::components::icons::{PLUS, icon};
+use crate::components::page::{PageHeader, for_tenant};
+use crate::components::secret::SecretOnce;
+use crate::components::status::{Empty, loaded};
+use crate::model::key_form::{ENDPOINTS, KeyForm, micros_to_dollars};
+use crate::model::{expiry, format, lists};
+use crate::state::session::Session;
+use crate::state::ui::{Ui, now};
+
+#[component]
+pub fn KeysPage() -> impl IntoView {
+    view! {
+        <PageHeader
+            title="API keys"
+            description="Keys let applications call the gateway's OpenAI-compatible API. Each key can be limited to models, endpoints, networks and a lifetime."
+        />
+        {for_tenant(|tenant| view! { <TenantKeys tenant=tenant /> })}
+    }
+}
+
+#[component]
+fn TenantKeys(tenant: Uuid) -> impl IntoView {
+    let session = Session::get();
+    let ui = Ui::get();
+    let keys = LocalResource::new(move || endpoints::keys(tenant));
+    let creating = RwSignal::new(false);
+    let fresh = RwSignal::new(None::<(String, CreatedKey)>);
+    let can_manage = Memo::new(move |_| session.abilities().manage_keys);
+
+    let revoke_target = RwSignal::new(None::<KeyView>);
+    let revoke_open = RwSignal::new(false);
+    let rotate_target = RwSignal::new(None::<KeyView>);
+    let rotate_open = RwSignal::new(false);
+    let grace = RwSignal::new("86400".to_owned());
+
+    let key_label = |key: &KeyView| {
+        key.name
+            .clone()
+            .unwrap_or_else(|| format::key_hint(&key.prefix, &key.last_four))
+    };
+    let revoke = Callback::new(move |()| {
+        let Some(key) = revoke_target.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            match endpoints::revoke_key(tenant, key.id).await {
+                Ok(()) => {
+                    ui.success(format!("Revoked {}.", key_label(&key)));
+                    keys.refetch();
+                }
+                Err(e) => ui.error(e.message()),
+            }
+        });
+    });
+    let rotate = Callback::new(move |()| {
+        let Some(key) = rotate_target.get_untracked() else {
+            return;
+        };
+        let grace_seconds = grace.get_untracked().parse().unwrap_or(86_400);
+        spawn_local(async move {
+            match endpoints::rotate_key(tenant, key.id, grace_seconds).await {
+                Ok(created) => {
+                    fresh.set(Some(("Rotated: the new key".to_owned(), created)));
+                    keys.refetch();
+                }
+                Err(e) => ui.error(e.message()),
+            }
+        });
+    });
+
+    let on_created = Callback::new(move |created: CreatedKey| {
+        creating.set(false);
+        fresh.set(Some(("Your new key".to_owned(), created)));
+        keys.refetch();
+    });
+
+    view! {
+        <Show when=move || can_manage.get() && !creating.get()>
+            <div class="toolbar">
+                <button type="button" class="button primary" on:click=move |_| creating.set(true)>
+                    {icon(PLUS)}
+                    <span>"Create key"</span>
+                </button>
+            </div>
+        </Show>
+        <Show when=move || creating.get()>
+            <CreateKeyForm tenant=tenant on_created=on_created on_cancel=Callback::new(move |()| creating.set(false)) />
+        </Show>
+        {move || fresh.get().map(|(title, created)| view! { <NewKey title=title created=created on_done=Callback::new(move |()| fresh.set(None)) /> })}
+        <section class="card" aria-labelledby="keys-list">
+            <h2 id="keys-list">"Keys"</h2>
+            {loaded(keys, move |list: Vec<KeyView>| {
+                if list.is_empty() {
+                    return view! {
+                        <Empty title="No keys yet">
+                            <p>"Create a key to call the API from your applications."</p>
+                        </Empty>
+                    }
+                    .into_any();
+                }
+                let today = now();
+                view! {
+                    <div class="table-wrap">
+                        <table class="keys-table">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Name"</th>
+                                    <th scope="col">"Key"</th>
+                                    <th scope="col">"Scopes"</th>
+                                    <th scope="col">"Status"</th>
+                                    <th scope="col">"Expires"</th>
+                                    <th scope="col"><span class="sr-only">"Actions"</span></th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {list
+                                    .into_iter()
+                                    .map(|key| {
+                                        let active = key.status == "active";
+                                        let for_revoke = key.clone();
+                                        let for_rotate = key.clone();
+                                        let name = key.name.clone().unwrap_or_else(|| "(unnamed)".to_owned());
+                                        view! {
+                                            <tr class:inactive=!active>
+                                                <th scope="row">{name}</th>
+                                                <td><code>{format::key_hint(&key.prefix, &key.last_four)}</code></td>
+                                                <td class="scopes">
+                                                    <span>"Models: " {lists::show(&key.models, "all")}</span>
+                                                    <span>"Endpoints: " {lists::show(&key.endpoints, "all")}</span>
+                                                    <span>"Networks: " {lists::show(&key.ip_allowlist, "anywhere")}</span>
+                                                    {limits_text(&key).map(|it| view! { <span>{it}</span> })}
+                                                </td>
+                                                <td><span class=format!("badge status-{}", key.status)>{key.status.clone()}</span></td>
+                                                <td>{key.expires_at.map_or_else(|| "Never".to_owned(), |at| format::relative(at, today))}</td>
+                                                <td class="actions">
+                                                    <Show when=move || active && can_manage.get()>
+                                                        <button
+                                                            type="button"
+                                                            class="button secondary small"
+                                                            on:click={
+                                                                let key = for_rotate.clone();
+                                                                move |_| {
+                                                                    rotate_target.set(Some(key.clone()));
+                                                                    rotate_open.set(true);
+                                                                }
+                                                            }
+                                                        >
+                                                            "Rotate"
+                                                        </button>
+                                                        <button
+                                                            type="button"
+                                                            class="button danger small"
+                                                            on:click={
+                                                                let key = for_revoke.clone();
+                                                                move |_| {
+                                                                    revoke_target.set(Some(key.clone()));
+                                                                    revoke_open.set(true);
+                                                                }
+                                                            }
+                                                        >
+                                                            "Revoke"
+                                                        </button>
+                                                    </Show>
+                                                </td>
+                                            </tr>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+                .into_any()
+            })}
+        </section>
+        <ConfirmDialog
+            open=revoke_open
+            id="revoke-key"
+            title="Revoke this key?"
+            message=Signal::derive(move || {
+                revoke_target.with(|it| it.as_ref().map(|key| format!(
+                    "{} stops working on every node within a second. This cannot be undone.",
+                    key_label(key)
+                ))).unwrap_or_default()
+            })
+            confirm_label="Revoke key"
+            danger=true
+            on_confirm=revoke
+        />
+        <ConfirmDialog
+            open=rotate_open
+            id="rotate-key"
+            title="Rotate this key?"
+            message=Signal::derive(move || {
+                rotate_target.with(|it| it.as_ref().map(|key| format!(
+                    "A new secret with the same scopes replaces {}. The old one keeps working for the grace period, so you can roll the new one out.",
+                    key_label(key)
+                ))).unwrap_or_default()
+            })
+            confirm_label="Rotate key"
+            on_confirm=rotate
+        >
+            <SelectField
+                id="rotate-grace"
+                label="Old key keeps working for"
+                value=grace
+                options=Signal::derive(|| format::GRACE_PERIODS.iter().map(|(secs, label)| (secs.to_string(), (*label).to_owned())).collect::<Vec<_>>())
+            />
+        </ConfirmDialog>
+    }
+}
+
+fn limits_text(key: &KeyView) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(rpm) = key.limits.requests_per_minute {
+        parts.push(format!("{rpm} requests/min"));
+    }
+    if let Some(tpm) = key.limits.tokens_per_minute {
+        parts.push(format!("{tpm} tokens/min"));
+    }
+    if let Some(budget) = key.limits.monthly_budget_micros {
+        parts.push(format!("{}/month", micros_to_dollars(budget)));
+    }
+    (!parts.is_empty()).then(|| format!("Limits: {}", parts.join(", ")))
+}
+
+/// The secret of a key just created or rotated, and how to use it.
+#[component]
+fn NewKey(title: String, created: CreatedKey, on_done: Callback<()>) -> impl IntoView {
+    let origin = window().location().origin().unwrap_or_default();
+    let example = format!(
+        "curl {origin}/v1/chat/completions \\\n  -H \"Authorization: Bearer {}\" \\\n  -H \"Content-Type: application/json\" \\\n  -d '{{\"model\": \"mock\", \"messages\": [{{\"role\": \"user\", \"content\": \"Hello\"}}]}}'",
+        created.secret
+    );
+    let example_text = example.clone();
+    view! {
+        <div class="card highlight">
+            <SecretOnce
+                id="new-key-secret"
+                title=title
+                secret=created.secret
+                note="Copy it now: it is shown only this once. We store only a hash."
+                on_done=on_done
+            />
+            <details class="example">
+                <summary>"Try it with curl"</summary>
+                <pre><code>{example}</code></pre>
+                <CopyButton text=example_text label="Copy command" />
+            </details>
+        </div>
+    }
+}
+
+#[component]
+fn CreateKeyForm(
+    tenant: Uuid,
+    on_created: Callback<CreatedKey>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let models = RwSignal::new(String::new());
+    let endpoint_checks: Vec<(&'static str, &'static str, RwSignal<bool>)> = ENDPOINTS
+        .iter()
+        .map(|(api, label)| (*api, *label, RwSignal::new(false)))
+        .collect();
+    let ip_allowlist = RwSignal::new(String::new());
+    let expiry_choice = RwSignal::new("never".to_owned());
+    let expiry_date = RwSignal::new(String::new());
+    let rpm = RwSignal::new(String::new());
+    let tpm = RwSignal::new(String::new());
+    let budget = RwSignal::new(String::new());
+    let form = FormState::new();
+
+    let checks = endpoint_checks.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !form.begin() {
+            return;
+        }
+        let draft = KeyForm {
+            name: name.get_untracked(),
+            models: models.get_untracked(),
+            endpoints: checks
+                .iter()
+                .filter(|(_, _, on)| on.get_untracked())
+                .map(|(api, _, _)| (*api).to_owned())
+                .collect(),
+            ip_allowlist: ip_allowlist.get_untracked(),
+            expiry: expiry_choice.get_untracked(),
+            expiry_date: expiry_date.get_untracked(),
+            requests_per_minute: rpm.get_untracked(),
+            tokens_per_minute: tpm.get_untracked(),
+            monthly_budget: budget.get_untracked(),
+        };
+        let request = match draft.to_request(now()) {
+            Ok(it) => it,
+            Err(errors) => {
+                form.invalid(errors);
+                return;
+            }
+        };
+        spawn_local(async move {
+            let result = endpoints::create_key(tenant, &request).await;
+            form.finish(&result);
+            if let Ok(created) = result {
+                on_created.run(created);
+            }
+        });
+    };
+
+    view! {
+        <section class="card" aria-labelledby="create-key-title">
+            <h2 id="create-key-title">"Create a key"</h2>
+            <form on:submit=submit novalidate>
+                <FormError form=form />
+                <TextField id="key-name" label="Name" value=name hint="A label for people, like \"billing-service\" or \"ci\"." error=form.field("name") />
+                <TextField
+                    id="key-models"
+                    label="Allowed models"
+                    value=models
+                    multiline=true
+                    hint="Model aliases separated by commas or lines. Empty: every model."
+                    error=form.field("models")
+                />
+                <fieldset class="field">
+                    <legend>"Allowed endpoints"</legend>
+                    <p class="hint">"None checked: every endpoint."</p>
+                    {endpoint_checks
+                        .into_iter()
+                        .map(|(api, label, on)| view! { <Checkbox id=format!("key-endpoint-{}", api.replace('.', "-")) label=label checked=on /> })
+                        .collect_view()}
+                </fieldset>
+                <TextField
+                    id="key-ips"
+                    label="IP allow-list"
+                    value=ip_allowlist
+                    multiline=true
+                    hint="Addresses or CIDR networks, like 203.0.113.7 or 10.0.0.0/8. Empty: anywhere."
+                    error=form.field("ip_allowlist")
+                />
+                <div class="field-row">
+                    <SelectField
+                        id="key-expiry"
+                        label="Expires"
+                        value=expiry_choice
+                        options=Signal::derive(|| expiry::CHOICES.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect::<Vec<_>>())
+                        error=Signal::derive(move || if expiry_choice.get() == "date" { None } else { form.field("expires_at").get() })
+                    />
+                    <Show when=move || expiry_choice.get() == "date">
+                        <TextField id="key-expiry-date" label="Expiry date (UTC)" kind="date" value=expiry_date error=form.field("expires_at") />
+                    </Show>
+                </div>
+                <fieldset class="field">
+                    <legend>"Limits"</legend>
+                    <p class="hint">"Optional. Empty: no limit."</p>
+                    <div class="field-row">
+                        <TextField id="key-rpm" label="Requests per minute" kind="number" value=rpm error=form.field("limits.requests_per_minute") />
+                        <TextField id="key-tpm" label="Tokens per minute" kind="number" value=tpm error=form.field("limits.tokens_per_minute") />
+                        <TextField id="key-budget" label="Monthly budget (USD)" value=budget placeholder="25.00" error=form.field("limits.monthly_budget_micros") />
+                    </div>
+                </fieldset>
+                <div class="form-actions">
+                    <SubmitButton form=form label="Create key" busy_label="Creating…" />
+                    <button type="button" class="button secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,26 @@
+//! One module per page. Pages compose `components`, call `api::endpoints`, and keep their
+//! logic in `model`/`state` where it can be tested without a browser.
+
+pub mod accept_invitation;
+pub mod audit;
+pub mod coming_soon;
+pub mod credentials;
+pub mod forgot_password;
+pub mod home;
+pub mod keys;
+pub mod login;
+pub mod members;
+pub mod not_found;
+pub mod reset_password;
+pub mod signup;
+pub mod tenants;
+pub mod tokens;
+pub mod verify_email;
+
+use leptos_router::hooks::use_query_map;
+
+/// A query parameter of the current URL (email links carry `?token=`).
+fn query_param(name: &'static str) -> Option<String> {
+    use leptos::prelude::*;
+    use_query_map().with_untracked(|it| it.get(name))
+}

@@ -1,0 +1,78 @@
+//! The portal's own paths, in one place. The three email-link targets (`/verify-email`,
+//! `/reset-password`, `/accept-invitation`) are fixed by the links the backend mails.
+
+pub const HOME: &str = "/";
+pub const LOGIN: &str = "/login";
+pub const SIGNUP: &str = "/signup";
+pub const VERIFY_EMAIL: &str = "/verify-email";
+pub const FORGOT_PASSWORD: &str = "/forgot-password";
+pub const RESET_PASSWORD: &str = "/reset-password";
+pub const ACCEPT_INVITATION: &str = "/accept-invitation";
+pub const TENANTS: &str = "/tenants";
+pub const KEYS: &str = "/keys";
+pub const MEMBERS: &str = "/members";
+pub const CREDENTIALS: &str = "/provider-credentials";
+pub const AUDIT: &str = "/audit";
+pub const TOKENS: &str = "/tokens";
+/// The interactive API reference, served by the backend (not a portal route).
+pub const API_REFERENCE: &str = "/api/docs/";
+
+/// Pages that other work will build; the nav shows them as "coming soon".
+pub const EXPLORER: &str = "/explorer";
+pub const DASHBOARD: &str = "/dashboard";
+pub const SERVICE_ACCOUNTS: &str = "/service-accounts";
+pub const PARTNER: &str = "/partner";
+pub const OPERATOR: &str = "/operator";
+
+/// Where to go after signing in: only a path of this site, never another origin (an open
+/// redirect would let a phishing link bounce users through our login).
+pub fn safe_next(raw: Option<&str>) -> String {
+    match raw {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && !path.chars().any(char::is_control)
+                && !path.starts_with(LOGIN) =>
+        {
+            path.to_owned()
+        }
+        _ => HOME.to_owned(),
+    }
+}
+
+/// The login page, coming back to `next` afterwards.
+pub fn login_then(next: &str) -> String {
+    if next == HOME || next.is_empty() {
+        return LOGIN.to_owned();
+    }
+    format!("{LOGIN}?next={}", crate::api::paths::encode(next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_only_ever_a_local_path() {
+        assert_eq!(safe_next(Some("/keys")), "/keys");
+        assert_eq!(safe_next(Some("/audit?action=key.")), "/audit?action=key.");
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "/login?next=/x",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn login_links_carry_the_page_to_return_to() {
+        assert_eq!(login_then("/"), "/login");
+        assert_eq!(login_then("/audit?x=1"), "/login?next=%2Faudit%3Fx%3D1");
+    }
+}

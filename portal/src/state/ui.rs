@@ -1,0 +1,124 @@
+//! Portal-wide presentation state: toasts, the theme toggle, and the branding (with the one
+//! place that loads it), plus the browser clock.
+
+use leptos::prelude::*;
+use time::OffsetDateTime;
+
+use super::theme::Theme;
+use super::toasts::{ToastKind, ToastQueue};
+use crate::branding::Branding;
+
+const THEME_STORAGE_KEY: &str = "portal.theme";
+
+/// Provided as context by the app.
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    pub toasts: RwSignal<ToastQueue>,
+    pub theme: RwSignal<Theme>,
+    pub branding: RwSignal<Branding>,
+}
+
+impl Ui {
+    /// Creates the state, provides it, and keeps the document in step with theme and branding.
+    pub fn provide() -> Self {
+        let stored = local_storage().and_then(|it| it.get_item(THEME_STORAGE_KEY).ok().flatten());
+        let ui = Ui {
+            toasts: RwSignal::new(ToastQueue::default()),
+            theme: RwSignal::new(Theme::parse(stored.as_deref())),
+            branding: RwSignal::new(Branding::default()),
+        };
+        provide_context(ui);
+        load_branding(ui.branding);
+        Effect::new(move |_| apply_theme(ui.theme.get()));
+        Effect::new(move |_| ui.branding.with(apply_branding));
+        ui
+    }
+
+    pub fn get() -> Self {
+        expect_context::<Ui>()
+    }
+
+    /// A confirmation that goes away by itself.
+    pub fn success(self, text: impl Into<String>) {
+        self.toast(ToastKind::Success, text.into(), 6);
+    }
+
+    /// A failure; it stays longer.
+    pub fn error(self, text: impl Into<String>) {
+        self.toast(ToastKind::Error, text.into(), 12);
+    }
+
+    fn toast(self, kind: ToastKind, text: String, seconds: u64) {
+        let mut id = 0;
+        self.toasts.update(|it| id = it.push(kind, text));
+        set_timeout(
+            move || self.dismiss(id),
+            std::time::Duration::from_secs(seconds),
+        );
+    }
+
+    pub fn dismiss(self, id: u64) {
+        self.toasts.update(|it| it.dismiss(id));
+    }
+
+    /// Sets the tab's title for a page: `API keys · Sluice`.
+    pub fn set_title(self, page: &str) {
+        let title = self.branding.with_untracked(|it| it.title(page));
+        document().set_title(&title);
+    }
+}
+
+/// The one place the branding comes from: the backend resolves it from the request's host.
+/// Without an answer the defaults stay.
+fn load_branding(into: RwSignal<Branding>) {
+    leptos::task::spawn_local(async move {
+        if let Ok(host) = crate::api::endpoints::branding().await {
+            into.set(Branding::from(host));
+        }
+    });
+}
+
+fn apply_theme(theme: Theme) {
+    if let Some(root) = document().document_element() {
+        // An attribute the stylesheet reads; failure only leaves the system theme.
+        let _ = root.set_attribute("data-theme", theme.as_str());
+    }
+    if let Some(storage) = local_storage() {
+        let _ = storage.set_item(THEME_STORAGE_KEY, theme.as_str());
+    }
+}
+
+fn apply_branding(branding: &Branding) {
+    use wasm_bindgen::JsCast;
+    let Some(root) = document()
+        .document_element()
+        .and_then(|it| it.dyn_into::<web_sys::HtmlElement>().ok())
+    else {
+        return;
+    };
+    for (name, value) in branding.css_variables() {
+        let _ = root.style().set_property(name, &value);
+    }
+    if let Some(url) = &branding.favicon_url
+        && let Ok(Some(icon)) = document().query_selector("link[rel=icon]")
+    {
+        let _ = icon.set_attribute("href", url);
+    }
+    // The page title names the product: keep the page part, swap the product.
+    let title = document().title();
+    let page = title.split(" · ").next().unwrap_or_default();
+    if !page.is_empty() && title.contains(" · ") {
+        document().set_title(&branding.title(page));
+    }
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
+
+/// Now, from the browser's clock (`OffsetDateTime::now_utc` has no clock on wasm32).
+pub fn now() -> OffsetDateTime {
+    let millis = js_sys::Date::now() as i128;
+    OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
