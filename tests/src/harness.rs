@@ -39,6 +39,7 @@ pub struct Builder {
     config: String,
     postgres: bool,
     env: HashMap<String, String>,
+    real_mailer: bool,
 }
 
 impl Builder {
@@ -60,6 +61,12 @@ impl Builder {
         self
     }
 
+    /// Sends mail as configured (the log, or `SLUICE_SMTP_URL`) instead of into `mailer`.
+    pub fn real_mailer(mut self) -> Self {
+        self.real_mailer = true;
+        self
+    }
+
     /// Starts the gateway; `None` when the test must be skipped (no Postgres locally).
     pub async fn try_spawn(self) -> Option<TestApp> {
         let data_dir = std::env::temp_dir().join(format!("sluice-it-{}", uuid::Uuid::now_v7()));
@@ -69,7 +76,17 @@ impl Builder {
         } else {
             format!("sqlite://{}", data_dir.join("sluice.db").display())
         };
-        Some(TestApp::start(self.config, self.env, database_url, data_dir, None).await)
+        Some(
+            TestApp::start(
+                self.config,
+                self.env,
+                database_url,
+                data_dir,
+                None,
+                self.real_mailer,
+            )
+            .await,
+        )
     }
 
     /// Starts the gateway on SQLite.
@@ -161,6 +178,7 @@ impl TestApp {
             self.database_url.clone(),
             data_dir,
             Some(identity),
+            false,
         )
         .await
     }
@@ -171,6 +189,7 @@ impl TestApp {
         database_url: String,
         data_dir: PathBuf,
         identity: Option<Identity>,
+        real_mailer: bool,
     ) -> Self {
         let metrics = metrics();
         let mut env = env;
@@ -214,9 +233,12 @@ impl TestApp {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let mailer = Arc::new(management::MemoryMailer::default());
-        let running = server::serve::start_with_mailer(settings, metrics, listener, mailer.clone())
-            .await
-            .unwrap();
+        let running = if real_mailer {
+            server::serve::start(settings, metrics, listener).await
+        } else {
+            server::serve::start_with_mailer(settings, metrics, listener, mailer.clone()).await
+        }
+        .unwrap();
         let handle = running.handle();
         let gateway = running.gateway.clone();
         let manager = running.manager.clone();

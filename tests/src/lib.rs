@@ -13,6 +13,7 @@
 )]
 
 pub mod fake_idp;
+pub mod fake_smtp;
 pub mod fixtures;
 pub mod harness;
 pub mod mock_upstream;

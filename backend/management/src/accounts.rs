@@ -174,7 +174,12 @@ impl Manager {
                 body,
             })
             .await
-            .map_err(Error::Internal)
+            .map_err(|e| {
+                tracing::error!(error = %e, "mail could not be sent");
+                Error::Unavailable(
+                    "the email could not be sent just now; ask for a new link in a moment".into(),
+                )
+            })
     }
 
     /// Marks the address of the token's account verified.

@@ -13,6 +13,7 @@ mod oauth;
 mod partners;
 mod password;
 mod service_accounts;
+mod smtp;
 mod sso;
 mod tenants;
 mod throttle;
@@ -31,6 +32,7 @@ pub use mail::{LogMailer, Mailer, MemoryMailer};
 pub use oauth::IssuedToken;
 pub use partners::PartnerDraft;
 pub use service_accounts::ServiceAccountDraft;
+pub use smtp::{SmtpConfigError, SmtpMailer};
 pub use sso::{SsoCallback, SsoFailure, SsoProviderInfo};
 pub use tenants::InvitationLink;
 

@@ -236,7 +236,8 @@ impl Manager {
             "{}/accept-invitation?token={secret}",
             self.config.public_url.trim_end_matches('/')
         );
-        self.mailer
+        let sent = self
+            .mailer
             .send(Message {
                 to: email,
                 subject: format!("You are invited to {tenant_name}"),
@@ -246,8 +247,11 @@ impl Manager {
                     role.as_str()
                 ),
             })
-            .await
-            .map_err(Error::Internal)?;
+            .await;
+        if let Err(e) = sent {
+            // The invitation stands and its link is in the answer: the inviter can pass it on.
+            tracing::error!(error = %e, "invitation mail could not be sent");
+        }
         Ok(InvitationLink { invitation, url })
     }
 

@@ -236,7 +236,25 @@ pub async fn start(
     metrics: PrometheusHandle,
     listener: TcpListener,
 ) -> anyhow::Result<Running> {
-    start_with_mailer(settings, metrics, listener, Arc::new(management::LogMailer)).await
+    let mailer = mailer(&settings)?;
+    start_with_mailer(settings, metrics, listener, mailer).await
+}
+
+/// The SMTP relay when one is configured, else the log.
+fn mailer(settings: &Settings) -> anyhow::Result<Arc<dyn management::Mailer>> {
+    use secrecy::ExposeSecret;
+    match &settings.mail.smtp_url {
+        Some(url) => {
+            let smtp = management::SmtpMailer::new(url.expose_secret(), &settings.mail.from)
+                .context("mail settings")?;
+            tracing::info!(from = %settings.mail.from, "mail goes through the SMTP relay");
+            Ok(Arc::new(smtp))
+        }
+        None => {
+            tracing::info!("mail goes to the log (no SMTP relay configured)");
+            Ok(Arc::new(management::LogMailer))
+        }
+    }
 }
 
 /// As [`start`], with the mail sender given (tests read links from an in-memory one).

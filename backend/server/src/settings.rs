@@ -33,6 +33,7 @@ struct RawSettings {
     security: Option<RawSecurity>,
     oauth: Option<RawOauth>,
     sso: Option<RawSso>,
+    mail: Option<RawMail>,
     #[serde(default)]
     providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
@@ -103,6 +104,13 @@ struct RawSecurity {
 struct RawOauth {
     token_ttl_secs: Option<Spanned<u64>>,
     signing_key_rotation_days: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMail {
+    smtp_url: Option<Spanned<String>>,
+    from: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -249,6 +257,16 @@ pub struct SecuritySettings {
     pub allow_private_upstreams: bool,
 }
 
+/// Outgoing mail.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `smtps://user:pass@host:465`, `smtp://user:pass@host:587?tls=required` or
+    /// `smtp://host:25`; `None` sends mail to the log.
+    pub smtp_url: Option<SecretString>,
+    /// The sender, `Name <address>` or an address.
+    pub from: String,
+}
+
 /// OAuth 2.0 client credentials for service accounts.
 #[derive(Debug, Clone)]
 pub struct OauthSettings {
@@ -303,6 +321,7 @@ pub struct Settings {
     pub oauth: OauthSettings,
     /// Identity providers for single sign-on.
     pub sso: Vec<sso::Config>,
+    pub mail: MailSettings,
     pub providers: Vec<ProviderSettings>,
     pub models: Vec<ModelSettings>,
 }
@@ -683,6 +702,21 @@ impl Settings {
             ),
         };
 
+        let raw_mail = raw.mail.as_ref();
+        let smtp_url = match env("SLUICE_SMTP_URL").filter(|it| !it.is_empty()) {
+            Some(url) => Some(SecretString::from(url)),
+            None => raw_mail
+                .and_then(|it| it.smtp_url.as_ref())
+                .map(|url| secret(&source, url, "mail.smtp_url", env))
+                .transpose()?,
+        };
+        let mail = MailSettings {
+            smtp_url,
+            from: env("SLUICE_MAIL_FROM")
+                .or_else(|| raw_mail.and_then(|it| it.from.clone()))
+                .unwrap_or_else(|| "no-reply@localhost".to_owned()),
+        };
+
         let mut sso = Vec::new();
         for (name, provider) in raw
             .sso
@@ -796,6 +830,7 @@ impl Settings {
             security,
             oauth,
             sso,
+            mail,
             providers,
             models,
         })
