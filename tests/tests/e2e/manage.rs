@@ -969,3 +969,53 @@ provider = "mock"
         .await;
     assert_problem(status, &body, StatusCode::BAD_REQUEST, "invalid_request");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_filter_by_status_role_provider_and_text() {
+    let app = mock_app().await;
+    let owner = Browser::join(&app, "owner@example.com").await;
+    let tenant = owner.create_tenant("Filters").await;
+    let keys = format!("/api/v1/tenants/{tenant}/keys");
+    for name in ["Billing job", "billing export", "chatbot"] {
+        let (status, _) = owner.post(&keys, json!({"name": name})).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (_, all) = owner.get(&keys).await;
+    let chatbot = all["items"][2]["id"].as_str().unwrap().to_owned();
+    owner
+        .call(Method::DELETE, &format!("{keys}/{chatbot}"), None)
+        .await;
+    let names = |body: &Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|it| it["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, revoked) = owner.get(&format!("{keys}?status=revoked")).await;
+    assert_eq!(names(&revoked), ["chatbot"]);
+    let (_, billing) = owner.get(&format!("{keys}?q=BILLING&status=active")).await;
+    assert_eq!(names(&billing), ["Billing job", "billing export"]);
+    let (_, paged) = owner.get(&format!("{keys}?q=billing&limit=1")).await;
+    assert_eq!(names(&paged), ["Billing job"]);
+    let cursor = paged["next_cursor"].as_str().unwrap();
+    let (_, rest) = owner
+        .get(&format!("{keys}?q=billing&limit=1&cursor={cursor}"))
+        .await;
+    assert_eq!(names(&rest), ["billing export"]);
+    assert!(rest.get("next_cursor").is_none_or(Value::is_null));
+    let (status, body) = owner.get(&format!("{keys}?role=owner")).await;
+    assert_problem(status, &body, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(body["errors"][0]["field"], "role");
+    let (status, body) = owner.get(&format!("{keys}?colour=red")).await;
+    assert_problem(status, &body, StatusCode::BAD_REQUEST, "invalid_request");
+    let (_, members) = owner
+        .get(&format!("/api/v1/tenants/{tenant}/members?role=owner"))
+        .await;
+    assert_eq!(members["items"].as_array().unwrap().len(), 1);
+    let (_, members) = owner
+        .get(&format!("/api/v1/tenants/{tenant}/members?role=viewer"))
+        .await;
+    assert!(members["items"].as_array().unwrap().is_empty());
+}

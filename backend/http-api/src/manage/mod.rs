@@ -45,7 +45,8 @@ async fn json<T: DeserializeOwned>(req: &HttpRequest, payload: Payload) -> Resul
     Ok(crate::body::decode(&body)?)
 }
 
-/// `?limit=&cursor=` on every list.
+/// `?limit=&cursor=` and the filters of every list. A filter a list's items do not have (say
+/// `role` on keys) is refused by name.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +55,55 @@ pub(crate) struct PageQuery {
     limit: Option<usize>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Only items with this `status` (keys: `active`, `expired`, `revoked`; invitations:
+    /// `pending`, `accepted`, `revoked`, `expired`; …).
+    status: Option<String>,
+    /// Only members with this `role`.
+    role: Option<String>,
+    /// Only credentials for this `provider`.
+    provider: Option<String>,
+    /// Only items whose name, email or domain contains this (case-insensitive).
+    q: Option<String>,
+}
+
+impl PageQuery {
+    fn filters(&self) -> bool {
+        self.status.is_some() || self.role.is_some() || self.provider.is_some() || self.q.is_some()
+    }
+
+    /// Whether a view passes the filters.
+    fn keeps(&self, view: &serde_json::Value) -> Result<bool, ApiProblem> {
+        for (field, wanted) in [
+            ("status", &self.status),
+            ("role", &self.role),
+            ("provider", &self.provider),
+        ] {
+            let Some(wanted) = wanted else { continue };
+            match view.get(field) {
+                Some(serde_json::Value::String(value)) if value == wanted => {}
+                Some(_) => return Ok(false),
+                None => {
+                    return Err(management::Error::invalid(
+                        field,
+                        format!("this list cannot be filtered by `{field}`"),
+                    )
+                    .into());
+                }
+            }
+        }
+        if let Some(q) = &self.q {
+            let q = q.to_lowercase();
+            let searchable: Vec<&str> = ["name", "email", "domain", "display_name"]
+                .iter()
+                .filter_map(|field| view.get(*field).and_then(serde_json::Value::as_str))
+                .collect();
+            if searchable.is_empty() && view.get("name").is_none() {
+                return Err(management::Error::invalid("q", "this list cannot be searched").into());
+            }
+            return Ok(searchable.iter().any(|it| it.to_lowercase().contains(&q)));
+        }
+        Ok(true)
+    }
 }
 
 fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiProblem> {
@@ -64,8 +114,8 @@ fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiProblem> {
         })
 }
 
-/// One page of an ordered list, the cursor being the last item's id.
-fn page<T, V>(
+/// One page of an ordered list, filtered, the cursor being the last item's id.
+fn page<T, V: serde::Serialize>(
     items: &[T],
     query: &PageQuery,
     id: impl Fn(&T) -> String,
@@ -79,25 +129,35 @@ fn page<T, V>(
         )
         .into());
     }
+    let mut kept: Vec<(String, V)> = Vec::with_capacity(items.len());
+    for item in items {
+        let shown = view(item);
+        if query.filters() {
+            let json = serde_json::to_value(&shown).unwrap_or_default();
+            if !query.keeps(&json)? {
+                continue;
+            }
+        }
+        kept.push((id(item), shown));
+    }
     let start = match &query.cursor {
         None => 0,
         Some(cursor) => {
-            items
-                .iter()
-                .position(|it| id(it) == *cursor)
+            kept.iter()
+                .position(|(id, _)| id == cursor)
                 .ok_or_else(|| {
                     management::Error::invalid("cursor", "the cursor does not belong to this list")
                 })?
                 + 1
         }
     };
-    let rest = items.get(start..).unwrap_or_default();
-    let taken = &rest[..rest.len().min(limit)];
-    let next_cursor = (rest.len() > limit)
-        .then(|| taken.last().map(&id))
+    let rest_len = kept.len().saturating_sub(start);
+    let mut taken: Vec<(String, V)> = kept.into_iter().skip(start).take(limit).collect();
+    let next_cursor = (rest_len > limit)
+        .then(|| taken.last().map(|(id, _)| id.clone()))
         .flatten();
     Ok(Page {
-        items: taken.iter().map(view).collect(),
+        items: taken.drain(..).map(|(_, view)| view).collect(),
         next_cursor,
     })
 }
@@ -430,11 +490,50 @@ mod tests {
     }
 
     #[test]
+    fn filters_apply_before_paging_and_unknown_ones_are_refused() {
+        let items: Vec<(u32, &str, &str)> = vec![
+            (1, "alpha", "active"),
+            (2, "Beta", "revoked"),
+            (3, "alphabet", "active"),
+            (4, "gamma", "active"),
+        ];
+        let view = |it: &(u32, &str, &str)| serde_json::json!({"name": it.1, "status": it.2});
+        let id = |it: &(u32, &str, &str)| it.0.to_string();
+        let query = PageQuery {
+            limit: Some(1),
+            status: Some("active".into()),
+            q: Some("ALPHA".into()),
+            ..PageQuery::default()
+        };
+        let first = page(&items, &query, id, view).unwrap();
+        assert_eq!(first.items[0]["name"], "alpha");
+        assert_eq!(first.next_cursor.as_deref(), Some("1"));
+        let second = page(
+            &items,
+            &PageQuery {
+                cursor: first.next_cursor,
+                ..query
+            },
+            id,
+            view,
+        )
+        .unwrap();
+        assert_eq!(second.items[0]["name"], "alphabet");
+        assert_eq!(second.next_cursor, None);
+        let wrong = PageQuery {
+            role: Some("owner".into()),
+            ..PageQuery::default()
+        };
+        assert!(page(&items, &wrong, id, view).is_err(), "keys have no role");
+    }
+
+    #[test]
     fn pages_follow_cursors_to_the_end() {
         let items: Vec<u32> = (0..5).collect();
         let q = |limit, cursor: Option<&str>| PageQuery {
             limit: Some(limit),
             cursor: cursor.map(str::to_owned),
+            ..PageQuery::default()
         };
         let first = page(&items, &q(2, None), u32::to_string, |it| *it).unwrap();
         assert_eq!(
