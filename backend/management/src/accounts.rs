@@ -21,6 +21,9 @@ pub struct Signup {
     /// The token of an invitation to this address: lets the invited person sign up when
     /// sign-up is closed, and proves the address (the invitation was mailed there).
     pub invitation_token: Option<String>,
+    /// The host the request came through: on a partner's domain, mail is branded and links
+    /// point there.
+    pub host: Option<String>,
 }
 
 /// A successful sign-in: the cookie value (shown once) and its session.
@@ -133,13 +136,48 @@ impl Manager {
                 other => other.into(),
             })?;
         if !invited {
-            self.send_email_link(&user, EmailPurpose::VerifyEmail)
+            self.send_email_link(&user, EmailPurpose::VerifyEmail, request.host.as_deref())
                 .await?;
         }
         Ok(user)
     }
 
-    async fn send_email_link(&self, user: &User, purpose: EmailPurpose) -> Result<(), Error> {
+    /// Where emailed links point and whose name signs the mail: a partner's domain and name
+    /// when the request came through one, the public URL otherwise.
+    pub(crate) async fn mail_origin(
+        &self,
+        host: Option<&str>,
+    ) -> Result<(String, Option<String>), Error> {
+        let partner = match host {
+            Some(host) => self.store.partner_by_host(host).await?,
+            None => None,
+        };
+        Ok(match partner {
+            Some(partner) => {
+                let scheme = if self.config.public_url.starts_with("https://") {
+                    "https"
+                } else {
+                    "http"
+                };
+                let host = host.unwrap_or_default();
+                (
+                    format!("{scheme}://{host}"),
+                    Some(partner.branding.display_name),
+                )
+            }
+            None => (
+                self.config.public_url.trim_end_matches('/').to_owned(),
+                None,
+            ),
+        })
+    }
+
+    async fn send_email_link(
+        &self,
+        user: &User,
+        purpose: EmailPurpose,
+        host: Option<&str>,
+    ) -> Result<(), Error> {
         let secret = random_token();
         let now = OffsetDateTime::now_utc();
         self.store
@@ -151,7 +189,7 @@ impl Manager {
                 expires_at: now + EMAIL_TOKEN_LIFETIME,
             })
             .await?;
-        let base = self.config.public_url.trim_end_matches('/');
+        let (base, brand) = self.mail_origin(host).await?;
         let (subject, path, what) = match purpose {
             EmailPurpose::VerifyEmail => (
                 "Verify your email address",
@@ -164,13 +202,20 @@ impl Manager {
                 "choose a new password",
             ),
         };
-        let body = format!(
+        let mut body = format!(
             "Hello,\n\nfollow this link to {what}:\n\n{base}/{path}?token={secret}\n\nThe link works once, for 24 hours.\n"
         );
+        let subject = match &brand {
+            Some(name) => {
+                body.push_str(&format!("\n{name}\n"));
+                format!("{name}: {subject}")
+            }
+            None => subject.to_owned(),
+        };
         self.mailer
             .send(Message {
                 to: user.email.clone(),
-                subject: subject.into(),
+                subject,
                 body,
             })
             .await
@@ -212,14 +257,14 @@ impl Manager {
     ///
     /// # Errors
     /// Only store or mail failures.
-    pub async fn resend_verification(&self, email: &str) -> Result<(), Error> {
+    pub async fn resend_verification(&self, email: &str, host: Option<&str>) -> Result<(), Error> {
         let Ok(email) = Email::parse(email) else {
             return Ok(());
         };
         if let Some(user) = self.store.find_user_by_email(&email).await?
             && !user.is_verified()
         {
-            self.send_email_link(&user, EmailPurpose::VerifyEmail)
+            self.send_email_link(&user, EmailPurpose::VerifyEmail, host)
                 .await?;
         }
         Ok(())
@@ -372,6 +417,7 @@ impl Manager {
                 csrf_token: session.csrf_token,
             },
             ip,
+            host: None,
         })
     }
 
@@ -398,6 +444,7 @@ impl Manager {
             user,
             credential: Credential::Token,
             ip,
+            host: None,
         })
     }
 
@@ -405,12 +452,16 @@ impl Manager {
     ///
     /// # Errors
     /// Only store or mail failures.
-    pub async fn request_password_reset(&self, email: &str) -> Result<(), Error> {
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        host: Option<&str>,
+    ) -> Result<(), Error> {
         let Ok(email) = Email::parse(email) else {
             return Ok(());
         };
         if let Some(user) = self.store.find_user_by_email(&email).await? {
-            self.send_email_link(&user, EmailPurpose::ResetPassword)
+            self.send_email_link(&user, EmailPurpose::ResetPassword, host)
                 .await?;
         }
         Ok(())

@@ -77,6 +77,8 @@ pub struct Identity {
     pub credential: Credential,
     /// The caller's address, for the audit trail.
     pub ip: Option<String>,
+    /// The host the request came through (a partner's domain brands the mail it causes).
+    pub host: Option<String>,
 }
 
 impl Identity {

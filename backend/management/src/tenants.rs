@@ -232,19 +232,21 @@ impl Manager {
             );
         self.store.create_invitation(&invitation, &audit).await?;
         let tenant_name = self.store.get_tenant(tenant).await?.name;
-        let url = format!(
-            "{}/accept-invitation?token={secret}",
-            self.config.public_url.trim_end_matches('/')
-        );
+        let (base, brand) = self.mail_origin(identity.host.as_deref()).await?;
+        let url = format!("{base}/accept-invitation?token={secret}");
         let sent = self
             .mailer
             .send(Message {
                 to: email,
-                subject: format!("You are invited to {tenant_name}"),
+                subject: match &brand {
+                    Some(name) => format!("{name}: you are invited to {tenant_name}"),
+                    None => format!("You are invited to {tenant_name}"),
+                },
                 body: format!(
-                    "Hello,\n\n{} invites you to join {tenant_name} as {}. Accept here:\n\n{url}\n\nThe link works once, for 7 days.\n",
+                    "Hello,\n\n{} invites you to join {tenant_name} as {}. Accept here:\n\n{url}\n\nThe link works once, for 7 days.\n{}",
                     identity.user.email,
-                    role.as_str()
+                    role.as_str(),
+                    brand.as_ref().map(|name| format!("\n{name}\n")).unwrap_or_default()
                 ),
             })
             .await;

@@ -121,6 +121,19 @@ macro_rules! impl_partner_store {
                 $crate::load_partners!(conn, "")
             }
 
+            async fn partner_by_host(
+                &self,
+                host: &str,
+            ) -> Result<Option<::domain::partner::Partner>, ::store::Error> {
+                let mut conn = self.pool.acquire().await.map_err($crate::map_err)?;
+                let mut partners = $crate::load_partners!(
+                    conn,
+                    "where p.id in (select partner_id from partner_domains where host = $1)",
+                    host.to_owned()
+                )?;
+                Ok(partners.pop())
+            }
+
             async fn partners_of(
                 &self,
                 user: ::domain::UserId,

@@ -1197,6 +1197,14 @@ pub async fn partners_own_domains_admins_and_sub_tenants(store: &impl Store) {
     assert_eq!(store.list_partners().await.unwrap().len(), 2);
     assert_eq!(store.partners_of(ada.id).await.unwrap(), vec![acme.clone()]);
     assert!(store.is_partner_admin(acme.id, ada.id).await.unwrap());
+    assert_eq!(
+        store.partner_by_host("ai.acme.example").await.unwrap(),
+        Some(acme.clone())
+    );
+    assert_eq!(
+        store.partner_by_host("elsewhere.example").await.unwrap(),
+        None
+    );
     assert!(!store.is_partner_admin(acme.id, bob.id).await.unwrap());
 
     let mut branding = acme.branding.clone();

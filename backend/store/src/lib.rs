@@ -451,6 +451,8 @@ pub trait PartnerStore: Send + Sync {
     async fn get_partner(&self, id: PartnerId) -> Result<Partner, Error>;
     /// Oldest first, with domains.
     async fn list_partners(&self) -> Result<Vec<Partner>, Error>;
+    /// The partner owning a domain, with its domains.
+    async fn partner_by_host(&self, host: &str) -> Result<Option<Partner>, Error>;
     /// The partners `user` administers, oldest first.
     async fn partners_of(&self, user: UserId) -> Result<Vec<Partner>, Error>;
     async fn is_partner_admin(&self, partner: PartnerId, user: UserId) -> Result<bool, Error>;

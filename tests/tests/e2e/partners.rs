@@ -319,6 +319,46 @@ async fn nothing_on_a_partners_domain_names_the_platform() {
         .await
         .unwrap();
     seen.push(stream.text().await.unwrap());
+    // Mail caused on the partner's domain links there and is signed with the partner's name.
+    let customer = Browser::new(&app).on_host(HOST);
+    let (status, body) = customer
+        .post(
+            "/api/v1/auth/signup",
+            json!({"email": "cto@customer.example", "password": crate::manage::PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    seen.push(body.to_string());
+    let mail = app
+        .mailer
+        .sent()
+        .into_iter()
+        .rfind(|it| it.to.as_str() == "cto@customer.example")
+        .unwrap();
+    assert!(mail.subject.starts_with("Acme AI: "), "{}", mail.subject);
+    assert!(
+        mail.body
+            .contains(&format!("http://{HOST}/verify-email?token=")),
+        "{}",
+        mail.body
+    );
+    seen.push(format!("{} {}", mail.subject, mail.body));
+    let (status, invitation) = on_domain
+        .post(
+            &format!("/api/v1/tenants/{tenant}/invitations"),
+            json!({"email": "dev@customer.example", "role": "developer"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invitation}");
+    assert!(
+        invitation["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("http://{HOST}/accept-invitation")),
+        "{invitation}"
+    );
+    let invite_mail = app.mailer.sent().pop().unwrap();
+    seen.push(format!("{} {}", invite_mail.subject, invite_mail.body));
     for text in seen {
         assert!(
             !text.to_lowercase().contains("sluice"),

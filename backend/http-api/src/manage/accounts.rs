@@ -12,7 +12,7 @@ use domain::TokenId;
 use management::Signup;
 
 use super::caller::{
-    SESSION_COOKIE, caller, cleared_cookies, client_ip, csrf_cookie, session_cookie,
+    SESSION_COOKIE, caller, cleared_cookies, client_ip, csrf_cookie, request_host, session_cookie,
 };
 use super::{ApiProblem, PageQuery, created, json, ok, page, query, views};
 use crate::AppState;
@@ -40,6 +40,7 @@ pub(crate) async fn signup(
                 password: body.password,
                 display_name: body.display_name,
                 invitation_token: body.invitation_token,
+                host: request_host(&req),
             },
             client_ip(&req),
         )
@@ -75,7 +76,10 @@ pub(crate) async fn resend_verification(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiProblem> {
     let body: EmailRequest = json(&req, payload).await?;
-    state.manager.resend_verification(&body.email).await?;
+    state
+        .manager
+        .resend_verification(&body.email, request_host(&req).as_deref())
+        .await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -150,7 +154,10 @@ pub(crate) async fn request_password_reset(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiProblem> {
     let body: EmailRequest = json(&req, payload).await?;
-    state.manager.request_password_reset(&body.email).await?;
+    state
+        .manager
+        .request_password_reset(&body.email, request_host(&req).as_deref())
+        .await?;
     Ok(HttpResponse::Accepted().finish())
 }
 

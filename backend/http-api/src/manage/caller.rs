@@ -20,6 +20,11 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The client's address, for throttling and the audit trail. Forwarded headers are not
 /// trusted: a client could write anything there.
+/// The host name the request came through (`Host`, or `X-Forwarded-Host` behind a proxy).
+pub(crate) fn request_host(req: &HttpRequest) -> Option<String> {
+    domain::partner::host_of_header(req.connection_info().host())
+}
+
 pub(crate) fn client_ip(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|it| it.ip().to_string())
 }
@@ -45,17 +50,20 @@ fn same(a: &str, b: &str) -> bool {
 pub(crate) async fn caller(req: &HttpRequest, state: &AppState) -> Result<Identity, ApiProblem> {
     let ip = client_ip(req);
     if let Some(token) = bearer(req) {
-        return Ok(state.manager.authenticate_token(token, ip).await?);
+        let mut identity = state.manager.authenticate_token(token, ip).await?;
+        identity.host = request_host(req);
+        return Ok(identity);
     }
     let session = req.cookie(SESSION_COOKIE).ok_or_else(|| {
         Error::Unauthenticated(
             "sign in, or send a personal access token as `Authorization: Bearer <token>`".into(),
         )
     })?;
-    let identity = state
+    let mut identity = state
         .manager
         .authenticate_session(session.value(), ip)
         .await?;
+    identity.host = request_host(req);
     let mutating = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if mutating {
         let Credential::Session { csrf_token } = &identity.credential else {
