@@ -18,7 +18,11 @@ use crate::pages::keys::KeysPage;
 use crate::pages::login::LoginPage;
 use crate::pages::members::MembersPage;
 use crate::pages::not_found::NotFoundPage;
+use crate::pages::operator::OperatorPage;
+use crate::pages::partners::PartnersPage;
+use crate::pages::partners::console::PartnerPage;
 use crate::pages::reset_password::ResetPasswordPage;
+use crate::pages::service_accounts::ServiceAccountsPage;
 use crate::pages::signup::SignupPage;
 use crate::pages::tenants::TenantsPage;
 use crate::pages::tokens::TokensPage;
@@ -50,9 +54,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/tokens") view=TokensPage />
                     <Route path=path!("/explorer") view=|| view! { <ComingSoonPage page=Upcoming::Explorer /> } />
                     <Route path=path!("/dashboard") view=|| view! { <ComingSoonPage page=Upcoming::Dashboard /> } />
-                    <Route path=path!("/service-accounts") view=|| view! { <ComingSoonPage page=Upcoming::ServiceAccounts /> } />
-                    <Route path=path!("/partner") view=|| view! { <ComingSoonPage page=Upcoming::Partner /> } />
-                    <Route path=path!("/operator") view=|| view! { <ComingSoonPage page=Upcoming::Operator /> } />
+                    <Route path=path!("/service-accounts") view=ServiceAccountsPage />
+                    <Route path=path!("/partners") view=PartnersPage />
+                    <Route path=path!("/partners/:id") view=PartnerPage />
+                    <Route path=path!("/operator") view=OperatorPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -2,14 +2,25 @@
 //! shows as its name comes from here, and colours reach the CSS only through the variables
 //! below, so a partner's branding (`GET /api/v1/branding`, resolved by the backend from the
 //! request's host) changes the whole portal. `state::ui` loads it once at start; until then,
-//! and if that fails, `Branding::default()` applies.
+//! and if that fails, `Branding::default()` applies, which names no product: on a partner's
+//! domain the platform's name must never flash by.
 
 use api_types::manage::HostBranding;
 
-/// One host's branding.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Every CSS variable `Branding::css_variables` may set, so that a variable a new branding no
+/// longer sets can be reset.
+pub const CSS_VARIABLES: &[&str] = &[
+    "--brand-custom",
+    "--brand-custom-dark",
+    "--brand-custom-contrast",
+    "--accent-custom",
+    "--accent-custom-dark",
+];
+
+/// One host's branding; the default names no product.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Branding {
-    /// Shown in the header, the page titles and the sign-in pages.
+    /// Shown in the header, the page titles and the sign-in pages; empty until known.
     pub product_name: String,
     /// An `https:` or `data:` image; the built-in mark is used without one.
     pub logo_url: Option<String>,
@@ -20,19 +31,8 @@ pub struct Branding {
     pub accent_color: Option<String>,
     /// Where people get help, shown on the sign-in pages.
     pub support_url: Option<String>,
-}
-
-impl Default for Branding {
-    fn default() -> Self {
-        Branding {
-            product_name: "Sluice".to_owned(),
-            logo_url: None,
-            favicon_url: None,
-            primary_color: None,
-            accent_color: None,
-            support_url: None,
-        }
-    }
+    /// The prefix of keys issued on this host (the partner's, on its domains); empty until known.
+    pub key_prefix: String,
 }
 
 impl From<HostBranding> for Branding {
@@ -48,6 +48,7 @@ impl From<HostBranding> for Branding {
             primary_color: Some(view.primary_color).filter(|_| partner),
             accent_color: view.accent_color.filter(|_| partner),
             support_url: view.support_url,
+            key_prefix: host.key_prefix,
         }
     }
 }
@@ -77,10 +78,10 @@ impl Branding {
 
     /// The browser tab's title for a page.
     pub fn title(&self, page: &str) -> String {
-        if page.is_empty() {
-            self.product_name.clone()
-        } else {
-            format!("{page} · {}", self.product_name)
+        match (page.is_empty(), self.product_name.is_empty()) {
+            (true, _) => self.product_name.clone(),
+            (false, true) => page.to_owned(),
+            (false, false) => format!("{page} · {}", self.product_name),
         }
     }
 }
@@ -160,11 +161,14 @@ mod tests {
     }
 
     #[test]
-    fn the_default_is_sluice() {
+    fn the_default_names_no_product() {
         let branding = Branding::default();
-        assert_eq!(branding.product_name, "Sluice");
-        assert_eq!(branding.title("API keys"), "API keys · Sluice");
+        assert_eq!(branding.product_name, "");
+        assert_eq!(branding.title("API keys"), "API keys");
         assert!(branding.css_variables().is_empty());
+        let platform = Branding::from(host(false, "#2563eb"));
+        assert_eq!(platform.title("API keys"), "API keys · Acme AI");
+        assert_eq!(platform.key_prefix, "sk-acme");
     }
 
     #[test]
@@ -209,6 +213,7 @@ mod tests {
         };
         let vars = branding.css_variables();
         assert_eq!(vars[0], ("--brand-custom", "#00aa77".to_owned()));
+        assert!(vars.iter().all(|(name, _)| CSS_VARIABLES.contains(name)));
         assert!(vars.iter().all(|(name, _)| !name.starts_with("--accent")));
         assert!(is_hex_color("#A1b2C3"));
         assert!(!is_hex_color("#12345"));

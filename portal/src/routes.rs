@@ -14,15 +14,22 @@ pub const MEMBERS: &str = "/members";
 pub const CREDENTIALS: &str = "/provider-credentials";
 pub const AUDIT: &str = "/audit";
 pub const TOKENS: &str = "/tokens";
+pub const SERVICE_ACCOUNTS: &str = "/service-accounts";
+/// The partner console: the partners one administers (and, for operators, creating one).
+pub const PARTNERS: &str = "/partners";
+/// Every tenant and partner of the platform, for its operators.
+pub const OPERATOR: &str = "/operator";
 /// The interactive API reference, served by the backend (not a portal route).
 pub const API_REFERENCE: &str = "/api/docs/";
 
-/// Pages that other work will build; the nav shows them as "coming soon".
+/// Pages that need backend endpoints that do not exist yet; the nav shows them as "coming soon".
 pub const EXPLORER: &str = "/explorer";
 pub const DASHBOARD: &str = "/dashboard";
-pub const SERVICE_ACCOUNTS: &str = "/service-accounts";
-pub const PARTNER: &str = "/partner";
-pub const OPERATOR: &str = "/operator";
+
+/// One partner's console.
+pub fn partner(id: uuid::Uuid) -> String {
+    format!("{PARTNERS}/{id}")
+}
 
 /// Where to go after signing in: only a path of this site, never another origin (an open
 /// redirect would let a phishing link bounce users through our login).

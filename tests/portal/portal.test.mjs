@@ -10,7 +10,14 @@
 // through the mailed link (read from the server's log, where the log mailer writes it), sign
 // in, create a tenant, a key (copied from the clipboard and used on the data plane), invite a
 // colleague, store a provider key (shown masked), read the audit log, make an access token,
-// revoke the key. Then every page is visited for console errors, and sign-up is done again
+// revoke the key; create a service account and trade its copied credentials for a token that
+// calls the data plane, rotate and revoke it. The first account is a platform operator: it
+// sees every tenant and creates a partner with a domain and an administrator, who (in a
+// second session) edits the branding with its live preview, manages domains and
+// administrators, creates a sub-tenant and issues a key there with the partner's prefix; the
+// partner's domain (mapped to 127.0.0.1 in Chromium) then shows only the partner's brand.
+// Single sign-on goes through a fake GitHub (a tiny HTTP server here) and the session it opens
+// can make changes. Then every page is visited for console errors, and sign-up is done again
 // with the keyboard only.
 
 import { after, before, test } from 'node:test';
@@ -18,6 +25,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,20 +38,35 @@ const PASSWORD = 'correct horse battery staple';
 const EMAIL = 'ada@example.com';
 const COLLEAGUE = 'grace@example.com';
 const PROVIDER_SECRET = 'sk-own-provider-key-0123456789wxyz';
-// The flags measured to work on our machines (shared/TOOLCHAIN.md).
+const PARTNER_ADMIN = 'pat@acme.test';
+const PARTNER_DOMAIN = 'ai.acme.test';
+const SSO_EMAIL = 'sso-user@example.org';
+// A logo and a favicon inline, as partners may give them (no text in them).
+const svg = (fill) => `data:image/svg+xml;base64,${Buffer.from(
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><circle cx="12" cy="12" r="10" fill="${fill}"/></svg>`,
+).toString('base64')}`;
+const PARTNER_LOGO = svg('#0a7d32');
+const PARTNER_FAVICON = svg('#f59e0b');
+// The flags measured to work on our machines (shared/TOOLCHAIN.md), and the partner's domain
+// mapped to this machine.
 const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  `--host-resolver-rules=MAP ${PARTNER_DOMAIN} 127.0.0.1`,
 ];
 
 let server;
 let serverLog = '';
 let base;
+let port;
+let idp;
 let workdir;
 let browser;
 let context;
 let page;
 const consoleErrors = [];
+// Console errors a step provokes on purpose (Chromium logs every 4xx answer of a fetch).
+const expectedConsoleErrors = [];
 const state = {};
 let broken = null;
 
@@ -102,7 +125,9 @@ function mailedLink(to, path) {
 
 function watch(target) {
   target.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(`${target.url()}: ${message.text()}`);
+    if (message.type() !== 'error') return;
+    const text = `${target.url()}: ${message.text()}`;
+    if (!expectedConsoleErrors.some((it) => it.test(text))) consoleErrors.push(text);
   });
   target.on('pageerror', (error) => consoleErrors.push(`${target.url()}: ${error.message}`));
 }
@@ -121,10 +146,95 @@ async function visit(path, target = page) {
   await ready(target);
 }
 
+/** A fake GitHub OAuth app: consents at once as SSO_EMAIL, like the one in tests/src/fake_idp.rs. */
+async function startFakeGithub() {
+  const codes = new Map();
+  const tokens = new Map();
+  const json = (res, status, body) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const fake = createHttpServer(async (req, res) => {
+    const url = new URL(req.url, 'http://idp');
+    if (url.pathname === '/login/oauth/authorize') {
+      const code = randomBytes(12).toString('hex');
+      codes.set(code, SSO_EMAIL);
+      const back = new URL(url.searchParams.get('redirect_uri'));
+      back.searchParams.set('code', code);
+      back.searchParams.set('state', url.searchParams.get('state'));
+      res.writeHead(302, { location: back.toString() });
+      return res.end();
+    }
+    if (url.pathname === '/login/oauth/access_token' && req.method === 'POST') {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      const code = new URLSearchParams(body).get('code');
+      const email = codes.get(code);
+      codes.delete(code);
+      if (!email) return json(res, 400, { error: 'invalid_grant' });
+      const token = randomBytes(16).toString('hex');
+      tokens.set(token, email);
+      return json(res, 200, { access_token: token, token_type: 'Bearer', scope: 'read:user,user:email' });
+    }
+    const email = tokens.get(String(req.headers.authorization || '').replace(/^Bearer /i, ''));
+    if (!email) return json(res, 401, { message: 'Bad credentials' });
+    if (url.pathname === '/api/user') return json(res, 200, { id: 4242, login: 'sso-user', name: 'Sso User' });
+    if (url.pathname === '/api/user/emails') return json(res, 200, [{ email, primary: true, verified: true }]);
+    return json(res, 404, { message: 'Not Found' });
+  });
+  await new Promise((ok) => fake.listen(0, '127.0.0.1', ok));
+  return { server: fake, url: `http://127.0.0.1:${fake.address().port}` };
+}
+
+/** GET /api/v1/branding as `host` would see it (fetch may not set the Host header). */
+function brandingOf(host) {
+  return new Promise((ok, fail) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/api/v1/branding', headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => { body += chunk; });
+      res.on('end', () => ok(JSON.parse(body)));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+/** The data plane's answer to a chat call with `bearer`. */
+async function chat(bearer, content = 'x') {
+  return fetch(`${base}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'mock', messages: [{ role: 'user', content }] }),
+  });
+}
+
+/** POST /oauth/token with client credentials (client_secret_basic, as the portal's curl). */
+async function clientCredentials(clientId, clientSecret) {
+  return fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials',
+  });
+}
+
+/** A fresh browser session (its own cookies) that records console errors. */
+async function newSession() {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  const tab = await ctx.newPage();
+  tab.setDefaultTimeout(15_000);
+  watch(tab);
+  return { ctx, tab };
+}
+
 before(async () => {
   assert.ok(BIN, 'SLUICE_BIN must name the sluice binary');
   mkdirSync(SHOTS, { recursive: true });
   workdir = mkdtempSync(join(tmpdir(), 'sluice-portal-'));
+  idp = await startFakeGithub();
   const config = join(workdir, 'sluice.toml');
   writeFileSync(config, `
 [providers.openai]
@@ -137,8 +247,16 @@ kind = "mock"
 [[models]]
 alias = "mock"
 provider = "mock"
+
+[sso.providers.github]
+kind = "github"
+client_id = "portal-e2e"
+client_secret = "env:IDP_SECRET"
+authorize_url = "${idp.url}/login/oauth/authorize"
+token_url = "${idp.url}/login/oauth/access_token"
+api_url = "${idp.url}/api"
 `);
-  const port = await freePort();
+  port = await freePort();
   base = `http://127.0.0.1:${port}`;
   const env = {
     ...process.env,
@@ -147,6 +265,7 @@ provider = "mock"
     SLUICE_LOG_FORMAT: 'json',
     SLUICE_LOG_LEVEL: 'info',
     SLUICE_MASTER_KEY: randomBytes(32).toString('base64'),
+    IDP_SECRET: 'idp-secret',
   };
   // The mail links are read from the log at INFO: no outside filter may hide them.
   delete env.RUST_LOG;
@@ -170,6 +289,7 @@ provider = "mock"
 
 after(async () => {
   await browser?.close();
+  idp?.server.close();
   if (server && server.exitCode === null) {
     server.kill('SIGTERM');
     await Promise.race([new Promise((ok) => server.once('exit', ok)), sleep(10_000)]);
@@ -362,6 +482,269 @@ step('rotate, then revoke the key after a confirmation', async () => {
   });
 });
 
+step('create a service account, and trade its copied credentials for a token that calls the data plane', async () => {
+  await page.getByRole('link', { name: 'Service accounts' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Service accounts' }).waitFor();
+  await page.getByText('No service accounts yet').waitFor();
+  await page.getByRole('button', { name: 'Create service account' }).click();
+  await page.getByLabel('Name').fill('nightly-batch');
+  await page.getByLabel('Allowed models').fill('mock');
+  await page.getByLabel('IP allow-list').fill('not-a-network');
+  await page.getByRole('button', { name: 'Create service account' }).click();
+  await page.getByText('`not-a-network` is not an IP address').waitFor();
+  await page.getByLabel('IP allow-list').fill('127.0.0.1/32');
+  await shot('14-service-account-form');
+  await page.getByRole('button', { name: 'Create service account' }).click();
+  state.clientId = await page.locator('#sa-client-id').inputValue();
+  await page.getByRole('button', { name: 'Copy client secret' }).click();
+  state.clientSecret = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(state.clientSecret, await page.locator('#sa-client-secret').inputValue());
+  await page.getByRole('button', { name: 'Copy client ID' }).click();
+  await eventually('the client id on the clipboard', async () =>
+    (await page.evaluate(() => navigator.clipboard.readText())) === state.clientId);
+  const curl = await page.locator('#sa-curl').textContent();
+  assert.ok(curl.includes(`${base}/oauth/token -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials`), curl);
+  assert.ok(curl.includes(state.clientSecret), 'the command is ready to paste');
+  await shot('15-service-account-created');
+  await page.getByRole('button', { name: 'Done, I have stored it' }).click();
+  const row = page.locator('.service-accounts-table tbody tr', { hasText: 'nightly-batch' });
+  await row.getByText(state.clientId).waitFor();
+  await row.getByText(`…${state.clientSecret.slice(-4)}`).waitFor();
+
+  const token = await eventually('an access token', async () => {
+    const res = await clientCredentials(state.clientId, state.clientSecret);
+    return res.status === 200 ? (await res.json()).access_token : null;
+  });
+  const answer = await eventually('the token to call the data plane', async () => {
+    const res = await chat(token, 'Hello from a service account');
+    return res.status === 200 ? res.json() : null;
+  });
+  assert.match(answer.choices[0].message.content, /Hello from a service account/);
+});
+
+step('rotate the service account\'s secret, then revoke it, each after a confirmation', async () => {
+  const row = page.locator('.service-accounts-table tbody tr', { hasText: 'nightly-batch' });
+  await row.getByRole('button', { name: 'Rotate secret' }).click();
+  const rotate = page.getByRole('dialog', { name: 'Rotate this secret?' });
+  await shot('16-service-account-rotate');
+  await rotate.getByRole('button', { name: 'Rotate secret' }).click();
+  const rotated = await page.locator('#sa-client-secret').inputValue();
+  assert.notEqual(rotated, state.clientSecret);
+  assert.equal(await page.locator('#sa-client-id').inputValue(), state.clientId, 'the client id stays');
+  await page.getByRole('button', { name: 'Done, I have stored it' }).click();
+  await eventually('the old secret to be refused', async () =>
+    (await clientCredentials(state.clientId, state.clientSecret)).status === 401);
+  const token = await eventually('a token with the new secret', async () => {
+    const res = await clientCredentials(state.clientId, rotated);
+    return res.status === 200 ? (await res.json()).access_token : null;
+  });
+
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  const revoke = page.getByRole('dialog', { name: 'Revoke this service account?' });
+  await revoke.getByRole('button', { name: 'Revoke service account' }).click();
+  await page.getByText('Revoked nightly-batch.').waitFor();
+  await row.getByText('revoked').waitFor();
+  await eventually('the revoked account\'s token to be refused', async () => (await chat(token)).status === 401);
+  assert.notEqual((await clientCredentials(state.clientId, rotated)).status, 200);
+  await shot('17-service-accounts');
+});
+
+step('a second account signs up: the partner\'s administrator-to-be', async () => {
+  const res = await fetch(`${base}/api/v1/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: PARTNER_ADMIN, password: PASSWORD, display_name: 'Pat Partner' }),
+  });
+  assert.equal(res.status, 201, await res.text());
+  const link = await eventually('the verification mail', () => mailedLink(PARTNER_ADMIN, 'verify-email'));
+  const token = new URL(link).searchParams.get('token');
+  const verified = await fetch(`${base}/api/v1/auth/verify-email`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
+  assert.equal(verified.status, 200, await verified.text());
+});
+
+step('the first account is a platform operator: the operator view lists every tenant', async () => {
+  await page.getByRole('link', { name: 'Operator view' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Operator view' }).waitFor();
+  const acme = page.locator('.operator-tenants tbody tr', { hasText: 'Acme' });
+  await acme.getByText('Platform').waitFor();
+  await page.getByText('No partners yet').waitFor();
+  await shot('18-operator');
+});
+
+step('as operator, create a partner with a domain and an administrator', async () => {
+  await page.getByRole('link', { name: 'Create a partner' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Partner console' }).waitFor();
+  await page.getByRole('button', { name: 'Create partner' }).click();
+  await page.getByLabel('Partner name').fill('Acme Partners');
+  await page.getByLabel('Key prefix').fill('sk-sluice');
+  await page.getByLabel('Product name').fill('Acme AI');
+  await page.getByLabel('Primary colour', { exact: true }).fill('#123456');
+  await page.getByLabel('Domains').fill(PARTNER_DOMAIN);
+  await page.getByLabel('Administrator\'s email').fill(PARTNER_ADMIN);
+  await page.getByRole('button', { name: 'Create partner' }).click();
+  await page.getByText('Choose a prefix other than the platform\'s own.').waitFor();
+  await page.getByLabel('Key prefix').fill('sk-acme');
+  await shot('19-partner-create');
+  await page.getByRole('button', { name: 'Create partner' }).click();
+  await page.getByText('Created the partner Acme Partners.').waitFor();
+  const row = page.locator('.partners-table tbody tr', { hasText: 'Acme Partners' });
+  await row.getByText(PARTNER_DOMAIN).waitFor();
+  await row.getByText('sk-acme-…').waitFor();
+  // Every partner is an operator's: the console is in the navigation now.
+  await page.getByRole('link', { name: 'Partner console' }).waitFor();
+});
+
+step('the partner\'s administrator edits the branding, watching the live preview', async () => {
+  const { ctx, tab } = await newSession();
+  state.partnerSession = { ctx, tab };
+  await visit('/login', tab);
+  await tab.getByLabel('Email address').fill(PARTNER_ADMIN);
+  await tab.getByLabel('Password').fill(PASSWORD);
+  await tab.getByRole('button', { name: 'Sign in' }).click();
+  await tab.getByRole('link', { name: 'Partner console' }).click();
+  await tab.getByRole('link', { name: 'Acme Partners' }).click();
+  await tab.getByRole('heading', { level: 1, name: 'Acme Partners' }).waitFor();
+  state.partnerPath = new URL(tab.url()).pathname;
+  assert.match(state.partnerPath, /^\/partners\/[0-9a-f-]{36}$/);
+
+  const preview = tab.locator('.brand-preview');
+  const button = preview.locator('.preview-button');
+  const background = () => button.evaluate((it) => getComputedStyle(it).backgroundColor);
+  assert.equal(await preview.locator('.preview-name').textContent(), 'Acme AI');
+  assert.equal(await background(), 'rgb(18, 52, 86)', 'the saved #123456');
+  await tab.getByLabel('Product name').fill('Acme Cloud');
+  await tab.getByLabel('Primary colour', { exact: true }).fill('#0a7d32');
+  await tab.getByLabel('Accent colour', { exact: true }).fill('#f59e0b');
+  await tab.getByLabel('Logo URL').fill(PARTNER_LOGO);
+  await tab.getByLabel('Favicon URL').fill(PARTNER_FAVICON);
+  await tab.getByLabel('Support URL').fill('https://help.acme.test');
+  // The preview follows the typing, before anything is saved.
+  await eventually('the preview to show the new name', async () =>
+    (await preview.locator('.preview-name').textContent()) === 'Acme Cloud');
+  assert.equal(await background(), 'rgb(10, 125, 50)');
+  assert.equal(await preview.locator('.preview-logo').getAttribute('src'), PARTNER_LOGO);
+  assert.equal(await preview.locator('.preview-favicon').getAttribute('src'), PARTNER_FAVICON);
+  const saved = await brandingOf(`${PARTNER_DOMAIN}:${port}`);
+  assert.equal(saved.branding.display_name, 'Acme AI', 'nothing saved yet');
+  await tab.getByLabel('Primary colour', { exact: true }).fill('blue');
+  await eventually('an invalid colour to leave the preview alone', async () =>
+    (await background()) !== 'rgb(10, 125, 50)');
+  await tab.getByRole('button', { name: 'Save branding' }).click();
+  await tab.getByText('Choose a colour like #1f6feb.').waitFor();
+  await tab.getByLabel('Primary colour', { exact: true }).fill('#0a7d32');
+  await shot('21-partner-branding', tab);
+  await tab.getByRole('button', { name: 'Save branding' }).click();
+  await tab.getByText('Saved the branding').waitFor();
+});
+
+step('the partner\'s administrator manages its domains and administrators', async () => {
+  const { tab } = state.partnerSession;
+  await tab.locator('#domain-host').fill('https://portal.acme.test');
+  await tab.getByRole('button', { name: 'Add domain' }).click();
+  await tab.getByText('Enter a domain name like').waitFor();
+  await tab.locator('#domain-host').fill('portal.acme.test');
+  await tab.getByRole('button', { name: 'Add domain' }).click();
+  await tab.getByText('Added portal.acme.test').waitFor();
+  await tab.getByRole('button', { name: 'Remove portal.acme.test' }).click();
+  const remove = tab.getByRole('dialog', { name: 'Remove this domain?' });
+  await remove.getByRole('button', { name: 'Remove domain' }).click();
+  await tab.getByText('Removed portal.acme.test.').waitFor();
+  await tab.locator('.domain-list code', { hasText: PARTNER_DOMAIN }).waitFor();
+
+  // The last administrator cannot leave: the server's 409, in words.
+  expectedConsoleErrors.push(/\/partners\/[0-9a-f-]+: Failed to load resource: .* 409 /);
+  await tab.getByRole('button', { name: `Remove ${PARTNER_ADMIN}` }).click();
+  const leave = tab.getByRole('dialog', { name: 'Remove this administrator?' });
+  await leave.getByText('You will no longer manage this partner').waitFor();
+  await leave.getByRole('button', { name: 'Remove administrator' }).click();
+  await tab.getByText('A partner keeps at least one administrator.').waitFor();
+  await tab.getByLabel('Email address').fill(EMAIL);
+  await tab.getByRole('button', { name: 'Add administrator' }).click();
+  await tab.getByText(`${EMAIL} now administers this partner.`).waitFor();
+  await shot('22-partner-domains-admins', tab);
+});
+
+step('a sub-tenant: create it, switch to it, and issue a key with the partner\'s prefix', async () => {
+  const { tab } = state.partnerSession;
+  await tab.getByLabel('Tenant name').fill('Globex');
+  await tab.getByRole('button', { name: 'Create sub-tenant' }).click();
+  await tab.getByText('Created Globex.').waitFor();
+  // The toasts sit over the table's last column: dismiss them, as a person would.
+  const dismiss = tab.getByRole('button', { name: 'Dismiss' });
+  while (await dismiss.count()) await dismiss.first().click({ timeout: 1_000 }).catch(() => {});
+  await tab.getByRole('button', { name: 'Switch to Globex' }).click();
+  await eventually('Globex to be current', async () =>
+    (await tab.locator('#tenant-switcher option:checked').textContent())?.trim() === 'Globex');
+  await shot('23-partner-sub-tenants', tab);
+  await tab.getByRole('link', { name: 'API keys' }).click();
+  await tab.getByRole('button', { name: 'Create key' }).click();
+  await tab.getByLabel('Name').fill('globex-prod');
+  await tab.getByRole('button', { name: 'Create key' }).click();
+  const key = await tab.locator('#new-key-secret').inputValue();
+  assert.match(key, /^sk-acme-/);
+  const res = await eventually('the sub-tenant\'s key to work', async () => {
+    const answer = await chat(key);
+    return answer.status === 200 ? answer : null;
+  });
+  assert.equal(res.status, 200);
+  // Service accounts and members are the partner administrator's to manage there too.
+  await tab.getByRole('link', { name: 'Service accounts' }).click();
+  await tab.getByRole('button', { name: 'Create service account' }).waitFor();
+  await tab.getByRole('link', { name: 'Tenants' }).click();
+  await tab.locator('tr', { hasText: 'Globex' }).getByText('Partner administrator').waitFor();
+});
+
+step('on the partner\'s domain the portal shows only the partner\'s brand', async () => {
+  const partnerBase = `http://${PARTNER_DOMAIN}:${port}`;
+  const { ctx, tab } = await newSession();
+  await tab.goto(`${partnerBase}/login`);
+  await ready(tab);
+  await tab.locator('.brand-name', { hasText: 'Acme Cloud' }).waitFor();
+  await tab.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await eventually('the partner\'s favicon', async () =>
+    (await tab.locator('link[rel=icon]').getAttribute('href')) === PARTNER_FAVICON);
+  assert.equal(await tab.title(), 'Sign in · Acme Cloud');
+  assert.equal(await tab.locator('.brand-logo').getAttribute('src'), PARTNER_LOGO);
+  const button = tab.getByRole('button', { name: 'Sign in', exact: true });
+  assert.equal(await button.evaluate((it) => getComputedStyle(it).backgroundColor), 'rgb(10, 125, 50)');
+  const support = tab.getByRole('link', { name: 'Support' });
+  assert.equal(await support.getAttribute('href'), 'https://help.acme.test');
+  const seen = await tab.evaluate(() => ({
+    text: document.body.innerText,
+    title: document.title,
+    icon: document.querySelector('link[rel=icon]')?.getAttribute('href') ?? '',
+    html: document.documentElement.outerHTML,
+  }));
+  for (const [where, value] of Object.entries(seen)) {
+    assert.doesNotMatch(value, /sluice/i, `the platform's name in the ${where}`);
+  }
+  await shot('24-partner-domain-login', tab);
+  await ctx.close();
+});
+
+step('single sign-on: a button per provider, and a session it opens can make changes', async () => {
+  const { ctx, tab } = await newSession();
+  await visit('/login?sso_error=denied', tab);
+  await tab.getByText('The sign-in was cancelled at the identity provider.').waitFor();
+  await visit('/login?next=%2Ftokens', tab);
+  const sso = tab.getByRole('link', { name: 'Sign in with GitHub' });
+  assert.equal(await sso.getAttribute('href'), '/api/v1/auth/sso/github/start?return_to=%2Ftokens');
+  await shot('25-login-sso', tab);
+  await sso.click();
+  // Through the fake GitHub and back to the page that asked, signed in with cookies only.
+  await tab.getByRole('heading', { level: 1, name: 'Personal access tokens' }).waitFor();
+  await tab.getByText(SSO_EMAIL).waitFor();
+  assert.equal(new URL(tab.url()).pathname, '/tokens');
+  await tab.getByLabel('Name').fill('after-sso');
+  await tab.getByRole('button', { name: 'Create token' }).click();
+  await tab.locator('#new-token-secret').waitFor();
+  await ctx.close();
+});
+
 step('every page renders, on a desktop and on a phone, in both themes', async () => {
   const pages = [
     ['keys', '/keys', 'API keys'],
@@ -373,7 +756,8 @@ step('every page renders, on a desktop and on a phone, in both themes', async ()
     ['explorer', '/explorer', 'API explorer'],
     ['dashboard', '/dashboard', 'Dashboard'],
     ['service-accounts', '/service-accounts', 'Service accounts'],
-    ['partner', '/partner', 'Partner console'],
+    ['partners', '/partners', 'Partner console'],
+    ['partner-console', state.partnerPath, 'Acme Partners'],
     ['operator', '/operator', 'Operator view'],
   ];
   for (const [name, path, heading] of pages) {
@@ -390,6 +774,9 @@ step('every page renders, on a desktop and on a phone, in both themes', async ()
   const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.notEqual(background, 'rgb(246, 247, 249)', 'dark mode follows the system');
   await shot('30-keys-dark');
+  await visit(state.partnerPath);
+  await page.locator('.brand-preview .preview-name', { hasText: 'Acme Cloud' }).waitFor();
+  await shot('34-partner-console-dark');
   await page.emulateMedia({ colorScheme: 'light' });
 
   const phone = await context.newPage();
@@ -406,6 +793,12 @@ step('every page renders, on a desktop and on a phone, in both themes', async ()
     return { by: document.documentElement.scrollWidth - window.innerWidth, wide: wide.slice(0, 5) };
   });
   assert.ok(overflow.by <= 1, `no sideways scrolling on a phone: ${JSON.stringify(overflow)}`);
+  await visit(state.partnerPath, phone);
+  await phone.getByRole('heading', { level: 1, name: 'Acme Partners' }).waitFor();
+  await phone.locator('.brand-preview').waitFor();
+  assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1),
+    'the partner console fits a phone');
+  await shot('33-partner-console-phone', phone);
   await phone.getByRole('button', { name: 'Menu' }).click();
   await phone.getByRole('link', { name: 'Members' }).click();
   await phone.getByRole('heading', { level: 1, name: 'Members' }).waitFor();
@@ -415,6 +808,7 @@ step('every page renders, on a desktop and on a phone, in both themes', async ()
 });
 
 step('sign out', async () => {
+  await state.partnerSession?.ctx.close();
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await visit('/keys');

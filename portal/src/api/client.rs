@@ -106,6 +106,18 @@ pub(crate) async fn post<B: Serialize, T: DeserializeOwned>(
     decode(&call(Method::POST, url, Some(encode(body)?)).await?)
 }
 
+/// A POST without a body whose answer has one (rotating a secret).
+pub(crate) async fn post_empty<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+    decode(&call(Method::POST, url, None).await?)
+}
+
+pub(crate) async fn put<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, ApiError> {
+    decode(&call(Method::PUT, url, Some(encode(body)?)).await?)
+}
+
 /// A POST whose answer has no body (202, 204).
 pub(crate) async fn post_quiet<B: Serialize>(url: &str, body: Option<&B>) -> Result<(), ApiError> {
     let body = body.map(encode).transpose()?;

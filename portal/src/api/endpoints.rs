@@ -1,18 +1,20 @@
 //! One function per management API endpoint the portal uses, typed with `api_types::manage`.
 
 use api_types::manage::{
-    AcceptedInvitation, AuditEventView, ByokProviderView, CreateInvitationRequest,
-    CreateKeyRequest, CreateProviderCredentialRequest, CreateTenantRequest, CreateTokenRequest,
-    CreatedInvitation, CreatedKey, CreatedToken, EmailRequest, HostBranding, InvitationView,
-    KeyView, LoginRequest, LoginResponse, MeResponse, MemberView, Page, PasswordResetRequest,
-    ProviderCredentialView, RoleName, RotateKeyRequest, SignupRequest, TenantView, TokenRequest,
-    TokenView, UpdateMemberRequest, UserView,
+    AcceptedInvitation, AddDomainRequest, AuditEventView, BrandingView, ByokProviderView,
+    CreateInvitationRequest, CreateKeyRequest, CreatePartnerRequest,
+    CreateProviderCredentialRequest, CreateServiceAccountRequest, CreateTenantRequest,
+    CreateTokenRequest, CreatedInvitation, CreatedKey, CreatedToken, EmailRequest, HostBranding,
+    InvitationView, KeyView, LoginRequest, LoginResponse, MeResponse, MemberView, Page,
+    PartnerAdminView, PartnerView, PasswordResetRequest, ProviderCredentialView, RoleName,
+    RotateKeyRequest, ServiceAccountCredentials, ServiceAccountView, SignupRequest,
+    SsoProviderView, TenantView, TokenRequest, TokenView, UpdateMemberRequest, UserView,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::ApiError;
-use super::client::{delete, get, patch_quiet, post, post_quiet};
+use super::client::{delete, get, patch_quiet, post, post_empty, post_quiet, put};
 use super::paths::{self, AuditQuery};
 
 pub(crate) use super::client::may_have_session;
@@ -35,6 +37,11 @@ async fn all<T: DeserializeOwned>(path: &str) -> Result<Vec<T>, ApiError> {
 /// The requesting host's branding (public: the sign-in pages need it too).
 pub async fn branding() -> Result<HostBranding, ApiError> {
     get(&paths::branding()).await
+}
+
+/// The identity providers people can sign in with (public).
+pub async fn sso_providers() -> Result<Vec<SsoProviderView>, ApiError> {
+    get(&paths::sso_providers()).await
 }
 
 pub async fn signup(body: &SignupRequest) -> Result<UserView, ApiError> {
@@ -178,4 +185,85 @@ pub async fn rotate_key(
         grace_period_seconds,
     };
     post(&paths::rotate_key(tenant, key), &body).await
+}
+
+pub async fn service_accounts(tenant: Uuid) -> Result<Vec<ServiceAccountView>, ApiError> {
+    all(&paths::service_accounts(tenant)).await
+}
+
+pub async fn create_service_account(
+    tenant: Uuid,
+    body: &CreateServiceAccountRequest,
+) -> Result<ServiceAccountCredentials, ApiError> {
+    post(&paths::service_accounts(tenant), body).await
+}
+
+pub async fn rotate_service_account_secret(
+    tenant: Uuid,
+    account: Uuid,
+) -> Result<ServiceAccountCredentials, ApiError> {
+    post_empty(&paths::rotate_service_account_secret(tenant, account)).await
+}
+
+pub async fn revoke_service_account(tenant: Uuid, account: Uuid) -> Result<(), ApiError> {
+    delete(&paths::service_account(tenant, account)).await
+}
+
+/// Every tenant for operators; the caller's own otherwise.
+pub async fn tenants() -> Result<Vec<TenantView>, ApiError> {
+    all(&paths::tenants()).await
+}
+
+/// The partners the caller administers (every partner, for operators).
+pub async fn partners() -> Result<Vec<PartnerView>, ApiError> {
+    all(&paths::partners()).await
+}
+
+pub async fn create_partner(body: &CreatePartnerRequest) -> Result<PartnerView, ApiError> {
+    post(&paths::partners(), body).await
+}
+
+pub async fn partner(id: Uuid) -> Result<PartnerView, ApiError> {
+    get(&paths::partner(id)).await
+}
+
+pub async fn update_branding(id: Uuid, body: &BrandingView) -> Result<PartnerView, ApiError> {
+    put(&paths::partner_branding(id), body).await
+}
+
+pub async fn add_partner_domain(id: Uuid, host: &str) -> Result<PartnerView, ApiError> {
+    let body = AddDomainRequest {
+        host: host.to_owned(),
+    };
+    post(&paths::partner_domains(id), &body).await
+}
+
+pub async fn remove_partner_domain(id: Uuid, host: &str) -> Result<(), ApiError> {
+    delete(&paths::partner_domain(id, host)).await
+}
+
+pub async fn partner_admins(id: Uuid) -> Result<Vec<PartnerAdminView>, ApiError> {
+    all(&paths::partner_admins(id)).await
+}
+
+pub async fn add_partner_admin(id: Uuid, email: &str) -> Result<PartnerAdminView, ApiError> {
+    let body = EmailRequest {
+        email: email.to_owned(),
+    };
+    post(&paths::partner_admins(id), &body).await
+}
+
+pub async fn remove_partner_admin(id: Uuid, user: Uuid) -> Result<(), ApiError> {
+    delete(&paths::partner_admin(id, user)).await
+}
+
+pub async fn partner_tenants(id: Uuid) -> Result<Vec<TenantView>, ApiError> {
+    all(&paths::partner_tenants(id)).await
+}
+
+pub async fn create_partner_tenant(id: Uuid, name: &str) -> Result<TenantView, ApiError> {
+    let body = CreateTenantRequest {
+        name: name.to_owned(),
+    };
+    post(&paths::partner_tenants(id), &body).await
 }

@@ -65,6 +65,12 @@ impl ApiError {
         self.code == Some(ErrorCode::EmailNotVerified)
     }
 
+    /// Whether the address's organisation signs in only through single sign-on (the sign-in
+    /// page then points at its buttons).
+    pub fn needs_sso(&self) -> bool {
+        self.code == Some(ErrorCode::SsoRequired)
+    }
+
     /// The validation message for one field (`name`, or a nested `limits.tokens_per_minute`),
     /// shown next to that field.
     pub fn field(&self, name: &str) -> Option<String> {
@@ -118,6 +124,10 @@ impl ApiError {
                     .to_owned()
             }
             ErrorCode::PayloadTooLarge => "That is too large to send.".to_owned(),
+            // The detail names the provider ("… sign in with Okta").
+            ErrorCode::SsoRequired => format!(
+                "{detail} Use its single sign-on button on the sign-in page instead of a password."
+            ),
             // Codes of the data plane, and codes added after this portal was built.
             _ => {
                 if detail.is_empty() {
@@ -134,6 +144,34 @@ impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message())
     }
+}
+
+/// Why single sign-on failed, from the `sso_error` the backend puts on the sign-in page's URL
+/// when it sends the browser back.
+pub fn sso_error_message(code: &str) -> String {
+    match code {
+        "invalid_state" => {
+            "The sign-in expired or was already used. Start again with the button below."
+        }
+        "denied" => "The sign-in was cancelled at the identity provider.",
+        "exchange_failed" => {
+            "The identity provider did not confirm the sign-in. Try again; if it keeps happening, tell your operator."
+        }
+        "invalid_identity" => {
+            "The identity provider's answer could not be verified. Try again; if it keeps happening, tell your operator."
+        }
+        "email_not_verified" => {
+            "The identity provider has not verified your email address. Verify it there, then try again."
+        }
+        "signup_closed" => {
+            "There is no account with that address, and new accounts need an invitation. Ask a colleague to invite you."
+        }
+        "provider_unavailable" => {
+            "The identity provider cannot be reached right now. Try again in a moment."
+        }
+        _ => "Single sign-on did not work. Try again.",
+    }
+    .to_owned()
 }
 
 /// The server writes lower-case clauses (`the email address or password is wrong`); the portal
@@ -206,6 +244,45 @@ mod tests {
         );
         let e = ApiError::from_problem(problem(ErrorCode::InternalError, 500, "db down"), None);
         assert!(!e.message().contains("db down"), "internals stay hidden");
+    }
+
+    #[test]
+    fn sso_only_addresses_are_pointed_at_the_button() {
+        let e = ApiError::from_problem(
+            problem(
+                ErrorCode::SsoRequired,
+                403,
+                "your organisation requires single sign-on: sign in with Okta",
+            ),
+            None,
+        );
+        assert!(e.needs_sso());
+        assert_eq!(
+            e.message(),
+            "Your organisation requires single sign-on: sign in with Okta. Use its single sign-on button on the sign-in page instead of a password."
+        );
+    }
+
+    #[test]
+    fn every_sso_failure_has_its_words() {
+        let codes = [
+            "invalid_state",
+            "denied",
+            "exchange_failed",
+            "invalid_identity",
+            "email_not_verified",
+            "signup_closed",
+            "provider_unavailable",
+        ];
+        let fallback = sso_error_message("something_new");
+        let mut seen = Vec::new();
+        for code in codes {
+            let words = sso_error_message(code);
+            assert_ne!(words, fallback, "{code}");
+            assert!(!words.contains('_'), "{code}: no codes on screen");
+            assert!(!seen.contains(&words), "{code}: its own words");
+            seen.push(words);
+        }
     }
 
     #[test]

@@ -73,6 +73,50 @@ pub fn providers() -> String {
     format!("{API}/providers")
 }
 
+/// The identity providers for sign-in buttons.
+pub fn sso_providers() -> String {
+    format!("{API}/auth/sso")
+}
+
+/// Where an SSO button sends the browser: the provider's `start_url` (from the API, so never
+/// built here) with the page to come back to.
+pub fn sso_start(start_url: &str, return_to: &str) -> String {
+    let separator = if start_url.contains('?') { '&' } else { '?' };
+    format!("{start_url}{separator}return_to={}", encode(return_to))
+}
+
+pub fn partners() -> String {
+    format!("{API}/partners")
+}
+
+pub fn partner(p: Uuid) -> String {
+    format!("{API}/partners/{p}")
+}
+
+pub fn partner_branding(p: Uuid) -> String {
+    format!("{API}/partners/{p}/branding")
+}
+
+pub fn partner_domains(p: Uuid) -> String {
+    format!("{API}/partners/{p}/domains")
+}
+
+pub fn partner_domain(p: Uuid, host: &str) -> String {
+    format!("{API}/partners/{p}/domains/{}", encode(host))
+}
+
+pub fn partner_admins(p: Uuid) -> String {
+    format!("{API}/partners/{p}/admins")
+}
+
+pub fn partner_admin(p: Uuid, user: Uuid) -> String {
+    format!("{API}/partners/{p}/admins/{user}")
+}
+
+pub fn partner_tenants(p: Uuid) -> String {
+    format!("{API}/partners/{p}/tenants")
+}
+
 fn tenant(tenant: Uuid, rest: &str) -> String {
     format!("{API}/tenants/{tenant}/{rest}")
 }
@@ -111,6 +155,18 @@ pub fn credentials(t: Uuid) -> String {
 
 pub fn credential(t: Uuid, id: Uuid) -> String {
     tenant(t, &format!("provider-credentials/{id}"))
+}
+
+pub fn service_accounts(t: Uuid) -> String {
+    tenant(t, "service-accounts")
+}
+
+pub fn service_account(t: Uuid, account: Uuid) -> String {
+    tenant(t, &format!("service-accounts/{account}"))
+}
+
+pub fn rotate_service_account_secret(t: Uuid, account: Uuid) -> String {
+    tenant(t, &format!("service-accounts/{account}/rotate-secret"))
 }
 
 /// The audit log's filters, as the API takes them.
@@ -172,6 +228,31 @@ mod tests {
             format!(
                 "/api/v1/tenants/{t}/audit-events?limit=200&action=key.&since=2026-01-01T00%3A00%3A00Z&cursor=42"
             )
+        );
+    }
+
+    #[test]
+    fn sso_buttons_come_back_to_the_page_that_asked() {
+        assert_eq!(
+            sso_start("/api/v1/auth/sso/okta/start", "/keys?x=1"),
+            "/api/v1/auth/sso/okta/start?return_to=%2Fkeys%3Fx%3D1"
+        );
+        assert_eq!(
+            sso_start("/start?tenant=a", "/"),
+            "/start?tenant=a&return_to=%2F"
+        );
+    }
+
+    #[test]
+    fn partner_and_service_account_paths() {
+        let id = Uuid::nil();
+        assert_eq!(
+            partner_domain(id, "ai.acme.example"),
+            format!("/api/v1/partners/{id}/domains/ai.acme.example")
+        );
+        assert_eq!(
+            rotate_service_account_secret(id, id),
+            format!("/api/v1/tenants/{id}/service-accounts/{id}/rotate-secret")
         );
     }
 

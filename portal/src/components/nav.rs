@@ -1,5 +1,6 @@
-//! The main navigation: the pages that exist, the API reference, and clearly marked
-//! placeholders for the pages other work will add.
+//! The main navigation: the pages that exist, the API reference, the partner console (for
+//! partners' administrators) and the operator view (for operators), and clearly marked
+//! placeholders for the pages that wait for backend endpoints.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -14,14 +15,12 @@ use crate::state::session::Session;
 #[component]
 pub fn Nav() -> impl IntoView {
     let session = Session::get();
-    let operator = move || {
-        session
-            .user
-            .with(|it| it.as_ref().is_some_and(|u| u.is_operator))
-    };
+    let operator = move || session.is_operator();
+    let partner_admin = move || session.partners.with(|it| !it.is_empty());
     view! {
         <ul class="nav-list">
             <NavLink href=routes::KEYS icon=KEY label="API keys" />
+            <NavLink href=routes::SERVICE_ACCOUNTS icon=BOT label="Service accounts" />
             <NavLink href=routes::MEMBERS icon=USERS label="Members" />
             <NavLink href=routes::CREDENTIALS icon=LOCK label="Provider keys" />
             <NavLink href=routes::AUDIT icon=LIST label="Audit log" />
@@ -36,15 +35,21 @@ pub fn Nav() -> impl IntoView {
                 </a>
             </li>
         </ul>
+        <Show when=move || partner_admin() || operator()>
+            <p class="nav-heading" id="nav-admin">"Administration"</p>
+            <ul class="nav-list" aria-labelledby="nav-admin">
+                <Show when=partner_admin>
+                    <NavLink href=routes::PARTNERS icon=HANDSHAKE label="Partner console" />
+                </Show>
+                <Show when=operator>
+                    <NavLink href=routes::OPERATOR icon=SHIELD label="Operator view" />
+                </Show>
+            </ul>
+        </Show>
         <p class="nav-heading" id="nav-soon">"Coming soon"</p>
         <ul class="nav-list soon" aria-labelledby="nav-soon">
             <NavLink href=routes::EXPLORER icon=COMPASS label="API explorer" soon=true />
             <NavLink href=routes::DASHBOARD icon=CHART label="Dashboard" soon=true />
-            <NavLink href=routes::SERVICE_ACCOUNTS icon=BOT label="Service accounts" soon=true />
-            <NavLink href=routes::PARTNER icon=HANDSHAKE label="Partner console" soon=true />
-            <Show when=operator>
-                <NavLink href=routes::OPERATOR icon=SHIELD label="Operator view" soon=true />
-            </Show>
         </ul>
     }
 }

@@ -22,8 +22,14 @@ pub fn Brand() -> impl IntoView {
             |url| view! { <img class="brand-logo" src=url alt="" /> }.into_any(),
         )
     };
+    // Until the branding is known the name is empty, and the link still needs one.
+    let label = move || {
+        ui.branding
+            .with(|it| it.product_name.is_empty())
+            .then_some("Home")
+    };
     view! {
-        <a href=routes::HOME class="brand">
+        <a href=routes::HOME class="brand" aria-label=label>
             {logo}
             <span class="brand-name">{name}</span>
         </a>

@@ -1,5 +1,6 @@
 //! The "create API key" form and its conversion into a `CreateKeyRequest`, with the server's
-//! rules checked first. Field names are the API's, so server errors land on the same inputs.
+//! rules checked first; its scopes (`ScopeForm`) are shared with service accounts. Field names
+//! are the API's, so server errors land on the same inputs.
 
 use api_types::manage::{CreateKeyRequest, KeyLimitsView};
 use time::OffsetDateTime;
@@ -50,9 +51,65 @@ impl KeyForm {
                 "A name has at most 100 characters, without control characters.",
             );
         }
-        let models = lists::split(&self.models);
+        let scopes = ScopeForm {
+            models: &self.models,
+            endpoints: &self.endpoints,
+            ip_allowlist: &self.ip_allowlist,
+            requests_per_minute: &self.requests_per_minute,
+            tokens_per_minute: &self.tokens_per_minute,
+            monthly_budget: &self.monthly_budget,
+        }
+        .check(&mut errors);
+        let expires_at = match expiry::expires_at(&self.expiry, &self.expiry_date, now) {
+            Ok(at) => at,
+            Err(message) => {
+                errors.add("expires_at", message);
+                None
+            }
+        };
+        errors.into_result(CreateKeyRequest {
+            name: (!name.is_empty()).then(|| name.to_owned()),
+            models: scopes.models,
+            endpoints: scopes.endpoints,
+            ip_allowlist: scopes.ip_allowlist,
+            limits: scopes.limits,
+            expires_at,
+        })
+    }
+}
+
+/// The scopes API keys and service accounts share (models, endpoints, networks, limits), as
+/// typed, so both forms check them the same way.
+#[derive(Debug, Clone, Copy)]
+pub struct ScopeForm<'a> {
+    /// Model aliases, separated by commas, spaces or lines; empty means all.
+    pub models: &'a str,
+    /// Checked endpoints (API names); none means all.
+    pub endpoints: &'a [String],
+    /// Addresses or CIDR networks; empty means anywhere.
+    pub ip_allowlist: &'a str,
+    pub requests_per_minute: &'a str,
+    pub tokens_per_minute: &'a str,
+    /// Dollars, e.g. `25` or `12.50`.
+    pub monthly_budget: &'a str,
+}
+
+/// Checked scopes, as the API takes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scopes {
+    pub models: Vec<String>,
+    pub endpoints: Vec<String>,
+    pub ip_allowlist: Vec<String>,
+    pub limits: KeyLimitsView,
+}
+
+impl ScopeForm<'_> {
+    /// The scopes, with a message in `errors` per field that breaks a rule (under the API's
+    /// field names).
+    pub fn check(&self, errors: &mut FieldErrors) -> Scopes {
+        let models = lists::split(self.models);
         if models.len() > 100 {
-            errors.add("models", "A key can list at most 100 models.");
+            errors.add("models", "At most 100 models.");
         } else if let Some(long) = models.iter().find(|it| it.len() > 200) {
             errors.add("models", format!("`{long}` is too long for a model name."));
         }
@@ -61,7 +118,7 @@ impl KeyForm {
             .map(|(api, _)| (*api).to_owned())
             .filter(|api| self.endpoints.contains(api))
             .collect();
-        let ip_allowlist = lists::split(&self.ip_allowlist);
+        let ip_allowlist = lists::split(self.ip_allowlist);
         if let Some(bad) = ip_allowlist.iter().find(|it| !validate::is_network(it)) {
             errors.add(
                 "ip_allowlist",
@@ -70,26 +127,15 @@ impl KeyForm {
         } else if ip_allowlist.len() > 100 {
             errors.add("ip_allowlist", "At most 100 networks.");
         }
-        let expires_at = match expiry::expires_at(&self.expiry, &self.expiry_date, now) {
-            Ok(at) => at,
-            Err(message) => {
-                errors.add("expires_at", message);
-                None
-            }
-        };
         let limits = KeyLimitsView {
             requests_per_minute: positive(
-                &self.requests_per_minute,
+                self.requests_per_minute,
                 "limits.requests_per_minute",
-                &mut errors,
+                errors,
             )
             .and_then(|it| u32::try_from(it).ok()),
-            tokens_per_minute: positive(
-                &self.tokens_per_minute,
-                "limits.tokens_per_minute",
-                &mut errors,
-            ),
-            monthly_budget_micros: match dollars_to_micros(&self.monthly_budget) {
+            tokens_per_minute: positive(self.tokens_per_minute, "limits.tokens_per_minute", errors),
+            monthly_budget_micros: match dollars_to_micros(self.monthly_budget) {
                 Ok(it) => it,
                 Err(message) => {
                     errors.add("limits.monthly_budget_micros", message);
@@ -97,14 +143,12 @@ impl KeyForm {
                 }
             },
         };
-        errors.into_result(CreateKeyRequest {
-            name: (!name.is_empty()).then(|| name.to_owned()),
+        Scopes {
             models,
             endpoints,
             ip_allowlist,
             limits,
-            expires_at,
-        })
+        }
     }
 }
 
@@ -157,6 +201,22 @@ pub fn dollars_to_micros(raw: &str) -> Result<Option<i64>, String> {
         .and_then(|it| it.checked_add(fraction))
         .map(Some)
         .ok_or_else(bad)
+}
+
+/// A key's or service account's limits in one line (`Limits: 60 requests/min, $25.00/month`);
+/// `None` without any.
+pub fn limits_summary(limits: &KeyLimitsView) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(rpm) = limits.requests_per_minute {
+        parts.push(format!("{rpm} requests/min"));
+    }
+    if let Some(tpm) = limits.tokens_per_minute {
+        parts.push(format!("{tpm} tokens/min"));
+    }
+    if let Some(budget) = limits.monthly_budget_micros {
+        parts.push(format!("{}/month", micros_to_dollars(budget)));
+    }
+    (!parts.is_empty()).then(|| format!("Limits: {}", parts.join(", ")))
 }
 
 /// Micro-dollars as `$12.50`.
@@ -241,6 +301,20 @@ mod tests {
         }
         assert!(errors.get("ip_allowlist").unwrap().contains("example.com"));
         assert_eq!(errors.get("models"), None);
+    }
+
+    #[test]
+    fn limits_read_as_one_line() {
+        assert_eq!(limits_summary(&KeyLimitsView::default()), None);
+        let limits = KeyLimitsView {
+            requests_per_minute: Some(60),
+            tokens_per_minute: None,
+            monthly_budget_micros: Some(25_000_000),
+        };
+        assert_eq!(
+            limits_summary(&limits).as_deref(),
+            Some("Limits: 60 requests/min, $25.00/month")
+        );
     }
 
     #[test]

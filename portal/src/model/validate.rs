@@ -65,6 +65,33 @@ pub fn name(raw: &str, what: &str) -> Result<String, String> {
     Ok(name.to_owned())
 }
 
+/// A host name such as `ai.partner.example` (what a partner's custom domain is): lower-cased,
+/// without a trailing dot, at least two labels of letters, digits and inner hyphens.
+///
+/// # Errors
+/// A sentence saying what is wrong.
+pub fn host(raw: &str) -> Result<String, String> {
+    let host = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if host.is_empty() {
+        return Err("Enter a domain name.".into());
+    }
+    if host.len() > 253 || !host.contains('.') || !host.split('.').all(label_ok) {
+        return Err(
+            "Enter a domain name like ai.partner.example, without https://, port or path.".into(),
+        );
+    }
+    Ok(host)
+}
+
 /// An IP address or CIDR network (`203.0.113.7`, `10.0.0.0/8`, `2001:db8::/32`).
 pub fn is_network(raw: &str) -> bool {
     let raw = raw.trim();
@@ -121,6 +148,23 @@ mod tests {
         );
         assert!(name(&"x".repeat(101), "name").is_err());
         assert!(name("a\u{0}b", "name").is_err());
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(host(" AI.Acme.Example. ").as_deref(), Ok("ai.acme.example"));
+        for bad in [
+            "",
+            "localhost",
+            "https://ai.acme.example",
+            "ai.acme.example:8080",
+            "ai.acme.example/x",
+            "-ai.acme.example",
+            "ai..example",
+            "a b.example",
+        ] {
+            assert!(host(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Placeholders for pages other work will add, so the navigation already shows the whole
-//! product: API explorer, dashboard, service accounts, partner console, operator view.
+//! Placeholders for pages that wait for backend endpoints, so the navigation already shows the
+//! whole product: API explorer and dashboard.
 
 use leptos::prelude::*;
 
@@ -12,9 +12,6 @@ use crate::routes;
 pub enum Upcoming {
     Explorer,
     Dashboard,
-    ServiceAccounts,
-    Partner,
-    Operator,
 }
 
 impl Upcoming {
@@ -22,9 +19,6 @@ impl Upcoming {
         match self {
             Upcoming::Explorer => "API explorer",
             Upcoming::Dashboard => "Dashboard",
-            Upcoming::ServiceAccounts => "Service accounts",
-            Upcoming::Partner => "Partner console",
-            Upcoming::Operator => "Operator view",
         }
     }
 
@@ -34,11 +28,6 @@ impl Upcoming {
                 "Try chat, completions and embeddings calls against your models from the browser."
             }
             Upcoming::Dashboard => "Requests, tokens, latency and spend per key and model.",
-            Upcoming::ServiceAccounts => {
-                "Machine identities with OAuth client credentials instead of static keys."
-            }
-            Upcoming::Partner => "White-label branding, sub-tenants and markup for resellers.",
-            Upcoming::Operator => "Every tenant of the platform, for its operators.",
         }
     }
 }

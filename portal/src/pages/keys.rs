@@ -16,7 +16,7 @@ use crate::components::icons::{PLUS, icon};
 use crate::components::page::{PageHeader, for_tenant};
 use crate::components::secret::SecretOnce;
 use crate::components::status::{Empty, loaded};
-use crate::model::key_form::{ENDPOINTS, KeyForm, micros_to_dollars};
+use crate::model::key_form::{ENDPOINTS, KeyForm, limits_summary};
 use crate::model::{expiry, format, lists};
 use crate::state::session::Session;
 use crate::state::ui::{Ui, now};
@@ -142,7 +142,7 @@ fn TenantKeys(tenant: Uuid) -> impl IntoView {
                                                     <span>"Models: " {lists::show(&key.models, "all")}</span>
                                                     <span>"Endpoints: " {lists::show(&key.endpoints, "all")}</span>
                                                     <span>"Networks: " {lists::show(&key.ip_allowlist, "anywhere")}</span>
-                                                    {limits_text(&key).map(|it| view! { <span>{it}</span> })}
+                                                    {limits_summary(&key.limits).map(|it| view! { <span>{it}</span> })}
                                                 </td>
                                                 <td><span class=format!("badge status-{}", key.status)>{key.status.clone()}</span></td>
                                                 <td>{key.expires_at.map_or_else(|| "Never".to_owned(), |at| format::relative(at, today))}</td>
@@ -222,20 +222,6 @@ fn TenantKeys(tenant: Uuid) -> impl IntoView {
             />
         </ConfirmDialog>
     }
-}
-
-fn limits_text(key: &KeyView) -> Option<String> {
-    let mut parts = Vec::new();
-    if let Some(rpm) = key.limits.requests_per_minute {
-        parts.push(format!("{rpm} requests/min"));
-    }
-    if let Some(tpm) = key.limits.tokens_per_minute {
-        parts.push(format!("{tpm} tokens/min"));
-    }
-    if let Some(budget) = key.limits.monthly_budget_micros {
-        parts.push(format!("{}/month", micros_to_dollars(budget)));
-    }
-    (!parts.is_empty()).then(|| format!("Limits: {}", parts.join(", ")))
 }
 
 /// The secret of a key just created or rotated, and how to use it.

@@ -1,6 +1,8 @@
-//! Sign in, then go back to the page that asked for it.
+//! Sign in, with a password or a configured identity provider (single sign-on), then go back
+//! to the page that asked for it. Identity providers send people back here with `?sso_error=`
+//! when it did not work.
 
-use api_types::manage::LoginRequest;
+use api_types::manage::{LoginRequest, SsoProviderView};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
@@ -8,7 +10,8 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
 use super::query_param;
-use crate::api::endpoints;
+use crate::api::error::sso_error_message;
+use crate::api::{endpoints, paths};
 use crate::components::form::{FormError, FormState, SubmitButton, TextField};
 use crate::components::layout::AuthLayout;
 use crate::model::errors::FieldErrors;
@@ -24,6 +27,8 @@ pub fn LoginPage() -> impl IntoView {
     let session = Session::get();
     let navigate = use_navigate();
     let next = routes::safe_next(query_param("next").as_deref());
+    let sso_error = query_param("sso_error").map(|code| sso_error_message(&code));
+    let sso_providers = LocalResource::new(endpoints::sso_providers);
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let form = FormState::new();
@@ -32,6 +37,7 @@ pub fn LoginPage() -> impl IntoView {
             .with(|it| it.as_ref().is_some_and(|e| e.needs_verification()))
     });
 
+    let next_for_sso = next.clone();
     // Already signed in (a bookmarked login page): go on.
     {
         let navigate = navigate.clone();
@@ -89,9 +95,17 @@ pub fn LoginPage() -> impl IntoView {
         });
     };
 
+    let needs_sso = Memo::new(move |_| {
+        form.error
+            .with(|it| it.as_ref().is_some_and(|e| e.needs_sso()))
+    });
+
     view! {
         <AuthLayout>
             <h1>"Sign in"</h1>
+            {sso_error.map(|message| view! {
+                <div class="notice error" role="alert"><p>{message}</p></div>
+            })}
             <form on:submit=submit novalidate>
                 <FormError form=form />
                 <Show when=move || unverified.get()>
@@ -119,10 +133,45 @@ pub fn LoginPage() -> impl IntoView {
                 />
                 <SubmitButton form=form label="Sign in" busy_label="Signing in…" />
             </form>
+            // Without providers (or their list) there is nothing to offer: no section at all.
+            {move || {
+                let providers = sso_providers.get().and_then(Result::ok).unwrap_or_default();
+                (!providers.is_empty()).then(|| {
+                    let next = next_for_sso.clone();
+                    view! { <SsoButtons providers=providers next=next highlight=needs_sso /> }
+                })
+            }}
             <p class="switch-page">
                 <A href=routes::FORGOT_PASSWORD>"Forgot your password?"</A>
             </p>
             <p class="switch-page">"New here? " <A href=routes::SIGNUP>"Create an account"</A></p>
         </AuthLayout>
+    }
+}
+
+/// One button per configured identity provider. They are plain links: the browser leaves the
+/// portal for the provider (a full-page navigation, which the router must not intercept) and
+/// comes back to `next` signed in.
+#[component]
+fn SsoButtons(
+    providers: Vec<SsoProviderView>,
+    next: String,
+    highlight: Memo<bool>,
+) -> impl IntoView {
+    view! {
+        <section class="sso" class:highlight=move || highlight.get() aria-labelledby="sso-title">
+            <p class="sso-divider" id="sso-title">"Or sign in with your organisation's account"</p>
+            {providers
+                .into_iter()
+                .map(|provider| {
+                    let href = paths::sso_start(&provider.start_url, &next);
+                    view! {
+                        <a class="button secondary sso-button" href=href rel="external">
+                            "Sign in with " {provider.display_name}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </section>
     }
 }

@@ -66,6 +66,7 @@ pub fn TenantsPage() -> impl IntoView {
                     .into_any();
                 }
                 let current = session.current.get();
+                let operator = session.is_operator();
                 view! {
                     <div class="table-wrap">
                         <table>
@@ -84,7 +85,13 @@ pub fn TenantsPage() -> impl IntoView {
                                     .map(|tenant| {
                                         let id = tenant.id;
                                         let is_current = current == Some(id);
-                                        let role = tenant.role.map_or("Operator", format::role);
+                                        // Without a role, the person reaches it as an operator or as
+                                        // the administrator of its partner.
+                                        let role = match tenant.role {
+                                            Some(role) => format::role(role),
+                                            None if operator => "Operator",
+                                            None => "Partner administrator",
+                                        };
                                         view! {
                                             <tr>
                                                 <th scope="row">{tenant.name.clone()}</th>

@@ -13,12 +13,15 @@ pub struct Abilities {
     pub manage_owners: bool,
     pub read_audit: bool,
     pub manage_credentials: bool,
+    /// Seeing them needs `see_keys`.
+    pub manage_service_accounts: bool,
 }
 
 impl Abilities {
-    /// `role` is the caller's role in the tenant; platform operators may do everything.
-    pub fn of(role: Option<RoleName>, is_operator: bool) -> Self {
-        if is_operator {
+    /// `role` is the caller's role in the tenant; `full_reach` is true for platform operators,
+    /// and for a partner's administrators in its sub-tenants, who may do everything there.
+    pub fn of(role: Option<RoleName>, full_reach: bool) -> Self {
+        if full_reach {
             return Abilities {
                 see_keys: true,
                 manage_keys: true,
@@ -26,6 +29,7 @@ impl Abilities {
                 manage_owners: true,
                 read_audit: true,
                 manage_credentials: true,
+                manage_service_accounts: true,
             };
         }
         let Some(role) = role else {
@@ -39,6 +43,7 @@ impl Abilities {
             manage_owners: role == Owner,
             read_audit: matches!(role, Owner | Admin | Finance),
             manage_credentials: matches!(role, Owner | Admin),
+            manage_service_accounts: matches!(role, Owner | Admin | Developer),
         }
     }
 }
@@ -57,15 +62,28 @@ mod tests {
                 a.manage_members,
                 a.read_audit,
                 a.manage_credentials,
+                a.manage_service_accounts,
             ]
         };
-        assert_eq!(row(RoleName::Owner), [true, true, true, true, true]);
-        assert_eq!(row(RoleName::Admin), [true, true, true, true, true]);
-        assert_eq!(row(RoleName::Developer), [true, true, false, false, false]);
-        assert_eq!(row(RoleName::Finance), [false, false, false, true, false]);
-        assert_eq!(row(RoleName::Viewer), [true, false, false, false, false]);
+        assert_eq!(row(RoleName::Owner), [true, true, true, true, true, true]);
+        assert_eq!(row(RoleName::Admin), [true, true, true, true, true, true]);
+        assert_eq!(
+            row(RoleName::Developer),
+            [true, true, false, false, false, true]
+        );
+        assert_eq!(
+            row(RoleName::Finance),
+            [false, false, false, true, false, false]
+        );
+        assert_eq!(
+            row(RoleName::Viewer),
+            [true, false, false, false, false, false]
+        );
         assert!(!Abilities::of(Some(RoleName::Admin), false).manage_owners);
         assert_eq!(Abilities::of(None, false), Abilities::default());
-        assert!(Abilities::of(None, true).manage_owners, "operators");
+        assert!(
+            Abilities::of(None, true).manage_owners,
+            "operators and partner administrators"
+        );
     }
 }

@@ -1,7 +1,11 @@
-//! Who is signed in, their tenants, and the tenant the portal works on. Loaded from `/me` at
-//! start and after changes that affect it (sign-in, new tenant, accepted invitation).
+//! Who is signed in, their tenants and partners, and the tenant the portal works on. Loaded from
+//! `/me` at start and after changes that affect it (sign-in, new tenant, accepted invitation).
+//!
+//! The session itself is the HttpOnly cookie; the CSRF token is read from its readable cookie
+//! on every change (`api::client`), so a session opened by single sign-on, which lands here
+//! with the cookies but without a sign-in answer, works like one opened with a password.
 
-use api_types::manage::{TenantView, UserView};
+use api_types::manage::{PartnerSummary, TenantView, UserView};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use uuid::Uuid;
@@ -19,6 +23,8 @@ pub struct Session {
     pub user: RwSignal<Option<UserView>>,
     pub tenants: RwSignal<Vec<TenantView>>,
     pub current: RwSignal<Option<Uuid>>,
+    /// The partners the person administers (every partner, for operators).
+    pub partners: RwSignal<Vec<PartnerSummary>>,
     /// False until the first `/me` answered (or was not needed).
     pub ready: RwSignal<bool>,
     /// Why `/me` failed, other than "not signed in".
@@ -32,6 +38,7 @@ impl Session {
             user: RwSignal::new(None),
             tenants: RwSignal::new(Vec::new()),
             current: RwSignal::new(None),
+            partners: RwSignal::new(Vec::new()),
             ready: RwSignal::new(false),
             load_error: RwSignal::new(None),
         };
@@ -46,7 +53,7 @@ impl Session {
         expect_context::<Session>()
     }
 
-    /// Reloads the user and their tenants.
+    /// Reloads the user, their tenants and partners.
     pub fn refresh(self) {
         if !endpoints::may_have_session() {
             self.forget();
@@ -56,7 +63,19 @@ impl Session {
             match endpoints::me().await {
                 Ok(me) => {
                     self.load_error.set(None);
-                    self.apply_tenants(me.tenants);
+                    let mut tenants = me.tenants;
+                    // Operators' list has every tenant already.
+                    if !me.user.is_operator {
+                        for partner in &me.partners {
+                            // A partner whose list fails only leaves its sub-tenants out of
+                            // the switcher; its console still shows them and says why not.
+                            if let Ok(managed) = endpoints::partner_tenants(partner.id).await {
+                                tenants = tenant_choice::merge(tenants, managed);
+                            }
+                        }
+                    }
+                    self.partners.set(me.partners);
+                    self.apply_tenants(tenants);
                     self.user.set(Some(me.user));
                 }
                 Err(e) if e.is_unauthenticated() => self.forget(),
@@ -84,9 +103,24 @@ impl Session {
         }
     }
 
+    /// Makes a tenant the person reaches without being a member (a partner's sub-tenant) the
+    /// current one, adding it to the switcher.
+    pub fn switch_to(self, tenant: TenantView) {
+        let id = tenant.id;
+        if self
+            .tenants
+            .with_untracked(|all| all.iter().all(|it| it.id != id))
+        {
+            self.tenants
+                .update(|all| *all = tenant_choice::merge(std::mem::take(all), vec![tenant]));
+        }
+        self.select(Some(id));
+    }
+
     /// Signed out (by us or because the session ended).
     pub fn forget(self) {
         self.user.set(None);
+        self.partners.set(Vec::new());
         self.tenants.set(Vec::new());
         self.current.set(None);
         self.ready.set(true);
@@ -104,12 +138,25 @@ impl Session {
             .with(|all| all.iter().find(|it| it.id == id).cloned())
     }
 
+    /// Whether the signed-in person is a platform operator, tracked.
+    pub fn is_operator(self) -> bool {
+        self.user
+            .with(|it| it.as_ref().is_some_and(|user| user.is_operator))
+    }
+
     /// What the signed-in person may do in the current tenant, tracked.
     pub fn abilities(self) -> Abilities {
-        let operator = self
-            .user
-            .with(|it| it.as_ref().is_some_and(|user| user.is_operator));
-        Abilities::of(self.tenant().and_then(|it| it.role), operator)
+        let operator = self.is_operator();
+        let Some(tenant) = self.tenant() else {
+            return Abilities::of(None, operator);
+        };
+        let partners: Vec<Uuid> = self
+            .partners
+            .with(|all| all.iter().map(|it| it.id).collect());
+        Abilities::of(
+            tenant.role,
+            tenant_choice::full_reach(&tenant, operator, &partners),
+        )
     }
 }
 

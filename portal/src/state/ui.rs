@@ -16,6 +16,8 @@ pub struct Ui {
     pub toasts: RwSignal<ToastQueue>,
     pub theme: RwSignal<Theme>,
     pub branding: RwSignal<Branding>,
+    /// The page part of the tab's title; the product's name is added from the branding.
+    page_title: RwSignal<String>,
 }
 
 impl Ui {
@@ -26,11 +28,19 @@ impl Ui {
             toasts: RwSignal::new(ToastQueue::default()),
             theme: RwSignal::new(Theme::parse(stored.as_deref())),
             branding: RwSignal::new(Branding::default()),
+            page_title: RwSignal::new(String::new()),
         };
         provide_context(ui);
-        load_branding(ui.branding);
+        ui.reload_branding();
         Effect::new(move |_| apply_theme(ui.theme.get()));
         Effect::new(move |_| ui.branding.with(apply_branding));
+        Effect::new(move |_| {
+            let page = ui.page_title.get();
+            let title = ui.branding.with(|it| it.title(&page));
+            if !title.is_empty() {
+                document().set_title(&title);
+            }
+        });
         ui
     }
 
@@ -63,19 +73,20 @@ impl Ui {
 
     /// Sets the tab's title for a page: `API keys · Sluice`.
     pub fn set_title(self, page: &str) {
-        let title = self.branding.with_untracked(|it| it.title(page));
-        document().set_title(&title);
+        self.page_title.set(page.to_owned());
     }
-}
 
-/// The one place the branding comes from: the backend resolves it from the request's host.
-/// Without an answer the defaults stay.
-fn load_branding(into: RwSignal<Branding>) {
-    leptos::task::spawn_local(async move {
-        if let Ok(host) = crate::api::endpoints::branding().await {
-            into.set(Branding::from(host));
-        }
-    });
+    /// The one place the branding comes from: the backend resolves it from the request's host.
+    /// Called at start, and after a partner changed its branding (the portal may be on its
+    /// domain). Without an answer the current branding stays.
+    pub fn reload_branding(self) {
+        let into = self.branding;
+        leptos::task::spawn_local(async move {
+            if let Ok(host) = crate::api::endpoints::branding().await {
+                into.set(Branding::from(host));
+            }
+        });
+    }
 }
 
 fn apply_theme(theme: Theme) {
@@ -96,19 +107,17 @@ fn apply_branding(branding: &Branding) {
     else {
         return;
     };
-    for (name, value) in branding.css_variables() {
-        let _ = root.style().set_property(name, &value);
+    let set = branding.css_variables();
+    for name in crate::branding::CSS_VARIABLES {
+        let _ = match set.iter().find(|(it, _)| it == name) {
+            Some((_, value)) => root.style().set_property(name, value),
+            None => root.style().remove_property(name).map(drop),
+        };
     }
     if let Some(url) = &branding.favicon_url
         && let Ok(Some(icon)) = document().query_selector("link[rel=icon]")
     {
         let _ = icon.set_attribute("href", url);
-    }
-    // The page title names the product: keep the page part, swap the product.
-    let title = document().title();
-    let page = title.split(" · ").next().unwrap_or_default();
-    if !page.is_empty() && title.contains(" · ") {
-        document().set_title(&branding.title(page));
     }
 }
 

@@ -235,6 +235,11 @@ async fn nothing_on_a_partners_domain_names_the_platform() {
         )
         .await;
 
+    assert_eq!(
+        account["token_url"],
+        format!("http://{HOST}/oauth/token"),
+        "{account}"
+    );
     let mut seen = vec![key.to_string(), account.to_string()];
     for path in [
         "/api/v1/branding".to_owned(),

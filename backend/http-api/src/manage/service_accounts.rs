@@ -10,7 +10,7 @@ use domain::service_account::ServiceAccount;
 use domain::{KeyScopes, KeySecret, ServiceAccountId, TenantId};
 use management::ServiceAccountDraft;
 
-use super::caller::caller;
+use super::caller::{caller, request_host};
 use super::keys::networks;
 use super::{ApiProblem, PageQuery, created, json, ok, page, query, views};
 use crate::AppState;
@@ -31,7 +31,24 @@ fn ids(
     Ok((tenant, account))
 }
 
+/// The token endpoint as the caller reaches it: on a partner's domain, that domain.
+fn token_url(req: &HttpRequest, state: &AppState) -> String {
+    let issuer = state.manager.token_issuer();
+    match request_host(req).filter(|host| state.gateway.access.partner_for_host(host).is_some()) {
+        Some(host) => {
+            let scheme = if issuer.starts_with("https://") {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{host}/oauth/token")
+        }
+        None => format!("{issuer}/oauth/token"),
+    }
+}
+
 fn credentials(
+    req: &HttpRequest,
     state: &AppState,
     account: &ServiceAccount,
     secret: &KeySecret,
@@ -40,7 +57,7 @@ fn credentials(
         service_account: views::service_account(account),
         client_id: account.id.to_string(),
         client_secret: secret.expose().to_owned(),
-        token_url: format!("{}/oauth/token", state.manager.token_issuer()),
+        token_url: token_url(req, state),
     }
 }
 
@@ -103,7 +120,7 @@ pub(crate) async fn create_service_account(
         .manager
         .create_service_account(&identity, tenant, draft)
         .await?;
-    Ok(created(&credentials(&state, &account, &secret)))
+    Ok(created(&credentials(&req, &state, &account, &secret)))
 }
 
 /// One service account.
@@ -157,7 +174,7 @@ pub(crate) async fn rotate_service_account_secret(
             account.ok_or(management::Error::NotFound("service account"))?,
         )
         .await?;
-    Ok(ok(&credentials(&state, &account, &secret)))
+    Ok(ok(&credentials(&req, &state, &account, &secret)))
 }
 
 /// Revoke a service account: its secret and its tokens stop working within a second.
