@@ -653,3 +653,84 @@ pub struct RequireSsoRequest {
     /// The name of a configured identity provider (`GET /api/v1/auth/sso`).
     pub provider: String,
 }
+
+/// Counts and latency of a set of requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsageFiguresView {
+    pub requests: u64,
+    /// Requests that ended in an error (upstream or gateway).
+    pub errors: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// Absent when there were no requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_p50_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_p95_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsageBucketView {
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    #[serde(flatten)]
+    pub figures: UsageFiguresView,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsageGroupView {
+    /// The model alias or key id.
+    pub key: String,
+    #[serde(flatten)]
+    pub figures: UsageFiguresView,
+}
+
+/// A window's usage: totals, equal time buckets (empty ones included) and a breakdown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsageSummaryView {
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
+    pub bucket_seconds: i64,
+    /// `model` or `key`.
+    pub group_by: String,
+    pub totals: UsageFiguresView,
+    pub series: Vec<UsageBucketView>,
+    /// Busiest first.
+    pub groups: Vec<UsageGroupView>,
+    /// Set when the window held more records than one summary reads.
+    pub truncated: bool,
+}
+
+/// One data-plane request, as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsageRecordView {
+    pub request_id: Uuid,
+    pub key_id: Uuid,
+    /// `chat.completions`, `completions` or `embeddings`.
+    pub endpoint: String,
+    pub model: String,
+    pub provider: String,
+    pub stream: bool,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cached_tokens: u64,
+    /// Counted with a tokenizer because the provider reported none.
+    pub estimated: bool,
+    /// `ok`, `error` or `client_closed`.
+    pub status: String,
+    pub http_status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    pub latency_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<u64>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}

@@ -16,6 +16,7 @@ pub mod session;
 pub mod sso;
 pub mod tenant;
 pub mod usage;
+pub mod usage_summary;
 
 pub use account::{Email, User};
 pub use api_key::{ApiKey, KeyHash, KeyLimits, KeyScopes, KeySecret, NewKeySecret};

@@ -17,6 +17,7 @@ mod smtp;
 mod sso;
 mod tenants;
 mod throttle;
+mod usage;
 
 use std::sync::Arc;
 
@@ -35,6 +36,7 @@ pub use service_accounts::ServiceAccountDraft;
 pub use smtp::{SmtpConfigError, SmtpMailer};
 pub use sso::{SsoCallback, SsoFailure, SsoProviderInfo};
 pub use tenants::InvitationLink;
+pub use usage::SummaryRequest;
 
 /// Settings of the management plane.
 #[derive(Debug, Clone)]

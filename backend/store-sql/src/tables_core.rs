@@ -521,6 +521,29 @@ macro_rules! impl_core_store {
                 .map_err($crate::map_err)?;
                 rows.iter().map($crate::usage_from_row).collect()
             }
+
+            async fn usage_between(
+                &self,
+                tenant: ::domain::TenantId,
+                from: ::time::OffsetDateTime,
+                to: ::time::OffsetDateTime,
+                limit: u32,
+            ) -> Result<Vec<::domain::UsageRecord>, ::store::Error> {
+                let rows = ::sqlx::query(concat!(
+                    "select ",
+                    $crate::usage_columns!(),
+                    " from usage_records where tenant_id = $1 and created_at >= $2 \
+                     and created_at < $3 order by created_at, id limit $4"
+                ))
+                .bind(tenant.to_string())
+                .bind($crate::micros(from))
+                .bind($crate::micros(to))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::map_err)?;
+                rows.iter().map($crate::usage_from_row).collect()
+            }
         }
 
         #[::async_trait::async_trait]

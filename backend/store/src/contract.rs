@@ -321,7 +321,30 @@ pub async fn usage_is_scoped_by_tenant_and_newest_first(store: &impl Store) {
     store.insert_usage(std::slice::from_ref(&ub)).await.unwrap();
     let listed = store.list_usage(a.id, 2).await.unwrap();
     assert_eq!(listed, vec![ua[2].clone(), ua[1].clone()]);
-    assert_eq!(store.list_usage(b.id, 10).await.unwrap(), vec![ub]);
+    assert_eq!(store.list_usage(b.id, 10).await.unwrap(), vec![ub.clone()]);
+    // A window: from inclusive, to exclusive, oldest first, bounded.
+    let window = store
+        .usage_between(
+            a.id,
+            base + time::Duration::seconds(1),
+            base + time::Duration::seconds(2),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(window, vec![ua[1].clone()]);
+    let all = store
+        .usage_between(a.id, base, base + time::Duration::hours(1), 2)
+        .await
+        .unwrap();
+    assert_eq!(all, vec![ua[0].clone(), ua[1].clone()]);
+    assert_eq!(
+        store
+            .usage_between(b.id, base, base + time::Duration::hours(1), 10)
+            .await
+            .unwrap(),
+        vec![ub]
+    );
 }
 
 pub async fn concurrent_usage_batches_all_land(store: &impl Store) {

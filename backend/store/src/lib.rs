@@ -178,6 +178,14 @@ pub trait UsageStore: Send + Sync {
     async fn insert_usage(&self, records: &[UsageRecord]) -> Result<u64, Error>;
     /// The tenant's most recent records, newest first.
     async fn list_usage(&self, tenant: TenantId, limit: u32) -> Result<Vec<UsageRecord>, Error>;
+    /// The tenant's records created in `[from, to)`, oldest first, at most `limit`.
+    async fn usage_between(
+        &self,
+        tenant: TenantId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<UsageRecord>, Error>;
 }
 
 /// People, their passwords and one-time email tokens.

@@ -8,6 +8,7 @@ mod byok;
 mod common;
 mod compat;
 mod completions;
+mod dashboard;
 mod isolation;
 mod keys;
 mod mail;

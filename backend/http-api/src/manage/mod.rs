@@ -11,6 +11,7 @@ mod problem;
 mod service_accounts;
 mod sso;
 mod tenants;
+mod usage;
 mod views;
 
 use actix_web::http::header::CONTENT_TYPE;
@@ -190,6 +191,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/auth/password-reset/confirm",
                 web::post().to(accounts::confirm_password_reset),
+            )
+            .route(
+                "/tenants/{tenant}/usage/summary",
+                web::get().to(usage::summary),
+            )
+            .route(
+                "/tenants/{tenant}/usage/records",
+                web::get().to(usage::records),
             )
             .route("/auth/sso", web::get().to(sso::list_providers))
             .route("/auth/sso/{provider}/start", web::get().to(sso::start))
@@ -416,6 +425,8 @@ impl Modify for SecuritySchemes {
         service_accounts::get_service_account,
         service_accounts::rotate_service_account_secret,
         service_accounts::revoke_service_account,
+        usage::summary,
+        usage::records,
         sso::list_providers,
         sso::start,
         sso::callback,
@@ -448,6 +459,7 @@ impl Modify for SecuritySchemes {
         (name = "service-accounts", description = "Service accounts: OAuth 2.0 clients whose access tokens call the data plane"),
         (name = "partners", description = "White-label partners: branding, custom domains, administrators and sub-tenants"),
         (name = "oauth", description = "The OAuth 2.0 authorization server: client-credentials tokens and their signing keys. Errors follow RFC 6749."),
+        (name = "usage", description = "The tenant's usage, for dashboards, from the usage records"),
         (name = "audit", description = "The tamper-evident audit log"),
     )
 )]

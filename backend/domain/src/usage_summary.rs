@@ -1,0 +1,234 @@
+//! Usage over time for dashboards: requests, errors, tokens and latency percentiles per time
+//! bucket and per model or key, computed from usage records (never from metric labels).
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+
+use crate::{UsageRecord, UsageStatus};
+
+/// What a dashboard groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Model,
+    Key,
+}
+
+/// Counts and latency of a set of requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageFigures {
+    pub requests: u64,
+    pub errors: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub latency_p50_ms: Option<u64>,
+    pub latency_p95_ms: Option<u64>,
+}
+
+/// One time bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageBucket {
+    pub start: OffsetDateTime,
+    pub figures: UsageFigures,
+}
+
+/// A window's usage: totals, a series of equal buckets (empty ones included, so charts need no
+/// gap filling), and a breakdown by model or key, busiest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageSummary {
+    pub from: OffsetDateTime,
+    pub to: OffsetDateTime,
+    pub bucket_seconds: i64,
+    pub totals: UsageFigures,
+    pub series: Vec<UsageBucket>,
+    pub groups: Vec<(String, UsageFigures)>,
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[u64], p: u64) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len() as u64).div_ceil(100).max(1);
+    sorted.get(usize::try_from(rank - 1).ok()?).copied()
+}
+
+#[derive(Default)]
+struct Accumulator {
+    figures: UsageFigures,
+    latencies: Vec<u64>,
+}
+
+impl Accumulator {
+    fn add(&mut self, record: &UsageRecord) {
+        self.figures.requests += 1;
+        if record.status == UsageStatus::Error {
+            self.figures.errors += 1;
+        }
+        self.figures.prompt_tokens += record.prompt_tokens;
+        self.figures.completion_tokens += record.completion_tokens;
+        self.latencies.push(record.latency_ms);
+    }
+
+    fn finish(mut self) -> UsageFigures {
+        self.latencies.sort_unstable();
+        self.figures.latency_p50_ms = percentile(&self.latencies, 50);
+        self.figures.latency_p95_ms = percentile(&self.latencies, 95);
+        self.figures
+    }
+}
+
+/// Summarises `records` (of one tenant, any order) over `[from, to)` in buckets of
+/// `bucket_seconds`; records outside the window are ignored.
+pub fn summarize(
+    records: &[UsageRecord],
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    bucket_seconds: i64,
+    group_by: GroupBy,
+) -> UsageSummary {
+    let bucket_seconds = bucket_seconds.max(1);
+    let span = (to - from).whole_seconds().max(0);
+    let buckets = usize::try_from((span + bucket_seconds - 1) / bucket_seconds).unwrap_or(0);
+    let mut series: Vec<Accumulator> = (0..buckets).map(|_| Accumulator::default()).collect();
+    let mut totals = Accumulator::default();
+    let mut groups: BTreeMap<String, Accumulator> = BTreeMap::new();
+    for record in records {
+        if record.created_at < from || record.created_at >= to {
+            continue;
+        }
+        let offset = (record.created_at - from).whole_seconds() / bucket_seconds;
+        if let Some(bucket) = usize::try_from(offset).ok().and_then(|i| series.get_mut(i)) {
+            bucket.add(record);
+        }
+        totals.add(record);
+        let key = match group_by {
+            GroupBy::Model => record.model_alias.clone(),
+            GroupBy::Key => record.key_id.to_string(),
+        };
+        groups.entry(key).or_default().add(record);
+    }
+    let mut groups: Vec<(String, UsageFigures)> = groups
+        .into_iter()
+        .map(|(key, acc)| (key, acc.finish()))
+        .collect();
+    groups.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then_with(|| a.0.cmp(&b.0)));
+    UsageSummary {
+        from,
+        to,
+        bucket_seconds,
+        totals: totals.finish(),
+        series: series
+            .into_iter()
+            .enumerate()
+            .map(|(i, acc)| UsageBucket {
+                start: from
+                    + time::Duration::seconds(bucket_seconds * i64::try_from(i).unwrap_or(0)),
+                figures: acc.finish(),
+            })
+            .collect(),
+        groups,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ApiKeyId, RequestId, TenantId, UsageId};
+
+    fn record(
+        at: OffsetDateTime,
+        model: &str,
+        key: ApiKeyId,
+        latency: u64,
+        ok: bool,
+    ) -> UsageRecord {
+        UsageRecord {
+            id: UsageId::new(),
+            request_id: RequestId::new(),
+            tenant_id: TenantId::new(),
+            key_id: key,
+            endpoint: "chat.completions".into(),
+            model_alias: model.into(),
+            provider: "mock".into(),
+            upstream_model: model.into(),
+            stream: false,
+            prompt_tokens: 10,
+            completion_tokens: 5,
+            cached_tokens: 0,
+            cache_write_tokens: 0,
+            reasoning_tokens: 0,
+            estimated: false,
+            raw_usage: None,
+            status: if ok {
+                UsageStatus::Ok
+            } else {
+                UsageStatus::Error
+            },
+            http_status: if ok { 200 } else { 502 },
+            error_code: None,
+            latency_ms: latency,
+            ttft_ms: None,
+            created_at: at,
+        }
+    }
+
+    #[test]
+    fn buckets_groups_and_percentiles() {
+        let from = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let to = from + time::Duration::hours(3);
+        let (a, b) = (ApiKeyId::new(), ApiKeyId::new());
+        let mut records: Vec<UsageRecord> = (1..=20)
+            .map(|i: u64| {
+                record(
+                    from + time::Duration::minutes(i64::try_from(i).unwrap()),
+                    "gpt",
+                    a,
+                    i * 10,
+                    true,
+                )
+            })
+            .collect();
+        records.push(record(
+            from + time::Duration::minutes(150),
+            "claude",
+            b,
+            1000,
+            false,
+        ));
+        records.push(record(from - time::Duration::seconds(1), "gpt", a, 1, true));
+        records.push(record(to, "gpt", a, 1, true));
+        let summary = summarize(&records, from, to, 3600, GroupBy::Model);
+        assert_eq!(summary.series.len(), 3);
+        assert_eq!(summary.series[0].figures.requests, 20);
+        assert_eq!(
+            summary.series[1].figures.requests, 0,
+            "empty buckets are kept"
+        );
+        assert_eq!(summary.series[1].start, from + time::Duration::hours(1));
+        assert_eq!(summary.series[2].figures.errors, 1);
+        assert_eq!(
+            summary.totals.requests, 21,
+            "records outside the window are ignored"
+        );
+        assert_eq!(summary.totals.prompt_tokens, 210);
+        assert_eq!(summary.series[0].figures.latency_p50_ms, Some(100));
+        assert_eq!(summary.series[0].figures.latency_p95_ms, Some(190));
+        assert_eq!(summary.series[1].figures.latency_p50_ms, None);
+        assert_eq!(summary.groups[0].0, "gpt");
+        assert_eq!(
+            summary.groups[1],
+            ("claude".to_owned(), summary.series[2].figures.clone())
+        );
+        let by_key = summarize(&records, from, to, 3600, GroupBy::Key);
+        assert_eq!(by_key.groups[0].0, a.to_string());
+    }
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        assert_eq!(percentile(&[], 50), None);
+        assert_eq!(percentile(&[7], 95), Some(7));
+        assert_eq!(percentile(&[1, 2, 3, 4], 50), Some(2));
+        assert_eq!(percentile(&[1, 2, 3, 4], 95), Some(4));
+    }
+}
