@@ -46,6 +46,19 @@ pub fn map_err(e: sqlx::Error) -> Error {
     }
 }
 
+/// `NotFound` unless a statement changed a row (an update or delete scoped by tenant that
+/// matched nothing: the row is absent, or another tenant's).
+///
+/// # Errors
+/// `NotFound` for zero rows.
+pub fn one_row_changed(rows: u64) -> Result<(), Error> {
+    if rows == 0 {
+        Err(Error::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 /// Expands every storage port for `$store`, whose `pool` field is a `sqlx::Pool<$db>`.
 ///
 /// `bump` is the statement that increments `store_revision` (Postgres also `NOTIFY`s);

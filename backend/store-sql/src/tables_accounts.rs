@@ -172,9 +172,7 @@ macro_rules! impl_account_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
+                $crate::one_row_changed(done.rows_affected())?;
                 ::sqlx::query("delete from sessions where user_id = $1")
                     .bind(id.to_string())
                     .execute(&mut *tx)
@@ -199,9 +197,7 @@ macro_rules! impl_account_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
+                $crate::one_row_changed(done.rows_affected())?;
                 Self::append_audit(&mut tx, audit).await?;
                 tx.commit().await.map_err($crate::map_err)
             }
@@ -219,9 +215,7 @@ macro_rules! impl_account_store {
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
+                $crate::one_row_changed(done.rows_affected())?;
                 Self::append_audit(&mut tx, audit).await?;
                 tx.commit().await.map_err($crate::map_err)
             }
@@ -394,9 +388,7 @@ macro_rules! impl_account_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
+                $crate::one_row_changed(done.rows_affected())?;
                 Self::append_audit(&mut tx, audit).await?;
                 tx.commit().await.map_err($crate::map_err)
             }
@@ -435,9 +427,7 @@ macro_rules! impl_account_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                Self::commit_change(tx, audit).await
             }
 
             async fn tenants_of(
@@ -503,13 +493,9 @@ macro_rules! impl_account_store {
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
+                $crate::one_row_changed(done.rows_affected())?;
                 Self::ensure_an_owner_remains(&mut tx, tenant).await?;
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                Self::commit_change(tx, audit).await
             }
 
             async fn remove_member(
@@ -525,13 +511,9 @@ macro_rules! impl_account_store {
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
+                $crate::one_row_changed(done.rows_affected())?;
                 Self::ensure_an_owner_remains(&mut tx, tenant).await?;
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                Self::commit_change(tx, audit).await
             }
 
             async fn create_invitation(
@@ -596,9 +578,7 @@ macro_rules! impl_account_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
+                $crate::one_row_changed(done.rows_affected())?;
                 Self::append_audit(&mut tx, audit).await?;
                 tx.commit().await.map_err($crate::map_err)
             }
@@ -651,9 +631,7 @@ macro_rules! impl_account_store {
                         ),
                         other => other,
                     })?;
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)?;
+                Self::commit_change(tx, audit).await?;
                 let tenant = tenant.parse().map_err(|e| ::store::Error::Other(Box::new(e)))?;
                 let role = ::domain::Role::parse(&role)
                     .ok_or_else(|| ::store::Error::Other("corrupt invitation role".into()))?;

@@ -42,6 +42,17 @@ macro_rules! impl_core_store {
                 Ok(())
             }
 
+            /// Ends a change: appends its audit entry, bumps the revision (so every node's
+            /// snapshot reloads) and commits, all or nothing.
+            async fn commit_change(
+                mut tx: ::sqlx::Transaction<'_, $db>,
+                audit: &::domain::AuditEntry,
+            ) -> ::std::result::Result<(), ::store::Error> {
+                Self::append_audit(&mut tx, audit).await?;
+                Self::bump_revision(&mut tx).await?;
+                tx.commit().await.map_err($crate::map_err)
+            }
+
             /// Appends `entry` to the audit chain inside `tx`: the head row is locked until
             /// the transaction ends, so appends are serialised and the chain has no forks.
             async fn append_audit(
@@ -152,9 +163,7 @@ macro_rules! impl_core_store {
                         )),
                         other => other,
                     })?;
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                Self::commit_change(tx, audit).await
             }
 
             async fn get_tenant(&self, id: ::domain::TenantId) -> Result<::domain::Tenant, ::store::Error> {
@@ -201,12 +210,8 @@ macro_rules! impl_core_store {
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                $crate::one_row_changed(done.rows_affected())?;
+                Self::commit_change(tx, audit).await
             }
         }
 
@@ -223,9 +228,7 @@ macro_rules! impl_core_store {
                 }
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
                 Self::insert_key_row(&mut tx, tenant, key).await?;
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                Self::commit_change(tx, audit).await
             }
 
             async fn update_key(
@@ -254,12 +257,8 @@ macro_rules! impl_core_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                $crate::one_row_changed(done.rows_affected())?;
+                Self::commit_change(tx, audit).await
             }
 
             async fn rotate_key(
@@ -286,13 +285,9 @@ macro_rules! impl_core_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
+                $crate::one_row_changed(done.rows_affected())?;
                 Self::insert_key_row(&mut tx, tenant, new).await?;
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                Self::commit_change(tx, audit).await
             }
 
             async fn list_keys(
@@ -347,12 +342,8 @@ macro_rules! impl_core_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                $crate::one_row_changed(done.rows_affected())?;
+                Self::commit_change(tx, audit).await
             }
 
             async fn key_owner(

@@ -36,9 +36,7 @@ macro_rules! impl_credential_store {
                     )),
                     other => other,
                 })?;
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                Self::commit_change(tx, audit).await
             }
 
             async fn list_credentials(
@@ -69,12 +67,8 @@ macro_rules! impl_credential_store {
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                $crate::one_row_changed(done.rows_affected())?;
+                Self::commit_change(tx, audit).await
             }
 
             async fn sealed_secrets(

@@ -99,9 +99,7 @@ macro_rules! impl_partner_store {
                     .await
                     .map_err($crate::map_err)?;
                 }
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                Self::commit_change(tx, audit).await
             }
 
             async fn get_partner(
@@ -177,12 +175,8 @@ macro_rules! impl_partner_store {
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                $crate::one_row_changed(done.rows_affected())?;
+                Self::commit_change(tx, audit).await
             }
 
             async fn add_partner_domain(
@@ -202,9 +196,7 @@ macro_rules! impl_partner_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| Self::partner_conflict(e, "that domain belongs to a partner already"))?;
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                Self::commit_change(tx, audit).await
             }
 
             async fn remove_partner_domain(
@@ -221,12 +213,8 @@ macro_rules! impl_partner_store {
                         .execute(&mut *tx)
                         .await
                         .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                $crate::one_row_changed(done.rows_affected())?;
+                Self::commit_change(tx, audit).await
             }
 
             async fn add_partner_admin(
@@ -265,9 +253,7 @@ macro_rules! impl_partner_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
+                $crate::one_row_changed(done.rows_affected())?;
                 let (left,): (i64,) = ::sqlx::query_as(
                     "select count(*) from partner_admins where partner_id = $1",
                 )

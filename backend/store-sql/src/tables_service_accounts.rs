@@ -53,9 +53,7 @@ macro_rules! impl_service_account_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                Self::commit_change(tx, audit).await
             }
 
             async fn list_service_accounts(
@@ -131,12 +129,8 @@ macro_rules! impl_service_account_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                $crate::one_row_changed(done.rows_affected())?;
+                Self::commit_change(tx, audit).await
             }
 
             async fn replace_service_account_secret(
@@ -159,12 +153,8 @@ macro_rules! impl_service_account_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                $crate::one_row_changed(done.rows_affected())?;
+                Self::commit_change(tx, audit).await
             }
 
             async fn insert_signing_key(
@@ -195,9 +185,7 @@ macro_rules! impl_service_account_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                Self::append_audit(&mut tx, audit).await?;
-                Self::bump_revision(&mut tx).await?;
-                tx.commit().await.map_err($crate::map_err)
+                Self::commit_change(tx, audit).await
             }
 
             async fn signing_keys(

@@ -110,9 +110,7 @@ macro_rules! impl_sso_store {
                         .execute(&mut *tx)
                         .await
                         .map_err($crate::map_err)?;
-                if done.rows_affected() == 0 {
-                    return Err(::store::Error::NotFound);
-                }
+                $crate::one_row_changed(done.rows_affected())?;
                 Self::append_audit(&mut tx, audit).await?;
                 tx.commit().await.map_err($crate::map_err)
             }
