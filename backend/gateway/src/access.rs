@@ -189,15 +189,11 @@ impl Access {
         self.current.load().verifiers.jwks()
     }
 
-    /// Reloads now, for a change this node just made.
+    /// Reloads the snapshot now (after a change this node just made, and from the refresher).
     ///
     /// # Errors
     /// When the store cannot be read.
-    pub async fn reload_now(&self, store: &dyn Store) -> Result<(), store::Error> {
-        self.reload(store).await
-    }
-
-    async fn reload(&self, store: &dyn Store) -> Result<(), store::Error> {
+    pub async fn reload(&self, store: &dyn Store) -> Result<(), store::Error> {
         let _one_at_a_time = self.reloading.lock().await;
         // Read the revision first: a change racing the load is seen again on the next poll.
         let revision = store.revision().await?;

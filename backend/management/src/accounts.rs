@@ -576,9 +576,6 @@ impl Manager {
         self.store
             .revoke_token(identity.user.id, id, OffsetDateTime::now_utc(), &audit)
             .await
-            .map_err(|e| match e {
-                store::Error::NotFound => Error::NotFound("token"),
-                other => other.into(),
-            })
+            .map_err(Error::missing("token"))
     }
 }

@@ -185,10 +185,7 @@ impl Manager {
         self.store
             .delete_credential(tenant, id, &audit)
             .await
-            .map_err(|e| match e {
-                store::Error::NotFound => Error::NotFound("provider credential"),
-                other => other.into(),
-            })?;
+            .map_err(Error::missing("provider credential"))?;
         self.changed().await;
         Ok(())
     }

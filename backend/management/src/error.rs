@@ -47,6 +47,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// Maps a store failure, naming what was not found (another tenant's resource included).
+    pub(crate) fn missing(what: &'static str) -> impl Fn(store::Error) -> Error {
+        move |e| match e {
+            store::Error::NotFound => Error::NotFound(what),
+            other => other.into(),
+        }
+    }
+
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Error::Invalid {
             field: field.to_owned(),

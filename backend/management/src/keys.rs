@@ -128,10 +128,10 @@ impl Manager {
     ) -> Result<ApiKey, Error> {
         self.authorize(identity, tenant, Permission::ViewKeys)
             .await?;
-        self.store.get_key(tenant, id).await.map_err(|e| match e {
-            store::Error::NotFound => Error::NotFound("key"),
-            other => other.into(),
-        })
+        self.store
+            .get_key(tenant, id)
+            .await
+            .map_err(Error::missing("key"))
     }
 
     /// Creates a key; returns it with its secret, which is never retrievable again.
@@ -253,10 +253,7 @@ impl Manager {
         self.store
             .update_key(tenant, &key, &audit)
             .await
-            .map_err(|e| match e {
-                store::Error::NotFound => Error::NotFound("key"),
-                other => other.into(),
-            })?;
+            .map_err(Error::missing("key"))?;
         self.changed().await;
         Ok(key)
     }
@@ -309,10 +306,7 @@ impl Manager {
                 &audit,
             )
             .await
-            .map_err(|e| match e {
-                store::Error::NotFound => Error::NotFound("key"),
-                other => other.into(),
-            })?;
+            .map_err(Error::missing("key"))?;
         self.changed().await;
         Ok((key, secret))
     }
@@ -335,10 +329,7 @@ impl Manager {
         self.store
             .revoke_key(tenant, id, OffsetDateTime::now_utc(), &audit)
             .await
-            .map_err(|e| match e {
-                store::Error::NotFound => Error::NotFound("key"),
-                other => other.into(),
-            })?;
+            .map_err(Error::missing("key"))?;
         self.changed().await;
         Ok(())
     }

@@ -34,7 +34,7 @@ pub use oauth::IssuedToken;
 pub use partners::PartnerDraft;
 pub use service_accounts::ServiceAccountDraft;
 pub use smtp::{SmtpConfigError, SmtpMailer};
-pub use sso::{SsoCallback, SsoFailure, SsoProviderInfo};
+pub use sso::{SsoCallback, SsoError, SsoFailure, SsoProviderInfo};
 pub use tenants::InvitationLink;
 pub use usage::SummaryRequest;
 
@@ -189,10 +189,11 @@ impl Manager {
         }
         let Some(role) = self.store.role_of(tenant, identity.user.id).await? else {
             // A partner's administrators manage its sub-tenants with an operator's reach.
-            let found = self.store.get_tenant(tenant).await.map_err(|e| match e {
-                store::Error::NotFound => Error::NotFound("tenant"),
-                other => other.into(),
-            })?;
+            let found = self
+                .store
+                .get_tenant(tenant)
+                .await
+                .map_err(Error::missing("tenant"))?;
             return match found.partner_id {
                 Some(partner)
                     if self

@@ -34,13 +34,6 @@ fn partner_json(partner: &Partner) -> String {
     .to_string()
 }
 
-fn not_found(e: store::Error) -> Error {
-    match e {
-        store::Error::NotFound => Error::NotFound("partner"),
-        other => other.into(),
-    }
-}
-
 impl Manager {
     /// Checks that the caller administers `partner` (operators administer every partner).
     ///
@@ -51,7 +44,11 @@ impl Manager {
         identity: &Identity,
         partner: PartnerId,
     ) -> Result<Partner, Error> {
-        let found = self.store.get_partner(partner).await.map_err(not_found)?;
+        let found = self
+            .store
+            .get_partner(partner)
+            .await
+            .map_err(Error::missing("partner"))?;
         if identity.user.is_operator
             || self
                 .store
@@ -165,7 +162,7 @@ impl Manager {
         self.store
             .update_branding(partner, &found.branding, &audit)
             .await
-            .map_err(not_found)?;
+            .map_err(Error::missing("partner"))?;
         self.changed().await;
         Ok(found)
     }
@@ -212,10 +209,7 @@ impl Manager {
         self.store
             .remove_partner_domain(partner, &host, &audit)
             .await
-            .map_err(|e| match e {
-                store::Error::NotFound => Error::NotFound("domain"),
-                other => other.into(),
-            })?;
+            .map_err(Error::missing("domain"))?;
         self.changed().await;
         Ok(())
     }
@@ -285,10 +279,7 @@ impl Manager {
         self.store
             .remove_partner_admin(partner, user, &audit)
             .await
-            .map_err(|e| match e {
-                store::Error::NotFound => Error::NotFound("partner administrator"),
-                other => other.into(),
-            })
+            .map_err(Error::missing("partner administrator"))
     }
 
     /// # Errors

@@ -42,13 +42,6 @@ fn new_secret() -> Result<NewKeySecret, Error> {
     NewKeySecret::generate(CLIENT_SECRET_PREFIX).map_err(|e| Error::Internal(Box::new(e)))
 }
 
-fn not_found(e: store::Error) -> Error {
-    match e {
-        store::Error::NotFound => Error::NotFound("service account"),
-        other => other.into(),
-    }
-}
-
 impl Manager {
     /// # Errors
     /// Missing permission.
@@ -75,7 +68,7 @@ impl Manager {
         self.store
             .get_service_account(tenant, id)
             .await
-            .map_err(not_found)
+            .map_err(Error::missing("service account"))
     }
 
     /// Creates an account; returns it with its client secret, which is never shown again.
@@ -132,7 +125,7 @@ impl Manager {
             .store
             .get_service_account(tenant, id)
             .await
-            .map_err(not_found)?;
+            .map_err(Error::missing("service account"))?;
         let secret = new_secret()?;
         let before = account_json(&account);
         account.secret_hash = secret.hash;
@@ -150,7 +143,7 @@ impl Manager {
                 &audit,
             )
             .await
-            .map_err(not_found)?;
+            .map_err(Error::missing("service account"))?;
         self.changed().await;
         Ok((account, secret.secret))
     }
@@ -171,7 +164,7 @@ impl Manager {
             .store
             .get_service_account(tenant, id)
             .await
-            .map_err(not_found)?;
+            .map_err(Error::missing("service account"))?;
         let audit = identity
             .audit(Some(tenant), "service_account.revoke")
             .target("service_account", id)
@@ -179,7 +172,7 @@ impl Manager {
         self.store
             .revoke_service_account(tenant, id, OffsetDateTime::now_utc(), &audit)
             .await
-            .map_err(not_found)?;
+            .map_err(Error::missing("service account"))?;
         self.changed().await;
         Ok(())
     }

@@ -53,16 +53,39 @@ impl SsoFailure {
     }
 }
 
+/// Why the second leg ended without a session.
+#[derive(Debug)]
+pub enum SsoError {
+    /// The browser brought back something wrong: the person is sent to the login page.
+    Refused(SsoFailure),
+    /// Our side failed (store, unknown provider): an ordinary error answer.
+    Failed(Error),
+}
+
+impl From<SsoFailure> for SsoError {
+    fn from(failure: SsoFailure) -> Self {
+        SsoError::Refused(failure)
+    }
+}
+
+impl From<Error> for SsoError {
+    fn from(e: Error) -> Self {
+        SsoError::Failed(e)
+    }
+}
+
+impl From<store::Error> for SsoError {
+    fn from(e: store::Error) -> Self {
+        SsoError::Failed(e.into())
+    }
+}
+
 /// The answer of the identity provider to the redirect URI.
 #[derive(Debug, Clone, Default)]
 pub struct SsoCallback {
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
-}
-
-fn domain_of(email: &Email) -> String {
-    email.domain().to_owned()
 }
 
 impl Manager {
@@ -95,7 +118,7 @@ impl Manager {
 
     /// `SsoRequired` when a tenant requires SSO for the address's domain.
     pub(crate) async fn refuse_if_sso_required(&self, email: &Email) -> Result<(), Error> {
-        let Some(rule) = self.store.sso_domain(&domain_of(email)).await? else {
+        let Some(rule) = self.store.sso_domain(email.domain()).await? else {
             return Ok(());
         };
         let display_name = self
@@ -158,35 +181,33 @@ impl Manager {
     /// a verified account where sign-up is open). Returns the session and where to go next.
     ///
     /// # Errors
-    /// An `SsoFailure` for everything the person's browser brought back wrong; store failures
-    /// as `Err(Err(_))`.
+    /// `SsoError::Refused` for everything the person's browser brought back wrong,
+    /// `SsoError::Failed` for store failures and unknown providers.
     pub async fn sso_finish(
         &self,
         provider: &str,
         callback: SsoCallback,
         ip: Option<String>,
         user_agent: Option<String>,
-    ) -> Result<(LoginOutcome, String), Result<SsoFailure, Error>> {
-        let idp = self.sso_provider(provider).map_err(Err)?;
+    ) -> Result<(LoginOutcome, String), SsoError> {
+        let idp = self.sso_provider(provider)?;
         let now = OffsetDateTime::now_utc();
         let state = match callback.state.as_deref() {
-            Some(state) if !state.is_empty() && state.len() <= 200 => self
-                .store
-                .take_sso_state(KeyHash::of(state))
-                .await
-                .map_err(|e| Err(e.into()))?,
+            Some(state) if !state.is_empty() && state.len() <= 200 => {
+                self.store.take_sso_state(KeyHash::of(state)).await?
+            }
             _ => None,
         };
         let state = state
             .filter(|it| it.provider == provider && it.expires_at > now)
-            .ok_or(Ok(SsoFailure::InvalidState))?;
+            .ok_or(SsoFailure::InvalidState)?;
         if callback.error.is_some() {
-            return Err(Ok(SsoFailure::Denied));
+            return Err(SsoFailure::Denied.into());
         }
         let code = callback
             .code
             .filter(|it| !it.is_empty() && it.len() <= 2000)
-            .ok_or(Ok(SsoFailure::Denied))?;
+            .ok_or(SsoFailure::Denied)?;
         let signed_in = idp
             .finish(
                 &self.redirect_uri(provider),
@@ -197,24 +218,19 @@ impl Manager {
             .await
             .map_err(|e| {
                 tracing::warn!(provider, error = %e, "single sign-on refused");
-                Ok(match e {
+                match e {
                     ::sso::Error::Discovery(_) => SsoFailure::ProviderUnavailable,
                     ::sso::Error::Exchange(_) => SsoFailure::ExchangeFailed,
                     ::sso::Error::InvalidIdToken(_) | ::sso::Error::Profile(_) => {
                         SsoFailure::InvalidIdentity
                     }
-                })
+                }
             })?;
         if !signed_in.email_verified {
-            return Err(Ok(SsoFailure::EmailNotVerified));
+            return Err(SsoFailure::EmailNotVerified.into());
         }
-        let email = Email::parse(&signed_in.email).map_err(|_| Ok(SsoFailure::InvalidIdentity))?;
-        let user = match self
-            .store
-            .find_user_by_email(&email)
-            .await
-            .map_err(|e| Err(e.into()))?
-        {
+        let email = Email::parse(&signed_in.email).map_err(|_| SsoFailure::InvalidIdentity)?;
+        let user = match self.store.find_user_by_email(&email).await? {
             Some(user) => {
                 if user.email_verified_at.is_none() {
                     let audit =
@@ -224,10 +240,7 @@ impl Manager {
                                 None,
                                 Some(serde_json::json!({ "via": provider }).to_string()),
                             );
-                    self.store
-                        .mark_email_verified(user.id, now, &audit)
-                        .await
-                        .map_err(|e| Err(e.into()))?;
+                    self.store.mark_email_verified(user.id, now, &audit).await?;
                 }
                 user
             }
@@ -238,8 +251,7 @@ impl Manager {
         };
         let outcome = self
             .start_session(user, ip, user_agent, "user.login_sso")
-            .await
-            .map_err(Err)?;
+            .await?;
         Ok((outcome, state.return_to))
     }
 
@@ -250,11 +262,11 @@ impl Manager {
         provider: &str,
         ip: Option<String>,
         now: OffsetDateTime,
-    ) -> Result<User, Result<SsoFailure, Error>> {
-        let first = self.store.count_users().await.map_err(|e| Err(e.into()))? == 0;
+    ) -> Result<User, SsoError> {
+        let first = self.store.count_users().await? == 0;
         let bootstrapping = first && self.config.first_user_is_operator;
         if !(self.config.open_signup || bootstrapping) {
-            return Err(Ok(SsoFailure::SignupClosed));
+            return Err(SsoFailure::SignupClosed.into());
         }
         let user = User {
             id: UserId::new(),
@@ -276,10 +288,7 @@ impl Manager {
                 Some(serde_json::json!({ "via": provider }).to_string()),
             )
             .from_ip(ip);
-        self.store
-            .create_user(&user, &audit)
-            .await
-            .map_err(|e| Err(e.into()))?;
+        self.store.create_user(&user, &audit).await?;
         Ok(user)
     }
 
@@ -319,7 +328,7 @@ impl Manager {
             ));
         }
         let domain = domain.trim().to_ascii_lowercase();
-        if !identity.user.is_operator && domain != domain_of(&identity.user.email) {
+        if !identity.user.is_operator && domain != identity.user.email.domain() {
             return Err(Error::invalid(
                 "domain",
                 "you can require single sign-on only for your own email domain",
@@ -368,9 +377,6 @@ impl Manager {
         self.store
             .remove_sso_domain(tenant, &domain, &audit)
             .await
-            .map_err(|e| match e {
-                store::Error::NotFound => Error::NotFound("single sign-on rule"),
-                other => other.into(),
-            })
+            .map_err(Error::missing("single sign-on rule"))
     }
 }

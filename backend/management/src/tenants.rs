@@ -125,10 +125,7 @@ impl Manager {
         self.store
             .set_member_role(tenant, user, role, &audit)
             .await
-            .map_err(|e| match e {
-                store::Error::NotFound => Error::NotFound("member"),
-                other => other.into(),
-            })?;
+            .map_err(Error::missing("member"))?;
         self.changed().await;
         Ok(())
     }
@@ -176,10 +173,7 @@ impl Manager {
         self.store
             .remove_member(tenant, user, &audit)
             .await
-            .map_err(|e| match e {
-                store::Error::NotFound => Error::NotFound("member"),
-                other => other.into(),
-            })?;
+            .map_err(Error::missing("member"))?;
         self.changed().await;
         Ok(())
     }
@@ -285,10 +279,7 @@ impl Manager {
         self.store
             .revoke_invitation(tenant, id, OffsetDateTime::now_utc(), &audit)
             .await
-            .map_err(|e| match e {
-                store::Error::NotFound => Error::NotFound("invitation"),
-                other => other.into(),
-            })
+            .map_err(Error::missing("invitation"))
     }
 
     /// Accepts an invitation for the signed-in caller, whose address must be the invited one.

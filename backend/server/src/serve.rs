@@ -342,7 +342,7 @@ pub async fn start_with_mailer(
                 Arc::new(move || {
                     let (access, store) = (access.clone(), store.clone());
                     Box::pin(async move {
-                        if let Err(e) = access.reload_now(store.as_ref()).await {
+                        if let Err(e) = access.reload(store.as_ref()).await {
                             // The refresher retries; other nodes learn by polling anyway.
                             tracing::warn!(error = %e, "snapshot reload after a change failed");
                             access.notify_changed();

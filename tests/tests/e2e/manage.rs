@@ -107,7 +107,7 @@ impl Browser {
 
     /// Joins while sign-up is closed: an operator invites the address into a throwaway tenant
     /// first, and the person signs up with the invitation.
-    pub(crate) async fn join_open(app: &TestApp, email: &str, operator: &Browser) -> Self {
+    pub(crate) async fn join_invited(app: &TestApp, email: &str, operator: &Browser) -> Self {
         let tenant = operator.create_tenant(&format!("invite {email}")).await;
         let (_, invitation) = operator
             .post(
@@ -1005,6 +1005,15 @@ async fn lists_filter_by_status_role_provider_and_text() {
         .await;
     assert_eq!(names(&rest), ["billing export"]);
     assert!(rest.get("next_cursor").is_none_or(Value::is_null));
+    // Unnamed keys are found by their prefix.
+    let (_, unnamed) = owner.post(&keys, json!({})).await;
+    let prefix = unnamed["key"]["prefix"].as_str().unwrap().to_owned();
+    let (status, found) = owner
+        .get(&format!("{keys}?q={}", prefix.to_uppercase()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found["items"][0]["prefix"], prefix.as_str());
     let (status, body) = owner.get(&format!("{keys}?role=owner")).await;
     assert_problem(status, &body, StatusCode::BAD_REQUEST, "invalid_request");
     assert_eq!(body["errors"][0]["field"], "role");

@@ -143,19 +143,17 @@ async fn a_partner_brands_its_domain_and_issues_keys_for_its_customers() {
             .unwrap()
             .starts_with("sk-acme-")
     );
-    assert!(
-        eventually(Duration::from_secs(1), || async {
-            app.post_as(
-                &secret,
-                "/v1/chat/completions",
-                &json!({"model": "mock", "messages": [{"role": "user", "content": "hi"}]}),
-            )
-            .await
-            .status()
-                == 200
-        })
-        .await,
-        "the partner's key works on the data plane"
+    let status = app
+        .post_as(
+            &secret,
+            "/v1/chat/completions",
+            &json!({"model": "mock", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await
+        .status();
+    assert_eq!(
+        status, 200,
+        "the partner's key works on the data plane at once"
     );
     let (status, rotated) = admin
         .post(
@@ -227,7 +225,6 @@ async fn nothing_on_a_partners_domain_names_the_platform() {
         )
         .await;
     let secret = key["secret"].as_str().unwrap().to_owned();
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, account) = on_domain
         .post(
             &format!("/api/v1/tenants/{tenant}/service-accounts"),

@@ -86,7 +86,7 @@ async fn token_call(
         .client()
         .post(format!("{}/oauth/token", app.url))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(serde_urlencoded(form));
+        .body(form_body(form));
     for (name, value) in headers {
         req = req.header(*name, *value);
     }
@@ -96,7 +96,7 @@ async fn token_call(
     (status, headers, body)
 }
 
-fn serde_urlencoded(form: &[(&str, &str)]) -> String {
+fn form_body(form: &[(&str, &str)]) -> String {
     form.iter()
         .map(|(k, v)| format!("{k}={}", percent(v)))
         .collect::<Vec<_>>()
@@ -555,12 +555,10 @@ async fn revoking_rotating_and_role_checks_take_effect() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    assert!(
-        eventually(Duration::from_secs(1), || async {
-            chat(&app, &after, "mock").await.0 == 401
-        })
-        .await,
-        "a revoked account's token stops working within a second"
+    assert_eq!(
+        chat(&app, &after, "mock").await.0,
+        401,
+        "a revoked account's token stops working on this node as the API answers"
     );
     let (status, body) = chat(&app, &before, "mock").await;
     assert_eq!(status, 401);

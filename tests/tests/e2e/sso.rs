@@ -110,7 +110,7 @@ async fn me(app: &TestApp, client: &reqwest::Client) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_in_through_an_openid_provider_and_github() {
-    let (app, idp) = world(&[]).await;
+    let (app, _idp) = world(&[]).await;
     let (status, providers) = json_of(app.get("/api/v1/auth/sso").await).await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -156,7 +156,6 @@ async fn signing_in_through_an_openid_provider_and_github() {
     let (status, body) = me(&app, &client).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["user"]["email"], "ada@acme.example");
-    let _ = idp;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,7 +262,7 @@ async fn closed_sign_up_and_a_tenant_that_requires_sso() {
     assert_eq!(location(&res), "/login?sso_error=signup_closed");
 
     // An existing password account of acme.example signs in through SSO too.
-    let owner = Browser::join_open(&app, "owner@acme.example", &operator).await;
+    let owner = Browser::join_invited(&app, "owner@acme.example", &operator).await;
     let tenant = owner.create_tenant("Acme").await;
     idp.set(|k| k.email = "owner@acme.example".into());
     let client = browser();

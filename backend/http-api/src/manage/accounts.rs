@@ -14,7 +14,7 @@ use management::Signup;
 use super::caller::{
     SESSION_COOKIE, caller, cleared_cookies, client_ip, csrf_cookie, request_host, session_cookie,
 };
-use super::{ApiProblem, PageQuery, created, json, ok, page, query, views};
+use super::{ApiProblem, PageQuery, created, json, ok, page, path_id, query, views};
 use crate::AppState;
 
 /// Create an account; a verification link is mailed.
@@ -264,9 +264,7 @@ pub(crate) async fn revoke_token(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiProblem> {
     let identity = caller(&req, &state).await?;
-    let id: TokenId = path
-        .parse()
-        .map_err(|_| management::Error::NotFound("token"))?;
+    let id: TokenId = path_id(&path, "token")?;
     state.manager.revoke_token(&identity, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,18 +6,12 @@ use actix_web::{HttpRequest, HttpResponse};
 use api_types::manage::{
     ByokProviderView, CreateProviderCredentialRequest, Page, Problem, ProviderCredentialView,
 };
-use domain::{CredentialId, TenantId};
+use domain::CredentialId;
 use management::CredentialDraft;
 
 use super::caller::caller;
-use super::{ApiProblem, PageQuery, created, json, ok, page, query, views};
+use super::{ApiProblem, PageQuery, created, json, ok, page, path_id, query, tenant_id, views};
 use crate::AppState;
-
-fn tenant_id(raw: &str) -> Result<TenantId, ApiProblem> {
-    Ok(raw
-        .parse()
-        .map_err(|_| management::Error::NotFound("tenant"))?)
-}
 
 /// The configured providers a tenant may bring its own key for.
 #[utoipa::path(get, path = "/api/v1/providers", tag = "provider-credentials",
@@ -123,10 +117,7 @@ pub(crate) async fn delete_credential(
 ) -> Result<HttpResponse, ApiProblem> {
     let identity = caller(&req, &state).await?;
     let tenant = tenant_id(&path.0)?;
-    let id: CredentialId = path
-        .1
-        .parse()
-        .map_err(|_| management::Error::NotFound("provider credential"))?;
+    let id: CredentialId = path_id(&path.1, "provider credential")?;
     state
         .manager
         .delete_credential(&identity, tenant, id)

@@ -10,17 +10,12 @@ use management::{KeyDraft, KeyUpdate};
 use time::OffsetDateTime;
 
 use super::caller::caller;
-use super::{ApiProblem, PageQuery, created, json, ok, page, query, views};
+use super::{ApiProblem, PageQuery, created, json, ok, page, path_id, query, tenant_id, views};
 use crate::AppState;
 
 fn ids(tenant: &str, key: Option<&str>) -> Result<(TenantId, Option<ApiKeyId>), ApiProblem> {
-    let tenant = tenant
-        .parse()
-        .map_err(|_| management::Error::NotFound("tenant"))?;
-    let key = key
-        .map(|it| it.parse().map_err(|_| management::Error::NotFound("key")))
-        .transpose()?;
-    Ok((tenant, key))
+    let key = key.map(|it| path_id(it, "key")).transpose()?;
+    Ok((tenant_id(tenant)?, key))
 }
 
 pub(super) fn networks(field: &str, raw: &[String]) -> Result<Vec<ipnet::IpNet>, ApiProblem> {

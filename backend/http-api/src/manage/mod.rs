@@ -63,7 +63,7 @@ pub(crate) struct PageQuery {
     role: Option<String>,
     /// Only credentials for this `provider`.
     provider: Option<String>,
-    /// Only items whose name, email or domain contains this (case-insensitive).
+    /// Only items whose name, email, domain or key prefix contains this (case-insensitive).
     q: Option<String>,
 }
 
@@ -93,18 +93,29 @@ impl PageQuery {
             }
         }
         if let Some(q) = &self.q {
-            let q = q.to_lowercase();
-            let searchable: Vec<&str> = ["name", "email", "domain", "display_name"]
-                .iter()
-                .filter_map(|field| view.get(*field).and_then(serde_json::Value::as_str))
-                .collect();
-            if searchable.is_empty() && view.get("name").is_none() {
+            const SEARCHED: [&str; 5] = ["name", "email", "domain", "display_name", "prefix"];
+            if !SEARCHED.iter().any(|field| view.get(*field).is_some()) {
                 return Err(management::Error::invalid("q", "this list cannot be searched").into());
             }
-            return Ok(searchable.iter().any(|it| it.to_lowercase().contains(&q)));
+            let q = q.to_lowercase();
+            return Ok(SEARCHED.iter().any(|field| {
+                view.get(*field)
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|it| it.to_lowercase().contains(&q))
+            }));
         }
         Ok(true)
     }
+}
+
+/// Parses an id from the path; a malformed one names nothing, so it is not found.
+fn path_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiProblem> {
+    raw.parse()
+        .map_err(|_| management::Error::NotFound(what).into())
+}
+
+fn tenant_id(raw: &str) -> Result<domain::TenantId, ApiProblem> {
+    path_id(raw, "tenant")
 }
 
 fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiProblem> {
@@ -152,13 +163,13 @@ fn page<T, V: serde::Serialize>(
                 + 1
         }
     };
-    let rest_len = kept.len().saturating_sub(start);
-    let mut taken: Vec<(String, V)> = kept.into_iter().skip(start).take(limit).collect();
-    let next_cursor = (rest_len > limit)
+    let more = kept.len().saturating_sub(start) > limit;
+    let taken: Vec<(String, V)> = kept.into_iter().skip(start).take(limit).collect();
+    let next_cursor = more
         .then(|| taken.last().map(|(id, _)| id.clone()))
         .flatten();
     Ok(Page {
-        items: taken.drain(..).map(|(_, view)| view).collect(),
+        items: taken.into_iter().map(|(_, view)| view).collect(),
         next_cursor,
     })
 }

@@ -11,16 +11,14 @@ use domain::PartnerId;
 use management::PartnerDraft;
 
 use super::caller::caller;
-use super::{ApiProblem, PageQuery, created, json, ok, page, query, views};
+use super::{ApiProblem, PageQuery, created, json, ok, page, path_id, query, views};
 use crate::AppState;
 
 /// The product name on hosts that are not a partner's.
 const PLATFORM_NAME: &str = "Sluice";
 
 fn partner_id(raw: &str) -> Result<PartnerId, ApiProblem> {
-    Ok(raw
-        .parse()
-        .map_err(|_| management::Error::NotFound("partner"))?)
+    path_id(raw, "partner")
 }
 
 /// The branding, key prefix and partner of the requesting host; public, for the portal's
@@ -269,10 +267,7 @@ pub(crate) async fn remove_admin(
 ) -> Result<HttpResponse, ApiProblem> {
     let identity = caller(&req, &state).await?;
     let partner = partner_id(&path.0)?;
-    let user = path
-        .1
-        .parse()
-        .map_err(|_| management::Error::NotFound("partner administrator"))?;
+    let user = path_id(&path.1, "partner administrator")?;
     state
         .manager
         .remove_partner_admin(&identity, partner, user)

@@ -12,23 +12,17 @@ use management::ServiceAccountDraft;
 
 use super::caller::{caller, request_host};
 use super::keys::networks;
-use super::{ApiProblem, PageQuery, created, json, ok, page, query, views};
+use super::{ApiProblem, PageQuery, created, json, ok, page, path_id, query, tenant_id, views};
 use crate::AppState;
 
 fn ids(
     tenant: &str,
     account: Option<&str>,
 ) -> Result<(TenantId, Option<ServiceAccountId>), ApiProblem> {
-    let tenant = tenant
-        .parse()
-        .map_err(|_| management::Error::NotFound("tenant"))?;
     let account = account
-        .map(|it| {
-            it.parse()
-                .map_err(|_| management::Error::NotFound("service account"))
-        })
+        .map(|it| path_id(it, "service account"))
         .transpose()?;
-    Ok((tenant, account))
+    Ok((tenant_id(tenant)?, account))
 }
 
 /// The token endpoint as the caller reaches it: on a partner's domain, that domain.

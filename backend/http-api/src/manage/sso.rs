@@ -8,20 +8,13 @@ use actix_web::http::header::{CACHE_CONTROL, LOCATION, USER_AGENT};
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use api_types::manage::{Page, Problem, RequireSsoRequest, SsoDomainView, SsoProviderView};
-use domain::TenantId;
-use management::{SsoCallback, SsoFailure};
+use management::{SsoCallback, SsoError, SsoFailure};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::caller::{caller, client_ip, csrf_cookie, session_cookie};
-use super::{ApiProblem, PageQuery, json, ok, page, query};
+use super::{ApiProblem, PageQuery, json, ok, page, query, tenant_id};
 use crate::AppState;
-
-fn tenant_id(raw: &str) -> Result<TenantId, ApiProblem> {
-    Ok(raw
-        .parse()
-        .map_err(|_| management::Error::NotFound("tenant"))?)
-}
 
 fn redirect(to: &str) -> HttpResponse {
     HttpResponse::Found()
@@ -78,7 +71,7 @@ pub(crate) async fn start(
     Ok(redirect(&url))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct CallbackQuery {
     code: Option<String>,
@@ -105,11 +98,7 @@ pub(crate) async fn callback(
     // Providers add parameters of their own (`scope`, `authuser`, …): read ours, ignore theirs.
     let params = web::Query::<CallbackQuery>::from_query(req.query_string())
         .map(web::Query::into_inner)
-        .unwrap_or(CallbackQuery {
-            code: None,
-            state: None,
-            error: None,
-        });
+        .unwrap_or_default();
     let user_agent = req
         .headers()
         .get(USER_AGENT)
@@ -146,11 +135,11 @@ pub(crate) async fn callback(
                 ))
                 .finish())
         }
-        Err(Ok(failure)) => Ok(redirect(&format!(
+        Err(SsoError::Refused(failure)) => Ok(redirect(&format!(
             "/login?sso_error={}",
             SsoFailure::as_str(failure)
         ))),
-        Err(Err(e)) => Err(e.into()),
+        Err(SsoError::Failed(e)) => Err(e.into()),
     }
 }
 

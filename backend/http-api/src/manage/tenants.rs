@@ -8,22 +8,17 @@ use api_types::manage::{
     CreatedInvitation, InvitationView, MemberView, Page, Problem, TenantView, TokenRequest,
     UpdateMemberRequest,
 };
-use domain::{InvitationId, TenantId, UserId};
+use domain::{InvitationId, UserId};
 use serde::Deserialize;
 use store::AuditFilter;
 use time::OffsetDateTime;
 use utoipa::IntoParams;
 
 use super::caller::caller;
-use super::{ApiProblem, PageQuery, created, json, ok, page, query, views};
+use super::{ApiProblem, PageQuery, created, json, ok, page, path_id, query, tenant_id, views};
 use crate::AppState;
 
 /// Another tenant's ids, and malformed ones, are simply not found.
-fn tenant_id(raw: &str) -> Result<TenantId, ApiProblem> {
-    raw.parse()
-        .map_err(|_| management::Error::NotFound("tenant").into())
-}
-
 /// The tenants the caller belongs to (every tenant, for platform operators).
 #[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", params(PageQuery),
     responses((status = 200, description = "Tenants, oldest first", body = Page<TenantView>)),
@@ -124,10 +119,7 @@ pub(crate) async fn update_member(
 ) -> Result<HttpResponse, ApiProblem> {
     let identity = caller(&req, &state).await?;
     let tenant = tenant_id(&path.0)?;
-    let user: UserId = path
-        .1
-        .parse()
-        .map_err(|_| management::Error::NotFound("member"))?;
+    let user: UserId = path_id(&path.1, "member")?;
     let body: UpdateMemberRequest = json(&req, payload).await?;
     state
         .manager
@@ -153,10 +145,7 @@ pub(crate) async fn remove_member(
 ) -> Result<HttpResponse, ApiProblem> {
     let identity = caller(&req, &state).await?;
     let tenant = tenant_id(&path.0)?;
-    let user: UserId = path
-        .1
-        .parse()
-        .map_err(|_| management::Error::NotFound("member"))?;
+    let user: UserId = path_id(&path.1, "member")?;
     state.manager.remove_member(&identity, tenant, user).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -231,10 +220,7 @@ pub(crate) async fn revoke_invitation(
 ) -> Result<HttpResponse, ApiProblem> {
     let identity = caller(&req, &state).await?;
     let tenant = tenant_id(&path.0)?;
-    let id: InvitationId = path
-        .1
-        .parse()
-        .map_err(|_| management::Error::NotFound("invitation"))?;
+    let id: InvitationId = path_id(&path.1, "invitation")?;
     state
         .manager
         .revoke_invitation(&identity, tenant, id)

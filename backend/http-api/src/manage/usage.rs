@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse};
 use api_types::manage::{
     Problem, UsageBucketView, UsageFiguresView, UsageGroupView, UsageRecordView, UsageSummaryView,
 };
-use domain::TenantId;
 use domain::usage_summary::{GroupBy, UsageFigures};
 use management::SummaryRequest;
 use serde::Deserialize;
@@ -15,14 +14,8 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::IntoParams;
 
 use super::caller::caller;
-use super::{ApiProblem, ok, query};
+use super::{ApiProblem, ok, query, tenant_id};
 use crate::AppState;
-
-fn tenant_id(raw: &str) -> Result<TenantId, ApiProblem> {
-    Ok(raw
-        .parse()
-        .map_err(|_| management::Error::NotFound("tenant"))?)
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
