@@ -684,6 +684,9 @@ pub struct UsageBucketView {
 pub struct UsageGroupView {
     /// The model alias or key id.
     pub key: String,
+    /// What people call it: the model alias, or the key's name (or prefix), the service
+    /// account's name, or `Explorer · <email>` for calls made from the portal's explorer.
+    pub label: String,
     #[serde(flatten)]
     pub figures: UsageFiguresView,
 }
@@ -713,6 +716,8 @@ pub struct UsageSummaryView {
 pub struct UsageRecordView {
     pub request_id: Uuid,
     pub key_id: Uuid,
+    /// The key's name as in [`UsageGroupView::label`].
+    pub key_label: String,
     /// `chat.completions`, `completions` or `embeddings`.
     pub endpoint: String,
     pub model: String,
@@ -733,4 +738,19 @@ pub struct UsageRecordView {
     pub ttft_ms: Option<u64>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// A short-lived data-plane token for the portal's API explorer, minted for the signed-in
+/// user so nobody pastes a secret into the browser. Send it as `Authorization: Bearer` to
+/// `/v1/*`; calls are recorded as usage under the user (`key_id` = user id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExplorerTokenView {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until it expires (5 minutes); mint a new one before then.
+    pub expires_in: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
 }

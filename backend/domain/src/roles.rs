@@ -63,10 +63,13 @@ pub enum Permission {
     ManageProviderCredentials,
     /// Create service accounts and their OAuth clients.
     ManageServiceAccounts,
+    /// Call models from the portal's API explorer, at the tenant's expense (whoever may
+    /// create keys may do this anyway).
+    CallModels,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::ViewTenant,
         Permission::ManageTenant,
         Permission::ViewMembers,
@@ -78,6 +81,7 @@ impl Permission {
         Permission::ViewAudit,
         Permission::ManageProviderCredentials,
         Permission::ManageServiceAccounts,
+        Permission::CallModels,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,6 +97,7 @@ impl Permission {
             Permission::ViewAudit => "view_audit",
             Permission::ManageProviderCredentials => "manage_provider_credentials",
             Permission::ManageServiceAccounts => "manage_service_accounts",
+            Permission::CallModels => "call_models",
         }
     }
 }
@@ -111,6 +116,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
                 | P::ManageKeys
                 | P::ViewUsage
                 | P::ManageServiceAccounts
+                | P::CallModels
         ),
         Role::Finance => matches!(
             permission,
@@ -137,11 +143,11 @@ mod tests {
     fn the_matrix_is_pinned() {
         // One line per role: the permissions it grants, in `Permission::ALL` order.
         let expected = [
-            (Role::Owner, "11111111111"),
-            (Role::Admin, "11111111111"),
-            (Role::Developer, "10101110001"),
-            (Role::Finance, "10100011100"),
-            (Role::Viewer, "10101010000"),
+            (Role::Owner, "111111111111"),
+            (Role::Admin, "111111111111"),
+            (Role::Developer, "101011100011"),
+            (Role::Finance, "101000111000"),
+            (Role::Viewer, "101010100000"),
         ];
         for (role, row) in expected {
             let got: String = Permission::ALL

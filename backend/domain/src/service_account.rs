@@ -46,9 +46,30 @@ pub struct SigningKey {
 /// The only algorithm tokens are signed with: ECDSA P-256 with SHA-256.
 pub const ALGORITHM: &str = "ES256";
 
-/// The claims of an access token. `sub` is the service account (client) id.
+/// Who an access token acts for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// Issued by `POST /oauth/token`; `sub` is the service account (client) id. Tokens without
+    /// a `kind` claim are of this kind.
+    #[default]
+    ServiceAccount,
+    /// Minted for a signed-in person's portal API explorer; `sub` is the user id.
+    Explorer,
+}
+
+impl TokenKind {
+    fn is_service_account(&self) -> bool {
+        *self == TokenKind::ServiceAccount
+    }
+}
+
+/// The claims of an access token.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AccessClaims {
+    /// Whom `sub` names.
+    #[serde(default, skip_serializing_if = "TokenKind::is_service_account")]
+    pub kind: TokenKind,
     pub iss: String,
     pub aud: String,
     pub sub: String,
@@ -79,6 +100,32 @@ impl ServiceAccount {
             expires_at: None,
             revoked_at: self.revoked_at,
         }
+    }
+}
+
+/// The data plane treats an explorer token like an API key of its tenant that may use every
+/// model; its key id (in usage records) is the user's id, so the dashboard shows the person.
+pub fn explorer_api_key(
+    user: UserId,
+    tenant: TenantId,
+    token_hash: KeyHash,
+    issued_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) -> crate::ApiKey {
+    crate::ApiKey {
+        id: crate::ApiKeyId(user.0),
+        tenant_id: tenant,
+        name: Some("API explorer".into()),
+        display_prefix: "explorer".into(),
+        last_four: String::new(),
+        hash: token_hash,
+        allowed_models: Vec::new(),
+        scopes: KeyScopes::default(),
+        created_by: Some(user),
+        rotated_from: None,
+        created_at: issued_at,
+        expires_at: Some(expires_at),
+        revoked_at: None,
     }
 }
 

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::access_token::{Verifiers, looks_like_jwt};
+use crate::access_token::{Subject, Verifiers, looks_like_jwt};
 use crate::byok::{self, ByokConfig, TenantProviders};
 use crate::catalog::Route;
 use crate::{Error, ErrorKind};
@@ -119,23 +119,30 @@ impl Access {
             )
         };
         let now = OffsetDateTime::now_utc();
-        let key = if looks_like_jwt(presented) {
+        let explorer_key;
+        let key: &Arc<ApiKey> = if looks_like_jwt(presented) {
             let verified = snapshot.verifiers.verify(presented, now).ok_or_else(|| {
                 Error::new(
                     ErrorKind::InvalidApiKey,
                     "the access token is invalid or expired; get a new one from /oauth/token",
                 )
             })?;
-            snapshot
-                .service_accounts
-                .get(&verified.account)
-                .filter(|it| it.tenant_id == verified.tenant)
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::InvalidApiKey,
-                        "the service account of this access token is revoked",
-                    )
-                })?
+            match verified.subject {
+                Subject::ServiceAccount(account) => snapshot
+                    .service_accounts
+                    .get(&account)
+                    .filter(|it| it.tenant_id == verified.tenant)
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::InvalidApiKey,
+                            "the service account of this access token is revoked",
+                        )
+                    })?,
+                Subject::Explorer(key) => {
+                    explorer_key = key;
+                    &explorer_key
+                }
+            }
         } else {
             let key = snapshot
                 .keys

@@ -1,5 +1,6 @@
-//! OAuth access tokens on the data plane: ES256 JWTs issued to service accounts by
-//! `POST /oauth/token`, verified against the signing keys of the access snapshot.
+//! Access tokens on the data plane: ES256 JWTs issued to service accounts by `POST /oauth/token`
+//! and to signed-in people for the portal's API explorer, verified against the signing keys of
+//! the access snapshot.
 //!
 //! An ECDSA verification costs about half a millisecond, so a token verified once is
 //! remembered per worker thread (by its SHA-256) until it expires; every request still checks
@@ -9,8 +10,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use domain::service_account::{AccessClaims, SigningKey};
-use domain::{KeyHash, ServiceAccountId, TenantId};
+use domain::service_account::{AccessClaims, SigningKey, TokenKind, explorer_api_key};
+use domain::{ApiKey, KeyHash, ServiceAccountId, TenantId, UserId};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use time::OffsetDateTime;
@@ -18,10 +19,19 @@ use time::OffsetDateTime;
 /// Verified tokens remembered per worker thread before the memory is cleared.
 const CACHE_CAPACITY: usize = 4096;
 
+/// Whom a verified token acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Subject {
+    /// A service account; the snapshot says whether it is still live.
+    ServiceAccount(ServiceAccountId),
+    /// A person using the explorer, as the key their calls are recorded under.
+    Explorer(Arc<ApiKey>),
+}
+
 /// What a verified token says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Verified {
-    pub account: ServiceAccountId,
+    pub subject: Subject,
     pub tenant: TenantId,
     pub kid: Arc<str>,
     pub expires_at: i64,
@@ -133,9 +143,23 @@ impl Verifiers {
         let claims = jsonwebtoken::decode::<AccessClaims>(token, &key.key, &self.validation)
             .ok()?
             .claims;
+        let tenant: TenantId = claims.tenant.parse().ok()?;
+        let subject = match claims.kind {
+            TokenKind::ServiceAccount => Subject::ServiceAccount(claims.sub.parse().ok()?),
+            TokenKind::Explorer => {
+                let user: UserId = claims.sub.parse().ok()?;
+                Subject::Explorer(Arc::new(explorer_api_key(
+                    user,
+                    tenant,
+                    hash,
+                    OffsetDateTime::from_unix_timestamp(claims.iat).ok()?,
+                    OffsetDateTime::from_unix_timestamp(claims.exp).ok()?,
+                )))
+            }
+        };
         let verified = Verified {
-            account: claims.sub.parse().ok()?,
-            tenant: claims.tenant.parse().ok()?,
+            subject,
+            tenant,
             kid: key.kid.clone(),
             expires_at: claims.exp,
         };

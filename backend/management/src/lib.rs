@@ -7,6 +7,7 @@
 mod accounts;
 mod credentials;
 mod error;
+mod explorer;
 mod keys;
 pub mod mail;
 mod oauth;
@@ -28,6 +29,7 @@ use time::OffsetDateTime;
 pub use accounts::{LoginOutcome, NewTokenSecret, Signup};
 pub use credentials::{ByokProvider, CredentialDraft};
 pub use error::Error;
+pub use explorer::EXPLORER_TOKEN_TTL;
 pub use keys::{KeyDraft, KeyUpdate};
 pub use mail::{LogMailer, Mailer, MemoryMailer};
 pub use oauth::IssuedToken;
@@ -36,7 +38,7 @@ pub use service_accounts::ServiceAccountDraft;
 pub use smtp::{SmtpConfigError, SmtpMailer};
 pub use sso::{SsoCallback, SsoError, SsoFailure, SsoProviderInfo};
 pub use tenants::InvitationLink;
-pub use usage::SummaryRequest;
+pub use usage::{KeyLabels, SummaryRequest, UsageReport};
 
 /// Settings of the management plane.
 #[derive(Debug, Clone)]

@@ -6,8 +6,8 @@
 use std::sync::{Arc, RwLock};
 
 use domain::crypto::Keyring;
-use domain::service_account::{ALGORITHM, AccessClaims, SigningKey};
-use domain::{Actor, AuditEntry, KeyHash, ServiceAccountId, TenantStatus};
+use domain::service_account::{ALGORITHM, AccessClaims, SigningKey, TokenKind};
+use domain::{Actor, AuditEntry, KeyHash, ServiceAccountId, TenantId, TenantStatus};
 use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
@@ -21,6 +21,7 @@ pub struct IssuedToken {
     pub access_token: String,
     /// Seconds until it expires.
     pub expires_in: u64,
+    pub expires_at: OffsetDateTime,
 }
 
 /// The opened key tokens are signed with now, cached by `kid`.
@@ -182,14 +183,34 @@ impl Manager {
                 "the tenant owning this client is suspended".into(),
             ));
         }
+        let token = self
+            .sign_access_token(
+                TokenKind::ServiceAccount,
+                account.id.to_string(),
+                account.tenant_id,
+                self.config.token_ttl,
+            )
+            .await?;
+        tracing::debug!(client = %account.id, tenant = %account.tenant_id, "access token issued");
+        Ok(token)
+    }
+
+    /// Signs an access token for `sub` in `tenant` with the current signing key.
+    pub(crate) async fn sign_access_token(
+        &self,
+        kind: TokenKind,
+        sub: String,
+        tenant: TenantId,
+        ttl: time::Duration,
+    ) -> Result<IssuedToken, Error> {
         let signer = self.current_signer().await?;
         let now = OffsetDateTime::now_utc();
-        let ttl = self.config.token_ttl;
         let claims = AccessClaims {
+            kind,
             iss: self.token_issuer().to_owned(),
             aud: self.token_issuer().to_owned(),
-            sub: account.id.to_string(),
-            tenant: account.tenant_id.to_string(),
+            sub,
+            tenant: tenant.to_string(),
             iat: now.unix_timestamp(),
             exp: (now + ttl).unix_timestamp(),
             jti: uuid::Uuid::now_v7().simple().to_string(),
@@ -197,10 +218,10 @@ impl Manager {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(signer.kid.clone());
         let access_token = jsonwebtoken::encode(&header, &claims, &signer.key).map_err(internal)?;
-        tracing::debug!(client = %account.id, tenant = %account.tenant_id, "access token issued");
         Ok(IssuedToken {
             access_token,
             expires_in: u64::try_from(ttl.whole_seconds()).unwrap_or(0),
+            expires_at: now + ttl,
         })
     }
 }

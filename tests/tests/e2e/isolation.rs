@@ -260,6 +260,24 @@ async fn every_tenant_endpoint_refuses_outsiders_other_partners_and_lower_roles(
             None,
             Permission::ManageTenant,
         ),
+        (
+            Method::POST,
+            format!("{t}/explorer/token"),
+            None,
+            Permission::CallModels,
+        ),
+        (
+            Method::GET,
+            format!("{t}/usage/summary"),
+            None,
+            Permission::ViewUsage,
+        ),
+        (
+            Method::GET,
+            format!("{t}/usage/records"),
+            None,
+            Permission::ViewUsage,
+        ),
     ];
 
     let mut checked = 0;

@@ -9,6 +9,7 @@ mod common;
 mod compat;
 mod completions;
 mod dashboard;
+mod explorer;
 mod isolation;
 mod keys;
 mod mail;

@@ -5,6 +5,7 @@
 mod accounts;
 mod caller;
 mod credentials;
+mod explorer;
 mod keys;
 mod partners;
 mod problem;
@@ -202,6 +203,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/auth/password-reset/confirm",
                 web::post().to(accounts::confirm_password_reset),
+            )
+            .route(
+                "/tenants/{tenant}/explorer/token",
+                web::post().to(explorer::token),
             )
             .route(
                 "/tenants/{tenant}/usage/summary",
@@ -438,6 +443,7 @@ impl Modify for SecuritySchemes {
         service_accounts::revoke_service_account,
         usage::summary,
         usage::records,
+        explorer::token,
         sso::list_providers,
         sso::start,
         sso::callback,
@@ -471,6 +477,7 @@ impl Modify for SecuritySchemes {
         (name = "partners", description = "White-label partners: branding, custom domains, administrators and sub-tenants"),
         (name = "oauth", description = "The OAuth 2.0 authorization server: client-credentials tokens and their signing keys. Errors follow RFC 6749."),
         (name = "usage", description = "The tenant's usage, for dashboards, from the usage records"),
+        (name = "explorer", description = "Short-lived data-plane tokens for the portal's API explorer"),
         (name = "audit", description = "The tamper-evident audit log"),
     )
 )]

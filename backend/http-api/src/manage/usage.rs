@@ -95,7 +95,7 @@ pub(crate) async fn summary(
         } else {
             3_600
         });
-    let (summary, truncated) = state
+    let report = state
         .manager
         .usage_summary(
             &identity,
@@ -108,6 +108,7 @@ pub(crate) async fn summary(
             },
         )
         .await?;
+    let summary = &report.summary;
     Ok(ok(&UsageSummaryView {
         from: summary.from,
         to: summary.to,
@@ -131,10 +132,14 @@ pub(crate) async fn summary(
             .iter()
             .map(|(key, it)| UsageGroupView {
                 key: key.clone(),
+                label: match (group_by, key.parse()) {
+                    (GroupBy::Key, Ok(id)) => report.labels.label(id),
+                    _ => key.clone(),
+                },
                 figures: figures(it),
             })
             .collect(),
-        truncated,
+        truncated: report.truncated,
     }))
 }
 
@@ -155,7 +160,7 @@ pub(crate) async fn records(
     let identity = caller(&req, &state).await?;
     let tenant = tenant_id(&path)?;
     let params: RecordsQuery = query(&req)?;
-    let records = state
+    let (records, labels) = state
         .manager
         .recent_usage(&identity, tenant, params.limit.unwrap_or(50))
         .await?;
@@ -164,6 +169,7 @@ pub(crate) async fn records(
         .map(|it| UsageRecordView {
             request_id: it.request_id.0,
             key_id: it.key_id.0,
+            key_label: labels.label(it.key_id.0),
             endpoint: it.endpoint.clone(),
             model: it.model_alias.clone(),
             provider: it.provider.clone(),
