@@ -5,13 +5,13 @@
 //! (from this node's own admin actions, Postgres `NOTIFY` or Redis pub/sub) triggers an
 //! immediate reload. A revoked key therefore stops working everywhere within one interval.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use domain::partner::Partner;
-use domain::{ApiKey, KeyHash, ServiceAccountId, TenantId, TenantStatus};
+use domain::{ApiKey, KeyHash, Permission, ServiceAccountId, TenantId, TenantStatus, UserId};
 use store::Store;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
@@ -61,6 +61,17 @@ struct Snapshot {
     verifiers: Verifiers,
     /// Partners by each of their domains, for branding by host.
     partners_by_host: HashMap<String, Arc<Partner>>,
+    /// Who may call a tenant's models from the explorer: members whose role allows it and
+    /// partner administrators in their sub-tenants.
+    model_callers: HashSet<(UserId, TenantId)>,
+    /// Platform operators, who may in every tenant.
+    operators: HashSet<UserId>,
+}
+
+impl Snapshot {
+    fn may_call_models(&self, user: UserId, tenant: TenantId) -> bool {
+        self.operators.contains(&user) || self.model_callers.contains(&(user, tenant))
+    }
 }
 
 /// The live snapshot and what keeps it fresh.
@@ -138,7 +149,13 @@ impl Access {
                             "the service account of this access token is revoked",
                         )
                     })?,
-                Subject::Explorer(key) => {
+                Subject::Explorer { user, key } => {
+                    if !snapshot.may_call_models(user, verified.tenant) {
+                        return Err(Error::new(
+                            ErrorKind::InvalidApiKey,
+                            "this explorer token's user no longer has access to the tenant",
+                        ));
+                    }
                     explorer_key = key;
                     &explorer_key
                 }
@@ -224,6 +241,16 @@ impl Access {
                         .map(move |host| (host, partner.clone()))
                 })
                 .collect(),
+            model_callers: data
+                .reach
+                .iter()
+                .filter(|it| {
+                    it.role
+                        .is_none_or(|role| domain::roles::allows(role, Permission::CallModels))
+                })
+                .map(|it| (it.user, it.tenant))
+                .collect(),
+            operators: data.operators.into_iter().collect(),
             service_accounts: data
                 .service_accounts
                 .iter()

@@ -24,8 +24,9 @@ const CACHE_CAPACITY: usize = 4096;
 pub(crate) enum Subject {
     /// A service account; the snapshot says whether it is still live.
     ServiceAccount(ServiceAccountId),
-    /// A person using the explorer, as the key their calls are recorded under.
-    Explorer(Arc<ApiKey>),
+    /// A person using the explorer, and the key their calls are recorded under; the snapshot
+    /// says whether they still reach the tenant.
+    Explorer { user: UserId, key: Arc<ApiKey> },
 }
 
 /// What a verified token says.
@@ -148,13 +149,16 @@ impl Verifiers {
             TokenKind::ServiceAccount => Subject::ServiceAccount(claims.sub.parse().ok()?),
             TokenKind::Explorer => {
                 let user: UserId = claims.sub.parse().ok()?;
-                Subject::Explorer(Arc::new(explorer_api_key(
+                Subject::Explorer {
                     user,
-                    tenant,
-                    hash,
-                    OffsetDateTime::from_unix_timestamp(claims.iat).ok()?,
-                    OffsetDateTime::from_unix_timestamp(claims.exp).ok()?,
-                )))
+                    key: Arc::new(explorer_api_key(
+                        user,
+                        tenant,
+                        hash,
+                        OffsetDateTime::from_unix_timestamp(claims.iat).ok()?,
+                        OffsetDateTime::from_unix_timestamp(claims.exp).ok()?,
+                    )),
+                }
             }
         };
         let verified = Verified {

@@ -234,6 +234,25 @@ pub fn member_from_row(row: &impl SqlRow) -> Result<domain::session::Member, Err
 }
 
 /// # Errors
+/// A missing `id` column or a corrupt value.
+pub fn user_id_from_row(row: &impl SqlRow) -> Result<domain::UserId, Error> {
+    parsed(row, "id")
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn reach_from_row(row: &impl SqlRow) -> Result<store::TenantReach, Error> {
+    Ok(store::TenantReach {
+        user: parsed(row, "user_id")?,
+        tenant: parsed(row, "tenant_id")?,
+        role: match row.opt_text("role")? {
+            None => None,
+            Some(role) => Some(domain::Role::parse(&role).ok_or_else(|| corrupt("role"))?),
+        },
+    })
+}
+
+/// # Errors
 /// Missing columns or corrupt values.
 pub fn invitation_from_row(row: &impl SqlRow) -> Result<domain::session::Invitation, Error> {
     Ok(domain::session::Invitation {

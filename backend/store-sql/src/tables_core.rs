@@ -429,6 +429,33 @@ macro_rules! impl_core_store {
                 .map($crate::signing_key_from_row)
                 .collect::<Result<_, _>>()?;
                 let partners = $crate::load_partners!(tx, "")?;
+                let mut reach: Vec<::store::TenantReach> = ::sqlx::query(
+                    "select user_id, tenant_id, role from memberships order by tenant_id, user_id",
+                )
+                .fetch_all(&mut *tx)
+                .await
+                .map_err($crate::map_err)?
+                .iter()
+                .map($crate::reach_from_row)
+                .collect::<Result<_, _>>()?;
+                let partner_reach = ::sqlx::query(
+                    "select pa.user_id as user_id, t.id as tenant_id, null as role \
+                     from partner_admins pa join tenants t on t.partner_id = pa.partner_id \
+                     order by t.id, pa.user_id",
+                )
+                .fetch_all(&mut *tx)
+                .await
+                .map_err($crate::map_err)?;
+                for row in &partner_reach {
+                    reach.push($crate::reach_from_row(row)?);
+                }
+                let operators = ::sqlx::query("select id from users where is_operator order by id")
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err($crate::map_err)?
+                    .iter()
+                    .map($crate::user_id_from_row)
+                    .collect::<Result<_, _>>()?;
                 tx.commit().await.map_err($crate::map_err)?;
                 Ok(::store::AccessData {
                     keys,
@@ -437,6 +464,8 @@ macro_rules! impl_core_store {
                     service_accounts,
                     signing_keys,
                     partners,
+                    reach,
+                    operators,
                 })
             }
 

@@ -234,8 +234,7 @@ macro_rules! impl_partner_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| Self::partner_conflict(e, "that user administers the partner already"))?;
-                Self::append_audit(&mut tx, audit).await?;
-                tx.commit().await.map_err($crate::map_err)
+                Self::commit_change(tx, audit).await
             }
 
             async fn remove_partner_admin(
@@ -266,8 +265,7 @@ macro_rules! impl_partner_store {
                         "a partner keeps at least one administrator".into(),
                     ));
                 }
-                Self::append_audit(&mut tx, audit).await?;
-                tx.commit().await.map_err($crate::map_err)
+                Self::commit_change(tx, audit).await
             }
 
             async fn list_partner_admins(

@@ -1319,6 +1319,29 @@ pub async fn partners_own_domains_admins_and_sub_tenants(store: &impl Store) {
         store.get_tenant(sub.id).await.unwrap().partner_id,
         Some(acme.id)
     );
+
+    // The snapshot knows who reaches which tenant: members with their role, partner
+    // administrators in the partner's sub-tenants, and operators everywhere.
+    let own = owned_tenant(store, "ada's own", &ada).await;
+    let before = store.revision().await.unwrap();
+    store.set_operator(ada.id, true, &audit()).await.unwrap();
+    assert!(store.revision().await.unwrap() > before);
+    let access = store.load_access().await.unwrap();
+    assert!(access.reach.contains(&crate::TenantReach {
+        user: bob.id,
+        tenant: sub.id,
+        role: None,
+    }));
+    assert!(access.reach.contains(&crate::TenantReach {
+        user: ada.id,
+        tenant: own.id,
+        role: Some(domain::Role::Owner),
+    }));
+    assert!(
+        !access.reach.iter().any(|it| it.user == ada.id && it.tenant == sub.id),
+        "ada no longer administers acme"
+    );
+    assert_eq!(access.operators, vec![ada.id]);
 }
 
 pub async fn sso_states_work_once_and_domains_have_one_owner(store: &impl Store) {

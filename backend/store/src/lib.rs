@@ -160,6 +160,20 @@ pub struct AccessData {
     pub signing_keys: Vec<SigningKey>,
     /// Partners with their domains, for branding by host.
     pub partners: Vec<Partner>,
+    /// Who reaches which tenant, for the explorer's per-person tokens: every membership with
+    /// its role, and each partner administrator with each of the partner's sub-tenants.
+    pub reach: Vec<TenantReach>,
+    /// Platform operators, who reach every tenant.
+    pub operators: Vec<domain::UserId>,
+}
+
+/// One person's reach into one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantReach {
+    pub user: domain::UserId,
+    pub tenant: TenantId,
+    /// `None` for a partner administrator in the partner's sub-tenant.
+    pub role: Option<domain::Role>,
 }
 
 /// The in-memory snapshot's source and its change counter.

@@ -1,7 +1,7 @@
 //! The portal's API explorer: a signed-in person mints a five-minute data-plane token for a
 //! tenant, calls models with it (plain and streamed), and the calls are recorded under that
-//! person, named on the dashboard. Roles that may not call models, outsiders, tampered tokens
-//! and suspended tenants are refused.
+//! person, named on the dashboard. Roles that may not call models, outsiders, tampered tokens,
+//! removed members and suspended tenants are refused.
 
 use base64::Engine;
 use it::harness::{TestApp, eventually, json_of};
@@ -209,7 +209,7 @@ async fn explorer_tokens_are_refused_to_the_wrong_people_and_when_tampered_with(
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["error"]["code"], "invalid_api_key");
 
-    // A member removed from the tenant can mint no more.
+    // A member's explorer token follows their membership.
     let (status, invitation) = owner
         .post(
             &format!("/api/v1/tenants/{tenant}/invitations"),
@@ -231,20 +231,46 @@ async fn explorer_tokens_are_refused_to_the_wrong_people_and_when_tampered_with(
     assert_eq!(status, StatusCode::OK);
     let (status, body) = mint(&dev, &tenant).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let dev_token = body["access_token"].as_str().unwrap().to_owned();
     let dev_id = dev.get("/api/v1/me").await.1["user"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
+    assert_eq!(chat(&app, &dev_token, &hello).await.status(), 200);
+
+    // Demoted to a role that may not call models: the token in hand stops at once (management
+    // changes wait for this node's snapshot), and no new one is minted.
+    let member_path = format!("/api/v1/tenants/{tenant}/members/{dev_id}");
     let (status, body) = owner
         .call(
-            reqwest::Method::DELETE,
-            &format!("/api/v1/tenants/{tenant}/members/{dev_id}"),
-            None,
+            reqwest::Method::PATCH,
+            &member_path,
+            Some(json!({"role": "viewer"})),
         )
+        .await;
+    assert!(status.is_success(), "{status}: {body}");
+    let (status, body) = json_of(chat(&app, &dev_token, &hello).await).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_api_key");
+    let (status, body) = mint(&dev, &tenant).await;
+    assert_problem(status, &body, StatusCode::FORBIDDEN, "forbidden");
+    let (status, body) = owner
+        .call(
+            reqwest::Method::PATCH,
+            &member_path,
+            Some(json!({"role": "developer"})),
+        )
+        .await;
+    assert!(status.is_success(), "{status}: {body}");
+    assert_eq!(chat(&app, &dev_token, &hello).await.status(), 200);
+
+    let (status, body) = owner
+        .call(reqwest::Method::DELETE, &member_path, None)
         .await;
     assert!(status.is_success(), "{status}: {body}");
     let (status, body) = mint(&dev, &tenant).await;
     assert_problem(status, &body, StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(chat(&app, &dev_token, &hello).await.status(), 401);
 
     // A suspended tenant: no new tokens, and the ones out there stop working.
     gateway::admin::set_tenant_status(
