@@ -10,8 +10,9 @@ use leptos_router::path;
 use crate::components::layout::AppShell;
 use crate::pages::accept_invitation::AcceptInvitationPage;
 use crate::pages::audit::AuditPage;
-use crate::pages::coming_soon::{ComingSoonPage, Upcoming};
 use crate::pages::credentials::CredentialsPage;
+use crate::pages::dashboard::DashboardPage;
+use crate::pages::explorer::ExplorerPage;
 use crate::pages::forgot_password::ForgotPasswordPage;
 use crate::pages::home::HomePage;
 use crate::pages::keys::KeysPage;
@@ -52,8 +53,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/tenants") view=TenantsPage />
                     <Route path=path!("/tokens") view=TokensPage />
-                    <Route path=path!("/explorer") view=|| view! { <ComingSoonPage page=Upcoming::Explorer /> } />
-                    <Route path=path!("/dashboard") view=|| view! { <ComingSoonPage page=Upcoming::Dashboard /> } />
+                    <Route path=path!("/explorer") view=ExplorerPage />
+                    <Route path=path!("/dashboard") view=DashboardPage />
                     <Route path=path!("/service-accounts") view=ServiceAccountsPage />
                     <Route path=path!("/partners") view=PartnersPage />
                     <Route path=path!("/partners/:id") view=PartnerPage />

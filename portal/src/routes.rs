@@ -22,8 +22,9 @@ pub const OPERATOR: &str = "/operator";
 /// The interactive API reference, served by the backend (not a portal route).
 pub const API_REFERENCE: &str = "/api/docs/";
 
-/// Pages that need backend endpoints that do not exist yet; the nav shows them as "coming soon".
+/// Calling the tenant's models from the browser.
 pub const EXPLORER: &str = "/explorer";
+/// The tenant's usage over time.
 pub const DASHBOARD: &str = "/dashboard";
 
 /// One partner's console.

@@ -8,7 +8,10 @@
 //
 // The steps run in order and share one browser session, like a person would: sign up, verify
 // through the mailed link (read from the server's log, where the log mailer writes it), sign
-// in, create a tenant, a key (copied from the clipboard and used on the data plane), invite a
+// in, create a tenant (its dashboard is empty), a key (copied from the clipboard and used on the
+// data plane); call models from the API explorer (a stream with its timings, usage and code
+// snippets, tool calls, checks before sending, a data-plane error, a slow stream stopped
+// half-way) and see those calls on the dashboard, which refreshes itself; invite a
 // colleague, store a provider key (shown masked), read the audit log, make an access token,
 // revoke the key; create a service account and trade its copied credentials for a token that
 // calls the data plane, rotate and revoke it. The first account is a platform operator: it
@@ -248,6 +251,15 @@ kind = "mock"
 alias = "mock"
 provider = "mock"
 
+# The same, streaming a chunk every 250 ms: slow enough to watch and to stop.
+[providers.slow]
+kind = "mock"
+chunk_delay_ms = 250
+
+[[models]]
+alias = "slow-mock"
+provider = "slow"
+
 [sso.providers.github]
 kind = "github"
 client_id = "portal-e2e"
@@ -360,6 +372,14 @@ step('create a tenant and switch to it', async () => {
   await shot('05-tenants');
 });
 
+step('a new tenant\'s dashboard says there are no requests yet', async () => {
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+  await page.getByText('No requests yet — try the API explorer').waitFor();
+  assert.equal(await page.locator('#total-requests').textContent(), '0');
+  await page.getByRole('link', { name: 'Open the API explorer' }).waitFor();
+});
+
 step('create an API key and copy it', async () => {
   await page.getByRole('link', { name: 'API keys' }).click();
   await page.getByRole('button', { name: 'Create key' }).click();
@@ -393,6 +413,144 @@ step('the copied key calls the data plane', async () => {
     return res.status === 200 ? res.json() : null;
   });
   assert.match(answer.choices[0].message.content, /Hello portal/);
+});
+
+step('the API explorer streams an answer as the signed-in user, with status, timings, usage and the call as code', async () => {
+  await page.getByRole('link', { name: 'API explorer' }).click();
+  await page.getByRole('heading', { level: 1, name: 'API explorer' }).waitFor();
+  const model = page.getByLabel('Model', { exact: true });
+  await eventually('the tenant\'s models', async () =>
+    (await model.locator('option').allTextContents()).includes('mock'));
+  await model.selectOption('mock');
+  await page.getByLabel('Message 1', { exact: true }).fill('Hello from the explorer, "quoted" & ünïcode');
+  assert.ok(await page.getByLabel('Stream the answer').isChecked(), 'streaming is the default');
+  await page.getByRole('button', { name: 'Send request' }).click();
+  await page.locator('#explorer-answer', { hasText: 'This is a mock reply to: Hello from the explorer' }).waitFor();
+  await page.locator('.phase', { hasText: 'Done' }).waitFor();
+  assert.equal(await page.locator('#explorer-status').textContent(), '200');
+  assert.match(await page.locator('#explorer-latency').textContent(), /^\d+(\.\d)? m?s$/);
+  assert.match(await page.locator('#explorer-ttft').textContent(), /^\d+(\.\d)? m?s$/);
+  const tokens = (await page.locator('#explorer-tokens').textContent()).match(/^(\d+) in · (\d+) out$/);
+  assert.ok(tokens && Number(tokens[1]) > 0 && Number(tokens[2]) > 0, `token usage: ${tokens}`);
+  // It was a stream: the answer came in several chunks, and the request asked for usage.
+  const raw = page.locator('summary', { hasText: /^Raw stream chunks \(\d+\)$/ });
+  assert.ok(Number((await raw.textContent()).match(/\d+/)[0]) > 3, 'several chunks');
+  await page.locator('summary', { hasText: 'Request JSON' }).click();
+  const sent = JSON.parse(await page.locator('#explorer-request-json').textContent());
+  assert.deepEqual(sent.stream_options, { include_usage: true });
+  assert.equal(sent.messages[0].content, 'Hello from the explorer, "quoted" & ünïcode');
+  await page.locator('summary', { hasText: 'Response JSON' }).click();
+  const assembled = JSON.parse(await page.locator('#explorer-response-json').textContent());
+  assert.match(assembled.choices[0].message.content, /Hello from the explorer/);
+  assert.equal(assembled.usage.completion_tokens, Number(tokens[2]));
+
+  // The same call as code, with the key from the environment and never the explorer's token.
+  await page.getByRole('tab', { name: 'curl' }).click();
+  const curl = await page.locator('#snippet-code').textContent();
+  assert.ok(curl.startsWith(`curl -N ${base}/v1/chat/completions`), curl);
+  assert.ok(curl.includes('"model": "mock"') && curl.includes('$SLUICE_API_KEY'), curl);
+  assert.ok(!curl.includes('eyJ'), 'no token in the snippet');
+  await page.getByRole('tab', { name: 'curl' }).press('ArrowRight');
+  assert.equal(await page.getByRole('tab', { name: 'Python' }).getAttribute('aria-selected'), 'true');
+  const python = await page.locator('#snippet-code').textContent();
+  assert.ok(python.includes(`base_url="${base}/v1"`) && python.includes('os.environ["SLUICE_API_KEY"]'), python);
+  await page.getByRole('tab', { name: 'JavaScript' }).click();
+  assert.ok((await page.locator('#snippet-code').textContent()).includes('stream_options: { include_usage: true }'));
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }));
+  assert.ok(!stored.includes('eyJ'), 'the token is kept in memory only');
+  await shot('08a-explorer');
+});
+
+step('the explorer checks tools before sending, shows tool calls, and the data plane\'s errors in words', async () => {
+  const tools = page.getByLabel('Tools (JSON)');
+  await tools.fill('[{"type": "function", ');
+  await page.getByRole('button', { name: 'Send request' }).click();
+  await page.getByText('Tools must be valid JSON').waitFor();
+  assert.match(await page.locator('#explorer-answer').textContent(), /Hello from the explorer/, 'nothing was sent');
+  await page.getByLabel('Temperature').fill('3');
+  await page.getByRole('button', { name: 'Send request' }).click();
+  await page.getByText('Temperature is a number from 0 to 2').waitFor();
+  await page.getByLabel('Temperature').fill('0.2');
+  await page.getByRole('button', { name: 'Insert an example' }).click();
+  await page.getByRole('button', { name: 'Send request' }).click();
+  await page.locator('.tool-call .tool-name', { hasText: 'get_weather' }).waitFor();
+  await page.locator('.phase', { hasText: 'Done' }).waitFor();
+  assert.equal(await page.locator('#explorer-status').textContent(), '200');
+  await shot('08b-explorer-tool-call');
+
+  // An unknown model: the data plane's 404, in its own words.
+  expectedConsoleErrors.push(/\/explorer: Failed to load resource: .* 404 /);
+  await tools.fill('');
+  await page.getByLabel('Model', { exact: true }).selectOption({ label: 'Another model…' });
+  await page.getByLabel('Model name').fill('no-such-model');
+  await page.getByLabel('Stream the answer').uncheck();
+  await page.getByRole('button', { name: 'Send request' }).click();
+  await page.locator('#explorer-error', { hasText: 'The model `no-such-model` does not exist' }).waitFor();
+  assert.equal(await page.locator('#explorer-status').textContent(), '404');
+  await shot('08c-explorer-error');
+});
+
+step('the explorer shows a slow stream as it arrives, and Stop ends it', async () => {
+  await page.getByLabel('Model', { exact: true }).selectOption('slow-mock');
+  await page.getByLabel('Stream the answer').check();
+  const words = Array.from({ length: 30 }, (_, i) => `word${i + 1}`).join(' ');
+  await page.getByLabel('Message 1', { exact: true }).fill(words);
+  await page.getByRole('button', { name: 'Send request' }).click();
+  const answer = page.locator('#explorer-answer');
+  await answer.waitFor();
+  const first = await answer.textContent();
+  await eventually('more of the answer to stream in', async () => (await answer.textContent()).length > first.length);
+  await page.locator('.phase', { hasText: 'Receiving' }).waitFor();
+  assert.match(await page.locator('#explorer-ttft').textContent(), /^\d+(\.\d)? m?s$/, 'TTFT while streaming');
+  assert.equal(await page.locator('#explorer-latency').textContent(), '…');
+  await shot('08d-explorer-streaming');
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await page.locator('.phase', { hasText: 'Stopped' }).waitFor();
+  const stopped = await answer.textContent();
+  assert.ok(!stopped.includes('word30'), stopped);
+  await sleep(700);
+  assert.equal(await answer.textContent(), stopped, 'nothing arrives after Stop');
+  await page.getByRole('button', { name: 'Send request' }).waitFor();
+});
+
+step('the dashboard shows the explorer\'s requests within seconds, by model and by key', async () => {
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+  // Usage is written in batches; the open dashboard refreshes itself.
+  await eventually('the explorer\'s requests in the totals', async () => {
+    const text = await page.locator('#total-requests').textContent().catch(() => '');
+    return Number(text.replace(/\D/g, '')) >= 3;
+  }, 30_000);
+  const breakdown = page.locator('.breakdown-table');
+  await breakdown.getByRole('rowheader', { name: 'mock', exact: true }).waitFor();
+  await breakdown.getByRole('rowheader', { name: 'slow-mock', exact: true }).waitFor();
+  const recent = page.locator('.recent-table tbody tr', { hasText: `Explorer · ${EMAIL}` }).first();
+  await recent.getByText('mock').waitFor({ timeout: 20_000 });
+  const charts = page.locator('.chart svg[role=img]');
+  assert.equal(await charts.count(), 4);
+  assert.match(await charts.first().getAttribute('aria-label'), /^Requests per 15 minutes\. requests: \d+ in total/);
+  await shot('08e-dashboard');
+  await page.getByRole('button', { name: 'By key' }).click();
+  await breakdown.getByRole('rowheader', { name: `Explorer · ${EMAIL}`, exact: true }).waitFor();
+  await breakdown.getByRole('rowheader', { name: 'ci', exact: true }).waitFor();
+  await page.getByLabel('Window', { exact: true }).selectOption('1h');
+  await eventually('the last hour\'s charts', async () =>
+    /^Requests per minute\./.test(await charts.first().getAttribute('aria-label').catch(() => '')));
+
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('08f-dashboard-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+  const phone = await context.newPage();
+  watch(phone);
+  await phone.setViewportSize({ width: 375, height: 812 });
+  for (const [path, name] of [['/dashboard', 'dashboard'], ['/explorer', 'explorer']]) {
+    await visit(path, phone);
+    await phone.locator(name === 'dashboard' ? '.chart svg' : '#explorer-model').first().waitFor();
+    assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1),
+      `the ${name} fits a phone`);
+    await shot(`08g-${name}-phone`, phone);
+  }
+  await phone.close();
 });
 
 step('invite a colleague with a role', async () => {

@@ -1338,7 +1338,10 @@ pub async fn partners_own_domains_admins_and_sub_tenants(store: &impl Store) {
         role: Some(domain::Role::Owner),
     }));
     assert!(
-        !access.reach.iter().any(|it| it.user == ada.id && it.tenant == sub.id),
+        !access
+            .reach
+            .iter()
+            .any(|it| it.user == ada.id && it.tenant == sub.id),
         "ada no longer administers acme"
     );
     assert_eq!(access.operators, vec![ada.id]);

@@ -4,18 +4,19 @@ use api_types::manage::{
     AcceptedInvitation, AddDomainRequest, AuditEventView, BrandingView, ByokProviderView,
     CreateInvitationRequest, CreateKeyRequest, CreatePartnerRequest,
     CreateProviderCredentialRequest, CreateServiceAccountRequest, CreateTenantRequest,
-    CreateTokenRequest, CreatedInvitation, CreatedKey, CreatedToken, EmailRequest, HostBranding,
-    InvitationView, KeyView, LoginRequest, LoginResponse, MeResponse, MemberView, Page,
-    PartnerAdminView, PartnerView, PasswordResetRequest, ProviderCredentialView, RoleName,
-    RotateKeyRequest, ServiceAccountCredentials, ServiceAccountView, SignupRequest,
-    SsoProviderView, TenantView, TokenRequest, TokenView, UpdateMemberRequest, UserView,
+    CreateTokenRequest, CreatedInvitation, CreatedKey, CreatedToken, EmailRequest,
+    ExplorerTokenView, HostBranding, InvitationView, KeyView, LoginRequest, LoginResponse,
+    MeResponse, MemberView, Page, PartnerAdminView, PartnerView, PasswordResetRequest,
+    ProviderCredentialView, RoleName, RotateKeyRequest, ServiceAccountCredentials,
+    ServiceAccountView, SignupRequest, SsoProviderView, TenantView, TokenRequest, TokenView,
+    UpdateMemberRequest, UsageRecordView, UsageSummaryView, UserView,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::ApiError;
 use super::client::{delete, get, patch_quiet, post, post_empty, post_quiet, put};
-use super::paths::{self, AuditQuery};
+use super::paths::{self, AuditQuery, UsageQuery};
 
 pub(crate) use super::client::may_have_session;
 
@@ -266,4 +267,18 @@ pub async fn create_partner_tenant(id: Uuid, name: &str) -> Result<TenantView, A
         name: name.to_owned(),
     };
     post(&paths::partner_tenants(id), &body).await
+}
+
+/// A short-lived data-plane token for the API explorer (only `api::data_plane` asks).
+pub(crate) async fn explorer_token(tenant: Uuid) -> Result<ExplorerTokenView, ApiError> {
+    post_empty(&paths::explorer_token(tenant)).await
+}
+
+pub async fn usage_summary(tenant: Uuid, query: &UsageQuery) -> Result<UsageSummaryView, ApiError> {
+    get(&paths::usage_summary(tenant, query)).await
+}
+
+/// The tenant's newest requests, newest first.
+pub async fn usage_records(tenant: Uuid, limit: u32) -> Result<Vec<UsageRecordView>, ApiError> {
+    get(&paths::usage_records(tenant, limit)).await
 }

@@ -32,6 +32,34 @@ impl ApiError {
         }
     }
 
+    /// A data-plane error: OpenAI's envelope `{"error": {"message", "type", "param", "code"}}`,
+    /// as the body of a failed call or as an event that ends a stream. `None` for other JSON.
+    pub fn from_openai(status: u16, body: &serde_json::Value) -> Option<Self> {
+        let error = body.get("error")?;
+        let detail = error.get("message")?.as_str()?.to_owned();
+        let code = error
+            .get("code")
+            .and_then(|it| serde_json::from_value::<ErrorCode>(it.clone()).ok());
+        Some(ApiError {
+            status,
+            // A code this portal does not know still has a message written for people.
+            code: Some(code.unwrap_or(ErrorCode::UpstreamError)),
+            detail,
+            fields: Vec::new(),
+            retry_after: None,
+        })
+    }
+
+    /// A failed data-plane call from its status and body text.
+    pub fn from_openai_text(status: u16, text: &str) -> Self {
+        serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|body| ApiError::from_openai(status, &body))
+            .unwrap_or_else(|| {
+                ApiError::unexpected(status, text.chars().take(200).collect::<String>())
+            })
+    }
+
     /// No answer: the network or the server is down.
     pub fn network(detail: impl Into<String>) -> Self {
         ApiError {
@@ -307,6 +335,28 @@ mod tests {
             Some("`x` is not an IP address or CIDR network.")
         );
         assert_eq!(e.field("ip"), None);
+    }
+
+    #[test]
+    fn data_plane_errors_show_the_servers_message() {
+        let body = r#"{"error":{"message":"model `nope` does not exist","type":"invalid_request_error","param":"model","code":"model_not_found"}}"#;
+        let e = ApiError::from_openai_text(404, body);
+        assert_eq!(e.status, 404);
+        assert_eq!(e.code, Some(ErrorCode::ModelNotFound));
+        assert_eq!(e.message(), "Model `nope` does not exist.");
+        let e = ApiError::from_openai_text(
+            400,
+            r#"{"error":{"message":"`max_tokens` must be at least 1","code":"invalid_request"}}"#,
+        );
+        assert_eq!(e.message(), "`max_tokens` must be at least 1.");
+        let e = ApiError::from_openai_text(
+            502,
+            r#"{"error":{"message":"the upstream failed","code":"something_new"}}"#,
+        );
+        assert_eq!(e.message(), "The upstream failed.");
+        let e = ApiError::from_openai_text(502, "<html>bad gateway</html>");
+        assert!(e.message().contains("HTTP 502"));
+        assert!(ApiError::from_openai(200, &serde_json::json!({"id": "x"})).is_none());
     }
 
     #[test]

@@ -7,6 +7,8 @@ pub mod paths;
 #[cfg(target_arch = "wasm32")]
 mod client;
 #[cfg(target_arch = "wasm32")]
+pub mod data_plane;
+#[cfg(target_arch = "wasm32")]
 pub mod endpoints;
 
 #[cfg(target_arch = "wasm32")]

@@ -169,6 +169,49 @@ pub fn rotate_service_account_secret(t: Uuid, account: Uuid) -> String {
     tenant(t, &format!("service-accounts/{account}/rotate-secret"))
 }
 
+/// Mints the API explorer's short-lived data-plane token.
+pub fn explorer_token(t: Uuid) -> String {
+    tenant(t, "explorer/token")
+}
+
+/// A usage summary's window and grouping, as the API takes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageQuery {
+    /// RFC 3339.
+    pub from: String,
+    /// RFC 3339.
+    pub to: String,
+    pub bucket_seconds: i64,
+    /// `model` or `key`.
+    pub group_by: &'static str,
+}
+
+pub fn usage_summary(t: Uuid, query: &UsageQuery) -> String {
+    let bucket = query.bucket_seconds.to_string();
+    with_query(
+        &tenant(t, "usage/summary"),
+        &[
+            ("from", Some(&query.from)),
+            ("to", Some(&query.to)),
+            ("bucket_seconds", Some(&bucket)),
+            ("group_by", Some(query.group_by)),
+        ],
+    )
+}
+
+/// The newest `limit` usage records (1 to 200).
+pub fn usage_records(t: Uuid, limit: u32) -> String {
+    with_query(
+        &tenant(t, "usage/records"),
+        &[("limit", Some(&limit.clamp(1, 200).to_string()))],
+    )
+}
+
+/// The data plane's model list (OpenAI's `GET /v1/models`), on this origin.
+pub const DATA_PLANE_MODELS: &str = "/v1/models";
+/// The data plane's chat endpoint, on this origin.
+pub const DATA_PLANE_CHAT: &str = "/v1/chat/completions";
+
 /// The audit log's filters, as the API takes them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditQuery {
@@ -253,6 +296,31 @@ mod tests {
         assert_eq!(
             rotate_service_account_secret(id, id),
             format!("/api/v1/tenants/{id}/service-accounts/{id}/rotate-secret")
+        );
+    }
+
+    #[test]
+    fn usage_queries_carry_the_window() {
+        let t = Uuid::nil();
+        let query = UsageQuery {
+            from: "2026-11-24T14:15:00Z".into(),
+            to: "2026-11-25T14:15:00Z".into(),
+            bucket_seconds: 900,
+            group_by: "key",
+        };
+        assert_eq!(
+            usage_summary(t, &query),
+            format!(
+                "/api/v1/tenants/{t}/usage/summary?from=2026-11-24T14%3A15%3A00Z&to=2026-11-25T14%3A15%3A00Z&bucket_seconds=900&group_by=key"
+            )
+        );
+        assert_eq!(
+            usage_records(t, 500),
+            format!("/api/v1/tenants/{t}/usage/records?limit=200")
+        );
+        assert_eq!(
+            explorer_token(t),
+            format!("/api/v1/tenants/{t}/explorer/token")
         );
     }
 

@@ -1,7 +1,8 @@
 //! Reusable pieces of the portal's pages: layout and navigation, form fields with labels,
-//! buttons, the confirm dialog, copy-to-clipboard, one-time secrets, loading/empty/error states
-//! and toasts.
+//! buttons, the confirm dialog, copy-to-clipboard, one-time secrets, loading/empty/error states,
+//! toasts and SVG charts.
 
+pub mod chart;
 pub mod copy;
 pub mod dialog;
 pub mod form;

@@ -1,6 +1,5 @@
-//! The main navigation: the pages that exist, the API reference, the partner console (for
-//! partners' administrators) and the operator view (for operators), and clearly marked
-//! placeholders for the pages that wait for backend endpoints.
+//! The main navigation: the tenant's pages, the API reference, the partner console (for
+//! partners' administrators) and the operator view (for operators).
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -19,6 +18,8 @@ pub fn Nav() -> impl IntoView {
     let partner_admin = move || session.partners.with(|it| !it.is_empty());
     view! {
         <ul class="nav-list">
+            <NavLink href=routes::DASHBOARD icon=CHART label="Dashboard" />
+            <NavLink href=routes::EXPLORER icon=COMPASS label="API explorer" />
             <NavLink href=routes::KEYS icon=KEY label="API keys" />
             <NavLink href=routes::SERVICE_ACCOUNTS icon=BOT label="Service accounts" />
             <NavLink href=routes::MEMBERS icon=USERS label="Members" />
@@ -46,27 +47,16 @@ pub fn Nav() -> impl IntoView {
                 </Show>
             </ul>
         </Show>
-        <p class="nav-heading" id="nav-soon">"Coming soon"</p>
-        <ul class="nav-list soon" aria-labelledby="nav-soon">
-            <NavLink href=routes::EXPLORER icon=COMPASS label="API explorer" soon=true />
-            <NavLink href=routes::DASHBOARD icon=CHART label="Dashboard" soon=true />
-        </ul>
     }
 }
 
 #[component]
-fn NavLink(
-    href: &'static str,
-    icon: &'static str,
-    label: &'static str,
-    #[prop(optional)] soon: bool,
-) -> impl IntoView {
+fn NavLink(href: &'static str, icon: &'static str, label: &'static str) -> impl IntoView {
     view! {
         <li>
             <A href=href>
                 {self::icon(icon)}
                 <span>{label}</span>
-                {soon.then(|| view! { <span class="badge">"Soon"</span> })}
             </A>
         </li>
     }

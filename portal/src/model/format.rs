@@ -4,6 +4,24 @@ use api_types::manage::{ActorView, RoleName};
 use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
+/// `value` with `decimals` digits after the point, rounded half away from zero: `12.5`.
+/// Written with integers because Rust's float formatting costs the bundle about 11 KB.
+pub fn fixed(value: f64, decimals: u8) -> String {
+    if !value.is_finite() {
+        return "—".to_owned();
+    }
+    let scale = 10_u64.pow(u32::from(decimals.min(6)));
+    // Saturating: `as` clamps floats to the integer's range.
+    let scaled = (value.abs() * scale as f64).round() as u64;
+    let sign = if value < 0.0 && scaled > 0 { "-" } else { "" };
+    if decimals == 0 {
+        format!("{sign}{scaled}")
+    } else {
+        let width = usize::from(decimals.min(6));
+        format!("{sign}{}.{:0width$}", scaled / scale, scaled % scale)
+    }
+}
+
 /// `2026-11-25 14:03 UTC`: one unambiguous form, whatever the viewer's zone.
 pub fn datetime(at: OffsetDateTime) -> String {
     at.to_offset(UtcOffset::UTC)
@@ -17,6 +35,13 @@ pub fn datetime(at: OffsetDateTime) -> String {
 pub fn date(at: OffsetDateTime) -> String {
     at.to_offset(UtcOffset::UTC)
         .format(format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
+}
+
+/// `14:03:22 UTC`: when something was last refreshed.
+pub fn time_of_day(at: OffsetDateTime) -> String {
+    at.to_offset(UtcOffset::UTC)
+        .format(format_description!("[hour]:[minute]:[second] UTC"))
         .unwrap_or_default()
 }
 
@@ -131,6 +156,22 @@ mod tests {
             "2026-11-25 14:03 UTC"
         );
         assert_eq!(date(NOW), "2026-11-25");
+        assert_eq!(
+            time_of_day(datetime!(2026-11-25 15:03:09 +01:00)),
+            "14:03:09 UTC"
+        );
+    }
+
+    #[test]
+    fn fixed_points_round_half_away_from_zero() {
+        assert_eq!(fixed(12.25, 1), "12.3");
+        assert_eq!(fixed(12.0, 1), "12.0");
+        assert_eq!(fixed(0.05, 1), "0.1");
+        assert_eq!(fixed(-1.23456, 2), "-1.23");
+        assert_eq!(fixed(-0.01, 1), "0.0");
+        assert_eq!(fixed(1234.5, 0), "1235");
+        assert_eq!(fixed(7.0, 3), "7.000");
+        assert_eq!(fixed(f64::NAN, 1), "—");
     }
 
     #[test]

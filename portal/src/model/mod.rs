@@ -1,8 +1,13 @@
-//! Plain-Rust logic behind the pages: form validation and conversion into API requests, and
-//! formatting for display. Nothing here touches the browser, so it is tested with `cargo test`.
+//! Plain-Rust logic behind the pages: form validation and conversion into API requests,
+//! formatting for display, the API explorer's request building, stream decoding and code
+//! snippets, and the dashboard's figures and chart geometry. Nothing here touches the browser,
+//! so it is tested with `cargo test`.
 
 pub mod audit_filter;
 pub mod branding_form;
+pub mod chart;
+pub mod chat_form;
+pub mod chat_reply;
 pub mod errors;
 pub mod expiry;
 pub mod format;
@@ -10,4 +15,9 @@ pub mod key_form;
 pub mod lists;
 pub mod partner_form;
 pub mod service_account_form;
+pub mod snippets;
+pub mod sse;
+pub mod token_freshness;
+pub mod usage_figures;
+pub mod usage_window;
 pub mod validate;

@@ -3,8 +3,9 @@
 
 pub mod accept_invitation;
 pub mod audit;
-pub mod coming_soon;
 pub mod credentials;
+pub mod dashboard;
+pub mod explorer;
 pub mod forgot_password;
 pub mod home;
 pub mod keys;

@@ -15,6 +15,8 @@ pub struct Abilities {
     pub manage_credentials: bool,
     /// Seeing them needs `see_keys`.
     pub manage_service_accounts: bool,
+    /// Calling models from the API explorer (the server mints its token only for these roles).
+    pub call_models: bool,
 }
 
 impl Abilities {
@@ -30,6 +32,7 @@ impl Abilities {
                 read_audit: true,
                 manage_credentials: true,
                 manage_service_accounts: true,
+                call_models: true,
             };
         }
         let Some(role) = role else {
@@ -44,6 +47,7 @@ impl Abilities {
             read_audit: matches!(role, Owner | Admin | Finance),
             manage_credentials: matches!(role, Owner | Admin),
             manage_service_accounts: matches!(role, Owner | Admin | Developer),
+            call_models: matches!(role, Owner | Admin | Developer),
         }
     }
 }
@@ -63,21 +67,22 @@ mod tests {
                 a.read_audit,
                 a.manage_credentials,
                 a.manage_service_accounts,
+                a.call_models,
             ]
         };
-        assert_eq!(row(RoleName::Owner), [true, true, true, true, true, true]);
-        assert_eq!(row(RoleName::Admin), [true, true, true, true, true, true]);
+        assert_eq!(row(RoleName::Owner), [true; 7]);
+        assert_eq!(row(RoleName::Admin), [true; 7]);
         assert_eq!(
             row(RoleName::Developer),
-            [true, true, false, false, false, true]
+            [true, true, false, false, false, true, true]
         );
         assert_eq!(
             row(RoleName::Finance),
-            [false, false, false, true, false, false]
+            [false, false, false, true, false, false, false]
         );
         assert_eq!(
             row(RoleName::Viewer),
-            [true, false, false, false, false, false]
+            [true, false, false, false, false, false, false]
         );
         assert!(!Abilities::of(Some(RoleName::Admin), false).manage_owners);
         assert_eq!(Abilities::of(None, false), Abilities::default());

@@ -119,6 +119,7 @@ impl Session {
 
     /// Signed out (by us or because the session ended).
     pub fn forget(self) {
+        crate::api::data_plane::forget_token();
         self.user.set(None);
         self.partners.set(Vec::new());
         self.tenants.set(Vec::new());

@@ -131,3 +131,15 @@ pub fn now() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
+
+/// Milliseconds on the browser's monotonic clock (`performance.now()`), for measuring calls.
+pub fn monotonic_ms() -> f64 {
+    window()
+        .performance()
+        .map_or_else(js_sys::Date::now, |it| it.now())
+}
+
+/// This page's origin (`https://portal.example`), for code people copy.
+pub fn origin() -> String {
+    window().location().origin().unwrap_or_default()
+}

@@ -21,7 +21,16 @@ pub fn ColorField(
     value: RwSignal<String>,
     #[prop(into)] error: Signal<Option<String>>,
     #[prop(optional, into)] hint: Option<String>,
+    /// Whether an empty value is allowed.
+    #[prop(optional)]
+    optional: bool,
 ) -> impl IntoView {
+    // The refusal is from the last save; once the value is corrected it no longer applies.
+    let error = Signal::derive(move || {
+        error
+            .get()
+            .filter(|_| value.with(|it| !(is_color(it.trim()) || optional && it.trim().is_empty())))
+    });
     let picker_label = format!("{label}: picker");
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
@@ -123,7 +132,7 @@ pub fn BrandingEditor(partner: PartnerView) -> impl IntoView {
                     <TextField id="branding-favicon" label="Favicon URL" value=favicon_url placeholder="https://cdn.partner.example/favicon.png" hint="The tab's icon; https:// or data:image/…;base64,." error=form.field("favicon_url") />
                     <div class="field-row">
                         <ColorField id="branding-primary" label="Primary colour" value=primary_color error=form.field("primary_color") hint="Buttons, links and focus rings." />
-                        <ColorField id="branding-accent" label="Accent colour" value=accent_color error=form.field("accent_color") hint="Highlights; optional." />
+                        <ColorField id="branding-accent" label="Accent colour" value=accent_color error=form.field("accent_color") hint="Highlights; optional." optional=true />
                     </div>
                     <TextField id="branding-support" label="Support URL" value=support_url kind="url" placeholder="https://help.partner.example" hint="Optional: where customers get help, linked from the sign-in pages." error=form.field("support_url") />
                     <SubmitButton form=form label="Save branding" busy_label="Saving…" />
