@@ -13,7 +13,8 @@
 // snippets, tool calls, checks before sending, a data-plane error, a slow stream stopped
 // half-way) and see those calls on the dashboard, which refreshes itself; invite a
 // colleague, store a provider key (shown masked), read the audit log, make an access token,
-// revoke the key; create a service account and trade its copied credentials for a token that
+// rotate and revoke the key, edit another one's name and models (and see the data plane follow);
+// create a service account and trade its copied credentials for a token that
 // calls the data plane, rotate and revoke it. The first account is a platform operator: it
 // sees every tenant and creates a partner with a domain and an administrator, who (in a
 // second session) edits the branding with its live preview, manages domains and
@@ -638,6 +639,41 @@ step('rotate, then revoke the key after a confirmation', async () => {
     });
     return res.status === 401;
   });
+});
+
+step('edit a key\'s name and restrict its models: the list and the data plane follow', async () => {
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await page.getByLabel('Name').fill('edit-me');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const secret = await page.locator('#new-key-secret').inputValue();
+  await page.getByRole('button', { name: 'Done, I have stored it' }).click();
+  await eventually('the new key to work with any model', async () => (await chat(secret)).status === 200);
+
+  const row = page.locator('.keys-table tbody tr', { hasText: 'edit-me' });
+  await row.getByRole('button', { name: 'Edit' }).click();
+  const panel = page.getByRole('region', { name: 'Edit edit-me' });
+  assert.equal(await panel.getByLabel('Name').inputValue(), 'edit-me', 'pre-filled from the key');
+  assert.equal(await panel.getByLabel('Allowed models').inputValue(), '');
+  await panel.getByLabel('Name').fill('edited');
+  await panel.getByLabel('Allowed models').fill('slow-mock');
+  await shot('13b-key-edit-form');
+  await panel.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('Saved edited.').waitFor();
+  await panel.waitFor({ state: 'detached' });
+  const edited = page.locator('.keys-table tbody tr', { has: page.getByText('edited', { exact: true }) });
+  await edited.getByText('Models: slow-mock').waitFor();
+  assert.equal(await page.locator('.keys-table').getByText('edit-me', { exact: true }).count(), 0);
+
+  await eventually('the key to refuse a model it may no longer use', async () => {
+    const res = await chat(secret);
+    return res.status === 403 && (await res.json()).error.code === 'model_not_allowed';
+  });
+  const allowed = await fetch(`${base}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'slow-mock', messages: [{ role: 'user', content: 'x' }] }),
+  });
+  assert.equal(allowed.status, 200);
 });
 
 step('create a service account, and trade its copied credentials for a token that calls the data plane', async () => {

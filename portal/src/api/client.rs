@@ -124,6 +124,13 @@ pub(crate) async fn post_quiet<B: Serialize>(url: &str, body: Option<&B>) -> Res
     call(Method::POST, url, body).await.map(drop)
 }
 
+pub(crate) async fn patch<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, ApiError> {
+    decode(&call(Method::PATCH, url, Some(encode(body)?)).await?)
+}
+
 /// A PATCH whose answer has no body (204).
 pub(crate) async fn patch_quiet<B: Serialize>(url: &str, body: &B) -> Result<(), ApiError> {
     call(Method::PATCH, url, Some(encode(body)?))

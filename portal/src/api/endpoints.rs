@@ -9,13 +9,13 @@ use api_types::manage::{
     MeResponse, MemberView, Page, PartnerAdminView, PartnerView, PasswordResetRequest,
     ProviderCredentialView, RoleName, RotateKeyRequest, ServiceAccountCredentials,
     ServiceAccountView, SignupRequest, SsoProviderView, TenantView, TokenRequest, TokenView,
-    UpdateMemberRequest, UsageRecordView, UsageSummaryView, UserView,
+    UpdateKeyRequest, UpdateMemberRequest, UsageRecordView, UsageSummaryView, UserView,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::ApiError;
-use super::client::{delete, get, patch_quiet, post, post_empty, post_quiet, put};
+use super::client::{delete, get, patch, patch_quiet, post, post_empty, post_quiet, put};
 use super::paths::{self, AuditQuery, UsageQuery};
 
 pub(crate) use super::client::may_have_session;
@@ -171,6 +171,15 @@ pub async fn keys(tenant: Uuid) -> Result<Vec<KeyView>, ApiError> {
 
 pub async fn create_key(tenant: Uuid, body: &CreateKeyRequest) -> Result<CreatedKey, ApiError> {
     post(&paths::keys(tenant), body).await
+}
+
+/// Changes only the fields `body` sets; the key as it now is.
+pub async fn update_key(
+    tenant: Uuid,
+    key: Uuid,
+    body: &UpdateKeyRequest,
+) -> Result<KeyView, ApiError> {
+    patch(&paths::key(tenant, key), body).await
 }
 
 pub async fn revoke_key(tenant: Uuid, key: Uuid) -> Result<(), ApiError> {

@@ -1,6 +1,6 @@
 //! Reusable pieces of the portal's pages: layout and navigation, form fields with labels,
-//! buttons, the confirm dialog, copy-to-clipboard, one-time secrets, loading/empty/error states,
-//! toasts and SVG charts.
+//! buttons, the scope inputs keys and service accounts share, the confirm dialog,
+//! copy-to-clipboard, one-time secrets, loading/empty/error states, toasts and SVG charts.
 
 pub mod chart;
 pub mod copy;
@@ -10,6 +10,7 @@ pub mod icons;
 pub mod layout;
 pub mod nav;
 pub mod page;
+pub mod scope_fields;
 pub mod secret;
 pub mod status;
 pub mod toast;

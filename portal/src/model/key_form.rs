@@ -1,8 +1,9 @@
 //! The "create API key" form and its conversion into a `CreateKeyRequest`, with the server's
-//! rules checked first; its scopes (`ScopeForm`) are shared with service accounts. Field names
-//! are the API's, so server errors land on the same inputs.
+//! rules checked first; its scopes (`ScopeForm`) are shared with service accounts. The "edit
+//! API key" form (`EditKeyForm`) starts from a key and sends only what changed, as an
+//! `UpdateKeyRequest`. Field names are the API's, so server errors land on the same inputs.
 
-use api_types::manage::{CreateKeyRequest, KeyLimitsView};
+use api_types::manage::{CreateKeyRequest, KeyLimitsView, KeyView, UpdateKeyRequest};
 use time::OffsetDateTime;
 
 use super::errors::FieldErrors;
@@ -44,13 +45,7 @@ impl KeyForm {
     /// A message per field that breaks a rule.
     pub fn to_request(&self, now: OffsetDateTime) -> Result<CreateKeyRequest, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let name = self.name.trim();
-        if name.chars().count() > 100 || name.chars().any(char::is_control) {
-            errors.add(
-                "name",
-                "A name has at most 100 characters, without control characters.",
-            );
-        }
+        let name = key_name(&self.name, &mut errors);
         let scopes = ScopeForm {
             models: &self.models,
             endpoints: &self.endpoints,
@@ -68,13 +63,121 @@ impl KeyForm {
             }
         };
         errors.into_result(CreateKeyRequest {
-            name: (!name.is_empty()).then(|| name.to_owned()),
+            name,
             models: scopes.models,
             endpoints: scopes.endpoints,
             ip_allowlist: scopes.ip_allowlist,
             limits: scopes.limits,
             expires_at,
         })
+    }
+}
+
+/// A key's optional label: `None` when blank.
+fn key_name(raw: &str, errors: &mut FieldErrors) -> Option<String> {
+    let name = raw.trim();
+    if name.chars().count() > 100 || name.chars().any(char::is_control) {
+        errors.add(
+            "name",
+            "A name has at most 100 characters, without control characters.",
+        );
+    }
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+/// The "edit API key" form, as typed: it starts from the key (`from_key`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EditKeyForm {
+    /// The key's label; blank removes it.
+    pub name: String,
+    pub scopes: ScopeText,
+}
+
+impl EditKeyForm {
+    /// The form filled in with `key` as it is.
+    pub fn from_key(key: &KeyView) -> Self {
+        EditKeyForm {
+            name: key.name.clone().unwrap_or_default(),
+            scopes: ScopeText {
+                models: key.models.join(", "),
+                endpoints: key.endpoints.clone(),
+                ip_allowlist: key.ip_allowlist.join(", "),
+                requests_per_minute: key
+                    .limits
+                    .requests_per_minute
+                    .map(|it| it.to_string())
+                    .unwrap_or_default(),
+                tokens_per_minute: key
+                    .limits
+                    .tokens_per_minute
+                    .map(|it| it.to_string())
+                    .unwrap_or_default(),
+                monthly_budget: key
+                    .limits
+                    .monthly_budget_micros
+                    .map(micros_to_input)
+                    .unwrap_or_default(),
+            },
+        }
+    }
+
+    /// The request that changes `key` into what the form holds: only the fields that differ
+    /// are set, so an untouched form makes `UpdateKeyRequest::default()` (nothing to send).
+    ///
+    /// # Errors
+    /// A message per field that breaks a rule.
+    pub fn to_request(&self, key: &KeyView) -> Result<UpdateKeyRequest, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = key_name(&self.name, &mut errors);
+        let scopes = self.scopes.form().check(&mut errors);
+        let changed = |new: Vec<String>, old: &[String]| (!same_set(&new, old)).then_some(new);
+        errors.into_result(UpdateKeyRequest {
+            name: (name != key.name).then_some(name),
+            models: changed(scopes.models, &key.models),
+            endpoints: changed(scopes.endpoints, &key.endpoints),
+            ip_allowlist: changed(scopes.ip_allowlist, &key.ip_allowlist),
+            limits: (scopes.limits != key.limits).then_some(scopes.limits),
+            expires_at: None,
+        })
+    }
+}
+
+/// The same entries, in any order.
+fn same_set(a: &[String], b: &[String]) -> bool {
+    let mut a = a.to_vec();
+    let mut b = b.to_vec();
+    a.sort();
+    b.sort();
+    a.dedup();
+    b.dedup();
+    a == b
+}
+
+/// Scopes as typed, owned (what a form's inputs hold); `form` checks them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeText {
+    /// Model aliases, separated by commas, spaces or lines; empty means all.
+    pub models: String,
+    /// Checked endpoints (API names); none means all.
+    pub endpoints: Vec<String>,
+    /// Addresses or CIDR networks; empty means anywhere.
+    pub ip_allowlist: String,
+    pub requests_per_minute: String,
+    pub tokens_per_minute: String,
+    /// Dollars, e.g. `25` or `12.50`.
+    pub monthly_budget: String,
+}
+
+impl ScopeText {
+    pub fn form(&self) -> ScopeForm<'_> {
+        ScopeForm {
+            models: &self.models,
+            endpoints: &self.endpoints,
+            ip_allowlist: &self.ip_allowlist,
+            requests_per_minute: &self.requests_per_minute,
+            tokens_per_minute: &self.tokens_per_minute,
+            monthly_budget: &self.monthly_budget,
+        }
     }
 }
 
@@ -219,6 +322,16 @@ pub fn limits_summary(limits: &KeyLimitsView) -> Option<String> {
     (!parts.is_empty()).then(|| format!("Limits: {}", parts.join(", ")))
 }
 
+/// Micro-dollars as an amount to edit, exactly (`12.50`, `0.000001`), so that it reads back
+/// as the same number.
+pub fn micros_to_input(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let micros = micros.unsigned_abs();
+    let fraction = format!("{:06}", micros % 1_000_000);
+    let fraction = fraction.trim_end_matches('0');
+    format!("{sign}{}.{fraction:0<2}", micros / 1_000_000)
+}
+
 /// Micro-dollars as `$12.50`.
 pub fn micros_to_dollars(micros: i64) -> String {
     let sign = if micros < 0 { "-" } else { "" };
@@ -303,6 +416,119 @@ mod tests {
         assert_eq!(errors.get("models"), None);
     }
 
+    fn key() -> KeyView {
+        KeyView {
+            id: uuid::Uuid::nil(),
+            name: Some("ci".into()),
+            prefix: "sk-sluice-AbCd".into(),
+            last_four: "wxyz".into(),
+            models: vec!["mock".into(), "gpt-4o".into()],
+            endpoints: vec!["embeddings".into(), "chat.completions".into()],
+            ip_allowlist: vec!["10.0.0.0/8".into()],
+            limits: KeyLimitsView {
+                requests_per_minute: Some(60),
+                tokens_per_minute: None,
+                monthly_budget_micros: Some(12_500_001),
+            },
+            status: "active".into(),
+            created_at: NOW,
+            expires_at: None,
+            revoked_at: None,
+            rotated_from: None,
+        }
+    }
+
+    #[test]
+    fn an_untouched_edit_form_changes_nothing() {
+        let form = EditKeyForm::from_key(&key());
+        assert_eq!(form.name, "ci");
+        assert_eq!(form.scopes.models, "mock, gpt-4o");
+        assert_eq!(form.scopes.monthly_budget, "12.500001");
+        assert_eq!(form.to_request(&key()), Ok(UpdateKeyRequest::default()));
+
+        let reordered = EditKeyForm {
+            scopes: ScopeText {
+                models: "gpt-4o\nmock mock".into(),
+                monthly_budget: "$12.500001".into(),
+                ..form.scopes.clone()
+            },
+            ..form
+        };
+        assert_eq!(
+            reordered.to_request(&key()),
+            Ok(UpdateKeyRequest::default()),
+            "the same entries in another order are no change"
+        );
+    }
+
+    #[test]
+    fn an_edit_sends_only_what_changed() {
+        let mut form = EditKeyForm::from_key(&key());
+        form.name = " billing ".into();
+        form.scopes.models = "mock".into();
+        assert_eq!(
+            form.to_request(&key()),
+            Ok(UpdateKeyRequest {
+                name: Some(Some("billing".into())),
+                models: Some(vec!["mock".into()]),
+                ..UpdateKeyRequest::default()
+            })
+        );
+
+        let mut form = EditKeyForm::from_key(&key());
+        form.scopes.endpoints = vec![];
+        form.scopes.ip_allowlist = "203.0.113.7".into();
+        form.scopes.tokens_per_minute = "1000".into();
+        let request = form.to_request(&key()).unwrap();
+        assert_eq!(request.name, None);
+        assert_eq!(request.models, None);
+        assert_eq!(
+            request.endpoints,
+            Some(vec![]),
+            "unchecking all means every endpoint"
+        );
+        assert_eq!(request.ip_allowlist, Some(vec!["203.0.113.7".into()]));
+        assert_eq!(
+            request.limits,
+            Some(KeyLimitsView {
+                tokens_per_minute: Some(1000),
+                ..key().limits
+            }),
+            "limits go as a whole"
+        );
+        assert_eq!(request.expires_at, None);
+    }
+
+    #[test]
+    fn a_blank_name_clears_it() {
+        let mut form = EditKeyForm::from_key(&key());
+        form.name = "  ".into();
+        let request = form.to_request(&key()).unwrap();
+        assert_eq!(request.name, Some(None));
+        let body = serde_json::to_value(&request).unwrap();
+        assert_eq!(body, serde_json::json!({ "name": null }));
+
+        let unnamed = KeyView {
+            name: None,
+            ..key()
+        };
+        let form = EditKeyForm::from_key(&unnamed);
+        assert_eq!(form.name, "");
+        assert_eq!(form.to_request(&unnamed), Ok(UpdateKeyRequest::default()));
+    }
+
+    #[test]
+    fn a_broken_edit_is_not_sent() {
+        let mut form = EditKeyForm::from_key(&key());
+        form.name = "x".repeat(101);
+        form.scopes.ip_allowlist = "example.com".into();
+        form.scopes.requests_per_minute = "0".into();
+        let errors = form.to_request(&key()).unwrap_err();
+        for field in ["name", "ip_allowlist", "limits.requests_per_minute"] {
+            assert!(errors.get(field).is_some(), "{field}");
+        }
+    }
+
     #[test]
     fn limits_read_as_one_line() {
         assert_eq!(limits_summary(&KeyLimitsView::default()), None);
@@ -330,5 +556,18 @@ mod tests {
         assert_eq!(micros_to_dollars(12_500_000), "$12.50");
         assert_eq!(micros_to_dollars(1), "$0.01");
         assert_eq!(micros_to_dollars(0), "$0.00");
+        for (micros, typed) in [
+            (25_000_000, "25.00"),
+            (12_500_000, "12.50"),
+            (1, "0.000001"),
+            (1_000_100_000, "1000.10"),
+        ] {
+            assert_eq!(micros_to_input(micros), typed);
+            assert_eq!(
+                dollars_to_micros(typed),
+                Ok(Some(micros)),
+                "{typed} reads back"
+            );
+        }
     }
 }

@@ -1,22 +1,23 @@
-//! The tenant's data-plane API keys: create with scopes (the secret is shown once), rotate with
-//! a grace period, revoke after a confirmation.
+//! The tenant's data-plane API keys: create with scopes (the secret is shown once), edit an
+//! active key's name and scopes (sending only what changed), rotate with a grace period, revoke
+//! after a confirmation.
 
-use api_types::manage::{CreatedKey, KeyView};
+use api_types::manage::{CreatedKey, KeyView, UpdateKeyRequest};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use uuid::Uuid;
+use wasm_bindgen::JsCast;
 
 use crate::api::endpoints;
 use crate::components::copy::CopyButton;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::{
-    Checkbox, FormError, FormState, SelectField, SubmitButton, TextField,
-};
+use crate::components::form::{FormError, FormState, SelectField, SubmitButton, TextField};
 use crate::components::icons::{PLUS, icon};
 use crate::components::page::{PageHeader, for_tenant};
+use crate::components::scope_fields::{ScopeFields, ScopeInputs};
 use crate::components::secret::SecretOnce;
 use crate::components::status::{Empty, loaded};
-use crate::model::key_form::{ENDPOINTS, KeyForm, limits_summary};
+use crate::model::key_form::{EditKeyForm, KeyForm, ScopeText, limits_summary};
 use crate::model::{expiry, format, lists};
 use crate::state::session::Session;
 use crate::state::ui::{Ui, now};
@@ -46,6 +47,7 @@ fn TenantKeys(tenant: Uuid) -> impl IntoView {
     let rotate_target = RwSignal::new(None::<KeyView>);
     let rotate_open = RwSignal::new(false);
     let grace = RwSignal::new("86400".to_owned());
+    let editing = RwSignal::new(None::<KeyView>);
 
     let key_label = |key: &KeyView| {
         key.name
@@ -82,6 +84,12 @@ fn TenantKeys(tenant: Uuid) -> impl IntoView {
         });
     });
 
+    let on_saved = Callback::new(move |saved: KeyView| {
+        editing.set(None);
+        ui.success(format!("Saved {}.", key_label(&saved)));
+        keys.refetch();
+    });
+
     let on_created = Callback::new(move |created: CreatedKey| {
         creating.set(false);
         fresh.set(Some(("Your new key".to_owned(), created)));
@@ -91,7 +99,10 @@ fn TenantKeys(tenant: Uuid) -> impl IntoView {
     view! {
         <Show when=move || can_manage.get() && !creating.get()>
             <div class="toolbar">
-                <button type="button" class="button primary" on:click=move |_| creating.set(true)>
+                <button type="button" class="button primary" on:click=move |_| {
+                    editing.set(None);
+                    creating.set(true);
+                }>
                     {icon(PLUS)}
                     <span>"Create key"</span>
                 </button>
@@ -100,6 +111,9 @@ fn TenantKeys(tenant: Uuid) -> impl IntoView {
         <Show when=move || creating.get()>
             <CreateKeyForm tenant=tenant on_created=on_created on_cancel=Callback::new(move |()| creating.set(false)) />
         </Show>
+        {move || editing.get().map(|key| view! {
+            <EditKeyPanel tenant=tenant key=key on_saved=on_saved on_cancel=Callback::new(move |()| editing.set(None)) />
+        })}
         {move || fresh.get().map(|(title, created)| view! { <NewKey title=title created=created on_done=Callback::new(move |()| fresh.set(None)) /> })}
         <section class="card" aria-labelledby="keys-list">
             <h2 id="keys-list">"Keys"</h2>
@@ -133,6 +147,7 @@ fn TenantKeys(tenant: Uuid) -> impl IntoView {
                                         let active = key.status == "active";
                                         let for_revoke = key.clone();
                                         let for_rotate = key.clone();
+                                        let for_edit = key.clone();
                                         let name = key.name.clone().unwrap_or_else(|| "(unnamed)".to_owned());
                                         view! {
                                             <tr class:inactive=!active>
@@ -148,6 +163,19 @@ fn TenantKeys(tenant: Uuid) -> impl IntoView {
                                                 <td>{key.expires_at.map_or_else(|| "Never".to_owned(), |at| format::relative(at, today))}</td>
                                                 <td class="actions">
                                                     <Show when=move || active && can_manage.get()>
+                                                        <button
+                                                            type="button"
+                                                            class="button secondary small"
+                                                            on:click={
+                                                                let key = for_edit.clone();
+                                                                move |_| {
+                                                                    creating.set(false);
+                                                                    editing.set(Some(key.clone()));
+                                                                }
+                                                            }
+                                                        >
+                                                            "Edit"
+                                                        </button>
                                                         <button
                                                             type="button"
                                                             class="button secondary small"
@@ -258,39 +286,28 @@ fn CreateKeyForm(
     on_cancel: Callback<()>,
 ) -> impl IntoView {
     let name = RwSignal::new(String::new());
-    let models = RwSignal::new(String::new());
-    let endpoint_checks: Vec<(&'static str, &'static str, RwSignal<bool>)> = ENDPOINTS
-        .iter()
-        .map(|(api, label)| (*api, *label, RwSignal::new(false)))
-        .collect();
-    let ip_allowlist = RwSignal::new(String::new());
+    let scopes = ScopeInputs::new(&ScopeText::default());
     let expiry_choice = RwSignal::new("never".to_owned());
     let expiry_date = RwSignal::new(String::new());
-    let rpm = RwSignal::new(String::new());
-    let tpm = RwSignal::new(String::new());
-    let budget = RwSignal::new(String::new());
     let form = FormState::new();
 
-    let checks = endpoint_checks.clone();
+    let inputs = scopes.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !form.begin() {
             return;
         }
+        let typed = inputs.text();
         let draft = KeyForm {
             name: name.get_untracked(),
-            models: models.get_untracked(),
-            endpoints: checks
-                .iter()
-                .filter(|(_, _, on)| on.get_untracked())
-                .map(|(api, _, _)| (*api).to_owned())
-                .collect(),
-            ip_allowlist: ip_allowlist.get_untracked(),
+            models: typed.models,
+            endpoints: typed.endpoints,
+            ip_allowlist: typed.ip_allowlist,
             expiry: expiry_choice.get_untracked(),
             expiry_date: expiry_date.get_untracked(),
-            requests_per_minute: rpm.get_untracked(),
-            tokens_per_minute: tpm.get_untracked(),
-            monthly_budget: budget.get_untracked(),
+            requests_per_minute: typed.requests_per_minute,
+            tokens_per_minute: typed.tokens_per_minute,
+            monthly_budget: typed.monthly_budget,
         };
         let request = match draft.to_request(now()) {
             Ok(it) => it,
@@ -314,53 +331,115 @@ fn CreateKeyForm(
             <form on:submit=submit novalidate>
                 <FormError form=form />
                 <TextField id="key-name" label="Name" value=name hint="A label for people, like \"billing-service\" or \"ci\"." error=form.field("name") />
-                <TextField
-                    id="key-models"
-                    label="Allowed models"
-                    value=models
-                    multiline=true
-                    hint="Model aliases separated by commas or lines. Empty: every model."
-                    error=form.field("models")
-                />
-                <fieldset class="field">
-                    <legend>"Allowed endpoints"</legend>
-                    <p class="hint">"None checked: every endpoint."</p>
-                    {endpoint_checks
-                        .into_iter()
-                        .map(|(api, label, on)| view! { <Checkbox id=format!("key-endpoint-{}", api.replace('.', "-")) label=label checked=on /> })
-                        .collect_view()}
-                </fieldset>
-                <TextField
-                    id="key-ips"
-                    label="IP allow-list"
-                    value=ip_allowlist
-                    multiline=true
-                    hint="Addresses or CIDR networks, like 203.0.113.7 or 10.0.0.0/8. Empty: anywhere."
-                    error=form.field("ip_allowlist")
-                />
-                <div class="field-row">
-                    <SelectField
-                        id="key-expiry"
-                        label="Expires"
-                        value=expiry_choice
-                        options=Signal::derive(|| expiry::CHOICES.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect::<Vec<_>>())
-                        error=Signal::derive(move || if expiry_choice.get() == "date" { None } else { form.field("expires_at").get() })
-                    />
-                    <Show when=move || expiry_choice.get() == "date">
-                        <TextField id="key-expiry-date" label="Expiry date (UTC)" kind="date" value=expiry_date error=form.field("expires_at") />
-                    </Show>
-                </div>
-                <fieldset class="field">
-                    <legend>"Limits"</legend>
-                    <p class="hint">"Optional. Empty: no limit."</p>
+                <ScopeFields
+                    prefix="key"
+                    inputs=scopes
+                    form=form
+                    ip_hint="Addresses or CIDR networks, like 203.0.113.7 or 10.0.0.0/8. Empty: anywhere."
+                >
                     <div class="field-row">
-                        <TextField id="key-rpm" label="Requests per minute" kind="number" value=rpm error=form.field("limits.requests_per_minute") />
-                        <TextField id="key-tpm" label="Tokens per minute" kind="number" value=tpm error=form.field("limits.tokens_per_minute") />
-                        <TextField id="key-budget" label="Monthly budget (USD)" value=budget placeholder="25.00" error=form.field("limits.monthly_budget_micros") />
+                        <SelectField
+                            id="key-expiry"
+                            label="Expires"
+                            value=expiry_choice
+                            options=Signal::derive(|| expiry::CHOICES.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect::<Vec<_>>())
+                            error=Signal::derive(move || if expiry_choice.get() == "date" { None } else { form.field("expires_at").get() })
+                        />
+                        <Show when=move || expiry_choice.get() == "date">
+                            <TextField id="key-expiry-date" label="Expiry date (UTC)" kind="date" value=expiry_date error=form.field("expires_at") />
+                        </Show>
                     </div>
-                </fieldset>
+                </ScopeFields>
                 <div class="form-actions">
                     <SubmitButton form=form label="Create key" busy_label="Creating…" />
+                    <button type="button" class="button secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+/// Edits an active key: pre-filled from it, sends only what changed, and shows the server's
+/// messages at the fields.
+#[component]
+fn EditKeyPanel(
+    tenant: Uuid,
+    key: KeyView,
+    on_saved: Callback<KeyView>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let ui = Ui::get();
+    let initial = EditKeyForm::from_key(&key);
+    let name = RwSignal::new(initial.name.clone());
+    let scopes = ScopeInputs::new(&initial.scopes);
+    let form = FormState::new();
+    let panel = NodeRef::<leptos::html::Section>::new();
+    // Opened from a row further down: bring the form into view, with the focus on its first field.
+    Effect::new(move || {
+        if let Some(panel) = panel.get() {
+            panel.scroll_into_view();
+            if let Some(first) = document()
+                .get_element_by_id("edit-key-name")
+                .and_then(|it| it.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                let _ = first.focus();
+            }
+        }
+    });
+
+    let title = format!(
+        "Edit {}",
+        key.name
+            .clone()
+            .unwrap_or_else(|| format::key_hint(&key.prefix, &key.last_four))
+    );
+    let inputs = scopes.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !form.begin() {
+            return;
+        }
+        let draft = EditKeyForm {
+            name: name.get_untracked(),
+            scopes: inputs.text(),
+        };
+        let request = match draft.to_request(&key) {
+            Ok(it) => it,
+            Err(errors) => {
+                form.invalid(errors);
+                return;
+            }
+        };
+        if request == UpdateKeyRequest::default() {
+            form.busy.set(false);
+            ui.success("Nothing changed.");
+            on_cancel.run(());
+            return;
+        }
+        let id = key.id;
+        spawn_local(async move {
+            let result = endpoints::update_key(tenant, id, &request).await;
+            form.finish(&result);
+            if let Ok(saved) = result {
+                on_saved.run(saved);
+            }
+        });
+    };
+
+    view! {
+        <section class="card" aria-labelledby="edit-key-title" node_ref=panel>
+            <h2 id="edit-key-title">{title}</h2>
+            <form on:submit=submit novalidate>
+                <FormError form=form />
+                <TextField id="edit-key-name" label="Name" value=name hint="Empty: no name." error=form.field("name") />
+                <ScopeFields
+                    prefix="edit-key"
+                    inputs=scopes
+                    form=form
+                    ip_hint="Addresses or CIDR networks, like 203.0.113.7 or 10.0.0.0/8. Empty: anywhere."
+                />
+                <div class="form-actions">
+                    <SubmitButton form=form label="Save changes" busy_label="Saving…" />
                     <button type="button" class="button secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>
                 </div>
             </form>

@@ -11,12 +11,13 @@ use uuid::Uuid;
 use crate::api::endpoints;
 use crate::components::copy::CopyButton;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::form::{Checkbox, FormError, FormState, SubmitButton, TextField};
+use crate::components::form::{FormError, FormState, SubmitButton, TextField};
 use crate::components::icons::{PLUS, icon};
 use crate::components::page::{PageHeader, for_tenant};
+use crate::components::scope_fields::{ScopeFields, ScopeInputs};
 use crate::components::secret::CopyField;
 use crate::components::status::{Empty, loaded};
-use crate::model::key_form::{ENDPOINTS, limits_summary};
+use crate::model::key_form::{ScopeText, limits_summary};
 use crate::model::service_account_form::{ServiceAccountForm, token_request_example};
 use crate::model::{format, lists};
 use crate::state::session::Session;
@@ -284,35 +285,24 @@ fn CreateServiceAccountForm(
     on_cancel: Callback<()>,
 ) -> impl IntoView {
     let name = RwSignal::new(String::new());
-    let models = RwSignal::new(String::new());
-    let endpoint_checks: Vec<(&'static str, &'static str, RwSignal<bool>)> = ENDPOINTS
-        .iter()
-        .map(|(api, label)| (*api, *label, RwSignal::new(false)))
-        .collect();
-    let ip_allowlist = RwSignal::new(String::new());
-    let rpm = RwSignal::new(String::new());
-    let tpm = RwSignal::new(String::new());
-    let budget = RwSignal::new(String::new());
+    let scopes = ScopeInputs::new(&ScopeText::default());
     let form = FormState::new();
 
-    let checks = endpoint_checks.clone();
+    let inputs = scopes.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !form.begin() {
             return;
         }
+        let typed = inputs.text();
         let draft = ServiceAccountForm {
             name: name.get_untracked(),
-            models: models.get_untracked(),
-            endpoints: checks
-                .iter()
-                .filter(|(_, _, on)| on.get_untracked())
-                .map(|(api, _, _)| (*api).to_owned())
-                .collect(),
-            ip_allowlist: ip_allowlist.get_untracked(),
-            requests_per_minute: rpm.get_untracked(),
-            tokens_per_minute: tpm.get_untracked(),
-            monthly_budget: budget.get_untracked(),
+            models: typed.models,
+            endpoints: typed.endpoints,
+            ip_allowlist: typed.ip_allowlist,
+            requests_per_minute: typed.requests_per_minute,
+            tokens_per_minute: typed.tokens_per_minute,
+            monthly_budget: typed.monthly_budget,
         };
         let request = match draft.to_request() {
             Ok(it) => it,
@@ -336,39 +326,12 @@ fn CreateServiceAccountForm(
             <form on:submit=submit novalidate>
                 <FormError form=form />
                 <TextField id="sa-name" label="Name" value=name required=true hint="What uses it, like \"nightly-batch\"." error=form.field("name") />
-                <TextField
-                    id="sa-models"
-                    label="Allowed models"
-                    value=models
-                    multiline=true
-                    hint="Model aliases separated by commas or lines. Empty: every model."
-                    error=form.field("models")
+                <ScopeFields
+                    prefix="sa"
+                    inputs=scopes
+                    form=form
+                    ip_hint="Addresses or CIDR networks its tokens may be used from. Empty: anywhere."
                 />
-                <fieldset class="field">
-                    <legend>"Allowed endpoints"</legend>
-                    <p class="hint">"None checked: every endpoint."</p>
-                    {endpoint_checks
-                        .into_iter()
-                        .map(|(api, label, on)| view! { <Checkbox id=format!("sa-endpoint-{}", api.replace('.', "-")) label=label checked=on /> })
-                        .collect_view()}
-                </fieldset>
-                <TextField
-                    id="sa-ips"
-                    label="IP allow-list"
-                    value=ip_allowlist
-                    multiline=true
-                    hint="Addresses or CIDR networks its tokens may be used from. Empty: anywhere."
-                    error=form.field("ip_allowlist")
-                />
-                <fieldset class="field">
-                    <legend>"Limits"</legend>
-                    <p class="hint">"Optional. Empty: no limit."</p>
-                    <div class="field-row">
-                        <TextField id="sa-rpm" label="Requests per minute" kind="number" value=rpm error=form.field("limits.requests_per_minute") />
-                        <TextField id="sa-tpm" label="Tokens per minute" kind="number" value=tpm error=form.field("limits.tokens_per_minute") />
-                        <TextField id="sa-budget" label="Monthly budget (USD)" value=budget placeholder="25.00" error=form.field("limits.monthly_budget_micros") />
-                    </div>
-                </fieldset>
                 <div class="form-actions">
                     <SubmitButton form=form label="Create service account" busy_label="Creating…" />
                     <button type="button" class="button secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>

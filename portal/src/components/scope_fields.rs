@@ -1,0 +1,108 @@
+//! The scope inputs API keys and service accounts share (allowed models, endpoints, IP
+//! allow-list, limits), with the API's field names for their messages, so the create forms and
+//! the key editor look and behave the same.
+
+use leptos::prelude::*;
+
+use crate::components::form::{Checkbox, FormState, TextField};
+use crate::model::key_form::{ENDPOINTS, ScopeText};
+
+/// The signals behind the scope inputs.
+#[derive(Debug, Clone)]
+pub struct ScopeInputs {
+    pub models: RwSignal<String>,
+    /// One per `ENDPOINTS` entry: API name, label, checked.
+    pub endpoints: Vec<(&'static str, &'static str, RwSignal<bool>)>,
+    pub ip_allowlist: RwSignal<String>,
+    pub requests_per_minute: RwSignal<String>,
+    pub tokens_per_minute: RwSignal<String>,
+    pub monthly_budget: RwSignal<String>,
+}
+
+impl ScopeInputs {
+    /// Inputs holding `initial`.
+    pub fn new(initial: &ScopeText) -> Self {
+        ScopeInputs {
+            models: RwSignal::new(initial.models.clone()),
+            endpoints: ENDPOINTS
+                .iter()
+                .map(|(api, label)| {
+                    let on = initial.endpoints.iter().any(|it| it == api);
+                    (*api, *label, RwSignal::new(on))
+                })
+                .collect(),
+            ip_allowlist: RwSignal::new(initial.ip_allowlist.clone()),
+            requests_per_minute: RwSignal::new(initial.requests_per_minute.clone()),
+            tokens_per_minute: RwSignal::new(initial.tokens_per_minute.clone()),
+            monthly_budget: RwSignal::new(initial.monthly_budget.clone()),
+        }
+    }
+
+    /// What the inputs hold now (untracked: for submitting).
+    pub fn text(&self) -> ScopeText {
+        ScopeText {
+            models: self.models.get_untracked(),
+            endpoints: self
+                .endpoints
+                .iter()
+                .filter(|(_, _, on)| on.get_untracked())
+                .map(|(api, _, _)| (*api).to_owned())
+                .collect(),
+            ip_allowlist: self.ip_allowlist.get_untracked(),
+            requests_per_minute: self.requests_per_minute.get_untracked(),
+            tokens_per_minute: self.tokens_per_minute.get_untracked(),
+            monthly_budget: self.monthly_budget.get_untracked(),
+        }
+    }
+}
+
+/// The scope inputs; ids start with `prefix` (`key` → `key-models`, `key-ips`, `key-rpm`…).
+/// `children` go between the IP allow-list and the limits (the key form's expiry).
+#[component]
+pub fn ScopeFields(
+    prefix: &'static str,
+    inputs: ScopeInputs,
+    form: FormState,
+    /// The IP allow-list's hint.
+    #[prop(into)]
+    ip_hint: String,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <TextField
+            id=format!("{prefix}-models")
+            label="Allowed models"
+            value=inputs.models
+            multiline=true
+            hint="Model aliases separated by commas or lines. Empty: every model."
+            error=form.field("models")
+        />
+        <fieldset class="field">
+            <legend>"Allowed endpoints"</legend>
+            <p class="hint">"None checked: every endpoint."</p>
+            {inputs
+                .endpoints
+                .into_iter()
+                .map(|(api, label, on)| view! { <Checkbox id=format!("{prefix}-endpoint-{}", api.replace('.', "-")) label=label checked=on /> })
+                .collect_view()}
+        </fieldset>
+        <TextField
+            id=format!("{prefix}-ips")
+            label="IP allow-list"
+            value=inputs.ip_allowlist
+            multiline=true
+            hint=ip_hint
+            error=form.field("ip_allowlist")
+        />
+        {children.map(|it| it())}
+        <fieldset class="field">
+            <legend>"Limits"</legend>
+            <p class="hint">"Optional. Empty: no limit."</p>
+            <div class="field-row">
+                <TextField id=format!("{prefix}-rpm") label="Requests per minute" kind="number" value=inputs.requests_per_minute error=form.field("limits.requests_per_minute") />
+                <TextField id=format!("{prefix}-tpm") label="Tokens per minute" kind="number" value=inputs.tokens_per_minute error=form.field("limits.tokens_per_minute") />
+                <TextField id=format!("{prefix}-budget") label="Monthly budget (USD)" value=inputs.monthly_budget placeholder="25.00" error=form.field("limits.monthly_budget_micros") />
+            </div>
+        </fieldset>
+    }
+}
