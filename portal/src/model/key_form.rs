@@ -1,5 +1,5 @@
 //! The "create API key" form and its conversion into a `CreateKeyRequest`, with the server's
-//! rules checked first; its scopes (`ScopeForm`) are shared with service accounts. The "edit
+//! rules checked first; its scopes (`ScopeText`) are shared with service accounts. The "edit
 //! API key" form (`EditKeyForm`) starts from a key and sends only what changed, as an
 //! `UpdateKeyRequest`. Field names are the API's, so server errors land on the same inputs.
 
@@ -22,20 +22,11 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
 pub struct KeyForm {
     /// The key's label.
     pub name: String,
-    /// Model aliases, separated by commas, spaces or lines; empty means all.
-    pub models: String,
-    /// Checked endpoints (API names); none means all.
-    pub endpoints: Vec<String>,
-    /// Addresses or CIDR networks; empty means anywhere.
-    pub ip_allowlist: String,
+    pub scopes: ScopeText,
     /// One of `expiry::CHOICES`.
     pub expiry: String,
     /// `YYYY-MM-DD` when `expiry` is `date`.
     pub expiry_date: String,
-    pub requests_per_minute: String,
-    pub tokens_per_minute: String,
-    /// Dollars, e.g. `25` or `12.50`.
-    pub monthly_budget: String,
 }
 
 impl KeyForm {
@@ -46,15 +37,7 @@ impl KeyForm {
     pub fn to_request(&self, now: OffsetDateTime) -> Result<CreateKeyRequest, FieldErrors> {
         let mut errors = FieldErrors::new();
         let name = key_name(&self.name, &mut errors);
-        let scopes = ScopeForm {
-            models: &self.models,
-            endpoints: &self.endpoints,
-            ip_allowlist: &self.ip_allowlist,
-            requests_per_minute: &self.requests_per_minute,
-            tokens_per_minute: &self.tokens_per_minute,
-            monthly_budget: &self.monthly_budget,
-        }
-        .check(&mut errors);
+        let scopes = self.scopes.check(&mut errors);
         let expires_at = match expiry::expires_at(&self.expiry, &self.expiry_date, now) {
             Ok(at) => at,
             Err(message) => {
@@ -129,7 +112,7 @@ impl EditKeyForm {
     pub fn to_request(&self, key: &KeyView) -> Result<UpdateKeyRequest, FieldErrors> {
         let mut errors = FieldErrors::new();
         let name = key_name(&self.name, &mut errors);
-        let scopes = self.scopes.form().check(&mut errors);
+        let scopes = self.scopes.check(&mut errors);
         let changed = |new: Vec<String>, old: &[String]| (!same_set(&new, old)).then_some(new);
         errors.into_result(UpdateKeyRequest {
             name: (name != key.name).then_some(name),
@@ -168,35 +151,6 @@ pub struct ScopeText {
     pub monthly_budget: String,
 }
 
-impl ScopeText {
-    pub fn form(&self) -> ScopeForm<'_> {
-        ScopeForm {
-            models: &self.models,
-            endpoints: &self.endpoints,
-            ip_allowlist: &self.ip_allowlist,
-            requests_per_minute: &self.requests_per_minute,
-            tokens_per_minute: &self.tokens_per_minute,
-            monthly_budget: &self.monthly_budget,
-        }
-    }
-}
-
-/// The scopes API keys and service accounts share (models, endpoints, networks, limits), as
-/// typed, so both forms check them the same way.
-#[derive(Debug, Clone, Copy)]
-pub struct ScopeForm<'a> {
-    /// Model aliases, separated by commas, spaces or lines; empty means all.
-    pub models: &'a str,
-    /// Checked endpoints (API names); none means all.
-    pub endpoints: &'a [String],
-    /// Addresses or CIDR networks; empty means anywhere.
-    pub ip_allowlist: &'a str,
-    pub requests_per_minute: &'a str,
-    pub tokens_per_minute: &'a str,
-    /// Dollars, e.g. `25` or `12.50`.
-    pub monthly_budget: &'a str,
-}
-
 /// Checked scopes, as the API takes them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scopes {
@@ -206,11 +160,11 @@ pub struct Scopes {
     pub limits: KeyLimitsView,
 }
 
-impl ScopeForm<'_> {
+impl ScopeText {
     /// The scopes, with a message in `errors` per field that breaks a rule (under the API's
     /// field names).
     pub fn check(&self, errors: &mut FieldErrors) -> Scopes {
-        let models = lists::split(self.models);
+        let models = lists::split(&self.models);
         if models.len() > 100 {
             errors.add("models", "At most 100 models.");
         } else if let Some(long) = models.iter().find(|it| it.len() > 200) {
@@ -221,7 +175,7 @@ impl ScopeForm<'_> {
             .map(|(api, _)| (*api).to_owned())
             .filter(|api| self.endpoints.contains(api))
             .collect();
-        let ip_allowlist = lists::split(self.ip_allowlist);
+        let ip_allowlist = lists::split(&self.ip_allowlist);
         if let Some(bad) = ip_allowlist.iter().find(|it| !validate::is_network(it)) {
             errors.add(
                 "ip_allowlist",
@@ -232,13 +186,17 @@ impl ScopeForm<'_> {
         }
         let limits = KeyLimitsView {
             requests_per_minute: positive(
-                self.requests_per_minute,
+                &self.requests_per_minute,
                 "limits.requests_per_minute",
                 errors,
             )
             .and_then(|it| u32::try_from(it).ok()),
-            tokens_per_minute: positive(self.tokens_per_minute, "limits.tokens_per_minute", errors),
-            monthly_budget_micros: match dollars_to_micros(self.monthly_budget) {
+            tokens_per_minute: positive(
+                &self.tokens_per_minute,
+                "limits.tokens_per_minute",
+                errors,
+            ),
+            monthly_budget_micros: match dollars_to_micros(&self.monthly_budget) {
                 Ok(it) => it,
                 Err(message) => {
                     errors.add("limits.monthly_budget_micros", message);
@@ -360,14 +318,16 @@ mod tests {
     fn a_full_form_becomes_every_scope() {
         let form = KeyForm {
             name: " ci ".into(),
-            models: "mock, gpt-4o\nmock".into(),
-            endpoints: vec!["embeddings".into(), "chat.completions".into()],
-            ip_allowlist: "10.0.0.0/8 203.0.113.7".into(),
+            scopes: ScopeText {
+                models: "mock, gpt-4o\nmock".into(),
+                endpoints: vec!["embeddings".into(), "chat.completions".into()],
+                ip_allowlist: "10.0.0.0/8 203.0.113.7".into(),
+                requests_per_minute: "60".into(),
+                tokens_per_minute: "100_000".into(),
+                monthly_budget: "$12.50".into(),
+            },
             expiry: "30".into(),
             expiry_date: String::new(),
-            requests_per_minute: "60".into(),
-            tokens_per_minute: "100_000".into(),
-            monthly_budget: "$12.50".into(),
         };
         let request = form.to_request(NOW).unwrap();
         assert_eq!(request.name.as_deref(), Some("ci"));
@@ -393,13 +353,15 @@ mod tests {
     fn every_broken_field_gets_its_message() {
         let form = KeyForm {
             name: "x".repeat(101),
-            ip_allowlist: "10.0.0.0/8, example.com".into(),
+            scopes: ScopeText {
+                ip_allowlist: "10.0.0.0/8, example.com".into(),
+                requests_per_minute: "0".into(),
+                tokens_per_minute: "many".into(),
+                monthly_budget: "1.2345678".into(),
+                ..ScopeText::default()
+            },
             expiry: "date".into(),
             expiry_date: "2020-01-01".into(),
-            requests_per_minute: "0".into(),
-            tokens_per_minute: "many".into(),
-            monthly_budget: "1.2345678".into(),
-            ..KeyForm::default()
         };
         let errors = form.to_request(NOW).unwrap_err();
         for field in [

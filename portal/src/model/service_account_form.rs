@@ -1,26 +1,17 @@
 //! The "create service account" form: a required name plus the scopes an API key has (checked by
-//! the key form's `ScopeForm`), and the `curl` that trades the credentials for a token.
+//! the key form's `ScopeText`), and the `curl` that trades the credentials for a token.
 
 use api_types::manage::CreateServiceAccountRequest;
 
 use super::errors::FieldErrors;
-use super::key_form::ScopeForm;
+use super::key_form::ScopeText;
 use super::validate;
 
 /// What the form holds, as typed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServiceAccountForm {
     pub name: String,
-    /// Model aliases, separated by commas, spaces or lines; empty means all.
-    pub models: String,
-    /// Checked endpoints (API names); none means all.
-    pub endpoints: Vec<String>,
-    /// Addresses or CIDR networks; empty means anywhere.
-    pub ip_allowlist: String,
-    pub requests_per_minute: String,
-    pub tokens_per_minute: String,
-    /// Dollars, e.g. `25` or `12.50`.
-    pub monthly_budget: String,
+    pub scopes: ScopeText,
 }
 
 impl ServiceAccountForm {
@@ -33,15 +24,7 @@ impl ServiceAccountForm {
         let name = validate::name(&self.name, "name")
             .map_err(|e| errors.add("name", e))
             .unwrap_or_default();
-        let scopes = ScopeForm {
-            models: &self.models,
-            endpoints: &self.endpoints,
-            ip_allowlist: &self.ip_allowlist,
-            requests_per_minute: &self.requests_per_minute,
-            tokens_per_minute: &self.tokens_per_minute,
-            monthly_budget: &self.monthly_budget,
-        }
-        .check(&mut errors);
+        let scopes = self.scopes.check(&mut errors);
         errors.into_result(CreateServiceAccountRequest {
             name,
             models: scopes.models,
@@ -84,12 +67,14 @@ mod tests {
     fn scopes_are_checked_like_a_keys() {
         let form = ServiceAccountForm {
             name: "batch".into(),
-            models: "mock, mock gpt-4o".into(),
-            endpoints: vec!["chat.completions".into()],
-            ip_allowlist: "10.0.0.0/8".into(),
-            requests_per_minute: "60".into(),
-            monthly_budget: "5".into(),
-            ..ServiceAccountForm::default()
+            scopes: ScopeText {
+                models: "mock, mock gpt-4o".into(),
+                endpoints: vec!["chat.completions".into()],
+                ip_allowlist: "10.0.0.0/8".into(),
+                requests_per_minute: "60".into(),
+                monthly_budget: "5".into(),
+                ..ScopeText::default()
+            },
         };
         let request = form.to_request().unwrap();
         assert_eq!(request.models, ["mock", "gpt-4o"]);
@@ -104,8 +89,11 @@ mod tests {
         );
 
         let broken = ServiceAccountForm {
-            ip_allowlist: "nowhere".into(),
-            tokens_per_minute: "0".into(),
+            scopes: ScopeText {
+                ip_allowlist: "nowhere".into(),
+                tokens_per_minute: "0".into(),
+                ..ScopeText::default()
+            },
             ..ServiceAccountForm::default()
         };
         let errors = broken.to_request().unwrap_err();

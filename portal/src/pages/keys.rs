@@ -297,17 +297,11 @@ fn CreateKeyForm(
         if !form.begin() {
             return;
         }
-        let typed = inputs.text();
         let draft = KeyForm {
             name: name.get_untracked(),
-            models: typed.models,
-            endpoints: typed.endpoints,
-            ip_allowlist: typed.ip_allowlist,
+            scopes: inputs.text(),
             expiry: expiry_choice.get_untracked(),
             expiry_date: expiry_date.get_untracked(),
-            requests_per_minute: typed.requests_per_minute,
-            tokens_per_minute: typed.tokens_per_minute,
-            monthly_budget: typed.monthly_budget,
         };
         let request = match draft.to_request(now()) {
             Ok(it) => it,

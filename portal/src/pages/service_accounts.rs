@@ -294,15 +294,9 @@ fn CreateServiceAccountForm(
         if !form.begin() {
             return;
         }
-        let typed = inputs.text();
         let draft = ServiceAccountForm {
             name: name.get_untracked(),
-            models: typed.models,
-            endpoints: typed.endpoints,
-            ip_allowlist: typed.ip_allowlist,
-            requests_per_minute: typed.requests_per_minute,
-            tokens_per_minute: typed.tokens_per_minute,
-            monthly_budget: typed.monthly_budget,
+            scopes: inputs.text(),
         };
         let request = match draft.to_request() {
             Ok(it) => it,

@@ -53,8 +53,11 @@ async fn chat(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signed_in_developer_calls_models_from_the_explorer_and_the_calls_are_theirs() {
+async fn a_signed_in_member_calls_models_from_the_explorer_and_the_calls_are_theirs() {
     let app = TestApp::builder().config(CONFIG).spawn().await;
+    // The first account is the platform operator; the owner below reaches the tenant only as
+    // a member.
+    Browser::join(&app, "operator@platform.example").await;
     let owner = Browser::join(&app, "owner@explore.example").await;
     let tenant = owner.create_tenant("Explorers").await;
 
