@@ -11,7 +11,8 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install -q --disable-pip-version-check -r tests/sdk/requirements.txt
 
-cargo build --locked --bin sluice
+# With the whole workspace selected, as the test run built it: nothing is compiled twice.
+cargo build --locked --workspace --bin sluice
 workdir=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log="$workdir/sluice.log"

@@ -34,7 +34,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 
 scripts/build-portal.sh
-cargo build --locked --bin sluice
+# With the whole workspace selected, as the test run built it: nothing is compiled twice.
+cargo build --locked --workspace --bin sluice
 (cd tests/portal && npm ci --no-audit --no-fund --loglevel=error)
 
 database=""

@@ -3,6 +3,7 @@
 
 pub mod admin_cmd;
 pub mod cli;
+mod json_log;
 pub mod master_key;
 pub mod serve;
 pub mod settings;

@@ -29,11 +29,7 @@ pub fn init_logs(settings: &LogSettings) {
         .with_env_filter(filter)
         .with_writer(BufferedStderr::start());
     let result = match settings.format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .try_init(),
+        LogFormat::Json => builder.event_format(crate::json_log::JsonLines).try_init(),
         LogFormat::Pretty => builder.compact().try_init(),
     };
     // A subscriber already installed (tests running several apps) is fine.

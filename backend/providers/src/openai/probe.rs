@@ -91,8 +91,12 @@ struct CompletionDetails {
 
 fn usage_report(raw: &RawValue) -> Option<UsageReport> {
     let usage: UsageCounts = serde_json::from_str(raw.get()).ok()?;
+    Some(report_of(usage, raw.get()))
+}
+
+fn report_of(usage: UsageCounts, raw: &str) -> UsageReport {
     let prompt = usage.prompt_tokens_details.as_ref();
-    Some(UsageReport {
+    UsageReport {
         counts: TokenCounts {
             prompt: usage.prompt_tokens,
             completion: usage.completion_tokens,
@@ -103,9 +107,9 @@ fn usage_report(raw: &RawValue) -> Option<UsageReport> {
                 .and_then(|it| it.reasoning_tokens)
                 .unwrap_or(0),
         },
-        raw: Some(raw.get().to_owned()),
+        raw: Some(raw.to_owned()),
         complete: true,
-    })
+    }
 }
 
 /// Reads the usage of a complete (non-streamed) answer and checks that it is an answer.
@@ -136,8 +140,14 @@ pub(crate) fn body_usage(body: &[u8]) -> Result<Option<UsageReport>, ProviderErr
     let Some(usage) = usage.filter(|it| *it != b"null") else {
         return Ok(None);
     };
-    let raw: &RawValue = serde_json::from_slice(usage).map_err(ProviderError::decode)?;
-    Ok(usage_report(raw))
+    // One parse: it both checks the JSON and reads the counts. Valid JSON of another shape
+    // is kept as no usage (the call is then estimated), as for streamed usage.
+    let raw = std::str::from_utf8(usage).map_err(ProviderError::decode)?;
+    match serde_json::from_str::<UsageCounts>(raw) {
+        Ok(counts) => Ok(Some(report_of(counts, raw))),
+        Err(e) if e.is_data() => Ok(None),
+        Err(e) => Err(ProviderError::decode(e)),
+    }
 }
 
 /// Calls `on_field(key, raw value)` for each top-level field of a JSON object, checking only
@@ -184,13 +194,26 @@ fn skip_space(body: &[u8], mut at: usize) -> usize {
 fn skip_string(body: &[u8], at: usize) -> Option<usize> {
     let mut i = at + 1;
     loop {
-        match body.get(i)? {
+        // memchr skips the string's contents many bytes at a time: answers are mostly text.
+        i += memchr::memchr2(b'"', b'\\', body.get(i..)?)?;
+        match body[i] {
             b'\\' => i += 2,
-            b'"' => return Some(i + 1),
-            _ => i += 1,
+            _ => return Some(i + 1),
         }
     }
 }
+
+/// Whether a byte opens or closes a container, or starts a string: the only bytes whose
+/// position a container's structure depends on.
+const STRUCTURAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'"' as usize] = true;
+    table[b'{' as usize] = true;
+    table[b'[' as usize] = true;
+    table[b'}' as usize] = true;
+    table[b']' as usize] = true;
+    table
+};
 
 /// The index just past the value starting at `at`.
 fn skip_value(body: &[u8], at: usize) -> Option<usize> {
@@ -200,19 +223,22 @@ fn skip_value(body: &[u8], at: usize) -> Option<usize> {
             let mut depth = 0usize;
             let mut i = at;
             loop {
-                match body.get(i)? {
+                i += body
+                    .get(i..)?
+                    .iter()
+                    .position(|b| STRUCTURAL[usize::from(*b)])?;
+                match body[i] {
                     b'"' => {
                         i = skip_string(body, i)?;
                         continue;
                     }
                     b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
+                    _ => {
                         depth -= 1;
                         if depth == 0 {
                             return Some(i + 1);
                         }
                     }
-                    _ => {}
                 }
                 i += 1;
             }
@@ -348,6 +374,25 @@ mod tests {
                 .is_none()
         );
         assert!(body_usage(br#"{"choices":[], "usage""#).is_err());
+        // An escaped backslash right before a closing quote, non-ASCII text, and bodies cut
+        // inside a string or right after an escape.
+        assert!(
+            body_usage(
+                r#"{"choices":[{"c":"ends in \\","d":"→ ünïcødé \""}],"usage":null}"#.as_bytes()
+            )
+            .unwrap()
+            .is_none()
+        );
+        assert!(body_usage(br#"{"choices":["abc"#).is_err());
+        assert!(body_usage(br#"{"choices":["abc\"#).is_err());
+        assert!(body_usage(br#"{"choices":[[[{"#).is_err());
+        // A usage object of another shape is no usage; one that is not JSON is an error.
+        assert!(
+            body_usage(br#"{"choices":[],"usage":{"prompt_tokens":"many"}}"#)
+                .unwrap()
+                .is_none()
+        );
+        assert!(body_usage(br#"{"choices":[],"usage":{"prompt_tokens":}}"#).is_err());
     }
 
     #[test]
