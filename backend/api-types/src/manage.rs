@@ -718,7 +718,7 @@ pub struct UsageRecordView {
     pub key_id: Uuid,
     /// The key's name as in [`UsageGroupView::label`].
     pub key_label: String,
-    /// `chat.completions`, `completions` or `embeddings`.
+    /// `chat.completions`, `completions`, `embeddings` or `messages`.
     pub endpoint: String,
     pub model: String,
     pub provider: String,

@@ -176,7 +176,13 @@ pub struct ApiKey {
 }
 
 /// The data-plane endpoints a key can be limited to.
-pub const ENDPOINTS: [&str; 4] = ["chat.completions", "completions", "embeddings", "models"];
+pub const ENDPOINTS: [&str; 5] = [
+    "chat.completions",
+    "completions",
+    "embeddings",
+    "messages",
+    "models",
+];
 
 /// What a key may reach beyond its models: endpoints, client addresses, and limits.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

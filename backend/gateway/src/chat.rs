@@ -14,7 +14,8 @@ use crate::stream::AccountedStream;
 use crate::telemetry::Endpoint;
 use crate::{Error, Gateway, Outcome};
 
-/// Serves one chat completion, streamed or not.
+/// Serves one chat completion, streamed or not, as `endpoint` (the endpoint the key must be
+/// allowed and the usage is recorded under: chat completions, or Anthropic's messages).
 ///
 /// # Errors
 /// Invalid requests, unknown or forbidden models, and upstream failures before the commit point.
@@ -22,17 +23,12 @@ pub(crate) async fn handle(
     gw: &Gateway,
     ctx: &RequestCtx,
     req: ChatRequest,
+    endpoint: Endpoint,
 ) -> Result<Outcome, Error> {
     req.validate()?;
-    let route = gw.authorize(ctx, Endpoint::ChatCompletions, &req.model)?;
+    let route = gw.authorize(ctx, endpoint, &req.model)?;
     let stream = req.is_stream();
-    let record = CallRecord::new(
-        gw.usage.clone(),
-        ctx,
-        route,
-        Endpoint::ChatCompletions,
-        stream,
-    );
+    let record = CallRecord::new(gw.usage.clone(), ctx, route, endpoint, stream);
     let provider = match ctx.principal.provider_for(route) {
         Ok(provider) => provider,
         Err(e) => return Err(failed(record, e)),

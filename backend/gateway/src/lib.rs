@@ -13,6 +13,7 @@ mod chat;
 mod completions;
 mod embeddings;
 mod error;
+mod messages;
 mod stream;
 pub mod telemetry;
 pub mod tokens;
@@ -33,6 +34,7 @@ pub use byok::ByokConfig;
 pub use call::RequestCtx;
 pub use catalog::{Catalog, Route};
 pub use error::{Error, ErrorKind, ErrorSource};
+pub use messages::{MessagesItem, MessagesOutcome, MessagesStream};
 pub use stream::{AccountedStream, StreamItem};
 
 /// Gateway settings that are not per-provider.
@@ -146,7 +148,27 @@ impl Gateway {
     /// # Errors
     /// See [`chat::handle`].
     pub async fn chat(&self, ctx: &RequestCtx, req: ChatRequest) -> Result<Outcome, Error> {
-        chat::handle(self, ctx, req).await
+        chat::handle(self, ctx, req, telemetry::Endpoint::ChatCompletions).await
+    }
+
+    /// # Errors
+    /// See [`messages::handle`].
+    pub async fn messages(
+        &self,
+        ctx: &RequestCtx,
+        req: domain::llm::messages::MessagesRequest,
+    ) -> Result<MessagesOutcome, Error> {
+        messages::handle(self, ctx, req).await
+    }
+
+    /// # Errors
+    /// See [`messages::count_tokens`].
+    pub fn count_message_tokens(
+        &self,
+        ctx: &RequestCtx,
+        req: domain::llm::messages::MessagesRequest,
+    ) -> Result<u64, Error> {
+        messages::count_tokens(self, ctx, req)
     }
 
     /// # Errors

@@ -10,13 +10,16 @@ pub enum Endpoint {
     ChatCompletions,
     Completions,
     Embeddings,
+    /// Anthropic's Messages API, served by the chat pipeline.
+    Messages,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 3] = [
+    pub const ALL: [Endpoint; 4] = [
         Endpoint::ChatCompletions,
         Endpoint::Completions,
         Endpoint::Embeddings,
+        Endpoint::Messages,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -24,6 +27,7 @@ impl Endpoint {
             Endpoint::ChatCompletions => "chat.completions",
             Endpoint::Completions => "completions",
             Endpoint::Embeddings => "embeddings",
+            Endpoint::Messages => "messages",
         }
     }
 
@@ -32,6 +36,7 @@ impl Endpoint {
             Endpoint::ChatCompletions => 0,
             Endpoint::Completions => 1,
             Endpoint::Embeddings => 2,
+            Endpoint::Messages => 3,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP edge: the actix-web app, OpenAI-compatible endpoints, SSE framing, operations
 //! endpoints, and the mapping of gateway errors to HTTP. The only crate that knows HTTP.
 
+mod anthropic;
 mod auth;
 pub mod body;
 pub mod error;
@@ -51,6 +52,16 @@ pub fn app(
         .service(post("/v1/chat/completions", openai::chat_completions))
         .service(post("/v1/completions", openai::completions))
         .service(post("/v1/embeddings", openai::embeddings))
+        .service(
+            web::resource("/v1/messages")
+                .route(web::post().to(anthropic::messages))
+                .default_service(web::to(anthropic::method_not_allowed)),
+        )
+        .service(
+            web::resource("/v1/messages/count_tokens")
+                .route(web::post().to(anthropic::count_tokens))
+                .default_service(web::to(anthropic::method_not_allowed)),
+        )
         .service(
             web::resource("/v1/models")
                 .route(web::get().to(openai::list_models))

@@ -26,6 +26,8 @@ fn route_label(pattern: Option<String>) -> &'static str {
         Some("/v1/chat/completions") => "/v1/chat/completions",
         Some("/v1/completions") => "/v1/completions",
         Some("/v1/embeddings") => "/v1/embeddings",
+        Some("/v1/messages") => "/v1/messages",
+        Some("/v1/messages/count_tokens") => "/v1/messages/count_tokens",
         Some("/v1/models") => "/v1/models",
         Some(p) if p.starts_with("/v1/models/") => "/v1/models/{id}",
         Some("/healthz") => "/healthz",

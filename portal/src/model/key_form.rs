@@ -14,6 +14,7 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("chat.completions", "Chat completions"),
     ("completions", "Completions"),
     ("embeddings", "Embeddings"),
+    ("messages", "Messages (Anthropic API)"),
     ("models", "Model list"),
 ];
 

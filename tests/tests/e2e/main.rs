@@ -14,6 +14,7 @@ mod isolation;
 mod keys;
 mod mail;
 mod manage;
+mod messages;
 mod nodes;
 mod openai;
 mod ops;

@@ -15,7 +15,7 @@ use crate::{AppState, auth, body, middleware, sse};
 pub(crate) use models::{get_model, list_models};
 
 /// Authenticates the caller and reads the body: the steps every POST endpoint shares.
-async fn prepare(
+pub(crate) async fn prepare(
     req: &HttpRequest,
     payload: Payload,
     state: &AppState,

@@ -1,0 +1,193 @@
+//! `POST /v1/messages`: Anthropic's Messages API on top of the chat pipeline. The request is
+//! translated into the canonical chat request, served exactly as a chat completion (routing,
+//! authorization, usage recorded under the `messages` endpoint), and the answer translated
+//! back: a message, or Anthropic's stream events.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use domain::llm::messages::{self, Event, MessagesRequest, StreamTranslator};
+use domain::llm::{ChatChunk, ChatResponse};
+use futures_util::Stream;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::call::RequestCtx;
+use crate::chat;
+use crate::stream::{AccountedStream, StreamItem};
+use crate::telemetry::Endpoint;
+use crate::{Error, ErrorKind, Gateway, Outcome};
+
+/// The answer to a Messages call.
+#[derive(Debug)]
+pub enum MessagesOutcome {
+    /// A complete Anthropic message, as JSON.
+    Complete(Bytes),
+    /// A committed stream of Anthropic events.
+    Stream(Box<MessagesStream>),
+}
+
+/// What the HTTP layer frames and sends for a Messages stream.
+#[derive(Debug)]
+pub enum MessagesItem {
+    /// One event: its name and JSON.
+    Event(&'static str, Bytes),
+    /// The upstream failed after the response started: send an error event and close.
+    Error(Error),
+}
+
+/// Serves one Messages call, streamed or not.
+///
+/// # Errors
+/// As for a chat completion, with invalid requests named by their Anthropic field paths.
+pub(crate) async fn handle(
+    gw: &Gateway,
+    ctx: &RequestCtx,
+    req: MessagesRequest,
+) -> Result<MessagesOutcome, Error> {
+    let alias = req.model.clone();
+    let chat = messages::to_chat(req)?;
+    match chat::handle(gw, ctx, chat, Endpoint::Messages).await? {
+        Outcome::Complete(body) => {
+            let response: ChatResponse = lenient(&body).ok_or_else(untranslatable)?;
+            let message = messages::message_from_chat(&response);
+            let json = serde_json::to_vec(&message).map_err(|_| untranslatable())?;
+            Ok(MessagesOutcome::Complete(Bytes::from(json)))
+        }
+        Outcome::Stream(stream) => Ok(MessagesOutcome::Stream(Box::new(MessagesStream {
+            inner: stream,
+            translator: StreamTranslator::new(ctx.request_id.to_string(), alias),
+            pending: VecDeque::new(),
+            ended: false,
+        }))),
+    }
+}
+
+/// Counts the prompt tokens of a Messages request with the gateway's tokenizer, for
+/// `POST /v1/messages/count_tokens`; the key must be allowed the model, as for a call.
+///
+/// # Errors
+/// Invalid requests, unknown or forbidden models.
+pub(crate) fn count_tokens(
+    gw: &Gateway,
+    ctx: &RequestCtx,
+    req: MessagesRequest,
+) -> Result<u64, Error> {
+    let chat = messages::to_chat(req)?;
+    chat.validate()?;
+    gw.authorize(ctx, Endpoint::Messages, &chat.model)?;
+    Ok(crate::tokens::count(&chat::prompt_text(&chat)))
+}
+
+fn untranslatable() -> Error {
+    Error::new(
+        ErrorKind::UpstreamError,
+        "the upstream's answer could not be translated into an Anthropic message",
+    )
+}
+
+/// Parses an OpenAI-shaped object, filling the bookkeeping fields some compatible servers
+/// leave out (`id`, `object`, `created`, `model`), which the translation does not need.
+fn lenient<T: DeserializeOwned>(json: &[u8]) -> Option<T> {
+    let mut value: Value = serde_json::from_slice(json).ok()?;
+    let object = value.as_object_mut()?;
+    for (field, default) in [
+        ("id", Value::from("")),
+        ("object", Value::from("")),
+        ("created", Value::from(0)),
+        ("model", Value::from("")),
+        ("choices", Value::Array(Vec::new())),
+    ] {
+        object.entry(field).or_insert(default);
+    }
+    serde_json::from_value(value).ok()
+}
+
+/// A chat stream, with its accounting, re-told as Anthropic events.
+pub struct MessagesStream {
+    inner: Box<AccountedStream>,
+    translator: StreamTranslator,
+    pending: VecDeque<Event>,
+    ended: bool,
+}
+
+impl std::fmt::Debug for MessagesStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessagesStream")
+            .field("inner", &self.inner)
+            .field("pending", &self.pending.len())
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MessagesStream {
+    fn queue(&mut self, events: Vec<Event>) {
+        self.pending.extend(events);
+    }
+}
+
+impl Stream for MessagesStream {
+    type Item = MessagesItem;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<MessagesItem>> {
+        let this = &mut *self;
+        loop {
+            if let Some(event) = this.pending.pop_front() {
+                let json = serde_json::to_vec(&event.data).unwrap_or_default();
+                return Poll::Ready(Some(MessagesItem::Event(event.name, Bytes::from(json))));
+            }
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            let mut events = Vec::new();
+            match Pin::new(&mut this.inner).poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(StreamItem::Chunk(json))) => match lenient::<ChatChunk>(&json) {
+                    Some(chunk) => this.translator.on_chunk(&chunk, &mut events),
+                    None => tracing::warn!(
+                        bytes = json.len(),
+                        "a stream chunk could not be read; it is left out of the Anthropic stream"
+                    ),
+                },
+                Poll::Ready(Some(StreamItem::Done) | None) => {
+                    this.ended = true;
+                    this.translator.finish(&mut events);
+                    if this.translator.dropped_fragments > 0 {
+                        tracing::warn!(
+                            fragments = this.translator.dropped_fragments,
+                            "tool-call fragments arrived after their block closed"
+                        );
+                    }
+                }
+                Poll::Ready(Some(StreamItem::Error(e))) => {
+                    this.ended = true;
+                    return Poll::Ready(Some(MessagesItem::Error(e)));
+                }
+            }
+            this.queue(events);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_missing_bookkeeping_fields_still_translate() {
+        let response: ChatResponse = lenient(
+            br#"{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(response.choices[0].message.content.as_deref(), Some("hi"));
+        let chunk: ChatChunk =
+            lenient(br#"{"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}"#)
+                .unwrap();
+        assert_eq!(chunk.choices[0].delta.content.as_deref(), Some("x"));
+        assert!(lenient::<ChatChunk>(b"[1]").is_none());
+        assert!(lenient::<ChatChunk>(b"not json").is_none());
+    }
+}

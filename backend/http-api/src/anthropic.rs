@@ -1,0 +1,211 @@
+//! Anthropic's Messages API: `POST /v1/messages` and `POST /v1/messages/count_tokens`, with
+//! Anthropic's error envelope (`{"type": "error", "error": {"type", "message"}}`) and its
+//! named-event stream framing, so Anthropic's SDKs work by changing only their base URL.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use actix_web::web::{self, Payload};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use bytes::{BufMut, Bytes, BytesMut};
+use domain::llm::messages::MessagesRequest;
+use futures_util::{Stream, StreamExt};
+use gateway::{Error, ErrorKind, MessagesItem, MessagesOutcome, MessagesStream};
+use serde::Serialize;
+
+use crate::{AppState, body, error, openai};
+
+/// A gateway error on its way to an Anthropic client.
+#[derive(Debug)]
+pub(crate) struct AnthropicError(pub Error);
+
+impl From<Error> for AnthropicError {
+    fn from(e: Error) -> Self {
+        AnthropicError(e)
+    }
+}
+
+impl From<error::ApiError> for AnthropicError {
+    fn from(e: error::ApiError) -> Self {
+        AnthropicError(e.0)
+    }
+}
+
+impl std::fmt::Display for AnthropicError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    message: &'a str,
+}
+
+/// Anthropic's error `type` for a status, which its SDKs and users match on.
+fn error_type(status: u16) -> &'static str {
+    match status {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        504 => "timeout_error",
+        529 => "overloaded_error",
+        500.. => "api_error",
+        _ => "invalid_request_error",
+    }
+}
+
+/// The JSON of an error in Anthropic's shape, as a body or as a stream's `error` event.
+fn error_json(e: &Error) -> Vec<u8> {
+    let envelope = Envelope {
+        kind: "error",
+        error: Body {
+            kind: error_type(e.http_status()),
+            message: &e.message,
+        },
+    };
+    serde_json::to_vec(&envelope).unwrap_or_else(|_| {
+        br#"{"type":"error","error":{"type":"api_error","message":"internal error"}}"#.to_vec()
+    })
+}
+
+impl ResponseError for AnthropicError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        error::log(&self.0);
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        if let Some(wait) = self.0.retry_after {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            res.insert_header((RETRY_AFTER, secs.max(1).to_string()));
+        }
+        res.body(error_json(&self.0))
+    }
+}
+
+fn frame(event: &str, json: &[u8]) -> Bytes {
+    let mut res = BytesMut::with_capacity(json.len() + event.len() + 16);
+    res.put_slice(b"event: ");
+    res.put_slice(event.as_bytes());
+    res.put_slice(b"\ndata: ");
+    res.put_slice(json);
+    res.put_slice(b"\n\n");
+    res.freeze()
+}
+
+/// The SSE body of a committed Messages stream: named events, an `error` event (then close)
+/// when the upstream fails.
+fn event_body(stream: Box<MessagesStream>) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
+    stream.map(|item| {
+        Ok(match item {
+            MessagesItem::Event(name, json) => frame(name, &json),
+            MessagesItem::Error(e) => {
+                error::log(&e);
+                frame("error", &error_json(&e))
+            }
+        })
+    })
+}
+
+/// `POST /v1/messages`
+///
+/// # Errors
+/// Every failure, in Anthropic's error shape.
+pub(crate) async fn messages(
+    req: HttpRequest,
+    payload: Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AnthropicError> {
+    let (ctx, body) = openai::prepare(&req, payload, &state).await?;
+    let request: MessagesRequest = body::decode(&body)?;
+    Ok(match state.gateway.messages(&ctx, request).await? {
+        MessagesOutcome::Complete(json) => HttpResponse::Ok()
+            .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
+            .body(json),
+        MessagesOutcome::Stream(stream) => HttpResponse::Ok()
+            .insert_header((CONTENT_TYPE, HeaderValue::from_static("text/event-stream")))
+            .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+            .insert_header(("x-accel-buffering", HeaderValue::from_static("no")))
+            .streaming(event_body(stream)),
+    })
+}
+
+/// `POST /v1/messages/count_tokens`: the prompt's tokens by the gateway's tokenizer (an
+/// estimate for models whose own tokenizer differs). Takes a Messages request without
+/// `max_tokens`, as Anthropic's does.
+///
+/// # Errors
+/// Every failure, in Anthropic's error shape.
+pub(crate) async fn count_tokens(
+    req: HttpRequest,
+    payload: Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AnthropicError> {
+    let (ctx, body) = openai::prepare(&req, payload, &state).await?;
+    let mut object: serde_json::Map<String, serde_json::Value> = body::decode(&body)?;
+    object.entry("max_tokens").or_insert_with(|| 1.into());
+    let patched = serde_json::to_vec(&object).map_err(Error::internal)?;
+    let request: MessagesRequest = body::decode(&patched)?;
+    let tokens = state.gateway.count_message_tokens(&ctx, request)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "input_tokens": tokens })))
+}
+
+/// Wrong methods on the Messages paths, answered in Anthropic's shape.
+pub(crate) async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, AnthropicError> {
+    Err(Error::new(
+        ErrorKind::MethodNotAllowed,
+        format!("`{}` is not allowed on `{}`", req.method(), req.path()),
+    )
+    .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody;
+
+    use super::*;
+
+    #[test]
+    fn errors_have_anthropics_shape_and_types() {
+        for (kind, status, name) in [
+            (ErrorKind::InvalidRequest, 400, "invalid_request_error"),
+            (ErrorKind::InvalidApiKey, 401, "authentication_error"),
+            (ErrorKind::ModelNotAllowed, 403, "permission_error"),
+            (ErrorKind::ModelNotFound, 404, "not_found_error"),
+            (ErrorKind::PayloadTooLarge, 413, "request_too_large"),
+            (ErrorKind::UpstreamRateLimited, 429, "rate_limit_error"),
+            (ErrorKind::UpstreamError, 502, "api_error"),
+            (ErrorKind::UpstreamTimeout, 504, "timeout_error"),
+        ] {
+            let res = AnthropicError(Error::new(kind, "m")).error_response();
+            assert_eq!(res.status().as_u16(), status, "{kind:?}");
+            let body = res.into_body().try_into_bytes().unwrap();
+            let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(
+                json,
+                serde_json::json!({"type": "error", "error": {"type": name, "message": "m"}})
+            );
+        }
+    }
+
+    #[test]
+    fn events_are_framed_with_their_names() {
+        assert_eq!(
+            &frame("message_stop", br#"{"type":"message_stop"}"#)[..],
+            b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+        );
+    }
+}

@@ -1,0 +1,488 @@
+//! Anthropic's Messages API served by the gateway (`POST /v1/messages`), in front of an
+//! Anthropic upstream, an OpenAI upstream and the built-in mock: answers, event streams,
+//! usage records and errors in Anthropic's shape.
+
+use std::time::Duration;
+
+use it::fixtures;
+use it::harness::{TestApp, eventually};
+use it::mock_upstream::{End, Reply};
+use serde_json::{Value, json};
+
+use crate::common::{anthropic_app, mock_app, openai_app};
+
+/// A Messages call the way Anthropic's SDK makes it: `x-api-key` and `anthropic-version`.
+async fn call(app: &TestApp, key: &str, body: &Value) -> reqwest::Response {
+    app.client()
+        .post(format!("{}/v1/messages", app.url))
+        .header("x-api-key", key)
+        .header("anthropic-version", "2023-06-01")
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn message(app: &TestApp, body: &Value) -> (u16, Value) {
+    it::harness::json_of(call(app, &app.key, body).await).await
+}
+
+/// The events of an Anthropic stream, as (name, data).
+async fn events(app: &TestApp, body: &Value) -> (u16, Vec<(String, Value)>) {
+    let res = call(app, &app.key, body).await;
+    let status = res.status().as_u16();
+    assert!(
+        status != 200
+            || res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+    );
+    let text = res.text().await.unwrap();
+    let events = text
+        .split("\n\n")
+        .filter(|it| !it.trim().is_empty())
+        .map(|frame| {
+            let mut name = String::new();
+            let mut data = Value::Null;
+            for line in frame.lines() {
+                if let Some(rest) = line.strip_prefix("event: ") {
+                    name = rest.to_owned();
+                } else if let Some(rest) = line.strip_prefix("data: ") {
+                    data = serde_json::from_str(rest).unwrap();
+                }
+            }
+            assert_eq!(data["type"], name.as_str(), "{frame}");
+            (name, data)
+        })
+        .collect();
+    (status, events)
+}
+
+/// Rebuilds the content blocks a client assembles from the events.
+fn assemble(events: &[(String, Value)]) -> Vec<Value> {
+    let mut blocks: Vec<Value> = Vec::new();
+    let mut partial_json: Vec<String> = Vec::new();
+    for (name, data) in events {
+        let index = data["index"].as_u64().unwrap_or(0) as usize;
+        match name.as_str() {
+            "content_block_start" => {
+                assert_eq!(index, blocks.len(), "blocks start in order");
+                blocks.push(data["content_block"].clone());
+                partial_json.push(String::new());
+            }
+            "content_block_delta" => {
+                let delta = &data["delta"];
+                let block = &mut blocks[index];
+                match delta["type"].as_str().unwrap() {
+                    "text_delta" => {
+                        let text = block["text"].as_str().unwrap().to_owned();
+                        block["text"] = json!(text + delta["text"].as_str().unwrap());
+                    }
+                    "input_json_delta" => {
+                        partial_json[index].push_str(delta["partial_json"].as_str().unwrap());
+                    }
+                    other => panic!("unexpected delta {other}"),
+                }
+            }
+            "content_block_stop" => {
+                if blocks[index]["type"] == "tool_use" && !partial_json[index].is_empty() {
+                    blocks[index]["input"] = serde_json::from_str(&partial_json[index]).unwrap();
+                }
+            }
+            _ => {}
+        }
+    }
+    blocks
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anthropic_client_reaches_an_anthropic_upstream_with_nothing_lost() {
+    let (app, upstream) =
+        anthropic_app(|_| Reply::json(fixtures::text("anthropic/message_ok.json"))).await;
+    let (status, body) = message(
+        &app,
+        &json!({
+            "model": "claude",
+            "max_tokens": 300,
+            "system": [{"type": "text", "text": "You are terse.", "cache_control": {"type": "ephemeral"}}],
+            "messages": [
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello"},
+                {"role": "user", "content": [
+                    {"type": "text", "text": "Describe"},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/4AAQ"}},
+                    {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "notes"}, "title": "Notes"}
+                ]}
+            ],
+            "stop_sequences": ["###"],
+            "temperature": 0.5,
+            "top_k": 40,
+            "metadata": {"user_id": "user-7"}
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({
+            "id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant",
+            "model": "claude-sonnet-4-5-20250929",
+            "content": [{"type": "text", "text": "Hello! How can I help you today? Ünïcödé ✓"}],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 25, "output_tokens": 12,
+                      "cache_creation_input_tokens": 7, "cache_read_input_tokens": 100}
+        })
+    );
+    assert_eq!(
+        upstream.last().json(),
+        json!({
+            "model": "claude-sonnet-4-5-20250929",
+            "max_tokens": 300,
+            "system": [{"type": "text", "text": "You are terse.", "cache_control": {"type": "ephemeral"}}],
+            "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "Hi"}]},
+                {"role": "assistant", "content": [{"type": "text", "text": "Hello"}]},
+                {"role": "user", "content": [
+                    {"type": "text", "text": "Describe"},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/4AAQ"}},
+                    {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "notes"}, "title": "Notes"}
+                ]}
+            ],
+            "stop_sequences": ["###"],
+            "temperature": 0.5,
+            "top_k": 40,
+            "metadata": {"user_id": "user-7"}
+        })
+    );
+    let record = &app.usage(1).await[0];
+    assert_eq!(record.endpoint, "messages");
+    assert_eq!(
+        (
+            record.prompt_tokens,
+            record.cached_tokens,
+            record.cache_write_tokens
+        ),
+        (132, 100, 7)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tools_and_their_results_cross_to_an_openai_upstream_and_back() {
+    let (app, upstream) =
+        openai_app(|_| Reply::json(fixtures::text("openai/chat_tools.json"))).await;
+    let tools = json!([{"name": "get_weather", "description": "Weather in a city",
+                        "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}]);
+    let (status, body) = message(
+        &app,
+        &json!({"model": "gpt", "max_tokens": 100, "tools": tools, "tool_choice": {"type": "any"},
+                "messages": [{"role": "user", "content": "Paris and Oslo?"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["stop_reason"], "tool_use");
+    assert_eq!(
+        body["content"],
+        json!([
+            {"type": "tool_use", "id": "call_paris", "name": "get_weather", "input": {"city": "Paris"}},
+            {"type": "tool_use", "id": "call_oslo", "name": "get_weather", "input": {"city": "Oslo"}}
+        ])
+    );
+    assert_eq!(
+        body["usage"],
+        json!({"input_tokens": 18, "output_tokens": 41, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 64})
+    );
+    let sent = upstream.last().json();
+    assert_eq!(sent["tool_choice"], "required");
+    assert_eq!(sent["tools"][0]["function"]["name"], "get_weather");
+    assert_eq!(
+        sent["tools"][0]["function"]["parameters"]["properties"]["city"]["type"],
+        "string"
+    );
+
+    // The client sends the results back, Anthropic-style, in one user turn.
+    let (status, _) = message(
+        &app,
+        &json!({"model": "gpt", "max_tokens": 100, "tools": tools, "messages": [
+            {"role": "user", "content": "Paris and Oslo?"},
+            {"role": "assistant", "content": body["content"]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "call_paris", "content": "18C"},
+                {"type": "tool_result", "tool_use_id": "call_oslo", "content": [{"type": "text", "text": "4C"}]}
+            ]}
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let sent = upstream.last().json();
+    assert_eq!(
+        sent["messages"][1]["tool_calls"][1]["function"]["arguments"],
+        "{\"city\":\"Oslo\"}"
+    );
+    assert_eq!(
+        sent["messages"][2],
+        json!({"role": "tool", "tool_call_id": "call_paris", "content": "18C"})
+    );
+    assert_eq!(sent["messages"][3]["role"], "tool");
+    assert_eq!(sent["messages"][3]["content"][0]["text"], "4C");
+    assert_eq!(
+        sent["max_tokens"]
+            .as_u64()
+            .or(sent["max_completion_tokens"].as_u64()),
+        Some(100)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_anthropic_answer_arrives_as_anthropic_events() {
+    let (app, _upstream) = anthropic_app(|_| {
+        Reply::sse(fixtures::sse_frames("anthropic/stream_tools.sse")).split_every(3)
+    })
+    .await;
+    let (status, events) = events(
+        &app,
+        &json!({"model": "claude", "max_tokens": 100, "stream": true,
+                "messages": [{"role": "user", "content": "Paris and Oslo?"}]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = events.iter().map(|it| it.0.as_str()).collect();
+    assert_eq!(names.first(), Some(&"message_start"));
+    assert_eq!(&names[names.len() - 2..], ["message_delta", "message_stop"]);
+    let blocks = assemble(&events);
+    assert_eq!(
+        blocks[0],
+        json!({"type": "text", "text": "I'll check both cities."})
+    );
+    assert_eq!(
+        blocks[1],
+        json!({"type": "tool_use", "id": "toolu_01A", "name": "get_weather", "input": {"city": "Paris"}})
+    );
+    assert_eq!(blocks[2]["id"], "toolu_01B");
+    assert_eq!(blocks[2]["input"], json!({"city": "Oslo"}));
+    let delta = &events[events.len() - 2].1;
+    assert_eq!(delta["delta"]["stop_reason"], "tool_use");
+    assert_eq!(delta["usage"]["input_tokens"], 380);
+    assert!(delta["usage"]["output_tokens"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_and_plain_messages_record_the_same_usage() {
+    let (app, _upstream) = openai_app(|req| {
+        if req.json()["stream"] == true {
+            Reply::sse(fixtures::sse_frames("openai/stream_tools.sse")).split_every(7)
+        } else {
+            Reply::json(fixtures::text("openai/chat_tools.json"))
+        }
+    })
+    .await;
+    let body = json!({"model": "gpt", "max_tokens": 50, "messages": [{"role": "user", "content": "Weather?"}]});
+    let (status, plain) = message(&app, &body).await;
+    assert_eq!(status, 200);
+    let mut streamed = body.clone();
+    streamed["stream"] = json!(true);
+    let (status, events) = events(&app, &streamed).await;
+    assert_eq!(status, 200);
+    // The client asked for no usage chunk, but the gateway asked the upstream for one.
+    let delta = &events[events.len() - 2].1;
+    assert_eq!(
+        delta["usage"]["output_tokens"],
+        plain["usage"]["output_tokens"]
+    );
+    assert_eq!(
+        delta["usage"]["input_tokens"],
+        plain["usage"]["input_tokens"]
+    );
+    assert_eq!(
+        assemble(&events),
+        plain["content"].as_array().unwrap().clone()
+    );
+    let records = app.usage(2).await;
+    let tokens = |r: &domain::UsageRecord| {
+        (
+            r.prompt_tokens,
+            r.completion_tokens,
+            r.cached_tokens,
+            r.estimated,
+        )
+    };
+    assert_eq!(tokens(&records[0]), tokens(&records[1]));
+    assert!(!records[0].estimated);
+    assert!(records.iter().all(|it| it.endpoint == "messages"));
+    assert!(records[0].stream && !records[1].stream);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mock_model_answers_and_counts_tokens() {
+    let app = mock_app().await;
+    let (status, body) = message(
+        &app,
+        &json!({"model": "mock", "max_tokens": 20, "messages": [{"role": "user", "content": "Hello"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["content"][0]["text"], "This is a mock reply to: Hello");
+    assert!(body["id"].as_str().unwrap().starts_with("msg_"));
+    let res = app
+        .client()
+        .post(format!("{}/v1/messages/count_tokens", app.url))
+        .header("x-api-key", &app.key)
+        .json(&json!({"model": "mock", "system": "be brief", "messages": [{"role": "user", "content": "Hello there, how are you?"}]}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = it::harness::json_of(res).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["input_tokens"].as_u64().unwrap() >= 7, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_calls_get_anthropic_errors_and_nothing_reaches_the_upstream() {
+    let (app, upstream) =
+        anthropic_app(|_| Reply::json(fixtures::text("anthropic/message_ok.json"))).await;
+    let error_of = |body: &Value| {
+        assert_eq!(body["type"], "error", "{body}");
+        (
+            body["error"]["type"].as_str().unwrap().to_owned(),
+            body["error"]["message"].as_str().unwrap().to_owned(),
+        )
+    };
+    let hello = json!({"model": "claude", "max_tokens": 10, "messages": [{"role": "user", "content": "Hi"}]});
+
+    let (status, body) = it::harness::json_of(call(&app, "sk-sluice-wrong", &hello).await).await;
+    assert_eq!(
+        (status, error_of(&body).0.as_str()),
+        (401, "authentication_error")
+    );
+
+    let mut unknown = hello.clone();
+    unknown["model"] = json!("claude-9");
+    let (status, body) = message(&app, &unknown).await;
+    assert_eq!(
+        (status, error_of(&body).0.as_str()),
+        (404, "not_found_error")
+    );
+
+    let (status, body) = message(
+        &app,
+        &json!({"model": "claude", "messages": [{"role": "user", "content": "Hi"}]}),
+    )
+    .await;
+    let (kind, text) = error_of(&body);
+    assert_eq!((status, kind.as_str()), (400, "invalid_request_error"));
+    assert!(text.contains("max_tokens"), "{text}");
+
+    let (status, body) = message(
+        &app,
+        &json!({"model": "claude", "max_tokens": 5, "messages": [{"role": "user", "content": 42}]}),
+    )
+    .await;
+    let (_, text) = error_of(&body);
+    assert_eq!(status, 400);
+    assert!(text.contains("messages[0].content"), "{text}");
+
+    let (status, body) = message(&app, &json!({"model": "claude", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "tool_result"}]}]})).await;
+    assert_eq!(status, 400);
+    assert!(
+        error_of(&body)
+            .1
+            .contains("messages[0].content[0].tool_use_id"),
+        "{body}"
+    );
+
+    let res = app
+        .client()
+        .post(format!("{}/v1/messages", app.url))
+        .header("x-api-key", &app.key)
+        .header("content-type", "application/json")
+        .body("{\"model\": \"claude\", \"max_tokens\": 5, \"messages\": [")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = it::harness::json_of(res).await;
+    assert_eq!(
+        (status, error_of(&body).0.as_str()),
+        (400, "invalid_request_error")
+    );
+
+    let huge = json!({"model": "claude", "max_tokens": 5, "messages": [{"role": "user", "content": "x".repeat(11 * 1024 * 1024)}]});
+    let (status, body) = message(&app, &huge).await;
+    assert_eq!(
+        (status, error_of(&body).0.as_str()),
+        (413, "request_too_large")
+    );
+
+    let res = app
+        .client()
+        .get(format!("{}/v1/messages", app.url))
+        .header("x-api-key", &app.key)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = it::harness::json_of(res).await;
+    assert_eq!(status, 405);
+    error_of(&body);
+
+    // A key limited to chat completions may not use the Messages API.
+    let (mut chat_only, secret) = app.create_key(gateway::admin::NewKey::default()).await;
+    chat_only.scopes.endpoints = vec!["chat.completions".into()];
+    let audit = domain::AuditEntry::new(
+        Some(app.tenant),
+        domain::Actor::cli(),
+        "key.update",
+        time::OffsetDateTime::now_utc(),
+    );
+    app.store
+        .update_key(app.tenant, &chat_only, &audit)
+        .await
+        .unwrap();
+    let refused = eventually(Duration::from_secs(5), || async {
+        call(&app, &secret, &hello).await.status() == 403
+    })
+    .await;
+    assert!(refused, "the chat-only key was not refused");
+    let (status, body) = it::harness::json_of(call(&app, &secret, &hello).await).await;
+    assert_eq!(
+        (status, error_of(&body).0.as_str()),
+        (403, "permission_error")
+    );
+
+    assert!(
+        upstream.requests().is_empty(),
+        "no bad call reached the upstream"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_failures_keep_their_meaning_in_anthropics_shape() {
+    let (app, _upstream) = anthropic_app(|req| {
+        let text = req.json()["messages"][0]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        match text.as_str() {
+            "slow down" => Reply::status(429, fixtures::text("anthropic/error_429.json"))
+                .with_header("retry-after", "7"),
+            "mid-stream" => Reply::sse(fixtures::sse_frames("anthropic/stream_error_mid.sse")),
+            _ => {
+                Reply::sse(fixtures::sse_frames("anthropic/stream_ok.sse")).cut_after(3, End::Drop)
+            }
+        }
+    })
+    .await;
+    let ask = |text: &str, stream: bool| json!({"model": "claude", "max_tokens": 10, "stream": stream, "messages": [{"role": "user", "content": text}]});
+    let res = call(&app, &app.key, &ask("slow down", false)).await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "7");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "rate_limit_error");
+
+    for text in ["mid-stream", "dropped"] {
+        let (status, events) = events(&app, &ask(text, true)).await;
+        assert_eq!(status, 200);
+        let (name, data) = events.last().unwrap();
+        assert_eq!(name, "error", "{text}: {events:?}");
+        assert_eq!(data["error"]["type"], "api_error");
+        assert!(!events.iter().any(|it| it.0 == "message_stop"), "{text}");
+    }
+}
