@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts `sluice serve` exactly as the README's quick start does (no configuration, a fresh
-# data directory), takes the API key it prints, and runs the official OpenAI Python SDK and
-# LangChain's OpenAI integration against it. Python packages come from PyPI into a cached venv.
+# data directory), takes the API key it prints, and runs the official OpenAI and Anthropic
+# Python SDKs and LangChain's OpenAI integration against it. Python packages come from PyPI into a cached venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,3 +33,4 @@ fi
 export SLUICE_BASE_URL="http://127.0.0.1:$port/v1" SLUICE_API_KEY="$key"
 "$venv/bin/python" tests/sdk/openai_smoke.py
 "$venv/bin/python" tests/sdk/langchain_smoke.py
+"$venv/bin/python" tests/sdk/anthropic_smoke.py

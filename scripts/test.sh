@@ -38,7 +38,7 @@ fi
 
 $quick && exit 0
 
-step "client smoke test: the official OpenAI SDK and LangChain against a fresh sluice"
+step "client smoke tests: the official OpenAI and Anthropic SDKs and LangChain against a fresh sluice"
 scripts/sdk-smoke.sh
 
 step "portal: browser end-to-end test (headless Chromium against a fresh sluice)"

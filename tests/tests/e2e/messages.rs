@@ -334,6 +334,26 @@ async fn the_mock_model_answers_and_counts_tokens() {
     let (status, body) = it::harness::json_of(res).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["input_tokens"].as_u64().unwrap() >= 7, "{body}");
+
+    // Anthropic's SDKs list models in their own shape; OpenAI's get theirs, unchanged.
+    let models = |anthropic: bool| {
+        let mut req = app
+            .client()
+            .get(format!("{}/v1/models", app.url))
+            .header("x-api-key", &app.key);
+        if anthropic {
+            req = req.header("anthropic-version", "2023-06-01");
+        }
+        async move { it::harness::json_of(req.send().await.unwrap()).await.1 }
+    };
+    let anthropic = models(true).await;
+    assert_eq!(anthropic["data"][0]["type"], "model");
+    assert_eq!(anthropic["data"][0]["display_name"], "mock");
+    assert!(anthropic["data"][0]["created_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!((anthropic["has_more"].as_bool(), anthropic["first_id"].as_str()), (Some(false), Some("mock")));
+    let openai = models(false).await;
+    assert_eq!(openai["object"], "list");
+    assert!(openai["data"][0].get("display_name").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
