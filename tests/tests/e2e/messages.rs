@@ -349,8 +349,19 @@ async fn the_mock_model_answers_and_counts_tokens() {
     let anthropic = models(true).await;
     assert_eq!(anthropic["data"][0]["type"], "model");
     assert_eq!(anthropic["data"][0]["display_name"], "mock");
-    assert!(anthropic["data"][0]["created_at"].as_str().unwrap().ends_with('Z'));
-    assert_eq!((anthropic["has_more"].as_bool(), anthropic["first_id"].as_str()), (Some(false), Some("mock")));
+    assert!(
+        anthropic["data"][0]["created_at"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    assert_eq!(
+        (
+            anthropic["has_more"].as_bool(),
+            anthropic["first_id"].as_str()
+        ),
+        (Some(false), Some("mock"))
+    );
     let openai = models(false).await;
     assert_eq!(openai["object"], "list");
     assert!(openai["data"][0].get("display_name").is_none());

@@ -32,7 +32,10 @@ fn wants_anthropic(req: &HttpRequest) -> bool {
 fn anthropic_model(route: &Route) -> serde_json::Value {
     let created_at = time::OffsetDateTime::from_unix_timestamp(route.created)
         .ok()
-        .and_then(|it| it.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|it| {
+            it.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default();
     serde_json::json!({
         "type": "model",
@@ -64,8 +67,11 @@ pub(crate) async fn list_models(
         .authenticate(auth::presented_key(&req), auth::client_ip(&req))?;
     gateway::Gateway::check_models_endpoint(&principal)?;
     if wants_anthropic(&req) {
-        let data: Vec<serde_json::Value> =
-            state.gateway.models(&principal).map(anthropic_model).collect();
+        let data: Vec<serde_json::Value> = state
+            .gateway
+            .models(&principal)
+            .map(anthropic_model)
+            .collect();
         let id = |it: Option<&serde_json::Value>| it.map(|it| it["id"].clone());
         return Ok(Json(serde_json::json!({
             "data": data,
