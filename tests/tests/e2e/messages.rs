@@ -85,10 +85,10 @@ fn assemble(events: &[(String, Value)]) -> Vec<Value> {
                     other => panic!("unexpected delta {other}"),
                 }
             }
-            "content_block_stop" => {
-                if blocks[index]["type"] == "tool_use" && !partial_json[index].is_empty() {
-                    blocks[index]["input"] = serde_json::from_str(&partial_json[index]).unwrap();
-                }
+            "content_block_stop"
+                if blocks[index]["type"] == "tool_use" && !partial_json[index].is_empty() =>
+            {
+                blocks[index]["input"] = serde_json::from_str(&partial_json[index]).unwrap();
             }
             _ => {}
         }
