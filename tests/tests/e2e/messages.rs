@@ -113,7 +113,9 @@ async fn an_anthropic_client_reaches_an_anthropic_upstream_with_nothing_lost() {
                     {"type": "text", "text": "Describe"},
                     {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/4AAQ"}},
                     {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "notes"}, "title": "Notes"}
-                ]}
+                ]},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_9", "name": "look", "input": {}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_9", "is_error": true, "content": "blurry"}]}
             ],
             "stop_sequences": ["###"],
             "temperature": 0.5,
@@ -147,7 +149,9 @@ async fn an_anthropic_client_reaches_an_anthropic_upstream_with_nothing_lost() {
                     {"type": "text", "text": "Describe"},
                     {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/4AAQ"}},
                     {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "notes"}, "title": "Notes"}
-                ]}
+                ]},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_9", "name": "look", "input": {}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_9", "content": "blurry", "is_error": true}]}
             ],
             "stop_sequences": ["###"],
             "temperature": 0.5,

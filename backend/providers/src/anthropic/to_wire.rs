@@ -355,8 +355,13 @@ fn tool_result_block(message: &Message, at: &str) -> Result<Value, ProviderError
         "tool_use_id": message.tool_call_id.clone().unwrap_or_default(),
         "content": content,
     });
-    if let (Some(cache), Value::Object(object)) = (message.extra.get("cache_control"), &mut block) {
-        object.insert("cache_control".into(), cache.clone());
+    // `is_error` comes from Anthropic clients of `/v1/messages`, through the canonical form.
+    if let Value::Object(object) = &mut block {
+        for field in ["cache_control", "is_error"] {
+            if let Some(value) = message.extra.get(field) {
+                object.insert(field.into(), value.clone());
+            }
+        }
     }
     Ok(block)
 }
