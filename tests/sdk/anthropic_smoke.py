@@ -56,6 +56,12 @@ with client.messages.stream(
     streamed_call = next(block for block in stream.get_final_message().content if block.type == "tool_use")
 check(streamed_call.name == "get_weather" and isinstance(streamed_call.input, dict), "streamed tool use")
 
+# The SDK's beta surface: `anthropic-beta` headers and `?beta=true` on the path.
+beta = client.beta.messages.create(
+    model="mock", max_tokens=50, betas=["token-efficient-tools-2025-02-19"], messages=[{"role": "user", "content": "Hi"}]
+)
+check(beta.content[0].text == "This is a mock reply to: Hi", "beta messages with betas")
+
 check([m.display_name for m in client.models.list()] == ["mock"], "model list")
 
 counted = client.messages.count_tokens(model="mock", messages=[{"role": "user", "content": "Hello there"}])

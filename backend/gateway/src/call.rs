@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use domain::llm::messages::Betas;
 use domain::{RequestId, UsageStatus};
 use time::OffsetDateTime;
 
@@ -20,6 +21,9 @@ pub struct RequestCtx {
     pub started: Instant,
     pub received_at: OffsetDateTime,
     pub principal: Principal,
+    /// Beta features a client of Anthropic's Messages API asked for (`anthropic-beta`);
+    /// Anthropic upstreams get them after their configured ones, other upstreams ignore them.
+    pub anthropic_beta: Option<Betas>,
 }
 
 impl RequestCtx {
@@ -29,6 +33,7 @@ impl RequestCtx {
             started: Instant::now(),
             received_at: OffsetDateTime::now_utc(),
             principal,
+            anthropic_beta: None,
         }
     }
 }

@@ -36,6 +36,7 @@ pub(crate) async fn handle(
     let call = Call {
         upstream_model: &route.upstream_model,
         deadline: ctx.started + provider.timeouts().total,
+        anthropic_beta: ctx.anthropic_beta.as_ref(),
     };
     if stream {
         return match provider.chat_stream(&req, call).await {

@@ -37,6 +37,7 @@ pub(crate) async fn handle(
     let call = Call {
         upstream_model: &route.upstream_model,
         deadline: ctx.started + provider.timeouts().total,
+        anthropic_beta: ctx.anthropic_beta.as_ref(),
     };
     let native = provider.capabilities().completions;
     let chat = if native {

@@ -7,7 +7,7 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AF
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use bytes::{BufMut, Bytes, BytesMut};
-use domain::llm::messages::MessagesRequest;
+use domain::llm::messages::{Betas, MessagesRequest};
 use futures_util::{Stream, StreamExt};
 use gateway::{Error, ErrorKind, MessagesItem, MessagesOutcome, MessagesStream};
 use serde::Serialize;
@@ -129,7 +129,8 @@ pub(crate) async fn messages(
     payload: Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AnthropicError> {
-    let (ctx, body) = openai::prepare(&req, payload, &state).await?;
+    let (mut ctx, body) = openai::prepare(&req, payload, &state).await?;
+    ctx.anthropic_beta = betas(&req)?;
     let request: MessagesRequest = body::decode(&body)?;
     Ok(match state.gateway.messages(&ctx, request).await? {
         MessagesOutcome::Complete(json) => HttpResponse::Ok()
@@ -141,6 +142,16 @@ pub(crate) async fn messages(
             .insert_header(("x-accel-buffering", HeaderValue::from_static("no")))
             .streaming(event_body(stream)),
     })
+}
+
+/// The client's `anthropic-beta` headers, checked.
+fn betas(req: &HttpRequest) -> Result<Option<Betas>, Error> {
+    Betas::from_headers(
+        req.headers()
+            .get_all("anthropic-beta")
+            .map(|it| it.to_str().unwrap_or("\u{fffd}")),
+    )
+    .map_err(|message| Error::new(ErrorKind::InvalidRequest, message))
 }
 
 /// `POST /v1/messages/count_tokens`: the prompt's tokens by the gateway's tokenizer (an

@@ -102,6 +102,8 @@ pub struct Call<'a> {
     pub upstream_model: &'a str,
     /// When the whole call must be over.
     pub deadline: Instant,
+    /// Beta features the client asked for (`anthropic-beta`); only Anthropic upstreams use them.
+    pub anthropic_beta: Option<&'a domain::llm::messages::Betas>,
 }
 
 /// A configured upstream. Dispatch is a `match`, not a trait object: the set is closed.

@@ -521,3 +521,102 @@ async fn upstream_failures_keep_their_meaning_in_anthropics_shape() {
         assert!(!events.iter().any(|it| it.0 == "message_stop"), "{text}");
     }
 }
+
+/// A Messages call with `anthropic-beta` headers as Anthropic's SDK sends them.
+async fn call_with_betas(app: &TestApp, betas: &[&str], body: &Value) -> reqwest::Response {
+    let mut req = app
+        .client()
+        .post(format!("{}/v1/messages", app.url))
+        .header("x-api-key", &app.key)
+        .header("anthropic-version", "2023-06-01");
+    for value in betas {
+        // From bytes: non-ASCII values are sent as they are, as a careless client would.
+        let value = reqwest::header::HeaderValue::from_bytes(value.as_bytes()).unwrap();
+        req = req.header("anthropic-beta", value);
+    }
+    req.json(body).send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clients_beta_features_reach_an_anthropic_upstream_after_the_configured_ones() {
+    let (app, upstream) = anthropic_app(|req| {
+        if req.json()["stream"] == json!(true) {
+            Reply::sse(fixtures::sse_frames("anthropic/stream_ok.sse"))
+        } else {
+            Reply::json(fixtures::text("anthropic/message_ok.json"))
+        }
+    })
+    .await;
+    let hello = json!({"model": "claude", "max_tokens": 10, "messages": [{"role": "user", "content": "Hi"}]});
+
+    let res = call_with_betas(
+        &app,
+        &[
+            "context-1m-2025-08-07, prompt-caching-2024-07-31",
+            "token-efficient-tools-2025-02-19",
+        ],
+        &hello,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        upstream.last().header("anthropic-beta"),
+        Some("prompt-caching-2024-07-31,context-1m-2025-08-07,token-efficient-tools-2025-02-19"),
+        "configured first, each once"
+    );
+
+    let mut streamed = hello.clone();
+    streamed["stream"] = json!(true);
+    let res = call_with_betas(&app, &["context-1m-2025-08-07"], &streamed).await;
+    assert_eq!(res.status(), 200);
+    res.text().await.unwrap();
+    assert_eq!(
+        upstream.last().header("anthropic-beta"),
+        Some("prompt-caching-2024-07-31,context-1m-2025-08-07")
+    );
+
+    let res = call_with_betas(&app, &[], &hello).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        upstream.last().header("anthropic-beta"),
+        Some("prompt-caching-2024-07-31"),
+        "without a client header the configured betas still apply"
+    );
+
+    let sent = upstream.requests().len();
+    for bad in ["context 1m", "beta=1", "x;y", "x,ünï"] {
+        let res = call_with_betas(&app, &[bad], &hello).await;
+        let (status, body) = it::harness::json_of(res).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["type"], "error");
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("anthropic-beta"),
+            "{body}"
+        );
+    }
+    let long = "a,".repeat(700);
+    let (status, _) = it::harness::json_of(call_with_betas(&app, &[&long], &hello).await).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        upstream.requests().len(),
+        sent,
+        "no refused call went upstream"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beta_features_are_not_sent_to_an_openai_upstream() {
+    let (app, upstream) = openai_app(|_| Reply::json(fixtures::text("openai/chat_ok.json"))).await;
+    let res = call_with_betas(
+        &app,
+        &["prompt-caching-2024-07-31"],
+        &json!({"model": "gpt", "max_tokens": 10, "messages": [{"role": "user", "content": "Hi"}]}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(upstream.last().header("anthropic-beta"), None);
+}

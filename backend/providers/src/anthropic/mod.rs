@@ -132,7 +132,11 @@ impl Anthropic {
         let translated =
             to_wire::to_wire(req, call.upstream_model, self.default_max_tokens, stream)?;
         let body = serde_json::to_vec(&translated.body).map_err(ProviderError::decode)?;
-        let request = self.client.post(self.url.clone()).body(body);
+        let mut request = self.client.post(self.url.clone()).body(body);
+        if let Some(betas) = call.anthropic_beta {
+            // Replaces the client's default header, so the configured betas are merged in.
+            request = request.header("anthropic-beta", betas.merged_after(&self.config.beta));
+        }
         let remaining = call.deadline.saturating_duration_since(Instant::now());
         let response = http::send(request, self.timeouts.first_byte.min(remaining)).await?;
         Ok((response, translated.json_mode))

@@ -6,6 +6,7 @@
 //! Anthropic-only fields (`cache_control`, `thinking`, server tools, document blocks) ride in
 //! the canonical request's `extra` maps, so an Anthropic upstream gets them back as sent.
 
+mod beta;
 mod from_chat;
 mod stream;
 mod to_chat;
@@ -19,6 +20,7 @@ use serde_json::Value;
 
 use super::Extra;
 
+pub use beta::Betas;
 pub use from_chat::{message_from_chat, stop_reason, usage_from_chat};
 pub use stream::{Event, StreamTranslator};
 pub use to_chat::to_chat;
