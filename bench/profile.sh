@@ -10,6 +10,8 @@
 # The profile stays in bench/profile/full.out: `callgrind_annotate bench/profile/full.out`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/common.sh
+. bench/common.sh
 
 requests="${1:-4000}"
 warmup="${2:-1000}"
@@ -34,21 +36,7 @@ mock_addr=127.0.0.1:9101
 gateway_addr=127.0.0.1:9181
 "$bin/mock-upstream" "$mock_addr" &
 mock_pid=$!
-cat >"$work/sluice.toml" <<TOML
-[server]
-workers = 1
-
-[providers.upstream]
-kind = "openai_compatible"
-flavor = "vllm"
-base_url = "http://$mock_addr/v1"
-
-[[models]]
-alias = "bench"
-provider = "upstream"
-model = "gpt-4o-mini"
-TOML
-body='{"model":"bench","messages":[{"role":"user","content":"Hello, how are you?"}]}'
+write_bench_config "$work/sluice.toml" "$mock_addr"
 
 # One profiled run of sluice serving `count` requests after the warm-up.
 profile_run() { # name count
@@ -59,13 +47,12 @@ profile_run() { # name count
     >"$work/$name.out.txt" 2>"$work/$name.log") &
   sluice_pid=$!
   # Start-up under valgrind (migrations, the tokenizer's tables) takes a minute or more.
-  for _ in $(seq 1 600); do grep -q 'sk-sluice-' "$work/$name.out.txt" 2>/dev/null && break; sleep 0.5; done
-  key=$(grep -o 'sk-sluice-[A-Za-z0-9]*' "$work/$name.out.txt" | head -n 1 || true)
+  key=$(first_key "$work/$name.out.txt" 300)
   [ -n "$key" ] || { echo "sluice did not start" >&2; cat "$work/$name.log" >&2; exit 1; }
   for n in "$warmup" "$count"; do
     [ "$n" -gt 0 ] || continue
     oha --no-tui --output-format quiet -n "$n" -c 4 -m POST -H 'content-type: application/json' \
-      -H "authorization: Bearer $key" -d "$body" "http://$gateway_addr/v1/chat/completions"
+      -H "authorization: Bearer $key" -d "$bench_body" "http://$gateway_addr/v1/chat/completions"
   done
   sleep 1 # let the usage writer flush its last batch
   kill -INT "$sluice_pid"

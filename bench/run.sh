@@ -19,6 +19,8 @@
 #   bench/run.sh [SECONDS] [CONCURRENCY] [RATE] [ROUNDS]   # defaults: 10 s, 32, 5000 req/s, 3
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/common.sh
+. bench/common.sh
 
 seconds="${1:-10}"
 concurrency="${2:-32}"
@@ -60,20 +62,7 @@ nginx_addr=127.0.0.1:9190
 taskset -c "$load_core" "$bin/mock-upstream" "$mock_addr" &
 mock_pid=$!
 
-cat >"$work/sluice.toml" <<TOML
-[server]
-workers = 1
-
-[providers.upstream]
-kind = "openai_compatible"
-flavor = "vllm"
-base_url = "http://$mock_addr/v1"
-
-[[models]]
-alias = "bench"
-provider = "upstream"
-model = "gpt-4o-mini"
-TOML
+write_bench_config "$work/sluice.toml" "$mock_addr"
 
 (cd "$work" && SLUICE_LISTEN="$gateway_addr" exec taskset -c "$gateway_core" "$OLDPWD/$bin/sluice" serve --config sluice.toml >out.txt 2>sluice.log) &
 sluice_pid=$!
@@ -115,11 +104,9 @@ NGINX
   targets="direct nginx sluice"
 fi
 
-for _ in $(seq 1 100); do grep -q 'sk-sluice-' "$work/out.txt" 2>/dev/null && break; sleep 0.1; done
-key=$(grep -o 'sk-sluice-[A-Za-z0-9]*' "$work/out.txt" | head -n 1)
+key=$(first_key "$work/out.txt" 10)
 [ -n "$key" ] || { echo "sluice did not start" >&2; cat "$work/sluice.log" >&2; exit 1; }
 
-body='{"model":"bench","messages":[{"role":"user","content":"Hello, how are you?"}]}'
 url_of() {
   case $1 in
     direct) echo "http://$mock_addr/v1/chat/completions" ;;
@@ -141,7 +128,7 @@ cpu_ticks() { # pid (empty: 0)
 oha_run() { # out url [oha args...]
   local out=$1 url=$2; shift 2
   taskset -c "$load_core" oha --no-tui --output-format json -z "${seconds}s" -c "$concurrency" \
-    -m POST -H 'content-type: application/json' -H "authorization: Bearer $key" "$@" -d "$body" "$url" >"$out"
+    -m POST -H 'content-type: application/json' -H "authorization: Bearer $key" "$@" -d "$bench_body" "$url" >"$out"
 }
 
 measure() { # target phase round
@@ -161,7 +148,7 @@ measure() { # target phase round
 echo "warming up" >&2
 for target in $targets; do
   taskset -c "$load_core" oha --no-tui --output-format quiet -z 3s -c "$concurrency" -m POST \
-    -H 'content-type: application/json' -H "authorization: Bearer $key" -d "$body" "$(url_of "$target")"
+    -H 'content-type: application/json' -H "authorization: Bearer $key" -d "$bench_body" "$(url_of "$target")"
 done
 
 for round in $(seq 1 "$rounds"); do

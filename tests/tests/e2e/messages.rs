@@ -13,14 +13,27 @@ use crate::common::{anthropic_app, mock_app, openai_app};
 
 /// A Messages call the way Anthropic's SDK makes it: `x-api-key` and `anthropic-version`.
 async fn call(app: &TestApp, key: &str, body: &Value) -> reqwest::Response {
-    app.client()
+    call_with_betas(app, key, &[], body).await
+}
+
+/// The same with `anthropic-beta` headers, one per value.
+async fn call_with_betas(
+    app: &TestApp,
+    key: &str,
+    betas: &[&str],
+    body: &Value,
+) -> reqwest::Response {
+    let mut req = app
+        .client()
         .post(format!("{}/v1/messages", app.url))
         .header("x-api-key", key)
-        .header("anthropic-version", "2023-06-01")
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+        .header("anthropic-version", "2023-06-01");
+    for value in betas {
+        // From bytes: non-ASCII values are sent as they are, as a careless client would.
+        let value = reqwest::header::HeaderValue::from_bytes(value.as_bytes()).unwrap();
+        req = req.header("anthropic-beta", value);
+    }
+    req.json(body).send().await.unwrap()
 }
 
 async fn message(app: &TestApp, body: &Value) -> (u16, Value) {
@@ -522,21 +535,6 @@ async fn upstream_failures_keep_their_meaning_in_anthropics_shape() {
     }
 }
 
-/// A Messages call with `anthropic-beta` headers as Anthropic's SDK sends them.
-async fn call_with_betas(app: &TestApp, betas: &[&str], body: &Value) -> reqwest::Response {
-    let mut req = app
-        .client()
-        .post(format!("{}/v1/messages", app.url))
-        .header("x-api-key", &app.key)
-        .header("anthropic-version", "2023-06-01");
-    for value in betas {
-        // From bytes: non-ASCII values are sent as they are, as a careless client would.
-        let value = reqwest::header::HeaderValue::from_bytes(value.as_bytes()).unwrap();
-        req = req.header("anthropic-beta", value);
-    }
-    req.json(body).send().await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clients_beta_features_reach_an_anthropic_upstream_after_the_configured_ones() {
     let (app, upstream) = anthropic_app(|req| {
@@ -551,6 +549,7 @@ async fn a_clients_beta_features_reach_an_anthropic_upstream_after_the_configure
 
     let res = call_with_betas(
         &app,
+        &app.key,
         &[
             "context-1m-2025-08-07, prompt-caching-2024-07-31",
             "token-efficient-tools-2025-02-19",
@@ -567,7 +566,7 @@ async fn a_clients_beta_features_reach_an_anthropic_upstream_after_the_configure
 
     let mut streamed = hello.clone();
     streamed["stream"] = json!(true);
-    let res = call_with_betas(&app, &["context-1m-2025-08-07"], &streamed).await;
+    let res = call_with_betas(&app, &app.key, &["context-1m-2025-08-07"], &streamed).await;
     assert_eq!(res.status(), 200);
     res.text().await.unwrap();
     assert_eq!(
@@ -575,7 +574,7 @@ async fn a_clients_beta_features_reach_an_anthropic_upstream_after_the_configure
         Some("prompt-caching-2024-07-31,context-1m-2025-08-07")
     );
 
-    let res = call_with_betas(&app, &[], &hello).await;
+    let res = call_with_betas(&app, &app.key, &[], &hello).await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         upstream.last().header("anthropic-beta"),
@@ -584,23 +583,26 @@ async fn a_clients_beta_features_reach_an_anthropic_upstream_after_the_configure
     );
 
     let sent = upstream.requests().len();
-    for bad in ["context 1m", "beta=1", "x;y", "x,ünï"] {
-        let res = call_with_betas(&app, &[bad], &hello).await;
+    let long = "a,".repeat(700);
+    let refusals = [
+        ("context 1m", "`context 1m` is not one"),
+        ("beta=1", "`beta=1` is not one"),
+        ("x;y", "`x;y` is not one"),
+        ("x,ünï", "is not one"),
+        (long.as_str(), "longer than 1024 bytes"),
+    ];
+    for (bad, says) in refusals {
+        let res = call_with_betas(&app, &app.key, &[bad], &hello).await;
         let (status, body) = it::harness::json_of(res).await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(body["type"], "error");
         assert_eq!(body["error"]["type"], "invalid_request_error");
+        let message = body["error"]["message"].as_str().unwrap();
         assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("anthropic-beta"),
-            "{body}"
+            message.contains("anthropic-beta") && message.contains(says),
+            "{bad}: {message}"
         );
     }
-    let long = "a,".repeat(700);
-    let (status, _) = it::harness::json_of(call_with_betas(&app, &[&long], &hello).await).await;
-    assert_eq!(status, 400);
     assert_eq!(
         upstream.requests().len(),
         sent,
@@ -613,6 +615,7 @@ async fn beta_features_are_not_sent_to_an_openai_upstream() {
     let (app, upstream) = openai_app(|_| Reply::json(fixtures::text("openai/chat_ok.json"))).await;
     let res = call_with_betas(
         &app,
+        &app.key,
         &["prompt-caching-2024-07-31"],
         &json!({"model": "gpt", "max_tokens": 10, "messages": [{"role": "user", "content": "Hi"}]}),
     )

@@ -45,16 +45,21 @@ impl Betas {
         Ok((!res.0.is_empty()).then_some(res))
     }
 
-    /// `configured` followed by what the client asked for, each name once.
+    /// `configured` (entries may hold several comma-separated names) followed by what the
+    /// client asked for, each name once.
     pub fn merged_after(&self, configured: &[String]) -> String {
         let mut res = Betas(String::new());
-        for name in configured.iter().map(|it| it.trim()).chain(self.names()) {
+        let configured = configured
+            .iter()
+            .flat_map(|it| it.split(','))
+            .map(str::trim);
+        for name in configured.chain(self.names()) {
             res.add(name);
         }
         res.0
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &str> {
+    fn names(&self) -> impl Iterator<Item = &str> {
         self.0.split(',')
     }
 
@@ -121,5 +126,9 @@ mod tests {
             "prompt-caching-2024-07-31,context-1m-2025-08-07"
         );
         assert_eq!(client.merged_after(&[]), client.as_str());
+        assert_eq!(
+            client.merged_after(&["context-1m-2025-08-07, files-api-2025-04-14".to_owned()]),
+            "context-1m-2025-08-07,files-api-2025-04-14,prompt-caching-2024-07-31"
+        );
     }
 }
