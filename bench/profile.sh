@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Counts what one non-streamed chat request costs inside sluice, free of the machine's noise:
-# sluice runs under callgrind in front of the mock upstream, takes WARMUP requests, then
-# REQUESTS more; the report gives instructions and heap allocations (calls into mimalloc) per
-# request over the measured ones only (start-up and warm-up are subtracted by a second run that
-# serves the warm-up only). Every thread counts, the usage writer's SQLite work included.
+# sluice runs under callgrind in front of the mock upstream, takes WARMUP requests uncounted,
+# then REQUESTS counted ones; the report gives instructions and heap allocations (calls into
+# mimalloc) per counted request. Every thread counts, the usage writer's SQLite work included.
 #
 #   bench/profile.sh [REQUESTS] [WARMUP]     # defaults: 4000 1000
 #
@@ -38,36 +37,45 @@ gateway_addr=127.0.0.1:9181
 mock_pid=$!
 write_bench_config "$work/sluice.toml" "$mock_addr"
 
-# One profiled run of sluice serving `count` requests after the warm-up.
-profile_run() { # name count
-  local name=$1 count=$2 key
-  rm -rf "$work/data"
-  (cd "$work" && SLUICE_LISTEN="$gateway_addr" SLUICE_DATA_DIR="$work/data" exec valgrind --tool=callgrind \
-    --callgrind-out-file="$out/$name.out" "$bin/sluice" serve --config sluice.toml \
-    >"$work/$name.out.txt" 2>"$work/$name.log") &
-  sluice_pid=$!
-  # Start-up under valgrind (migrations, the tokenizer's tables) takes a minute or more.
-  key=$(first_key "$work/$name.out.txt" 300)
-  [ -n "$key" ] || { echo "sluice did not start" >&2; cat "$work/$name.log" >&2; exit 1; }
-  for n in "$warmup" "$count"; do
-    [ "$n" -gt 0 ] || continue
-    oha --no-tui --output-format quiet -n "$n" -c 4 -m POST -H 'content-type: application/json' \
-      -H "authorization: Bearer $key" -d "$bench_body" "http://$gateway_addr/v1/chat/completions"
-  done
-  sleep 1 # let the usage writer flush its last batch
-  kill -INT "$sluice_pid"
-  wait "$sluice_pid" || true
+# One run of sluice under callgrind with instrumentation off: start-up and the warm-up are
+# not counted (start-up work such as clock calibration varies from run to run). It is switched
+# on for the measured requests and the usage writer's flush of their records, then off again
+# before shutdown.
+callgrind_control_or_die() { # on|off
+  callgrind_control --instr="$1" "$sluice_pid" >/dev/null 2>&1 \
+    || { echo "callgrind_control --instr=$1 failed" >&2; exit 1; }
 }
+key=
+rm -rf "$work/data"
+(cd "$work" && SLUICE_LISTEN="$gateway_addr" SLUICE_DATA_DIR="$work/data" exec valgrind --tool=callgrind \
+  --instr-atstart=no --callgrind-out-file="$out/full.out" "$bin/sluice" serve --config sluice.toml \
+  >"$work/out.txt" 2>"$work/sluice.log") &
+sluice_pid=$!
+key=$(first_key "$work/out.txt" 300)
+[ -n "$key" ] || { echo "sluice did not start" >&2; cat "$work/sluice.log" >&2; exit 1; }
+load() { # count
+  oha --no-tui --output-format quiet -n "$1" -c 4 -m POST -H 'content-type: application/json' \
+    -H "authorization: Bearer $key" -d "$bench_body" "http://$gateway_addr/v1/chat/completions"
+}
+echo "profiling: $warmup warm-up requests (not counted), then $requests counted" >&2
+[ "$warmup" -gt 0 ] && load "$warmup"
+sleep 2 # the warm-up's usage records are written before counting starts
+callgrind_control_or_die on
+load "$requests"
+sleep 3 # the usage writer flushes (every 50 ms) the last records of the counted requests
+callgrind_control_or_die off
+kill -INT "$sluice_pid"
+wait "$sluice_pid" || true
 
-# Instructions (the `summary:` line) and calls into mimalloc's allocation entry points.
-totals() { # file
-  python3 - "$1" <<'PY'
+# Instructions and calls into mimalloc's allocation entry points.
+read -r instructions allocations < <(python3 - "$out/full.out" <<'PY'
 import re, sys
 names, allocs, instructions, current = {}, 0, 0, None
 alloc = re.compile(r"^mi_(malloc|zalloc|calloc|realloc)(_aligned)?$")
 for line in open(sys.argv[1], errors="replace"):
-    if line.startswith("summary:"):
-        instructions = int(line.split()[1])
+    # `summary:` stays 0 when instrumentation starts off; `totals:` has the count.
+    if line.startswith(("summary:", "totals:")):
+        instructions = max(instructions, int(line.split()[1]))
     m = re.match(r"c?fn=\((\d+)\)(?: (.*))?", line)
     if m:
         if m.group(2):
@@ -81,13 +89,7 @@ for line in open(sys.argv[1], errors="replace"):
         current = None
 print(instructions, allocs)
 PY
-}
-
-echo "profiling: $warmup warm-up + $requests requests, then $warmup warm-up only" >&2
-profile_run full "$requests"
-profile_run base 0
-read -r full_i full_a < <(totals "$out/full.out")
-read -r base_i base_a < <(totals "$out/base.out")
+)
 python3 -c "import sys; i, a, n = (int(x) for x in sys.argv[1:]); print(f'{i / n:,.0f} instructions and {a / n:,.1f} allocations per request')" \
-  "$((full_i - base_i))" "$((full_a - base_a))" "$requests"
+  "$instructions" "$allocations" "$requests"
 echo "profile: $out/full.out (callgrind_annotate $out/full.out | head -60)" >&2

@@ -93,6 +93,9 @@ pub fn client(
         .tcp_nodelay(true)
         // An upstream's redirect is never followed: credentials must not travel elsewhere.
         .redirect(reqwest::redirect::Policy::none())
+        // No transparent retries inside the client: failover decides what is retried, and
+        // reqwest's default policy clones every request's headers in case it retries.
+        .retry(reqwest::retry::never().max_retries_per_request(0))
         .no_proxy()
         .build()
         .map_err(|e| {
