@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use domain::UsageStatus;
 use domain::llm::{ChatRequest, ChatResponse, Content};
-use providers::Call;
+use providers::{Call, UsageReport};
 
 use crate::accounting::Tokens;
 use crate::call::{CallRecord, Finish, RequestCtx};
@@ -56,27 +56,43 @@ pub(crate) async fn handle(
     let asked = Instant::now();
     match provider.chat(&req, call).await {
         Ok(reply) => {
-            record.upstream_answered(asked.elapsed());
-            let tokens = match reply.usage {
-                Some(report) => Tokens::Reported(report),
-                None => Tokens::Estimate {
-                    prompt_tokens: None,
-                    prompt_text: prompt_text(&req),
-                    completion_text: completion_text(&reply.body),
-                    raw: None,
-                },
-            };
-            record.finish(Finish {
-                tokens,
-                status: UsageStatus::Ok,
-                http_status: 200,
-                error: None,
-                ttft: None,
+            answered(record, asked, reply.usage, || {
+                (prompt_text(&req), completion_text(&reply.body))
             });
             Ok(Outcome::Complete(reply.body))
         }
         Err(e) => Err(failed(record, e.into())),
     }
+}
+
+/// Records a complete (non-streamed) answer asked for at `asked`: with the upstream's usage,
+/// or estimated from the prompt and answer text `texts` gives when it reported none.
+pub(crate) fn answered(
+    record: CallRecord,
+    asked: Instant,
+    usage: Option<UsageReport>,
+    texts: impl FnOnce() -> (String, String),
+) {
+    record.upstream_answered(asked.elapsed());
+    let tokens = match usage {
+        Some(report) => Tokens::Reported(report),
+        None => {
+            let (prompt_text, completion_text) = texts();
+            Tokens::Estimate {
+                prompt_tokens: None,
+                prompt_text,
+                completion_text,
+                raw: None,
+            }
+        }
+    };
+    record.finish(Finish {
+        tokens,
+        status: UsageStatus::Ok,
+        http_status: 200,
+        error: None,
+        ttft: None,
+    });
 }
 
 /// Records a failed call and hands the error back.

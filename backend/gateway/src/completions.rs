@@ -5,16 +5,14 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use domain::UsageStatus;
 use domain::llm::chat::{ChatChunk, ChatResponse};
 use domain::llm::completions::{CompletionChoice, CompletionResponse};
 use domain::llm::{ChatRequest, CompletionRequest, Extra, Message, Role};
 use futures_util::StreamExt;
 use providers::{Call, EventStream, ProviderError, Reply, StreamEvent};
 
-use crate::accounting::Tokens;
-use crate::call::{CallRecord, Finish, RequestCtx};
-use crate::chat::failed;
+use crate::call::{CallRecord, RequestCtx};
+use crate::chat::{answered, failed};
 use crate::stream::AccountedStream;
 use crate::telemetry::Endpoint;
 use crate::{Error, Gateway, Outcome};
@@ -81,22 +79,8 @@ pub(crate) async fn handle(
     };
     match reply {
         Ok(reply) => {
-            record.upstream_answered(asked.elapsed());
-            let tokens = match reply.usage {
-                Some(report) => Tokens::Reported(report),
-                None => Tokens::Estimate {
-                    prompt_tokens: None,
-                    prompt_text: req.prompt.joined_text(),
-                    completion_text: completion_text(&reply.body),
-                    raw: None,
-                },
-            };
-            record.finish(Finish {
-                tokens,
-                status: UsageStatus::Ok,
-                http_status: 200,
-                error: None,
-                ttft: None,
+            answered(record, asked, reply.usage, || {
+                (req.prompt.joined_text(), completion_text(&reply.body))
             });
             Ok(Outcome::Complete(reply.body))
         }

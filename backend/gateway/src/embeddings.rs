@@ -2,13 +2,11 @@
 
 use std::time::Instant;
 
-use domain::UsageStatus;
 use domain::llm::EmbeddingRequest;
 use providers::Call;
 
-use crate::accounting::Tokens;
-use crate::call::{CallRecord, Finish, RequestCtx};
-use crate::chat::failed;
+use crate::call::{CallRecord, RequestCtx};
+use crate::chat::{answered, failed};
 use crate::telemetry::Endpoint;
 use crate::{Error, ErrorKind, Gateway};
 
@@ -42,22 +40,8 @@ pub(crate) async fn handle(
     let asked = Instant::now();
     match provider.embed(&req, call).await {
         Ok(reply) => {
-            record.upstream_answered(asked.elapsed());
-            let tokens = match reply.usage {
-                Some(report) => Tokens::Reported(report),
-                None => Tokens::Estimate {
-                    prompt_tokens: None,
-                    prompt_text: req.input.texts().join("\n"),
-                    completion_text: String::new(),
-                    raw: None,
-                },
-            };
-            record.finish(Finish {
-                tokens,
-                status: UsageStatus::Ok,
-                http_status: 200,
-                error: None,
-                ttft: None,
+            answered(record, asked, reply.usage, || {
+                (req.input.texts().join("\n"), String::new())
             });
             Ok(reply.body)
         }

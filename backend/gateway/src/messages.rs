@@ -1,20 +1,26 @@
-//! `POST /v1/messages`: Anthropic's Messages API on top of the chat pipeline. The request is
-//! translated into the canonical chat request, served exactly as a chat completion (routing,
-//! authorization, usage recorded under the `messages` endpoint), and the answer translated
-//! back: a message, or Anthropic's stream events.
+//! `POST /v1/messages`: Anthropic's Messages API. To an upstream that speaks it (Anthropic),
+//! the call is relayed as it came and the answer comes back untouched, so every block and
+//! event type survives. To any other upstream it rides the chat pipeline: translated into the
+//! canonical chat request, served exactly as a chat completion, and the answer translated
+//! back into a message or Anthropic's stream events. Either way the key's limits apply and
+//! usage is recorded under the `messages` endpoint.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use bytes::Bytes;
 use domain::llm::messages::{self, Event, MessagesRequest, StreamTranslator};
 use domain::llm::{ChatChunk, ChatResponse};
 use futures_util::Stream;
+use providers::{Call, Provider};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::call::RequestCtx;
+use crate::call::{CallRecord, RequestCtx};
+use crate::catalog::Route;
 use crate::chat;
 use crate::stream::{AccountedStream, StreamItem};
 use crate::telemetry::Endpoint;
@@ -34,6 +40,8 @@ pub enum MessagesOutcome {
 pub enum MessagesItem {
     /// One event: its name and JSON.
     Event(&'static str, Bytes),
+    /// One complete SSE frame, relayed as the upstream sent it.
+    Frame(Bytes),
     /// The upstream failed after the response started: send an error event and close.
     Error(Error),
 }
@@ -47,6 +55,13 @@ pub(crate) async fn handle(
     ctx: &RequestCtx,
     req: MessagesRequest,
 ) -> Result<MessagesOutcome, Error> {
+    if let Ok(route) = gw.authorize(ctx, Endpoint::Messages, &req.model)
+        && let Ok(provider) = ctx.principal.provider_for(route)
+        && provider.capabilities().messages
+    {
+        return relay(gw, ctx, req, route, provider).await;
+    }
+    // Everything else, refusals included, goes the chat pipeline's way and order.
     let alias = req.model.clone();
     let chat = messages::to_chat(req)?;
     match chat::handle(gw, ctx, chat, Endpoint::Messages).await? {
@@ -58,10 +73,58 @@ pub(crate) async fn handle(
         }
         Outcome::Stream(stream) => Ok(MessagesOutcome::Stream(Box::new(MessagesStream {
             inner: stream,
-            translator: StreamTranslator::new(ctx.request_id.to_string(), alias),
+            translator: Some(StreamTranslator::new(ctx.request_id.to_string(), alias)),
             pending: VecDeque::new(),
             ended: false,
         }))),
+    }
+}
+
+/// Relays a call to an upstream that speaks the Messages API, after the same checks as the
+/// translated path, so a bad call gets the same answer and never reaches the upstream.
+async fn relay(
+    gw: &Gateway,
+    ctx: &RequestCtx,
+    req: MessagesRequest,
+    route: &Arc<Route>,
+    provider: &Provider,
+) -> Result<MessagesOutcome, Error> {
+    // The canonical form is only checked here, and kept for a tokenizer estimate.
+    let chat = messages::to_chat(req.clone())?;
+    chat.validate()?;
+    let stream = req.is_stream();
+    let record = CallRecord::new(gw.usage.clone(), ctx, route, Endpoint::Messages, stream);
+    let call = Call {
+        upstream_model: &route.upstream_model,
+        deadline: ctx.started + provider.timeouts().total,
+        anthropic_beta: ctx.anthropic_beta.as_ref(),
+    };
+    if stream {
+        return match provider.messages_stream(req, call).await {
+            Ok(events) => {
+                let prompt = Box::new(move || chat::prompt_text(&chat));
+                Ok(MessagesOutcome::Stream(Box::new(MessagesStream {
+                    inner: Box::new(AccountedStream::new(events, record, true, prompt)),
+                    translator: None,
+                    pending: VecDeque::new(),
+                    ended: false,
+                })))
+            }
+            Err(e) => Err(chat::failed(record, e.into())),
+        };
+    }
+    let asked = Instant::now();
+    match provider.messages(req, call).await {
+        Ok(reply) => {
+            chat::answered(record, asked, reply.usage, || {
+                (
+                    chat::prompt_text(&chat),
+                    providers::anthropic::message_text(&reply.body),
+                )
+            });
+            Ok(MessagesOutcome::Complete(reply.body))
+        }
+        Err(e) => Err(chat::failed(record, e.into())),
     }
 }
 
@@ -105,10 +168,12 @@ fn lenient<T: DeserializeOwned>(json: &[u8]) -> Option<T> {
     serde_json::from_value(value).ok()
 }
 
-/// A chat stream, with its accounting, re-told as Anthropic events.
+/// A stream of Anthropic events with its accounting: relayed from an upstream that speaks
+/// them, or a chat stream re-told.
 pub struct MessagesStream {
     inner: Box<AccountedStream>,
-    translator: StreamTranslator,
+    /// `None` when the upstream's own events are relayed.
+    translator: Option<StreamTranslator>,
     pending: VecDeque<Event>,
     ended: bool,
 }
@@ -143,26 +208,36 @@ impl Stream for MessagesStream {
                 return Poll::Ready(None);
             }
             let mut events = Vec::new();
-            match Pin::new(&mut this.inner).poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(StreamItem::Chunk(json))) => match lenient::<ChatChunk>(&json) {
-                    Some(chunk) => this.translator.on_chunk(&chunk, &mut events),
-                    None => tracing::warn!(
-                        bytes = json.len(),
-                        "a stream chunk could not be read; it is left out of the Anthropic stream"
-                    ),
-                },
-                Poll::Ready(Some(StreamItem::Done) | None) => {
-                    this.ended = true;
-                    this.translator.finish(&mut events);
-                    if this.translator.dropped_fragments > 0 {
-                        tracing::warn!(
-                            fragments = this.translator.dropped_fragments,
-                            "tool-call fragments arrived after their block closed"
-                        );
+            match (
+                Pin::new(&mut this.inner).poll_next(cx),
+                &mut this.translator,
+            ) {
+                (Poll::Pending, _) => return Poll::Pending,
+                (Poll::Ready(Some(StreamItem::Chunk(frame))), None) => {
+                    return Poll::Ready(Some(MessagesItem::Frame(frame)));
+                }
+                (Poll::Ready(Some(StreamItem::Chunk(json))), Some(translator)) => {
+                    match lenient::<ChatChunk>(&json) {
+                        Some(chunk) => translator.on_chunk(&chunk, &mut events),
+                        None => tracing::warn!(
+                            bytes = json.len(),
+                            "a stream chunk could not be read; it is left out of the Anthropic stream"
+                        ),
                     }
                 }
-                Poll::Ready(Some(StreamItem::Error(e))) => {
+                (Poll::Ready(Some(StreamItem::Done) | None), translator) => {
+                    this.ended = true;
+                    if let Some(translator) = translator {
+                        translator.finish(&mut events);
+                        if translator.dropped_fragments > 0 {
+                            tracing::warn!(
+                                fragments = translator.dropped_fragments,
+                                "tool-call fragments arrived after their block closed"
+                            );
+                        }
+                    }
+                }
+                (Poll::Ready(Some(StreamItem::Error(e))), _) => {
                     this.ended = true;
                     return Poll::Ready(Some(MessagesItem::Error(e)));
                 }

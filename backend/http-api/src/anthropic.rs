@@ -112,6 +112,7 @@ fn event_body(stream: Box<MessagesStream>) -> impl Stream<Item = Result<Bytes, a
     stream.map(|item| {
         Ok(match item {
             MessagesItem::Event(name, json) => frame(name, &json),
+            MessagesItem::Frame(frame) => frame,
             MessagesItem::Error(e) => {
                 error::log(&e);
                 frame("error", &error_json(&e))

@@ -56,6 +56,9 @@ pub struct Capabilities {
     /// Legacy text completions; when false the gateway serves them through chat.
     pub completions: bool,
     pub embeddings: bool,
+    /// Anthropic's Messages API, relayed without translation; when false the gateway serves
+    /// it through chat.
+    pub messages: bool,
 }
 
 /// Token usage as reported by the upstream, with its raw JSON kept for audits.
@@ -79,7 +82,8 @@ pub struct Reply {
 /// One event of a streamed answer.
 #[derive(Debug, Clone, Default)]
 pub struct StreamEvent {
-    /// One canonical chunk (`chat.completion.chunk` or `text_completion`), as JSON.
+    /// One canonical chunk (`chat.completion.chunk` or `text_completion`), as JSON; in a
+    /// relayed Messages stream, one complete SSE frame as the upstream sent it.
     pub data: Bytes,
     /// Usage carried by this chunk, if any.
     pub usage: Option<UsageReport>,
@@ -132,11 +136,13 @@ impl Provider {
                 chat: true,
                 completions: true,
                 embeddings: true,
+                messages: false,
             },
             ProviderKind::Anthropic => Capabilities {
                 chat: true,
                 completions: false,
                 embeddings: false,
+                messages: true,
             },
         }
     }
@@ -197,6 +203,44 @@ impl Provider {
             Provider::Anthropic(_) => {
                 return Err(ProviderError::unsupported(
                     "this provider has no text completions endpoint",
+                ));
+            }
+        };
+        stream::peek_first(stream, call.deadline, self.timeouts()).await
+    }
+
+    /// A Messages call relayed as it is: the reply's body is the upstream's message.
+    ///
+    /// # Errors
+    /// Upstream failures; `Unsupported` when `capabilities().messages` is false.
+    pub async fn messages(
+        &self,
+        req: domain::llm::messages::MessagesRequest,
+        call: Call<'_>,
+    ) -> Result<Reply, ProviderError> {
+        match self {
+            Provider::Anthropic(it) => it.messages(req, call).await,
+            Provider::OpenAi(_) | Provider::Mock(_) => Err(ProviderError::unsupported(
+                "this provider does not speak Anthropic's Messages API",
+            )),
+        }
+    }
+
+    /// A streamed Messages call relayed as it is, after its first event: each event's `data`
+    /// is one complete SSE frame.
+    ///
+    /// # Errors
+    /// Everything that goes wrong before the first event; `Unsupported` as for `messages`.
+    pub async fn messages_stream(
+        &self,
+        req: domain::llm::messages::MessagesRequest,
+        call: Call<'_>,
+    ) -> Result<EventStream, ProviderError> {
+        let stream = match self {
+            Provider::Anthropic(it) => it.messages_stream(req, call).await?,
+            Provider::OpenAi(_) | Provider::Mock(_) => {
+                return Err(ProviderError::unsupported(
+                    "this provider does not speak Anthropic's Messages API",
                 ));
             }
         };

@@ -9,7 +9,7 @@ use it::harness::{TestApp, eventually};
 use it::mock_upstream::{End, Reply};
 use serde_json::{Value, json};
 
-use crate::common::{anthropic_app, mock_app, openai_app};
+use crate::common::{UPSTREAM_KEY, anthropic_app, mock_app, openai_app};
 
 /// A Messages call the way Anthropic's SDK makes it: `x-api-key` and `anthropic-version`.
 async fn call(app: &TestApp, key: &str, body: &Value) -> reqwest::Response {
@@ -113,64 +113,42 @@ fn assemble(events: &[(String, Value)]) -> Vec<Value> {
 async fn an_anthropic_client_reaches_an_anthropic_upstream_with_nothing_lost() {
     let (app, upstream) =
         anthropic_app(|_| Reply::json(fixtures::text("anthropic/message_ok.json"))).await;
-    let (status, body) = message(
-        &app,
-        &json!({
-            "model": "claude",
-            "max_tokens": 300,
-            "system": [{"type": "text", "text": "You are terse.", "cache_control": {"type": "ephemeral"}}],
-            "messages": [
-                {"role": "user", "content": "Hi"},
-                {"role": "assistant", "content": "Hello"},
-                {"role": "user", "content": [
-                    {"type": "text", "text": "Describe"},
-                    {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/4AAQ"}},
-                    {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "notes"}, "title": "Notes"}
-                ]},
-                {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_9", "name": "look", "input": {}}]},
-                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_9", "is_error": true, "content": "blurry"}]}
-            ],
-            "stop_sequences": ["###"],
-            "temperature": 0.5,
-            "top_k": 40,
-            "metadata": {"user_id": "user-7"}
-        }),
-    )
-    .await;
+    let sent = json!({
+        "model": "claude",
+        "max_tokens": 300,
+        "system": [{"type": "text", "text": "You are terse.", "cache_control": {"type": "ephemeral"}}],
+        "messages": [
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello"},
+            {"role": "user", "content": [
+                {"type": "text", "text": "Describe"},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/4AAQ"}},
+                {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "notes"}, "title": "Notes", "citations": {"enabled": true}}
+            ]},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_9", "name": "look", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_9", "is_error": true, "content": "blurry"}]}
+        ],
+        "stop_sequences": ["###"],
+        "temperature": 0.5,
+        "top_k": 40,
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 2}],
+        "metadata": {"user_id": "user-7"},
+        "container": "container_011"
+    });
+    let (status, body) = message(&app, &sent).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
-        json!({
-            "id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant",
-            "model": "claude-sonnet-4-5-20250929",
-            "content": [{"type": "text", "text": "Hello! How can I help you today? Ünïcödé ✓"}],
-            "stop_reason": "end_turn", "stop_sequence": null,
-            "usage": {"input_tokens": 25, "output_tokens": 12,
-                      "cache_creation_input_tokens": 7, "cache_read_input_tokens": 100}
-        })
+        serde_json::from_str::<Value>(&fixtures::text("anthropic/message_ok.json")).unwrap(),
+        "the upstream's message comes back as it was"
     );
+    let mut relayed = sent.clone();
+    relayed["model"] = json!("claude-sonnet-4-5-20250929");
     assert_eq!(
         upstream.last().json(),
-        json!({
-            "model": "claude-sonnet-4-5-20250929",
-            "max_tokens": 300,
-            "system": [{"type": "text", "text": "You are terse.", "cache_control": {"type": "ephemeral"}}],
-            "messages": [
-                {"role": "user", "content": [{"type": "text", "text": "Hi"}]},
-                {"role": "assistant", "content": [{"type": "text", "text": "Hello"}]},
-                {"role": "user", "content": [
-                    {"type": "text", "text": "Describe"},
-                    {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/4AAQ"}},
-                    {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "notes"}, "title": "Notes"}
-                ]},
-                {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_9", "name": "look", "input": {}}]},
-                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_9", "content": "blurry", "is_error": true}]}
-            ],
-            "stop_sequences": ["###"],
-            "temperature": 0.5,
-            "top_k": 40,
-            "metadata": {"user_id": "user-7"}
-        })
+        relayed,
+        "the upstream gets the call as the client made it, but for the model's upstream name"
     );
     let record = &app.usage(1).await[0];
     assert_eq!(record.endpoint, "messages");
@@ -181,6 +159,143 @@ async fn an_anthropic_client_reaches_an_anthropic_upstream_with_nothing_lost() {
             record.cache_write_tokens
         ),
         (132, 100, 7)
+    );
+}
+
+/// An answer with block types the gateway does not model: a server tool's call and result,
+/// and a cited text.
+fn cited_answer() -> Value {
+    json!({
+        "id": "msg_cite", "type": "message", "role": "assistant",
+        "model": "claude-sonnet-4-5-20250929",
+        "content": [
+            {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "Oslo weather"}},
+            {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": [
+                {"type": "web_search_result", "url": "https://example.com/oslo", "title": "Oslo", "encrypted_content": "EqgfCioIARgB", "page_age": "1 day"}
+            ]},
+            {"type": "text", "text": "Mild, 12 °C.", "citations": [
+                {"type": "web_search_result_location", "url": "https://example.com/oslo", "title": "Oslo", "encrypted_index": "Eo8BCioIAhgB", "cited_text": "12 °C"}
+            ]}
+        ],
+        "stop_reason": "end_turn", "stop_sequence": null,
+        "usage": {"input_tokens": 410, "cache_read_input_tokens": 20, "output_tokens": 31,
+                  "server_tool_use": {"web_search_requests": 1}}
+    })
+}
+
+/// The same answer as Anthropic streams it, event by event.
+fn cited_events() -> Vec<Value> {
+    let answer = cited_answer();
+    let content = answer["content"].as_array().unwrap();
+    let mut start = answer.clone();
+    start["content"] = json!([]);
+    start["stop_reason"] = Value::Null;
+    start["usage"] =
+        json!({"input_tokens": 410, "cache_read_input_tokens": 20, "output_tokens": 1});
+    vec![
+        json!({"type": "message_start", "message": start}),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"query\": \"Oslo weather\"}"}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "content_block_start", "index": 1, "content_block": content[1]}),
+        json!({"type": "content_block_stop", "index": 1}),
+        json!({"type": "content_block_start", "index": 2, "content_block": {"type": "text", "text": "", "citations": []}}),
+        json!({"type": "content_block_delta", "index": 2, "delta": {"type": "citations_delta", "citation": content[2]["citations"][0]}}),
+        json!({"type": "content_block_delta", "index": 2, "delta": {"type": "text_delta", "text": "Mild, 12 °C."}}),
+        json!({"type": "content_block_stop", "index": 2}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+               "usage": {"output_tokens": 31, "server_tool_use": {"web_search_requests": 1}}}),
+        json!({"type": "message_stop"}),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anthropic_upstreams_own_blocks_and_events_reach_the_client_untouched() {
+    let (app, _upstream) = anthropic_app(|req| {
+        if req.json()["stream"] == true {
+            let frames = cited_events()
+                .iter()
+                .map(|it| format!("event: {}\ndata: {it}\n\n", it["type"].as_str().unwrap()))
+                .collect();
+            Reply::sse(frames).split_every(5)
+        } else {
+            Reply::json(cited_answer().to_string())
+        }
+    })
+    .await;
+    let ask = |stream: bool| {
+        json!({"model": "claude", "max_tokens": 200, "stream": stream,
+        "tools": [{"type": "web_search_20250305", "name": "web_search"}],
+        "messages": [{"role": "user", "content": "Weather in Oslo?"}]})
+    };
+
+    let (status, plain) = message(&app, &ask(false)).await;
+    assert_eq!(status, 200, "{plain}");
+    assert_eq!(plain, cited_answer());
+
+    let (status, events) = events(&app, &ask(true)).await;
+    assert_eq!(status, 200);
+    let data: Vec<Value> = events.into_iter().map(|it| it.1).collect();
+    assert_eq!(
+        data,
+        cited_events(),
+        "every event, in order, as the upstream sent it"
+    );
+
+    // Both calls are billed alike, from the upstream's own usage.
+    let records = app.usage(2).await;
+    let tokens = |r: &domain::UsageRecord| {
+        (
+            r.prompt_tokens,
+            r.completion_tokens,
+            r.cached_tokens,
+            r.estimated,
+        )
+    };
+    assert_eq!(tokens(&records[0]), (430, 31, 20, false));
+    assert_eq!(tokens(&records[0]), tokens(&records[1]));
+    assert!(records[0].stream && !records[1].stream);
+    assert!(records.iter().all(|it| it.endpoint == "messages"));
+    let raw: Value = serde_json::from_str(records[0].raw_usage.as_deref().unwrap()).unwrap();
+    assert_eq!(raw["server_tool_use"]["web_search_requests"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relayed_stream_cut_short_bills_its_input_and_estimates_its_output() {
+    let (app, _upstream) = anthropic_app(|_| {
+        Reply::sse(fixtures::sse_frames("anthropic/stream_ok.sse")).cut_after(5, End::Drop)
+    })
+    .await;
+    let (status, events) = events(
+        &app,
+        &json!({"model": "claude", "max_tokens": 50, "stream": true,
+                "messages": [{"role": "user", "content": "Hi"}]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = events.iter().map(|it| it.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "message_start",
+            "content_block_start",
+            "ping",
+            "content_block_delta",
+            "content_block_delta",
+            "error"
+        ]
+    );
+    assert_eq!(events[5].1["error"]["type"], "api_error");
+    let record = &app.usage(1).await[0];
+    assert_eq!(record.status, domain::UsageStatus::Error);
+    assert!(record.estimated);
+    assert_eq!(
+        record.prompt_tokens, 132,
+        "input and cache tokens from message_start"
+    );
+    assert!(
+        record.completion_tokens > 0,
+        "the delivered text is counted"
     );
 }
 
@@ -279,8 +394,9 @@ async fn a_streamed_anthropic_answer_arrives_as_anthropic_events() {
     assert_eq!(blocks[2]["input"], json!({"city": "Oslo"}));
     let delta = &events[events.len() - 2].1;
     assert_eq!(delta["delta"]["stop_reason"], "tool_use");
-    assert_eq!(delta["usage"]["input_tokens"], 380);
     assert!(delta["usage"]["output_tokens"].as_u64().unwrap() > 0);
+    // Relayed as Anthropic sends it: input tokens come with message_start.
+    assert_eq!(events[0].1["message"]["usage"]["input_tokens"], 380);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -504,14 +620,21 @@ async fn bad_calls_get_anthropic_errors_and_nothing_reaches_the_upstream() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_failures_keep_their_meaning_in_anthropics_shape() {
     let (app, _upstream) = anthropic_app(|req| {
-        let text = req.json()["messages"][0]["content"][0]["text"]
+        let content = &req.json()["messages"][0]["content"];
+        let text = content
             .as_str()
+            .or(content[0]["text"].as_str())
             .unwrap_or_default()
             .to_owned();
         match text.as_str() {
             "slow down" => Reply::status(429, fixtures::text("anthropic/error_429.json"))
                 .with_header("retry-after", "7"),
             "mid-stream" => Reply::sse(fixtures::sse_frames("anthropic/stream_error_mid.sse")),
+            "overloaded" => Reply::status(529, fixtures::text("anthropic/error_overloaded.json")),
+            "broken" => Reply::status(500, "<html>Internal Server Error</html>"),
+            "close" => Reply::Close,
+            "slow" => Reply::json(fixtures::text("anthropic/message_ok.json"))
+                .delayed(Duration::from_secs(5)),
             _ => {
                 Reply::sse(fixtures::sse_frames("anthropic/stream_ok.sse")).cut_after(3, End::Drop)
             }
@@ -524,6 +647,50 @@ async fn upstream_failures_keep_their_meaning_in_anthropics_shape() {
     assert_eq!(res.headers()["retry-after"], "7");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["type"], "rate_limit_error");
+
+    // Failures before anything was sent: a plain error with the right status and Anthropic's
+    // type, for plain and streamed calls alike (no stream was committed).
+    let started = std::time::Instant::now();
+    for (text, status, kind) in [
+        ("overloaded", 502, "api_error"),
+        ("broken", 502, "api_error"),
+        ("close", 502, "api_error"),
+        ("slow", 504, "timeout_error"),
+    ] {
+        for stream in [false, true] {
+            let res = call(&app, &app.key, &ask(text, stream)).await;
+            assert_eq!(res.status(), status, "{text} stream={stream}");
+            assert!(res.headers().contains_key("x-request-id"));
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["type"], "error", "{text}: {body}");
+            assert_eq!(body["error"]["type"], kind, "{text}: {body}");
+            assert!(
+                !body.to_string().contains(UPSTREAM_KEY),
+                "the upstream credential never reaches clients"
+            );
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "first_byte_timeout_ms = 1500 cut both slow calls short"
+    );
+    // Each failed call is still accounted for, under the Messages endpoint.
+    let records = app.usage(9).await;
+    let failed: Vec<_> = records
+        .iter()
+        .filter(|it| it.status == domain::UsageStatus::Error)
+        .map(|it| (it.endpoint.as_str(), it.http_status))
+        .collect();
+    assert_eq!(
+        failed.iter().filter(|it| *it == &("messages", 502)).count(),
+        6,
+        "{failed:?}"
+    );
+    assert_eq!(
+        failed.iter().filter(|it| *it == &("messages", 504)).count(),
+        2,
+        "{failed:?}"
+    );
 
     for text in ["mid-stream", "dropped"] {
         let (status, events) = events(&app, &ask(text, true)).await;

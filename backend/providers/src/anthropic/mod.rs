@@ -1,13 +1,17 @@
 //! Anthropic's Messages API, translated to and from the canonical OpenAI shape.
 
 mod from_wire;
+mod native;
 mod stream;
 mod to_wire;
+
+pub use native::message_text;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use domain::llm::ChatRequest;
+use domain::llm::messages::MessagesRequest;
 use futures_util::StreamExt;
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -132,14 +136,70 @@ impl Anthropic {
         let translated =
             to_wire::to_wire(req, call.upstream_model, self.default_max_tokens, stream)?;
         let body = serde_json::to_vec(&translated.body).map_err(ProviderError::decode)?;
+        Ok((self.send(body, call).await?, translated.json_mode))
+    }
+
+    async fn send(
+        &self,
+        body: Vec<u8>,
+        call: Call<'_>,
+    ) -> Result<reqwest::Response, ProviderError> {
         let mut request = self.client.post(self.url.clone()).body(body);
         if let Some(betas) = call.anthropic_beta {
             // Replaces the client's default header, so the configured betas are merged in.
             request = request.header("anthropic-beta", betas.merged_after(&self.config.beta));
         }
         let remaining = call.deadline.saturating_duration_since(Instant::now());
-        let response = http::send(request, self.timeouts.first_byte.min(remaining)).await?;
-        Ok((response, translated.json_mode))
+        http::send(request, self.timeouts.first_byte.min(remaining)).await
+    }
+
+    /// Sends a client's Messages request as it came, but for the upstream's model name.
+    async fn post_native(
+        &self,
+        mut req: MessagesRequest,
+        call: Call<'_>,
+    ) -> Result<reqwest::Response, ProviderError> {
+        call.upstream_model.clone_into(&mut req.model);
+        let body = serde_json::to_vec(&req).map_err(ProviderError::decode)?;
+        self.send(body, call).await
+    }
+
+    /// A Messages call relayed without translation; the answer's bytes are the upstream's.
+    pub(crate) async fn messages(
+        &self,
+        req: MessagesRequest,
+        call: Call<'_>,
+    ) -> Result<Reply, ProviderError> {
+        let response = self.post_native(req, call).await?;
+        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        let body = http::read_body(response, remaining.min(self.timeouts.idle)).await?;
+        native::reply(body)
+    }
+
+    /// A streamed Messages call relayed without translation: each item is one SSE frame as
+    /// the upstream sent it.
+    pub(crate) async fn messages_stream(
+        &self,
+        req: MessagesRequest,
+        call: Call<'_>,
+    ) -> Result<EventStream, ProviderError> {
+        let response = self.post_native(req, call).await?;
+        let events = sse::events(response.bytes_stream().boxed());
+        Ok(Box::pin(futures_util::stream::unfold(
+            (Box::pin(events), native::Relay::default(), false),
+            |(mut events, mut relay, done)| async move {
+                if done {
+                    return None;
+                }
+                match events.next().await? {
+                    Ok(event) => match relay.on_event(&event.event, &event.data) {
+                        Ok(out) => Some((Ok(out), (events, relay, false))),
+                        Err(e) => Some((Err(e), (events, relay, true))),
+                    },
+                    Err(e) => Some((Err(e), (events, relay, true))),
+                }
+            },
+        )))
     }
 
     pub(crate) async fn chat(

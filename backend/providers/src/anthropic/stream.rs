@@ -13,6 +13,7 @@ use domain::llm::{
 use serde_json::{Map, Value};
 
 use super::from_wire::{finish_reason, openai_usage, usage_report};
+use super::native::merge_usage;
 use super::to_wire::JSON_TOOL;
 use crate::http::classify_stream_error;
 use crate::{ProviderError, StreamEvent, UsageReport};
@@ -82,17 +83,6 @@ impl Translator {
         })
     }
 
-    fn merge_usage(&mut self, usage: Option<&Value>) {
-        if let Some(Value::Object(fields)) = usage {
-            for (key, value) in fields {
-                // Later events carry cumulative counts; a null never erases a known count.
-                if !value.is_null() {
-                    self.usage.insert(key.clone(), value.clone());
-                }
-            }
-        }
-    }
-
     /// Translates one upstream event into zero or more chunks.
     ///
     /// # Errors
@@ -119,7 +109,7 @@ impl Translator {
                 };
                 self.id = field("id");
                 self.model = field("model");
-                self.merge_usage(message.get("usage"));
+                merge_usage(&mut self.usage, message.get("usage"));
                 let delta = Delta {
                     role: Some(Role::Assistant),
                     content: Some(String::new()),
@@ -254,7 +244,7 @@ impl Translator {
                 }
             }
             "message_delta" => {
-                self.merge_usage(value.get("usage"));
+                merge_usage(&mut self.usage, value.get("usage"));
                 let stop = value
                     .get("delta")
                     .and_then(|it| it.get("stop_reason"))
