@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts `sluice serve` exactly as the README's quick start does (no configuration, a fresh
 # data directory), takes the API key it prints, and runs the official OpenAI and Anthropic
-# Python SDKs and LangChain's OpenAI integration against it. Python packages come from PyPI into a cached venv.
+# Python SDKs and LangChain's OpenAI integration against it; then the Anthropic SDK once more
+# through a second sluice relaying to a stand-in for Anthropic's API (`tests/sdk/fake_anthropic.py`).
+# Python packages come from PyPI into a cached venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,3 +36,40 @@ export SLUICE_BASE_URL="http://127.0.0.1:$port/v1" SLUICE_API_KEY="$key"
 "$venv/bin/python" tests/sdk/openai_smoke.py
 "$venv/bin/python" tests/sdk/langchain_smoke.py
 "$venv/bin/python" tests/sdk/anthropic_smoke.py
+
+# The relay: a second sluice with one Anthropic provider, in front of a stand-in for Anthropic's
+# API; the Anthropic SDK's calls must pass through untouched.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+fake_port=$(free_port)
+relay_port=$(free_port)
+relay="$workdir/relay"
+mkdir -p "$relay"
+python3 tests/sdk/fake_anthropic.py "$fake_port" "$relay/upstream.jsonl" 2>"$relay/fake.log" &
+fake=$!
+cat >"$relay/sluice.toml" <<TOML
+[providers.claude]
+kind = "anthropic"
+base_url = "http://127.0.0.1:$fake_port"
+api_key = "env:RELAY_SMOKE_KEY"
+
+[[models]]
+alias = "claude"
+provider = "claude"
+model = "claude-sonnet-4-5-20250929"
+TOML
+(cd "$relay" && RELAY_SMOKE_KEY=sk-ant-relay-smoke SLUICE_LISTEN="127.0.0.1:$relay_port" \
+  exec "$OLDPWD/target/debug/sluice" serve --config sluice.toml >"$relay/out.txt" 2>"$relay/sluice.log") &
+relay_server=$!
+trap 'kill $server $relay_server $fake 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  grep -q 'sk-sluice-' "$relay/out.txt" 2>/dev/null && break
+  sleep 0.1
+done
+relay_key=$(grep -o 'sk-sluice-[A-Za-z0-9]*' "$relay/out.txt" | head -n 1)
+if [ -z "$relay_key" ]; then
+  echo "sdk-smoke: the relay's sluice printed no key" >&2
+  cat "$relay/sluice.log" >&2
+  exit 1
+fi
+SLUICE_RELAY_URL="http://127.0.0.1:$relay_port" SLUICE_RELAY_KEY="$relay_key" \
+  FAKE_ANTHROPIC_LOG="$relay/upstream.jsonl" "$venv/bin/python" tests/sdk/anthropic_relay_smoke.py

@@ -38,7 +38,7 @@ fi
 
 $quick && exit 0
 
-step "client smoke tests: the official OpenAI and Anthropic SDKs and LangChain against a fresh sluice"
+step "client smoke tests: the official OpenAI and Anthropic SDKs and LangChain against a fresh sluice, and the Anthropic SDK through the relay"
 scripts/sdk-smoke.sh
 
 step "portal: browser end-to-end test (headless Chromium against a fresh sluice)"
