@@ -55,10 +55,15 @@ client.beta.messages.create(model="claude", max_tokens=50, betas=["context-manag
 check(last_upstream_request()["headers"].get("anthropic-beta") == "context-management-2025-06-27",
       "beta features reach the upstream")
 
+counted = client.messages.count_tokens(model="claude", messages=question, tools=tools)
+check(counted.input_tokens == 17, "tokens counted by the upstream")
+check(last_upstream_request()["path"] == "/v1/messages/count_tokens"
+      and "max_tokens" not in last_upstream_request()["body"], "the count went to the upstream's endpoint")
+
 try:
     client.messages.create(model="claude", max_tokens=0, messages=question)
     check(False, "max_tokens 0 is refused")
 except anthropic.BadRequestError as e:
     check(e.body["error"]["type"] == "invalid_request_error", "a bad call is refused in Anthropic's shape")
-check(last_upstream_request()["body"]["max_tokens"] == 50, "the bad call never reached the upstream")
+check(last_upstream_request()["path"] == "/v1/messages/count_tokens", "the bad call never reached the upstream")
 print("anthropic relay smoke: all passed")

@@ -1,5 +1,5 @@
 """A stand-in for Anthropic's API, for the relay smoke test: `POST /v1/messages` answers, plain
-or streamed in Anthropic's exact event format, with block types the gateway does not model (a
+or streamed in Anthropic's exact event format (and `/v1/messages/count_tokens` counts 17), with block types the gateway does not model (a
 server tool's use and result, a cited text). Every request it gets is appended to a JSON-lines
 file, so the test can see what the gateway sent. Standard library only.
 
@@ -58,7 +58,9 @@ class Handler(BaseHTTPRequestHandler):
             seen = {"path": self.path, "body": body,
                     "headers": {k.lower(): v for k, v in self.headers.items()}}
             log.write(json.dumps(seen) + "\n")
-        if self.path != "/v1/messages":
+        if self.path == "/v1/messages/count_tokens":
+            self.reply(200, "application/json", b'{"input_tokens": 17}')
+        elif self.path != "/v1/messages":
             self.reply(404, "application/json", b'{"type":"error","error":{"type":"not_found_error","message":"no"}}')
         elif body.get("stream"):
             frames = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events())

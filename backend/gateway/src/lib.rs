@@ -163,12 +163,12 @@ impl Gateway {
 
     /// # Errors
     /// See [`messages::count_tokens`].
-    pub fn count_message_tokens(
+    pub async fn count_message_tokens(
         &self,
         ctx: &RequestCtx,
         req: domain::llm::messages::MessagesRequest,
     ) -> Result<u64, Error> {
-        messages::count_tokens(self, ctx, req)
+        messages::count_tokens(self, ctx, req).await
     }
 
     /// # Errors

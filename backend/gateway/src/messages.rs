@@ -128,20 +128,31 @@ async fn relay(
     }
 }
 
-/// Counts the prompt tokens of a Messages request with the gateway's tokenizer, for
-/// `POST /v1/messages/count_tokens`; the key must be allowed the model, as for a call.
+/// Counts the prompt tokens of a Messages request, for `POST /v1/messages/count_tokens`: by
+/// the upstream when it speaks the Messages API (exact), otherwise with the gateway's
+/// tokenizer (an estimate for models whose own tokenizer differs). The key must be allowed
+/// the model, as for a call.
 ///
 /// # Errors
-/// Invalid requests, unknown or forbidden models.
-pub(crate) fn count_tokens(
+/// Invalid requests, unknown or forbidden models, and the upstream's failures.
+pub(crate) async fn count_tokens(
     gw: &Gateway,
     ctx: &RequestCtx,
     req: MessagesRequest,
 ) -> Result<u64, Error> {
-    let chat = messages::to_chat(req)?;
+    let chat = messages::to_chat(req.clone())?;
     chat.validate()?;
-    gw.authorize(ctx, Endpoint::Messages, &chat.model)?;
-    Ok(crate::tokens::count(&chat::prompt_text(&chat)))
+    let route = gw.authorize(ctx, Endpoint::Messages, &chat.model)?;
+    let provider = ctx.principal.provider_for(route)?;
+    if !provider.capabilities().messages {
+        return Ok(crate::tokens::count(&chat::prompt_text(&chat)));
+    }
+    let call = Call {
+        upstream_model: &route.upstream_model,
+        deadline: ctx.started + provider.timeouts().total,
+        anthropic_beta: ctx.anthropic_beta.as_ref(),
+    };
+    Ok(provider.count_message_tokens(req, call).await?)
 }
 
 fn untranslatable() -> Error {

@@ -155,9 +155,9 @@ fn betas(req: &HttpRequest) -> Result<Option<Betas>, Error> {
     .map_err(|message| Error::new(ErrorKind::InvalidRequest, message))
 }
 
-/// `POST /v1/messages/count_tokens`: the prompt's tokens by the gateway's tokenizer (an
-/// estimate for models whose own tokenizer differs). Takes a Messages request without
-/// `max_tokens`, as Anthropic's does.
+/// `POST /v1/messages/count_tokens`: the prompt's tokens, counted by an Anthropic upstream or
+/// else by the gateway's tokenizer. Takes a Messages request without `max_tokens`, as
+/// Anthropic's does, and the client's `anthropic-beta` features.
 ///
 /// # Errors
 /// Every failure, in Anthropic's error shape.
@@ -166,12 +166,13 @@ pub(crate) async fn count_tokens(
     payload: Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AnthropicError> {
-    let (ctx, body) = openai::prepare(&req, payload, &state).await?;
+    let (mut ctx, body) = openai::prepare(&req, payload, &state).await?;
+    ctx.anthropic_beta = betas(&req)?;
     let mut object: serde_json::Map<String, serde_json::Value> = body::decode(&body)?;
     object.entry("max_tokens").or_insert_with(|| 1.into());
     let patched = serde_json::to_vec(&object).map_err(Error::internal)?;
     let request: MessagesRequest = body::decode(&patched)?;
-    let tokens = state.gateway.count_message_tokens(&ctx, request)?;
+    let tokens = state.gateway.count_message_tokens(&ctx, request).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "input_tokens": tokens })))
 }
 

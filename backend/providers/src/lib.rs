@@ -226,6 +226,23 @@ impl Provider {
         }
     }
 
+    /// A Messages prompt's tokens, counted by the upstream.
+    ///
+    /// # Errors
+    /// Upstream failures; `Unsupported` when `capabilities().messages` is false.
+    pub async fn count_message_tokens(
+        &self,
+        req: domain::llm::messages::MessagesRequest,
+        call: Call<'_>,
+    ) -> Result<u64, ProviderError> {
+        match self {
+            Provider::Anthropic(it) => it.count_tokens(req, call).await,
+            Provider::OpenAi(_) | Provider::Mock(_) => Err(ProviderError::unsupported(
+                "this provider does not speak Anthropic's Messages API",
+            )),
+        }
+    }
+
     /// A streamed Messages call relayed as it is, after its first event: each event's `data`
     /// is one complete SSE frame.
     ///

@@ -446,6 +446,65 @@ async fn streamed_and_plain_messages_record_the_same_usage() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anthropic_upstream_counts_the_tokens_itself() {
+    let (app, upstream) = anthropic_app(|req| {
+        if req.json()["messages"][0]["content"] == "busy" {
+            Reply::status(429, fixtures::text("anthropic/error_429.json"))
+                .with_header("retry-after", "3")
+        } else {
+            Reply::json(r#"{"input_tokens": 2095}"#)
+        }
+    })
+    .await;
+    let count = |content: &str| {
+        app.client()
+            .post(format!("{}/v1/messages/count_tokens", app.url))
+            .header("x-api-key", &app.key)
+            .header("anthropic-version", "2023-06-01")
+            .header("anthropic-beta", "token-efficient-tools-2025-02-19")
+            .json(&json!({"model": "claude", "system": "Be brief.",
+                "messages": [{"role": "user", "content": content}],
+                "tools": [{"name": "f", "input_schema": {"type": "object"}}]}))
+            .send()
+    };
+    let (status, body) = it::harness::json_of(count("Hi").await.unwrap()).await;
+    assert_eq!((status, body), (200, json!({"input_tokens": 2095})));
+    let seen = upstream.last();
+    assert_eq!(seen.path, "/v1/messages/count_tokens");
+    assert_eq!(
+        seen.json(),
+        json!({"model": "claude-sonnet-4-5-20250929", "system": "Be brief.",
+            "messages": [{"role": "user", "content": "Hi"}],
+            "tools": [{"name": "f", "input_schema": {"type": "object"}}]}),
+        "only the prompt's fields, under the upstream's model name"
+    );
+    assert_eq!(seen.header("x-api-key"), Some(UPSTREAM_KEY));
+    assert_eq!(
+        seen.header("anthropic-beta"),
+        Some("prompt-caching-2024-07-31,token-efficient-tools-2025-02-19")
+    );
+
+    let res = count("busy").await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "3");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "rate_limit_error");
+
+    // A bad count never reaches the upstream.
+    let before = upstream.requests().len();
+    let res = app
+        .client()
+        .post(format!("{}/v1/messages/count_tokens", app.url))
+        .header("x-api-key", &app.key)
+        .json(&json!({"model": "claude", "messages": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(upstream.requests().len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mock_model_answers_and_counts_tokens() {
     let app = mock_app().await;
     let (status, body) = message(

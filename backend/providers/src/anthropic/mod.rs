@@ -41,6 +41,8 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct Anthropic {
     url: Url,
+    /// Anthropic's token counting endpoint, beside `url`.
+    count_url: Url,
     client: reqwest::Client,
     default_max_tokens: u32,
     timeouts: Timeouts,
@@ -114,9 +116,15 @@ impl Anthropic {
             reqwest::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        let mut count_url = url.clone();
+        count_url
+            .path_segments_mut()
+            .map_err(|()| ProviderError::decode("base_url cannot take a path"))?
+            .push("count_tokens");
         Ok(Anthropic {
             client: http::client(&config.timeouts, headers, reach)?,
             url,
+            count_url,
             default_max_tokens: config.default_max_tokens,
             timeouts: config.timeouts,
             config: Box::new(config),
@@ -144,7 +152,16 @@ impl Anthropic {
         body: Vec<u8>,
         call: Call<'_>,
     ) -> Result<reqwest::Response, ProviderError> {
-        let mut request = self.client.post(self.url.clone()).body(body);
+        self.send_to(&self.url, body, call).await
+    }
+
+    async fn send_to(
+        &self,
+        url: &Url,
+        body: Vec<u8>,
+        call: Call<'_>,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let mut request = self.client.post(url.clone()).body(body);
         if let Some(betas) = call.anthropic_beta {
             // Replaces the client's default header, so the configured betas are merged in.
             request = request.header("anthropic-beta", betas.merged_after(&self.config.beta));
@@ -174,6 +191,20 @@ impl Anthropic {
         let remaining = call.deadline.saturating_duration_since(Instant::now());
         let body = http::read_body(response, remaining.min(self.timeouts.idle)).await?;
         native::reply(body)
+    }
+
+    /// The prompt's tokens, counted by Anthropic (exact, and free of charge).
+    pub(crate) async fn count_tokens(
+        &self,
+        mut req: MessagesRequest,
+        call: Call<'_>,
+    ) -> Result<u64, ProviderError> {
+        call.upstream_model.clone_into(&mut req.model);
+        let body = native::count_body(&req)?;
+        let response = self.send_to(&self.count_url, body, call).await?;
+        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        let body = http::read_body(response, remaining.min(self.timeouts.idle)).await?;
+        native::counted(&body)
     }
 
     /// A streamed Messages call relayed without translation: each item is one SSE frame as

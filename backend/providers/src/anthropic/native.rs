@@ -4,6 +4,7 @@
 //! read: usage, and the delivered text for an estimate when usage never comes.
 
 use bytes::{BufMut, Bytes, BytesMut};
+use domain::llm::messages::MessagesRequest;
 use serde_json::{Map, Value};
 
 use super::from_wire::usage_report;
@@ -27,6 +28,46 @@ pub(crate) fn reply(body: Bytes) -> Result<Reply, ProviderError> {
         _ => None,
     };
     Ok(Reply { body, usage })
+}
+
+/// The fields Anthropic's token counting endpoint takes: what makes up the prompt. It refuses
+/// the others (`max_tokens`, sampling, `stream`, `metadata`, …), so only these are sent.
+const COUNTED_FIELDS: [&str; 8] = [
+    "model",
+    "messages",
+    "system",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "mcp_servers",
+    "context_management",
+];
+
+/// The body for `POST /v1/messages/count_tokens`: the prompt part of a Messages request.
+///
+/// # Errors
+/// When the request cannot be serialised (it always can).
+pub(crate) fn count_body(req: &MessagesRequest) -> Result<Vec<u8>, ProviderError> {
+    let Value::Object(mut fields) = serde_json::to_value(req).map_err(ProviderError::decode)?
+    else {
+        return Err(ProviderError::decode("a Messages request is an object"));
+    };
+    fields.retain(|name, _| COUNTED_FIELDS.contains(&name.as_str()));
+    serde_json::to_vec(&fields).map_err(ProviderError::decode)
+}
+
+/// Reads `{"input_tokens": n}`.
+///
+/// # Errors
+/// Any other answer.
+pub(crate) fn counted(body: &[u8]) -> Result<u64, ProviderError> {
+    #[derive(serde::Deserialize)]
+    struct Count {
+        input_tokens: u64,
+    }
+    serde_json::from_slice::<Count>(body)
+        .map(|it| it.input_tokens)
+        .map_err(ProviderError::decode)
 }
 
 /// The text a message delivered (text, thinking, tool names and arguments), for a tokenizer
@@ -225,6 +266,32 @@ mod tests {
                 .kind,
             ProviderErrorKind::Decode
         );
+    }
+
+    #[test]
+    fn only_the_prompt_is_sent_for_counting() {
+        let req: MessagesRequest = serde_json::from_value(json!({
+            "model": "claude-x", "max_tokens": 1, "stream": true, "temperature": 0.2, "top_k": 3,
+            "stop_sequences": ["#"], "metadata": {"user_id": "u"},
+            "system": "Be brief.", "messages": [{"role": "user", "content": "Hi"}],
+            "tools": [{"name": "f", "input_schema": {"type": "object"}}],
+            "tool_choice": {"type": "auto"}, "thinking": {"type": "enabled", "budget_tokens": 1024}
+        }))
+        .unwrap();
+        let body: Value = serde_json::from_slice(&count_body(&req).unwrap()).unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "model": "claude-x", "system": "Be brief.",
+                "messages": [{"role": "user", "content": "Hi"}],
+                "tools": [{"name": "f", "input_schema": {"type": "object"}}],
+                "tool_choice": {"type": "auto"}, "thinking": {"type": "enabled", "budget_tokens": 1024}
+            })
+        );
+        assert_eq!(counted(br#"{"input_tokens": 2095}"#).unwrap(), 2095);
+        for bad in [&b"{}"[..], br#"{"input_tokens": -1}"#, b"<html>"] {
+            assert_eq!(counted(bad).unwrap_err().kind, ProviderErrorKind::Decode);
+        }
     }
 
     #[test]
