@@ -196,6 +196,9 @@ pub struct ToolChoice {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_parallel_tool_use: Option<bool>,
+    /// Fields added later, kept for an upstream that relays the request.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

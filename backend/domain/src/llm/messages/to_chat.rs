@@ -449,6 +449,30 @@ mod tests {
     }
 
     #[test]
+    fn a_request_reads_back_whole_with_fields_the_gateway_does_not_model() {
+        // What the relay to an Anthropic upstream sends is the request read and written back.
+        let body = json!({
+            "model": "claude", "max_tokens": 100, "container": "container_1",
+            "system": [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
+            "messages": [
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": [
+                    {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "q"}},
+                    {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": [{"type": "web_search_result", "url": "https://example.com"}]},
+                    {"type": "text", "text": "cited", "citations": [{"type": "web_search_result_location", "cited_text": "c"}]}
+                ]},
+                {"role": "user", "content": [{"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "d"}, "citations": {"enabled": true}}]}
+            ],
+            "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 2, "allowed_domains": ["example.com"]}],
+            "tool_choice": {"type": "auto", "disable_parallel_tool_use": true, "added_later": 1},
+            "metadata": {"user_id": "u", "added_later": "x"},
+            "service_tier": "auto"
+        });
+        let req: MessagesRequest = serde_json::from_value(body.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&req).unwrap(), body);
+    }
+
+    #[test]
     fn a_whole_conversation_maps_onto_the_canonical_request() {
         let got = translate(json!({
             "model": "claude",
