@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use domain::llm::messages::Betas;
 use domain::{RequestId, UsageStatus};
+use providers::{Call, Provider};
 use time::OffsetDateTime;
 
 use crate::Error;
@@ -34,6 +35,16 @@ impl RequestCtx {
             received_at: OffsetDateTime::now_utc(),
             principal,
             anthropic_beta: None,
+        }
+    }
+
+    /// What `provider` needs to serve this request on `route`: the upstream's model name, the
+    /// deadline its total timeout sets from the request's start, and the client's betas.
+    pub(crate) fn upstream_call<'a>(&'a self, route: &'a Route, provider: &Provider) -> Call<'a> {
+        Call {
+            upstream_model: &route.upstream_model,
+            deadline: self.started + provider.timeouts().total,
+            anthropic_beta: self.anthropic_beta.as_ref(),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use domain::UsageStatus;
 use domain::llm::{ChatRequest, ChatResponse, Content};
-use providers::{Call, UsageReport};
+use providers::UsageReport;
 
 use crate::accounting::Tokens;
 use crate::call::{CallRecord, Finish, RequestCtx};
@@ -33,11 +33,7 @@ pub(crate) async fn handle(
         Ok(provider) => provider,
         Err(e) => return Err(failed(record, e)),
     };
-    let call = Call {
-        upstream_model: &route.upstream_model,
-        deadline: ctx.started + provider.timeouts().total,
-        anthropic_beta: ctx.anthropic_beta.as_ref(),
-    };
+    let call = ctx.upstream_call(route, provider);
     if stream {
         return match provider.chat_stream(&req, call).await {
             Ok(events) => {

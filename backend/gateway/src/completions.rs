@@ -9,7 +9,7 @@ use domain::llm::chat::{ChatChunk, ChatResponse};
 use domain::llm::completions::{CompletionChoice, CompletionResponse};
 use domain::llm::{ChatRequest, CompletionRequest, Extra, Message, Role};
 use futures_util::StreamExt;
-use providers::{Call, EventStream, ProviderError, Reply, StreamEvent};
+use providers::{EventStream, ProviderError, Reply, StreamEvent};
 
 use crate::call::{CallRecord, RequestCtx};
 use crate::chat::{answered, failed};
@@ -32,11 +32,7 @@ pub(crate) async fn handle(
         Ok(provider) => provider,
         Err(e) => return Err(failed(record, e)),
     };
-    let call = Call {
-        upstream_model: &route.upstream_model,
-        deadline: ctx.started + provider.timeouts().total,
-        anthropic_beta: ctx.anthropic_beta.as_ref(),
-    };
+    let call = ctx.upstream_call(route, provider);
     let native = provider.capabilities().completions;
     let chat = if native {
         None

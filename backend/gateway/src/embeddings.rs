@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use domain::llm::EmbeddingRequest;
-use providers::Call;
 
 use crate::call::{CallRecord, RequestCtx};
 use crate::chat::{answered, failed};
@@ -32,11 +31,7 @@ pub(crate) async fn handle(
         .with_param("model");
         return Err(failed(record, error));
     }
-    let call = Call {
-        upstream_model: &route.upstream_model,
-        deadline: ctx.started + provider.timeouts().total,
-        anthropic_beta: ctx.anthropic_beta.as_ref(),
-    };
+    let call = ctx.upstream_call(route, provider);
     let asked = Instant::now();
     match provider.embed(&req, call).await {
         Ok(reply) => {

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use domain::llm::messages::{self, Event, MessagesRequest, StreamTranslator};
 use domain::llm::{ChatChunk, ChatResponse};
 use futures_util::Stream;
-use providers::{Call, Provider};
+use providers::Provider;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -94,11 +94,7 @@ async fn relay(
     chat.validate()?;
     let stream = req.is_stream();
     let record = CallRecord::new(gw.usage.clone(), ctx, route, Endpoint::Messages, stream);
-    let call = Call {
-        upstream_model: &route.upstream_model,
-        deadline: ctx.started + provider.timeouts().total,
-        anthropic_beta: ctx.anthropic_beta.as_ref(),
-    };
+    let call = ctx.upstream_call(route, provider);
     if stream {
         return match provider.messages_stream(req, call).await {
             Ok(events) => {
@@ -147,11 +143,7 @@ pub(crate) async fn count_tokens(
     if !provider.capabilities().messages {
         return Ok(crate::tokens::count(&chat::prompt_text(&chat)));
     }
-    let call = Call {
-        upstream_model: &route.upstream_model,
-        deadline: ctx.started + provider.timeouts().total,
-        anthropic_beta: ctx.anthropic_beta.as_ref(),
-    };
+    let call = ctx.upstream_call(route, provider);
     Ok(provider.count_message_tokens(req, call).await?)
 }
 
