@@ -692,6 +692,8 @@ async fn upstream_failures_keep_their_meaning_in_anthropics_shape() {
             "overloaded" => Reply::status(529, fixtures::text("anthropic/error_overloaded.json")),
             "broken" => Reply::status(500, "<html>Internal Server Error</html>"),
             "close" => Reply::Close,
+            "stall" => Reply::sse(fixtures::sse_frames("anthropic/stream_ok.sse"))
+                .gap(Duration::from_secs(3)),
             "slow" => Reply::json(fixtures::text("anthropic/message_ok.json"))
                 .delayed(Duration::from_secs(5)),
             _ => {
@@ -749,6 +751,16 @@ async fn upstream_failures_keep_their_meaning_in_anthropics_shape() {
         failed.iter().filter(|it| *it == &("messages", 504)).count(),
         2,
         "{failed:?}"
+    );
+
+    // A stream that stalls after its first event hits idle_timeout_ms = 1500.
+    let (status, stalled) = events(&app, &ask("stall", true)).await;
+    assert_eq!(status, 200);
+    assert_eq!(stalled[0].0, "message_start");
+    let (name, data) = stalled.last().unwrap();
+    assert_eq!(
+        (name.as_str(), &data["error"]["type"]),
+        ("error", &json!("timeout_error"))
     );
 
     for text in ["mid-stream", "dropped"] {
