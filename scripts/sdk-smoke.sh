@@ -15,23 +15,29 @@ fi
 
 # With the whole workspace selected, as the test run built it: nothing is compiled twice.
 cargo build --locked --workspace --bin sluice
+# first_key: the API key a fresh sluice prints.
+# shellcheck source=bench/common.sh
+. bench/common.sh
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+key_or_die() { # out_file log_file
+  local key
+  key=$(first_key "$1" 10)
+  if [ -z "$key" ]; then
+    echo "sdk-smoke: sluice printed no key" >&2
+    cat "$2" >&2
+    exit 1
+  fi
+  echo "$key"
+}
+
 workdir=$(mktemp -d)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 log="$workdir/sluice.log"
 (cd "$workdir" && SLUICE_LISTEN="127.0.0.1:$port" exec "$OLDPWD/target/debug/sluice" serve >"$workdir/out.txt" 2>"$log") &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
 
-for _ in $(seq 1 100); do
-  grep -q 'sk-sluice-' "$workdir/out.txt" 2>/dev/null && break
-  sleep 0.1
-done
-key=$(grep -o 'sk-sluice-[A-Za-z0-9]*' "$workdir/out.txt" | head -n 1)
-if [ -z "$key" ]; then
-  echo "sdk-smoke: sluice printed no key" >&2
-  cat "$log" >&2
-  exit 1
-fi
+key=$(key_or_die "$workdir/out.txt" "$log")
 export SLUICE_BASE_URL="http://127.0.0.1:$port/v1" SLUICE_API_KEY="$key"
 "$venv/bin/python" tests/sdk/openai_smoke.py
 "$venv/bin/python" tests/sdk/langchain_smoke.py
@@ -39,7 +45,6 @@ export SLUICE_BASE_URL="http://127.0.0.1:$port/v1" SLUICE_API_KEY="$key"
 
 # The relay: a second sluice with one Anthropic provider, in front of a stand-in for Anthropic's
 # API; the Anthropic SDK's calls must pass through untouched.
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 fake_port=$(free_port)
 relay_port=$(free_port)
 relay="$workdir/relay"
@@ -61,15 +66,6 @@ TOML
   exec "$OLDPWD/target/debug/sluice" serve --config sluice.toml >"$relay/out.txt" 2>"$relay/sluice.log") &
 relay_server=$!
 trap 'kill $server $relay_server $fake 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  grep -q 'sk-sluice-' "$relay/out.txt" 2>/dev/null && break
-  sleep 0.1
-done
-relay_key=$(grep -o 'sk-sluice-[A-Za-z0-9]*' "$relay/out.txt" | head -n 1)
-if [ -z "$relay_key" ]; then
-  echo "sdk-smoke: the relay's sluice printed no key" >&2
-  cat "$relay/sluice.log" >&2
-  exit 1
-fi
+relay_key=$(key_or_die "$relay/out.txt" "$relay/sluice.log")
 SLUICE_RELAY_URL="http://127.0.0.1:$relay_port" SLUICE_RELAY_KEY="$relay_key" \
   FAKE_ANTHROPIC_LOG="$relay/upstream.jsonl" "$venv/bin/python" tests/sdk/anthropic_relay_smoke.py

@@ -2,14 +2,16 @@
 //! whole order: validate → route → authorize → dispatch (commit point: the first streamed
 //! event) → account.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use domain::UsageStatus;
 use domain::llm::{ChatRequest, ChatResponse, Content};
-use providers::UsageReport;
+use providers::{Call, Provider, UsageReport};
 
 use crate::accounting::Tokens;
 use crate::call::{CallRecord, Finish, RequestCtx};
+use crate::catalog::Route;
 use crate::stream::AccountedStream;
 use crate::telemetry::Endpoint;
 use crate::{Error, Gateway, Outcome};
@@ -26,14 +28,13 @@ pub(crate) async fn handle(
     endpoint: Endpoint,
 ) -> Result<Outcome, Error> {
     req.validate()?;
-    let route = gw.authorize(ctx, endpoint, &req.model)?;
     let stream = req.is_stream();
-    let record = CallRecord::new(gw.usage.clone(), ctx, route, endpoint, stream);
-    let provider = match ctx.principal.provider_for(route) {
-        Ok(provider) => provider,
-        Err(e) => return Err(failed(record, e)),
-    };
-    let call = ctx.upstream_call(route, provider);
+    let Opened {
+        record,
+        provider,
+        call,
+        ..
+    } = open(gw, ctx, &req.model, endpoint, stream)?;
     if stream {
         return match provider.chat_stream(&req, call).await {
             Ok(events) => {
@@ -59,6 +60,43 @@ pub(crate) async fn handle(
         }
         Err(e) => Err(failed(record, e.into())),
     }
+}
+
+/// A checked call, routed and authorized, with its usage record opened.
+pub(crate) struct Opened<'a> {
+    pub route: &'a Arc<Route>,
+    /// Records the call exactly once, however it ends.
+    pub record: CallRecord,
+    /// The route's provider, or the tenant's own variant of it.
+    pub provider: &'a Provider,
+    pub call: Call<'a>,
+}
+
+/// The stages every call passes between checking its body and dispatching it: resolve the
+/// model and check the key may use it and `endpoint`, open the usage record (from here on
+/// the call is recorded, failed or not), and pick the provider.
+///
+/// # Errors
+/// Unknown or forbidden models and endpoints, and a tenant credential that cannot be used.
+pub(crate) fn open<'a>(
+    gw: &'a Gateway,
+    ctx: &'a RequestCtx,
+    model: &str,
+    endpoint: Endpoint,
+    stream: bool,
+) -> Result<Opened<'a>, Error> {
+    let route = gw.authorize(ctx, endpoint, model)?;
+    let record = CallRecord::new(gw.usage.clone(), ctx, route, endpoint, stream);
+    let provider = match ctx.principal.provider_for(route) {
+        Ok(provider) => provider,
+        Err(e) => return Err(failed(record, e)),
+    };
+    Ok(Opened {
+        route,
+        record,
+        provider,
+        call: ctx.upstream_call(route, provider),
+    })
 }
 
 /// Records a complete (non-streamed) answer asked for at `asked`: with the upstream's usage,

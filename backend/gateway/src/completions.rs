@@ -11,8 +11,8 @@ use domain::llm::{ChatRequest, CompletionRequest, Extra, Message, Role};
 use futures_util::StreamExt;
 use providers::{EventStream, ProviderError, Reply, StreamEvent};
 
-use crate::call::{CallRecord, RequestCtx};
-use crate::chat::{answered, failed};
+use crate::call::RequestCtx;
+use crate::chat::{Opened, answered, failed, open};
 use crate::stream::AccountedStream;
 use crate::telemetry::Endpoint;
 use crate::{Error, Gateway, Outcome};
@@ -25,14 +25,13 @@ pub(crate) async fn handle(
     req: CompletionRequest,
 ) -> Result<Outcome, Error> {
     req.validate()?;
-    let route = gw.authorize(ctx, Endpoint::Completions, &req.model)?;
     let stream = req.is_stream();
-    let record = CallRecord::new(gw.usage.clone(), ctx, route, Endpoint::Completions, stream);
-    let provider = match ctx.principal.provider_for(route) {
-        Ok(provider) => provider,
-        Err(e) => return Err(failed(record, e)),
-    };
-    let call = ctx.upstream_call(route, provider);
+    let Opened {
+        route,
+        record,
+        provider,
+        call,
+    } = open(gw, ctx, &req.model, Endpoint::Completions, stream)?;
     let native = provider.capabilities().completions;
     let chat = if native {
         None

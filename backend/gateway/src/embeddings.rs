@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use domain::llm::EmbeddingRequest;
 
-use crate::call::{CallRecord, RequestCtx};
-use crate::chat::{answered, failed};
+use crate::call::RequestCtx;
+use crate::chat::{Opened, answered, failed, open};
 use crate::telemetry::Endpoint;
 use crate::{Error, ErrorKind, Gateway};
 
@@ -17,12 +17,12 @@ pub(crate) async fn handle(
     req: EmbeddingRequest,
 ) -> Result<bytes::Bytes, Error> {
     req.validate()?;
-    let route = gw.authorize(ctx, Endpoint::Embeddings, &req.model)?;
-    let record = CallRecord::new(gw.usage.clone(), ctx, route, Endpoint::Embeddings, false);
-    let provider = match ctx.principal.provider_for(route) {
-        Ok(provider) => provider,
-        Err(e) => return Err(failed(record, e)),
-    };
+    let Opened {
+        route,
+        record,
+        provider,
+        call,
+    } = open(gw, ctx, &req.model, Endpoint::Embeddings, false)?;
     if !provider.capabilities().embeddings {
         let error = Error::new(
             ErrorKind::UnsupportedEndpoint,
@@ -31,7 +31,6 @@ pub(crate) async fn handle(
         .with_param("model");
         return Err(failed(record, error));
     }
-    let call = ctx.upstream_call(route, provider);
     let asked = Instant::now();
     match provider.embed(&req, call).await {
         Ok(reply) => {

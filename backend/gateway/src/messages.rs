@@ -7,7 +7,6 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -15,12 +14,10 @@ use bytes::Bytes;
 use domain::llm::messages::{self, Event, MessagesRequest, StreamTranslator};
 use domain::llm::{ChatChunk, ChatResponse};
 use futures_util::Stream;
-use providers::Provider;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::call::{CallRecord, RequestCtx};
-use crate::catalog::Route;
+use crate::call::RequestCtx;
 use crate::chat;
 use crate::stream::{AccountedStream, StreamItem};
 use crate::telemetry::Endpoint;
@@ -55,13 +52,14 @@ pub(crate) async fn handle(
     ctx: &RequestCtx,
     req: MessagesRequest,
 ) -> Result<MessagesOutcome, Error> {
-    if let Ok(route) = gw.authorize(ctx, Endpoint::Messages, &req.model)
-        && let Ok(provider) = ctx.principal.provider_for(route)
-        && provider.capabilities().messages
+    // A tenant's own credential changes a provider's key, never its kind: the route tells.
+    if gw
+        .catalog
+        .resolve(&req.model)
+        .is_ok_and(|route| route.provider.capabilities().messages)
     {
-        return relay(gw, ctx, req, route, provider).await;
+        return relay(gw, ctx, req).await;
     }
-    // Everything else, refusals included, goes the chat pipeline's way and order.
     let alias = req.model.clone();
     let chat = messages::to_chat(req)?;
     match chat::handle(gw, ctx, chat, Endpoint::Messages).await? {
@@ -80,21 +78,23 @@ pub(crate) async fn handle(
     }
 }
 
-/// Relays a call to an upstream that speaks the Messages API, after the same checks as the
-/// translated path, so a bad call gets the same answer and never reaches the upstream.
+/// Relays a call to an upstream that speaks the Messages API, after the same checks, in the
+/// same order, as the translated path: a bad call gets the same answer and never leaves.
 async fn relay(
     gw: &Gateway,
     ctx: &RequestCtx,
     req: MessagesRequest,
-    route: &Arc<Route>,
-    provider: &Provider,
 ) -> Result<MessagesOutcome, Error> {
     // The canonical form is only checked here, and kept for a tokenizer estimate.
     let chat = messages::to_chat(req.clone())?;
     chat.validate()?;
     let stream = req.is_stream();
-    let record = CallRecord::new(gw.usage.clone(), ctx, route, Endpoint::Messages, stream);
-    let call = ctx.upstream_call(route, provider);
+    let chat::Opened {
+        record,
+        provider,
+        call,
+        ..
+    } = chat::open(gw, ctx, &req.model, Endpoint::Messages, stream)?;
     if stream {
         return match provider.messages_stream(req, call).await {
             Ok(events) => {

@@ -6,8 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use bytes::{BufMut, Bytes, BytesMut};
-use domain::llm::messages::{Betas, MessagesRequest};
+use bytes::Bytes;
+use domain::llm::messages::{Betas, MessagesRequest, sse_frame};
 use futures_util::{Stream, StreamExt};
 use gateway::{Error, ErrorKind, MessagesItem, MessagesOutcome, MessagesStream};
 use serde::Serialize;
@@ -97,13 +97,7 @@ impl ResponseError for AnthropicError {
 }
 
 fn frame(event: &str, json: &[u8]) -> Bytes {
-    let mut res = BytesMut::with_capacity(json.len() + event.len() + 16);
-    res.put_slice(b"event: ");
-    res.put_slice(event.as_bytes());
-    res.put_slice(b"\ndata: ");
-    res.put_slice(json);
-    res.put_slice(b"\n\n");
-    res.freeze()
+    Bytes::from(sse_frame(event, json))
 }
 
 /// The SSE body of a committed Messages stream: named events, an `error` event (then close)

@@ -72,6 +72,16 @@ async fn events(app: &TestApp, body: &Value) -> (u16, Vec<(String, Value)>) {
     (status, events)
 }
 
+/// What a usage record bills: prompt, completion and cached tokens, and whether estimated.
+fn billed(record: &domain::UsageRecord) -> (u64, u64, u64, bool) {
+    (
+        record.prompt_tokens,
+        record.completion_tokens,
+        record.cached_tokens,
+        record.estimated,
+    )
+}
+
 /// Rebuilds the content blocks a client assembles from the events.
 fn assemble(events: &[(String, Value)]) -> Vec<Value> {
     let mut blocks: Vec<Value> = Vec::new();
@@ -244,16 +254,8 @@ async fn an_anthropic_upstreams_own_blocks_and_events_reach_the_client_untouched
 
     // Both calls are billed alike, from the upstream's own usage.
     let records = app.usage(2).await;
-    let tokens = |r: &domain::UsageRecord| {
-        (
-            r.prompt_tokens,
-            r.completion_tokens,
-            r.cached_tokens,
-            r.estimated,
-        )
-    };
-    assert_eq!(tokens(&records[0]), (430, 31, 20, false));
-    assert_eq!(tokens(&records[0]), tokens(&records[1]));
+    assert_eq!(billed(&records[0]), (430, 31, 20, false));
+    assert_eq!(billed(&records[0]), billed(&records[1]));
     assert!(records[0].stream && !records[1].stream);
     assert!(records.iter().all(|it| it.endpoint == "messages"));
     let raw: Value = serde_json::from_str(records[0].raw_usage.as_deref().unwrap()).unwrap();
@@ -431,15 +433,7 @@ async fn streamed_and_plain_messages_record_the_same_usage() {
         plain["content"].as_array().unwrap().clone()
     );
     let records = app.usage(2).await;
-    let tokens = |r: &domain::UsageRecord| {
-        (
-            r.prompt_tokens,
-            r.completion_tokens,
-            r.cached_tokens,
-            r.estimated,
-        )
-    };
-    assert_eq!(tokens(&records[0]), tokens(&records[1]));
+    assert_eq!(billed(&records[0]), billed(&records[1]));
     assert!(!records[0].estimated);
     assert!(records.iter().all(|it| it.endpoint == "messages"));
     assert!(records[0].stream && !records[1].stream);

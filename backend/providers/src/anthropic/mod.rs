@@ -144,18 +144,15 @@ impl Anthropic {
         let translated =
             to_wire::to_wire(req, call.upstream_model, self.default_max_tokens, stream)?;
         let body = serde_json::to_vec(&translated.body).map_err(ProviderError::decode)?;
-        Ok((self.send(body, call).await?, translated.json_mode))
+        Ok((
+            self.send(&self.url, body, call).await?,
+            translated.json_mode,
+        ))
     }
 
+    /// Posts `body` to `url` with the client's betas, and waits for the response headers
+    /// within the first-byte timeout.
     async fn send(
-        &self,
-        body: Vec<u8>,
-        call: Call<'_>,
-    ) -> Result<reqwest::Response, ProviderError> {
-        self.send_to(&self.url, body, call).await
-    }
-
-    async fn send_to(
         &self,
         url: &Url,
         body: Vec<u8>,
@@ -170,15 +167,14 @@ impl Anthropic {
         http::send(request, self.timeouts.first_byte.min(remaining)).await
     }
 
-    /// Sends a client's Messages request as it came, but for the upstream's model name.
-    async fn post_native(
+    /// Reads a whole answer within what is left of the call's time.
+    async fn read(
         &self,
-        mut req: MessagesRequest,
+        response: reqwest::Response,
         call: Call<'_>,
-    ) -> Result<reqwest::Response, ProviderError> {
-        call.upstream_model.clone_into(&mut req.model);
-        let body = serde_json::to_vec(&req).map_err(ProviderError::decode)?;
-        self.send(body, call).await
+    ) -> Result<Bytes, ProviderError> {
+        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        http::read_body(response, remaining.min(self.timeouts.idle)).await
     }
 
     /// A Messages call relayed without translation; the answer's bytes are the upstream's.
@@ -187,24 +183,20 @@ impl Anthropic {
         req: MessagesRequest,
         call: Call<'_>,
     ) -> Result<Reply, ProviderError> {
-        let response = self.post_native(req, call).await?;
-        let remaining = call.deadline.saturating_duration_since(Instant::now());
-        let body = http::read_body(response, remaining.min(self.timeouts.idle)).await?;
-        native::reply(body)
+        let body = native::relayed_body(req, call.upstream_model)?;
+        let response = self.send(&self.url, body, call).await?;
+        native::reply(self.read(response, call).await?)
     }
 
     /// The prompt's tokens, counted by Anthropic (exact, and free of charge).
     pub(crate) async fn count_tokens(
         &self,
-        mut req: MessagesRequest,
+        req: MessagesRequest,
         call: Call<'_>,
     ) -> Result<u64, ProviderError> {
-        call.upstream_model.clone_into(&mut req.model);
-        let body = native::count_body(&req)?;
-        let response = self.send_to(&self.count_url, body, call).await?;
-        let remaining = call.deadline.saturating_duration_since(Instant::now());
-        let body = http::read_body(response, remaining.min(self.timeouts.idle)).await?;
-        native::counted(&body)
+        let body = native::count_body(req, call.upstream_model)?;
+        let response = self.send(&self.count_url, body, call).await?;
+        native::counted(&self.read(response, call).await?)
     }
 
     /// A streamed Messages call relayed without translation: each item is one SSE frame as
@@ -214,7 +206,8 @@ impl Anthropic {
         req: MessagesRequest,
         call: Call<'_>,
     ) -> Result<EventStream, ProviderError> {
-        let response = self.post_native(req, call).await?;
+        let body = native::relayed_body(req, call.upstream_model)?;
+        let response = self.send(&self.url, body, call).await?;
         let events = sse::events(response.bytes_stream().boxed());
         Ok(Box::pin(futures_util::stream::unfold(
             (Box::pin(events), native::Relay::default(), false),
@@ -239,8 +232,7 @@ impl Anthropic {
         call: Call<'_>,
     ) -> Result<Reply, ProviderError> {
         let (response, json_mode) = self.post(req, call, false).await?;
-        let remaining = call.deadline.saturating_duration_since(Instant::now());
-        let body = http::read_body(response, remaining.min(self.timeouts.idle)).await?;
+        let body = self.read(response, call).await?;
         let response: from_wire::Response =
             serde_json::from_slice(&body).map_err(ProviderError::decode)?;
         let (res, usage) = from_wire::from_wire(response, json_mode, unix_now())?;

@@ -3,8 +3,8 @@
 //! server-tool results, types added later) reaches the client. Only what accounting needs is
 //! read: usage, and the delivered text for an estimate when usage never comes.
 
-use bytes::{BufMut, Bytes, BytesMut};
-use domain::llm::messages::MessagesRequest;
+use bytes::Bytes;
+use domain::llm::messages::{MessagesRequest, sse_frame};
 use serde_json::{Map, Value};
 
 use super::from_wire::usage_report;
@@ -43,12 +43,26 @@ const COUNTED_FIELDS: [&str; 8] = [
     "context_management",
 ];
 
-/// The body for `POST /v1/messages/count_tokens`: the prompt part of a Messages request.
+/// A client's request as the upstream gets it: unchanged but for the upstream's model name.
 ///
 /// # Errors
 /// When the request cannot be serialised (it always can).
-pub(crate) fn count_body(req: &MessagesRequest) -> Result<Vec<u8>, ProviderError> {
-    let Value::Object(mut fields) = serde_json::to_value(req).map_err(ProviderError::decode)?
+pub(crate) fn relayed_body(
+    mut req: MessagesRequest,
+    model: &str,
+) -> Result<Vec<u8>, ProviderError> {
+    model.clone_into(&mut req.model);
+    serde_json::to_vec(&req).map_err(ProviderError::decode)
+}
+
+/// The body for `POST /v1/messages/count_tokens`: the prompt part of a Messages request,
+/// under the upstream's model name.
+///
+/// # Errors
+/// When the request cannot be serialised (it always can).
+pub(crate) fn count_body(mut req: MessagesRequest, model: &str) -> Result<Vec<u8>, ProviderError> {
+    model.clone_into(&mut req.model);
+    let Value::Object(mut fields) = serde_json::to_value(&req).map_err(ProviderError::decode)?
     else {
         return Err(ProviderError::decode("a Messages request is an object"));
     };
@@ -118,7 +132,7 @@ impl Relay {
         let kind = value.get("type").and_then(Value::as_str).unwrap_or(event);
         let name = if event.is_empty() { kind } else { event };
         let mut res = StreamEvent {
-            data: frame(name, data),
+            data: Bytes::from(sse_frame(name, data)),
             ..StreamEvent::default()
         };
         match kind {
@@ -166,16 +180,6 @@ pub(crate) fn merge_usage(known: &mut Map<String, Value>, usage: Option<&Value>)
             }
         }
     }
-}
-
-fn frame(event: &str, data: &[u8]) -> Bytes {
-    let mut res = BytesMut::with_capacity(data.len() + event.len() + 16);
-    res.put_slice(b"event: ");
-    res.put_slice(event.as_bytes());
-    res.put_slice(b"\ndata: ");
-    res.put_slice(data);
-    res.put_slice(b"\n\n");
-    res.freeze()
 }
 
 #[cfg(test)]
@@ -271,14 +275,15 @@ mod tests {
     #[test]
     fn only_the_prompt_is_sent_for_counting() {
         let req: MessagesRequest = serde_json::from_value(json!({
-            "model": "claude-x", "max_tokens": 1, "stream": true, "temperature": 0.2, "top_k": 3,
+            "model": "claude", "max_tokens": 1, "stream": true, "temperature": 0.2, "top_k": 3,
             "stop_sequences": ["#"], "metadata": {"user_id": "u"},
             "system": "Be brief.", "messages": [{"role": "user", "content": "Hi"}],
             "tools": [{"name": "f", "input_schema": {"type": "object"}}],
             "tool_choice": {"type": "auto"}, "thinking": {"type": "enabled", "budget_tokens": 1024}
         }))
         .unwrap();
-        let body: Value = serde_json::from_slice(&count_body(&req).unwrap()).unwrap();
+        let body: Value =
+            serde_json::from_slice(&count_body(req.clone(), "claude-x").unwrap()).unwrap();
         assert_eq!(
             body,
             json!({
@@ -287,6 +292,13 @@ mod tests {
                 "tools": [{"name": "f", "input_schema": {"type": "object"}}],
                 "tool_choice": {"type": "auto"}, "thinking": {"type": "enabled", "budget_tokens": 1024}
             })
+        );
+        let relayed: Value =
+            serde_json::from_slice(&relayed_body(req, "claude-x").unwrap()).unwrap();
+        assert_eq!(relayed["model"], "claude-x");
+        assert_eq!(
+            (relayed["max_tokens"].clone(), relayed["top_k"].clone()),
+            (json!(1), json!(3))
         );
         assert_eq!(counted(br#"{"input_tokens": 2095}"#).unwrap(), 2095);
         for bad in [&b"{}"[..], br#"{"input_tokens": -1}"#, b"<html>"] {

@@ -63,6 +63,18 @@ impl MessagesRequest {
     }
 }
 
+/// One event framed as Anthropic's streams send it: `event:` with its name, `data:` with its
+/// JSON on one line, then a blank line.
+pub fn sse_frame(event: &str, data: &[u8]) -> Vec<u8> {
+    let mut res = Vec::with_capacity(data.len() + event.len() + 16);
+    res.extend_from_slice(b"event: ");
+    res.extend_from_slice(event.as_bytes());
+    res.extend_from_slice(b"\ndata: ");
+    res.extend_from_slice(data);
+    res.extend_from_slice(b"\n\n");
+    res
+}
+
 /// `system`: a string or a list of text blocks (which may carry `cache_control`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
