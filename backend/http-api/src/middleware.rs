@@ -77,8 +77,8 @@ pub async fn observe(
     tracing::info!(
         target: "access",
         request_id = id_text,
-        method = %request.method(),
-        path = %path_for_log(request.path()),
+        method = request.method().as_str(),
+        path = path_for_log(request.path()),
         status,
         duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
     );

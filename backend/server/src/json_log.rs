@@ -126,6 +126,16 @@ thread_local! {
 fn write_string(out: &mut impl Write, value: &str) -> fmt::Result {
     out.write_char('"')?;
     let bytes = value.as_bytes();
+    // Most values (ids, paths, field names) need no escaping: one pass without an early exit
+    // finds that, and the compiler vectorises it, where the byte loop below cost about 15
+    // instructions per byte.
+    let clean = bytes.iter().fold(true, |clean, &byte| {
+        clean & (byte >= 0x20 && byte != b'"' && byte != b'\\')
+    });
+    if clean {
+        out.write_str(value)?;
+        return out.write_char('"');
+    }
     let mut start = 0;
     for (i, byte) in bytes.iter().enumerate() {
         let escaped = match byte {
@@ -228,6 +238,29 @@ mod tests {
         assert_eq!(out, r#""a\"b\\c\nd\te\u0001f→ü""#);
         let parsed: String = serde_json::from_str(&out).unwrap();
         assert_eq!(parsed, "a\"b\\c\nd\te\u{1}f→ü");
+    }
+
+    #[test]
+    fn clean_and_dirty_strings_round_trip_through_a_json_parser() {
+        let long_clean = "0196f5a2-7c1d-7e4b-9a0e-3f2d1c0b9a87/v1/chat/completions".repeat(5);
+        let cases = [
+            "",
+            "/v1/chat/completions",
+            "ünïcode 租户 → ok",
+            "\u{7f} is not escaped",
+            long_clean.as_str(),
+            "ends with a quote\"",
+            "\\starts with a backslash",
+            "\u{0}\u{1f} control characters",
+            "long and clean until the very end.............................................\n",
+        ];
+        for case in cases {
+            let mut out = String::new();
+            write_string(&mut out, case).unwrap();
+            let parsed: String = serde_json::from_str(&out).unwrap();
+            assert_eq!(parsed, case);
+            assert_eq!(out, serde_json::to_string(case).unwrap(), "{case:?}");
+        }
     }
 
     /// Collects what the subscriber writes.
