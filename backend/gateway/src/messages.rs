@@ -69,12 +69,10 @@ pub(crate) async fn handle(
             let json = serde_json::to_vec(&message).map_err(|_| untranslatable())?;
             Ok(MessagesOutcome::Complete(Bytes::from(json)))
         }
-        Outcome::Stream(stream) => Ok(MessagesOutcome::Stream(Box::new(MessagesStream {
-            inner: stream,
-            translator: Some(StreamTranslator::new(ctx.request_id.to_string(), alias)),
-            pending: VecDeque::new(),
-            ended: false,
-        }))),
+        Outcome::Stream(stream) => Ok(MessagesOutcome::Stream(Box::new(MessagesStream::new(
+            stream,
+            Some(StreamTranslator::new(ctx.request_id.to_string(), alias)),
+        )))),
     }
 }
 
@@ -99,12 +97,10 @@ async fn relay(
         return match provider.messages_stream(req, call).await {
             Ok(events) => {
                 let prompt = Box::new(move || chat::prompt_text(&chat));
-                Ok(MessagesOutcome::Stream(Box::new(MessagesStream {
-                    inner: Box::new(AccountedStream::new(events, record, true, prompt)),
-                    translator: None,
-                    pending: VecDeque::new(),
-                    ended: false,
-                })))
+                Ok(MessagesOutcome::Stream(Box::new(MessagesStream::new(
+                    Box::new(AccountedStream::new(events, record, true, prompt)),
+                    None,
+                ))))
             }
             Err(e) => Err(chat::failed(record, e.into())),
         };
@@ -192,6 +188,16 @@ impl std::fmt::Debug for MessagesStream {
 }
 
 impl MessagesStream {
+    /// `translator` turns chat events into Messages events; `None` relays the upstream's own.
+    fn new(inner: Box<AccountedStream>, translator: Option<StreamTranslator>) -> Self {
+        MessagesStream {
+            inner,
+            translator,
+            pending: VecDeque::new(),
+            ended: false,
+        }
+    }
+
     fn queue(&mut self, events: Vec<Event>) {
         self.pending.extend(events);
     }

@@ -118,6 +118,11 @@ pub enum Provider {
     Mock(mock::Mock),
 }
 
+/// What a provider without Anthropic's Messages API answers a relayed call with.
+fn no_messages_api() -> ProviderError {
+    ProviderError::unsupported("this provider does not speak Anthropic's Messages API")
+}
+
 impl Provider {
     pub fn kind(&self) -> ProviderKind {
         match self {
@@ -220,9 +225,7 @@ impl Provider {
     ) -> Result<Reply, ProviderError> {
         match self {
             Provider::Anthropic(it) => it.messages(req, call).await,
-            Provider::OpenAi(_) | Provider::Mock(_) => Err(ProviderError::unsupported(
-                "this provider does not speak Anthropic's Messages API",
-            )),
+            Provider::OpenAi(_) | Provider::Mock(_) => Err(no_messages_api()),
         }
     }
 
@@ -237,9 +240,7 @@ impl Provider {
     ) -> Result<u64, ProviderError> {
         match self {
             Provider::Anthropic(it) => it.count_tokens(req, call).await,
-            Provider::OpenAi(_) | Provider::Mock(_) => Err(ProviderError::unsupported(
-                "this provider does not speak Anthropic's Messages API",
-            )),
+            Provider::OpenAi(_) | Provider::Mock(_) => Err(no_messages_api()),
         }
     }
 
@@ -255,11 +256,7 @@ impl Provider {
     ) -> Result<EventStream, ProviderError> {
         let stream = match self {
             Provider::Anthropic(it) => it.messages_stream(req, call).await?,
-            Provider::OpenAi(_) | Provider::Mock(_) => {
-                return Err(ProviderError::unsupported(
-                    "this provider does not speak Anthropic's Messages API",
-                ));
-            }
+            Provider::OpenAi(_) | Provider::Mock(_) => return Err(no_messages_api()),
         };
         stream::peek_first(stream, call.deadline, self.timeouts()).await
     }
