@@ -123,34 +123,38 @@ impl ProviderError {
     }
 }
 
-impl From<reqwest::Error> for ProviderError {
-    fn from(e: reqwest::Error) -> Self {
-        // reqwest reports a body cut short as a decode error; an IO error underneath means the
-        // connection broke, which is not the upstream sending garbage.
-        let broken = e.is_connect() || e.is_request() || caused_by_io(&e);
-        if e.is_timeout() {
+impl From<hyper_util::client::legacy::Error> for ProviderError {
+    /// A request that got no response: no connection, or one that broke before the headers.
+    fn from(e: hyper_util::client::legacy::Error) -> Self {
+        let chain = error_chain(&e);
+        let mut res = if caused_by::<crate::http::ConnectTimeout>(&e) {
             ProviderError::new(
                 ProviderErrorKind::Timeout,
                 "upstream stopped answering in time",
             )
-        } else if e.is_decode() && !broken {
-            let mut res = ProviderError::decode(&e);
-            res.debug_body = Some(error_chain(&e));
-            res
         } else {
-            // Connect failures, resets and bodies cut short: the connection broke.
-            let mut res =
-                ProviderError::new(ProviderErrorKind::Connect, "connection to upstream failed");
-            res.debug_body = Some(error_chain(&e));
-            res
-        }
+            ProviderError::new(ProviderErrorKind::Connect, "connection to upstream failed")
+        };
+        res.debug_body = Some(chain);
+        res
     }
 }
 
-fn caused_by_io(e: &(dyn std::error::Error + 'static)) -> bool {
+impl From<hyper::Error> for ProviderError {
+    /// A body cut short or garbled: the connection broke, which is not the upstream sending
+    /// something unreadable.
+    fn from(e: hyper::Error) -> Self {
+        let mut res =
+            ProviderError::new(ProviderErrorKind::Connect, "connection to upstream failed");
+        res.debug_body = Some(error_chain(&e));
+        res
+    }
+}
+
+fn caused_by<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut source = Some(e);
     while let Some(cause) = source {
-        if cause.is::<std::io::Error>() {
+        if cause.is::<T>() {
             return true;
         }
         source = cause.source();

@@ -1,13 +1,25 @@
 //! Shared HTTP plumbing: clients with the configured timeouts, sending with a first-byte
 //! deadline, and turning upstream error responses into `ProviderError`s.
 
+mod connect;
+
 use std::time::Duration;
 
+use base64::Engine as _;
 use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue};
+use http::{Method, Request, Uri};
+use http_body_util::{BodyDataStream, BodyExt as _, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client as Pool;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::error::{ProviderError, ProviderErrorKind, error_chain};
+pub(crate) use connect::ConnectTimeout;
+
+use crate::error::{ProviderError, ProviderErrorKind};
 
 /// Timeouts for one upstream.
 ///
@@ -46,112 +58,146 @@ pub enum Reach {
     PublicOnly,
 }
 
-/// Resolves names with the system resolver and drops internal addresses.
-#[derive(Debug, Clone, Copy)]
-struct PublicOnlyResolver;
+/// The pooled client for one upstream: hyper's connection pool over [`connect`]'s connector,
+/// and the upstream's fixed headers (credentials, content type).
+///
+/// The data plane calls hyper directly, not through reqwest: reqwest wraps every call in
+/// redirect and retry layers that re-parse its URL twice and clone its headers, about 15 % of
+/// the gateway's work per request (BENCHMARKS.md), for features an upstream call must not use
+/// (an upstream's redirect would carry credentials elsewhere; failover decides retries). There
+/// is no proxy either: the gateway's outbound traffic goes where it is configured.
+#[derive(Clone)]
+pub struct Client {
+    pool: Pool<connect::Connector, Full<Bytes>>,
+    headers: HeaderMap,
+}
 
-impl reqwest::dns::Resolve for PublicOnlyResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let resolved = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let public: Vec<std::net::SocketAddr> = resolved
-                .filter(|it| !domain::credential::is_internal(it.ip()))
-                .collect();
-            if public.is_empty() {
-                return Err(format!(
-                    "`{host}` resolves only to private, loopback or link-local addresses, which tenant upstreams may not reach"
-                )
-                .into());
-            }
-            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
-            Ok(addrs)
-        })
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
     }
 }
 
-/// Builds a client for one upstream: pooled keep-alive connections, our timeouts, the
-/// upstream's fixed headers (credentials), no proxy from the environment (the gateway's
-/// outbound traffic must go where it is configured).
+/// An upstream's answer, its body not read yet.
+pub type Response = http::Response<Incoming>;
+
+/// Builds a client for one upstream: pooled keep-alive connections (HTTP/1.1, or h2 when TLS
+/// negotiates it), the connect timeout, the upstream's fixed headers.
 ///
 /// # Errors
 /// When the TLS backend cannot be initialised.
 pub fn client(
     timeouts: &Timeouts,
-    headers: reqwest::header::HeaderMap,
+    mut headers: HeaderMap,
     reach: Reach,
-) -> Result<reqwest::Client, ProviderError> {
-    let builder = match reach {
-        Reach::Any => reqwest::Client::builder(),
-        Reach::PublicOnly => reqwest::Client::builder().dns_resolver(PublicOnlyResolver),
-    };
-    builder
-        .default_headers(headers)
-        .connect_timeout(timeouts.connect)
+) -> Result<Client, ProviderError> {
+    // What reqwest, curl and most clients send; some upstreams' front doors expect it.
+    headers
+        .entry(http::header::ACCEPT)
+        .or_insert(HeaderValue::from_static("*/*"));
+    let connector = connect::connector(timeouts.connect, reach)
+        .map_err(|e| ProviderError::new(ProviderErrorKind::Connect, format!("http client: {e}")))?;
+    let pool = Pool::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(256)
-        .tcp_nodelay(true)
-        // An upstream's redirect is never followed: credentials must not travel elsewhere.
-        .redirect(reqwest::redirect::Policy::none())
-        // No transparent retries inside the client: failover decides what is retried, and
-        // reqwest's default policy clones every request's headers in case it retries.
-        .retry(reqwest::retry::never().max_retries_per_request(0))
-        .no_proxy()
-        .build()
-        .map_err(|e| {
-            ProviderError::new(
-                ProviderErrorKind::Connect,
-                format!("http client: {}", error_chain(&e)),
-            )
-        })
+        .build(connector);
+    Ok(Client { pool, headers })
 }
 
-/// Sends `request` and waits for response headers within `first_byte`; a non-2xx answer is
-/// read and classified.
+impl Client {
+    /// A POST of `body` to `uri` with the upstream's fixed headers; the caller may add more.
+    pub fn post(&self, uri: &Uri, body: Vec<u8>) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(Bytes::from(body)));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        request
+    }
+
+    /// Sends `request` and waits for response headers within `first_byte`; a non-2xx answer
+    /// is read and classified.
+    ///
+    /// # Errors
+    /// Timeouts, connection failures and every non-2xx response.
+    pub async fn send(
+        &self,
+        request: Request<Full<Bytes>>,
+        first_byte: Duration,
+    ) -> Result<Response, ProviderError> {
+        let response = match tokio::time::timeout(first_byte, self.pool.request(request)).await {
+            Err(_) => {
+                return Err(ProviderError::timeout(
+                    "waiting for response headers",
+                    first_byte,
+                ));
+            }
+            Ok(Err(e)) => return Err(e.into()),
+            Ok(Ok(response)) => response,
+        };
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        Err(error_from_response(response).await)
+    }
+}
+
+/// The request target for `url`, and the basic credentials it carried (`http://user:pass@…`),
+/// which are sent as an `authorization` header rather than in the request line.
 ///
 /// # Errors
-/// Timeouts, connection failures and every non-2xx response.
-pub async fn send(
-    request: reqwest::RequestBuilder,
-    first_byte: Duration,
-) -> Result<reqwest::Response, ProviderError> {
-    let response = match tokio::time::timeout(first_byte, request.send()).await {
-        Err(_) => {
-            return Err(ProviderError::timeout(
-                "waiting for response headers",
-                first_byte,
-            ));
-        }
-        Ok(Err(e)) => return Err(e.into()),
-        Ok(Ok(response)) => response,
+/// When `url` is not a valid HTTP request target.
+pub fn target(mut url: url::Url) -> Result<(Uri, Option<HeaderValue>), ProviderError> {
+    let credentials = if url.username().is_empty() && url.password().is_none() {
+        None
+    } else {
+        let decoded = |it: &str| percent_decode_str(it).decode_utf8_lossy().into_owned();
+        let user = decoded(url.username());
+        let password = url.password().map(decoded).unwrap_or_default();
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
+            .map_err(|_| ProviderError::decode("invalid credentials in the upstream URL"))?;
+        value.set_sensitive(true);
+        Some(value)
     };
-    if response.status().is_success() {
-        return Ok(response);
+    // Infallible on http(s) URLs; a URL that cannot have credentials has none to strip.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    let uri = Uri::try_from(url.as_str())
+        .map_err(|e| ProviderError::decode(format!("invalid upstream URL: {e}")))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err(ProviderError::decode(format!(
+            "upstream URL `{url}` is not http or https"
+        )));
     }
-    Err(error_from_response(response).await)
+    Ok((uri, credentials))
 }
 
 /// Reads a whole (non-streamed) body, bounded by what is left of the total deadline.
 ///
 /// # Errors
 /// Timeouts and broken connections.
-pub async fn read_body(
-    response: reqwest::Response,
-    remaining: Duration,
-) -> Result<Bytes, ProviderError> {
-    match tokio::time::timeout(remaining, response.bytes()).await {
+pub async fn read_body(response: Response, remaining: Duration) -> Result<Bytes, ProviderError> {
+    match tokio::time::timeout(remaining, response.into_body().collect()).await {
         Err(_) => Err(ProviderError::timeout(
             "reading the response body",
             remaining,
         )),
         Ok(Err(e)) => Err(e.into()),
-        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
+}
+
+/// The body's bytes as they arrive, for streams.
+pub fn body_stream(response: Response) -> BodyDataStream<Incoming> {
+    BodyDataStream::new(response.into_body())
 }
 
 /// How long the upstream asked us to wait, from `retry-after-ms`, `retry-after` (seconds or an
 /// HTTP date).
-pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Some(ms) = headers
         .get("retry-after-ms")
         .and_then(|it| it.to_str().ok())
@@ -229,6 +275,8 @@ pub(crate) fn parse_error_body(body: &[u8]) -> UpstreamErrorInfo {
     }
 }
 
+/// An error body longer than this is not read (nor shown).
+const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Upstream bodies are kept for logs, but never more than this.
 const MAX_DEBUG_BODY: usize = 2048;
 /// An upstream message longer than this is not shown to clients.
@@ -240,14 +288,17 @@ fn truncated(body: &[u8]) -> String {
 }
 
 /// Classifies a non-2xx upstream response.
-pub(crate) async fn error_from_response(response: reqwest::Response) -> ProviderError {
+async fn error_from_response(response: Response) -> ProviderError {
     let status = response.status().as_u16();
     let retry_after = retry_after(response.headers());
-    // An error body is small; a bounded wait keeps a slow one from holding the request.
-    let body = tokio::time::timeout(Duration::from_secs(10), response.bytes())
+    // An error body is small; a bounded wait (and size) keeps a slow or huge one from holding
+    // the request.
+    let body = http_body_util::Limited::new(response.into_body(), MAX_ERROR_BODY).collect();
+    let body = tokio::time::timeout(Duration::from_secs(10), body)
         .await
         .ok()
         .and_then(Result::ok)
+        .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
     classify(status, retry_after, &body)
 }
@@ -350,28 +401,129 @@ pub(crate) fn classify_stream_error(body: &[u8]) -> ProviderError {
 mod tests {
     use super::*;
 
+    fn uri(text: &str) -> Uri {
+        target(url::Url::parse(text).unwrap()).unwrap().0
+    }
+
     #[tokio::test]
     async fn public_only_clients_refuse_names_that_resolve_inside() {
-        use reqwest::dns::Resolve;
-        let name: reqwest::dns::Name = "localhost".parse().unwrap();
-        let err = PublicOnlyResolver.resolve(name).await.err().unwrap();
-        assert!(err.to_string().contains("private, loopback"), "{err}");
-
-        // End to end: a listening local port is unreachable through the name.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // A listening local port is unreachable through a name, but reachable for operators.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let guarded = client(&Timeouts::default(), Default::default(), Reach::PublicOnly).unwrap();
+        let guarded = client(&Timeouts::default(), HeaderMap::new(), Reach::PublicOnly).unwrap();
+        let to = uri(&format!("http://localhost:{port}/"));
         let err = guarded
-            .get(format!("http://localhost:{port}/"))
-            .send()
+            .send(guarded.post(&to, Vec::new()), Duration::from_secs(5))
             .await
             .unwrap_err();
-        assert!(
-            error_chain(&err).contains("loopback"),
-            "{}",
-            error_chain(&err)
+        assert_eq!(err.kind, ProviderErrorKind::Connect);
+        let why = err.debug_body.unwrap_or_default();
+        assert!(why.contains("private, loopback"), "{why}");
+
+        let open = client(&Timeouts::default(), HeaderMap::new(), Reach::Any).unwrap();
+        let serve = async {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await.unwrap();
+            socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
+            socket
+        };
+        let (response, _socket) = tokio::join!(
+            open.send(open.post(&to, Vec::new()), Duration::from_secs(5)),
+            serve
         );
+        let body = read_body(response.unwrap(), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"ok");
+    }
+
+    #[tokio::test]
+    async fn connecting_is_bounded_by_the_connect_timeout_tls_handshake_included() {
+        // The TCP connection is accepted, the TLS handshake never answered.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hold = async {
+            let (socket, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            drop(socket);
+        };
+        let timeouts = Timeouts {
+            connect: Duration::from_millis(200),
+            ..Timeouts::default()
+        };
+        let client = client(&timeouts, HeaderMap::new(), Reach::Any).unwrap();
+        let to = uri(&format!("https://127.0.0.1:{port}/v1/chat/completions"));
+        let err = tokio::select! {
+            sent = client.send(client.post(&to, Vec::new()), Duration::from_secs(30)) => sent.unwrap_err(),
+            () = hold => unreachable!("the handshake outlasted the test"),
+        };
+        assert_eq!(err.kind, ProviderErrorKind::Timeout, "{err:?}");
+        let why = err.debug_body.unwrap_or_default();
+        assert!(why.contains("no connection within 200 ms"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn tls_upstreams_must_present_a_trusted_certificate() {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let cert = CertificateDer::from_pem_slice(include_bytes!("http/testdata/self_signed.pem"))
+            .unwrap();
+        let key =
+            PrivateKeyDer::from_pem_slice(include_bytes!("http/testdata/self_signed.key")).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let serve = async {
+            let (socket, _) = listener.accept().await.unwrap();
+            acceptor.accept(socket).await.is_ok()
+        };
+        let client = client(&Timeouts::default(), HeaderMap::new(), Reach::Any).unwrap();
+        let to = uri(&format!("https://localhost:{port}/v1/chat/completions"));
+        let (sent, handshake_done) = tokio::join!(
+            client.send(client.post(&to, Vec::new()), Duration::from_secs(5)),
+            serve
+        );
+        assert!(!handshake_done, "a self-signed certificate was accepted");
+        let err = sent.unwrap_err();
+        assert_eq!(err.kind, ProviderErrorKind::Connect);
+        let why = err.debug_body.unwrap_or_default();
+        assert!(why.contains("certificate"), "{why}");
+    }
+
+    #[test]
+    fn urls_become_targets_and_their_credentials_a_basic_header() {
+        let (to, credentials) =
+            target(url::Url::parse("https://api.example.com/v1/chat/completions").unwrap())
+                .unwrap();
+        assert_eq!(
+            to.to_string(),
+            "https://api.example.com/v1/chat/completions"
+        );
+        assert!(credentials.is_none());
+
+        let (to, credentials) =
+            target(url::Url::parse("http://us%40r:p%3Ass@vllm.internal:8000/v1").unwrap()).unwrap();
+        assert_eq!(to.to_string(), "http://vllm.internal:8000/v1");
+        let credentials = credentials.unwrap();
+        assert!(credentials.is_sensitive());
+        // base64("us@r:p:ss")
+        assert_eq!(credentials.to_str().unwrap(), "Basic dXNAcjpwOnNz");
+
+        let err = target(url::Url::parse("ftp://files.example.com/").unwrap()).unwrap_err();
+        assert!(err.message.contains("not http"), "{}", err.message);
     }
 
     #[test]
@@ -420,12 +572,12 @@ mod tests {
 
     #[test]
     fn retry_after_reads_ms_seconds_and_dates() {
-        let mut headers = reqwest::header::HeaderMap::new();
+        let mut headers = HeaderMap::new();
         headers.insert("retry-after", "7".parse().unwrap());
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
         headers.insert("retry-after-ms", "1500".parse().unwrap());
         assert_eq!(retry_after(&headers), Some(Duration::from_millis(1500)));
-        let mut headers = reqwest::header::HeaderMap::new();
+        let mut headers = HeaderMap::new();
         headers.insert(
             "retry-after",
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),

@@ -115,12 +115,14 @@ fn crates_depend_only_on_the_layers_below_them() {
                 );
             }
         }
-        for forbidden in ["actix-web", "sqlx", "reqwest"] {
+        for forbidden in ["actix-web", "sqlx", "reqwest", "hyper", "hyper-util"] {
             let may = match forbidden {
                 "actix-web" => ["http-api"].contains(&krate),
                 "sqlx" => ["store-sql", "store-sqlite", "store-pg"].contains(&krate),
-                // Outbound HTTP: upstream providers, and identity providers.
-                _ => ["providers", "sso"].contains(&krate),
+                // The data plane's upstream leg, on hyper's client directly.
+                "hyper" | "hyper-util" => ["providers"].contains(&krate),
+                // Other outbound HTTP: identity providers.
+                _ => ["sso"].contains(&krate),
             };
             assert!(
                 may || !deps.contains_key(forbidden),

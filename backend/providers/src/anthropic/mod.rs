@@ -9,13 +9,14 @@ pub use native::message_text;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use ::http::Uri;
+use ::http::header::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
 use domain::llm::ChatRequest;
 use domain::llm::messages::MessagesRequest;
 use futures_util::StreamExt;
-use reqwest::Url;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
+use url::Url;
 
 use crate::http::{self, Timeouts};
 use crate::{Call, EventStream, ProviderError, Reply, sse};
@@ -40,10 +41,10 @@ pub struct Config {
 
 #[derive(Debug, Clone)]
 pub struct Anthropic {
-    url: Url,
+    url: Uri,
     /// Anthropic's token counting endpoint, beside `url`.
-    count_url: Url,
-    client: reqwest::Client,
+    count_url: Uri,
+    client: http::Client,
     default_max_tokens: u32,
     timeouts: Timeouts,
     /// Kept to derive a tenant's variant (its own key or URL) from this one.
@@ -113,7 +114,7 @@ impl Anthropic {
             headers.insert(name, value);
         }
         headers.insert(
-            reqwest::header::CONTENT_TYPE,
+            ::http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
         let mut count_url = url.clone();
@@ -121,10 +122,16 @@ impl Anthropic {
             .path_segments_mut()
             .map_err(|()| ProviderError::decode("base_url cannot take a path"))?
             .push("count_tokens");
+        let (url, url_credentials) = http::target(url)?;
+        if let Some(basic) = url_credentials {
+            headers
+                .entry(::http::header::AUTHORIZATION)
+                .or_insert(basic);
+        }
         Ok(Anthropic {
             client: http::client(&config.timeouts, headers, reach)?,
             url,
-            count_url,
+            count_url: http::target(count_url)?.0,
             default_max_tokens: config.default_max_tokens,
             timeouts: config.timeouts,
             config: Box::new(config),
@@ -140,7 +147,7 @@ impl Anthropic {
         req: &ChatRequest,
         call: Call<'_>,
         stream: bool,
-    ) -> Result<(reqwest::Response, bool), ProviderError> {
+    ) -> Result<(http::Response, bool), ProviderError> {
         let translated =
             to_wire::to_wire(req, call.upstream_model, self.default_max_tokens, stream)?;
         let body = serde_json::to_vec(&translated.body).map_err(ProviderError::decode)?;
@@ -154,25 +161,27 @@ impl Anthropic {
     /// within the first-byte timeout.
     async fn send(
         &self,
-        url: &Url,
+        uri: &Uri,
         body: Vec<u8>,
         call: Call<'_>,
-    ) -> Result<reqwest::Response, ProviderError> {
-        let mut request = self.client.post(url.clone()).body(body);
+    ) -> Result<http::Response, ProviderError> {
+        let mut request = self.client.post(uri, body);
         if let Some(betas) = call.anthropic_beta {
             // Replaces the client's default header, so the configured betas are merged in.
-            request = request.header("anthropic-beta", betas.merged_after(&self.config.beta));
+            let merged =
+                HeaderValue::try_from(betas.merged_after(&self.config.beta)).map_err(|_| {
+                    ProviderError::invalid_param("anthropic-beta", "invalid anthropic-beta header")
+                })?;
+            request.headers_mut().insert("anthropic-beta", merged);
         }
         let remaining = call.deadline.saturating_duration_since(Instant::now());
-        http::send(request, self.timeouts.first_byte.min(remaining)).await
+        self.client
+            .send(request, self.timeouts.first_byte.min(remaining))
+            .await
     }
 
     /// Reads a whole answer within what is left of the call's time.
-    async fn read(
-        &self,
-        response: reqwest::Response,
-        call: Call<'_>,
-    ) -> Result<Bytes, ProviderError> {
+    async fn read(&self, response: http::Response, call: Call<'_>) -> Result<Bytes, ProviderError> {
         let remaining = call.deadline.saturating_duration_since(Instant::now());
         http::read_body(response, remaining.min(self.timeouts.idle)).await
     }
@@ -208,7 +217,7 @@ impl Anthropic {
     ) -> Result<EventStream, ProviderError> {
         let body = native::relayed_body(req, call.upstream_model)?;
         let response = self.send(&self.url, body, call).await?;
-        let events = sse::events(response.bytes_stream().boxed());
+        let events = sse::events(http::body_stream(response));
         Ok(Box::pin(futures_util::stream::unfold(
             (Box::pin(events), native::Relay::default(), false),
             |(mut events, mut relay, done)| async move {
@@ -248,7 +257,7 @@ impl Anthropic {
         call: Call<'_>,
     ) -> Result<EventStream, ProviderError> {
         let (response, json_mode) = self.post(req, call, true).await?;
-        let events = sse::events(response.bytes_stream().boxed());
+        let events = sse::events(http::body_stream(response));
         let translator = stream::Translator::new(json_mode, unix_now());
         Ok(Box::pin(futures_util::stream::unfold(
             (Box::pin(events), translator, false),

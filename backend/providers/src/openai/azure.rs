@@ -1,6 +1,6 @@
 //! Azure OpenAI: deployment URLs, `api-version`, and the `api-key` header.
 
-use reqwest::Url;
+use url::Url;
 
 use crate::ProviderError;
 

@@ -10,12 +10,13 @@ pub mod quirks;
 
 use std::time::Instant;
 
+use ::http::Uri;
+use ::http::header::{HeaderMap, HeaderName, HeaderValue};
 use domain::llm::{ChatRequest, CompletionRequest, EmbeddingRequest};
 use futures_util::StreamExt;
-use reqwest::Url;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
+use url::Url;
 
 use crate::http::{self, Timeouts};
 use crate::sse;
@@ -65,8 +66,8 @@ pub struct OpenAi {
     base_url: Url,
     /// `chat/completions`, `completions` and `embeddings` under `base_url`, built once
     /// (Azure's deployment URLs depend on the model and are built per call).
-    fixed_urls: Option<Box<[Url; 3]>>,
-    client: reqwest::Client,
+    fixed_urls: Option<Box<[Uri; 3]>>,
+    client: http::Client,
     timeouts: Timeouts,
     /// Kept to derive a tenant's variant (its own key or URL) from this one.
     config: Box<Config>,
@@ -101,7 +102,11 @@ impl OpenAi {
     fn build(config: Config, reach: http::Reach) -> Result<Self, ProviderError> {
         let base_url = Url::parse(config.base_url.trim_end_matches('/'))
             .map_err(|e| ProviderError::decode(format!("invalid base_url: {e}")))?;
+        let (_, url_credentials) = http::target(base_url.clone())?;
         let mut headers = HeaderMap::new();
+        if let Some(basic) = url_credentials {
+            headers.insert(::http::header::AUTHORIZATION, basic);
+        }
         if let Some(key) = &config.api_key {
             let (name, value) = match config.flavor {
                 Flavor::Azure { .. } => ("api-key", key.expose_secret().to_owned()),
@@ -122,7 +127,7 @@ impl OpenAi {
             headers.insert(name, value);
         }
         headers.insert(
-            reqwest::header::CONTENT_TYPE,
+            ::http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
         let quirks = match &config.flavor {
@@ -133,9 +138,9 @@ impl OpenAi {
         let fixed_urls = match config.flavor {
             Flavor::Azure { .. } => None,
             Flavor::OpenAi | Flavor::Compatible(_) => Some(Box::new([
-                join(&base_url, OPERATIONS[0])?,
-                join(&base_url, OPERATIONS[1])?,
-                join(&base_url, OPERATIONS[2])?,
+                http::target(join(&base_url, OPERATIONS[0])?)?.0,
+                http::target(join(&base_url, OPERATIONS[1])?)?.0,
+                http::target(join(&base_url, OPERATIONS[2])?)?.0,
             ])),
         };
         Ok(OpenAi {
@@ -161,19 +166,20 @@ impl OpenAi {
         self.timeouts
     }
 
-    fn url(&self, operation: &str, upstream_model: &str) -> Result<Url, ProviderError> {
-        if let (Some(urls), Some(index)) = (
+    fn uri(&self, operation: &str, upstream_model: &str) -> Result<Uri, ProviderError> {
+        if let (Some(uris), Some(index)) = (
             &self.fixed_urls,
             OPERATIONS.iter().position(|it| *it == operation),
         ) {
-            return Ok(urls[index].clone());
+            return Ok(uris[index].clone());
         }
-        match &self.flavor {
+        let url = match &self.flavor {
             Flavor::Azure { api_version } => {
-                azure::url(&self.base_url, api_version, upstream_model, operation)
+                azure::url(&self.base_url, api_version, upstream_model, operation)?
             }
-            Flavor::OpenAi | Flavor::Compatible(_) => join(&self.base_url, operation),
-        }
+            Flavor::OpenAi | Flavor::Compatible(_) => join(&self.base_url, operation)?,
+        };
+        Ok(http::target(url)?.0)
     }
 
     async fn post(
@@ -181,14 +187,15 @@ impl OpenAi {
         operation: &str,
         call: Call<'_>,
         body: impl Serialize,
-    ) -> Result<reqwest::Response, ProviderError> {
+    ) -> Result<http::Response, ProviderError> {
         let body = serde_json::to_vec(&body).map_err(ProviderError::decode)?;
         let request = self
             .client
-            .post(self.url(operation, call.upstream_model)?)
-            .body(body);
+            .post(&self.uri(operation, call.upstream_model)?, body);
         let remaining = call.deadline.saturating_duration_since(Instant::now());
-        http::send(request, self.timeouts.first_byte.min(remaining)).await
+        self.client
+            .send(request, self.timeouts.first_byte.min(remaining))
+            .await
     }
 
     async fn complete(
@@ -212,7 +219,7 @@ impl OpenAi {
     ) -> Result<EventStream, ProviderError> {
         let response = self.post(operation, call, body).await?;
         let x_groq = self.quirks.stream_usage == quirks::StreamUsage::XGroq;
-        let events = sse::events(response.bytes_stream().boxed());
+        let events = sse::events(http::body_stream(response));
         Ok(Box::pin(futures_util::stream::unfold(
             (Box::pin(events), false),
             move |(mut events, done)| async move {

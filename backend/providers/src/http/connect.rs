@@ -1,0 +1,153 @@
+//! How upstream connections are opened: name resolution that can refuse internal addresses,
+//! TCP with keep-alive and no Nagle delay, TLS with the platform's roots and ALPN (h2 or
+//! HTTP/1.1), all within one connect timeout.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::Uri;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::Name;
+use rustls::ClientConfig;
+use rustls::crypto::CryptoProvider;
+use tower_service::Service;
+
+use super::Reach;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The connector every upstream pool uses.
+pub(super) type Connector = Timed<HttpsConnector<HttpConnector<Resolver>>>;
+
+/// Builds the connector for one upstream.
+///
+/// # Errors
+/// When no TLS configuration can be made (the platform's certificate verifier failed).
+pub(super) fn connector(connect_timeout: Duration, reach: Reach) -> Result<Connector, String> {
+    let mut tcp = HttpConnector::new_with_resolver(Resolver { reach });
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    tcp.set_keepalive(Some(Duration::from_secs(15)));
+    tcp.set_keepalive_interval(Some(Duration::from_secs(15)));
+    let tls = HttpsConnectorBuilder::new()
+        .with_tls_config(tls_config()?)
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(tcp);
+    Ok(Timed {
+        inner: tls,
+        timeout: connect_timeout,
+    })
+}
+
+/// One TLS configuration for the process: the platform verifier loads the system's roots once.
+fn tls_config() -> Result<ClientConfig, String> {
+    static CONFIG: OnceLock<Result<ClientConfig, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let provider = CryptoProvider::get_default()
+                .cloned()
+                .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+            let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
+                .map_err(|e| format!("TLS certificate verifier: {e}"))?;
+            Ok(ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| format!("TLS versions: {e}"))?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier))
+                .with_no_client_auth())
+        })
+        .clone()
+}
+
+/// Resolves names with the system resolver; for tenants' URLs, drops internal addresses.
+///
+/// Literal IP addresses never reach a resolver: tenant URLs naming one are checked when the
+/// credential is stored (`domain::credential`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Resolver {
+    reach: Reach,
+}
+
+impl Service<Name> for Resolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = Pin<Box<dyn Future<Output = std::io::Result<Self::Response>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let reach = self.reach;
+        Box::pin(async move {
+            let host = name.as_str();
+            let resolved = tokio::net::lookup_host((host, 0)).await?;
+            let addrs: Vec<SocketAddr> = match reach {
+                Reach::Any => resolved.collect(),
+                Reach::PublicOnly => resolved
+                    .filter(|it| !domain::credential::is_internal(it.ip()))
+                    .collect(),
+            };
+            if addrs.is_empty() {
+                let why = match reach {
+                    Reach::Any => format!("`{host}` has no address"),
+                    Reach::PublicOnly => format!(
+                        "`{host}` resolves only to private, loopback or link-local addresses, which tenant upstreams may not reach"
+                    ),
+                };
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    why,
+                ));
+            }
+            Ok(addrs.into_iter())
+        })
+    }
+}
+
+/// A connection that was not set up (TCP and TLS) within the connect timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("no connection within {} ms", .0.as_millis())]
+pub(crate) struct ConnectTimeout(pub(crate) Duration);
+
+/// Bounds a connector's whole set-up, TLS handshake included (hyper's own timeout covers TCP
+/// only).
+#[derive(Debug, Clone)]
+pub(super) struct Timed<C> {
+    inner: C,
+    timeout: Duration,
+}
+
+impl<C> Service<Uri> for Timed<C>
+where
+    C: Service<Uri>,
+    C::Error: Into<BoxError>,
+    C::Future: Send + 'static,
+    C::Response: Send + 'static,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<C::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let timeout = self.timeout;
+        let connecting = self.inner.call(uri);
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, connecting).await {
+                Ok(connected) => connected.map_err(Into::into),
+                Err(_) => Err(ConnectTimeout(timeout).into()),
+            }
+        })
+    }
+}
