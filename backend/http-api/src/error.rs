@@ -77,10 +77,10 @@ pub fn log(e: &Error) {
             tracing::debug!(code, message = %e.message, "client error");
         }
         ErrorSource::Upstream => {
-            tracing::warn!(code, message = %e.message, detail = ?e.detail, "upstream error");
+            tracing::warn!(code, message = %e.message, detail = e.detail.as_deref(), "upstream error");
         }
         ErrorSource::Internal => {
-            tracing::error!(code, message = %e.message, detail = ?e.detail, "internal error");
+            tracing::error!(code, message = %e.message, detail = e.detail.as_deref(), "internal error");
         }
     }
 }
