@@ -74,13 +74,13 @@ pub fn log(e: &Error) {
     let code = e.code().as_str();
     match e.kind.source() {
         ErrorSource::Client => {
-            tracing::debug!(code, message = %e.message, "client error");
+            tracing::debug!(code, error = %e.message, "client error");
         }
         ErrorSource::Upstream => {
-            tracing::warn!(code, message = %e.message, detail = e.detail.as_deref(), "upstream error");
+            tracing::warn!(code, error = %e.message, detail = e.detail.as_deref(), "upstream error");
         }
         ErrorSource::Internal => {
-            tracing::error!(code, message = %e.message, detail = e.detail.as_deref(), "internal error");
+            tracing::error!(code, error = %e.message, detail = e.detail.as_deref(), "internal error");
         }
     }
 }
