@@ -23,8 +23,9 @@ use crate::error::{ProviderError, ProviderErrorKind};
 
 /// Timeouts for one upstream.
 ///
-/// They are enforced by the adapters (`send`, `read_body`, the stream wrapper), not by the HTTP
-/// client, which would arm a timer on every socket read.
+/// `connect` is enforced by the connector, once per new connection; the others by the adapters
+/// (`Client::send`, `read_body`, the stream wrapper), not by the HTTP client, which would arm a
+/// timer on every socket read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// TCP (and TLS) connection set-up.
@@ -143,28 +144,34 @@ impl Client {
     }
 }
 
-/// The request target for `url`, and the basic credentials it carried (`http://user:pass@…`),
-/// which are sent as an `authorization` header rather than in the request line.
+/// Removes the basic credentials a URL carries (`http://user:pass@…`) and returns them as an
+/// `authorization` header value, so they are never sent in the request line. Called once per
+/// upstream, on its base URL.
 ///
 /// # Errors
-/// When `url` is not a valid HTTP request target.
-pub fn target(mut url: url::Url) -> Result<(Uri, Option<HeaderValue>), ProviderError> {
-    let credentials = if url.username().is_empty() && url.password().is_none() {
-        None
-    } else {
-        let decoded = |it: &str| percent_decode_str(it).decode_utf8_lossy().into_owned();
-        let user = decoded(url.username());
-        let password = url.password().map(decoded).unwrap_or_default();
-        let encoded =
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
-            .map_err(|_| ProviderError::decode("invalid credentials in the upstream URL"))?;
-        value.set_sensitive(true);
-        Some(value)
-    };
+/// Credentials that make no header value.
+pub fn take_credentials(url: &mut url::Url) -> Result<Option<HeaderValue>, ProviderError> {
+    if url.username().is_empty() && url.password().is_none() {
+        return Ok(None);
+    }
+    let decoded = |it: &str| percent_decode_str(it).decode_utf8_lossy().into_owned();
+    let user = decoded(url.username());
+    let password = url.password().map(decoded).unwrap_or_default();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
+        .map_err(|_| ProviderError::decode("invalid credentials in the upstream URL"))?;
+    value.set_sensitive(true);
     // Infallible on http(s) URLs; a URL that cannot have credentials has none to strip.
     let _ = url.set_username("");
     let _ = url.set_password(None);
+    Ok(Some(value))
+}
+
+/// The request target for `url`.
+///
+/// # Errors
+/// When `url` is not an http or https request target.
+pub fn uri(url: &url::Url) -> Result<Uri, ProviderError> {
     let uri = Uri::try_from(url.as_str())
         .map_err(|e| ProviderError::decode(format!("invalid upstream URL: {e}")))?;
     if !matches!(uri.scheme_str(), Some("http" | "https")) {
@@ -172,7 +179,7 @@ pub fn target(mut url: url::Url) -> Result<(Uri, Option<HeaderValue>), ProviderE
             "upstream URL `{url}` is not http or https"
         )));
     }
-    Ok((uri, credentials))
+    Ok(uri)
 }
 
 /// Reads a whole (non-streamed) body, bounded by what is left of the total deadline.
@@ -401,8 +408,8 @@ pub(crate) fn classify_stream_error(body: &[u8]) -> ProviderError {
 mod tests {
     use super::*;
 
-    fn uri(text: &str) -> Uri {
-        target(url::Url::parse(text).unwrap()).unwrap().0
+    fn to(text: &str) -> Uri {
+        uri(&url::Url::parse(text).unwrap()).unwrap()
     }
 
     #[tokio::test]
@@ -411,7 +418,7 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let guarded = client(&Timeouts::default(), HeaderMap::new(), Reach::PublicOnly).unwrap();
-        let to = uri(&format!("http://localhost:{port}/"));
+        let to = to(&format!("http://localhost:{port}/"));
         let err = guarded
             .send(guarded.post(&to, Vec::new()), Duration::from_secs(5))
             .await
@@ -457,7 +464,7 @@ mod tests {
             ..Timeouts::default()
         };
         let client = client(&timeouts, HeaderMap::new(), Reach::Any).unwrap();
-        let to = uri(&format!("https://127.0.0.1:{port}/v1/chat/completions"));
+        let to = to(&format!("https://127.0.0.1:{port}/v1/chat/completions"));
         let err = tokio::select! {
             sent = client.send(client.post(&to, Vec::new()), Duration::from_secs(30)) => sent.unwrap_err(),
             () = hold => unreachable!("the handshake outlasted the test"),
@@ -491,7 +498,7 @@ mod tests {
             acceptor.accept(socket).await.is_ok()
         };
         let client = client(&Timeouts::default(), HeaderMap::new(), Reach::Any).unwrap();
-        let to = uri(&format!("https://localhost:{port}/v1/chat/completions"));
+        let to = to(&format!("https://localhost:{port}/v1/chat/completions"));
         let (sent, handshake_done) = tokio::join!(
             client.send(client.post(&to, Vec::new()), Duration::from_secs(5)),
             serve
@@ -505,24 +512,24 @@ mod tests {
 
     #[test]
     fn urls_become_targets_and_their_credentials_a_basic_header() {
-        let (to, credentials) =
-            target(url::Url::parse("https://api.example.com/v1/chat/completions").unwrap())
-                .unwrap();
+        let mut plain = url::Url::parse("https://api.example.com/v1/chat/completions").unwrap();
+        assert!(take_credentials(&mut plain).unwrap().is_none());
         assert_eq!(
-            to.to_string(),
+            uri(&plain).unwrap().to_string(),
             "https://api.example.com/v1/chat/completions"
         );
-        assert!(credentials.is_none());
 
-        let (to, credentials) =
-            target(url::Url::parse("http://us%40r:p%3Ass@vllm.internal:8000/v1").unwrap()).unwrap();
-        assert_eq!(to.to_string(), "http://vllm.internal:8000/v1");
-        let credentials = credentials.unwrap();
+        let mut with = url::Url::parse("http://us%40r:p%3Ass@vllm.internal:8000/v1").unwrap();
+        let credentials = take_credentials(&mut with).unwrap().unwrap();
+        assert_eq!(
+            uri(&with).unwrap().to_string(),
+            "http://vllm.internal:8000/v1"
+        );
         assert!(credentials.is_sensitive());
         // base64("us@r:p:ss")
         assert_eq!(credentials.to_str().unwrap(), "Basic dXNAcjpwOnNz");
 
-        let err = target(url::Url::parse("ftp://files.example.com/").unwrap()).unwrap_err();
+        let err = uri(&url::Url::parse("ftp://files.example.com/").unwrap()).unwrap_err();
         assert!(err.message.contains("not http"), "{}", err.message);
     }
 

@@ -91,6 +91,9 @@ impl Anthropic {
             .pop_if_empty()
             .extend(["v1", "messages"]);
         let mut headers = HeaderMap::new();
+        if let Some(basic) = http::take_credentials(&mut url)? {
+            headers.insert(::http::header::AUTHORIZATION, basic);
+        }
         let invalid = |name: &str| ProviderError::decode(format!("invalid value for `{name}`"));
         if let Some(key) = &config.api_key {
             let mut value =
@@ -122,16 +125,10 @@ impl Anthropic {
             .path_segments_mut()
             .map_err(|()| ProviderError::decode("base_url cannot take a path"))?
             .push("count_tokens");
-        let (url, url_credentials) = http::target(url)?;
-        if let Some(basic) = url_credentials {
-            headers
-                .entry(::http::header::AUTHORIZATION)
-                .or_insert(basic);
-        }
         Ok(Anthropic {
             client: http::client(&config.timeouts, headers, reach)?,
-            url,
-            count_url: http::target(count_url)?.0,
+            url: http::uri(&url)?,
+            count_url: http::uri(&count_url)?,
             default_max_tokens: config.default_max_tokens,
             timeouts: config.timeouts,
             config: Box::new(config),

@@ -100,11 +100,11 @@ impl OpenAi {
     }
 
     fn build(config: Config, reach: http::Reach) -> Result<Self, ProviderError> {
-        let base_url = Url::parse(config.base_url.trim_end_matches('/'))
+        let mut base_url = Url::parse(config.base_url.trim_end_matches('/'))
             .map_err(|e| ProviderError::decode(format!("invalid base_url: {e}")))?;
-        let (_, url_credentials) = http::target(base_url.clone())?;
         let mut headers = HeaderMap::new();
-        if let Some(basic) = url_credentials {
+        // Before the API key, which replaces them when both are given.
+        if let Some(basic) = http::take_credentials(&mut base_url)? {
             headers.insert(::http::header::AUTHORIZATION, basic);
         }
         if let Some(key) = &config.api_key {
@@ -138,9 +138,9 @@ impl OpenAi {
         let fixed_urls = match config.flavor {
             Flavor::Azure { .. } => None,
             Flavor::OpenAi | Flavor::Compatible(_) => Some(Box::new([
-                http::target(join(&base_url, OPERATIONS[0])?)?.0,
-                http::target(join(&base_url, OPERATIONS[1])?)?.0,
-                http::target(join(&base_url, OPERATIONS[2])?)?.0,
+                http::uri(&join(&base_url, OPERATIONS[0])?)?,
+                http::uri(&join(&base_url, OPERATIONS[1])?)?,
+                http::uri(&join(&base_url, OPERATIONS[2])?)?,
             ])),
         };
         Ok(OpenAi {
@@ -179,7 +179,7 @@ impl OpenAi {
             }
             Flavor::OpenAi | Flavor::Compatible(_) => join(&self.base_url, operation)?,
         };
-        Ok(http::target(url)?.0)
+        http::uri(&url)
     }
 
     async fn post(
