@@ -1,6 +1,6 @@
 //! The cross-crate test harness: a real `sluice` on port 0 (`harness`), mock upstreams that
-//! speak each provider's wire format over real HTTP (`mock_upstream`), and recorded provider
-//! fixtures (`fixtures`).
+//! speak each provider's wire format over real HTTP (`mock_upstream`; over TLS and HTTP/2:
+//! `tls_upstream`), and recorded provider fixtures (`fixtures`).
 
 #![expect(
     clippy::unwrap_used,
@@ -18,3 +18,4 @@ pub mod fixtures;
 pub mod harness;
 pub mod mock_upstream;
 pub mod sse;
+pub mod tls_upstream;

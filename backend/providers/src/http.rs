@@ -18,6 +18,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 pub(crate) use connect::ConnectTimeout;
+pub use connect::{Roots, Trust};
 
 use crate::error::{ProviderError, ProviderErrorKind};
 
@@ -91,12 +92,13 @@ pub fn client(
     timeouts: &Timeouts,
     mut headers: HeaderMap,
     reach: Reach,
+    trust: &Trust,
 ) -> Result<Client, ProviderError> {
     // What reqwest, curl and most clients send; some upstreams' front doors expect it.
     headers
         .entry(http::header::ACCEPT)
         .or_insert(HeaderValue::from_static("*/*"));
-    let connector = connect::connector(timeouts.connect, reach)
+    let connector = connect::connector(timeouts.connect, reach, trust)
         .map_err(|e| ProviderError::new(ProviderErrorKind::Connect, format!("http client: {e}")))?;
     let pool = Pool::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
@@ -417,7 +419,13 @@ mod tests {
         // A listening local port is unreachable through a name, but reachable for operators.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let guarded = client(&Timeouts::default(), HeaderMap::new(), Reach::PublicOnly).unwrap();
+        let guarded = client(
+            &Timeouts::default(),
+            HeaderMap::new(),
+            Reach::PublicOnly,
+            &Trust::System,
+        )
+        .unwrap();
         let to = to(&format!("http://localhost:{port}/"));
         let err = guarded
             .send(guarded.post(&to, Vec::new()), Duration::from_secs(5))
@@ -427,7 +435,13 @@ mod tests {
         let why = err.debug_body.unwrap_or_default();
         assert!(why.contains("private, loopback"), "{why}");
 
-        let open = client(&Timeouts::default(), HeaderMap::new(), Reach::Any).unwrap();
+        let open = client(
+            &Timeouts::default(),
+            HeaderMap::new(),
+            Reach::Any,
+            &Trust::System,
+        )
+        .unwrap();
         let serve = async {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let (mut socket, _) = listener.accept().await.unwrap();
@@ -463,7 +477,7 @@ mod tests {
             connect: Duration::from_millis(200),
             ..Timeouts::default()
         };
-        let client = client(&timeouts, HeaderMap::new(), Reach::Any).unwrap();
+        let client = client(&timeouts, HeaderMap::new(), Reach::Any, &Trust::System).unwrap();
         let to = to(&format!("https://127.0.0.1:{port}/v1/chat/completions"));
         let err = tokio::select! {
             sent = client.send(client.post(&to, Vec::new()), Duration::from_secs(30)) => sent.unwrap_err(),
@@ -474,14 +488,16 @@ mod tests {
         assert!(why.contains("no connection within 200 ms"), "{why}");
     }
 
-    #[tokio::test]
-    async fn tls_upstreams_must_present_a_trusted_certificate() {
+    const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/testdata");
+
+    /// A TLS server for `localhost`, its certificate issued by `testdata/ca.pem`.
+    fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let cert = CertificateDer::from_pem_slice(include_bytes!("http/testdata/self_signed.pem"))
-            .unwrap();
+        let cert =
+            CertificateDer::from_pem_slice(include_bytes!("http/testdata/localhost.pem")).unwrap();
         let key =
-            PrivateKeyDer::from_pem_slice(include_bytes!("http/testdata/self_signed.key")).unwrap();
+            PrivateKeyDer::from_pem_slice(include_bytes!("http/testdata/localhost.key")).unwrap();
         let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
@@ -490,24 +506,99 @@ mod tests {
         .with_no_client_auth()
         .with_single_cert(vec![cert], key)
         .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
+    }
+
+    #[tokio::test]
+    async fn tls_upstreams_must_present_a_certificate_the_provider_trusts() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let acceptor = tls_acceptor();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
+        let to = to(&format!("https://localhost:{port}/v1/chat/completions"));
+
+        // The system's roots do not know the private CA.
+        let system = client(
+            &Timeouts::default(),
+            HeaderMap::new(),
+            Reach::Any,
+            &Trust::System,
+        )
+        .unwrap();
         let serve = async {
             let (socket, _) = listener.accept().await.unwrap();
             acceptor.accept(socket).await.is_ok()
         };
-        let client = client(&Timeouts::default(), HeaderMap::new(), Reach::Any).unwrap();
-        let to = to(&format!("https://localhost:{port}/v1/chat/completions"));
         let (sent, handshake_done) = tokio::join!(
-            client.send(client.post(&to, Vec::new()), Duration::from_secs(5)),
+            system.send(system.post(&to, Vec::new()), Duration::from_secs(5)),
             serve
         );
-        assert!(!handshake_done, "a self-signed certificate was accepted");
+        assert!(
+            !handshake_done,
+            "a certificate of an unknown CA was accepted"
+        );
         let err = sent.unwrap_err();
         assert_eq!(err.kind, ProviderErrorKind::Connect);
         let why = err.debug_body.unwrap_or_default();
         assert!(why.contains("certificate"), "{why}");
+
+        // A provider given that CA connects.
+        let trust =
+            Trust::from_pem_file(std::path::Path::new(&format!("{TESTDATA}/ca.pem"))).unwrap();
+        let private = client(&Timeouts::default(), HeaderMap::new(), Reach::Any, &trust).unwrap();
+        let serve = async {
+            let (socket, _) = listener.accept().await.unwrap();
+            let mut tls = acceptor.accept(socket).await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = tls.read(&mut buf).await.unwrap();
+            tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
+            tls.flush().await.unwrap();
+            tls
+        };
+        let (response, _tls) = tokio::join!(
+            private.send(private.post(&to, Vec::new()), Duration::from_secs(5)),
+            serve
+        );
+        let body = read_body(response.unwrap(), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"ok");
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_pem_certificates() {
+        let dir = std::env::temp_dir().join(format!("sluice-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.pem");
+        let err = Trust::from_pem_file(&missing).unwrap_err();
+        assert!(
+            err.contains("cannot read") && err.contains("missing.pem"),
+            "{err}"
+        );
+
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let err = Trust::from_pem_file(&empty).unwrap_err();
+        assert!(err.contains("holds no PEM certificate"), "{err}");
+
+        let broken = dir.join("broken.pem");
+        std::fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let err = Trust::from_pem_file(&broken).unwrap_err();
+        assert!(err.contains("certificate 1"), "{err}");
+
+        // A key is skipped, the certificates beside it are read.
+        let mixed = dir.join("mixed.pem");
+        let mut text = std::fs::read(format!("{TESTDATA}/localhost.key")).unwrap();
+        text.extend(std::fs::read(format!("{TESTDATA}/ca.pem")).unwrap());
+        std::fs::write(&mixed, text).unwrap();
+        assert!(matches!(Trust::from_pem_file(&mixed), Ok(Trust::Roots(_))));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

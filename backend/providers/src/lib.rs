@@ -24,7 +24,7 @@ use domain::llm::{ChatRequest, CompletionRequest, EmbeddingRequest, TokenCounts}
 use futures_util::Stream;
 
 pub use error::{ProviderError, ProviderErrorKind, error_chain};
-pub use http::{Reach, Timeouts};
+pub use http::{Reach, Timeouts, Trust};
 
 /// The kinds of upstream, a closed set so every capability decision is an exhaustive match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

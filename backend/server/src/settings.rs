@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use providers::openai::{Compat, Flavor};
-use providers::{Timeouts, anthropic, mock, openai};
+use providers::{Timeouts, Trust, anthropic, mock, openai};
 use secrecy::SecretString;
 use serde::Deserialize;
 use toml::Spanned;
@@ -159,6 +159,8 @@ struct RawProvider {
     default_max_tokens: Option<u32>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    /// PEM file of the CAs the upstream's certificate must chain to (instead of the system's).
+    ca_file: Option<Spanned<String>>,
     connect_timeout_ms: Option<u64>,
     first_byte_timeout_ms: Option<u64>,
     idle_timeout_ms: Option<u64>,
@@ -913,6 +915,11 @@ fn provider_settings(
             }
         }
     };
+    let trust = match &raw.ca_file {
+        None => Trust::System,
+        Some(file) => Trust::from_pem_file(Path::new(file.get_ref()))
+            .map_err(|e| source.at(file, &key("ca_file"), e))?,
+    };
     let headers: Vec<(String, String)> = raw
         .headers
         .iter()
@@ -925,6 +932,7 @@ fn provider_settings(
             api_key,
             headers,
             timeouts,
+            trust,
         }),
         "azure_openai" | "azure" => ProviderConfig::OpenAi(openai::Config {
             flavor: Flavor::Azure {
@@ -937,6 +945,7 @@ fn provider_settings(
             api_key,
             headers,
             timeouts,
+            trust,
         }),
         "openai_compatible" => {
             let flavor = match &raw.flavor {
@@ -955,6 +964,7 @@ fn provider_settings(
                 api_key,
                 headers,
                 timeouts,
+                trust,
             })
         }
         "anthropic" => ProviderConfig::Anthropic(anthropic::Config {
@@ -968,6 +978,7 @@ fn provider_settings(
             default_max_tokens: raw.default_max_tokens.unwrap_or(4096).max(1),
             headers,
             timeouts,
+            trust,
         }),
         "mock" => ProviderConfig::Mock(mock::Config {
             latency: millis(raw.latency_ms, Duration::ZERO),
@@ -1064,6 +1075,35 @@ mod tests {
         assert_eq!(
             e.0,
             "environment variable SLUICE_WORKERS: invalid value `many`"
+        );
+    }
+
+    #[test]
+    fn a_provider_ca_file_is_read_at_start_and_named_when_unusable() {
+        let ca = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../providers/src/http/testdata/ca.pem"
+        );
+        let settings = parse(&format!(
+            "[providers.vllm]\nkind = \"openai_compatible\"\nbase_url = \"https://vllm.internal/v1\"\nca_file = \"{ca}\"\n"
+        ))
+        .unwrap();
+        assert!(matches!(
+            &settings.providers[0].config,
+            ProviderConfig::OpenAi(openai::Config {
+                trust: Trust::Roots(_),
+                ..
+            })
+        ));
+        let e = parse(
+            "[providers.vllm]\nkind = \"openai_compatible\"\nbase_url = \"https://vllm.internal/v1\"\nca_file = \"/nonexistent/ca.pem\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with(
+                "sluice.toml:4: `providers.vllm.ca_file`: cannot read `/nonexistent/ca.pem`"
+            ),
+            "{e}"
         );
     }
 

@@ -75,8 +75,13 @@ async fn world(env: &[(&str, &str)]) -> World {
 
 /// A signed-in owner of a fresh tenant, and a data-plane key of that tenant.
 async fn owner(app: &TestApp, email: &str) -> (Browser, String, String) {
+    owner_of(app, email, "Byok Inc").await
+}
+
+/// A signed-in owner of a fresh tenant named `tenant`, and a data-plane key of it.
+async fn owner_of(app: &TestApp, email: &str, tenant: &str) -> (Browser, String, String) {
     let browser = Browser::join(app, email).await;
-    let tenant = browser.create_tenant("Byok Inc").await;
+    let tenant = browser.create_tenant(tenant).await;
     let (status, key) = browser
         .post(
             &format!("/api/v1/tenants/{tenant}/keys"),
@@ -495,4 +500,82 @@ async fn a_credential_stored_through_one_node_serves_calls_on_another_within_a_s
         .await,
         "the other node uses the tenant's key within a second"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_private_ca_vouches_for_its_upstream_not_for_a_tenants_url() {
+    use it::tls_upstream::{Offers, TlsUpstream, ca_file};
+    let upstream = TlsUpstream::start(Offers::H2, |_| {
+        Reply::json(fixtures::text("openai/chat_ok.json"))
+    })
+    .await;
+    let app = TestApp::builder()
+        .config(format!(
+            r#"
+[providers.openai]
+kind = "openai"
+base_url = "{}/v1"
+api_key = "env:UPSTREAM_KEY"
+ca_file = "{}"
+
+[[models]]
+alias = "gpt"
+provider = "openai"
+model = "gpt-4o-mini"
+"#,
+            upstream.url,
+            ca_file()
+        ))
+        .env("UPSTREAM_KEY", UPSTREAM_KEY)
+        .env("SLUICE_ALLOW_PRIVATE_UPSTREAMS", "true")
+        .spawn()
+        .await;
+    let sent_with = |secret: &str| {
+        upstream
+            .requests()
+            .iter()
+            .filter(|(_, it)| it.header("authorization") == Some(&format!("Bearer {secret}")))
+            .count()
+    };
+
+    // A tenant's key alone: the operator's URL, verified with the operator's CA.
+    let (ada, tenant, key) = owner(&app, "ada@example.com").await;
+    let (status, created) = ada
+        .post(
+            &format!("/api/v1/tenants/{tenant}/provider-credentials"),
+            json!({"name": "own key", "provider": "openai", "secret": TENANT_SECRET}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            chat(&app, &key, "gpt").await.0 == 200 && sent_with(TENANT_SECRET) > 0
+        })
+        .await,
+        "the tenant's key reaches the operator's TLS upstream"
+    );
+
+    // A tenant's own URL, even one naming the same server, is verified against the system's
+    // roots, which do not know the operator's CA: refused before anything is sent.
+    let bob_secret = "sk-bob-own-key-0123456789abcdef";
+    let (bob, tenant, key) = owner_of(&app, "bob@example.com", "Bob Ltd").await;
+    let (status, created) = bob
+        .post(
+            &format!("/api/v1/tenants/{tenant}/provider-credentials"),
+            json!({"name": "own url", "provider": "openai", "secret": bob_secret,
+                   "base_url": format!("{}/v1", upstream.url)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let mut last = (0, Value::Null);
+    for _ in 0..40 {
+        last = chat(&app, &key, "gpt").await;
+        if last.0 == 502 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(last.0, 502, "{last:?}");
+    assert_eq!(last.1["error"]["code"], "upstream_unavailable", "{last:?}");
+    assert_eq!(sent_with(bob_secret), 0);
 }

@@ -25,4 +25,5 @@ mod sso;
 mod streaming;
 mod tidy;
 mod upstream_failures;
+mod upstream_tls;
 mod usage;

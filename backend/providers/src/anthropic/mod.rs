@@ -37,6 +37,8 @@ pub struct Config {
     pub default_max_tokens: u32,
     pub headers: Vec<(String, String)>,
     pub timeouts: Timeouts,
+    /// Which CAs the upstream's certificate must chain to.
+    pub trust: http::Trust,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +81,8 @@ impl Anthropic {
         config.api_key = Some(api_key);
         if let Some(url) = base_url {
             config.base_url = url.to_owned();
+            // The operator's private CA vouches for the operator's upstream, not the tenant's.
+            config.trust = http::Trust::System;
         }
         Self::build(config, reach)
     }
@@ -126,7 +130,7 @@ impl Anthropic {
             .map_err(|()| ProviderError::decode("base_url cannot take a path"))?
             .push("count_tokens");
         Ok(Anthropic {
-            client: http::client(&config.timeouts, headers, reach)?,
+            client: http::client(&config.timeouts, headers, reach, &config.trust)?,
             url: http::uri(&url)?,
             count_url: http::uri(&count_url)?,
             default_max_tokens: config.default_max_tokens,

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
@@ -13,8 +14,10 @@ use http::Uri;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::Name;
-use rustls::ClientConfig;
 use rustls::crypto::CryptoProvider;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::{ClientConfig, RootCertStore};
 use tower_service::Service;
 
 use super::Reach;
@@ -24,18 +27,94 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The connector every upstream pool uses.
 pub(super) type Connector = Timed<HttpsConnector<HttpConnector<Resolver>>>;
 
+/// Which certificate authorities an upstream's TLS certificate must chain to.
+#[derive(Debug, Clone, Default)]
+pub enum Trust {
+    /// The system's roots, through the platform verifier (what public providers need).
+    #[default]
+    System,
+    /// Only the CAs of one PEM file: an internal upstream behind a private CA, trusted for that
+    /// provider alone rather than for the whole process (`SSL_CERT_FILE`).
+    Roots(Arc<Roots>),
+}
+
+/// A provider's own certificate authorities, ready to verify with.
+pub struct Roots {
+    /// Where they came from, for logs.
+    file: PathBuf,
+    config: ClientConfig,
+}
+
+impl std::fmt::Debug for Roots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Roots").field("file", &self.file).finish()
+    }
+}
+
+impl Trust {
+    /// Reads the CA certificates of a PEM file.
+    ///
+    /// # Errors
+    /// When the file cannot be read, holds no certificate, or holds one that is not a valid CA
+    /// certificate.
+    pub fn from_pem_file(file: &Path) -> Result<Trust, String> {
+        let text =
+            std::fs::read(file).map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+        let mut roots = RootCertStore::empty();
+        for (index, certificate) in CertificateDer::pem_slice_iter(&text).enumerate() {
+            let certificate = certificate.map_err(|e| {
+                format!(
+                    "`{}`: certificate {} is not valid PEM: {e}",
+                    file.display(),
+                    index + 1
+                )
+            })?;
+            roots.add(certificate).map_err(|e| {
+                format!(
+                    "`{}`: certificate {} cannot be a root: {e}",
+                    file.display(),
+                    index + 1
+                )
+            })?;
+        }
+        if roots.is_empty() {
+            return Err(format!("`{}` holds no PEM certificate", file.display()));
+        }
+        let config = ClientConfig::builder_with_provider(crypto_provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS versions: {e}"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Trust::Roots(Arc::new(Roots {
+            file: file.to_owned(),
+            config,
+        })))
+    }
+
+    fn client_config(&self) -> Result<ClientConfig, String> {
+        match self {
+            Trust::System => system_tls_config(),
+            Trust::Roots(roots) => Ok(roots.config.clone()),
+        }
+    }
+}
+
 /// Builds the connector for one upstream.
 ///
 /// # Errors
 /// When no TLS configuration can be made (the platform's certificate verifier failed).
-pub(super) fn connector(connect_timeout: Duration, reach: Reach) -> Result<Connector, String> {
+pub(super) fn connector(
+    connect_timeout: Duration,
+    reach: Reach,
+    trust: &Trust,
+) -> Result<Connector, String> {
     let mut tcp = HttpConnector::new_with_resolver(Resolver { reach });
     tcp.enforce_http(false);
     tcp.set_nodelay(true);
     tcp.set_keepalive(Some(Duration::from_secs(15)));
     tcp.set_keepalive_interval(Some(Duration::from_secs(15)));
     let tls = HttpsConnectorBuilder::new()
-        .with_tls_config(tls_config()?)
+        .with_tls_config(trust.client_config()?)
         .https_or_http()
         .enable_http1()
         .enable_http2()
@@ -46,14 +125,19 @@ pub(super) fn connector(connect_timeout: Duration, reach: Reach) -> Result<Conne
     })
 }
 
+/// The process's crypto provider when one was installed, ring otherwise.
+fn crypto_provider() -> Arc<CryptoProvider> {
+    CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()))
+}
+
 /// One TLS configuration for the process: the platform verifier loads the system's roots once.
-fn tls_config() -> Result<ClientConfig, String> {
+fn system_tls_config() -> Result<ClientConfig, String> {
     static CONFIG: OnceLock<Result<ClientConfig, String>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let provider = CryptoProvider::get_default()
-                .cloned()
-                .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+            let provider = crypto_provider();
             let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
                 .map_err(|e| format!("TLS certificate verifier: {e}"))?;
             Ok(ClientConfig::builder_with_provider(provider)

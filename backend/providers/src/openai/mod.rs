@@ -45,6 +45,8 @@ pub struct Config {
     /// Extra headers sent with every call (`OpenAI-Organization`, OpenRouter's `HTTP-Referer`).
     pub headers: Vec<(String, String)>,
     pub timeouts: Timeouts,
+    /// Which CAs the upstream's certificate must chain to.
+    pub trust: http::Trust,
 }
 
 /// The operations every OpenAI-compatible server has, in `fixed_urls` order.
@@ -95,6 +97,8 @@ impl OpenAi {
         config.api_key = Some(api_key);
         if let Some(url) = base_url {
             config.base_url = url.to_owned();
+            // The operator's private CA vouches for the operator's upstream, not the tenant's.
+            config.trust = http::Trust::System;
         }
         Self::build(config, reach)
     }
@@ -144,7 +148,7 @@ impl OpenAi {
             ])),
         };
         Ok(OpenAi {
-            client: http::client(&config.timeouts, headers, reach)?,
+            client: http::client(&config.timeouts, headers, reach, &config.trust)?,
             fixed_urls,
             flavor: config.flavor.clone(),
             quirks,
