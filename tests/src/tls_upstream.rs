@@ -1,11 +1,13 @@
 //! An upstream behind TLS, its certificate for `localhost` issued by a private CA, speaking
 //! HTTP/2 or HTTP/1.1 as ALPN settles: what an internal vLLM behind a TLS terminator looks
-//! like. It answers with `mock_upstream`'s scripts (JSON, SSE, delays), on hyper's server, so
-//! the gateway's HTTP/2 client meets a real HTTP/2 peer.
+//! like. It answers with `mock_upstream`'s scripts (JSON, SSE, delays, streams cut or stalled),
+//! on hyper's server, so the gateway's HTTP/2 client meets a real HTTP/2 peer. (How a script
+//! splits its TCP writes does not apply: HTTP/2 frames the data itself.)
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, Version};
@@ -17,7 +19,7 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 
-use crate::mock_upstream::{Recorded, Reply};
+use crate::mock_upstream::{End, Recorded, Reply};
 
 const TESTDATA: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -105,8 +107,8 @@ impl TlsUpstream {
         self.state.connections.load(Ordering::SeqCst)
     }
 
-    /// How many streamed answers the gateway abandoned before their end (over HTTP/2, a reset
-    /// of that stream alone).
+    /// How many streamed answers ended before their last frame: abandoned by the gateway (over
+    /// HTTP/2, a reset of that stream alone), or cut by the script.
     pub fn cancelled(&self) -> usize {
         self.state.cancelled.load(Ordering::SeqCst)
     }
@@ -204,15 +206,35 @@ async fn answer(
                 }
                 return Ok(response);
             }
-            Reply::Sse { frames, gap, .. } => {
+            Reply::Sse {
+                frames,
+                gap,
+                cut_after,
+                end,
+                ..
+            } => {
+                let sent = cut_after.unwrap_or(frames.len()).min(frames.len());
                 let unfinished = Unfinished {
                     state: state.clone(),
                     finished: false,
                 };
                 let frames = futures_util::stream::unfold(
-                    (frames.into_iter(), unfinished),
+                    (frames.into_iter().take(sent), unfinished),
                     move |(mut frames, mut unfinished)| async move {
                         let Some(frame) = frames.next() else {
+                            match end {
+                                End::Clean => {}
+                                // Over HTTP/2 a failed body resets its stream alone
+                                // (RST_STREAM); the connection stays up.
+                                End::Drop => {
+                                    // A reset discards DATA frames still queued to send:
+                                    // let the frames before it leave first.
+                                    tokio::time::sleep(Duration::from_millis(50)).await;
+                                    let reset = Err(std::io::Error::other("cut by the script"));
+                                    return Some((reset, (frames, unfinished)));
+                                }
+                                End::Hang => std::future::pending::<()>().await,
+                            }
                             unfinished.finished = true;
                             drop(unfinished);
                             return None;

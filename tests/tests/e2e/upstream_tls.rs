@@ -1,5 +1,6 @@
 //! Upstreams behind TLS: a provider's own CA (`ca_file`), HTTP/2 when ALPN offers it, one
-//! pooled connection for many calls, and a cancelled stream that resets only itself.
+//! pooled connection for many calls, and streams reset or stalled on either side without
+//! harming the connection.
 
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use futures_util::StreamExt as _;
 use http::Version;
 use it::fixtures;
 use it::harness::{TestApp, eventually, json_of};
-use it::mock_upstream::{Recorded, Reply};
+use it::mock_upstream::{End, Recorded, Reply};
 use it::tls_upstream::{Offers, TlsUpstream, ca_file};
 use serde_json::{Value, json};
 
@@ -33,8 +34,8 @@ kind = "openai_compatible"
 flavor = "vllm"
 base_url = "{}/v1"
 api_key = "env:UPSTREAM_KEY"
-{ca}first_byte_timeout_ms = 3000
-idle_timeout_ms = 3000
+{ca}first_byte_timeout_ms = 1500
+idle_timeout_ms = 1500
 
 [[models]]
 alias = "llama"
@@ -158,4 +159,62 @@ async fn a_client_disconnect_resets_only_its_http2_stream() {
     let streamed = usage.iter().find(|it| it.stream).unwrap();
     assert_eq!(streamed.status, domain::UsageStatus::ClientClosed);
     assert!(streamed.completion_tokens >= 1, "{streamed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_stream_reset_mid_way_becomes_an_error_event_and_the_connection_lives_on() {
+    let upstream = TlsUpstream::start(Offers::H2, |request| {
+        if request.json()["stream"] == true {
+            Reply::sse(fixtures::sse_frames("openai/stream_ok.sse")).cut_after(3, End::Drop)
+        } else {
+            Reply::json(fixtures::text("openai/chat_ok.json"))
+        }
+    })
+    .await;
+    let app = gateway(&upstream, Some(&ca_file())).await;
+    let (status, transcript) = app.chat_stream(&chat(true)).await;
+    assert_eq!(status, 200);
+    assert_eq!(transcript.content(), "Hello! How can I");
+    let last = transcript.chunks().last().cloned().unwrap();
+    assert_eq!(last["error"]["code"], "upstream_unavailable", "{last}");
+    assert!(!transcript.ends_with_done());
+    let record = &app.usage(1).await[0];
+    assert_eq!(record.status, domain::UsageStatus::Error);
+    assert_eq!(record.error_code.as_deref(), Some("upstream_unavailable"));
+    assert!(record.estimated);
+    // "Hello! How can I" is 5 tokens in o200k_base.
+    assert_eq!(record.completion_tokens, 5);
+
+    let (status, _) = app.chat(&chat(false)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        upstream.connections(),
+        1,
+        "the reset closed only its stream"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_http2_stream_hits_the_idle_timeout() {
+    let upstream = TlsUpstream::start(Offers::H2, |_| {
+        Reply::sse(fixtures::sse_frames("openai/stream_ok.sse")).cut_after(2, End::Hang)
+    })
+    .await;
+    let app = gateway(&upstream, Some(&ca_file())).await;
+    let started = std::time::Instant::now();
+    let (status, transcript) = app.chat_stream(&chat(true)).await;
+    assert_eq!(status, 200);
+    assert_eq!(transcript.content(), "Hello");
+    assert_eq!(
+        transcript.chunks().last().unwrap()["error"]["code"],
+        "upstream_timeout"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The gateway gave up on the stream: the upstream sees it reset.
+    assert!(
+        eventually(Duration::from_secs(3), || async {
+            upstream.cancelled() == 1
+        })
+        .await
+    );
 }
