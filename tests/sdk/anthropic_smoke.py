@@ -23,6 +23,8 @@ reply = client.messages.create(
 )
 check(reply.content[0].type == "text" and reply.content[0].text == "This is a mock reply to: Hello", "message")
 check(reply.stop_reason == "end_turn" and reply.usage.output_tokens > 0, "stop reason and usage")
+# The SDK reports the gateway's request id (`request-id`), the one its logs and usage carry.
+check(reply._request_id is not None and len(reply._request_id) == 36, "request id")
 
 with client.messages.stream(model="mock", max_tokens=100, messages=[{"role": "user", "content": "Hi there"}]) as stream:
     text = "".join(stream.text_stream)
@@ -72,6 +74,7 @@ try:
     check(False, "unknown model is refused")
 except anthropic.NotFoundError as e:
     check(e.body["error"]["type"] == "not_found_error", "unknown model is NotFoundError")
+    check(e.request_id is not None and len(e.request_id) == 36, "errors carry the request id")
 
 try:
     anthropic.Anthropic(base_url=base_url, api_key="sk-sluice-wrong", max_retries=0).messages.create(

@@ -9,7 +9,7 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use domain::RequestId;
@@ -19,6 +19,9 @@ use gateway::{Error, ErrorKind};
 use crate::error::ApiError;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Where Anthropic's SDKs look for a request id (`_request_id`, and in their error messages).
+const ANTHROPIC_REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 
 /// Maps a matched route pattern to a fixed label, so metrics cannot grow with paths.
 fn route_label(pattern: Option<String>) -> &'static str {
@@ -53,21 +56,27 @@ pub async fn observe(
     let mut id_text = [0u8; uuid::fmt::Hyphenated::LENGTH];
     let id_text: &str = request_id.0.hyphenated().encode_lower(&mut id_text);
     let header = HeaderValue::from_str(id_text).ok();
+    let anthropic =
+        req.path().starts_with("/v1/messages") || req.headers().contains_key("anthropic-version");
     let outcome = AssertUnwindSafe(next.call(req)).catch_unwind().await;
     let mut res = match outcome {
         Ok(Ok(res)) => res,
-        Ok(Err(e)) => return Err(with_request_id(e.error_response(), header)),
+        Ok(Err(e)) => return Err(with_request_id(e.error_response(), header, anthropic)),
         Err(_) => {
             tracing::error!(request_id = id_text, "handler panicked");
             let error = Error::new(
                 ErrorKind::Internal,
                 format!("the gateway failed unexpectedly; quote request id `{request_id}`"),
             );
-            return Err(with_request_id(ApiError(error).error_response(), header));
+            return Err(with_request_id(
+                ApiError(error).error_response(),
+                header,
+                anthropic,
+            ));
         }
     };
     if let Some(value) = header {
-        res.headers_mut().insert(REQUEST_ID, value);
+        set_request_id(res.headers_mut(), value, anthropic);
     }
     let status = res.status().as_u16();
     let request = res.request();
@@ -108,11 +117,25 @@ fn record_http(route: &'static str, status: &'static str, seconds: f64) {
 }
 
 /// Wraps a finished error response (with its request id) as an error the server sends as is.
-fn with_request_id(mut response: HttpResponse, header: Option<HeaderValue>) -> actix_web::Error {
+fn with_request_id(
+    mut response: HttpResponse,
+    header: Option<HeaderValue>,
+    anthropic: bool,
+) -> actix_web::Error {
     if let Some(value) = header {
-        response.headers_mut().insert(REQUEST_ID, value);
+        set_request_id(response.headers_mut(), value, anthropic);
     }
     InternalError::from_response("request failed", response).into()
+}
+
+/// `x-request-id` on every response, and Anthropic's `request-id` on Anthropic-shaped calls
+/// (the Messages paths, or any request with `anthropic-version`), so either SDK reports the id
+/// the gateway's logs and usage records carry.
+fn set_request_id(headers: &mut HeaderMap, value: HeaderValue, anthropic: bool) {
+    if anthropic {
+        headers.insert(ANTHROPIC_REQUEST_ID, value.clone());
+    }
+    headers.insert(REQUEST_ID, value);
 }
 
 fn status_class(status: u16) -> &'static str {

@@ -715,6 +715,11 @@ async fn upstream_failures_keep_their_meaning_in_anthropics_shape() {
         for stream in [false, true] {
             let res = call(&app, &app.key, &ask(text, stream)).await;
             assert_eq!(res.status(), status, "{text} stream={stream}");
+            // Anthropic's SDKs read `request-id`: the same id as `x-request-id`.
+            assert_eq!(
+                res.headers().get("request-id"),
+                res.headers().get("x-request-id")
+            );
             assert!(res.headers().contains_key("x-request-id"));
             let body: Value = res.json().await.unwrap();
             assert_eq!(body["type"], "error", "{text}: {body}");

@@ -83,4 +83,32 @@ async fn every_response_has_a_unique_request_id() {
     }
     let res = app.post("/v1/chat/completions", &json!({"model": "mock", "stream": true, "messages": [{"role": "user", "content": "x"}]})).await;
     assert!(res.headers().contains_key("x-request-id"));
+    // OpenAI-shaped calls carry only `x-request-id`.
+    assert!(!res.headers().contains_key("request-id"));
+
+    // Anthropic-shaped ones also `request-id`, which Anthropic's SDKs report: the Messages
+    // paths, answered or refused, and any call with `anthropic-version`.
+    let messages =
+        json!({"model": "mock", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]});
+    let answered = app.post("/v1/messages", &messages).await;
+    let refused = app
+        .client()
+        .post(format!("{}/v1/messages", app.url))
+        .json(&messages)
+        .send()
+        .await
+        .unwrap();
+    let models = app
+        .client()
+        .get(format!("{}/v1/models", app.url))
+        .header("anthropic-version", "2023-06-01")
+        .send()
+        .await
+        .unwrap();
+    for (res, status) in [(answered, 200), (refused, 401), (models, 401)] {
+        assert_eq!(res.status(), status);
+        let id = &res.headers()["request-id"];
+        assert_eq!(id, &res.headers()["x-request-id"]);
+        assert!(ids.insert(id.to_str().unwrap().to_owned()));
+    }
 }
