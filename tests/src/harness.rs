@@ -343,6 +343,20 @@ pub async fn json_of(res: reqwest::Response) -> (u16, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// Reads a streamed response until `text` has arrived, then drops it: a client hanging up
+/// mid-stream. Returns what was received.
+pub async fn hang_up_after(res: reqwest::Response, text: &str) -> String {
+    use futures_util::StreamExt as _;
+    let mut body = res.bytes_stream();
+    let mut received = String::new();
+    while !received.contains(text) {
+        received.push_str(&String::from_utf8_lossy(
+            &body.next().await.unwrap().unwrap(),
+        ));
+    }
+    received
+}
+
 /// Polls `check` every 20 ms for up to `within`; true once it held.
 pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
 where

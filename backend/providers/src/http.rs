@@ -414,18 +414,49 @@ mod tests {
         uri(&url::Url::parse(text).unwrap()).unwrap()
     }
 
+    /// A client with default timeouts and no fixed headers.
+    fn plain_client(reach: Reach, trust: &Trust) -> Client {
+        client(&Timeouts::default(), HeaderMap::new(), reach, trust).unwrap()
+    }
+
+    /// Reads one request from `stream` and answers `200 ok`; hands the stream back open.
+    async fn answer_ok<S>(mut stream: S) -> S
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut buf = [0u8; 4096];
+        let _ = stream.read(&mut buf).await.unwrap();
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            .await
+            .unwrap();
+        stream.flush().await.unwrap();
+        stream
+    }
+
+    /// Sends an empty POST through `client` while `serve` answers, and checks the body is `ok`.
+    async fn assert_ok_through<S>(
+        client: &Client,
+        to: &Uri,
+        serve: impl std::future::Future<Output = S>,
+    ) {
+        let (response, _open) = tokio::join!(
+            client.send(client.post(to, Vec::new()), Duration::from_secs(5)),
+            serve
+        );
+        let body = read_body(response.unwrap(), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"ok");
+    }
+
     #[tokio::test]
     async fn public_only_clients_refuse_names_that_resolve_inside() {
         // A listening local port is unreachable through a name, but reachable for operators.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let guarded = client(
-            &Timeouts::default(),
-            HeaderMap::new(),
-            Reach::PublicOnly,
-            &Trust::System,
-        )
-        .unwrap();
+        let guarded = plain_client(Reach::PublicOnly, &Trust::System);
         let to = to(&format!("http://localhost:{port}/"));
         let err = guarded
             .send(guarded.post(&to, Vec::new()), Duration::from_secs(5))
@@ -435,32 +466,9 @@ mod tests {
         let why = err.debug_body.unwrap_or_default();
         assert!(why.contains("private, loopback"), "{why}");
 
-        let open = client(
-            &Timeouts::default(),
-            HeaderMap::new(),
-            Reach::Any,
-            &Trust::System,
-        )
-        .unwrap();
-        let serve = async {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let (mut socket, _) = listener.accept().await.unwrap();
-            let mut buf = [0u8; 1024];
-            let _ = socket.read(&mut buf).await.unwrap();
-            socket
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                .await
-                .unwrap();
-            socket
-        };
-        let (response, _socket) = tokio::join!(
-            open.send(open.post(&to, Vec::new()), Duration::from_secs(5)),
-            serve
-        );
-        let body = read_body(response.unwrap(), Duration::from_secs(5))
-            .await
-            .unwrap();
-        assert_eq!(&body[..], b"ok");
+        let open = plain_client(Reach::Any, &Trust::System);
+        let serve = async { answer_ok(listener.accept().await.unwrap().0).await };
+        assert_ok_through(&open, &to, serve).await;
     }
 
     #[tokio::test]
@@ -511,20 +519,13 @@ mod tests {
 
     #[tokio::test]
     async fn tls_upstreams_must_present_a_certificate_the_provider_trusts() {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let acceptor = tls_acceptor();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let to = to(&format!("https://localhost:{port}/v1/chat/completions"));
 
         // The system's roots do not know the private CA.
-        let system = client(
-            &Timeouts::default(),
-            HeaderMap::new(),
-            Reach::Any,
-            &Trust::System,
-        )
-        .unwrap();
+        let system = plain_client(Reach::Any, &Trust::System);
         let serve = async {
             let (socket, _) = listener.accept().await.unwrap();
             acceptor.accept(socket).await.is_ok()
@@ -545,26 +546,12 @@ mod tests {
         // A provider given that CA connects.
         let trust =
             Trust::from_pem_file(std::path::Path::new(&format!("{TESTDATA}/ca.pem"))).unwrap();
-        let private = client(&Timeouts::default(), HeaderMap::new(), Reach::Any, &trust).unwrap();
+        let private = plain_client(Reach::Any, &trust);
         let serve = async {
             let (socket, _) = listener.accept().await.unwrap();
-            let mut tls = acceptor.accept(socket).await.unwrap();
-            let mut buf = [0u8; 4096];
-            let _ = tls.read(&mut buf).await.unwrap();
-            tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                .await
-                .unwrap();
-            tls.flush().await.unwrap();
-            tls
+            answer_ok(acceptor.accept(socket).await.unwrap()).await
         };
-        let (response, _tls) = tokio::join!(
-            private.send(private.post(&to, Vec::new()), Duration::from_secs(5)),
-            serve
-        );
-        let body = read_body(response.unwrap(), Duration::from_secs(5))
-            .await
-            .unwrap();
-        assert_eq!(&body[..], b"ok");
+        assert_ok_through(&private, &to, serve).await;
     }
 
     #[test]

@@ -93,6 +93,18 @@ async fn owner_of(app: &TestApp, email: &str, tenant: &str) -> (Browser, String,
     (browser, tenant, key)
 }
 
+/// Stores a provider credential for `tenant` through the management API; the created view.
+async fn store_credential(browser: &Browser, tenant: &str, body: Value) -> Value {
+    let (status, created) = browser
+        .post(
+            &format!("/api/v1/tenants/{tenant}/provider-credentials"),
+            body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created
+}
+
 async fn chat(app: &TestApp, key: &str, model: &str) -> (u16, Value) {
     json_of(
         app.post_as(
@@ -292,14 +304,13 @@ async fn a_tenant_url_reaches_private_addresses_only_when_the_operator_allows_it
     let own = MockUpstream::start(|_| Reply::json(fixtures::text("openai/chat_ok.json"))).await;
     let World { app, openai, .. } = world(&[("SLUICE_ALLOW_PRIVATE_UPSTREAMS", "true")]).await;
     let (ada, tenant, key) = owner(&app, "ada@example.com").await;
-    let (status, created) = ada
-        .post(
-            &format!("/api/v1/tenants/{tenant}/provider-credentials"),
-            json!({"name": "self-hosted", "provider": "openai", "secret": TENANT_SECRET,
+    let created = store_credential(
+        &ada,
+        &tenant,
+        json!({"name": "self-hosted", "provider": "openai", "secret": TENANT_SECRET,
                    "base_url": format!("{}/v1/", own.url)}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    )
+    .await;
     assert_eq!(created["base_url"], format!("{}/v1", own.url));
     assert!(
         eventually(Duration::from_secs(2), || async {
@@ -324,13 +335,12 @@ async fn a_tenant_url_reaches_private_addresses_only_when_the_operator_allows_it
 async fn a_node_without_the_master_key_refuses_rather_than_using_the_platform_key() {
     let World { app, openai, .. } = world(&[]).await;
     let (ada, tenant, key) = owner(&app, "ada@example.com").await;
-    let (status, _) = ada
-        .post(
-            &format!("/api/v1/tenants/{tenant}/provider-credentials"),
-            json!({"name": "n", "provider": "openai", "secret": TENANT_SECRET}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    store_credential(
+        &ada,
+        &tenant,
+        json!({"name": "n", "provider": "openai", "secret": TENANT_SECRET}),
+    )
+    .await;
     let stranger = domain::crypto::MasterKey::generate().to_base64();
     let other = app
         .another_node_with(
@@ -361,13 +371,12 @@ async fn a_node_without_the_master_key_refuses_rather_than_using_the_platform_ke
 async fn rotating_the_master_key_reseals_every_secret_and_keeps_them_working() {
     let World { app, openai, .. } = world(&[]).await;
     let (ada, tenant, key) = owner(&app, "ada@example.com").await;
-    let (status, _) = ada
-        .post(
-            &format!("/api/v1/tenants/{tenant}/provider-credentials"),
-            json!({"name": "n", "provider": "openai", "secret": TENANT_SECRET}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    store_credential(
+        &ada,
+        &tenant,
+        json!({"name": "n", "provider": "openai", "secret": TENANT_SECRET}),
+    )
+    .await;
     let key_file = app.data_dir.join("master.key");
     let old = std::fs::read_to_string(&key_file).unwrap();
     #[cfg(unix)]
@@ -485,13 +494,12 @@ async fn a_credential_stored_through_one_node_serves_calls_on_another_within_a_s
     };
     let second = first.another_node(config(&openai.url, &openai.url)).await;
     let (ada, tenant, key) = owner(&first, "ada@example.com").await;
-    let (status, _) = ada
-        .post(
-            &format!("/api/v1/tenants/{tenant}/provider-credentials"),
-            json!({"name": "n", "provider": "openai", "secret": TENANT_SECRET}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    store_credential(
+        &ada,
+        &tenant,
+        json!({"name": "n", "provider": "openai", "secret": TENANT_SECRET}),
+    )
+    .await;
     assert!(
         eventually(Duration::from_secs(1), || async {
             chat(&second, &key, "gpt").await.0 == 200
@@ -540,13 +548,12 @@ model = "gpt-4o-mini"
 
     // A tenant's key alone: the operator's URL, verified with the operator's CA.
     let (ada, tenant, key) = owner(&app, "ada@example.com").await;
-    let (status, created) = ada
-        .post(
-            &format!("/api/v1/tenants/{tenant}/provider-credentials"),
-            json!({"name": "own key", "provider": "openai", "secret": TENANT_SECRET}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    store_credential(
+        &ada,
+        &tenant,
+        json!({"name": "own key", "provider": "openai", "secret": TENANT_SECRET}),
+    )
+    .await;
     assert!(
         eventually(Duration::from_secs(2), || async {
             chat(&app, &key, "gpt").await.0 == 200 && sent_with(TENANT_SECRET) > 0
@@ -559,14 +566,13 @@ model = "gpt-4o-mini"
     // roots, which do not know the operator's CA: refused before anything is sent.
     let bob_secret = "sk-bob-own-key-0123456789abcdef";
     let (bob, tenant, key) = owner_of(&app, "bob@example.com", "Bob Ltd").await;
-    let (status, created) = bob
-        .post(
-            &format!("/api/v1/tenants/{tenant}/provider-credentials"),
-            json!({"name": "own url", "provider": "openai", "secret": bob_secret,
+    store_credential(
+        &bob,
+        &tenant,
+        json!({"name": "own url", "provider": "openai", "secret": bob_secret,
                    "base_url": format!("{}/v1", upstream.url)}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    )
+    .await;
     let mut last = (0, Value::Null);
     for _ in 0..40 {
         last = chat(&app, &key, "gpt").await;

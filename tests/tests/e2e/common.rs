@@ -2,6 +2,7 @@
 
 use it::harness::TestApp;
 use it::mock_upstream::{MockUpstream, Recorded, Reply};
+use it::sse::Transcript;
 
 /// The secret the gateway sends upstream; tests check it arrives and never leaks back.
 pub(crate) const UPSTREAM_KEY: &str = "sk-upstream-secret-123";
@@ -90,4 +91,21 @@ provider = "mock"
         )
         .spawn()
         .await
+}
+
+/// What a client and the usage record show for `openai/stream_ok.sse` cut after three frames
+/// by the upstream: the delivered text, an error event instead of `[DONE]`, and a failed call
+/// billed by estimate for what was delivered.
+pub(crate) async fn assert_cut_after_three_frames(app: &TestApp, transcript: &Transcript) {
+    assert_eq!(transcript.content(), "Hello! How can I");
+    let last = transcript.chunks().last().cloned().unwrap();
+    assert_eq!(last["error"]["code"], "upstream_unavailable", "{last}");
+    assert!(!transcript.ends_with_done());
+    let record = &app.usage(1).await[0];
+    assert_eq!(record.status, domain::UsageStatus::Error);
+    assert_eq!(record.error_code.as_deref(), Some("upstream_unavailable"));
+    assert!(record.estimated);
+    // "Hello! How can I" is 5 tokens in o200k_base.
+    assert_eq!(record.completion_tokens, 5);
+    assert!(record.prompt_tokens > 0);
 }

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use it::fixtures;
-use it::harness::eventually;
+use it::harness::{eventually, hang_up_after};
 use it::mock_upstream::Reply;
 use serde_json::json;
 
@@ -45,14 +45,7 @@ async fn a_client_disconnect_cancels_the_upstream_and_bills_what_was_delivered()
     let res = app
         .post("/v1/chat/completions", &json!({"model": "gpt", "stream": true, "messages": [{"role": "user", "content": "x"}]}))
         .await;
-    let mut body = res.bytes_stream();
-    let mut received = String::new();
-    while !received.contains("Hello") {
-        received.push_str(&String::from_utf8_lossy(
-            &body.next().await.unwrap().unwrap(),
-        ));
-    }
-    drop(body);
+    hang_up_after(res, "Hello").await;
     assert!(
         eventually(Duration::from_secs(3), || async {
             upstream.hang_ups() == 1

@@ -4,21 +4,25 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use http::Version;
 use it::fixtures;
-use it::harness::{TestApp, eventually, json_of};
+use it::harness::{TestApp, eventually, hang_up_after, json_of};
 use it::mock_upstream::{End, Recorded, Reply};
 use it::tls_upstream::{Offers, TlsUpstream, ca_file};
 use serde_json::{Value, json};
 
-use crate::common::UPSTREAM_KEY;
+use crate::common::{UPSTREAM_KEY, assert_cut_after_three_frames};
 
-fn script(request: &Recorded) -> Reply {
-    if request.json()["stream"] == true {
-        Reply::sse(fixtures::sse_frames("openai/stream_ok.sse"))
-    } else {
-        Reply::json(fixtures::text("openai/chat_ok.json"))
+/// Answers streamed calls with `stream` over `openai/stream_ok.sse`, others with a chat answer.
+fn answering(
+    stream: impl Fn(Reply) -> Reply + Send + Sync + 'static,
+) -> impl Fn(&Recorded) -> Reply + Send + Sync + 'static {
+    move |request| {
+        if request.json()["stream"] == true {
+            stream(Reply::sse(fixtures::sse_frames("openai/stream_ok.sse")))
+        } else {
+            Reply::json(fixtures::text("openai/chat_ok.json"))
+        }
     }
 }
 
@@ -55,7 +59,7 @@ fn chat(stream: bool) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_ca_upstream_is_called_over_http2_on_one_connection() {
-    let upstream = TlsUpstream::start(Offers::H2, script).await;
+    let upstream = TlsUpstream::start(Offers::H2, answering(|it| it)).await;
     let app = gateway(&upstream, Some(&ca_file())).await;
 
     let res = app.post("/v1/chat/completions", &chat(false)).await;
@@ -99,7 +103,7 @@ async fn a_private_ca_upstream_is_called_over_http2_on_one_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_no_trusted_ca_issued_is_refused_before_anything_is_sent() {
-    let upstream = TlsUpstream::start(Offers::H2, script).await;
+    let upstream = TlsUpstream::start(Offers::H2, answering(|it| it)).await;
     // Without `ca_file` the system's roots apply, and they do not know the private CA.
     let app = gateway(&upstream, None).await;
     let (status, body) = json_of(app.post("/v1/chat/completions", &chat(false)).await).await;
@@ -112,7 +116,7 @@ async fn a_certificate_no_trusted_ca_issued_is_refused_before_anything_is_sent()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstream_offering_only_http1_is_called_over_http1() {
-    let upstream = TlsUpstream::start(Offers::Http1, script).await;
+    let upstream = TlsUpstream::start(Offers::Http1, answering(|it| it)).await;
     let app = gateway(&upstream, Some(&ca_file())).await;
     let (status, transcript) = app.chat_stream(&chat(true)).await;
     assert_eq!(status, 200);
@@ -125,25 +129,15 @@ async fn an_upstream_offering_only_http1_is_called_over_http1() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_disconnect_resets_only_its_http2_stream() {
-    let upstream = TlsUpstream::start(Offers::H2, |request| {
-        if request.json()["stream"] == true {
-            Reply::sse(fixtures::sse_frames("openai/stream_ok.sse")).gap(Duration::from_millis(400))
-        } else {
-            Reply::json(fixtures::text("openai/chat_ok.json"))
-        }
-    })
+    let upstream = TlsUpstream::start(
+        Offers::H2,
+        answering(|it| it.gap(Duration::from_millis(400))),
+    )
     .await;
     let app = gateway(&upstream, Some(&ca_file())).await;
     let res = app.post("/v1/chat/completions", &chat(true)).await;
     assert_eq!(res.status(), 200);
-    let mut body = res.bytes_stream();
-    let mut received = String::new();
-    while !received.contains("Hello") {
-        received.push_str(&String::from_utf8_lossy(
-            &body.next().await.unwrap().unwrap(),
-        ));
-    }
-    drop(body);
+    hang_up_after(res, "Hello").await;
     assert!(
         eventually(Duration::from_secs(3), || async {
             upstream.cancelled() == 1
@@ -163,27 +157,11 @@ async fn a_client_disconnect_resets_only_its_http2_stream() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http2_stream_reset_mid_way_becomes_an_error_event_and_the_connection_lives_on() {
-    let upstream = TlsUpstream::start(Offers::H2, |request| {
-        if request.json()["stream"] == true {
-            Reply::sse(fixtures::sse_frames("openai/stream_ok.sse")).cut_after(3, End::Drop)
-        } else {
-            Reply::json(fixtures::text("openai/chat_ok.json"))
-        }
-    })
-    .await;
+    let upstream = TlsUpstream::start(Offers::H2, answering(|it| it.cut_after(3, End::Drop))).await;
     let app = gateway(&upstream, Some(&ca_file())).await;
     let (status, transcript) = app.chat_stream(&chat(true)).await;
     assert_eq!(status, 200);
-    assert_eq!(transcript.content(), "Hello! How can I");
-    let last = transcript.chunks().last().cloned().unwrap();
-    assert_eq!(last["error"]["code"], "upstream_unavailable", "{last}");
-    assert!(!transcript.ends_with_done());
-    let record = &app.usage(1).await[0];
-    assert_eq!(record.status, domain::UsageStatus::Error);
-    assert_eq!(record.error_code.as_deref(), Some("upstream_unavailable"));
-    assert!(record.estimated);
-    // "Hello! How can I" is 5 tokens in o200k_base.
-    assert_eq!(record.completion_tokens, 5);
+    assert_cut_after_three_frames(&app, &transcript).await;
 
     let (status, _) = app.chat(&chat(false)).await;
     assert_eq!(status, 200);
