@@ -9,6 +9,7 @@ pub mod credential;
 pub mod crypto;
 pub mod ids;
 pub mod llm;
+pub mod outbound;
 pub mod partner;
 pub mod roles;
 pub mod service_account;

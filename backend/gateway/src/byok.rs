@@ -124,25 +124,24 @@ fn derive(config: &ByokConfig, credential: &ProviderCredential) -> Result<Arc<Pr
     let secret =
         String::from_utf8(secret).map_err(|_| "the stored secret is not text".to_owned())?;
     // Only a URL the tenant chose is confined to public addresses; without one the calls go
-    // where the operator configured the provider.
-    let reach = match &credential.base_url {
+    // where the operator configured the provider. Rows stored before a rule existed are judged
+    // again, in the form the connector will dial.
+    let (base_url, reach) = match &credential.base_url {
         Some(url) => {
-            domain::credential::check_outbound_url(url, config.allow_private_upstreams)
-                .map_err(|e| e.to_string())?;
-            if config.allow_private_upstreams {
+            let normalized =
+                domain::outbound::normalize_outbound_url(url, config.allow_private_upstreams)
+                    .map_err(|e| e.to_string())?;
+            let reach = if config.allow_private_upstreams {
                 Reach::Any
             } else {
                 Reach::PublicOnly
-            }
+            };
+            (Some(normalized), reach)
         }
-        None => Reach::Any,
+        None => (None, Reach::Any),
     };
     let provider = base
-        .with_credential(
-            SecretString::from(secret),
-            credential.base_url.as_deref(),
-            reach,
-        )
+        .with_credential(SecretString::from(secret), base_url.as_deref(), reach)
         .map_err(|e| e.to_string())?;
     Ok(Arc::new(provider))
 }

@@ -1,8 +1,9 @@
 //! Tenants' own provider keys (bring your own key): validated, sealed under the master key
 //! before they are stored, and never shown again except as a mask.
 
-use domain::credential::{ProviderCredential, check_outbound_url};
+use domain::credential::ProviderCredential;
 use domain::crypto::{Keyring, mask};
+use domain::outbound::normalize_outbound_url;
 use domain::{CredentialId, Permission, TenantId};
 use time::OffsetDateTime;
 
@@ -29,11 +30,13 @@ pub struct CredentialDraft {
 /// Longest secret accepted; real provider keys are far shorter.
 const MAX_SECRET_CHARS: usize = 4096;
 
+/// Checks a draft and answers its base URL in the normalised form that is stored (the one the
+/// connector will dial), so that what was checked is what is used.
 fn check_draft(
     draft: &CredentialDraft,
     providers: &[ByokProvider],
     allow_private: bool,
-) -> Result<(), Error> {
+) -> Result<Option<String>, Error> {
     let name = draft.name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(Error::invalid(
@@ -69,17 +72,18 @@ fn check_draft(
             ),
         ));
     }
-    if let Some(url) = &draft.base_url {
-        if url.len() > 2000 {
-            return Err(Error::invalid(
-                "base_url",
-                "`base_url` must be at most 2000 characters",
-            ));
-        }
-        check_outbound_url(url, allow_private)
-            .map_err(|e| Error::invalid("base_url", e.to_string()))?;
+    let Some(url) = &draft.base_url else {
+        return Ok(None);
+    };
+    if url.len() > 2000 {
+        return Err(Error::invalid(
+            "base_url",
+            "`base_url` must be at most 2000 characters",
+        ));
     }
-    Ok(())
+    let normalized = normalize_outbound_url(url, allow_private)
+        .map_err(|e| Error::invalid("base_url", e.to_string()))?;
+    Ok(Some(normalized.trim_end_matches('/').to_owned()))
 }
 
 /// What the audit log keeps about a credential: never the secret.
@@ -132,7 +136,7 @@ impl Manager {
     ) -> Result<ProviderCredential, Error> {
         self.authorize(identity, tenant, Permission::ManageProviderCredentials)
             .await?;
-        check_draft(
+        let base_url = check_draft(
             &draft,
             &self.config.byok_providers,
             self.config.allow_private_upstreams,
@@ -146,7 +150,7 @@ impl Manager {
             tenant_id: tenant,
             name: draft.name.trim().to_owned(),
             provider: draft.provider,
-            base_url: draft.base_url.map(|it| it.trim_end_matches('/').to_owned()),
+            base_url,
             sealed,
             mask: mask(&draft.secret),
             created_by: Some(identity.user.id),
@@ -204,7 +208,7 @@ mod tests {
         }
     }
 
-    fn field(result: Result<(), Error>) -> String {
+    fn field(result: Result<Option<String>, Error>) -> String {
         match result {
             Err(Error::Invalid { field, .. }) => field,
             other => panic!("expected a field error, got {other:?}"),
@@ -238,7 +242,15 @@ mod tests {
             field(with(|it| it.base_url = Some("not a url".into()))),
             "base_url"
         );
-        assert!(with(|it| it.base_url = Some("https://example.openai.azure.com".into())).is_ok());
+        assert_eq!(
+            with(|it| it.base_url = Some("https://Example.OpenAI.Azure.com/".into())).unwrap(),
+            Some("https://example.openai.azure.com".into()),
+            "stored as the connector will read it"
+        );
+        assert_eq!(
+            field(with(|it| it.base_url = Some("http://①②⑦.0.0.1:9/v1".into()))),
+            "base_url"
+        );
         let mut local = draft();
         local.base_url = Some("http://127.0.0.1:9/v1".into());
         assert!(

@@ -472,6 +472,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn public_only_clients_never_dial_a_literal_internal_address() {
+        // Whatever spelling put it there, a target naming a loopback address is refused before
+        // a connection is opened: the canary must never see one.
+        let canary = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = canary.local_addr().unwrap().port();
+        let guarded = plain_client(Reach::PublicOnly, &Trust::System);
+        for url in [
+            format!("http://127.0.0.1:{port}/v1"),
+            format!("http://①②⑦.0.0.1:{port}/v1"),
+            format!("http://2130706433:{port}/"),
+            format!("http://[::ffff:127.0.0.1]:{port}/"),
+        ] {
+            let err = guarded
+                .send(guarded.post(&to(&url), Vec::new()), Duration::from_secs(5))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind, ProviderErrorKind::Connect, "{url}");
+            let why = err.debug_body.unwrap_or_default();
+            assert!(why.contains("non-public address"), "{url}: {why}");
+        }
+        let reached = tokio::time::timeout(Duration::from_millis(200), canary.accept()).await;
+        assert!(reached.is_err(), "the canary was reached");
+    }
+
+    #[tokio::test]
     async fn connecting_is_bounded_by_the_connect_timeout_tls_handshake_included() {
         // The TCP connection is accepted, the TLS handshake never answered.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

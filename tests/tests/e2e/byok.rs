@@ -585,3 +585,118 @@ model = "gpt-4o-mini"
     assert_eq!(last.1["error"]["code"], "upstream_unavailable", "{last:?}");
     assert_eq!(sent_with(bob_secret), 0);
 }
+
+/// Every spelling of an internal address the issue found stored as public, with the canary's
+/// port: each must be refused when stored, whatever maps it to an address.
+fn internal_spellings(port: u16) -> Vec<String> {
+    [
+        "http://127.0.0.1:{port}/v1",
+        "http://127.1:{port}/v1",
+        "http://0177.0.0.1:{port}/v1",
+        "http://2130706433:{port}/v1",
+        "http://0x7f000001:{port}/v1",
+        "http://0x7f.1:{port}/v1",
+        "http://localhost:{port}/v1",
+        "http://①②⑦.0.0.1:{port}/v1",
+        "http://１２７.０.０.１:{port}/v1",
+        "http://127。0。0。1:{port}/v1",
+        "http://127．0．0．1:{port}/v1",
+        "http://⓪x7f.1:{port}/v1",
+        "http://②①③⓪⑦⓪⑥④③③:{port}/v1",
+        "http://ｌｏｃａｌｈｏｓｔ:{port}/v1",
+        "http://[::ffff:127.0.0.1]:{port}/v1",
+        "http://[::127.0.0.1]:{port}/v1",
+        "http://[64:ff9b::7f00:1]:{port}/v1",
+        "http://[2002:7f00:1::]:{port}/v1",
+        "http://198.18.0.1:{port}/v1",
+        "http://240.0.0.1:{port}/v1",
+        "http://224.0.0.1:{port}/v1",
+        // The store-time and connect-time parsers used to disagree on this one.
+        "http://[::ffff:①②⑦.0.0.1]:{port}/v1",
+    ]
+    .iter()
+    .map(|it| it.replace("{port}", &port.to_string()))
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_spelling_of_an_internal_host_is_stored_or_ever_reached() {
+    let canary = MockUpstream::start(|_| Reply::json(fixtures::text("openai/chat_ok.json"))).await;
+    let port: u16 = canary.url.rsplit(':').next().unwrap().parse().unwrap();
+    let master = domain::crypto::MasterKey::generate();
+    let World { app, .. } = world(&[("SLUICE_MASTER_KEY", &master.to_base64())]).await;
+    let (ada, tenant, key) = owner(&app, "ada@example.com").await;
+    let path = format!("/api/v1/tenants/{tenant}/provider-credentials");
+    for url in internal_spellings(port) {
+        let (status, problem) = ada
+            .post(
+                &path,
+                json!({"name": "n", "provider": "openai", "secret": TENANT_SECRET, "base_url": url}),
+            )
+            .await;
+        assert_problem(status, &problem, StatusCode::BAD_REQUEST, "invalid_request");
+        assert_eq!(
+            problem["errors"][0]["field"], "base_url",
+            "{url}: {problem}"
+        );
+    }
+    let (_, list) = ada.get(&path).await;
+    assert_eq!(list["items"], json!([]), "nothing was stored");
+
+    // Rows that got in before these rules (written straight to the store) are judged again
+    // when the node loads them, and the connector refuses the address it would dial: the
+    // tenant's calls fail and never reach the canary, nor fall back to the platform's key.
+    let tenant_id: domain::TenantId = tenant.parse().unwrap();
+    for url in internal_spellings(port).into_iter().take(3) {
+        let credential = domain::credential::ProviderCredential {
+            id: domain::CredentialId::new(),
+            tenant_id,
+            name: "legacy".into(),
+            provider: "openai".into(),
+            base_url: Some(url.clone()),
+            sealed: domain::crypto::seal(&master, TENANT_SECRET.as_bytes()).unwrap(),
+            mask: "sk-…cdef".into(),
+            created_by: None,
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        let audit = |action: &str| {
+            domain::AuditEntry::new(
+                Some(tenant_id),
+                domain::Actor {
+                    kind: "system".into(),
+                    id: None,
+                    label: None,
+                },
+                action,
+                time::OffsetDateTime::now_utc(),
+            )
+        };
+        app.store
+            .create_credential(&credential, &audit("provider_credential.create"))
+            .await
+            .unwrap();
+        assert!(
+            eventually(Duration::from_secs(2), || async {
+                chat(&app, &key, "gpt").await.0 == 503
+            })
+            .await,
+            "{url}: the tenant's calls fail rather than reach inside"
+        );
+        app.store
+            .delete_credential(
+                tenant_id,
+                credential.id,
+                &audit("provider_credential.delete"),
+            )
+            .await
+            .unwrap();
+        assert!(
+            eventually(Duration::from_secs(2), || async {
+                chat(&app, &key, "gpt").await.0 == 200
+            })
+            .await,
+            "without the row the platform's key serves again"
+        );
+    }
+    assert!(canary.requests().is_empty(), "the canary was reached");
+}

@@ -14,10 +14,12 @@ use http::Uri;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::Name;
+use hyper_util::rt::TokioIo;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::{ClientConfig, RootCertStore};
+use tokio::net::TcpStream;
 use tower_service::Service;
 
 use super::Reach;
@@ -25,7 +27,7 @@ use super::Reach;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The connector every upstream pool uses.
-pub(super) type Connector = Timed<HttpsConnector<HttpConnector<Resolver>>>;
+pub(super) type Connector = Timed<HttpsConnector<Guarded<HttpConnector<Resolver>>>>;
 
 /// Which certificate authorities an upstream's TLS certificate must chain to.
 #[derive(Debug, Clone, Default)]
@@ -118,7 +120,7 @@ pub(super) fn connector(
         .https_or_http()
         .enable_http1()
         .enable_http2()
-        .wrap_connector(tcp);
+        .wrap_connector(Guarded { inner: tcp, reach });
     Ok(Timed {
         inner: tls,
         timeout: connect_timeout,
@@ -152,8 +154,7 @@ fn system_tls_config() -> Result<ClientConfig, String> {
 
 /// Resolves names with the system resolver; for tenants' URLs, drops internal addresses.
 ///
-/// Literal IP addresses never reach a resolver: tenant URLs naming one are checked when the
-/// credential is stored (`domain::credential`).
+/// Literal IP addresses never reach a resolver: [`Guarded`] judges those.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Resolver {
     reach: Reach,
@@ -176,7 +177,7 @@ impl Service<Name> for Resolver {
             let addrs: Vec<SocketAddr> = match reach {
                 Reach::Any => resolved.collect(),
                 Reach::PublicOnly => resolved
-                    .filter(|it| !domain::credential::is_internal(it.ip()))
+                    .filter(|it| !domain::outbound::is_internal(it.ip()))
                     .collect(),
             };
             if addrs.is_empty() {
@@ -192,6 +193,76 @@ impl Service<Name> for Resolver {
                 ));
             }
             Ok(addrs.into_iter())
+        })
+    }
+}
+
+fn refused(why: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::PermissionDenied, why)
+}
+
+/// The address a target names literally, parsed as hyper's connector parses it (brackets
+/// stripped, then IPv4 or IPv6), so that what is judged is what would be dialled.
+fn literal_address(uri: &Uri) -> Option<std::net::IpAddr> {
+    let host = uri.host()?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|it| it.strip_suffix(']'))
+        .unwrap_or(host);
+    host.parse().ok()
+}
+
+/// Keeps tenants' connections on the public internet whatever their URL says: a literal
+/// internal address is refused before anything is dialled, and the address a connection
+/// actually reached is checked before a byte is sent on it (names were already filtered by
+/// [`Resolver`]; this is the last word, for every path to a socket).
+#[derive(Debug, Clone)]
+pub(super) struct Guarded<C> {
+    inner: C,
+    reach: Reach,
+}
+
+impl<C> Service<Uri> for Guarded<C>
+where
+    C: Service<Uri, Response = TokioIo<TcpStream>>,
+    C::Error: Into<BoxError>,
+    C::Future: Send + 'static,
+{
+    type Response = TokioIo<TcpStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let public_only = self.reach == Reach::PublicOnly;
+        if public_only
+            && let Some(ip) = literal_address(&uri)
+            && domain::outbound::is_internal(ip)
+        {
+            return Box::pin(async move {
+                Err(refused(format!(
+                    "`{ip}` is a private, loopback, link-local or otherwise non-public address, which tenant upstreams may not reach"
+                ))
+                .into())
+            });
+        }
+        let connecting = self.inner.call(uri);
+        Box::pin(async move {
+            let stream = connecting.await.map_err(Into::into)?;
+            if public_only {
+                let peer = stream.inner().peer_addr()?;
+                if domain::outbound::is_internal(peer.ip()) {
+                    return Err(refused(format!(
+                        "the connection reached `{}`, a non-public address, which tenant upstreams may not reach",
+                        peer.ip()
+                    ))
+                    .into());
+                }
+            }
+            Ok(stream)
         })
     }
 }
