@@ -137,7 +137,20 @@ pub(crate) async fn count_tokens(
     let route = gw.authorize(ctx, Endpoint::Messages, &chat.model)?;
     let provider = ctx.principal.provider_for(route)?;
     if !provider.capabilities().messages {
-        return Ok(crate::tokens::count(&chat::prompt_text(&chat)));
+        return crate::tokens::count_off_thread(chat::prompt_text(&chat))
+            .await
+            .map_err(|e| match e {
+                crate::tokens::CountError::TooLong => Error::new(
+                    ErrorKind::PayloadTooLarge,
+                    format!(
+                        "the prompt's text is longer than the {} MiB this gateway counts",
+                        crate::tokens::MAX_COUNTED_BYTES / (1024 * 1024)
+                    ),
+                ),
+                crate::tokens::CountError::Unavailable => {
+                    Error::new(ErrorKind::Unavailable, e.to_string())
+                }
+            });
     }
     let call = ctx.upstream_call(route, provider);
     Ok(provider.count_message_tokens(req, call).await?)

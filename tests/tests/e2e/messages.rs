@@ -860,3 +860,75 @@ async fn beta_features_are_not_sent_to_an_openai_upstream() {
     assert_eq!(res.status(), 200);
     assert_eq!(upstream.last().header("anthropic-beta"), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn huge_token_counts_never_stall_other_calls() {
+    let app = mock_app().await;
+    let count = |text: String| {
+        let req = app
+            .client()
+            .post(format!("{}/v1/messages/count_tokens", app.url))
+            .header("x-api-key", &app.key)
+            .json(&json!({"model": "mock", "messages": [{"role": "user", "content": text}]}));
+        async move { it::harness::json_of(req.send().await.unwrap()).await }
+    };
+    let chat = || async {
+        let started = std::time::Instant::now();
+        let (status, body) = message(
+            &app,
+            &json!({"model": "mock", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        started.elapsed()
+    };
+
+    // A 9 MB prompt is over what the gateway counts, and it says so.
+    let (one, two) = tokio::join!(
+        count("c".repeat(9 * 1024 * 1024)),
+        count("d".repeat(9 * 1024 * 1024))
+    );
+    for (status, body) in [one, two] {
+        assert_eq!(status, 413, "{body}");
+        assert_eq!(body["error"]["type"], "request_too_large", "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("MiB"),
+            "{body}"
+        );
+    }
+
+    // One letter repeated is the tokenizer's worst case (one "word" of millions of bytes).
+    // While four such counts run, on a gateway with a single request worker, other calls keep
+    // being answered: the counting happens elsewhere. Judged against the counts' own duration,
+    // not a clock figure, so a slow or busy machine slows both sides alike.
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let counted = async {
+        let started = std::time::Instant::now();
+        let results = futures_util::future::join_all(
+            ["a", "b", "e", "f"].map(|letter| count(letter.repeat(6 * 1024 * 1024))),
+        )
+        .await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        for (status, body) in results {
+            assert_eq!(status, 200, "{body}");
+            assert!(body["input_tokens"].as_u64().unwrap() > 100_000, "{body}");
+        }
+        started.elapsed()
+    };
+    let others = async {
+        let (mut slowest, mut answered) = (Duration::ZERO, 0);
+        // Let the counts' bodies arrive first.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            slowest = slowest.max(chat().await);
+            answered += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        (slowest, answered)
+    };
+    let (counting, (slowest, answered)) = tokio::join!(counted, others);
+    assert!(
+        slowest * 4 < counting && answered >= 10,
+        "while the counts took {counting:?}, {answered} calls were answered, the slowest in {slowest:?}"
+    );
+}
