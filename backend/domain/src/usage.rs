@@ -15,6 +15,10 @@ pub enum UsageStatus {
     Error,
     /// The client went away before the end; what was delivered is billed.
     ClientClosed,
+    /// The gateway ended the call before it finished: its shutdown deadline cut the stream, or
+    /// the process died and the call was recovered from its journal. What was delivered, or an
+    /// estimate, is billed.
+    ServerClosed,
 }
 
 impl UsageStatus {
@@ -23,6 +27,7 @@ impl UsageStatus {
             UsageStatus::Ok => "ok",
             UsageStatus::Error => "error",
             UsageStatus::ClientClosed => "client_closed",
+            UsageStatus::ServerClosed => "server_closed",
         }
     }
 
@@ -32,6 +37,7 @@ impl UsageStatus {
             "ok" => Some(UsageStatus::Ok),
             "error" => Some(UsageStatus::Error),
             "client_closed" => Some(UsageStatus::ClientClosed),
+            "server_closed" => Some(UsageStatus::ServerClosed),
             _ => None,
         }
     }

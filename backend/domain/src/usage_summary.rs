@@ -62,7 +62,11 @@ struct Accumulator {
 impl Accumulator {
     fn add(&mut self, record: &UsageRecord) {
         self.figures.requests += 1;
-        if record.status == UsageStatus::Error {
+        // A call the server cut ended in an error for its client, whatever it was billed.
+        if matches!(
+            record.status,
+            UsageStatus::Error | UsageStatus::ServerClosed
+        ) {
             self.figures.errors += 1;
         }
         self.figures.prompt_tokens += record.prompt_tokens;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use domain::llm::messages::Betas;
-use domain::{RequestId, UsageStatus};
+use domain::{RequestId, UsageId, UsageStatus};
+use journal::Ticket;
 use providers::{Call, Provider};
 use time::OffsetDateTime;
 
@@ -25,6 +26,8 @@ pub struct RequestCtx {
     /// Beta features a client of Anthropic's Messages API asked for (`anthropic-beta`);
     /// Anthropic upstreams get them after their configured ones, other upstreams ignore them.
     pub anthropic_beta: Option<Betas>,
+    /// The request body's size: what a call that never finished is estimated from.
+    pub body_bytes: usize,
 }
 
 impl RequestCtx {
@@ -35,6 +38,7 @@ impl RequestCtx {
             received_at: OffsetDateTime::now_utc(),
             principal,
             anthropic_beta: None,
+            body_bytes: 0,
         }
     }
 
@@ -59,7 +63,8 @@ pub(crate) struct Finish {
     pub ttft: Option<Duration>,
 }
 
-/// A call that reached routing: it will produce exactly one usage record.
+/// A call that reached routing: it will produce exactly one usage record, even when it is
+/// dropped unfinished (its client went away, or the server stopped it).
 #[derive(Debug)]
 pub(crate) struct CallRecord {
     sink: UsageSink,
@@ -67,6 +72,16 @@ pub(crate) struct CallRecord {
     route: Arc<Route>,
     endpoint: Endpoint,
     stream: bool,
+    id: UsageId,
+    /// The provisional journal line of a stream, settled with the final record.
+    opened: Option<Ticket>,
+    finished: bool,
+}
+
+/// Prompt tokens guessed from the body's size, for calls that ended before anything counted
+/// them: about four bytes a token.
+fn tokens_from_body(body_bytes: usize) -> u64 {
+    u64::try_from(body_bytes / 4).unwrap_or(u64::MAX)
 }
 
 impl CallRecord {
@@ -83,11 +98,19 @@ impl CallRecord {
             route: route.clone(),
             endpoint,
             stream,
+            id: UsageId::new(),
+            opened: None,
+            finished: false,
         }
     }
 
     pub(crate) fn started(&self) -> Instant {
         self.ctx.started
+    }
+
+    /// The signal that the process is stopping: streams end early when it fires.
+    pub(crate) fn draining(&self) -> &tokio_util::sync::CancellationToken {
+        &self.sink.lifecycle().draining
     }
 
     pub(crate) fn upstream_answered(&self, after: Duration) {
@@ -96,30 +119,13 @@ impl CallRecord {
             .record_upstream(self.endpoint, after.as_secs_f64());
     }
 
-    /// Records the outcome: metrics now, the usage record through the queue.
-    pub(crate) fn finish(self, finish: Finish) {
-        let latency = self.ctx.started.elapsed();
-        let reported = match &finish.tokens {
-            Tokens::Reported(report) => (report.counts.prompt, report.counts.completion),
-            Tokens::None | Tokens::Estimate { .. } => (0, 0),
-        };
-        let outcome = match (&finish.error, finish.status) {
-            (Some(e), _) => Some(e.code().as_str()),
-            (None, UsageStatus::ClientClosed) => Some("client_closed"),
-            (None, _) => None,
-        };
-        self.route.metrics.record(
-            self.endpoint,
-            outcome,
-            latency.as_secs_f64(),
-            finish.ttft.map(|it| it.as_secs_f64()),
-            reported,
-        );
-        self.sink.record(UsageDraft {
+    fn draft(&self, finish: Finish, latency: Duration) -> UsageDraft {
+        UsageDraft {
+            id: self.id,
             request_id: self.ctx.request_id,
             tenant_id: self.ctx.principal.tenant_id(),
             key_id: self.ctx.principal.key.id,
-            endpoint: self.endpoint.as_str(),
+            endpoint: self.endpoint,
             model_alias: self.route.alias.clone(),
             provider: self.route.provider_name.clone(),
             upstream_model: self.route.upstream_model.clone(),
@@ -131,7 +137,64 @@ impl CallRecord {
             latency,
             ttft: finish.ttft,
             created_at: self.ctx.received_at,
-        });
+            tickets: Vec::new(),
+            journaled: false,
+        }
+    }
+
+    /// What the call is billed as if it ends now, with nothing more known: the prompt guessed
+    /// from the body, nothing delivered.
+    fn unfinished(&self, status: UsageStatus, http_status: u16) -> Finish {
+        Finish {
+            tokens: Tokens::Estimate {
+                prompt_tokens: Some(tokens_from_body(self.ctx.body_bytes)),
+                prompt_text: String::new(),
+                completion_text: String::new(),
+                raw: None,
+            },
+            status,
+            http_status,
+            error: None,
+            ttft: None,
+        }
+    }
+
+    /// A stream was committed: its provisional line goes to the journal now, so a crash before
+    /// it ends still leaves it billable.
+    pub(crate) fn opened(&mut self) {
+        let finish = self.unfinished(UsageStatus::ServerClosed, 200);
+        let provisional = self.draft(finish, Duration::ZERO);
+        self.opened = self.sink.open_stream(&provisional);
+    }
+
+    /// Records the outcome: metrics now, the usage record through the journal and the queue.
+    pub(crate) fn finish(mut self, finish: Finish) {
+        self.record(finish);
+    }
+
+    fn record(&mut self, finish: Finish) {
+        self.finished = true;
+        let latency = self.ctx.started.elapsed();
+        let reported = match &finish.tokens {
+            Tokens::Reported(report) => (report.counts.prompt, report.counts.completion),
+            Tokens::None | Tokens::Estimate { .. } => (0, 0),
+        };
+        let outcome = match (&finish.error, finish.status) {
+            (Some(e), _) => Some(e.code().as_str()),
+            (None, UsageStatus::ClientClosed) => Some("client_closed"),
+            (None, UsageStatus::ServerClosed) => Some("server_closed"),
+            (None, _) => None,
+        };
+        self.route.metrics.record(
+            self.endpoint,
+            outcome,
+            latency.as_secs_f64(),
+            finish.ttft.map(|it| it.as_secs_f64()),
+            reported,
+        );
+        let mut draft = self.draft(finish, latency);
+        draft.tickets.extend(self.opened.take());
+        self.sink.record(draft);
     }
 
     /// Records a call that failed before the upstream produced anything.
@@ -143,5 +206,21 @@ impl CallRecord {
             error: Some(error.clone()),
             ttft: None,
         });
+    }
+}
+
+impl Drop for CallRecord {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        // Dropped before it ended: the client went away while the upstream worked, or the
+        // server stopped the call while shutting down.
+        let finish = if self.draining().is_cancelled() {
+            self.unfinished(UsageStatus::ServerClosed, 503)
+        } else {
+            self.unfinished(UsageStatus::ClientClosed, 499)
+        };
+        self.record(finish);
     }
 }

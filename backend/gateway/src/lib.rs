@@ -29,7 +29,7 @@ use tokio_util::task::TaskTracker;
 
 pub use access::{Access, Principal};
 pub use access_token::Verifiers;
-pub use accounting::{Config as UsageConfig, UsageDraft};
+pub use accounting::{Config as UsageConfig, Lifecycle as UsageLifecycle, UsageDraft};
 pub use byok::ByokConfig;
 pub use call::RequestCtx;
 pub use catalog::{Catalog, Route};
@@ -103,6 +103,18 @@ impl Gateway {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// What shutdown steers: the signal that ends open streams, the usage writer's deadline,
+    /// and what would be lost if the process ended now.
+    pub fn usage_lifecycle(&self) -> &UsageLifecycle {
+        self.usage.lifecycle()
+    }
+
+    /// Syncs the usage journal to disk and closes its segment: the last step of a clean
+    /// shutdown, once the usage writer has finished.
+    pub fn close_usage_journal(&self) {
+        self.usage.close_journal();
     }
 
     /// # Errors

@@ -1,8 +1,10 @@
 //! The accounting wrapper around a provider stream: it forwards chunks as they arrive, strips
 //! the usage chunk the client did not ask for, remembers usage and delivered text, and records
-//! the call exactly once: at the end, on an upstream error, or when the client goes away
-//! (the stream is dropped, which also drops and so cancels the upstream request).
+//! the call exactly once: at the end, on an upstream error, when the client goes away (the
+//! stream is dropped, which also drops and so cancels the upstream request), or when the
+//! server's shutdown deadline ends it (with an error event, so the client knows it was cut).
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -11,10 +13,11 @@ use bytes::Bytes;
 use domain::UsageStatus;
 use futures_util::Stream;
 use providers::{EventStream, UsageReport};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use crate::Error;
 use crate::accounting::Tokens;
 use crate::call::{CallRecord, Finish};
+use crate::{Error, ErrorKind};
 
 /// What the HTTP layer frames and sends.
 #[derive(Debug)]
@@ -38,6 +41,8 @@ pub struct AccountedStream {
     prompt_text: Box<dyn Fn() -> String + Send>,
     ttft: Duration,
     ended: bool,
+    /// Fires when the process is stopping and open streams must end.
+    draining: Pin<Box<WaitForCancellationFutureOwned>>,
 }
 
 impl std::fmt::Debug for AccountedStream {
@@ -52,12 +57,14 @@ impl std::fmt::Debug for AccountedStream {
 impl AccountedStream {
     pub(crate) fn new(
         inner: EventStream,
-        record: CallRecord,
+        mut record: CallRecord,
         wants_usage: bool,
         prompt_text: Box<dyn Fn() -> String + Send>,
     ) -> Self {
         let ttft = record.started().elapsed();
         record.upstream_answered(ttft);
+        record.opened();
+        let draining = Box::pin(record.draining().clone().cancelled_owned());
         AccountedStream {
             inner,
             record: Some(record),
@@ -67,6 +74,7 @@ impl AccountedStream {
             prompt_text,
             ttft,
             ended: false,
+            draining,
         }
     }
 
@@ -109,6 +117,15 @@ impl Stream for AccountedStream {
         let this = &mut *self;
         if this.ended {
             return Poll::Ready(None);
+        }
+        if this.draining.as_mut().poll(cx).is_ready() {
+            this.ended = true;
+            let error = Error::new(
+                ErrorKind::Unavailable,
+                "the server is shutting down and ended this stream; retry the request",
+            );
+            this.finish(UsageStatus::ServerClosed, Some(error.clone()));
+            return Poll::Ready(Some(StreamItem::Error(error)));
         }
         loop {
             match this.inner.as_mut().poll_next(cx) {

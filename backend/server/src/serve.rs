@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use gateway::catalog::Route;
@@ -198,9 +198,46 @@ pub struct Running {
     server: actix_web::dev::Server,
     tracker: TaskTracker,
     cancel: CancellationToken,
-    shutdown_timeout: std::time::Duration,
+    shutdown_timeout: Duration,
+    /// Asks for the same stop as `SIGTERM` (tests use it).
+    stop: CancellationToken,
     pub gateway: Arc<Gateway>,
     pub manager: Arc<management::Manager>,
+}
+
+/// The share of the shutdown grace period kept for the usage flush after open streams are cut:
+/// a quarter, between one and five seconds.
+fn flush_reserve(grace: Duration) -> Duration {
+    (grace / 4)
+        .clamp(Duration::from_secs(1), Duration::from_secs(5))
+        .min(grace)
+}
+
+/// Resolves on `SIGTERM` or `SIGINT`.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                tracing::error!("cannot listen for stop signals; stop with SIGKILL");
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 impl Running {
@@ -208,22 +245,87 @@ impl Running {
         self.server.handle()
     }
 
-    /// Serves until the server stops, then drains background work (usage flush).
+    /// A token that, when cancelled, stops the gateway exactly as `SIGTERM` does.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Serves until `SIGTERM`, `SIGINT` or [`Running::stop_token`], then stops within the
+    /// shutdown grace period: it stops accepting at once, lets calls in flight finish, ends the
+    /// streams still open (with an error event) when only the flush's reserve is left, and
+    /// then stores or spills every usage record before the grace period ends.
     ///
     /// # Errors
-    /// When the HTTP server fails.
+    /// When the HTTP server fails, or when usage records could not be saved anywhere.
     pub async fn wait(self) -> anyhow::Result<()> {
-        let served = self.server.await;
+        let Running {
+            mut server,
+            tracker,
+            cancel,
+            shutdown_timeout: grace,
+            stop,
+            gateway,
+            manager: _,
+        } = self;
+        let handle = server.handle();
+        let lifecycle = gateway.usage_lifecycle();
+        let served = tokio::select! {
+            served = &mut server => served,
+            () = async {
+                tokio::select! {
+                    () = stop_signal() => {}
+                    () = stop.cancelled() => {}
+                }
+            } => {
+                let stop_by = Instant::now() + grace;
+                lifecycle.shutdown_by(stop_by);
+                tracing::info!(grace_secs = grace.as_secs_f64(), "stopping: no new connections; calls in flight may finish");
+                let cut_at = stop_by - flush_reserve(grace);
+                let stopping = handle.stop(true);
+                tokio::pin!(stopping);
+                tokio::select! {
+                    () = &mut stopping => {}
+                    () = async {
+                        tokio::time::sleep_until(cut_at.into()).await;
+                        tracing::warn!("the grace period is ending: open streams are cut");
+                        lifecycle.draining.cancel();
+                        std::future::pending::<()>().await;
+                    } => {}
+                    () = async {
+                        stop_signal().await;
+                        tracing::warn!("second stop signal: closing every connection now");
+                        lifecycle.draining.cancel();
+                        handle.stop(false).await;
+                    } => {}
+                }
+                server.await
+            }
+        };
+        // Whatever stopped the server, nothing may wait past the deadline from here on.
+        let stop_by = lifecycle
+            .deadline()
+            .unwrap_or_else(|| Instant::now() + grace);
+        lifecycle.shutdown_by(stop_by);
+        lifecycle.draining.cancel();
         tracing::info!("http server stopped; flushing usage");
-        self.cancel.cancel();
-        self.tracker.close();
-        if tokio::time::timeout(self.shutdown_timeout, self.tracker.wait())
+        cancel.cancel();
+        tracker.close();
+        // Spilling is quick, so even a deadline already past gets a moment for it.
+        let flush_until = stop_by.max(Instant::now() + Duration::from_secs(1));
+        if tokio::time::timeout_at(flush_until.into(), tracker.wait())
             .await
             .is_err()
         {
-            tracing::error!("background tasks did not finish within the shutdown timeout");
+            tracing::error!("background tasks did not finish within the shutdown grace period");
         }
-        served.context("http server failed")
+        gateway.close_usage_journal();
+        served.context("http server failed")?;
+        match lifecycle.unsaved() {
+            0 => Ok(()),
+            lost => Err(anyhow::anyhow!(
+                "{lost} usage records could not be saved to the store, the spill file or the journal"
+            )),
+        }
     }
 }
 
@@ -388,7 +490,12 @@ pub async fn start_with_mailer(
             }
         })
         .workers(settings.workers)
-        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        // Signals are ours (`Running::wait`): it cuts streams before connections are dropped.
+        .disable_signals()
+        // Connections still open when the streams were cut (and a moment after) are closed.
+        .shutdown_timeout(
+            (settings.shutdown_timeout - flush_reserve(settings.shutdown_timeout)).as_secs() + 1,
+        )
         .listen(listener)?
         .run();
     tracing::info!(
@@ -403,6 +510,7 @@ pub async fn start_with_mailer(
         tracker,
         cancel,
         shutdown_timeout: settings.shutdown_timeout,
+        stop: CancellationToken::new(),
         gateway,
         manager: keep_manager,
     })

@@ -23,8 +23,9 @@ pub(crate) async fn prepare(
     let principal = state
         .gateway
         .authenticate(auth::presented_key(req), auth::client_ip(req))?;
-    let ctx = RequestCtx::new(middleware::request_id(req), principal);
+    let mut ctx = RequestCtx::new(middleware::request_id(req), principal);
     let body = body::read_json_body(req, payload, state.max_body_bytes).await?;
+    ctx.body_bytes = body.len();
     Ok((ctx, body))
 }
 

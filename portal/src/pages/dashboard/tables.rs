@@ -113,6 +113,7 @@ pub fn RecentRequests(records: Vec<UsageRecordView>) -> impl IntoView {
                                 let status = match (&it.error_code, it.status.as_str()) {
                                     (Some(code), _) => format!("{} {code}", it.http_status),
                                     (None, "client_closed") => "stopped".to_owned(),
+                                    (None, "server_closed") => "cut by the server".to_owned(),
                                     (None, _) => it.http_status.to_string(),
                                 };
                                 view! {

@@ -1,0 +1,322 @@
+//! What a usage draft looks like in the journal: one JSON line, written before the call is
+//! answered (and, for a stream, a provisional one when it starts), and read back by the next
+//! process when this one died with lines unsettled.
+//!
+//! The format is its own type, not the draft's: the next process may be a newer build, so it
+//! changes only by adding fields with defaults.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::llm::TokenCounts;
+use domain::{ApiKeyId, RequestId, TenantId, UsageId, UsageStatus};
+use providers::UsageReport;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{Tokens, UsageDraft};
+use crate::telemetry::Endpoint;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Line<'a> {
+    id: UsageId,
+    /// Written when a stream starts; the call's final line, if any, replaces it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    provisional: bool,
+    request_id: RequestId,
+    tenant_id: TenantId,
+    key_id: ApiKeyId,
+    #[serde(borrow)]
+    endpoint: Cow<'a, str>,
+    #[serde(borrow)]
+    model_alias: Cow<'a, str>,
+    #[serde(borrow)]
+    provider: Cow<'a, str>,
+    #[serde(borrow)]
+    upstream_model: Cow<'a, str>,
+    stream: bool,
+    #[serde(borrow)]
+    tokens: LineTokens<'a>,
+    #[serde(borrow)]
+    status: Cow<'a, str>,
+    http_status: u16,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    error_code: Option<Cow<'a, str>>,
+    latency_us: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ttft_us: Option<u64>,
+    /// Unix time in nanoseconds.
+    created_at: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum LineTokens<'a> {
+    None,
+    Reported {
+        prompt: u64,
+        completion: u64,
+        cached: u64,
+        cache_write: u64,
+        reasoning: u64,
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+        raw: Option<Cow<'a, str>>,
+        complete: bool,
+    },
+    Estimate {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prompt_tokens: Option<u64>,
+        #[serde(borrow)]
+        prompt_text: Cow<'a, str>,
+        #[serde(borrow)]
+        completion_text: Cow<'a, str>,
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+        raw: Option<Cow<'a, str>>,
+    },
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+impl<'a> Line<'a> {
+    fn of(draft: &'a UsageDraft, provisional: bool) -> Self {
+        let tokens = match &draft.tokens {
+            Tokens::None => LineTokens::None,
+            Tokens::Reported(report) => LineTokens::Reported {
+                prompt: report.counts.prompt,
+                completion: report.counts.completion,
+                cached: report.counts.cached,
+                cache_write: report.counts.cache_write,
+                reasoning: report.counts.reasoning,
+                raw: report.raw.as_deref().map(Cow::Borrowed),
+                complete: report.complete,
+            },
+            Tokens::Estimate {
+                prompt_tokens,
+                prompt_text,
+                completion_text,
+                raw,
+            } => LineTokens::Estimate {
+                prompt_tokens: *prompt_tokens,
+                prompt_text: Cow::Borrowed(prompt_text),
+                completion_text: Cow::Borrowed(completion_text),
+                raw: raw.as_deref().map(Cow::Borrowed),
+            },
+        };
+        Line {
+            id: draft.id,
+            provisional,
+            request_id: draft.request_id,
+            tenant_id: draft.tenant_id,
+            key_id: draft.key_id,
+            endpoint: Cow::Borrowed(draft.endpoint.as_str()),
+            model_alias: Cow::Borrowed(&draft.model_alias),
+            provider: Cow::Borrowed(&draft.provider),
+            upstream_model: Cow::Borrowed(&draft.upstream_model),
+            stream: draft.stream,
+            tokens,
+            status: Cow::Borrowed(draft.status.as_str()),
+            http_status: draft.http_status,
+            error_code: draft.error_code.as_deref().map(Cow::Borrowed),
+            latency_us: micros(draft.latency),
+            ttft_us: draft.ttft.map(micros),
+            created_at: i64::try_from(draft.created_at.unix_timestamp_nanos()).unwrap_or(i64::MAX),
+        }
+    }
+
+    fn into_draft(self) -> Option<UsageDraft> {
+        let tokens = match self.tokens {
+            LineTokens::None => Tokens::None,
+            LineTokens::Reported {
+                prompt,
+                completion,
+                cached,
+                cache_write,
+                reasoning,
+                raw,
+                complete,
+            } => Tokens::Reported(UsageReport {
+                counts: TokenCounts {
+                    prompt,
+                    completion,
+                    cached,
+                    cache_write,
+                    reasoning,
+                },
+                raw: raw.map(Cow::into_owned),
+                complete,
+            }),
+            LineTokens::Estimate {
+                prompt_tokens,
+                prompt_text,
+                completion_text,
+                raw,
+            } => Tokens::Estimate {
+                prompt_tokens,
+                prompt_text: prompt_text.into_owned(),
+                completion_text: completion_text.into_owned(),
+                raw: raw.map(Cow::into_owned),
+            },
+        };
+        Some(UsageDraft {
+            id: self.id,
+            request_id: self.request_id,
+            tenant_id: self.tenant_id,
+            key_id: self.key_id,
+            endpoint: Endpoint::ALL
+                .into_iter()
+                .find(|it| it.as_str() == self.endpoint)?,
+            model_alias: Arc::from(self.model_alias.as_ref()),
+            provider: Arc::from(self.provider.as_ref()),
+            upstream_model: Arc::from(self.upstream_model.as_ref()),
+            stream: self.stream,
+            tokens,
+            status: UsageStatus::from_stored(&self.status)?,
+            http_status: self.http_status,
+            error_code: self.error_code.map(Cow::into_owned),
+            latency: Duration::from_micros(self.latency_us),
+            ttft: self.ttft_us.map(Duration::from_micros),
+            created_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.created_at))
+                .ok()?,
+            tickets: Vec::new(),
+            journaled: false,
+        })
+    }
+}
+
+/// Serialises `draft` as one journal line into a per-thread buffer and hands it to `write`: the
+/// request path allocates nothing for it once the buffer has grown.
+pub(super) fn with_line<R>(
+    draft: &UsageDraft,
+    provisional: bool,
+    write: impl FnOnce(&[u8]) -> R,
+) -> Option<R> {
+    thread_local! {
+        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    /// A buffer that grew for one huge line is not kept.
+    const KEEP_BYTES: usize = 64 * 1024;
+    BUFFER.with(|buffer| {
+        let mut buffer = buffer.try_borrow_mut().ok()?;
+        buffer.clear();
+        let written = serde_json::to_writer(&mut *buffer, &Line::of(draft, provisional));
+        let result = written.ok().map(|()| write(&buffer));
+        if buffer.capacity() > KEEP_BYTES {
+            *buffer = Vec::new();
+        }
+        result
+    })
+}
+
+/// The drafts the leftover segments hold, one per call: its final line where there is one,
+/// else the provisional line its stream started with. Unreadable lines are counted and skipped.
+pub(super) fn recover(segments: &[PathBuf]) -> (Vec<UsageDraft>, usize) {
+    let mut order = Vec::new();
+    let mut by_id: HashMap<UsageId, (UsageDraft, bool)> = HashMap::new();
+    let mut unreadable = 0;
+    for path in segments {
+        let lines = match journal::read_lines(path) {
+            Ok(lines) => lines,
+            Err(e) => {
+                tracing::error!(error = %e, path = %path.display(), "cannot read a usage journal segment");
+                unreadable += 1;
+                continue;
+            }
+        };
+        for bytes in lines {
+            let parsed = serde_json::from_slice::<Line<'_>>(&bytes)
+                .ok()
+                .and_then(|line| {
+                    let provisional = line.provisional;
+                    line.into_draft().map(|draft| (draft, provisional))
+                });
+            let Some((draft, provisional)) = parsed else {
+                unreadable += 1;
+                continue;
+            };
+            match by_id.get(&draft.id) {
+                // A final line is never replaced by a provisional one.
+                Some((_, false)) if provisional => {}
+                Some(_) => {
+                    by_id.insert(draft.id, (draft, provisional));
+                }
+                None => {
+                    order.push(draft.id);
+                    by_id.insert(draft.id, (draft, provisional));
+                }
+            }
+        }
+    }
+    let drafts = order
+        .into_iter()
+        .filter_map(|id| by_id.remove(&id).map(|(draft, _)| draft))
+        .collect();
+    (drafts, unreadable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounting::tests::draft;
+
+    fn line_of(draft: &UsageDraft, provisional: bool) -> Vec<u8> {
+        with_line(draft, provisional, <[u8]>::to_vec).unwrap()
+    }
+
+    #[test]
+    fn a_draft_reads_back_whole() {
+        let mut original = draft(TenantId::new());
+        original.ttft = Some(Duration::from_micros(1234));
+        original.error_code = Some("upstream_timeout".into());
+        original.tokens = Tokens::Estimate {
+            prompt_tokens: Some(9),
+            prompt_text: "line\nbreak \"quoted\" \u{0}".into(),
+            completion_text: "ünïcode".into(),
+            raw: Some("{\"input_tokens\":9}".into()),
+        };
+        let bytes = line_of(&original, false);
+        assert!(
+            !bytes.contains(&b'\n') && !bytes.contains(&0),
+            "one line, no NUL"
+        );
+        let back = serde_json::from_slice::<Line<'_>>(&bytes)
+            .unwrap()
+            .into_draft()
+            .unwrap();
+        assert_eq!(format!("{back:?}"), format!("{original:?}"));
+    }
+
+    #[test]
+    fn a_final_line_wins_over_the_provisional_one_in_any_order() {
+        let dir = std::env::temp_dir().join(format!("lines-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let tenant = TenantId::new();
+        let mut started = draft(tenant);
+        started.status = UsageStatus::ServerClosed;
+        let mut finished = draft(tenant);
+        finished.id = started.id;
+        let only_started = draft(tenant);
+        let (a, b) = (dir.join("1.log"), dir.join("2.log"));
+        let mut first = line_of(&started, true);
+        first.push(b'\n');
+        first.extend(line_of(&only_started, true));
+        first.extend(b"\n{torn");
+        std::fs::write(&a, first).unwrap();
+        let mut second = line_of(&finished, false);
+        second.push(b'\n');
+        second.extend(line_of(&started, true));
+        second.push(b'\n');
+        std::fs::write(&b, second).unwrap();
+        let (drafts, unreadable) = recover(&[a, b]);
+        assert_eq!(unreadable, 0, "a torn last line is not even a line");
+        assert_eq!(drafts.len(), 2);
+        assert_eq!(drafts[0].id, started.id);
+        assert_eq!(drafts[0].status, UsageStatus::Ok, "the final line won");
+        assert_eq!(drafts[1].id, only_started.id);
+    }
+}

@@ -1,0 +1,166 @@
+//! The spill file: usage records the store could not take, appended and fsync'd in the data
+//! directory, and inserted later (idempotently: record ids come from the gateway).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use domain::UsageRecord;
+use store::Store;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::sync::Mutex;
+
+/// How many records one replay insert carries.
+const REPLAY_BATCH: usize = 500;
+
+/// The append-only spill file, and the lock that keeps appends and replays apart.
+#[derive(Debug)]
+pub(super) struct Spill {
+    path: PathBuf,
+    lock: Mutex<()>,
+    report: std::sync::Mutex<SpillReport>,
+}
+
+/// Spills summarised in the log at most every [`SpillReport::EVERY`]: an outage at thousands of
+/// calls a second would otherwise write a warning per record.
+#[derive(Debug, Default)]
+struct SpillReport {
+    since_last: u64,
+    last_logged: Option<Instant>,
+}
+
+impl SpillReport {
+    const EVERY: Duration = Duration::from_secs(10);
+
+    /// Counts `n` spilled records and answers how many to report now, if it is time to.
+    fn add(&mut self, n: u64) -> Option<u64> {
+        self.since_last += n;
+        let due = self
+            .last_logged
+            .is_none_or(|at| at.elapsed() >= Self::EVERY);
+        if !due {
+            return None;
+        }
+        self.last_logged = Some(Instant::now());
+        Some(std::mem::take(&mut self.since_last))
+    }
+}
+
+impl Spill {
+    pub(super) fn new(path: PathBuf) -> Self {
+        Spill {
+            path,
+            lock: Mutex::new(()),
+            report: std::sync::Mutex::new(SpillReport::default()),
+        }
+    }
+
+    /// Appends `records` and waits until they are on disk (`fdatasync`).
+    ///
+    /// # Errors
+    /// When the file cannot be written; the caller still holds the records.
+    pub(super) async fn append(&self, records: &[UsageRecord], why: &str) -> std::io::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut lines = Vec::new();
+        for record in records {
+            serde_json::to_writer(&mut lines, record).map_err(std::io::Error::other)?;
+            lines.push(b'\n');
+        }
+        let _guard = self.lock.lock().await;
+        if let Some(dir) = self.path.parent() {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .await?;
+        file.write_all(&lines).await?;
+        file.sync_data().await?;
+        let n = records.len() as u64;
+        metrics::counter!("gateway_usage_spilled_records_total").increment(n);
+        let due = self
+            .report
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add(n);
+        if let Some(n) = due {
+            tracing::warn!(
+                records = n,
+                reason = why,
+                path = %self.path.display(),
+                "usage records spilled to disk since the last report; they are replayed when the store answers again"
+            );
+        }
+        Ok(())
+    }
+
+    /// Inserts spilled records, a batch at a time, and removes the file once all are in.
+    /// Keeps the file when the store is still failing (what went in already is skipped next
+    /// time: inserts are idempotent).
+    ///
+    /// # Errors
+    /// The store's error, when it is still failing.
+    pub(super) async fn replay(&self, store: &dyn Store) -> Result<(), store::Error> {
+        let _guard = self.lock.lock().await;
+        let file = match tokio::fs::File::open(&self.path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the usage spill file");
+                return Ok(());
+            }
+        };
+        let mut lines = tokio::io::BufReader::new(file).lines();
+        let (mut batch, mut replayed) = (Vec::with_capacity(REPLAY_BATCH), 0usize);
+        loop {
+            let line = match lines.next_line().await {
+                Ok(line) => line,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the usage spill file");
+                    return Ok(());
+                }
+            };
+            let end = line.is_none();
+            if let Some(line) = line.filter(|it| !it.trim().is_empty()) {
+                match serde_json::from_str::<UsageRecord>(&line) {
+                    Ok(record) => batch.push(record),
+                    // A torn last line (crash mid-append) is skipped, not fatal.
+                    Err(e) => {
+                        tracing::error!(error = %e, "skipping an unreadable spilled usage record");
+                    }
+                }
+            }
+            if batch.len() >= REPLAY_BATCH || (end && !batch.is_empty()) {
+                store.insert_usage(&batch).await?;
+                replayed += batch.len();
+                batch.clear();
+            }
+            if end {
+                break;
+            }
+        }
+        if let Err(e) = tokio::fs::remove_file(&self.path).await {
+            tracing::error!(error = %e, "cannot remove the replayed usage spill file");
+        } else if replayed > 0 {
+            tracing::info!(records = replayed, "replayed spilled usage records");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spills_are_reported_at_most_every_ten_seconds() {
+        let mut report = SpillReport::default();
+        assert_eq!(report.add(3), Some(3), "the first spill is said at once");
+        assert_eq!(report.add(5), None);
+        assert_eq!(report.add(7), None);
+        report.last_logged = Some(Instant::now() - SpillReport::EVERY);
+        assert_eq!(report.add(1), Some(13), "then the sum since");
+    }
+}
