@@ -1,6 +1,8 @@
 //! The cross-crate test harness: a real `sluice` on port 0 (`harness`), mock upstreams that
 //! speak each provider's wire format over real HTTP (`mock_upstream`; over TLS and HTTP/2:
-//! `tls_upstream`), and recorded provider fixtures (`fixtures`).
+//! `tls_upstream`), recorded provider fixtures (`fixtures`), gateways run as processes to be
+//! killed and restarted (`process`), and a proxy that turns a database into a black hole
+//! (`tcp_proxy`).
 
 #![expect(
     clippy::unwrap_used,
@@ -17,5 +19,7 @@ pub mod fake_smtp;
 pub mod fixtures;
 pub mod harness;
 pub mod mock_upstream;
+pub mod process;
 pub mod sse;
+pub mod tcp_proxy;
 pub mod tls_upstream;

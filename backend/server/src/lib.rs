@@ -3,12 +3,15 @@
 
 pub mod admin_cmd;
 pub mod cli;
+mod entry;
 mod json_log;
 pub mod master_key;
 pub mod serve;
 pub mod settings;
 pub mod stores;
 pub mod telemetry;
+
+pub use entry::main;
 
 /// Installs the TLS crypto provider reqwest and sqlx use (ring); idempotent.
 pub fn init_tls() {

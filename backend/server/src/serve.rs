@@ -281,24 +281,28 @@ impl Running {
                 lifecycle.shutdown_by(stop_by);
                 tracing::info!(grace_secs = grace.as_secs_f64(), "stopping: no new connections; calls in flight may finish");
                 let cut_at = stop_by - flush_reserve(grace);
-                let stopping = handle.stop(true);
-                tokio::pin!(stopping);
-                tokio::select! {
-                    () = &mut stopping => {}
-                    () = async {
-                        tokio::time::sleep_until(cut_at.into()).await;
-                        tracing::warn!("the grace period is ending: open streams are cut");
-                        lifecycle.draining.cancel();
-                        std::future::pending::<()>().await;
-                    } => {}
-                    () = async {
-                        stop_signal().await;
-                        tracing::warn!("second stop signal: closing every connection now");
-                        lifecycle.draining.cancel();
-                        handle.stop(false).await;
-                    } => {}
+                // The server future runs the stop, so it is polled throughout.
+                drop(handle.stop(true));
+                let cut = tokio::time::sleep_until(cut_at.into());
+                tokio::pin!(cut);
+                let mut cut_done = false;
+                let mut forced = false;
+                loop {
+                    tokio::select! {
+                        served = &mut server => break served,
+                        () = &mut cut, if !cut_done => {
+                            cut_done = true;
+                            tracing::warn!("the grace period is ending: open streams are cut");
+                            lifecycle.draining.cancel();
+                        }
+                        () = stop_signal(), if !forced => {
+                            forced = true;
+                            tracing::warn!("second stop signal: closing every connection now");
+                            lifecycle.draining.cancel();
+                            drop(handle.stop(false));
+                        }
+                    }
                 }
-                server.await
             }
         };
         // Whatever stopped the server, nothing may wait past the deadline from here on.
@@ -318,7 +322,9 @@ impl Running {
         {
             tracing::error!("background tasks did not finish within the shutdown grace period");
         }
+        tracing::debug!("background tasks finished");
         gateway.close_usage_journal();
+        tracing::debug!("usage journal closed");
         served.context("http server failed")?;
         match lifecycle.unsaved() {
             0 => Ok(()),

@@ -12,6 +12,7 @@ mod dashboard;
 mod explorer;
 mod isolation;
 mod keys;
+mod lifecycle;
 mod mail;
 mod manage;
 mod messages;

@@ -78,7 +78,12 @@ fn allowed_edges() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("store-pg", &["store", "store-sql", "domain"]),
         ("store-redis", &[]),
         ("providers", &["domain"]),
-        ("gateway", &["api-types", "domain", "providers", "store"]),
+        // A crash-safe log of lines: knows nothing of ours.
+        ("journal", &[]),
+        (
+            "gateway",
+            &["api-types", "domain", "journal", "providers", "store"],
+        ),
         ("sso", &[]),
         ("management", &["domain", "sso", "store"]),
         (

@@ -47,8 +47,9 @@ const INSERT_TIMEOUT: Duration = Duration::from_secs(5);
 const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
-/// What a shutdown keeps for spilling after the store had its chance.
-const SPILL_RESERVE: Duration = Duration::from_millis(500);
+/// What a shutdown keeps for spilling after the store had its chance (an fsync'd append takes
+/// milliseconds).
+const SPILL_RESERVE: Duration = Duration::from_millis(200);
 
 /// The size of a journal segment. Mapped pages count in the process's resident size while a
 /// segment is written, so it stays small; it is a few thousand calls' worth.
@@ -466,19 +467,22 @@ async fn write_loop(
 
 impl Writer {
     /// How long the store may take with the next batch: [`INSERT_TIMEOUT`], or what is left
-    /// before the shutdown deadline once the spill's share is kept; `None` when the store is
-    /// not to be asked at all.
-    fn store_budget(&self) -> Option<Duration> {
+    /// before the shutdown deadline once the spill's share is kept.
+    ///
+    /// # Errors
+    /// Why the store is not to be asked at all.
+    fn store_budget(&self) -> Result<Duration, &'static str> {
         if !self.health.available() {
-            return None;
+            return Err("the store is left alone after failing");
         }
         match self.lifecycle.deadline() {
-            None => Some(INSERT_TIMEOUT),
+            None => Ok(INSERT_TIMEOUT),
             Some(deadline) => deadline
                 .checked_duration_since(Instant::now())
                 .and_then(|left| left.checked_sub(SPILL_RESERVE))
                 .filter(|it| !it.is_zero())
-                .map(|it| it.min(INSERT_TIMEOUT)),
+                .map(|it| it.min(INSERT_TIMEOUT))
+                .ok_or("the shutdown deadline leaves no time for the store"),
         }
     }
 
@@ -498,9 +502,13 @@ impl Writer {
         let Some(records) = self.records(drafts).await else {
             return;
         };
+        let mut asked = true;
         let stored = match self.store_budget() {
-            None => Err("the store is left alone after failing".to_owned()),
-            Some(budget) => {
+            Err(why) => {
+                asked = false;
+                Err(why.to_owned())
+            }
+            Ok(budget) => {
                 let started = Instant::now();
                 match tokio::time::timeout(budget, self.store.insert_usage(&records)).await {
                     Ok(Ok(_)) => {
@@ -520,12 +528,16 @@ impl Writer {
                     .increment(records.len() as u64);
             }
             Err(error) => {
-                if self.health.available() {
+                if asked {
                     self.health.failed(&error);
                 }
-                metrics::counter!("gateway_usage_spilled_total", "reason" => "store_error")
-                    .increment(1);
-                if let Err(e) = self.spill.append(&records, "store_error").await {
+                let reason = if asked || !self.health.available() {
+                    "store_error"
+                } else {
+                    "shutdown_deadline"
+                };
+                metrics::counter!("gateway_usage_spilled_total", "reason" => reason).increment(1);
+                if let Err(e) = self.spill.append(&records, reason).await {
                     // The journal still holds the journaled ones: they come back at the next
                     // start. The others are at risk, and shutdown says so.
                     metrics::counter!("gateway_usage_spill_failures_total").increment(1);
