@@ -16,6 +16,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The `content-type` is not one the endpoint accepts.
     UnsupportedMediaType,
+    /// The request body arrived too slowly (below the minimum rate); the connection is closed.
+    RequestTimeout,
     /// No API key was sent.
     MissingApiKey,
     /// The API key is unknown, revoked or expired.
@@ -71,6 +73,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::MissingApiKey => "missing_api_key",
             ErrorCode::InvalidApiKey => "invalid_api_key",
             ErrorCode::ModelNotAllowed => "model_not_allowed",
@@ -106,6 +109,7 @@ mod tests {
         ErrorCode::InvalidRequest,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
+        ErrorCode::RequestTimeout,
         ErrorCode::MissingApiKey,
         ErrorCode::InvalidApiKey,
         ErrorCode::ModelNotAllowed,
@@ -140,6 +144,7 @@ mod tests {
                 "invalid_request",
                 "payload_too_large",
                 "unsupported_media_type",
+                "request_timeout",
                 "missing_api_key",
                 "invalid_api_key",
                 "model_not_allowed",

@@ -21,6 +21,8 @@ pub enum ErrorKind {
     InvalidRequest,
     PayloadTooLarge,
     UnsupportedMediaType,
+    /// The body did not arrive at the minimum rate.
+    RequestTimeout,
     MissingApiKey,
     InvalidApiKey,
     ModelNotAllowed,
@@ -47,6 +49,7 @@ impl ErrorKind {
             ErrorKind::InvalidRequest | ErrorKind::UpstreamRejected => ErrorCode::InvalidRequest,
             ErrorKind::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             ErrorKind::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            ErrorKind::RequestTimeout => ErrorCode::RequestTimeout,
             ErrorKind::MissingApiKey => ErrorCode::MissingApiKey,
             ErrorKind::InvalidApiKey => ErrorCode::InvalidApiKey,
             ErrorKind::ModelNotAllowed => ErrorCode::ModelNotAllowed,
@@ -71,6 +74,7 @@ impl ErrorKind {
             ErrorKind::InvalidRequest
             | ErrorKind::PayloadTooLarge
             | ErrorKind::UnsupportedMediaType
+            | ErrorKind::RequestTimeout
             | ErrorKind::MissingApiKey
             | ErrorKind::InvalidApiKey
             | ErrorKind::ModelNotAllowed
@@ -158,6 +162,7 @@ impl Error {
             | ErrorKind::IpNotAllowed => 403,
             ErrorKind::ModelNotFound | ErrorKind::NotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
+            ErrorKind::RequestTimeout => 408,
             ErrorKind::PayloadTooLarge => 413,
             ErrorKind::UnsupportedMediaType => 415,
             ErrorKind::UpstreamRejected => self

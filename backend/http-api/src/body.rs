@@ -1,5 +1,7 @@
-//! Request bodies: bounded reading, content-type checks, and JSON decoding whose errors name
-//! the offending field (`messages[0].content`).
+//! Request bodies: bounded reading at a minimum pace, content-type checks, and JSON decoding
+//! whose errors name the offending field (`messages[0].content`).
+
+use std::time::Duration;
 
 use actix_web::HttpRequest;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -7,6 +9,49 @@ use actix_web::web::{BytesMut, Payload};
 use futures_util::StreamExt;
 use gateway::{Error, ErrorKind};
 use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+
+use crate::AppState;
+
+/// How fast a request body must arrive: a body may take `grace` plus the time it needs at
+/// `min_bytes_per_sec`, and not a moment more. Headers have their own timeout (actix's); this
+/// is what keeps a client sending one byte every few seconds from holding a connection, and a
+/// file descriptor, forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyPace {
+    pub grace: Duration,
+    pub min_bytes_per_sec: u64,
+}
+
+impl Default for BodyPace {
+    fn default() -> Self {
+        BodyPace {
+            grace: Duration::from_secs(10),
+            min_bytes_per_sec: 1024,
+        }
+    }
+}
+
+impl BodyPace {
+    /// When the body must be complete, having received `received` bytes since `started`.
+    fn deadline(&self, started: Instant, received: usize) -> Instant {
+        let received = u64::try_from(received).unwrap_or(u64::MAX);
+        let at_pace =
+            Duration::from_millis(received.saturating_mul(1000) / self.min_bytes_per_sec.max(1));
+        started + self.grace + at_pace
+    }
+}
+
+fn too_slow(pace: &BodyPace) -> Error {
+    Error::new(
+        ErrorKind::RequestTimeout,
+        format!(
+            "the request body arrived too slowly (it may take {} s plus one second per {} bytes)",
+            pace.grace.as_secs(),
+            pace.min_bytes_per_sec
+        ),
+    )
+}
 
 fn too_large(limit: usize) -> Error {
     Error::new(
@@ -43,15 +88,21 @@ pub async fn read_json_body(
     read_bounded(req, payload, limit).await
 }
 
-/// Reads the whole body of any type, refusing more than `limit` bytes before reading them.
+/// Reads the whole body of any type, refusing more than `limit` bytes before reading them, and
+/// a body slower than the app's [`BodyPace`].
 ///
 /// # Errors
-/// `PayloadTooLarge`, or `InvalidRequest` when the body breaks off.
+/// `PayloadTooLarge`, `RequestTimeout`, or `InvalidRequest` when the body breaks off.
 pub async fn read_bounded(
     req: &HttpRequest,
     mut payload: Payload,
     limit: usize,
 ) -> Result<bytes::Bytes, Error> {
+    let pace = req
+        .app_data::<actix_web::web::Data<AppState>>()
+        .map(|state| state.body_pace)
+        .unwrap_or_default();
+    let started = Instant::now();
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -61,7 +112,13 @@ pub async fn read_bounded(
         return Err(too_large(limit));
     }
     let mut body = BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
-    while let Some(chunk) = payload.next().await {
+    loop {
+        // The timer is only armed when a read has to wait: a body that is already here (most
+        // are, in one read) costs no timer.
+        let next = tokio::time::timeout_at(pace.deadline(started, body.len()), payload.next());
+        let Some(chunk) = next.await.map_err(|_| too_slow(&pace))? else {
+            break;
+        };
         let chunk = chunk.map_err(|e| {
             Error::new(
                 ErrorKind::InvalidRequest,

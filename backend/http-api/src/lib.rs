@@ -4,6 +4,7 @@
 mod anthropic;
 mod auth;
 pub mod body;
+pub mod client_slots;
 pub mod error;
 pub mod manage;
 pub mod middleware;
@@ -30,6 +31,10 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// How fast request bodies must arrive.
+    pub body_pace: body::BodyPace,
+    /// Requests in flight per client on the endpoints that need no credentials.
+    pub client_slots: Arc<client_slots::ClientSlots>,
     /// Renders the Prometheus exposition.
     pub render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
 }
@@ -77,6 +82,7 @@ pub fn app(
         .route("/metrics", web::get().to(ops::metrics))
         .service(
             web::resource("/oauth/token")
+                .wrap(actix_web::middleware::from_fn(client_slots::limit))
                 .route(web::post().to(oauth::token))
                 .default_service(web::to(method_not_allowed)),
         )

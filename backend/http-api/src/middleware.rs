@@ -79,6 +79,12 @@ pub async fn observe(
         set_request_id(res.headers_mut(), value, anthropic);
     }
     let status = res.status().as_u16();
+    if status == 408 {
+        // A body that came too slowly: the rest of it is not waited for, nor the connection kept.
+        res.response_mut()
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
     let request = res.request();
     let route = route_label(request.match_pattern());
     let elapsed = started.elapsed();

@@ -59,6 +59,11 @@ impl Refusal {
     }
 }
 
+/// A refusal of the token endpoint's own shape, for a failure found before its handler ran.
+pub(crate) fn refused(e: management::Error) -> HttpResponse {
+    refusal(e, false).into_response()
+}
+
 /// Maps the management plane's failures onto OAuth error codes, in this one place.
 fn refusal(e: management::Error, basic: bool) -> Refusal {
     match e {
@@ -153,7 +158,11 @@ async fn token_grant(
     }
     let body = crate::body::read_bounded(req, payload, BODY_LIMIT)
         .await
-        .map_err(|e| Refusal::invalid_request(e.message.to_string()))?;
+        .map_err(|e| {
+            // RFC 6749 has no code for these; the status says what happened.
+            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            Refusal::new(status, "invalid_request", e.message.to_string())
+        })?;
     let form: TokenForm = serde_urlencoded::from_bytes(&body)
         .map_err(|e| Refusal::invalid_request(format!("the form body is malformed: {e}")))?;
     match form.grant_type.as_deref() {

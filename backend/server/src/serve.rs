@@ -484,6 +484,10 @@ pub async fn start_with_mailer(
         manager,
         secure_cookies: settings.portal.secure_cookies,
         max_body_bytes: settings.max_body_bytes,
+        body_pace: settings.body_pace,
+        client_slots: http_api::client_slots::ClientSlots::new(
+            settings.max_unauthenticated_per_client,
+        ),
         render_metrics: Arc::new(move || metrics.render()),
     });
     let address = listener.local_addr()?;

@@ -46,6 +46,9 @@ struct RawServer {
     listen: Option<Spanned<String>>,
     workers: Option<usize>,
     max_body_bytes: Option<usize>,
+    body_read_timeout_secs: Option<u64>,
+    body_min_bytes_per_sec: Option<u64>,
+    max_unauthenticated_per_client: Option<u32>,
     data_dir: Option<PathBuf>,
     shutdown_timeout_secs: Option<u64>,
     refresh_interval_ms: Option<u64>,
@@ -307,6 +310,10 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub workers: usize,
     pub max_body_bytes: usize,
+    /// How fast request bodies must arrive.
+    pub body_pace: http_api::body::BodyPace,
+    /// Requests in flight per client address on the endpoints that need no credentials.
+    pub max_unauthenticated_per_client: u32,
     pub data_dir: PathBuf,
     pub shutdown_timeout: Duration,
     pub refresh_interval: Duration,
@@ -787,6 +794,14 @@ impl Settings {
             listen,
             workers,
             max_body_bytes,
+            body_pace: http_api::body::BodyPace {
+                grace: Duration::from_secs(server.body_read_timeout_secs.unwrap_or(10).max(1)),
+                min_bytes_per_sec: server.body_min_bytes_per_sec.unwrap_or(1024).max(1),
+            },
+            max_unauthenticated_per_client: server
+                .max_unauthenticated_per_client
+                .unwrap_or(16)
+                .max(1),
             shutdown_timeout: Duration::from_secs(server.shutdown_timeout_secs.unwrap_or(30)),
             refresh_interval: millis(server.refresh_interval_ms, Duration::from_millis(250))
                 .max(Duration::from_millis(10)),

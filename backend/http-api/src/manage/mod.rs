@@ -188,21 +188,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .route("/openapi.json", web::get().to(openapi_json))
-            .route("/auth/signup", web::post().to(accounts::signup))
-            .route("/auth/verify-email", web::post().to(accounts::verify_email))
-            .route(
-                "/auth/resend-verification",
-                web::post().to(accounts::resend_verification),
-            )
-            .route("/auth/login", web::post().to(accounts::login))
-            .route("/auth/logout", web::post().to(accounts::logout))
-            .route(
-                "/auth/password-reset",
-                web::post().to(accounts::request_password_reset),
-            )
-            .route(
-                "/auth/password-reset/confirm",
-                web::post().to(accounts::confirm_password_reset),
+            // Anyone may call these: each client address gets a few requests in flight.
+            .service(
+                web::scope("/auth")
+                    .wrap(actix_web::middleware::from_fn(
+                        crate::client_slots::limit,
+                    ))
+                    .route("/signup", web::post().to(accounts::signup))
+                    .route("/verify-email", web::post().to(accounts::verify_email))
+                    .route(
+                        "/resend-verification",
+                        web::post().to(accounts::resend_verification),
+                    )
+                    .route("/login", web::post().to(accounts::login))
+                    .route("/logout", web::post().to(accounts::logout))
+                    .route(
+                        "/password-reset",
+                        web::post().to(accounts::request_password_reset),
+                    )
+                    .route(
+                        "/password-reset/confirm",
+                        web::post().to(accounts::confirm_password_reset),
+                    )
+                    .route("/sso", web::get().to(sso::list_providers))
+                    .route("/sso/{provider}/start", web::get().to(sso::start))
+                    .route("/sso/{provider}/callback", web::get().to(sso::callback)),
             )
             .route(
                 "/tenants/{tenant}/explorer/token",
@@ -215,12 +225,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/tenants/{tenant}/usage/records",
                 web::get().to(usage::records),
-            )
-            .route("/auth/sso", web::get().to(sso::list_providers))
-            .route("/auth/sso/{provider}/start", web::get().to(sso::start))
-            .route(
-                "/auth/sso/{provider}/callback",
-                web::get().to(sso::callback),
             )
             .route(
                 "/tenants/{tenant}/sso-domains",
