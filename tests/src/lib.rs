@@ -1,6 +1,7 @@
 //! The cross-crate test harness: a real `sluice` on port 0 (`harness`), mock upstreams that
 //! speak each provider's wire format over real HTTP (`mock_upstream`; over TLS and HTTP/2:
-//! `tls_upstream`), and recorded provider fixtures (`fixtures`).
+//! `tls_upstream`), recorded provider fixtures (`fixtures`), and a TCP relay that can be cut
+//! to take a dependency away (`tcp_relay`).
 
 #![expect(
     clippy::unwrap_used,
@@ -18,4 +19,5 @@ pub mod fixtures;
 pub mod harness;
 pub mod mock_upstream;
 pub mod sse;
+pub mod tcp_relay;
 pub mod tls_upstream;
