@@ -232,6 +232,20 @@ pub(crate) async fn token(
     }
 }
 
+/// Wrong methods on the OAuth paths: 405 with `Allow`, in RFC 6749's error shape like every
+/// other answer of the authorization server.
+pub(crate) async fn method_not_allowed(
+    req: HttpRequest,
+    methods: &'static [&'static str],
+) -> HttpResponse {
+    let refusal = Refusal::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request",
+        crate::method_error(&req, methods).message,
+    );
+    crate::with_allow(refusal.into_response(), methods)
+}
+
 /// The public keys access tokens are signed with (JWKS, RFC 7517).
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "oauth",
     responses((status = 200, description = "`{\"keys\": [...]}`, ES256 public keys by `kid`")))]

@@ -185,6 +185,24 @@ async fn unknown_models_paths_and_methods_have_their_own_errors() {
     let res = app.get("/v1/chat/completions").await;
     assert_eq!(res.status(), 405);
     assert!(res.headers().contains_key("x-request-id"));
+    assert_eq!(res.headers()["allow"], "POST");
+    let (_, body) = json_of(res).await;
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+    // Every other method a path does not answer, TRACE included, is 405 with `Allow` too.
+    for (method, path, allow) in [
+        ("TRACE", "/v1/models", "GET"),
+        ("DELETE", "/healthz", "GET"),
+        ("POST", "/.well-known/jwks.json", "GET"),
+    ] {
+        let res = app
+            .client()
+            .request(method.parse().unwrap(), format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 405, "{method} {path}");
+        assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+    }
     let (status, body) = json_of(app.get("/v1/nothing/here").await).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
