@@ -15,7 +15,6 @@ mod tenants;
 mod usage;
 mod views;
 
-use actix_web::http::header::CONTENT_TYPE;
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use api_types::manage::Page;
@@ -23,6 +22,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
+
+use doc::SharedErrors;
 
 pub use caller::{CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE};
 pub use problem::ApiProblem;
@@ -54,6 +55,7 @@ async fn json<T: DeserializeOwned>(req: &HttpRequest, payload: Payload) -> Resul
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageQuery {
     /// Items per page (1 to 200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<usize>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
