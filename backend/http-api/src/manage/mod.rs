@@ -5,6 +5,7 @@
 mod accounts;
 mod caller;
 mod credentials;
+mod doc;
 mod explorer;
 mod keys;
 mod partners;
@@ -37,13 +38,6 @@ const MAX_PAGE: usize = 200;
 /// Reads a JSON body: `content-type: application/json` required, size bounded, unknown fields
 /// refused, and failures naming the field.
 async fn json<T: DeserializeOwned>(req: &HttpRequest, payload: Payload) -> Result<T, ApiProblem> {
-    if req.headers().get(CONTENT_TYPE).is_none() {
-        return Err(gateway::Error::new(
-            gateway::ErrorKind::UnsupportedMediaType,
-            "send the request body as JSON with `content-type: application/json`",
-        )
-        .into());
-    }
     let body = crate::body::read_json_body(req, payload, BODY_LIMIT).await?;
     Ok(crate::body::decode(&body)?)
 }
@@ -58,6 +52,7 @@ pub(crate) struct PageQuery {
     #[param(minimum = 1, maximum = 200)]
     limit: Option<usize>,
     /// `next_cursor` of the previous page.
+    #[param(min_length = 1)]
     cursor: Option<String>,
     /// Only items with this `status` (keys: `active`, `expired`, `revoked`; invitations:
     /// `pending`, `accepted`, `revoked`, `expired`; …).
@@ -529,7 +524,7 @@ impl Modify for SecuritySchemes {
         crate::oauth::jwks,
         crate::oauth::metadata,
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &SharedErrors),
     tags(
         (name = "auth", description = "Sign-up, sign-in and passwords"),
         (name = "me", description = "The signed-in user and their access tokens"),
