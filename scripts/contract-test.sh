@@ -12,6 +12,13 @@
 # fixed seed (SLUICE_CONTRACT_SEED), so a run takes about the same time each time and a failure
 # can be replayed; set SLUICE_CONTRACT_SEED=random to explore. The whole run is cut off after
 # SLUICE_CONTRACT_TIMEOUT seconds (default 600). Reports land in target/contract-report.
+#
+# Not checked: positive_data_acceptance and negative_data_rejection. Most of the API's 400s are
+# semantic (a cursor from another list, a used or unknown token, a malformed email address, a
+# name of spaces only, an unknown provider) and no schema can state them; the document carries
+# the constraints a schema can (lengths, ranges, patterns), and every 400 is declared.
+# Calls carry an operator's access token: no CSRF header is needed and no generated call can
+# end a session; the only token the run may revoke is a spare one (tests/contract/schemathesis.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
