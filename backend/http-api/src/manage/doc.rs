@@ -223,6 +223,43 @@ mod tests {
         }
     }
 
+    /// The shape is only as true as the annotations: a handler is secured exactly when it calls
+    /// `caller`, and has a request body exactly when it calls `json`.
+    #[test]
+    fn annotations_match_the_steps_handlers_take() {
+        let sources = [
+            include_str!("accounts.rs"),
+            include_str!("credentials.rs"),
+            include_str!("explorer.rs"),
+            include_str!("keys.rs"),
+            include_str!("partners.rs"),
+            include_str!("service_accounts.rs"),
+            include_str!("sso.rs"),
+            include_str!("tenants.rs"),
+            include_str!("usage.rs"),
+        ];
+        let mut checked = 0;
+        for source in sources {
+            for handler in source.split("#[utoipa::path(").skip(1) {
+                let (annotation, rest) = handler.split_once(")]\n").unwrap();
+                let body = rest.split("\n}\n").next().unwrap();
+                let name = rest.lines().next().unwrap_or_default();
+                assert_eq!(
+                    annotation.contains("security("),
+                    body.contains("caller(&req, &state)"),
+                    "{name}: declared security and the `caller` call disagree"
+                );
+                assert_eq!(
+                    annotation.contains("request_body"),
+                    body.contains("json(&req, payload)"),
+                    "{name}: declared request body and the `json` call disagree"
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 58, "every management handler is checked");
+    }
+
     #[test]
     fn shared_errors_follow_the_steps_a_handler_takes() {
         let doc = document();
