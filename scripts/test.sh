@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test tier, setting up what they need on a fresh machine:
-# Postgres and Redis (started if not running), the wasm target, a Python venv with the
-# official OpenAI SDK for the client smoke test, and (under CI) Chromium for the portal's
-# browser test.
+# Postgres and Redis (started if not running), the wasm target, Python venvs with schemathesis
+# for the API contract test and the official SDKs for the client smoke test, and (under CI)
+# Chromium for the portal's browser test.
 #
 #   scripts/test.sh          # everything
 #   scripts/test.sh --quick  # formatting, lints and the Rust tests only
@@ -37,6 +37,9 @@ else
 fi
 
 $quick && exit 0
+
+step "contract test: the management API answers only what its OpenAPI document declares (schemathesis against a fresh sluice)"
+scripts/contract-test.sh
 
 step "client smoke tests: the official OpenAI and Anthropic SDKs and LangChain against a fresh sluice, and the Anthropic SDK through the relay"
 scripts/sdk-smoke.sh

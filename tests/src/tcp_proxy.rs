@@ -30,6 +30,22 @@ impl TcpProxy {
         TcpProxy { addr, open }
     }
 
+    /// A proxy in front of the database at `url`, and the URL that reaches it through the
+    /// proxy.
+    pub async fn in_front_of(url: &str) -> (TcpProxy, String) {
+        let mut url = reqwest::Url::parse(url).unwrap();
+        let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+        let target = tokio::net::lookup_host(target)
+            .await
+            .unwrap()
+            .next()
+            .unwrap();
+        let proxy = TcpProxy::start(target).await;
+        url.set_host(Some("127.0.0.1")).unwrap();
+        url.set_port(Some(proxy.addr.port())).unwrap();
+        (proxy, url.to_string())
+    }
+
     /// Stops passing anything: held connections go silent, new ones are accepted and held.
     pub fn black_hole(&self) {
         self.open.send_replace(false);

@@ -54,9 +54,12 @@ pub struct Page<T> {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 12, max_length = 256))]
     pub password: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub display_name: Option<String>,
     /// The token from an invitation link: required when sign-up is closed; the account is
     /// then verified at once (the invitation was mailed to this address).
@@ -88,6 +91,7 @@ pub struct LoginResponse {
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// The token from the emailed link.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub token: String,
 }
 
@@ -103,7 +107,9 @@ pub struct EmailRequest {
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
     /// The token from the emailed link.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub token: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 12, max_length = 256))]
     pub password: String,
 }
 
@@ -164,6 +170,7 @@ pub struct MeResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenantRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
 }
 
@@ -204,6 +211,7 @@ pub struct InvitationView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateInvitationRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub email: String,
     pub role: RoleName,
 }
@@ -229,11 +237,14 @@ pub struct AcceptedInvitation {
 #[serde(deny_unknown_fields)]
 pub struct KeyLimitsView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub requests_per_minute: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub tokens_per_minute: Option<u64>,
     /// Spend cap per calendar month, in micro-dollars.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub monthly_budget_micros: Option<i64>,
 }
 
@@ -278,12 +289,15 @@ pub struct KeyView {
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub name: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub models: Vec<String>,
     #[serde(default)]
     pub endpoints: Vec<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub ip_allowlist: Vec<String>,
     #[serde(default)]
     pub limits: KeyLimitsView,
@@ -301,13 +315,15 @@ pub struct UpdateKeyRequest {
         deserialize_with = "double_option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 100))]
     pub name: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub models: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub ip_allowlist: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<KeyLimitsView>,
@@ -335,6 +351,7 @@ pub struct CreatedKey {
 pub struct RotateKeyRequest {
     /// How long the old key keeps working (at most 30 days; default one day).
     #[serde(default = "default_grace")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 2_592_000))]
     pub grace_period_seconds: u64,
 }
 
@@ -369,6 +386,7 @@ pub struct TokenView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
@@ -470,14 +488,21 @@ pub struct ProviderCredentialView {
 #[serde(deny_unknown_fields)]
 pub struct CreateProviderCredentialRequest {
     /// A label, unique in the tenant.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
     /// One of `GET /api/v1/providers`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub provider: String,
     /// The provider API key; stored encrypted and never returned.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 4096, pattern = "^[!-~]+$")
+    )]
     pub secret: String,
     /// Send this tenant's calls here instead (for example its own Azure resource); must be a
     /// public http(s) URL.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub base_url: Option<String>,
 }
 
@@ -516,12 +541,15 @@ pub struct ServiceAccountView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateServiceAccountRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub models: Vec<String>,
     #[serde(default)]
     pub endpoints: Vec<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub ip_allowlist: Vec<String>,
     #[serde(default)]
     pub limits: KeyLimitsView,
@@ -546,6 +574,7 @@ pub struct ServiceAccountCredentials {
 #[serde(deny_unknown_fields)]
 pub struct BrandingView {
     /// The product name to show.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 60))]
     pub display_name: String,
     /// An `https://` or `data:image/...;base64,` URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -553,8 +582,10 @@ pub struct BrandingView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favicon_url: Option<String>,
     /// `#rrggbb`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^#[0-9a-fA-F]{6}$"))]
     pub primary_color: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^#[0-9a-fA-F]{6}$"))]
     pub accent_color: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support_url: Option<String>,
@@ -598,11 +629,14 @@ pub struct PartnerView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreatePartnerRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
     /// 2 to 24 characters of `a-z`, `0-9` and `-`, starting with a letter.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z][a-z0-9-]{1,23}$"))]
     pub key_prefix: String,
     pub branding: BrandingView,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
     pub domains: Vec<String>,
     /// An existing account that becomes the partner's first administrator.
     #[serde(default)]
@@ -614,6 +648,7 @@ pub struct CreatePartnerRequest {
 #[serde(deny_unknown_fields)]
 pub struct AddDomainRequest {
     /// A host name such as `ai.partner.example`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub host: String,
 }
 
@@ -651,6 +686,7 @@ pub struct SsoDomainView {
 #[serde(deny_unknown_fields)]
 pub struct RequireSsoRequest {
     /// The name of a configured identity provider (`GET /api/v1/auth/sso`).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub provider: String,
 }
 

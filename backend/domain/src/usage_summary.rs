@@ -93,7 +93,9 @@ pub fn summarize(
 ) -> UsageSummary {
     let bucket_seconds = bucket_seconds.max(1);
     let span = (to - from).whole_seconds().max(0);
-    let buckets = usize::try_from((span + bucket_seconds - 1) / bucket_seconds).unwrap_or(0);
+    // Rounded up without `span + bucket_seconds - 1`, which overflows for huge buckets.
+    let buckets =
+        usize::try_from(span / bucket_seconds + i64::from(span % bucket_seconds != 0)).unwrap_or(0);
     let mut series: Vec<Accumulator> = (0..buckets).map(|_| Accumulator::default()).collect();
     let mut totals = Accumulator::default();
     let mut groups: BTreeMap<String, Accumulator> = BTreeMap::new();

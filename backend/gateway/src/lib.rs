@@ -37,6 +37,10 @@ pub use error::{Error, ErrorKind, ErrorSource};
 pub use messages::{MessagesItem, MessagesOutcome, MessagesStream};
 pub use stream::{AccountedStream, StreamItem};
 
+/// How long `/readyz` waits for the store: under a second, so a probe with a one-second
+/// timeout gets a 503 rather than no answer, with room for the request itself.
+pub const READY_TIMEOUT: Duration = Duration::from_millis(750);
+
 /// Gateway settings that are not per-provider.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -247,14 +251,26 @@ impl Gateway {
         Ok(route)
     }
 
-    /// Whether the store answers, for `/readyz`.
+    /// Whether the store answers, for `/readyz`, within [`READY_TIMEOUT`].
+    ///
+    /// A store that is down does not fail fast: the pool waits for a connection up to its
+    /// acquire timeout (5 s on Postgres), and an unreachable host may not answer at all. A
+    /// load balancer's probe needs its answer sooner, so a check that takes longer counts as a
+    /// failure.
     ///
     /// # Errors
-    /// `Unavailable` with the cause.
+    /// `Unavailable` with the cause, or when the store took too long to answer.
     pub async fn ready(&self) -> Result<(), Error> {
-        self.store.ping().await.map_err(|e| {
-            Error::new(ErrorKind::Unavailable, "the store is unreachable")
-                .with_detail(providers::error_chain(&e))
-        })
+        match tokio::time::timeout(READY_TIMEOUT, self.store.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(
+                Error::new(ErrorKind::Unavailable, "the store is unreachable")
+                    .with_detail(providers::error_chain(&e)),
+            ),
+            Err(_) => Err(
+                Error::new(ErrorKind::Unavailable, "the store did not answer in time")
+                    .with_detail(format!("no answer within {READY_TIMEOUT:?}")),
+            ),
+        }
     }
 }

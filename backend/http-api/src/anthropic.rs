@@ -170,13 +170,15 @@ pub(crate) async fn count_tokens(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "input_tokens": tokens })))
 }
 
-/// Wrong methods on the Messages paths, answered in Anthropic's shape.
-pub(crate) async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, AnthropicError> {
-    Err(Error::new(
-        ErrorKind::MethodNotAllowed,
-        format!("`{}` is not allowed on `{}`", req.method(), req.path()),
+/// Wrong methods on the Messages paths: 405 with `Allow`, in Anthropic's shape.
+pub(crate) async fn method_not_allowed(
+    req: HttpRequest,
+    methods: &'static [&'static str],
+) -> HttpResponse {
+    crate::with_allow(
+        AnthropicError(crate::method_error(&req, methods)).error_response(),
+        methods,
     )
-    .into())
 }
 
 #[cfg(test)]

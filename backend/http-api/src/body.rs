@@ -60,32 +60,45 @@ fn too_large(limit: usize) -> Error {
     )
 }
 
-/// Reads the whole body, refusing more than `limit` bytes before reading them.
+/// Reads a JSON body, refusing more than `limit` bytes before reading them.
+///
+/// The body must be declared as JSON (`application/json`, with or without parameters, or a
+/// `+json` type): a missing `content-type` is refused like a wrong one, on the data plane as on
+/// the management API. The official SDKs always send it; `curl -d` without `-H` sends a form
+/// type, which could never be decoded as JSON; and one rule for every endpoint keeps the
+/// documented contract simple.
 ///
 /// # Errors
-/// `PayloadTooLarge`, `UnsupportedMediaType`, or `InvalidRequest` when the body breaks off.
+/// `UnsupportedMediaType` without a JSON `content-type`, `PayloadTooLarge`, or
+/// `InvalidRequest` when the body breaks off.
 pub async fn read_json_body(
     req: &HttpRequest,
     payload: Payload,
     limit: usize,
 ) -> Result<bytes::Bytes, Error> {
-    if let Some(content_type) = req.headers().get(CONTENT_TYPE) {
-        let essence = content_type
-            .to_str()
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        if essence != "application/json" && !essence.ends_with("+json") {
-            return Err(Error::new(
-                ErrorKind::UnsupportedMediaType,
-                "send the request body as JSON with `content-type: application/json`",
-            ));
-        }
+    if !is_json(req) {
+        return Err(Error::new(
+            ErrorKind::UnsupportedMediaType,
+            "send the request body as JSON with `content-type: application/json`",
+        ));
     }
     read_bounded(req, payload, limit).await
+}
+
+/// Whether the request declares a JSON body.
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(content_type) = req.headers().get(CONTENT_TYPE) else {
+        return false;
+    };
+    let essence = content_type
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json" || essence.ends_with("+json")
 }
 
 /// Reads the whole body of any type, refusing more than `limit` bytes before reading them, and
@@ -171,7 +184,23 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     Ok(value)
 }
 
+/// How many arrays and objects deep a body may nest: serde_json stops at its recursion limit
+/// of 128, which keeps a hostile body from exhausting the stack.
+const MAX_DEPTH: usize = 127;
+
 fn invalid_json(e: &serde_json::Error) -> Error {
+    // serde_json reports its recursion limit as a syntax error; the body may be valid JSON, so
+    // say what is really wrong. Its message is the only place that tells the two apart.
+    if e.to_string().starts_with("recursion limit exceeded") {
+        return Error::invalid(
+            "",
+            format!(
+                "the request body is nested too deeply: arrays and objects may nest at most {MAX_DEPTH} levels (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        );
+    }
     Error::invalid(
         "",
         format!(
@@ -256,6 +285,29 @@ mod tests {
         assert_eq!(
             chat_error("   ").1,
             "the request body is empty; send a JSON object"
+        );
+    }
+
+    #[test]
+    fn json_nested_past_the_limit_is_too_deep_not_invalid() {
+        let nested = |depth: usize| {
+            format!(
+                "{{\"model\": \"m\", \"messages\": [], \"x\": {}{}}}",
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        };
+        // The object counts as a level, so this is `MAX_DEPTH` levels in all.
+        assert!(decode::<ChatRequest>(nested(MAX_DEPTH - 1).as_bytes()).is_ok());
+        let (param, message) = chat_error(&nested(MAX_DEPTH));
+        assert_eq!(param, "");
+        assert!(message.contains("nested too deeply"), "{message}");
+        // A body that is not an object is refused as such, however deep (serde_json skips it
+        // without recursing).
+        let deep_array = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(
+            chat_error(&deep_array).1,
+            "the request body must be a JSON object"
         );
     }
 

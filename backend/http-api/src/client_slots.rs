@@ -73,7 +73,10 @@ impl ClientSlots {
 
     /// Addresses with requests in flight (for tests and metrics).
     pub fn clients(&self) -> usize {
-        self.held.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 }
 
@@ -124,7 +127,10 @@ mod tests {
         let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
         let first = slots.acquire(a).unwrap();
         let _second = slots.acquire(a).unwrap();
-        assert!(slots.acquire(a).is_none(), "a third request from one address");
+        assert!(
+            slots.acquire(a).is_none(),
+            "a third request from one address"
+        );
         let _other = slots.acquire(b).unwrap();
         drop(first);
         assert!(slots.acquire(a).is_some(), "a freed slot is taken again");

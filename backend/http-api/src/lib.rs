@@ -1,6 +1,21 @@
 //! The HTTP edge: the actix-web app, OpenAI-compatible endpoints, SSE framing, operations
 //! endpoints, and the mapping of gateway errors to HTTP. The only crate that knows HTTP.
 
+/// A resource that routes each of its methods to a handler and answers any other method with
+/// 405 and an `Allow` header listing them, in the error shape `refuse` renders (each family of
+/// paths has its own). The methods are written once, so `Allow` cannot drift from the routes.
+///
+/// `resource!("/path", refuse = module::method_not_allowed, get => handler, post => other)`
+macro_rules! resource {
+    ($path:expr, refuse = $refuse:path, $($method:ident => $handler:expr),+ $(,)?) => {
+        ::actix_web::web::resource($path)
+            $(.route(::actix_web::web::$method().to($handler)))+
+            .default_service(::actix_web::web::to(|req: ::actix_web::HttpRequest| {
+                $refuse(req, &[$(stringify!($method)),+])
+            }))
+    };
+}
+
 mod anthropic;
 mod auth;
 pub mod body;
@@ -18,7 +33,8 @@ use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::{App, HttpRequest, HttpResponse, web};
+use actix_web::http::header::{ALLOW, HeaderValue};
+use actix_web::{App, HttpRequest, HttpResponse, ResponseError, web};
 use gateway::{Error, ErrorKind, Gateway};
 
 use crate::error::ApiError;
@@ -54,66 +70,76 @@ pub fn app(
     App::new()
         .app_data(state)
         .wrap(actix_web::middleware::from_fn(middleware::observe))
-        .service(post("/v1/chat/completions", openai::chat_completions))
-        .service(post("/v1/completions", openai::completions))
-        .service(post("/v1/embeddings", openai::embeddings))
+        .service(resource!("/v1/chat/completions", refuse = method_not_allowed, post => openai::chat_completions))
+        .service(resource!("/v1/completions", refuse = method_not_allowed, post => openai::completions))
+        .service(resource!("/v1/embeddings", refuse = method_not_allowed, post => openai::embeddings))
+        .service(resource!("/v1/messages", refuse = anthropic::method_not_allowed, post => anthropic::messages))
+        .service(resource!(
+            "/v1/messages/count_tokens",
+            refuse = anthropic::method_not_allowed,
+            post => anthropic::count_tokens,
+        ))
+        .service(resource!("/v1/models", refuse = method_not_allowed, get => openai::list_models))
+        .service(resource!("/v1/models/{id:.+}", refuse = method_not_allowed, get => openai::get_model))
+        .service(resource!("/healthz", refuse = method_not_allowed, get => ops::healthz))
+        .service(resource!("/readyz", refuse = method_not_allowed, get => ops::readyz))
+        .service(resource!("/metrics", refuse = method_not_allowed, get => ops::metrics))
         .service(
-            web::resource("/v1/messages")
-                .route(web::post().to(anthropic::messages))
-                .default_service(web::to(anthropic::method_not_allowed)),
+            resource!("/oauth/token", refuse = oauth::method_not_allowed, post => oauth::token)
+                .wrap(actix_web::middleware::from_fn(client_slots::limit)),
         )
-        .service(
-            web::resource("/v1/messages/count_tokens")
-                .route(web::post().to(anthropic::count_tokens))
-                .default_service(web::to(anthropic::method_not_allowed)),
-        )
-        .service(
-            web::resource("/v1/models")
-                .route(web::get().to(openai::list_models))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/v1/models/{id:.+}")
-                .route(web::get().to(openai::get_model))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route("/metrics", web::get().to(ops::metrics))
-        .service(
-            web::resource("/oauth/token")
-                .wrap(actix_web::middleware::from_fn(client_slots::limit))
-                .route(web::post().to(oauth::token))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .route("/.well-known/jwks.json", web::get().to(oauth::jwks))
-        .route(
+        .service(resource!(
+            "/.well-known/jwks.json",
+            refuse = oauth::method_not_allowed,
+            get => oauth::jwks,
+        ))
+        .service(resource!(
             "/.well-known/oauth-authorization-server",
-            web::get().to(oauth::metadata),
-        )
+            refuse = oauth::method_not_allowed,
+            get => oauth::metadata,
+        ))
         .configure(manage::configure)
         .service(manage::reference_page())
         // The portal at `/` (a single-page app); API paths keep their JSON 404s.
         .default_service(web::to(portal::serve))
 }
 
-fn post<F, Args>(path: &str, handler: F) -> actix_web::Resource
-where
-    F: actix_web::Handler<Args>,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
-{
-    web::resource(path)
-        .route(web::post().to(handler))
-        .default_service(web::to(method_not_allowed))
+/// The value of `Allow` for a resource's methods, as `resource!` names them (`get`, `post`).
+fn allow(methods: &[&str]) -> String {
+    methods
+        .iter()
+        .map(|it| it.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(Error::new(
+/// Adds `Allow` to a 405 answer.
+fn with_allow(mut res: HttpResponse, methods: &[&str]) -> HttpResponse {
+    if let Ok(value) = HeaderValue::from_str(&allow(methods)) {
+        res.headers_mut().insert(ALLOW, value);
+    }
+    res
+}
+
+/// The error of a method a resource does not answer, naming the ones it does.
+fn method_error(req: &HttpRequest, methods: &[&str]) -> Error {
+    let path: String = req.path().chars().take(200).collect();
+    Error::new(
         ErrorKind::MethodNotAllowed,
-        format!("`{}` is not allowed on `{}`", req.method(), req.path()),
+        format!(
+            "`{}` is not allowed on `{path}`; it answers {}",
+            req.method(),
+            allow(methods)
+        ),
     )
-    .into())
+}
+
+/// 405 in OpenAI's envelope, for the data plane and the operations endpoints.
+async fn method_not_allowed(req: HttpRequest, methods: &'static [&'static str]) -> HttpResponse {
+    with_allow(
+        ApiError(method_error(&req, methods)).error_response(),
+        methods,
+    )
 }
 
 /// The JSON 404 of unknown API paths (the portal's fallback answers every other path).

@@ -45,7 +45,9 @@ fn route_label(pattern: Option<String>) -> &'static str {
 ///
 /// # Errors
 /// Only when the inner service fails or panics; the error then carries a complete response
-/// (OpenAI error body, `x-request-id`), so clients see the same shape as for any other error.
+/// (the error body of the path's family: problem+json under `/api`, Anthropic's on its calls,
+/// OpenAI's elsewhere; and `x-request-id`), so clients see the same shape as for any other
+/// error.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -58,6 +60,7 @@ pub async fn observe(
     let header = HeaderValue::from_str(id_text).ok();
     let anthropic =
         req.path().starts_with("/v1/messages") || req.headers().contains_key("anthropic-version");
+    let management = req.path().starts_with("/api/");
     let outcome = AssertUnwindSafe(next.call(req)).catch_unwind().await;
     let mut res = match outcome {
         Ok(Ok(res)) => res,
@@ -68,11 +71,15 @@ pub async fn observe(
                 ErrorKind::Internal,
                 format!("the gateway failed unexpectedly; quote request id `{request_id}`"),
             );
-            return Err(with_request_id(
-                ApiError(error).error_response(),
-                header,
-                anthropic,
-            ));
+            // In the error shape of the path's family, as any other failure there.
+            let response = if management {
+                crate::manage::ApiProblem::Body(error).error_response()
+            } else if anthropic {
+                crate::anthropic::AnthropicError(error).error_response()
+            } else {
+                ApiError(error).error_response()
+            };
+            return Err(with_request_id(response, header, anthropic));
         }
     };
     if let Some(value) = header {

@@ -159,8 +159,13 @@ async fn token_grant(
     let body = crate::body::read_bounded(req, payload, BODY_LIMIT)
         .await
         .map_err(|e| {
-            // RFC 6749 has no code for these; the status says what happened.
-            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            // RFC 6749 answers 400 `invalid_request`; a body that trickled in gets 408 (and its
+            // connection closed), as on every endpoint.
+            let status = if e.kind == gateway::ErrorKind::RequestTimeout {
+                StatusCode::REQUEST_TIMEOUT
+            } else {
+                StatusCode::BAD_REQUEST
+            };
             Refusal::new(status, "invalid_request", e.message.to_string())
         })?;
     let form: TokenForm = serde_urlencoded::from_bytes(&body)
@@ -224,7 +229,8 @@ async fn token_grant(
         (status = 200, description = "A signed JWT access token", body = TokenResponse),
         (status = 400, description = "`invalid_request`, `unsupported_grant_type` or `unauthorized_client` (suspended tenant)", body = OAuthError),
         (status = 401, description = "`invalid_client`: unknown client, wrong secret or revoked account", body = OAuthError),
-        (status = 429, description = "`slow_down`: too many failed attempts from this address", body = OAuthError),
+        (status = 408, description = "`invalid_request`: the body arrived more slowly than the minimum rate; the connection is closed", body = OAuthError),
+        (status = 429, description = "`slow_down`: too many failed attempts from this address, or too many requests in flight from it (then the connection is closed)", body = OAuthError),
         (status = 503, description = "`temporarily_unavailable`: no master key to sign with", body = OAuthError),
     ))]
 pub(crate) async fn token(
@@ -239,6 +245,20 @@ pub(crate) async fn token(
             .json(token),
         Err(refusal) => refusal.into_response(),
     }
+}
+
+/// Wrong methods on the OAuth paths: 405 with `Allow`, in RFC 6749's error shape like every
+/// other answer of the authorization server.
+pub(crate) async fn method_not_allowed(
+    req: HttpRequest,
+    methods: &'static [&'static str],
+) -> HttpResponse {
+    let refusal = Refusal::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request",
+        crate::method_error(&req, methods).message,
+    );
+    crate::with_allow(refusal.into_response(), methods)
 }
 
 /// The public keys access tokens are signed with (JWKS, RFC 7517).

@@ -75,10 +75,13 @@ impl Manager {
         if request.to - request.from > MAX_WINDOW {
             return Err(Error::invalid("from", "a summary covers at most 31 days"));
         }
-        if request.bucket_seconds < 60 {
+        if !(60..=MAX_WINDOW.whole_seconds()).contains(&request.bucket_seconds) {
             return Err(Error::invalid(
                 "bucket_seconds",
-                "`bucket_seconds` must be at least 60",
+                format!(
+                    "`bucket_seconds` must be between 60 and {} (31 days)",
+                    MAX_WINDOW.whole_seconds()
+                ),
             ));
         }
         if (request.to - request.from).whole_seconds() / request.bucket_seconds > MAX_BUCKETS {

@@ -708,6 +708,32 @@ async fn bad_input_gets_clear_problems_and_writes_nothing() {
     );
     let (status, body) = browser.get("/api/v1/nothing").await;
     assert_problem(status, &body, StatusCode::NOT_FOUND, "not_found");
+    // A method a path does not answer: 405 naming the ones it does, as a problem document.
+    for (method, path, allow) in [
+        ("TRACE", "/api/v1/tenants", "GET, POST"),
+        ("PUT", "/api/v1/auth/login", "POST"),
+        (
+            "POST",
+            "/api/v1/tenants/not-a-uuid/keys/x",
+            "GET, PATCH, DELETE",
+        ),
+    ] {
+        let res = browser
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let (status, body) = json_of(res).await;
+        assert_problem(
+            StatusCode::from_u16(status).unwrap(),
+            &body,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        );
+    }
     let (status, body) = browser.get("/api/v1/tenants").await;
     assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthenticated");
     let (status, body) = browser.get("/api/v1/tenants/not-a-uuid").await;

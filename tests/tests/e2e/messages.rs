@@ -636,6 +636,7 @@ async fn bad_calls_get_anthropic_errors_and_nothing_reaches_the_upstream() {
         .send()
         .await
         .unwrap();
+    assert_eq!(res.headers()["allow"], "POST");
     let (status, body) = it::harness::json_of(res).await;
     assert_eq!(status, 405);
     error_of(&body);

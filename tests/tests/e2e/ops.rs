@@ -1,6 +1,9 @@
 //! Operations endpoints and metrics.
 
-use it::harness::json_of;
+use std::time::{Duration, Instant};
+
+use it::harness::{TestApp, json_of};
+use it::tcp_proxy::TcpProxy;
 use serde_json::json;
 
 use crate::common::mock_app;
@@ -111,4 +114,40 @@ async fn every_response_has_a_unique_request_id() {
         assert_eq!(id, &res.headers()["x-request-id"]);
         assert!(ids.insert(id.to_str().unwrap().to_owned()));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_says_503_within_a_second_when_the_database_stops_answering() {
+    let Some(database) = store_pg::testing::fresh_database_url().await else {
+        return;
+    };
+    // The gateway reaches Postgres through a proxy that the test can turn into a black hole.
+    let (proxy, url) = TcpProxy::in_front_of(&database).await;
+    let app = TestApp::builder()
+        .env("SLUICE_DATABASE_URL", &url)
+        .spawn()
+        .await;
+    let readyz = || async {
+        json_of(
+            app.client()
+                .get(format!("{}/readyz", app.url))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    };
+    assert_eq!(readyz().await, (200, json!({"status": "ready"})));
+
+    // Connections go silent, and new ones are accepted but never answered: the pool would wait
+    // 5 s.
+    proxy.black_hole();
+    let started = Instant::now();
+    let (status, body) = readyz().await;
+    let took = started.elapsed();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "unavailable");
+    // The check gives up after `READY_TIMEOUT` (750 ms); the bound leaves room for a busy
+    // machine and is still well below the pool's 5 s.
+    assert!(took < Duration::from_secs(2), "readyz took {took:?}");
 }

@@ -111,19 +111,47 @@ async fn malformed_bodies_are_400_naming_the_field() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_content_type_is_415_and_missing_one_is_accepted() {
-    let (app, _upstream) =
+async fn a_body_not_declared_as_json_is_415_even_without_a_content_type() {
+    let (app, upstream) =
         openai_app(|_| Reply::json(it::fixtures::text("openai/chat_ok.json"))).await;
     let body = r#"{"model": "gpt", "messages": [{"role": "user", "content": "x"}]}"#;
-    let (status, response, _) = raw(&app, Some("text/plain"), body).await;
-    assert_eq!(
-        (status, response["error"]["code"].as_str()),
-        (415, Some("unsupported_media_type"))
+    // `curl -d` without `-H` sends a form type; some clients send none: both are refused, as
+    // on the management API.
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        let (status, response, _) = raw(&app, content_type, body).await;
+        assert_eq!(
+            (status, response["error"]["code"].as_str()),
+            (415, Some("unsupported_media_type")),
+            "{content_type:?}"
+        );
+        assert_error_shape(&response);
+    }
+    assert!(upstream.requests().is_empty());
+    for content_type in ["application/json; charset=utf-8", "application/vnd.x+json"] {
+        let (status, _, _) = raw(&app, Some(content_type), body).await;
+        assert_eq!(status, 200, "{content_type}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_nested_too_deeply_is_400_saying_so() {
+    let (app, upstream) = openai_app(|_| Reply::json("{}")).await;
+    let deep = format!(
+        r#"{{"model": "gpt", "messages": [{{"role": "user", "content": "x"}}], "x_nested": {}{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
     );
-    let (status, _, _) = raw(&app, None, body).await;
-    assert_eq!(status, 200);
-    let (status, _, _) = raw(&app, Some("application/json; charset=utf-8"), body).await;
-    assert_eq!(status, 200);
+    let (status, response, _) = raw(&app, Some("application/json"), deep).await;
+    assert_eq!(status, 400, "{response}");
+    assert_eq!(response["error"]["code"], "invalid_request");
+    let message = response["error"]["message"].as_str().unwrap();
+    assert!(message.contains("nested too deeply"), "{message}");
+    assert!(!message.contains("not valid JSON"), "{message}");
+    assert!(upstream.requests().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,6 +213,24 @@ async fn unknown_models_paths_and_methods_have_their_own_errors() {
     let res = app.get("/v1/chat/completions").await;
     assert_eq!(res.status(), 405);
     assert!(res.headers().contains_key("x-request-id"));
+    assert_eq!(res.headers()["allow"], "POST");
+    let (_, body) = json_of(res).await;
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+    // Every other method a path does not answer, TRACE included, is 405 with `Allow` too.
+    for (method, path, allow) in [
+        ("TRACE", "/v1/models", "GET"),
+        ("DELETE", "/healthz", "GET"),
+        ("POST", "/.well-known/jwks.json", "GET"),
+    ] {
+        let res = app
+            .client()
+            .request(method.parse().unwrap(), format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 405, "{method} {path}");
+        assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+    }
     let (status, body) = json_of(app.get("/v1/nothing/here").await).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),

@@ -479,7 +479,9 @@ async fn the_token_endpoint_refuses_bad_requests_in_oauth_shape() {
     let (status, body) = json_of(res).await;
     assert_oauth_error(status, &body, 400, "invalid_request");
     let res = app.get("/oauth/token").await;
-    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
+    let (status, body) = json_of(res).await;
+    assert_oauth_error(status, &body, 405, "invalid_request");
 
     // Repeated failures from one address are slowed down; the right secret then waits too.
     let mut throttled = None;

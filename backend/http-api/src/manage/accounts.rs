@@ -22,9 +22,10 @@ use crate::AppState;
     responses(
         (status = 201, description = "Account created; verify the email address next", body = UserView),
         (status = 400, description = "Invalid email, weak password or unknown field", body = Problem),
-        (status = 403, description = "Sign-up is closed", body = Problem),
+        (status = 403, description = "Sign-up is closed, or the address's organisation requires single sign-on", body = Problem),
         (status = 409, description = "The email address has an account", body = Problem),
         (status = 415, description = "Not JSON", body = Problem),
+        (status = 503, description = "The email could not be sent just now", body = Problem),
     ))]
 pub(crate) async fn signup(
     req: HttpRequest,
@@ -69,7 +70,10 @@ pub(crate) async fn verify_email(
 
 /// Mail a new verification link (silently does nothing for unknown or verified addresses).
 #[utoipa::path(post, path = "/api/v1/auth/resend-verification", tag = "auth", request_body = EmailRequest,
-    responses((status = 202, description = "Sent if the account needs it")))]
+    responses(
+        (status = 202, description = "Sent if the account needs it"),
+        (status = 503, description = "The email could not be sent just now", body = Problem),
+    ))]
 pub(crate) async fn resend_verification(
     req: HttpRequest,
     payload: Payload,
@@ -88,7 +92,7 @@ pub(crate) async fn resend_verification(
     responses(
         (status = 200, description = "Signed in", body = LoginResponse),
         (status = 401, description = "Wrong email or password", body = Problem),
-        (status = 403, description = "Email address not verified", body = Problem),
+        (status = 403, description = "Email address not verified, or the address's organisation requires single sign-on", body = Problem),
         (status = 429, description = "Too many attempts or account locked", body = Problem),
     ))]
 pub(crate) async fn login(
@@ -147,7 +151,10 @@ pub(crate) async fn logout(
 
 /// Mail a password-reset link (silently does nothing for unknown addresses).
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth", request_body = EmailRequest,
-    responses((status = 202, description = "Sent if the account exists")))]
+    responses(
+        (status = 202, description = "Sent if the account exists"),
+        (status = 503, description = "The email could not be sent just now", body = Problem),
+    ))]
 pub(crate) async fn request_password_reset(
     req: HttpRequest,
     payload: Payload,

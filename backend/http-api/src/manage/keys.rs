@@ -42,6 +42,7 @@ pub(super) fn networks(field: &str, raw: &[String]) -> Result<Vec<ipnet::IpNet>,
     params(("tenant" = uuid::Uuid, Path, description = "Tenant id"), PageQuery),
     responses(
         (status = 200, description = "Keys, oldest first", body = Page<KeyView>),
+        (status = 403, description = "The caller's role does not allow it", body = Problem),
         (status = 404, description = "No such tenant for the caller", body = Problem),
     ),
     security(("session" = []), ("access_token" = [])))]
@@ -104,6 +105,7 @@ pub(crate) async fn create_key(
     params(("tenant" = uuid::Uuid, Path, description = "Tenant id"), ("key" = uuid::Uuid, Path, description = "Key id")),
     responses(
         (status = 200, description = "The key", body = KeyView),
+        (status = 403, description = "The caller's role does not allow it", body = Problem),
         (status = 404, description = "No such key", body = Problem),
     ),
     security(("session" = []), ("access_token" = [])))]
@@ -132,6 +134,7 @@ pub(crate) async fn get_key(
     responses(
         (status = 200, description = "Changed", body = KeyView),
         (status = 400, description = "Invalid field", body = Problem),
+        (status = 403, description = "The caller's role does not allow it", body = Problem),
         (status = 404, description = "No such key", body = Problem),
         (status = 409, description = "The key is revoked", body = Problem),
     ),
@@ -196,6 +199,7 @@ pub(crate) async fn update_key(
     params(("tenant" = uuid::Uuid, Path, description = "Tenant id"), ("key" = uuid::Uuid, Path, description = "Key id")),
     responses(
         (status = 204, description = "Revoked"),
+        (status = 403, description = "The caller's role does not allow it", body = Problem),
         (status = 404, description = "No such key", body = Problem),
     ),
     security(("session" = []), ("access_token" = [])))]
@@ -225,6 +229,7 @@ pub(crate) async fn revoke_key(
     responses(
         (status = 201, description = "The new key and its secret", body = CreatedKey),
         (status = 400, description = "Grace period out of range", body = Problem),
+        (status = 403, description = "The caller's role does not allow it", body = Problem),
         (status = 404, description = "No such key", body = Problem),
         (status = 409, description = "The key is revoked", body = Problem),
     ),

@@ -5,6 +5,7 @@
 mod accounts;
 mod caller;
 mod credentials;
+mod doc;
 mod explorer;
 mod keys;
 mod partners;
@@ -15,14 +16,15 @@ mod tenants;
 mod usage;
 mod views;
 
-use actix_web::http::header::CONTENT_TYPE;
 use actix_web::web::{self, Payload};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use api_types::manage::Page;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
+
+use doc::SharedErrors;
 
 pub use caller::{CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE};
 pub use problem::ApiProblem;
@@ -36,13 +38,6 @@ const MAX_PAGE: usize = 200;
 /// Reads a JSON body: `content-type: application/json` required, size bounded, unknown fields
 /// refused, and failures naming the field.
 async fn json<T: DeserializeOwned>(req: &HttpRequest, payload: Payload) -> Result<T, ApiProblem> {
-    if req.headers().get(CONTENT_TYPE).is_none() {
-        return Err(gateway::Error::new(
-            gateway::ErrorKind::UnsupportedMediaType,
-            "send the request body as JSON with `content-type: application/json`",
-        )
-        .into());
-    }
     let body = crate::body::read_json_body(req, payload, BODY_LIMIT).await?;
     Ok(crate::body::decode(&body)?)
 }
@@ -54,8 +49,10 @@ async fn json<T: DeserializeOwned>(req: &HttpRequest, payload: Payload) -> Resul
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageQuery {
     /// Items per page (1 to 200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<usize>,
     /// `next_cursor` of the previous page.
+    #[param(min_length = 1)]
     cursor: Option<String>,
     /// Only items with this `status` (keys: `active`, `expired`, `revoked`; invitations:
     /// `pending`, `accepted`, `revoked`, `expired`; …).
@@ -183,189 +180,253 @@ fn ok<T: serde::Serialize>(body: &T) -> HttpResponse {
     HttpResponse::Ok().json(body)
 }
 
-/// Routes of the management API.
+/// Routes of the management API: one resource per path, so a method a path does not answer
+/// gets 405 with `Allow` (in problem+json), and an unknown path 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
-            .route("/openapi.json", web::get().to(openapi_json))
+            .service(resource!("/openapi.json", refuse = method_not_allowed, get => openapi_json))
             // Anyone may call these: each client address gets a few requests in flight.
             .service(
                 web::scope("/auth")
-                    .wrap(actix_web::middleware::from_fn(
-                        crate::client_slots::limit,
+                    .wrap(actix_web::middleware::from_fn(crate::client_slots::limit))
+                    .service(resource!(
+                        "/signup",
+                        refuse = method_not_allowed,
+                        post => accounts::signup,
                     ))
-                    .route("/signup", web::post().to(accounts::signup))
-                    .route("/verify-email", web::post().to(accounts::verify_email))
-                    .route(
+                    .service(resource!(
+                        "/verify-email",
+                        refuse = method_not_allowed,
+                        post => accounts::verify_email,
+                    ))
+                    .service(resource!(
                         "/resend-verification",
-                        web::post().to(accounts::resend_verification),
+                        refuse = method_not_allowed,
+                        post => accounts::resend_verification,
+                    ))
+                    .service(
+                        resource!("/login", refuse = method_not_allowed, post => accounts::login),
                     )
-                    .route("/login", web::post().to(accounts::login))
-                    .route("/logout", web::post().to(accounts::logout))
-                    .route(
+                    .service(resource!(
+                        "/logout",
+                        refuse = method_not_allowed,
+                        post => accounts::logout,
+                    ))
+                    .service(resource!(
                         "/password-reset",
-                        web::post().to(accounts::request_password_reset),
-                    )
-                    .route(
+                        refuse = method_not_allowed,
+                        post => accounts::request_password_reset,
+                    ))
+                    .service(resource!(
                         "/password-reset/confirm",
-                        web::post().to(accounts::confirm_password_reset),
-                    )
-                    .route("/sso", web::get().to(sso::list_providers))
-                    .route("/sso/{provider}/start", web::get().to(sso::start))
-                    .route("/sso/{provider}/callback", web::get().to(sso::callback)),
+                        refuse = method_not_allowed,
+                        post => accounts::confirm_password_reset,
+                    ))
+                    .service(resource!(
+                        "/sso",
+                        refuse = method_not_allowed,
+                        get => sso::list_providers,
+                    ))
+                    .service(resource!(
+                        "/sso/{provider}/start",
+                        refuse = method_not_allowed,
+                        get => sso::start,
+                    ))
+                    .service(resource!(
+                        "/sso/{provider}/callback",
+                        refuse = method_not_allowed,
+                        get => sso::callback,
+                    )),
             )
-            .route(
-                "/tenants/{tenant}/explorer/token",
-                web::post().to(explorer::token),
-            )
-            .route(
-                "/tenants/{tenant}/usage/summary",
-                web::get().to(usage::summary),
-            )
-            .route(
-                "/tenants/{tenant}/usage/records",
-                web::get().to(usage::records),
-            )
-            .route(
-                "/tenants/{tenant}/sso-domains",
-                web::get().to(sso::list_domains),
-            )
-            .route(
-                "/tenants/{tenant}/sso-domains/{domain}",
-                web::put().to(sso::require),
-            )
-            .route(
-                "/tenants/{tenant}/sso-domains/{domain}",
-                web::delete().to(sso::drop_rule),
-            )
-            .route("/branding", web::get().to(partners::host_branding))
-            .route("/partners", web::get().to(partners::list_partners))
-            .route("/partners", web::post().to(partners::create_partner))
-            .route("/partners/{partner}", web::get().to(partners::get_partner))
-            .route(
-                "/partners/{partner}/branding",
-                web::put().to(partners::update_branding),
-            )
-            .route(
-                "/partners/{partner}/domains",
-                web::post().to(partners::add_domain),
-            )
-            .route(
-                "/partners/{partner}/domains/{host}",
-                web::delete().to(partners::remove_domain),
-            )
-            .route(
-                "/partners/{partner}/admins",
-                web::get().to(partners::list_admins),
-            )
-            .route(
-                "/partners/{partner}/admins",
-                web::post().to(partners::add_admin),
-            )
-            .route(
-                "/partners/{partner}/admins/{user}",
-                web::delete().to(partners::remove_admin),
-            )
-            .route(
-                "/partners/{partner}/tenants",
-                web::get().to(partners::list_tenants),
-            )
-            .route(
-                "/partners/{partner}/tenants",
-                web::post().to(partners::create_tenant),
-            )
-            .route("/me", web::get().to(accounts::me))
-            .route("/me/tokens", web::get().to(accounts::list_tokens))
-            .route("/me/tokens", web::post().to(accounts::create_token))
-            .route(
+            .service(resource!("/me", refuse = method_not_allowed, get => accounts::me))
+            .service(resource!(
+                "/me/tokens",
+                refuse = method_not_allowed,
+                get => accounts::list_tokens,
+                post => accounts::create_token,
+            ))
+            .service(resource!(
                 "/me/tokens/{token}",
-                web::delete().to(accounts::revoke_token),
-            )
-            .route("/tenants", web::get().to(tenants::list_tenants))
-            .route("/tenants", web::post().to(tenants::create_tenant))
-            .route("/tenants/{tenant}", web::get().to(tenants::get_tenant))
-            .route(
+                refuse = method_not_allowed,
+                delete => accounts::revoke_token,
+            ))
+            .service(resource!(
+                "/branding",
+                refuse = method_not_allowed,
+                get => partners::host_branding,
+            ))
+            .service(resource!(
+                "/partners",
+                refuse = method_not_allowed,
+                get => partners::list_partners,
+                post => partners::create_partner,
+            ))
+            .service(resource!(
+                "/partners/{partner}",
+                refuse = method_not_allowed,
+                get => partners::get_partner,
+            ))
+            .service(resource!(
+                "/partners/{partner}/branding",
+                refuse = method_not_allowed,
+                put => partners::update_branding,
+            ))
+            .service(resource!(
+                "/partners/{partner}/domains",
+                refuse = method_not_allowed,
+                post => partners::add_domain,
+            ))
+            .service(resource!(
+                "/partners/{partner}/domains/{host}",
+                refuse = method_not_allowed,
+                delete => partners::remove_domain,
+            ))
+            .service(resource!(
+                "/partners/{partner}/admins",
+                refuse = method_not_allowed,
+                get => partners::list_admins,
+                post => partners::add_admin,
+            ))
+            .service(resource!(
+                "/partners/{partner}/admins/{user}",
+                refuse = method_not_allowed,
+                delete => partners::remove_admin,
+            ))
+            .service(resource!(
+                "/partners/{partner}/tenants",
+                refuse = method_not_allowed,
+                get => partners::list_tenants,
+                post => partners::create_tenant,
+            ))
+            .service(resource!(
+                "/tenants",
+                refuse = method_not_allowed,
+                get => tenants::list_tenants,
+                post => tenants::create_tenant,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}",
+                refuse = method_not_allowed,
+                get => tenants::get_tenant,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/members",
-                web::get().to(tenants::list_members),
-            )
-            .route(
+                refuse = method_not_allowed,
+                get => tenants::list_members,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/members/{user}",
-                web::patch().to(tenants::update_member),
-            )
-            .route(
-                "/tenants/{tenant}/members/{user}",
-                web::delete().to(tenants::remove_member),
-            )
-            .route(
+                refuse = method_not_allowed,
+                patch => tenants::update_member,
+                delete => tenants::remove_member,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/invitations",
-                web::get().to(tenants::list_invitations),
-            )
-            .route(
-                "/tenants/{tenant}/invitations",
-                web::post().to(tenants::create_invitation),
-            )
-            .route(
+                refuse = method_not_allowed,
+                get => tenants::list_invitations,
+                post => tenants::create_invitation,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/invitations/{invitation}",
-                web::delete().to(tenants::revoke_invitation),
-            )
-            .route(
+                refuse = method_not_allowed,
+                delete => tenants::revoke_invitation,
+            ))
+            .service(resource!(
                 "/invitations/accept",
-                web::post().to(tenants::accept_invitation),
-            )
-            .route(
+                refuse = method_not_allowed,
+                post => tenants::accept_invitation,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/audit-events",
-                web::get().to(tenants::list_audit_events),
-            )
-            .route("/providers", web::get().to(credentials::list_providers))
-            .route(
+                refuse = method_not_allowed,
+                get => tenants::list_audit_events,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/sso-domains",
+                refuse = method_not_allowed,
+                get => sso::list_domains,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/sso-domains/{domain}",
+                refuse = method_not_allowed,
+                put => sso::require,
+                delete => sso::drop_rule,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/usage/summary",
+                refuse = method_not_allowed,
+                get => usage::summary,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/usage/records",
+                refuse = method_not_allowed,
+                get => usage::records,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/explorer/token",
+                refuse = method_not_allowed,
+                post => explorer::token,
+            ))
+            .service(resource!(
+                "/providers",
+                refuse = method_not_allowed,
+                get => credentials::list_providers,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/provider-credentials",
-                web::get().to(credentials::list_credentials),
-            )
-            .route(
-                "/tenants/{tenant}/provider-credentials",
-                web::post().to(credentials::create_credential),
-            )
-            .route(
+                refuse = method_not_allowed,
+                get => credentials::list_credentials,
+                post => credentials::create_credential,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/provider-credentials/{credential}",
-                web::delete().to(credentials::delete_credential),
-            )
-            .route("/tenants/{tenant}/keys", web::get().to(keys::list_keys))
-            .route("/tenants/{tenant}/keys", web::post().to(keys::create_key))
-            .route("/tenants/{tenant}/keys/{key}", web::get().to(keys::get_key))
-            .route(
+                refuse = method_not_allowed,
+                delete => credentials::delete_credential,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/keys",
+                refuse = method_not_allowed,
+                get => keys::list_keys,
+                post => keys::create_key,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/keys/{key}",
-                web::patch().to(keys::update_key),
-            )
-            .route(
-                "/tenants/{tenant}/keys/{key}",
-                web::delete().to(keys::revoke_key),
-            )
-            .route(
+                refuse = method_not_allowed,
+                get => keys::get_key,
+                patch => keys::update_key,
+                delete => keys::revoke_key,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/keys/{key}/rotate",
-                web::post().to(keys::rotate_key),
-            )
-            .route(
+                refuse = method_not_allowed,
+                post => keys::rotate_key,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/service-accounts",
-                web::get().to(service_accounts::list_service_accounts),
-            )
-            .route(
-                "/tenants/{tenant}/service-accounts",
-                web::post().to(service_accounts::create_service_account),
-            )
-            .route(
+                refuse = method_not_allowed,
+                get => service_accounts::list_service_accounts,
+                post => service_accounts::create_service_account,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/service-accounts/{account}",
-                web::get().to(service_accounts::get_service_account),
-            )
-            .route(
-                "/tenants/{tenant}/service-accounts/{account}",
-                web::delete().to(service_accounts::revoke_service_account),
-            )
-            .route(
+                refuse = method_not_allowed,
+                get => service_accounts::get_service_account,
+                delete => service_accounts::revoke_service_account,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/service-accounts/{account}/rotate-secret",
-                web::post().to(service_accounts::rotate_service_account_secret),
-            )
+                refuse = method_not_allowed,
+                post => service_accounts::rotate_service_account_secret,
+            ))
             .default_service(web::to(not_found)),
     );
+}
+
+/// 405 with `Allow`, as a problem document like every other management error.
+async fn method_not_allowed(req: HttpRequest, methods: &'static [&'static str]) -> HttpResponse {
+    let problem = ApiProblem::Body(crate::method_error(&req, methods));
+    crate::with_allow(problem.error_response(), methods)
 }
 
 async fn not_found() -> Result<HttpResponse, ApiProblem> {
@@ -470,7 +531,7 @@ impl Modify for SecuritySchemes {
         crate::oauth::jwks,
         crate::oauth::metadata,
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &SharedErrors),
     tags(
         (name = "auth", description = "Sign-up, sign-in and passwords"),
         (name = "me", description = "The signed-in user and their access tokens"),

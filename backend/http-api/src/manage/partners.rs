@@ -311,6 +311,7 @@ pub(crate) async fn list_tenants(
         (status = 201, description = "Created", body = TenantView),
         (status = 400, description = "Invalid name", body = Problem),
         (status = 404, description = "No such partner for the caller", body = Problem),
+        (status = 409, description = "The name is taken", body = Problem),
     ),
     security(("session" = []), ("access_token" = [])))]
 pub(crate) async fn create_tenant(

@@ -122,6 +122,7 @@ pub(crate) async fn create_service_account(
     params(("tenant" = uuid::Uuid, Path, description = "Tenant id"), ("account" = uuid::Uuid, Path, description = "Service account id")),
     responses(
         (status = 200, description = "The service account", body = ServiceAccountView),
+        (status = 403, description = "The caller's role does not allow it", body = Problem),
         (status = 404, description = "No such service account", body = Problem),
     ),
     security(("session" = []), ("access_token" = [])))]

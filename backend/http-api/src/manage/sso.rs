@@ -211,6 +211,7 @@ pub(crate) async fn require(
     params(("tenant" = uuid::Uuid, Path, description = "Tenant id"), ("domain" = String, Path, description = "Email domain")),
     responses(
         (status = 204, description = "Dropped"),
+        (status = 403, description = "The caller's role does not allow it", body = Problem),
         (status = 404, description = "No such rule", body = Problem),
     ),
     security(("session" = []), ("access_token" = [])))]

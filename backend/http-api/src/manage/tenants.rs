@@ -210,6 +210,7 @@ pub(crate) async fn create_invitation(
     params(("tenant" = uuid::Uuid, Path, description = "Tenant id"), ("invitation" = uuid::Uuid, Path, description = "Invitation id")),
     responses(
         (status = 204, description = "Revoked"),
+        (status = 403, description = "The caller's role does not allow it", body = Problem),
         (status = 404, description = "No open invitation with this id", body = Problem),
     ),
     security(("session" = []), ("access_token" = [])))]
@@ -260,16 +261,20 @@ pub(crate) async fn accept_invitation(
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuditQuery {
     /// Items per page (1 to 200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(min_length = 1)]
     cursor: Option<String>,
     /// Only actions starting with this, e.g. `key.`.
     action: Option<String>,
     /// Only this actor's events (a user id).
     actor: Option<String>,
     /// RFC 3339; events at or after.
+    #[param(format = DateTime)]
     since: Option<String>,
     /// RFC 3339; events before.
+    #[param(format = DateTime)]
     until: Option<String>,
 }
 

@@ -22,10 +22,14 @@ use crate::AppState;
 #[serde(deny_unknown_fields)]
 pub(crate) struct SummaryQuery {
     /// RFC 3339; default 24 hours before `to`.
+    #[param(format = DateTime)]
     from: Option<String>,
     /// RFC 3339; default now.
+    #[param(format = DateTime)]
     to: Option<String>,
-    /// Bucket width in seconds (at least 60; default: an hour, or a day for windows over 3 days).
+    /// Bucket width in seconds (60 to 31 days; default: an hour, or a day for windows over 3
+    /// days).
+    #[param(minimum = 60, maximum = 2_678_400)]
     bucket_seconds: Option<i64>,
     /// `model` (default) or `key`.
     group_by: Option<String>,
@@ -36,6 +40,7 @@ pub(crate) struct SummaryQuery {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RecordsQuery {
     /// How many, newest first (1 to 200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
 }
 
@@ -65,7 +70,6 @@ fn figures(figures: &UsageFigures) -> UsageFiguresView {
     responses(
         (status = 200, description = "The summary", body = UsageSummaryView),
         (status = 400, description = "A window that is reversed, over 31 days, or in too many buckets", body = Problem),
-        (status = 403, description = "The caller's role does not allow it", body = Problem),
         (status = 404, description = "No such tenant for the caller", body = Problem),
     ),
     security(("session" = []), ("access_token" = [])))]
@@ -148,7 +152,6 @@ pub(crate) async fn summary(
     params(("tenant" = uuid::Uuid, Path, description = "Tenant id"), RecordsQuery),
     responses(
         (status = 200, description = "Requests, newest first", body = Vec<UsageRecordView>),
-        (status = 403, description = "The caller's role does not allow it", body = Problem),
         (status = 404, description = "No such tenant for the caller", body = Problem),
     ),
     security(("session" = []), ("access_token" = [])))]
