@@ -6,6 +6,7 @@ pub mod cli;
 mod entry;
 mod json_log;
 pub mod master_key;
+pub mod open_files;
 pub mod serve;
 pub mod settings;
 pub mod stores;

@@ -490,6 +490,7 @@ pub async fn start_with_mailer(
         ),
         render_metrics: Arc::new(move || metrics.render()),
     });
+    let open_files = crate::open_files::raise_limit();
     let address = listener.local_addr()?;
     let server = actix_web::HttpServer::new(move || http_api::app(state.clone()))
         // Streams are many small writes: without TCP_NODELAY, Nagle's algorithm and the
@@ -513,6 +514,7 @@ pub async fn start_with_mailer(
         workers = settings.workers,
         store = store.backend(),
         models = settings.models.len(),
+        open_files,
         "sluice is serving"
     );
     Ok(Running {

@@ -22,6 +22,7 @@ mod ops;
 mod partners;
 mod requests;
 mod service_accounts;
+mod slow_clients;
 mod sso;
 mod streaming;
 mod tidy;
