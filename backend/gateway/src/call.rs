@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::Error;
 use crate::access::Principal;
-use crate::accounting::{Tokens, UsageDraft, UsageSink};
+use crate::accounting::{Tickets, Tokens, UsageDraft, UsageSink};
 use crate::catalog::Route;
 use crate::telemetry::Endpoint;
 
@@ -137,7 +137,7 @@ impl CallRecord {
             latency,
             ttft: finish.ttft,
             created_at: self.ctx.received_at,
-            tickets: Vec::new(),
+            tickets: Tickets::default(),
             journaled: false,
         }
     }
@@ -193,7 +193,7 @@ impl CallRecord {
             reported,
         );
         let mut draft = self.draft(finish, latency);
-        draft.tickets.extend(self.opened.take());
+        draft.tickets.opened = self.opened.take();
         self.sink.record(draft);
     }
 

@@ -183,7 +183,7 @@ impl<'a> Line<'a> {
             ttft: self.ttft_us.map(Duration::from_micros),
             created_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.created_at))
                 .ok()?,
-            tickets: Vec::new(),
+            tickets: super::Tickets::default(),
             journaled: false,
         })
     }

@@ -105,11 +105,27 @@ pub struct UsageDraft {
     pub latency: Duration,
     pub ttft: Option<Duration>,
     pub created_at: OffsetDateTime,
-    /// The journal lines this draft settles once it is durable: its own, and the provisional
-    /// line its stream started with.
-    pub(crate) tickets: Vec<Ticket>,
+    /// The journal lines this draft settles once it is durable.
+    pub(crate) tickets: Tickets,
     /// Whether its own line made it into the journal.
     pub(crate) journaled: bool,
+}
+
+/// A draft's journal lines: its own, and the provisional one its stream started with. Two
+/// fields, not a list: the request path allocates nothing for them.
+#[derive(Debug, Default)]
+pub(crate) struct Tickets {
+    pub(crate) own: Option<Ticket>,
+    pub(crate) opened: Option<Ticket>,
+}
+
+impl Tickets {
+    /// The draft is durable elsewhere: its journal lines may go.
+    fn settle(self) {
+        for ticket in [self.own, self.opened].into_iter().flatten() {
+            ticket.settle();
+        }
+    }
 }
 
 fn millis(d: Duration) -> u64 {
@@ -271,7 +287,7 @@ impl UsageSink {
     pub(crate) fn record(&self, mut draft: UsageDraft) {
         match self.journal(&draft, false) {
             Some(ticket) => {
-                draft.tickets.push(ticket);
+                draft.tickets.own = Some(ticket);
                 draft.journaled = true;
             }
             None => {
@@ -294,10 +310,15 @@ impl UsageSink {
                 sink.tracker.spawn(async move {
                     let mut draft = draft;
                     let journaled = draft.journaled;
-                    let mut tickets = std::mem::take(&mut draft.tickets);
+                    let tickets = std::mem::take(&mut draft.tickets);
                     let record = draft.into_record();
                     match spill.append(&[record], "queue_full").await {
-                        Ok(()) => settle(&mut tickets, journaled, &lifecycle, 1),
+                        Ok(()) => {
+                            tickets.settle();
+                            if !journaled {
+                                lifecycle.unsaved.fetch_sub(1, Ordering::AcqRel);
+                            }
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "usage spill failed; the record stays in the journal if it is there");
                         }
@@ -316,17 +337,6 @@ impl UsageSink {
             }
             journal.close();
         }
-    }
-}
-
-/// Settles the journal lines of `n` stored or spilled drafts, and counts the unjournaled ones
-/// among them as saved.
-fn settle(tickets: &mut Vec<Ticket>, journaled: bool, lifecycle: &Lifecycle, n: i64) {
-    for ticket in tickets.drain(..) {
-        ticket.settle();
-    }
-    if !journaled {
-        lifecycle.unsaved.fetch_sub(n, Ordering::AcqRel);
     }
 }
 
@@ -497,7 +507,7 @@ impl Writer {
             if !draft.journaled {
                 unjournaled += 1;
             }
-            tickets.append(&mut draft.tickets);
+            tickets.push(std::mem::take(&mut draft.tickets));
         }
         let Some(records) = self.records(drafts).await else {
             return;
@@ -546,8 +556,8 @@ impl Writer {
                 }
             }
         }
-        for ticket in tickets {
-            ticket.settle();
+        for tickets in tickets {
+            tickets.settle();
         }
         self.lifecycle
             .unsaved
@@ -666,7 +676,7 @@ mod tests {
             latency: Duration::from_millis(5),
             ttft: None,
             created_at: OffsetDateTime::now_utc(),
-            tickets: Vec::new(),
+            tickets: Tickets::default(),
             journaled: false,
         }
     }
