@@ -10,6 +10,7 @@ pub mod middleware;
 mod oauth;
 mod openai;
 mod ops;
+pub mod origin;
 mod portal;
 mod sse;
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Renders the Prometheus exposition.
     pub render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
+    /// Peers whose forwarded headers are believed (parsed once, at start).
+    pub trusted_proxies: origin::TrustedProxies,
 }
 
 /// The whole application: data plane, operations endpoints, and errors for everything else.

@@ -377,6 +377,7 @@ pub async fn start_with_mailer(
         secure_cookies: settings.portal.secure_cookies,
         max_body_bytes: settings.max_body_bytes,
         render_metrics: Arc::new(move || metrics.render()),
+        trusted_proxies: http_api::origin::TrustedProxies::new(settings.trusted_proxies.clone()),
     });
     let address = listener.local_addr()?;
     let server = actix_web::HttpServer::new(move || http_api::app(state.clone()))

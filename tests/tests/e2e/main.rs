@@ -19,6 +19,7 @@ mod nodes;
 mod openai;
 mod ops;
 mod partners;
+mod proxies;
 mod requests;
 mod service_accounts;
 mod sso;

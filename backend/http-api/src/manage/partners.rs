@@ -26,7 +26,7 @@ fn partner_id(raw: &str) -> Result<PartnerId, ApiProblem> {
 #[utoipa::path(get, path = "/api/v1/branding", tag = "partners",
     responses((status = 200, description = "The host's branding", body = HostBranding)))]
 pub(crate) async fn host_branding(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let host = domain::partner::host_of_header(req.connection_info().host());
+    let host = crate::origin::origin(&req, &state.trusted_proxies).host_name();
     let partner = host.and_then(|it| state.gateway.access.partner_for_host(&it));
     let body = match partner {
         Some(partner) => HostBranding {

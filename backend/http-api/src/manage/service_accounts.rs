@@ -28,7 +28,9 @@ fn ids(
 /// The token endpoint as the caller reaches it: on a partner's domain, that domain.
 fn token_url(req: &HttpRequest, state: &AppState) -> String {
     let issuer = state.manager.token_issuer();
-    match request_host(req).filter(|host| state.gateway.access.partner_for_host(host).is_some()) {
+    match request_host(req, state)
+        .filter(|host| state.gateway.access.partner_for_host(host).is_some())
+    {
         Some(host) => {
             let scheme = if issuer.starts_with("https://") {
                 "https"
