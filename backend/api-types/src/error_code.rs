@@ -62,6 +62,9 @@ pub enum ErrorCode {
     TooManyRequests,
     /// The address's organisation requires signing in through its identity provider.
     SsoRequired,
+    /// A partner's domain could not be verified: its proof record is missing or wrong, or the
+    /// lookup failed (the message says which).
+    DomainNotVerified,
 }
 
 impl ErrorCode {
@@ -94,6 +97,7 @@ impl ErrorCode {
             ErrorCode::CsrfTokenMismatch => "csrf_token_mismatch",
             ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::SsoRequired => "sso_required",
+            ErrorCode::DomainNotVerified => "domain_not_verified",
         }
     }
 }
@@ -129,6 +133,7 @@ mod tests {
         ErrorCode::CsrfTokenMismatch,
         ErrorCode::TooManyRequests,
         ErrorCode::SsoRequired,
+        ErrorCode::DomainNotVerified,
     ];
 
     #[test]
@@ -163,6 +168,7 @@ mod tests {
                 "csrf_token_mismatch",
                 "too_many_requests",
                 "sso_required",
+                "domain_not_verified",
             ]
         );
         for code in ALL {

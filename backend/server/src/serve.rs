@@ -66,6 +66,7 @@ pub(crate) fn manager_config(
             .iter()
             .map(|config| sso::Provider::new(config.clone(), sso_http.clone()))
             .collect(),
+        dns_resolver: settings.partners.dns_resolver,
     }
 }
 

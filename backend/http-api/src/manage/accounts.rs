@@ -159,10 +159,7 @@ pub(crate) async fn request_password_reset(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiProblem> {
     let body: EmailRequest = json(&req, payload).await?;
-    state
-        .manager
-        .request_password_reset(&body.email, request_host(&req, &state).as_deref())
-        .await?;
+    state.manager.request_password_reset(&body.email).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 

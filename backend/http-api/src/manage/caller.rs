@@ -53,20 +53,17 @@ fn same(a: &str, b: &str) -> bool {
 pub(crate) async fn caller(req: &HttpRequest, state: &AppState) -> Result<Identity, ApiProblem> {
     let ip = client_ip(req, state);
     if let Some(token) = bearer(req) {
-        let mut identity = state.manager.authenticate_token(token, ip).await?;
-        identity.host = request_host(req, state);
-        return Ok(identity);
+        return Ok(state.manager.authenticate_token(token, ip).await?);
     }
     let session = req.cookie(SESSION_COOKIE).ok_or_else(|| {
         Error::Unauthenticated(
             "sign in, or send a personal access token as `Authorization: Bearer <token>`".into(),
         )
     })?;
-    let mut identity = state
+    let identity = state
         .manager
         .authenticate_session(session.value(), ip)
         .await?;
-    identity.host = request_host(req, state);
     let mutating = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if mutating {
         let Credential::Session { csrf_token } = &identity.credential else {

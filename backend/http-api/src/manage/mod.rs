@@ -251,6 +251,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::delete().to(partners::remove_domain),
             )
             .route(
+                "/partners/{partner}/domains/{host}/verify",
+                web::post().to(partners::verify_domain),
+            )
+            .route(
                 "/partners/{partner}/admins",
                 web::get().to(partners::list_admins),
             )
@@ -456,6 +460,7 @@ impl Modify for SecuritySchemes {
         partners::get_partner,
         partners::update_branding,
         partners::add_domain,
+        partners::verify_domain,
         partners::remove_domain,
         partners::list_admins,
         partners::add_admin,
