@@ -1,6 +1,7 @@
 //! The cross-crate test harness: a real `sluice` on port 0 (`harness`), mock upstreams that
 //! speak each provider's wire format over real HTTP (`mock_upstream`; over TLS and HTTP/2:
-//! `tls_upstream`), and recorded provider fixtures (`fixtures`).
+//! `tls_upstream`), and recorded provider fixtures (`fixtures`); fake outside services: an
+//! identity provider (`fake_idp`), an SMTP relay (`fake_smtp`) and a DNS server (`fake_dns`).
 
 #![expect(
     clippy::unwrap_used,
@@ -12,6 +13,7 @@
     reason = "test servers spawn their own tasks; there is no graceful shutdown to drain"
 )]
 
+pub mod fake_dns;
 pub mod fake_idp;
 pub mod fake_smtp;
 pub mod fixtures;

@@ -304,10 +304,14 @@ impl Manager {
             .await
             .map_err(Error::missing("domain"))?;
         self.changed().await;
-        Ok(PartnerDomain {
-            verified_at: Some(now),
-            ..claim
-        })
+        // As stored (times to the microsecond), so this answer and later reads agree.
+        self.store
+            .get_partner(partner)
+            .await?
+            .domains
+            .into_iter()
+            .find(|it| it.host == host)
+            .ok_or(Error::NotFound("domain"))
     }
 
     /// # Errors

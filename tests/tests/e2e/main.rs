@@ -18,6 +18,7 @@ mod messages;
 mod nodes;
 mod openai;
 mod ops;
+mod partner_domains;
 mod partners;
 mod proxies;
 mod requests;
