@@ -156,3 +156,49 @@ async fn sign_in_throttling_and_the_audit_trail_see_the_forwarded_client() {
         "the failed sign-in is recorded from the client's address"
     );
 }
+
+/// `GET /api/v1/branding`'s partner for a request from this machine with `headers`.
+async fn partner_seen(app: &TestApp, headers: &[(&str, &str)]) -> Option<String> {
+    let mut req = app.client().get(format!("{}/api/v1/branding", app.url));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let (status, body) = json_of(req.send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    body["partner_id"].as_str().map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_host_counts_only_from_a_trusted_proxy() {
+    let forwarded: [&[(&str, &str)]; 2] = [
+        &[("x-forwarded-host", crate::partners::HOST)],
+        &[("forwarded", "for=203.0.113.9;host=ai.acme.example")],
+    ];
+    let direct = mock_app().await;
+    let partner = crate::partners::world(&direct).await.partner;
+    assert_eq!(
+        partner_seen(&direct, &[("host", crate::partners::HOST)]).await,
+        Some(partner.clone()),
+        "the Host header itself counts"
+    );
+    for headers in forwarded {
+        assert_eq!(
+            partner_seen(&direct, headers).await,
+            None,
+            "{headers:?} from an untrusted peer is ignored"
+        );
+    }
+    let proxied = TestApp::builder()
+        .config(MOCK)
+        .env("SLUICE_TRUSTED_PROXIES", "127.0.0.1/32")
+        .spawn()
+        .await;
+    let partner = crate::partners::world(&proxied).await.partner;
+    for headers in forwarded {
+        assert_eq!(
+            partner_seen(&proxied, headers).await,
+            Some(partner.clone()),
+            "{headers:?} from the trusted proxy picks the partner"
+        );
+    }
+}
