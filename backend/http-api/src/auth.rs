@@ -24,7 +24,7 @@ pub(crate) fn presented_key(req: &HttpRequest) -> Option<&str> {
 /// The client's address, for keys' IP allow-lists: the TCP peer, or the client a trusted
 /// proxy reports (see [`crate::origin`]).
 pub(crate) fn client_ip(req: &HttpRequest, state: &AppState) -> Option<std::net::IpAddr> {
-    crate::origin::origin(req, &state.trusted_proxies).ip
+    crate::origin::client_ip(req, &state.trusted_proxies)
 }
 
 #[cfg(test)]
