@@ -6,6 +6,7 @@
 //! and tests can answer from a fake server; by default it asks the system's.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
@@ -39,11 +40,20 @@ pub trait TxtLookup: Send + Sync + std::fmt::Debug {
 pub struct DnsTxtLookup {
     /// `None`: the system's nameservers (`/etc/resolv.conf`).
     nameserver: Option<SocketAddr>,
+    /// Per query and attempt; a person waits for the answer, so it is short.
+    timeout: Duration,
 }
+
+/// Two attempts of this each: the Verify button answers within seconds even when a zone's
+/// servers do not.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl DnsTxtLookup {
     pub fn new(nameserver: Option<SocketAddr>) -> Self {
-        DnsTxtLookup { nameserver }
+        DnsTxtLookup {
+            nameserver,
+            timeout: QUERY_TIMEOUT,
+        }
     }
 
     /// A fresh resolver per check: it caches nothing, so a record published a moment ago
@@ -64,6 +74,10 @@ impl DnsTxtLookup {
                 )
             }
         };
+        let mut builder = builder;
+        let options = builder.options_mut();
+        options.timeout = self.timeout;
+        options.attempts = 2;
         builder.build().map_err(failed)
     }
 }
@@ -102,5 +116,27 @@ impl TxtLookup for DnsTxtLookup {
         } else {
             Ok(found)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_nameserver_that_does_not_answer_is_a_failed_lookup_not_a_missing_record() {
+        // Bound and never read: queries go unanswered.
+        let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let lookup = DnsTxtLookup {
+            nameserver: Some(silent.local_addr().unwrap()),
+            timeout: Duration::from_millis(100),
+        };
+        let started = std::time::Instant::now();
+        let found = lookup.txt("_domain-verification.ai.partner.example").await;
+        assert!(matches!(found, Err(LookupError::Failed(_))), "{found:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "bounded by the timeout"
+        );
     }
 }

@@ -477,6 +477,7 @@ async fn partners_see_only_their_own_and_bad_input_is_refused() {
             Some(json!({"host": "evil.example"})),
         ),
         (Method::DELETE, format!("{p}/domains/{HOST}"), None),
+        (Method::POST, format!("{p}/domains/{HOST}/verify"), None),
         (Method::GET, format!("{p}/admins"), None),
         (
             Method::POST,
