@@ -175,10 +175,10 @@ async fn a_forwarded_host_counts_only_from_a_trusted_proxy() {
         &[("forwarded", "for=203.0.113.9;host=ai.acme.example")],
     ];
     let direct = mock_app().await;
-    let partner = crate::partners::world(&direct).await.partner;
+    let direct_world = crate::partners::world(&direct).await;
     assert_eq!(
         partner_seen(&direct, &[("host", crate::partners::HOST)]).await,
-        Some(partner.clone()),
+        Some(direct_world.partner.clone()),
         "the Host header itself counts"
     );
     for headers in forwarded {
@@ -193,12 +193,46 @@ async fn a_forwarded_host_counts_only_from_a_trusted_proxy() {
         .env("SLUICE_TRUSTED_PROXIES", "127.0.0.1/32")
         .spawn()
         .await;
-    let partner = crate::partners::world(&proxied).await.partner;
+    let world = crate::partners::world(&proxied).await;
     for headers in forwarded {
         assert_eq!(
             partner_seen(&proxied, headers).await,
-            Some(partner.clone()),
+            Some(world.partner.clone()),
             "{headers:?} from the trusted proxy picks the partner"
         );
+    }
+
+    // A service account created through the proxy on the partner's domain over HTTPS is
+    // told that domain's token endpoint, over HTTPS; without the proxy, the platform's.
+    for (world, expected) in [
+        (
+            world,
+            format!("https://{}/oauth/token", crate::partners::HOST),
+        ),
+        (
+            direct_world,
+            format!("{}/oauth/token", direct.manager.token_issuer()),
+        ),
+    ] {
+        let partner = world.partner;
+        let admin = world
+            .admin
+            .with_header("x-forwarded-host", crate::partners::HOST)
+            .with_header("x-forwarded-proto", "https");
+        let (_, tenant) = admin
+            .post(
+                &format!("/api/v1/partners/{partner}/tenants"),
+                json!({"name": "Customer"}),
+            )
+            .await;
+        let tenant = tenant["id"].as_str().unwrap();
+        let (status, account) = admin
+            .post(
+                &format!("/api/v1/tenants/{tenant}/service-accounts"),
+                json!({"name": "robot"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{account}");
+        assert_eq!(account["token_url"], expected.as_str(), "{account}");
     }
 }
