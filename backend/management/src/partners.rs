@@ -39,6 +39,25 @@ fn partner_json(partner: &Partner) -> String {
     .to_string()
 }
 
+/// Why the TXT strings found (or the failed lookup) do not prove `claim`, in words that say
+/// what to publish; `None` when they prove it.
+fn refusal(claim: &PartnerDomain, found: Result<Vec<String>, LookupError>) -> Option<String> {
+    let name = claim.record_name();
+    let value = &claim.challenge;
+    match found {
+        Ok(found) if claim.is_proved_by(found.iter().map(String::as_str)) => None,
+        Ok(_) => Some(format!(
+            "the TXT record at `{name}` does not hold this domain's value `{value}`; publish exactly that value and try again"
+        )),
+        Err(LookupError::NoRecords) => Some(format!(
+            "no TXT record was found at `{name}`; publish one with the value `{value}` and try again (new records can take a while to be visible)"
+        )),
+        Err(LookupError::Failed(why)) => Some(format!(
+            "the DNS lookup of `{name}` failed ({why}); try again in a moment"
+        )),
+    }
+}
+
 fn domain_json(domain: &PartnerDomain) -> serde_json::Value {
     serde_json::json!({ "host": domain.host, "verified": domain.is_verified() })
 }
@@ -263,20 +282,7 @@ impl Manager {
             return Ok(claim);
         }
         let name = claim.record_name();
-        let refusal = match self.txt_lookup.txt(&name).await {
-            Ok(found) if claim.is_proved_by(found.iter().map(String::as_str)) => None,
-            Ok(_) => Some(format!(
-                "the TXT record at `{name}` does not hold this domain's value `{}`; publish exactly that value and try again",
-                claim.challenge
-            )),
-            Err(LookupError::NoRecords) => Some(format!(
-                "no TXT record was found at `{name}`; publish one with the value `{}` and try again (new records can take a while to be visible)",
-                claim.challenge
-            )),
-            Err(LookupError::Failed(why)) => Some(format!(
-                "the DNS lookup of `{name}` failed ({why}); try again in a moment"
-            )),
-        };
+        let refusal = refusal(&claim, self.txt_lookup.txt(&name).await);
         if let Some(message) = refusal {
             let audit = identity
                 .audit(None, "partner.verify_domain_failed")
@@ -440,5 +446,31 @@ impl Manager {
         self.store.create_tenant(&tenant, &audit).await?;
         self.changed().await;
         Ok(tenant)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failed_proof_says_what_was_found_and_what_to_publish() {
+        let claim = PartnerDomain::pending("ai.partner.example".into(), OffsetDateTime::now_utc());
+        let value = claim.challenge.clone();
+        assert_eq!(refusal(&claim, Ok(vec!["x".into(), value.clone()])), None);
+        let wrong = refusal(&claim, Ok(vec!["x".into()])).unwrap();
+        assert!(
+            wrong.contains("does not hold") && wrong.contains(&value),
+            "{wrong}"
+        );
+        let missing = refusal(&claim, Err(LookupError::NoRecords)).unwrap();
+        assert!(
+            missing.starts_with(
+                "no TXT record was found at `_domain-verification.ai.partner.example`"
+            ) && missing.contains(&value),
+            "{missing}"
+        );
+        let failed = refusal(&claim, Err(LookupError::Failed("timed out".into()))).unwrap();
+        assert!(failed.contains("failed (timed out)"), "{failed}");
     }
 }
