@@ -18,8 +18,11 @@
 // calls the data plane, rotate and revoke it. The first account is a platform operator: it
 // sees every tenant and creates a partner with a domain and an administrator, who (in a
 // second session) edits the branding with its live preview, manages domains and
-// administrators, creates a sub-tenant and issues a key there with the partner's prefix; the
-// partner's domain (mapped to 127.0.0.1 in Chromium) then shows only the partner's brand.
+// administrators (a domain it adds is pending until proved: the page shows the TXT record to
+// publish, a Verify that fails in words without it, and succeeds once a fake DNS server here
+// serves it), creates a sub-tenant and issues a key there with the partner's prefix; the
+// partner's domain (added by the operator, so verified; mapped to 127.0.0.1 in Chromium) then
+// shows only the partner's brand.
 // Single sign-on goes through a fake GitHub (a tiny HTTP server here) and the session it opens
 // can make changes. Then every page is visited for console errors, and sign-up is done again
 // with the keyboard only.
@@ -30,6 +33,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -64,6 +68,7 @@ let serverLog = '';
 let base;
 let port;
 let idp;
+let dns;
 let workdir;
 let browser;
 let context;
@@ -148,6 +153,49 @@ async function ready(target = page) {
 async function visit(path, target = page) {
   await target.goto(base + path);
   await ready(target);
+}
+
+/**
+ * A tiny authoritative DNS server over UDP answering TXT queries from `records` (name → values),
+ * NXDOMAIN otherwise, like the one in tests/src/fake_dns.rs: sluice reads domain proofs from it.
+ */
+async function startFakeDns() {
+  const records = new Map();
+  const socket = createSocket('udp4');
+  socket.on('message', (query, from) => {
+    if (query.length < 12) return;
+    const labels = [];
+    let at = 12;
+    while (at < query.length && query[at] !== 0) {
+      labels.push(query.subarray(at + 1, at + 1 + query[at]).toString('latin1').toLowerCase());
+      at += 1 + query[at];
+    }
+    const end = at + 5; // The root label, then type and class.
+    const question = query.subarray(12, end);
+    const type = query.readUInt16BE(at + 1);
+    const values = records.get(labels.join('.'));
+    const answers = values && type === 16 ? values : [];
+    const header = Buffer.alloc(12);
+    query.copy(header, 0, 0, 2);
+    header[2] = 0x84 | (query[2] & 0x79);
+    header[3] = 0x80 | (values ? 0 : 3);
+    header.writeUInt16BE(1, 4);
+    header.writeUInt16BE(answers.length, 6);
+    const parts = [header, question];
+    for (const value of answers) {
+      const text = Buffer.from(value);
+      const rr = Buffer.alloc(12);
+      rr.writeUInt16BE(0xc00c, 0);
+      rr.writeUInt16BE(16, 2);
+      rr.writeUInt16BE(1, 4);
+      rr.writeUInt32BE(0, 6);
+      rr.writeUInt16BE(text.length + 1, 10);
+      parts.push(rr, Buffer.from([text.length]), text);
+    }
+    socket.send(Buffer.concat(parts), from.port, from.address);
+  });
+  await new Promise((ok) => socket.bind(0, '127.0.0.1', ok));
+  return { socket, records, address: `127.0.0.1:${socket.address().port}` };
 }
 
 /** A fake GitHub OAuth app: consents at once as SSO_EMAIL, like the one in tests/src/fake_idp.rs. */
@@ -239,6 +287,7 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   workdir = mkdtempSync(join(tmpdir(), 'sluice-portal-'));
   idp = await startFakeGithub();
+  dns = await startFakeDns();
   const config = join(workdir, 'sluice.toml');
   writeFileSync(config, `
 [providers.openai]
@@ -279,6 +328,7 @@ api_url = "${idp.url}/api"
     SLUICE_LOG_LEVEL: 'info',
     SLUICE_MASTER_KEY: randomBytes(32).toString('base64'),
     IDP_SECRET: 'idp-secret',
+    SLUICE_PARTNERS_DNS_RESOLVER: dns.address,
   };
   // The mail links are read from the log at INFO: no outside filter may hide them.
   delete env.RUST_LOG;
@@ -303,6 +353,7 @@ api_url = "${idp.url}/api"
 after(async () => {
   await browser?.close();
   idp?.server.close();
+  dns?.socket.close();
   if (server && server.exitCode === null) {
     server.kill('SIGTERM');
     await Promise.race([new Promise((ok) => server.once('exit', ok)), sleep(10_000)]);
@@ -842,7 +893,31 @@ step('the partner\'s administrator manages its domains and administrators', asyn
   await tab.getByText('Enter a domain name like').waitFor();
   await tab.locator('#domain-host').fill('portal.acme.test');
   await tab.getByRole('button', { name: 'Add domain' }).click();
-  await tab.getByText('Added portal.acme.test').waitFor();
+  await tab.getByText('Added portal.acme.test. Publish its TXT record, then select Verify.').waitFor();
+  // Added by the partner it is pending, and its brand does not show there yet.
+  const item = tab.locator('.domain-item', { hasText: 'portal.acme.test' });
+  await item.getByText('Pending: not verified yet').waitFor();
+  await item.getByText('_domain-verification.portal.acme.test', { exact: true }).waitFor();
+  const value = (await item.locator('.record dd code').last().textContent()).trim();
+  assert.match(value, /^[0-9a-f]{32}$/);
+  assert.equal((await brandingOf(`portal.acme.test:${port}`)).partner_id, undefined,
+    'a pending domain is nobody\'s');
+  await item.getByRole('button', { name: 'Copy value' }).click();
+  assert.equal(await tab.evaluate(() => navigator.clipboard.readText()), value);
+  // Verify before publishing: refused, in words that say what to publish.
+  expectedConsoleErrors.push(/\/partners\/[0-9a-f-]+: Failed to load resource: .* 422 /);
+  await item.getByRole('button', { name: 'Verify portal.acme.test' }).click();
+  await item.getByRole('alert').getByText('The domain is not verified yet. No TXT record was found').waitFor();
+  await shot('22-partner-domain-pending', tab);
+  // Published: verified, and the portal there wears the brand.
+  dns.records.set('_domain-verification.portal.acme.test', [value]);
+  await item.getByRole('button', { name: 'Verify portal.acme.test' }).click();
+  await tab.getByText('portal.acme.test is verified').waitFor();
+  await item.getByText(/^Verified on \d{4}-\d{2}-\d{2}$/).waitFor();
+  assert.equal(await item.getByRole('button', { name: 'Verify portal.acme.test' }).count(), 0);
+  await eventually('the verified domain to show the brand', async () =>
+    (await brandingOf(`portal.acme.test:${port}`)).branding.display_name === 'Acme Cloud');
+  await tab.locator('.domain-item', { hasText: PARTNER_DOMAIN }).getByText(/^Verified on /).waitFor();
   await tab.getByRole('button', { name: 'Remove portal.acme.test' }).click();
   const remove = tab.getByRole('dialog', { name: 'Remove this domain?' });
   await remove.getByRole('button', { name: 'Remove domain' }).click();

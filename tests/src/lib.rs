@@ -1,8 +1,9 @@
 //! The cross-crate test harness: a real `sluice` on port 0 (`harness`), mock upstreams that
 //! speak each provider's wire format over real HTTP (`mock_upstream`; over TLS and HTTP/2:
 //! `tls_upstream`), recorded provider fixtures (`fixtures`), gateways run as processes to be
-//! killed and restarted (`process`), and a proxy that turns a database into a black hole
-//! (`tcp_proxy`).
+//! killed and restarted (`process`), a proxy that turns a database into a black hole
+//! (`tcp_proxy`), and fake outside services: an identity provider (`fake_idp`), an SMTP relay
+//! (`fake_smtp`) and a DNS server (`fake_dns`).
 
 #![expect(
     clippy::unwrap_used,
@@ -14,6 +15,7 @@
     reason = "test servers spawn their own tasks; there is no graceful shutdown to drain"
 )]
 
+pub mod fake_dns;
 pub mod fake_idp;
 pub mod fake_smtp;
 pub mod fixtures;

@@ -64,6 +64,9 @@ pub enum ErrorCode {
     TooManyRequests,
     /// The address's organisation requires signing in through its identity provider.
     SsoRequired,
+    /// A partner's domain could not be verified: its proof record is missing or wrong, or the
+    /// lookup failed (the message says which).
+    DomainNotVerified,
 }
 
 impl ErrorCode {
@@ -97,6 +100,7 @@ impl ErrorCode {
             ErrorCode::CsrfTokenMismatch => "csrf_token_mismatch",
             ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::SsoRequired => "sso_required",
+            ErrorCode::DomainNotVerified => "domain_not_verified",
         }
     }
 }
@@ -133,6 +137,7 @@ mod tests {
         ErrorCode::CsrfTokenMismatch,
         ErrorCode::TooManyRequests,
         ErrorCode::SsoRequired,
+        ErrorCode::DomainNotVerified,
     ];
 
     #[test]
@@ -168,6 +173,7 @@ mod tests {
                 "csrf_token_mismatch",
                 "too_many_requests",
                 "sso_required",
+                "domain_not_verified",
             ]
         );
         for code in ALL {

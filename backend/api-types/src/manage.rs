@@ -618,10 +618,44 @@ pub struct PartnerView {
     pub branding: BrandingView,
     /// Prefix of keys issued in its sub-tenants.
     pub key_prefix: String,
-    /// Host names on which the portal shows its branding.
-    pub domains: Vec<String>,
+    /// Its custom domains, oldest first; only verified ones show its branding.
+    pub domains: Vec<PartnerDomainView>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// Whether a partner's domain is proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DomainStatus {
+    /// Added, not proved: it brands nothing and receives no links yet.
+    Pending,
+    /// Proved by its TXT record, or added by a platform operator.
+    Verified,
+}
+
+/// A partner's custom domain, and how to prove control of it: publish a TXT record named
+/// `record_name` holding `record_value`, then `POST …/domains/{host}/verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartnerDomainView {
+    /// Lowercase, without port.
+    pub host: String,
+    pub status: DomainStatus,
+    /// The DNS name of the TXT record (`_domain-verification.<host>`).
+    pub record_name: String,
+    /// The value the TXT record must hold: random, one per domain and partner.
+    pub record_value: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it was proved (or an operator added it).
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub verified_at: Option<OffsetDateTime>,
 }
 
 /// Operators only.

@@ -1,6 +1,10 @@
 //! Partners: resellers that brand the portal and the keys for their own customers. A partner
 //! has branding, custom domains (host names the portal answers on with that branding), its own
 //! key prefix, administrators, and sub-tenants it creates and manages.
+//!
+//! A domain counts only once its owner has proved control of it ([`PartnerDomain`]): an
+//! unproven domain would let anyone who can add one make the platform send genuine mail and
+//! links on a host they choose.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -140,9 +144,84 @@ pub struct Partner {
     pub branding: Branding,
     /// Visible prefix of keys issued in its sub-tenants, instead of the platform's.
     pub key_prefix: String,
-    /// Host names (lowercase, no port) on which the portal shows this partner's branding.
-    pub domains: Vec<String>,
+    /// Its custom domains, oldest first; only verified ones are used for anything.
+    pub domains: Vec<PartnerDomain>,
     pub created_at: OffsetDateTime,
+}
+
+impl Partner {
+    /// The host names (lowercase, no port) that are the partner's: the verified domains.
+    pub fn verified_hosts(&self) -> impl Iterator<Item = &str> {
+        self.domains
+            .iter()
+            .filter(|it| it.is_verified())
+            .map(|it| it.host.as_str())
+    }
+
+    /// Where links in the partner's mail point: its oldest verified domain.
+    pub fn primary_host(&self) -> Option<&str> {
+        self.verified_hosts().next()
+    }
+}
+
+/// The label under a partner's domain where the proof of control is published as a TXT
+/// record. Neutral on purpose: the record is public, and a white-labelled platform must not
+/// name itself in its partners' DNS zones.
+pub const CHALLENGE_LABEL: &str = "_domain-verification";
+
+/// A partner's custom domain and the state of its proof of control.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerDomain {
+    /// Lowercase, no port, no trailing dot.
+    pub host: String,
+    /// The random value the owner publishes in the TXT record; one per claim, so another
+    /// partner's record (or an old one) never proves this claim.
+    pub challenge: String,
+    pub created_at: OffsetDateTime,
+    /// When control was proved (or an operator added it); `None` while pending.
+    pub verified_at: Option<OffsetDateTime>,
+}
+
+impl PartnerDomain {
+    /// A new claim that waits for its proof.
+    pub fn pending(host: String, now: OffsetDateTime) -> Self {
+        PartnerDomain {
+            host,
+            challenge: new_challenge(),
+            created_at: now,
+            verified_at: None,
+        }
+    }
+
+    /// A domain a platform operator vouches for: verified from the start.
+    pub fn vouched(host: String, now: OffsetDateTime) -> Self {
+        PartnerDomain {
+            verified_at: Some(now),
+            ..PartnerDomain::pending(host, now)
+        }
+    }
+
+    pub fn is_verified(&self) -> bool {
+        self.verified_at.is_some()
+    }
+
+    /// The DNS name of the TXT record that proves control.
+    pub fn record_name(&self) -> String {
+        format!("{CHALLENGE_LABEL}.{}", self.host)
+    }
+
+    /// Whether one of the TXT strings found at [`PartnerDomain::record_name`] proves this
+    /// claim. Surrounding blanks are forgiven; anything else must match exactly.
+    pub fn is_proved_by<'a>(&self, txt: impl IntoIterator<Item = &'a str>) -> bool {
+        txt.into_iter().any(|it| it.trim() == self.challenge)
+    }
+}
+
+/// 128 random bits as 32 lowercase hex digits: safe in any DNS tool, unguessable.
+fn new_challenge() -> String {
+    use rand::Rng;
+    let bytes: [u8; 16] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A partner administrator.
@@ -237,6 +316,48 @@ mod tests {
         let mut huge = branding();
         huge.logo_url = Some(format!("data:image/png;base64,{}", "A".repeat(300_000)));
         assert_eq!(huge.validate().unwrap_err().field, "logo_url");
+    }
+
+    #[test]
+    fn a_domain_is_proved_only_by_its_own_challenge() {
+        let now = OffsetDateTime::now_utc();
+        let claim = PartnerDomain::pending("ai.partner.example".into(), now);
+        let other = PartnerDomain::pending("ai.partner.example".into(), now);
+        assert_eq!(claim.challenge.len(), 32);
+        assert!(claim.challenge.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(claim.challenge, other.challenge, "each claim has its own");
+        assert_eq!(
+            claim.record_name(),
+            "_domain-verification.ai.partner.example"
+        );
+        assert!(!claim.is_verified());
+        assert!(claim.is_proved_by(["unrelated", &format!(" {} ", claim.challenge)]));
+        assert!(!claim.is_proved_by([other.challenge.as_str()]));
+        assert!(!claim.is_proved_by([&claim.challenge[..31]]));
+        assert!(!claim.is_proved_by([]));
+        assert!(PartnerDomain::vouched("x.example".into(), now).is_verified());
+    }
+
+    #[test]
+    fn only_verified_domains_are_the_partners() {
+        let now = OffsetDateTime::now_utc();
+        let partner = Partner {
+            id: PartnerId::new(),
+            name: "Acme".into(),
+            branding: Branding::platform("Acme"),
+            key_prefix: "sk-acme".into(),
+            domains: vec![
+                PartnerDomain::pending("pending.acme.example".into(), now),
+                PartnerDomain::vouched("ai.acme.example".into(), now),
+                PartnerDomain::vouched("portal.acme.example".into(), now),
+            ],
+            created_at: now,
+        };
+        assert_eq!(
+            partner.verified_hosts().collect::<Vec<_>>(),
+            ["ai.acme.example", "portal.acme.example"]
+        );
+        assert_eq!(partner.primary_host(), Some("ai.acme.example"));
     }
 
     #[test]

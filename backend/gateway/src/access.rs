@@ -59,7 +59,7 @@ struct Snapshot {
     /// Service accounts that are not revoked, as the keys their tokens act as.
     service_accounts: HashMap<ServiceAccountId, Arc<ApiKey>>,
     verifiers: Verifiers,
-    /// Partners by each of their domains, for branding by host.
+    /// Partners by each of their verified domains, for branding by host.
     partners_by_host: HashMap<String, Arc<Partner>>,
     /// Who may call a tenant's models from the explorer: members whose role allows it and
     /// partner administrators in their sub-tenants.
@@ -203,7 +203,7 @@ impl Access {
         self.current.load().revision
     }
 
-    /// The partner whose domain `host` is (lowercase, no port).
+    /// The partner whose verified domain `host` is (lowercase, no port).
     pub fn partner_for_host(&self, host: &str) -> Option<Arc<Partner>> {
         self.current.load().partners_by_host.get(host).cloned()
     }
@@ -234,11 +234,11 @@ impl Access {
                 .into_iter()
                 .flat_map(|partner| {
                     let partner = Arc::new(partner);
+                    // Pending claims are nobody's: only a proved domain brands anything.
                     partner
-                        .domains
-                        .clone()
-                        .into_iter()
-                        .map(move |host| (host, partner.clone()))
+                        .verified_hosts()
+                        .map(|host| (host.to_owned(), partner.clone()))
+                        .collect::<Vec<_>>()
                 })
                 .collect(),
             model_callers: data

@@ -4,6 +4,8 @@
 use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
 
+use crate::AppState;
+
 /// The presented key, if any header carries one. A non-Bearer `Authorization` counts as none.
 pub(crate) fn presented_key(req: &HttpRequest) -> Option<&str> {
     let headers = req.headers();
@@ -19,9 +21,10 @@ pub(crate) fn presented_key(req: &HttpRequest) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The client's address (the TCP peer; forwarded headers are not trusted).
-pub(crate) fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
-    req.peer_addr().map(|it| it.ip())
+/// The client's address, for keys' IP allow-lists: the TCP peer, or the client a trusted
+/// proxy reports (see [`crate::origin`]).
+pub(crate) fn client_ip(req: &HttpRequest, state: &AppState) -> Option<std::net::IpAddr> {
+    crate::origin::client_ip(req, &state.trusted_proxies)
 }
 
 #[cfg(test)]

@@ -88,13 +88,13 @@ pub async fn limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let slots = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| state.client_slots.clone());
-    let ip = crate::auth::client_ip(req.request());
-    let (Some(slots), Some(ip)) = (slots, ip) else {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
+    let Some(ip) = crate::auth::client_ip(req.request(), &state) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let slots = state.client_slots.clone();
     let Some(slot) = slots.acquire(ip) else {
         metrics::counter!("http_client_slots_refused_total").increment(1);
         let refusal = management::Error::TooManyRequests {

@@ -26,6 +26,7 @@ pub mod middleware;
 mod oauth;
 mod openai;
 mod ops;
+pub mod origin;
 mod portal;
 mod sse;
 
@@ -53,6 +54,8 @@ pub struct AppState {
     pub client_slots: Arc<client_slots::ClientSlots>,
     /// Renders the Prometheus exposition.
     pub render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
+    /// Peers whose forwarded headers are believed (parsed once, at start).
+    pub trusted_proxies: origin::TrustedProxies,
 }
 
 /// The whole application: data plane, operations endpoints, and errors for everything else.

@@ -208,7 +208,9 @@ async fn token_grant(
             });
         }
     };
-    let ip = req.peer_addr().map(|it| it.ip().to_string());
+    let ip = crate::origin::origin(req, &state.trusted_proxies)
+        .ip
+        .map(|it| it.to_string());
     let issued = state
         .manager
         .issue_access_token(&client_id, &client_secret, ip.as_deref())

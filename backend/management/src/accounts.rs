@@ -21,9 +21,17 @@ pub struct Signup {
     /// The token of an invitation to this address: lets the invited person sign up when
     /// sign-up is closed, and proves the address (the invitation was mailed there).
     pub invitation_token: Option<String>,
-    /// The host the request came through: on a partner's domain, mail is branded and links
-    /// point there.
+    /// The host the request came through: on a partner's verified domain, the sign-up is the
+    /// partner's, so its verification mail is branded and links there.
     pub host: Option<String>,
+}
+
+/// Where links in a mail point (scheme and host, no trailing slash) and the partner name
+/// that signs it (`None`: the platform's mail, unsigned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MailOrigin {
+    pub base: String,
+    pub brand: Option<String>,
 }
 
 /// A successful sign-in: the cookie value (shown once) and its session.
@@ -142,41 +150,74 @@ impl Manager {
         Ok(user)
     }
 
-    /// Where emailed links point and whose name signs the mail: a partner's domain and name
-    /// when the request came through one, the public URL otherwise.
-    pub(crate) async fn mail_origin(
+    /// Where links in mail about `user` point and whose name signs it: the domain of the one
+    /// partner the account belongs to (its sub-tenants' memberships, its administration), the
+    /// platform's public URL when it belongs to the platform, to several partners, to a partner
+    /// without a verified domain, or is an operator. Never simply the requester's host: that
+    /// is how a forged `Host` once put a genuine reset link on an attacker's domain.
+    ///
+    /// `signup_host` counts only for an account that belongs nowhere yet (a sign-up and its
+    /// verification mail), and only when it is a partner's verified domain: then the sign-up
+    /// is that partner's. Password resets never pass one.
+    pub(crate) async fn account_mail_origin(
         &self,
-        host: Option<&str>,
-    ) -> Result<(String, Option<String>), Error> {
-        let partner = match host {
-            Some(host) => self.store.partner_by_host(host).await?,
-            None => None,
+        user: &User,
+        signup_host: Option<&str>,
+    ) -> Result<MailOrigin, Error> {
+        if user.is_operator {
+            return Ok(self.platform_origin());
+        }
+        let affiliations = self.store.partner_affiliations(user.id).await?;
+        let partner = match (affiliations.as_slice(), signup_host) {
+            ([Some(partner)], _) => Some(self.store.get_partner(*partner).await?),
+            ([], Some(host)) => self.store.partner_by_host(host).await?,
+            _ => None,
         };
-        Ok(match partner {
-            Some(partner) => {
+        Ok(partner.map_or_else(|| self.platform_origin(), |it| self.partner_origin(&it)))
+    }
+
+    /// Where links in mail about a tenant (invitations) point: its partner's verified domain,
+    /// else the platform's public URL.
+    pub(crate) async fn tenant_mail_origin(
+        &self,
+        tenant: &domain::Tenant,
+    ) -> Result<MailOrigin, Error> {
+        Ok(match tenant.partner_id {
+            Some(partner) => self.partner_origin(&self.store.get_partner(partner).await?),
+            None => self.platform_origin(),
+        })
+    }
+
+    fn platform_origin(&self) -> MailOrigin {
+        MailOrigin {
+            base: self.config.public_url.trim_end_matches('/').to_owned(),
+            brand: None,
+        }
+    }
+
+    /// The partner's oldest verified domain and its name; the platform's without one.
+    fn partner_origin(&self, partner: &domain::partner::Partner) -> MailOrigin {
+        match partner.primary_host() {
+            Some(host) => {
                 let scheme = if self.config.public_url.starts_with("https://") {
                     "https"
                 } else {
                     "http"
                 };
-                let host = host.unwrap_or_default();
-                (
-                    format!("{scheme}://{host}"),
-                    Some(partner.branding.display_name),
-                )
+                MailOrigin {
+                    base: format!("{scheme}://{host}"),
+                    brand: Some(partner.branding.display_name.clone()),
+                }
             }
-            None => (
-                self.config.public_url.trim_end_matches('/').to_owned(),
-                None,
-            ),
-        })
+            None => self.platform_origin(),
+        }
     }
 
     async fn send_email_link(
         &self,
         user: &User,
         purpose: EmailPurpose,
-        host: Option<&str>,
+        signup_host: Option<&str>,
     ) -> Result<(), Error> {
         let secret = random_token();
         let now = OffsetDateTime::now_utc();
@@ -189,7 +230,7 @@ impl Manager {
                 expires_at: now + EMAIL_TOKEN_LIFETIME,
             })
             .await?;
-        let (base, brand) = self.mail_origin(host).await?;
+        let MailOrigin { base, brand } = self.account_mail_origin(user, signup_host).await?;
         let (subject, path, what) = match purpose {
             EmailPurpose::VerifyEmail => (
                 "Verify your email address",
@@ -253,7 +294,8 @@ impl Manager {
     }
 
     /// Sends a new verification link, if the account exists and is not verified. Silent
-    /// either way, so that it reveals nothing about which addresses have accounts.
+    /// either way, so that it reveals nothing about which addresses have accounts. `host` is
+    /// the request's, which counts as for a sign-up (see [`Manager::account_mail_origin`]).
     ///
     /// # Errors
     /// Only store or mail failures.
@@ -417,7 +459,6 @@ impl Manager {
                 csrf_token: session.csrf_token,
             },
             ip,
-            host: None,
         })
     }
 
@@ -444,24 +485,21 @@ impl Manager {
             user,
             credential: Credential::Token,
             ip,
-            host: None,
         })
     }
 
-    /// Mails a password-reset link when the account exists; silent either way.
+    /// Mails a password-reset link when the account exists; silent either way. The link is on
+    /// the domain the account belongs to, whoever asks and through whichever host.
     ///
     /// # Errors
     /// Only store or mail failures.
-    pub async fn request_password_reset(
-        &self,
-        email: &str,
-        host: Option<&str>,
-    ) -> Result<(), Error> {
+    pub async fn request_password_reset(&self, email: &str) -> Result<(), Error> {
         let Ok(email) = Email::parse(email) else {
             return Ok(());
         };
         if let Some(user) = self.store.find_user_by_email(&email).await? {
-            self.send_email_link(&user, EmailPurpose::ResetPassword, host)
+            // Never the requester's host: anyone can ask for anyone's reset.
+            self.send_email_link(&user, EmailPurpose::ResetPassword, None)
                 .await?;
         }
         Ok(())

@@ -38,6 +38,10 @@ pub enum Error {
         provider: String,
         display_name: String,
     },
+    /// A partner's domain proof is missing or wrong, or could not be read; the message says
+    /// which and what to publish.
+    #[error("{0}")]
+    DomainNotVerified(String),
     /// A feature the installation is not set up for.
     #[error("{0}")]
     Unavailable(String),

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod credentials;
+pub mod domain_proof;
 mod error;
 mod explorer;
 mod keys;
@@ -63,6 +64,8 @@ pub struct Config {
     pub signing_key_rotation: time::Duration,
     /// Identity providers for single sign-on.
     pub sso_providers: Vec<std::sync::Arc<::sso::Provider>>,
+    /// The nameserver that reads partners' domain proofs; `None`: the system's.
+    pub dns_resolver: Option<std::net::SocketAddr>,
 }
 
 /// How the caller proved who they are.
@@ -81,8 +84,6 @@ pub struct Identity {
     pub credential: Credential,
     /// The caller's address, for the audit trail.
     pub ip: Option<String>,
-    /// The host the request came through (a partner's domain brands the mail it causes).
-    pub host: Option<String>,
 }
 
 impl Identity {
@@ -131,6 +132,8 @@ pub struct Manager {
     config: Config,
     throttle: Arc<throttle::LoginThrottle>,
     signer: oauth::SignerCache,
+    /// Reads the TXT records that prove partners' domains.
+    txt_lookup: Arc<dyn domain_proof::TxtLookup>,
     /// Called after changes that running data-plane snapshots must see (keys, members).
     on_change: OnChange,
 }
@@ -157,9 +160,10 @@ impl Manager {
         Manager {
             store,
             mailer,
-            config,
             throttle: Arc::new(throttle::LoginThrottle::default()),
             signer: oauth::SignerCache::default(),
+            txt_lookup: Arc::new(domain_proof::DnsTxtLookup::new(config.dns_resolver)),
+            config,
             on_change,
         }
     }

@@ -1,12 +1,17 @@
 //! Partners and white-label: platform operators create partners; partner administrators edit
 //! their branding, domains and fellow administrators, and create and manage sub-tenants (with
 //! an operator's reach inside them), whose keys carry the partner's prefix.
+//!
+//! A domain a partner administrator adds is pending until its owner proves control with a TXT
+//! record ([`Manager::verify_partner_domain`]); one an operator adds is verified at once
+//! (operators are the platform). Only verified domains brand anything or receive links.
 
 use domain::api_key::validate_prefix;
-use domain::partner::{Branding, Partner, PartnerAdmin, normalize_host};
+use domain::partner::{Branding, Partner, PartnerAdmin, PartnerDomain, normalize_host};
 use domain::{Email, PartnerId, Tenant, UserId};
 use time::OffsetDateTime;
 
+use crate::domain_proof::LookupError;
 use crate::{Error, Identity, Manager};
 
 /// What an operator submits to create a partner.
@@ -29,9 +34,32 @@ fn partner_json(partner: &Partner) -> String {
         "name": partner.name,
         "key_prefix": partner.key_prefix,
         "branding": partner.branding,
-        "domains": partner.domains,
+        "domains": partner.domains.iter().map(domain_json).collect::<Vec<_>>(),
     })
     .to_string()
+}
+
+/// Why the TXT strings found (or the failed lookup) do not prove `claim`, in words that say
+/// what to publish; `None` when they prove it.
+fn refusal(claim: &PartnerDomain, found: Result<Vec<String>, LookupError>) -> Option<String> {
+    let name = claim.record_name();
+    let value = &claim.challenge;
+    match found {
+        Ok(found) if claim.is_proved_by(found.iter().map(String::as_str)) => None,
+        Ok(_) => Some(format!(
+            "the TXT record at `{name}` does not hold this domain's value `{value}`; publish exactly that value and try again"
+        )),
+        Err(LookupError::NoRecords) => Some(format!(
+            "no TXT record was found at `{name}`; publish one with the value `{value}` and try again (new records can take a while to be visible)"
+        )),
+        Err(LookupError::Failed(why)) => Some(format!(
+            "the DNS lookup of `{name}` failed ({why}); try again in a moment"
+        )),
+    }
+}
+
+fn domain_json(domain: &PartnerDomain) -> serde_json::Value {
+    serde_json::json!({ "host": domain.host, "verified": domain.is_verified() })
 }
 
 impl Manager {
@@ -92,12 +120,14 @@ impl Manager {
         if draft.domains.len() > 20 {
             return Err(Error::invalid("domains", "at most 20 domains"));
         }
-        let mut domains = Vec::new();
+        let now = OffsetDateTime::now_utc();
+        let mut domains: Vec<PartnerDomain> = Vec::new();
         for (i, raw) in draft.domains.iter().enumerate() {
             let host = normalize_host(raw)
                 .map_err(|e| Error::invalid(&format!("domains[{i}]"), e.message))?;
-            if !domains.contains(&host) {
-                domains.push(host);
+            if !domains.iter().any(|it| it.host == host) {
+                // The operator creating the partner vouches for them.
+                domains.push(PartnerDomain::vouched(host, now));
             }
         }
         let admin = match &draft.admin_email {
@@ -120,7 +150,7 @@ impl Manager {
             branding: draft.branding,
             key_prefix: draft.key_prefix,
             domains,
-            created_at: OffsetDateTime::now_utc(),
+            created_at: now,
         };
         let audit = identity
             .audit(None, "partner.create")
@@ -167,29 +197,127 @@ impl Manager {
         Ok(found)
     }
 
+    /// Adds a custom domain: pending until proved when a partner administrator adds it,
+    /// verified at once when an operator does (an operator adding a host the partner claims
+    /// already vouches for that claim).
+    ///
     /// # Errors
-    /// `NotFound` unless the caller administers it; an invalid or taken host.
+    /// `NotFound` unless the caller administers it; an invalid host; `Conflict` for a host the
+    /// partner has already or another partner holds verified.
     pub async fn add_partner_domain(
         &self,
         identity: &Identity,
         partner: PartnerId,
         host: &str,
     ) -> Result<Partner, Error> {
-        let mut found = self.authorize_partner(identity, partner).await?;
+        let found = self.authorize_partner(identity, partner).await?;
         let host = normalize_host(host).map_err(field_error)?;
-        if found.domains.len() >= 20 {
-            return Err(Error::Conflict("a partner has at most 20 domains".into()));
+        let now = OffsetDateTime::now_utc();
+        let claimed = found.domains.iter().find(|it| it.host == host);
+        match claimed {
+            Some(claim) if identity.user.is_operator && !claim.is_verified() => {
+                let audit = identity
+                    .audit(None, "partner.verify_domain")
+                    .target("partner", partner)
+                    .change(
+                        Some(domain_json(claim).to_string()),
+                        Some(
+                            serde_json::json!({ "host": host, "verified": true, "method": "operator" })
+                                .to_string(),
+                        ),
+                    );
+                self.store
+                    .verify_partner_domain(partner, &host, now, &audit)
+                    .await?;
+            }
+            Some(_) => {
+                return Err(Error::Conflict(format!(
+                    "`{host}` is one of the partner's domains already"
+                )));
+            }
+            None => {
+                if found.domains.len() >= 20 {
+                    return Err(Error::Conflict("a partner has at most 20 domains".into()));
+                }
+                let domain = if identity.user.is_operator {
+                    PartnerDomain::vouched(host, now)
+                } else {
+                    PartnerDomain::pending(host, now)
+                };
+                let audit = identity
+                    .audit(None, "partner.add_domain")
+                    .target("partner", partner)
+                    .change(None, Some(domain_json(&domain).to_string()));
+                self.store
+                    .add_partner_domain(partner, &domain, &audit)
+                    .await?;
+            }
         }
-        let audit = identity
-            .audit(None, "partner.add_domain")
-            .target("partner", partner)
-            .change(None, Some(serde_json::json!({ "host": host }).to_string()));
-        self.store
-            .add_partner_domain(partner, &host, OffsetDateTime::now_utc(), &audit)
-            .await?;
         self.changed().await;
-        found.domains.push(host);
-        Ok(found)
+        Ok(self.store.get_partner(partner).await?)
+    }
+
+    /// Checks the proof of a pending domain: a TXT record at
+    /// `_domain-verification.<host>` holding the claim's challenge. On success the domain is
+    /// the partner's everywhere within a second; every attempt is audited.
+    ///
+    /// # Errors
+    /// `NotFound` unless the caller administers it and it has the host; `DomainNotVerified`
+    /// when the record is missing, holds something else or cannot be read; `Conflict` when
+    /// another partner holds the host verified.
+    pub async fn verify_partner_domain(
+        &self,
+        identity: &Identity,
+        partner: PartnerId,
+        host: &str,
+    ) -> Result<PartnerDomain, Error> {
+        let found = self.authorize_partner(identity, partner).await?;
+        let host = normalize_host(host).map_err(|_| Error::NotFound("domain"))?;
+        let claim = found
+            .domains
+            .into_iter()
+            .find(|it| it.host == host)
+            .ok_or(Error::NotFound("domain"))?;
+        if claim.is_verified() {
+            return Ok(claim);
+        }
+        let name = claim.record_name();
+        let refusal = refusal(&claim, self.txt_lookup.txt(&name).await);
+        if let Some(message) = refusal {
+            let audit = identity
+                .audit(None, "partner.verify_domain_failed")
+                .target("partner", partner)
+                .change(
+                    None,
+                    Some(serde_json::json!({ "host": host, "record": name }).to_string()),
+                );
+            self.store.record(&audit).await?;
+            return Err(Error::DomainNotVerified(message));
+        }
+        let now = OffsetDateTime::now_utc();
+        let audit = identity
+            .audit(None, "partner.verify_domain")
+            .target("partner", partner)
+            .change(
+                Some(domain_json(&claim).to_string()),
+                Some(
+                    serde_json::json!({ "host": host, "verified": true, "method": "dns", "record": name })
+                        .to_string(),
+                ),
+            );
+        self.store
+            .verify_partner_domain(partner, &host, now, &audit)
+            .await
+            .map_err(Error::missing("domain"))?;
+        self.changed().await;
+        // As stored (times to the microsecond), so this answer and later reads agree.
+        self.store
+            .get_partner(partner)
+            .await?
+            .domains
+            .into_iter()
+            .find(|it| it.host == host)
+            .ok_or(Error::NotFound("domain"))
     }
 
     /// # Errors
@@ -318,5 +446,31 @@ impl Manager {
         self.store.create_tenant(&tenant, &audit).await?;
         self.changed().await;
         Ok(tenant)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failed_proof_says_what_was_found_and_what_to_publish() {
+        let claim = PartnerDomain::pending("ai.partner.example".into(), OffsetDateTime::now_utc());
+        let value = claim.challenge.clone();
+        assert_eq!(refusal(&claim, Ok(vec!["x".into(), value.clone()])), None);
+        let wrong = refusal(&claim, Ok(vec!["x".into()])).unwrap();
+        assert!(
+            wrong.contains("does not hold") && wrong.contains(&value),
+            "{wrong}"
+        );
+        let missing = refusal(&claim, Err(LookupError::NoRecords)).unwrap();
+        assert!(
+            missing.starts_with(
+                "no TXT record was found at `_domain-verification.ai.partner.example`"
+            ) && missing.contains(&value),
+            "{missing}"
+        );
+        let failed = refusal(&claim, Err(LookupError::Failed("timed out".into()))).unwrap();
+        assert!(failed.contains("failed (timed out)"), "{failed}");
     }
 }

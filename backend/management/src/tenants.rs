@@ -225,8 +225,9 @@ impl Manager {
                 ),
             );
         self.store.create_invitation(&invitation, &audit).await?;
-        let tenant_name = self.store.get_tenant(tenant).await?.name;
-        let (base, brand) = self.mail_origin(identity.host.as_deref()).await?;
+        let tenant = self.store.get_tenant(tenant).await?;
+        let tenant_name = tenant.name.clone();
+        let crate::accounts::MailOrigin { base, brand } = self.tenant_mail_origin(&tenant).await?;
         let url = format!("{base}/accept-invitation?token={secret}");
         let sent = self
             .mailer

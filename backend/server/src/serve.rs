@@ -66,6 +66,7 @@ pub(crate) fn manager_config(
             .iter()
             .map(|config| sso::Provider::new(config.clone(), sso_http.clone()))
             .collect(),
+        dns_resolver: settings.partners.dns_resolver,
     }
 }
 
@@ -489,6 +490,7 @@ pub async fn start_with_mailer(
             settings.max_unauthenticated_per_client,
         ),
         render_metrics: Arc::new(move || metrics.render()),
+        trusted_proxies: http_api::origin::TrustedProxies::new(settings.trusted_proxies.clone()),
     });
     let open_files = crate::open_files::raise_limit();
     let address = listener.local_addr()?;

@@ -34,6 +34,7 @@ struct RawSettings {
     oauth: Option<RawOauth>,
     sso: Option<RawSso>,
     mail: Option<RawMail>,
+    partners: Option<RawPartners>,
     #[serde(default)]
     providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
@@ -53,6 +54,13 @@ struct RawServer {
     shutdown_timeout_secs: Option<u64>,
     refresh_interval_ms: Option<u64>,
     bootstrap: Option<bool>,
+    trusted_proxies: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPartners {
+    dns_resolver: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -281,6 +289,14 @@ pub struct OauthSettings {
     pub signing_key_rotation: Duration,
 }
 
+/// White-label partners.
+#[derive(Debug, Clone, Default)]
+pub struct PartnerSettings {
+    /// The nameserver that checks partners' domain-proof TXT records; `None` uses the
+    /// system's (`/etc/resolv.conf`).
+    pub dns_resolver: Option<SocketAddr>,
+}
+
 /// One configured upstream.
 #[derive(Debug, Clone)]
 pub struct ProviderSettings {
@@ -319,6 +335,9 @@ pub struct Settings {
     pub refresh_interval: Duration,
     /// Create a first tenant and key when the store has no tenant.
     pub bootstrap: bool,
+    /// Peers whose forwarded headers (`Forwarded`, `X-Forwarded-For`, `-Host`, `-Proto`) are
+    /// believed; empty: none.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub database: DatabaseSettings,
     pub redis_url: Option<String>,
     pub redis_prefix: String,
@@ -331,6 +350,7 @@ pub struct Settings {
     /// Identity providers for single sign-on.
     pub sso: Vec<sso::Config>,
     pub mail: MailSettings,
+    pub partners: PartnerSettings,
     pub providers: Vec<ProviderSettings>,
     pub models: Vec<ModelSettings>,
 }
@@ -496,6 +516,24 @@ fn sso_settings(
     })
 }
 
+/// `10.0.0.0/8`, `fd00::/8`, or a single address (`127.0.0.1`, `::1`).
+fn parse_network(raw: &str) -> Option<ipnet::IpNet> {
+    let raw = raw.trim();
+    raw.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| raw.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+}
+
+/// `127.0.0.1:5353`, `[::1]:53`, or an address alone (port 53).
+fn parse_nameserver(raw: &str) -> Option<SocketAddr> {
+    let raw = raw.trim();
+    raw.parse::<SocketAddr>().ok().or_else(|| {
+        raw.parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| SocketAddr::new(ip, 53))
+    })
+}
+
 fn millis(value: Option<u64>, default: Duration) -> Duration {
     value.map_or(default, Duration::from_millis)
 }
@@ -580,6 +618,55 @@ impl Settings {
                 "`server.max_body_bytes` must be at least 1024".into(),
             ));
         }
+        let trusted_proxies = match env("SLUICE_TRUSTED_PROXIES") {
+            Some(value) => value
+                .split(',')
+                .map(str::trim)
+                .filter(|it| !it.is_empty())
+                .map(|it| {
+                    parse_network(it).ok_or_else(|| {
+                        ConfigError(format!(
+                            "environment variable SLUICE_TRUSTED_PROXIES: `{it}` is not an address or network like 10.0.0.0/8"
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => server
+                .trusted_proxies
+                .iter()
+                .flatten()
+                .map(|it| {
+                    parse_network(it.get_ref()).ok_or_else(|| {
+                        source.at(
+                            it,
+                            "server.trusted_proxies",
+                            "expected an address or network like `10.0.0.0/8`",
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let dns_resolver = match env("SLUICE_PARTNERS_DNS_RESOLVER") {
+            Some(value) => Some(parse_nameserver(&value).ok_or_else(|| {
+                ConfigError(format!(
+                    "environment variable SLUICE_PARTNERS_DNS_RESOLVER: `{value}` is not an address like 127.0.0.1:53"
+                ))
+            })?),
+            None => raw
+                .partners
+                .as_ref()
+                .and_then(|it| it.dns_resolver.as_ref())
+                .map(|it| {
+                    parse_nameserver(it.get_ref()).ok_or_else(|| {
+                        source.at(
+                            it,
+                            "partners.dns_resolver",
+                            "expected an address like `127.0.0.1:53` or `10.0.0.2`",
+                        )
+                    })
+                })
+                .transpose()?,
+        };
         let data_dir = env("SLUICE_DATA_DIR")
             .map(PathBuf::from)
             .or(server.data_dir)
@@ -808,6 +895,7 @@ impl Settings {
             bootstrap: env_parse::<bool>(env, "SLUICE_BOOTSTRAP")?
                 .or(server.bootstrap)
                 .unwrap_or(true),
+            trusted_proxies,
             database: DatabaseSettings {
                 url: database_url,
                 max_connections: env_parse::<u32>(env, "SLUICE_DATABASE_MAX_CONNECTIONS")?
@@ -848,6 +936,7 @@ impl Settings {
             oauth,
             sso,
             mail,
+            partners: PartnerSettings { dns_resolver },
             providers,
             models,
         })
@@ -1060,6 +1149,52 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("`sso.providers.x.issuer`"), "{e}");
+    }
+
+    #[test]
+    fn trusted_proxies_and_the_dns_resolver_are_parsed_and_checked_by_line() {
+        let settings = parse(
+            "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"127.0.0.1\", \"fd00::/8\"]\n\n[partners]\ndns_resolver = \"127.0.0.1:5353\"\n",
+        )
+        .unwrap();
+        let shown: Vec<String> = settings
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32", "fd00::/8"]);
+        assert_eq!(
+            settings.partners.dns_resolver,
+            Some("127.0.0.1:5353".parse().unwrap())
+        );
+        let e = parse("[server]\nworkers = 1\ntrusted_proxies = [\"10.0.0.0/33\"]\n").unwrap_err();
+        assert!(
+            e.starts_with("sluice.toml:3: `server.trusted_proxies`"),
+            "{e}"
+        );
+        let e = parse("[partners]\ndns_resolver = \"dns.example\"\n").unwrap_err();
+        assert!(
+            e.starts_with("sluice.toml:2: `partners.dns_resolver`"),
+            "{e}"
+        );
+        let env = |name: &str| {
+            (name == "SLUICE_TRUSTED_PROXIES").then(|| " 127.0.0.1/32, ::1 ".to_owned())
+        };
+        let settings = Settings::parse("sluice.toml", "", false, &env).unwrap();
+        assert_eq!(settings.trusted_proxies.len(), 2);
+        let defaults = parse("").unwrap();
+        assert!(
+            defaults.trusted_proxies.is_empty(),
+            "no proxy is trusted by default"
+        );
+        assert_eq!(defaults.partners.dns_resolver, None);
+        let env =
+            |name: &str| (name == "SLUICE_PARTNERS_DNS_RESOLVER").then(|| "10.0.0.2".to_owned());
+        let settings = Settings::parse("sluice.toml", "", false, &env).unwrap();
+        assert_eq!(
+            settings.partners.dns_resolver,
+            Some("10.0.0.2:53".parse().unwrap())
+        );
     }
 
     #[test]

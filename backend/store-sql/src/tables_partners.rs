@@ -20,18 +20,24 @@ macro_rules! load_partners {
             .map($crate::partner_from_row)
             .collect::<Result<_, _>>()?;
         if !partners.is_empty() {
-            let domains: Vec<(String, String)> = ::sqlx::query_as(
-                "select partner_id, host from partner_domains order by created_at, host",
+            let domains: Vec<(String, String, String, i64, Option<i64>)> = ::sqlx::query_as(
+                "select partner_id, host, challenge, created_at, verified_at from partner_domains \
+                 order by created_at, host",
             )
             .fetch_all(&mut *$executor)
             .await
             .map_err($crate::map_err)?;
-            for (partner_id, host) in domains {
+            for (partner_id, host, challenge, created_at, verified_at) in domains {
                 if let Some(partner) = partners
                     .iter_mut()
                     .find(|it| it.id.to_string() == partner_id)
                 {
-                    partner.domains.push(host);
+                    partner.domains.push(::domain::partner::PartnerDomain {
+                        host,
+                        challenge,
+                        created_at: $crate::from_micros(created_at)?,
+                        verified_at: verified_at.map($crate::from_micros).transpose()?,
+                    });
                 }
             }
         }
@@ -49,6 +55,47 @@ macro_rules! impl_partner_store {
                     ::store::Error::Conflict(_) => ::store::Error::Conflict(what.to_owned()),
                     other => other,
                 }
+            }
+
+            /// Inserts a claim of `partner`, refusing a host another partner holds verified
+            /// (the unique index on verified hosts catches a race with a concurrent proof).
+            async fn insert_partner_domain(
+                tx: &mut ::sqlx::Transaction<'static, $db>,
+                partner: ::domain::PartnerId,
+                domain: &::domain::partner::PartnerDomain,
+            ) -> Result<(), ::store::Error> {
+                let taken: Option<(String,)> = ::sqlx::query_as(
+                    "select partner_id from partner_domains \
+                     where host = $1 and verified_at is not null and partner_id <> $2",
+                )
+                .bind(&domain.host)
+                .bind(partner.to_string())
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err($crate::map_err)?;
+                if taken.is_some() {
+                    return Err(::store::Error::Conflict(
+                        "that domain belongs to another partner".into(),
+                    ));
+                }
+                ::sqlx::query(
+                    "insert into partner_domains (partner_id, host, challenge, created_at, verified_at) \
+                     values ($1, $2, $3, $4, $5)",
+                )
+                .bind(partner.to_string())
+                .bind(&domain.host)
+                .bind(&domain.challenge)
+                .bind($crate::micros(domain.created_at))
+                .bind(domain.verified_at.map($crate::micros))
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| {
+                    Self::partner_conflict(
+                        e,
+                        "that domain is the partner's already, or belongs to another partner",
+                    )
+                })?;
+                Ok(())
             }
         }
 
@@ -77,16 +124,8 @@ macro_rules! impl_partner_store {
                 .map_err(|e| {
                     Self::partner_conflict(e, "a partner with that name or key prefix exists already")
                 })?;
-                for host in &partner.domains {
-                    ::sqlx::query(
-                        "insert into partner_domains (host, partner_id, created_at) values ($1, $2, $3)",
-                    )
-                    .bind(host)
-                    .bind(partner.id.to_string())
-                    .bind($crate::micros(partner.created_at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| Self::partner_conflict(e, "that domain belongs to a partner already"))?;
+                for domain in &partner.domains {
+                    Self::insert_partner_domain(&mut tx, partner.id, domain).await?;
                 }
                 if let Some(user) = first_admin {
                     ::sqlx::query(
@@ -126,7 +165,8 @@ macro_rules! impl_partner_store {
                 let mut conn = self.pool.acquire().await.map_err($crate::map_err)?;
                 let mut partners = $crate::load_partners!(
                     conn,
-                    "where p.id in (select partner_id from partner_domains where host = $1)",
+                    "where p.id in (select partner_id from partner_domains \
+                     where host = $1 and verified_at is not null)",
                     host.to_owned()
                 )?;
                 Ok(partners.pop())
@@ -182,21 +222,56 @@ macro_rules! impl_partner_store {
             async fn add_partner_domain(
                 &self,
                 partner: ::domain::PartnerId,
+                domain: &::domain::partner::PartnerDomain,
+                audit: &::domain::AuditEntry,
+            ) -> Result<(), ::store::Error> {
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                Self::insert_partner_domain(&mut tx, partner, domain).await?;
+                Self::commit_change(tx, audit).await
+            }
+
+            async fn verify_partner_domain(
+                &self,
+                partner: ::domain::PartnerId,
                 host: &str,
                 at: ::time::OffsetDateTime,
                 audit: &::domain::AuditEntry,
             ) -> Result<(), ::store::Error> {
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
-                ::sqlx::query(
-                    "insert into partner_domains (host, partner_id, created_at) values ($1, $2, $3)",
+                let done = ::sqlx::query(
+                    "update partner_domains set verified_at = coalesce(verified_at, $1) \
+                     where partner_id = $2 and host = $3",
                 )
-                .bind(host)
-                .bind(partner.to_string())
                 .bind($crate::micros(at))
+                .bind(partner.to_string())
+                .bind(host)
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| Self::partner_conflict(e, "that domain belongs to a partner already"))?;
+                .map_err(|e| Self::partner_conflict(e, "that domain belongs to another partner"))?;
+                $crate::one_row_changed(done.rows_affected())?;
                 Self::commit_change(tx, audit).await
+            }
+
+            async fn partner_affiliations(
+                &self,
+                user: ::domain::UserId,
+            ) -> Result<Vec<Option<::domain::PartnerId>>, ::store::Error> {
+                let rows: Vec<(Option<String>,)> = ::sqlx::query_as(
+                    "select t.partner_id from memberships m join tenants t on t.id = m.tenant_id \
+                     where m.user_id = $1 \
+                     union select partner_id from partner_admins where user_id = $1",
+                )
+                .bind(user.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::map_err)?;
+                rows.into_iter()
+                    .map(|(partner,)| {
+                        partner
+                            .map(|it| it.parse().map_err(|e| ::store::Error::Other(Box::new(e))))
+                            .transpose()
+                    })
+                    .collect()
             }
 
             async fn remove_partner_domain(

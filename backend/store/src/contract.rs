@@ -48,6 +48,7 @@ macro_rules! store_contract_tests {
             service_accounts_are_tenant_scoped_and_revocable,
             signing_keys_rotate_and_reseal_with_credentials,
             partners_own_domains_admins_and_sub_tenants,
+            affiliations_name_the_partners_of_memberships_and_administration,
             sso_states_work_once_and_domains_have_one_owner,
             ping_succeeds
         );
@@ -1183,9 +1184,68 @@ fn partner(name: &str, prefix: &str, domains: &[&str]) -> domain::partner::Partn
         name: name.into(),
         branding: domain::partner::Branding::platform(name),
         key_prefix: prefix.into(),
-        domains: domains.iter().map(|it| (*it).to_owned()).collect(),
+        domains: domains
+            .iter()
+            .map(|it| domain::partner::PartnerDomain::vouched((*it).to_owned(), now()))
+            .collect(),
         created_at: now(),
     }
+}
+
+fn hosts(partner: &domain::partner::Partner) -> Vec<(&str, bool)> {
+    partner
+        .domains
+        .iter()
+        .map(|it| (it.host.as_str(), it.is_verified()))
+        .collect()
+}
+
+pub async fn affiliations_name_the_partners_of_memberships_and_administration(store: &impl Store) {
+    let sorted = |mut found: Vec<Option<domain::PartnerId>>| {
+        found.sort();
+        found
+    };
+    let ada = user("ada@customer.example");
+    let bob = user("bob@acme.example");
+    store.create_user(&ada, &audit()).await.unwrap();
+    store.create_user(&bob, &audit()).await.unwrap();
+    assert!(
+        store.partner_affiliations(ada.id).await.unwrap().is_empty(),
+        "a new account belongs nowhere"
+    );
+    let acme = partner("Acme", "sk-acme", &[]);
+    store
+        .create_partner(&acme, Some(bob.id), &audit())
+        .await
+        .unwrap();
+    let mut sub = tenant("customer");
+    sub.partner_id = Some(acme.id);
+    store
+        .create_tenant_with_owner(&sub, ada.id, &audit())
+        .await
+        .unwrap();
+    let mut second = tenant("customer two");
+    second.partner_id = Some(acme.id);
+    store
+        .create_tenant_with_owner(&second, ada.id, &audit())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.partner_affiliations(ada.id).await.unwrap(),
+        [Some(acme.id)],
+        "each partner once"
+    );
+    assert_eq!(
+        store.partner_affiliations(bob.id).await.unwrap(),
+        [Some(acme.id)],
+        "administrators belong to their partner"
+    );
+    owned_tenant(store, "direct", &ada).await;
+    assert_eq!(
+        sorted(store.partner_affiliations(ada.id).await.unwrap()),
+        [None, Some(acme.id)],
+        "a platform tenant counts as `None`"
+    );
 }
 
 pub async fn partners_own_domains_admins_and_sub_tenants(store: &impl Store) {
@@ -1242,15 +1302,75 @@ pub async fn partners_own_domains_admins_and_sub_tenants(store: &impl Store) {
         store.revision().await.unwrap() > before,
         "branding reaches every node"
     );
+    // A claim is pending until proved; pending claims of one host may coexist (nobody
+    // squats a domain by claiming it first), a verified one excludes every other.
+    let portal = domain::partner::PartnerDomain::pending("portal.acme.example".into(), now());
     store
-        .add_partner_domain(acme.id, "portal.acme.example", now(), &audit())
+        .add_partner_domain(acme.id, &portal, &audit())
         .await
         .unwrap();
     let err = store
-        .add_partner_domain(other.id, "portal.acme.example", now(), &audit())
+        .add_partner_domain(acme.id, &portal, &audit())
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Conflict(_)), "one owner per domain");
+    assert!(matches!(err, Error::Conflict(_)), "claimed twice: {err:?}");
+    let rival = domain::partner::PartnerDomain::pending("portal.acme.example".into(), now());
+    store
+        .add_partner_domain(other.id, &rival, &audit())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.partner_by_host("portal.acme.example").await.unwrap(),
+        None,
+        "a pending claim resolves to nobody"
+    );
+    let err = store
+        .add_partner_domain(
+            other.id,
+            &domain::partner::PartnerDomain::pending("ai.acme.example".into(), now()),
+            &audit(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Conflict(_)),
+        "verified by another partner"
+    );
+    let err = store
+        .verify_partner_domain(other.id, "elsewhere.example", now(), &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "no such claim");
+    let before = store.revision().await.unwrap();
+    let proved_at = now();
+    store
+        .verify_partner_domain(acme.id, "portal.acme.example", proved_at, &audit())
+        .await
+        .unwrap();
+    assert!(
+        store.revision().await.unwrap() > before,
+        "every node learns it"
+    );
+    assert_eq!(
+        store
+            .partner_by_host("portal.acme.example")
+            .await
+            .unwrap()
+            .map(|it| it.id),
+        Some(acme.id)
+    );
+    let err = store
+        .verify_partner_domain(other.id, "portal.acme.example", now(), &audit())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Conflict(_)),
+        "one verified owner: {err:?}"
+    );
+    store
+        .verify_partner_domain(acme.id, "portal.acme.example", now(), &audit())
+        .await
+        .unwrap();
     let err = store
         .remove_partner_domain(other.id, "ai.acme.example", &audit())
         .await
@@ -1259,14 +1379,27 @@ pub async fn partners_own_domains_admins_and_sub_tenants(store: &impl Store) {
     let access = store.load_access().await.unwrap();
     let loaded = access.partners.iter().find(|it| it.id == acme.id).unwrap();
     assert_eq!(loaded.branding, branding);
-    assert_eq!(loaded.domains, ["ai.acme.example", "portal.acme.example"]);
+    assert_eq!(
+        hosts(loaded),
+        [("ai.acme.example", true), ("portal.acme.example", true)]
+    );
+    let proved = &loaded.domains[1];
+    assert_eq!(
+        (proved.challenge.as_str(), proved.verified_at),
+        (portal.challenge.as_str(), Some(proved_at)),
+        "the challenge is kept and a second proof keeps the first time"
+    );
+    assert_eq!(
+        hosts(&store.get_partner(other.id).await.unwrap()),
+        [("portal.acme.example", false)]
+    );
     store
         .remove_partner_domain(acme.id, "ai.acme.example", &audit())
         .await
         .unwrap();
     assert_eq!(
-        store.get_partner(acme.id).await.unwrap().domains,
-        ["portal.acme.example"]
+        hosts(&store.get_partner(acme.id).await.unwrap()),
+        [("portal.acme.example", true)]
     );
 
     store

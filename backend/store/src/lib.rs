@@ -9,7 +9,7 @@ pub mod contract;
 mod error;
 
 use async_trait::async_trait;
-use domain::partner::{Branding, Partner, PartnerAdmin};
+use domain::partner::{Branding, Partner, PartnerAdmin, PartnerDomain};
 use domain::service_account::{ServiceAccount, SigningKey};
 use domain::session::{EmailPurpose, EmailToken, Invitation, Member, PersonalAccessToken, Session};
 use domain::sso::{SsoDomain, SsoState};
@@ -473,7 +473,8 @@ pub trait PartnerStore: Send + Sync {
     async fn get_partner(&self, id: PartnerId) -> Result<Partner, Error>;
     /// Oldest first, with domains.
     async fn list_partners(&self) -> Result<Vec<Partner>, Error>;
-    /// The partner owning a domain, with its domains.
+    /// The partner holding `host` as a verified domain, with its domains; pending claims
+    /// never count.
     async fn partner_by_host(&self, host: &str) -> Result<Option<Partner>, Error>;
     /// The partners `user` administers, oldest first.
     async fn partners_of(&self, user: UserId) -> Result<Vec<Partner>, Error>;
@@ -484,15 +485,33 @@ pub trait PartnerStore: Send + Sync {
         branding: &Branding,
         audit: &AuditEntry,
     ) -> Result<(), Error>;
+    /// Adds a claim, pending or (vouched for by an operator) verified.
+    ///
     /// # Errors
-    /// `Conflict` when any partner has the host already.
+    /// `Conflict` when this partner has the host already, or another partner holds it
+    /// verified. Other partners' pending claims do not stand in the way.
     async fn add_partner_domain(
+        &self,
+        partner: PartnerId,
+        domain: &PartnerDomain,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// Marks the partner's claim of `host` verified at `at` (a claim verified already keeps
+    /// its first time).
+    ///
+    /// # Errors
+    /// `NotFound` when the partner has no such claim; `Conflict` when another partner holds
+    /// the host verified.
+    async fn verify_partner_domain(
         &self,
         partner: PartnerId,
         host: &str,
         at: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<(), Error>;
+    /// The partners of the tenants `user` is a member of (`None` for a tenant of the platform
+    /// itself) and of the partners `user` administers, each once, in no particular order.
+    async fn partner_affiliations(&self, user: UserId) -> Result<Vec<Option<PartnerId>>, Error>;
     /// # Errors
     /// `NotFound` when the host is not this partner's.
     async fn remove_partner_domain(

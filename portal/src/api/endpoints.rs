@@ -6,10 +6,11 @@ use api_types::manage::{
     CreateProviderCredentialRequest, CreateServiceAccountRequest, CreateTenantRequest,
     CreateTokenRequest, CreatedInvitation, CreatedKey, CreatedToken, EmailRequest,
     ExplorerTokenView, HostBranding, InvitationView, KeyView, LoginRequest, LoginResponse,
-    MeResponse, MemberView, Page, PartnerAdminView, PartnerView, PasswordResetRequest,
-    ProviderCredentialView, RoleName, RotateKeyRequest, ServiceAccountCredentials,
-    ServiceAccountView, SignupRequest, SsoProviderView, TenantView, TokenRequest, TokenView,
-    UpdateKeyRequest, UpdateMemberRequest, UsageRecordView, UsageSummaryView, UserView,
+    MeResponse, MemberView, Page, PartnerAdminView, PartnerDomainView, PartnerView,
+    PasswordResetRequest, ProviderCredentialView, RoleName, RotateKeyRequest,
+    ServiceAccountCredentials, ServiceAccountView, SignupRequest, SsoProviderView, TenantView,
+    TokenRequest, TokenView, UpdateKeyRequest, UpdateMemberRequest, UsageRecordView,
+    UsageSummaryView, UserView,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -246,6 +247,11 @@ pub async fn add_partner_domain(id: Uuid, host: &str) -> Result<PartnerView, Api
         host: host.to_owned(),
     };
     post(&paths::partner_domains(id), &body).await
+}
+
+/// Asks the server to check the domain's TXT record now.
+pub async fn verify_partner_domain(id: Uuid, host: &str) -> Result<PartnerDomainView, ApiError> {
+    post_empty(&paths::verify_partner_domain(id, host)).await
 }
 
 pub async fn remove_partner_domain(id: Uuid, host: &str) -> Result<(), ApiError> {

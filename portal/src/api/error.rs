@@ -156,6 +156,8 @@ impl ApiError {
             ErrorCode::SsoRequired => format!(
                 "{detail} Use its single sign-on button on the sign-in page instead of a password."
             ),
+            // The detail says what was found and what to publish.
+            ErrorCode::DomainNotVerified => format!("The domain is not verified yet. {detail}"),
             // Codes of the data plane, and codes added after this portal was built.
             _ => {
                 if detail.is_empty() {
@@ -253,6 +255,22 @@ mod tests {
         );
         assert_eq!(e.message(), "The email address or password is wrong.");
         assert!(e.is_unauthenticated());
+    }
+
+    #[test]
+    fn a_failed_domain_check_says_what_to_publish() {
+        let e = ApiError::from_problem(
+            problem(
+                ErrorCode::DomainNotVerified,
+                422,
+                "no TXT record was found at `_domain-verification.ai.acme.example`; publish one with the value `abc` and try again",
+            ),
+            None,
+        );
+        assert_eq!(
+            e.message(),
+            "The domain is not verified yet. No TXT record was found at `_domain-verification.ai.acme.example`; publish one with the value `abc` and try again."
+        );
     }
 
     #[test]

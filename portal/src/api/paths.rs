@@ -105,6 +105,10 @@ pub fn partner_domain(p: Uuid, host: &str) -> String {
     format!("{API}/partners/{p}/domains/{}", encode(host))
 }
 
+pub fn verify_partner_domain(p: Uuid, host: &str) -> String {
+    format!("{API}/partners/{p}/domains/{}/verify", encode(host))
+}
+
 pub fn partner_admins(p: Uuid) -> String {
     format!("{API}/partners/{p}/admins")
 }
@@ -292,6 +296,10 @@ mod tests {
         assert_eq!(
             partner_domain(id, "ai.acme.example"),
             format!("/api/v1/partners/{id}/domains/ai.acme.example")
+        );
+        assert_eq!(
+            verify_partner_domain(id, "ai.acme.example"),
+            format!("/api/v1/partners/{id}/domains/ai.acme.example/verify")
         );
         assert_eq!(
             rotate_service_account_secret(id, id),

@@ -1,6 +1,6 @@
 //! Plain-Rust logic behind the pages: form validation and conversion into API requests,
 //! formatting for display, the API explorer's request building, stream decoding and code
-//! snippets, and the dashboard's figures and chart geometry. Nothing here touches the browser,
+//! snippets, the dashboard's figures and chart geometry, and partners' domain proofs. Nothing here touches the browser,
 //! so it is tested with `cargo test`.
 
 pub mod audit_filter;
@@ -8,6 +8,7 @@ pub mod branding_form;
 pub mod chart;
 pub mod chat_form;
 pub mod chat_reply;
+pub mod domain_proof;
 pub mod errors;
 pub mod expiry;
 pub mod format;

@@ -19,6 +19,8 @@ pub(crate) struct Browser {
     csrf: Option<String>,
     /// A `Host` header to send, as a browser on a partner's domain would.
     host: Option<String>,
+    /// More headers on every request (what a proxy in front of the gateway adds).
+    extra: Vec<(String, String)>,
 }
 
 impl Browser {
@@ -32,12 +34,19 @@ impl Browser {
             base: app.url.clone(),
             csrf: None,
             host: None,
+            extra: Vec::new(),
         }
     }
 
     /// This browser as if it had reached the gateway through `host`.
     pub(crate) fn on_host(mut self, host: &str) -> Self {
         self.host = Some(host.to_owned());
+        self
+    }
+
+    /// This browser with `name: value` added to every request, as a proxy would add it.
+    pub(crate) fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.extra.push((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -48,6 +57,7 @@ impl Browser {
             base: app.url.clone(),
             csrf: self.csrf.clone(),
             host: self.host.clone(),
+            extra: self.extra.clone(),
         }
     }
 
@@ -67,6 +77,9 @@ impl Browser {
         }
         if let Some(host) = &self.host {
             req = req.header("host", host);
+        }
+        for (name, value) in &self.extra {
+            req = req.header(name, value);
         }
         if let Some(body) = body {
             req = req.json(&body);

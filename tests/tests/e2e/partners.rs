@@ -1,17 +1,20 @@
 //! Partners and white-label: an operator creates a partner, its administrator brands it, adds
-//! a domain, creates a sub-tenant and issues partner-prefixed keys that work on the data plane;
-//! the portal's branding follows the host; nothing on a partner's domain names the platform;
-//! other partners and tenants see nothing; changes reach another node within a second.
+//! a domain and proves it through DNS, creates a sub-tenant and issues partner-prefixed keys
+//! that work on the data plane; the portal's branding follows the host, but only on proved
+//! domains; nothing on a partner's domain names the platform; a reset link never lands on a
+//! domain the account does not belong to (issue 16); other partners and tenants see nothing;
+//! changes reach another node within a second.
 
 use std::time::Duration;
 
+use it::fake_dns::FakeDns;
 use it::harness::{TestApp, eventually, json_of};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::manage::{Browser, assert_problem};
 
-const CONFIG: &str = r#"
+pub(crate) const CONFIG: &str = r#"
 [providers.mock]
 kind = "mock"
 
@@ -20,9 +23,9 @@ alias = "mock"
 provider = "mock"
 "#;
 
-const HOST: &str = "ai.acme.example";
+pub(crate) const HOST: &str = "ai.acme.example";
 
-fn branding(name: &str, colour: &str) -> Value {
+pub(crate) fn branding(name: &str, colour: &str) -> Value {
     json!({
         "display_name": name,
         "primary_color": colour,
@@ -31,14 +34,14 @@ fn branding(name: &str, colour: &str) -> Value {
     })
 }
 
-struct World {
-    operator: Browser,
-    admin: Browser,
-    partner: String,
+pub(crate) struct World {
+    pub(crate) operator: Browser,
+    pub(crate) admin: Browser,
+    pub(crate) partner: String,
 }
 
 /// The first account (the operator) creates partner Acme, administered by a second account.
-async fn world(app: &TestApp) -> World {
+pub(crate) async fn world(app: &TestApp) -> World {
     let operator = Browser::join(app, "operator@platform.example").await;
     let admin = Browser::join(app, "admin@acme.example").await;
     let (status, partner) = operator
@@ -54,7 +57,16 @@ async fn world(app: &TestApp) -> World {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{partner}");
-    assert_eq!(partner["domains"], json!([HOST]), "hosts are normalised");
+    assert_eq!(
+        partner["domains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|it| (it["host"].as_str().unwrap(), it["status"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        [(HOST, "verified")],
+        "hosts are normalised, and an operator's are verified"
+    );
     World {
         operator,
         admin,
@@ -62,7 +74,37 @@ async fn world(app: &TestApp) -> World {
     }
 }
 
-async fn host_branding(app: &TestApp, host: Option<&str>) -> Value {
+/// A gateway that reads domain proofs from `dns`.
+pub(crate) async fn app_with(dns: &FakeDns) -> TestApp {
+    TestApp::builder()
+        .config(CONFIG)
+        .env("SLUICE_PARTNERS_DNS_RESOLVER", &dns.addr.to_string())
+        .spawn()
+        .await
+}
+
+/// The partner's domain `host` as the API shows it.
+pub(crate) fn domain_in(partner: &Value, host: &str) -> Value {
+    partner["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|it| it["host"] == host)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {host} in {partner}"))
+}
+
+/// Asks the gateway to check the proof of `host`.
+pub(crate) async fn verify(browser: &Browser, partner: &str, host: &str) -> (StatusCode, Value) {
+    browser
+        .post(
+            &format!("/api/v1/partners/{partner}/domains/{host}/verify"),
+            json!({}),
+        )
+        .await
+}
+
+pub(crate) async fn host_branding(app: &TestApp, host: Option<&str>) -> Value {
     let mut req = app.client().get(format!("{}/api/v1/branding", app.url));
     if let Some(host) = host {
         req = req.header("host", host);
@@ -74,7 +116,8 @@ async fn host_branding(app: &TestApp, host: Option<&str>) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partner_brands_its_domain_and_issues_keys_for_its_customers() {
-    let app = TestApp::builder().config(CONFIG).spawn().await;
+    let dns = FakeDns::start().await;
+    let app = app_with(&dns).await;
     let World { admin, partner, .. } = world(&app).await;
 
     // The administrator sees its partner and edits the branding.
@@ -95,6 +138,28 @@ async fn a_partner_brands_its_domain_and_issues_keys_for_its_customers() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    let added = domain_in(&body, "portal.acme.example");
+    assert_eq!(added["status"], "pending", "{added}");
+    assert_eq!(
+        added["record_name"],
+        "_domain-verification.portal.acme.example"
+    );
+    assert!(added.get("verified_at").is_none(), "{added}");
+    assert_eq!(
+        host_branding(&app, Some("portal.acme.example")).await["partner_id"],
+        Value::Null,
+        "an unproved domain is nobody's"
+    );
+
+    // Its owner publishes the TXT record and asks for the check.
+    dns.set_txt(
+        added["record_name"].as_str().unwrap(),
+        &[added["record_value"].as_str().unwrap()],
+    );
+    let (status, proved) = verify(&admin, &partner, "portal.acme.example").await;
+    assert_eq!(status, StatusCode::OK, "{proved}");
+    assert_eq!(proved["status"], "verified");
+    assert!(proved["verified_at"].is_string(), "{proved}");
 
     // Branding follows the host, within a second.
     assert!(
@@ -412,6 +477,7 @@ async fn partners_see_only_their_own_and_bad_input_is_refused() {
             Some(json!({"host": "evil.example"})),
         ),
         (Method::DELETE, format!("{p}/domains/{HOST}"), None),
+        (Method::POST, format!("{p}/domains/{HOST}/verify"), None),
         (Method::GET, format!("{p}/admins"), None),
         (
             Method::POST,

@@ -1,5 +1,6 @@
 //! Repository rules checked mechanically: module docs on every file, the dependency edges
-//! between our crates, and no SQL built with `format!`.
+//! between our crates, no SQL built with `format!`, and one reader of client addresses and
+//! forwarded headers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -64,6 +65,46 @@ fn no_sql_is_built_with_format() {
     assert!(
         offenders.is_empty(),
         "SQL built with format!: {offenders:?}"
+    );
+}
+
+/// The client's address, host and scheme come from `http_api::origin` alone, which believes
+/// forwarded headers only from trusted proxies (issue 16: actix's `connection_info()` believes
+/// `X-Forwarded-Host` from anyone, and that put reset links on an attacker's domain).
+#[test]
+fn only_http_api_origin_reads_the_peer_and_forwarded_headers() {
+    let origin = root().join("backend/http-api/src/origin.rs");
+    // The upstream connector checks the address its own connections reached (SSRF), which is
+    // an upstream's, not a client's.
+    let upstream = root().join("backend/providers/src/http/connect.rs");
+    let mut offenders = Vec::new();
+    let mut files = Vec::new();
+    rust_files(&root().join("backend"), &mut files);
+    for path in files
+        .into_iter()
+        .filter(|it| *it != origin && *it != upstream)
+    {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            let lower = code.to_ascii_lowercase();
+            if ["connection_info(", "peer_addr(", "realip_remote_addr("]
+                .iter()
+                .any(|it| code.contains(it))
+                || ["\"x-forwarded-", "\"forwarded\""]
+                    .iter()
+                    .any(|it| lower.contains(it))
+            {
+                offenders.push(format!("{}:{}", path.display(), i + 1));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "read the client through http_api::origin instead: {offenders:?}"
     );
 }
 

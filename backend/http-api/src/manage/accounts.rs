@@ -41,9 +41,9 @@ pub(crate) async fn signup(
                 password: body.password,
                 display_name: body.display_name,
                 invitation_token: body.invitation_token,
-                host: request_host(&req),
+                host: request_host(&req, &state),
             },
-            client_ip(&req),
+            client_ip(&req, &state),
         )
         .await?;
     Ok(created(&views::user(&user)))
@@ -63,7 +63,7 @@ pub(crate) async fn verify_email(
     let body: TokenRequest = json(&req, payload).await?;
     let user = state
         .manager
-        .verify_email(&body.token, client_ip(&req))
+        .verify_email(&body.token, client_ip(&req, &state))
         .await?;
     Ok(ok(&views::user(&user)))
 }
@@ -82,7 +82,7 @@ pub(crate) async fn resend_verification(
     let body: EmailRequest = json(&req, payload).await?;
     state
         .manager
-        .resend_verification(&body.email, request_host(&req).as_deref())
+        .resend_verification(&body.email, request_host(&req, &state).as_deref())
         .await?;
     Ok(HttpResponse::Accepted().finish())
 }
@@ -108,7 +108,12 @@ pub(crate) async fn login(
         .map(str::to_owned);
     let outcome = state
         .manager
-        .login(&body.email, &body.password, client_ip(&req), user_agent)
+        .login(
+            &body.email,
+            &body.password,
+            client_ip(&req, &state),
+            user_agent,
+        )
         .await?;
     let lifetime = outcome.session.expires_at - outcome.session.created_at;
     Ok(HttpResponse::Ok()
@@ -161,10 +166,7 @@ pub(crate) async fn request_password_reset(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiProblem> {
     let body: EmailRequest = json(&req, payload).await?;
-    state
-        .manager
-        .request_password_reset(&body.email, request_host(&req).as_deref())
-        .await?;
+    state.manager.request_password_reset(&body.email).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -182,7 +184,7 @@ pub(crate) async fn confirm_password_reset(
     let body: PasswordResetRequest = json(&req, payload).await?;
     state
         .manager
-        .reset_password(&body.token, &body.password, client_ip(&req))
+        .reset_password(&body.token, &body.password, client_ip(&req, &state))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

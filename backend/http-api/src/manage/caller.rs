@@ -18,15 +18,18 @@ pub const CSRF_COOKIE: &str = "csrf_token";
 /// The header that must echo the CSRF token on mutating requests.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// The client's address, for throttling and the audit trail. Forwarded headers are not
-/// trusted: a client could write anything there.
-/// The host name the request came through (`Host`, or `X-Forwarded-Host` behind a proxy).
-pub(crate) fn request_host(req: &HttpRequest) -> Option<String> {
-    domain::partner::host_of_header(req.connection_info().host())
+/// The host name the request came through, normalised: `Host`, or what a trusted proxy
+/// reports (see [`crate::origin`]).
+pub(crate) fn request_host(req: &HttpRequest, state: &AppState) -> Option<String> {
+    crate::origin::origin(req, &state.trusted_proxies).host_name()
 }
 
-pub(crate) fn client_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|it| it.ip().to_string())
+/// The client's address, for throttling and the audit trail: the peer, or the client a
+/// trusted proxy reports.
+pub(crate) fn client_ip(req: &HttpRequest, state: &AppState) -> Option<String> {
+    crate::origin::origin(req, &state.trusted_proxies)
+        .ip
+        .map(|it| it.to_string())
 }
 
 fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -48,22 +51,19 @@ fn same(a: &str, b: &str) -> bool {
 /// # Errors
 /// `Unauthenticated` without credentials, `CsrfMismatch` for a session change without its token.
 pub(crate) async fn caller(req: &HttpRequest, state: &AppState) -> Result<Identity, ApiProblem> {
-    let ip = client_ip(req);
+    let ip = client_ip(req, state);
     if let Some(token) = bearer(req) {
-        let mut identity = state.manager.authenticate_token(token, ip).await?;
-        identity.host = request_host(req);
-        return Ok(identity);
+        return Ok(state.manager.authenticate_token(token, ip).await?);
     }
     let session = req.cookie(SESSION_COOKIE).ok_or_else(|| {
         Error::Unauthenticated(
             "sign in, or send a personal access token as `Authorization: Bearer <token>`".into(),
         )
     })?;
-    let mut identity = state
+    let identity = state
         .manager
         .authenticate_session(session.value(), ip)
         .await?;
-    identity.host = request_host(req);
     let mutating = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if mutating {
         let Credential::Session { csrf_token } = &identity.credential else {

@@ -269,7 +269,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 58, "every management handler is checked");
+        assert_eq!(checked, 59, "every management handler is checked");
     }
 
     #[test]

@@ -283,6 +283,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 delete => partners::remove_domain,
             ))
             .service(resource!(
+                "/partners/{partner}/domains/{host}/verify",
+                refuse = method_not_allowed,
+                post => partners::verify_domain,
+            ))
+            .service(resource!(
                 "/partners/{partner}/admins",
                 refuse = method_not_allowed,
                 get => partners::list_admins,
@@ -521,6 +526,7 @@ impl Modify for SecuritySchemes {
         partners::get_partner,
         partners::update_branding,
         partners::add_domain,
+        partners::verify_domain,
         partners::remove_domain,
         partners::list_admins,
         partners::add_admin,

@@ -5,7 +5,7 @@ use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use api_types::manage::{
     AddDomainRequest, BrandingView, CreatePartnerRequest, CreateTenantRequest, EmailRequest,
-    HostBranding, Page, PartnerAdminView, PartnerView, Problem, TenantView,
+    HostBranding, Page, PartnerAdminView, PartnerDomainView, PartnerView, Problem, TenantView,
 };
 use domain::PartnerId;
 use management::PartnerDraft;
@@ -26,7 +26,7 @@ fn partner_id(raw: &str) -> Result<PartnerId, ApiProblem> {
 #[utoipa::path(get, path = "/api/v1/branding", tag = "partners",
     responses((status = 200, description = "The host's branding", body = HostBranding)))]
 pub(crate) async fn host_branding(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let host = domain::partner::host_of_header(req.connection_info().host());
+    let host = crate::origin::origin(&req, &state.trusted_proxies).host_name();
     let partner = host.and_then(|it| state.gateway.access.partner_for_host(&it));
     let body = match partner {
         Some(partner) => HostBranding {
@@ -148,15 +148,18 @@ pub(crate) async fn update_branding(
     Ok(ok(&views::partner(&partner)))
 }
 
-/// Add a custom domain: the portal on that host shows the partner's branding.
+/// Add a custom domain. Added by a partner administrator it is `pending`: publish the TXT
+/// record its view names, then verify it; until then it brands nothing and receives no links.
+/// Added by a platform operator it is `verified` at once (an operator adding a domain the
+/// partner has pending vouches for it).
 #[utoipa::path(post, path = "/api/v1/partners/{partner}/domains", tag = "partners",
     params(("partner" = uuid::Uuid, Path, description = "Partner id")),
     request_body = AddDomainRequest,
     responses(
-        (status = 201, description = "Added", body = PartnerView),
+        (status = 201, description = "Added; the partner with its domains", body = PartnerView),
         (status = 400, description = "Not a host name", body = Problem),
         (status = 404, description = "No such partner for the caller", body = Problem),
-        (status = 409, description = "The domain belongs to a partner already", body = Problem),
+        (status = 409, description = "The partner has the domain already, or another partner holds it verified", body = Problem),
     ),
     security(("session" = []), ("access_token" = [])))]
 pub(crate) async fn add_domain(
@@ -173,6 +176,32 @@ pub(crate) async fn add_domain(
         .add_partner_domain(&identity, partner, &body.host)
         .await?;
     Ok(created(&views::partner(&partner)))
+}
+
+/// Check a pending domain's proof: the gateway looks up the TXT record at
+/// `_domain-verification.<host>` and, when it holds the domain's `record_value`, marks the
+/// domain verified; every node uses it within a second. A verified domain answers as is.
+#[utoipa::path(post, path = "/api/v1/partners/{partner}/domains/{host}/verify", tag = "partners",
+    params(("partner" = uuid::Uuid, Path, description = "Partner id"), ("host" = String, Path, description = "Host name")),
+    responses(
+        (status = 200, description = "Verified", body = PartnerDomainView),
+        (status = 404, description = "No such partner or domain", body = Problem),
+        (status = 409, description = "Another partner holds the domain verified", body = Problem),
+        (status = 422, description = "`domain_not_verified`: the record is missing or holds another value, or the lookup failed; the detail says which", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn verify_domain(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(&req, &state).await?;
+    let partner = partner_id(&path.0)?;
+    let domain = state
+        .manager
+        .verify_partner_domain(&identity, partner, &path.1)
+        .await?;
+    Ok(ok(&views::partner_domain(&domain)))
 }
 
 /// Remove a custom domain.

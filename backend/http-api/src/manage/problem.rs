@@ -56,6 +56,10 @@ impl ApiProblem {
                     (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests)
                 }
                 Error::SsoRequired { .. } => (StatusCode::FORBIDDEN, ErrorCode::SsoRequired),
+                Error::DomainNotVerified(_) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::DomainNotVerified,
+                ),
                 Error::Unavailable(_) => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     ErrorCode::ServiceUnavailable,

@@ -10,7 +10,7 @@ use domain::service_account::ServiceAccount;
 use domain::{KeyScopes, KeySecret, ServiceAccountId, TenantId};
 use management::ServiceAccountDraft;
 
-use super::caller::{caller, request_host};
+use super::caller::caller;
 use super::keys::networks;
 use super::{ApiProblem, PageQuery, created, json, ok, page, path_id, query, tenant_id, views};
 use crate::AppState;
@@ -25,12 +25,17 @@ fn ids(
     Ok((tenant_id(tenant)?, account))
 }
 
-/// The token endpoint as the caller reaches it: on a partner's domain, that domain.
+/// The token endpoint as the caller reaches it: on a partner's verified domain, that domain,
+/// over HTTPS when the platform's issuer is or the caller came over it.
 fn token_url(req: &HttpRequest, state: &AppState) -> String {
     let issuer = state.manager.token_issuer();
-    match request_host(req).filter(|host| state.gateway.access.partner_for_host(host).is_some()) {
+    let origin = crate::origin::origin(req, &state.trusted_proxies);
+    match origin
+        .host_name()
+        .filter(|host| state.gateway.access.partner_for_host(host).is_some())
+    {
         Some(host) => {
-            let scheme = if issuer.starts_with("https://") {
+            let scheme = if issuer.starts_with("https://") || origin.https {
                 "https"
             } else {
                 "http"

@@ -113,7 +113,7 @@ pub(crate) async fn callback(
                 state: params.state,
                 error: params.error,
             },
-            client_ip(&req),
+            client_ip(&req, &state),
             user_agent,
         )
         .await;

@@ -229,8 +229,25 @@ pub(crate) fn partner(partner: &domain::partner::Partner) -> api_types::manage::
         name: partner.name.clone(),
         branding: branding(&partner.branding),
         key_prefix: partner.key_prefix.clone(),
-        domains: partner.domains.clone(),
+        domains: partner.domains.iter().map(partner_domain).collect(),
         created_at: partner.created_at,
+    }
+}
+
+pub(crate) fn partner_domain(
+    domain: &domain::partner::PartnerDomain,
+) -> api_types::manage::PartnerDomainView {
+    api_types::manage::PartnerDomainView {
+        host: domain.host.clone(),
+        status: if domain.is_verified() {
+            api_types::manage::DomainStatus::Verified
+        } else {
+            api_types::manage::DomainStatus::Pending
+        },
+        record_name: domain.record_name(),
+        record_value: domain.challenge.clone(),
+        created_at: domain.created_at,
+        verified_at: domain.verified_at,
     }
 }
 

@@ -22,7 +22,7 @@ pub(crate) async fn prepare(
 ) -> Result<(RequestCtx, bytes::Bytes), ApiError> {
     let principal = state
         .gateway
-        .authenticate(auth::presented_key(req), auth::client_ip(req))?;
+        .authenticate(auth::presented_key(req), auth::client_ip(req, state))?;
     let mut ctx = RequestCtx::new(middleware::request_id(req), principal);
     let body = body::read_json_body(req, payload, state.max_body_bytes).await?;
     ctx.body_bytes = body.len();

@@ -64,7 +64,7 @@ pub(crate) async fn list_models(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let principal = state
         .gateway
-        .authenticate(auth::presented_key(&req), auth::client_ip(&req))?;
+        .authenticate(auth::presented_key(&req), auth::client_ip(&req, &state))?;
     gateway::Gateway::check_models_endpoint(&principal)?;
     if wants_anthropic(&req) {
         let data: Vec<serde_json::Value> = state
@@ -100,7 +100,7 @@ pub(crate) async fn get_model(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let principal = state
         .gateway
-        .authenticate(auth::presented_key(&req), auth::client_ip(&req))?;
+        .authenticate(auth::presented_key(&req), auth::client_ip(&req, &state))?;
     gateway::Gateway::check_models_endpoint(&principal)?;
     let route = state.gateway.model(&principal, &id)?;
     if wants_anthropic(&req) {

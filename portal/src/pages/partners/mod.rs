@@ -17,7 +17,7 @@ use crate::api::endpoints;
 use crate::components::icons::{PLUS, icon};
 use crate::components::page::PageHeader;
 use crate::components::status::{Empty, loaded};
-use crate::model::{format, lists};
+use crate::model::{domain_proof, format, lists};
 use crate::routes;
 use crate::state::session::Session;
 
@@ -93,7 +93,7 @@ pub fn PartnerTable(partners: Vec<PartnerView>) -> impl IntoView {
                                 <th scope="row"><A href=routes::partner(partner.id)>{partner.name.clone()}</A></th>
                                 <td>{partner.branding.display_name.clone()}</td>
                                 <td><code>{format!("{}-…", partner.key_prefix)}</code></td>
-                                <td>{lists::show(&partner.domains, "none yet")}</td>
+                                <td>{lists::show(&domain_proof::summary(&partner.domains), "none yet")}</td>
                                 <td>{format::date(partner.created_at)}</td>
                             </tr>
                         })
