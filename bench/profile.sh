@@ -5,6 +5,7 @@
 # mimalloc) per counted request. Every thread counts, the usage writer's SQLite work included.
 #
 #   bench/profile.sh [REQUESTS] [WARMUP]     # defaults: 4000 1000
+#   SLUICE_BIN=/path/to/sluice bench/profile.sh   # a binary built elsewhere (A/B of two commits)
 #
 # The profile stays in bench/profile/full.out: `callgrind_annotate bench/profile/full.out`.
 set -euo pipefail
@@ -21,8 +22,9 @@ mkdir -p "$out"
 command -v valgrind >/dev/null || { echo "valgrind is required" >&2; exit 1; }
 command -v oha >/dev/null || cargo install --locked oha
 cargo build --release --locked -p it --bin mock-upstream
-cargo build --release --locked --bin sluice
+[ -n "${SLUICE_BIN:-}" ] || cargo build --release --locked --bin sluice
 bin="$PWD/target/release"
+sluice_bin="${SLUICE_BIN:-$bin/sluice}"
 
 work=$(mktemp -d)
 cleanup() {
@@ -48,7 +50,7 @@ callgrind_control_or_die() { # on|off
 key=
 rm -rf "$work/data"
 (cd "$work" && SLUICE_LISTEN="$gateway_addr" SLUICE_DATA_DIR="$work/data" exec valgrind --tool=callgrind \
-  --instr-atstart=no --callgrind-out-file="$out/full.out" "$bin/sluice" serve --config sluice.toml \
+  --instr-atstart=no --callgrind-out-file="$out/full.out" "$sluice_bin" serve --config sluice.toml \
   >"$work/out.txt" 2>"$work/sluice.log") &
 sluice_pid=$!
 key=$(first_key "$work/out.txt" 300)

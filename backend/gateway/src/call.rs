@@ -73,7 +73,7 @@ pub(crate) struct CallRecord {
     endpoint: Endpoint,
     stream: bool,
     id: UsageId,
-    /// The provisional journal line of a stream, settled with the final record.
+    /// The provisional journal entry of a stream, settled with the final record.
     opened: Option<Ticket>,
     finished: bool,
 }

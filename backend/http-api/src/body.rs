@@ -6,7 +6,7 @@ use std::time::Duration;
 use actix_web::HttpRequest;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::web::{BytesMut, Payload};
-use futures_util::StreamExt;
+use futures_util::{FutureExt as _, StreamExt};
 use gateway::{Error, ErrorKind};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -111,11 +111,6 @@ pub async fn read_bounded(
     mut payload: Payload,
     limit: usize,
 ) -> Result<bytes::Bytes, Error> {
-    let pace = req
-        .app_data::<actix_web::web::Data<AppState>>()
-        .map(|state| state.body_pace)
-        .unwrap_or_default();
-    let started = Instant::now();
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -125,11 +120,26 @@ pub async fn read_bounded(
         return Err(too_large(limit));
     }
     let mut body = BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+    // The clock starts at the first read that has to wait: a body that is here already (most
+    // are, whole) costs no timer and no clock reading.
+    let mut clock: Option<(BodyPace, Instant)> = None;
     loop {
-        // The timer is only armed when a read has to wait: a body that is already here (most
-        // are, in one read) costs no timer.
-        let next = tokio::time::timeout_at(pace.deadline(started, body.len()), payload.next());
-        let Some(chunk) = next.await.map_err(|_| too_slow(&pace))? else {
+        let next = match payload.next().now_or_never() {
+            Some(next) => next,
+            None => {
+                let (pace, started) = *clock.get_or_insert_with(|| {
+                    let pace = req
+                        .app_data::<actix_web::web::Data<AppState>>()
+                        .map(|state| state.body_pace)
+                        .unwrap_or_default();
+                    (pace, Instant::now())
+                });
+                tokio::time::timeout_at(pace.deadline(started, body.len()), payload.next())
+                    .await
+                    .map_err(|_| too_slow(&pace))?
+            }
+        };
+        let Some(chunk) = next else {
             break;
         };
         let chunk = chunk.map_err(|e| {

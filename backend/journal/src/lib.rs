@@ -1,16 +1,20 @@
-//! An append-only log of lines that survives the process being killed, for the cost of a
-//! memory copy per line.
+//! An append-only log of records that survives the process being killed, for the cost of a
+//! memory copy per record.
 //!
-//! Lines are copied into a memory-mapped, preallocated segment file. Once the copy is done the
-//! bytes belong to the operating system's page cache: a `SIGKILL`, a panic or an out-of-memory
-//! kill a moment later loses nothing (a crash of the machine itself can, until [`Journal::sync`]).
-//! Writing a line is therefore cheap enough to do before answering every request, where a
-//! `write(2)` per line would cost a system call each.
+//! Records are copied into a memory-mapped, preallocated segment file. Once the copy is done
+//! the bytes belong to the operating system's page cache: a `SIGKILL`, a panic or an
+//! out-of-memory kill a moment later loses nothing (a crash of the machine itself can, until
+//! [`Journal::sync`]). Writing a record is therefore cheap enough to do before answering every
+//! request, where a `write(2)` per record would cost a system call each.
 //!
-//! Each appended line returns a [`Ticket`]. Whoever made the line durable elsewhere (a database,
-//! say) settles the ticket; a segment file is deleted once it is no longer being written and
-//! every line in it is settled. A ticket dropped unsettled keeps its segment on disk, so the
-//! next process finds it among the [`Leftovers`] and can recover its lines.
+//! On disk a record is its length (4 bytes, little-endian) and its bytes. The length is stored
+//! after the bytes are copied, so a record torn by a kill mid-copy reads as the end of the
+//! segment; the unused, zeroed rest of a segment reads the same way.
+//!
+//! Each appended record returns a [`Ticket`]. Whoever made the record durable elsewhere (a
+//! database, say) settles the ticket; a segment file is deleted once it is no longer being
+//! written and every record in it is settled. A ticket dropped unsettled keeps its segment on
+//! disk, so the next process finds it among the [`Leftovers`] and can recover its records.
 //!
 //! One process owns a journal directory at a time (an exclusive lock on a file in it), so the
 //! segments another process left are always finished.
@@ -24,6 +28,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use memmap2::MmapMut;
 
 const SEGMENT_SUFFIX: &str = ".log";
+
+/// The size of a record's length prefix.
+const LEN_BYTES: usize = 4;
 
 /// An open journal directory.
 pub struct Journal {
@@ -49,25 +56,25 @@ struct Active {
     len: usize,
 }
 
-/// One segment file, shared by the tickets of its lines.
+/// One segment file, shared by the tickets of its records.
 struct Segment {
     path: PathBuf,
     seq: u64,
     file: File,
-    /// Unsettled lines, plus one while the segment is being written.
+    /// Unsettled records, plus one while the segment is being written.
     holds: AtomicUsize,
 }
 
 impl Segment {
     fn release(&self) {
         if self.holds.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // Every line is durable elsewhere: the file has done its job.
+            // Every record is durable elsewhere: the file has done its job.
             let _ = std::fs::remove_file(&self.path);
         }
     }
 }
 
-/// A line's claim on its segment: settle it once the line is durable elsewhere.
+/// A record's claim on its segment: settle it once the record is durable elsewhere.
 #[must_use = "an unsettled ticket keeps its segment on disk until the next start recovers it"]
 pub struct Ticket(Arc<Segment>);
 
@@ -78,7 +85,7 @@ impl std::fmt::Debug for Ticket {
 }
 
 impl Ticket {
-    /// The line is durable elsewhere; its segment may go once all its lines are.
+    /// The record is durable elsewhere; its segment may go once all its records are.
     pub fn settle(self) {
         self.0.release();
     }
@@ -128,7 +135,7 @@ fn segment_seq(path: &Path) -> Option<u64> {
 }
 
 impl Journal {
-    /// Opens (creating) the journal in `dir`, writing segments of `segment_bytes` (a line longer
+    /// Opens (creating) the journal in `dir`, writing segments of `segment_bytes` (a record longer
     /// than that gets a segment of its own size), and lists what earlier processes left.
     ///
     /// # Errors
@@ -164,19 +171,24 @@ impl Journal {
     }
 
     fn active(&self) -> MutexGuard<'_, Option<Active>> {
-        // A panic while holding the lock leaves at worst a torn last line, which readers skip.
+        // A panic while holding the lock leaves at worst a torn last record, which readers skip.
         self.active
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Appends one line (which must hold no `\n` and no NUL byte: JSON qualifies) and answers
-    /// its ticket. When this returns, a kill of the process no longer loses the line.
+    /// Appends one record (not empty, under 4 GiB) and answers its ticket. When this returns,
+    /// a kill of the process no longer loses the record.
     ///
     /// # Errors
-    /// When a new segment cannot be created (a full disk, say); the line is then not kept.
-    pub fn append(&self, line: &[u8]) -> io::Result<Ticket> {
-        let needed = line.len() + 1;
+    /// An empty or oversized record; a new segment that cannot be created (a full disk, say).
+    /// The record is then not kept.
+    pub fn append(&self, record: &[u8]) -> io::Result<Ticket> {
+        let len = u32::try_from(record.len())
+            .ok()
+            .filter(|it| *it > 0)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "record size"))?;
+        let needed = record.len() + LEN_BYTES;
         let mut active = self.active();
         let fits = active
             .as_ref()
@@ -194,8 +206,9 @@ impl Journal {
             return Err(io::Error::other("no active segment"));
         };
         let start = active.len;
-        active.map[start..start + line.len()].copy_from_slice(line);
-        active.map[start + line.len()] = b'\n';
+        active.map[start + LEN_BYTES..start + needed].copy_from_slice(record);
+        // The length last: until it is there, readers see the end of the segment.
+        active.map[start..start + LEN_BYTES].copy_from_slice(&len.to_le_bytes());
         active.len += needed;
         active.segment.holds.fetch_add(1, Ordering::AcqRel);
         Ok(Ticket(active.segment.clone()))
@@ -279,7 +292,7 @@ impl Journal {
 }
 
 impl Journal {
-    /// Stops writing the current segment, which goes once its lines are settled: what a clean
+    /// Stops writing the current segment, which goes once its records are settled: what a clean
     /// shutdown calls last, so that it leaves nothing to recover. Later appends start a new one.
     pub fn close(&self) {
         if let Some(active) = self.active().take() {
@@ -295,24 +308,32 @@ impl Drop for Journal {
     }
 }
 
-/// The complete lines of a segment, in order: the unused, zeroed tail and a line torn by a
-/// crash in the middle of its copy are left out.
+/// The complete records of a segment, in order: the unused, zeroed tail and a record torn by a
+/// kill in the middle of its copy are left out.
 ///
 /// # Errors
 /// When the file cannot be read.
-pub fn read_lines(path: &Path) -> io::Result<Vec<Vec<u8>>> {
+pub fn read_records(path: &Path) -> io::Result<Vec<Vec<u8>>> {
     let bytes = std::fs::read(path)?;
-    let used = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
-    let used = &bytes[..used];
-    let complete = used.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    Ok(used[..complete]
-        .split(|b| *b == b'\n')
-        .filter(|line| !line.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect())
+    let mut records = Vec::new();
+    let mut at = 0;
+    while let Some(prefix) = bytes.get(at..at + LEN_BYTES) {
+        let mut len = [0u8; LEN_BYTES];
+        len.copy_from_slice(prefix);
+        let len = usize::try_from(u32::from_le_bytes(len)).unwrap_or(usize::MAX);
+        let Some(record) = bytes.get(at + LEN_BYTES..(at + LEN_BYTES).saturating_add(len)) else {
+            break;
+        };
+        if len == 0 {
+            break;
+        }
+        records.push(record.to_vec());
+        at += LEN_BYTES + len;
+    }
+    Ok(records)
 }
 
-/// Deletes a leftover segment whose lines were recovered.
+/// Deletes a leftover segment whose records were recovered.
 ///
 /// # Errors
 /// I/O errors other than the file being gone already.
@@ -344,7 +365,7 @@ mod tests {
     }
 
     #[test]
-    fn lines_left_unsettled_are_found_by_the_next_process() {
+    fn records_left_unsettled_are_found_by_the_next_process() {
         let dir = scratch();
         let (journal, leftovers) = Journal::open(&dir, 4096).unwrap();
         assert!(leftovers.segments.is_empty());
@@ -358,9 +379,9 @@ mod tests {
         let _ = std::fs::remove_file(dir.join("LOCK"));
         let (_next, leftovers) = Journal::open(&dir, 4096).unwrap();
         assert_eq!(leftovers.segments.len(), 1);
-        let lines = read_lines(&leftovers.segments[0]).unwrap();
+        let records = read_records(&leftovers.segments[0]).unwrap();
         assert_eq!(
-            lines,
+            records,
             vec![
                 b"{\"n\":0}".to_vec(),
                 b"{\"n\":1}".to_vec(),
@@ -370,13 +391,13 @@ mod tests {
     }
 
     #[test]
-    fn a_segment_goes_once_it_is_full_and_every_line_is_settled() {
+    fn a_segment_goes_once_it_is_full_and_every_record_is_settled() {
         let dir = scratch();
         let (journal, _) = Journal::open(&dir, 4096).unwrap();
-        let line = vec![b'x'; 1000];
-        let first: Vec<Ticket> = (0..4).map(|_| journal.append(&line).unwrap()).collect();
-        // The fifth line does not fit: a second segment starts.
-        let second = journal.append(&line).unwrap();
+        let record = vec![b'x'; 1000];
+        let first: Vec<Ticket> = (0..4).map(|_| journal.append(&record).unwrap()).collect();
+        // The fifth record does not fit: a second segment starts.
+        let second = journal.append(&record).unwrap();
         assert_eq!(segments(&dir).len(), 2);
         for ticket in first {
             ticket.settle();
@@ -393,7 +414,20 @@ mod tests {
     }
 
     #[test]
-    fn a_line_longer_than_a_segment_gets_its_own() {
+    fn records_may_hold_any_bytes_but_not_be_empty() {
+        let dir = scratch();
+        let (journal, _) = Journal::open(&dir, 4096).unwrap();
+        let binary = [0u8, b'\n', 255, 0];
+        journal.append(&binary).unwrap().settle();
+        assert!(journal.append(b"").is_err());
+        assert_eq!(
+            read_records(&segments(&dir)[0]).unwrap(),
+            vec![binary.to_vec()]
+        );
+    }
+
+    #[test]
+    fn a_record_longer_than_a_segment_gets_its_own() {
         let dir = scratch();
         let (journal, _) = Journal::open(&dir, 4096).unwrap();
         let big = vec![b'y'; 10_000];
@@ -401,8 +435,8 @@ mod tests {
         let small = journal.append(b"after").unwrap();
         let files = segments(&dir);
         assert_eq!(files.len(), 2);
-        assert_eq!(read_lines(&files[0]).unwrap(), vec![big]);
-        assert_eq!(read_lines(&files[1]).unwrap(), vec![b"after".to_vec()]);
+        assert_eq!(read_records(&files[0]).unwrap(), vec![big]);
+        assert_eq!(read_records(&files[1]).unwrap(), vec![b"after".to_vec()]);
         ticket.settle();
         small.settle();
         journal.sync().unwrap();
@@ -416,14 +450,21 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_last_line_and_the_zeroed_tail_are_skipped() {
+    fn a_torn_last_record_and_the_zeroed_tail_are_skipped() {
         let dir = scratch();
         let path = dir.join(format!("{:020}{SEGMENT_SUFFIX}", 7));
-        let mut bytes = b"one\ntwo\nthr".to_vec();
+        let mut bytes = Vec::new();
+        for record in [&b"one"[..], b"two"] {
+            bytes.extend(u32::try_from(record.len()).unwrap().to_le_bytes());
+            bytes.extend(record);
+        }
+        // A torn record: its bytes were copied, its length never written.
+        bytes.extend([0, 0, 0, 0]);
+        bytes.extend(b"thr");
         bytes.resize(4096, 0);
         std::fs::write(&path, bytes).unwrap();
         assert_eq!(
-            read_lines(&path).unwrap(),
+            read_records(&path).unwrap(),
             vec![b"one".to_vec(), b"two".to_vec()]
         );
         let (journal, leftovers) = Journal::open(&dir, 4096).unwrap();
@@ -454,16 +495,16 @@ mod tests {
             .into_iter()
             .flat_map(|it| it.join().unwrap())
             .collect();
-        let mut lines: Vec<Vec<u8>> = segments(&dir)
+        let mut records: Vec<Vec<u8>> = segments(&dir)
             .iter()
-            .flat_map(|it| read_lines(it).unwrap())
+            .flat_map(|it| read_records(it).unwrap())
             .collect();
-        lines.sort();
+        records.sort();
         let mut expected: Vec<Vec<u8>> = (0..4)
             .flat_map(|t| (0..2000).map(move |i| format!("{t}-{i}").into_bytes()))
             .collect();
         expected.sort();
-        assert_eq!(lines, expected);
+        assert_eq!(records, expected);
         for ticket in tickets {
             ticket.settle();
         }

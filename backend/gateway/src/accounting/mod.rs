@@ -4,13 +4,13 @@
 //!
 //! Nothing accepted is lost, whatever stops the process:
 //! - Before a call is answered its draft is appended to the usage journal (`journal`: a
-//!   memory-mapped file, so the line belongs to the operating system as soon as it is copied),
-//!   and a stream gets a provisional line when it starts. A `SIGKILL` therefore loses nothing:
-//!   the next start recovers every unsettled line (a stream that never finished is billed as
+//!   memory-mapped file, so the entry belongs to the operating system as soon as it is copied),
+//!   and a stream gets a provisional entry when it starts. A `SIGKILL` therefore loses nothing:
+//!   the next start recovers every unsettled entry (a stream that never finished is billed as
 //!   estimated, `server_closed`).
 //! - When the store fails or hangs, a batch waits at most [`INSERT_TIMEOUT`]; then the writer
 //!   spills to an fsync'd file without asking the store again until a back-off has passed, and
-//!   the file is replayed when the store answers. A journal line is settled (and its segment
+//!   the file is replayed when the store answers. A journal entry is settled (and its segment
 //!   freed) only once its record is in the store or in the spill file.
 //! - On shutdown the writer has until the deadline [`Lifecycle::shutdown_by`] set: what the
 //!   store cannot take in time is spilled, and [`Lifecycle::unsaved`] says what is in neither
@@ -19,7 +19,7 @@
 //! Record ids are generated when the draft is made (UUIDv7), so every replay path inserts each
 //! record at most once.
 
-mod lines;
+mod entry;
 mod spill;
 
 use std::path::PathBuf;
@@ -105,13 +105,13 @@ pub struct UsageDraft {
     pub latency: Duration,
     pub ttft: Option<Duration>,
     pub created_at: OffsetDateTime,
-    /// The journal lines this draft settles once it is durable.
+    /// The journal entries this draft settles once it is durable.
     pub(crate) tickets: Tickets,
-    /// Whether its own line made it into the journal.
+    /// Whether its own entry made it into the journal.
     pub(crate) journaled: bool,
 }
 
-/// A draft's journal lines: its own, and the provisional one its stream started with. Two
+/// A draft's journal entries: its own, and the provisional one its stream started with. Two
 /// fields, not a list: the request path allocates nothing for them.
 #[derive(Debug, Default)]
 pub(crate) struct Tickets {
@@ -120,7 +120,7 @@ pub(crate) struct Tickets {
 }
 
 impl Tickets {
-    /// The draft is durable elsewhere: its journal lines may go.
+    /// The draft is durable elsewhere: its journal entries may go.
     fn settle(self) {
         for ticket in [self.own, self.opened].into_iter().flatten() {
             ticket.settle();
@@ -259,7 +259,7 @@ impl UsageSink {
     /// Writes `draft` down in the journal; answers whether it is there.
     fn journal(&self, draft: &UsageDraft, provisional: bool) -> Option<Ticket> {
         let journal = self.0.journal.as_ref()?;
-        match lines::with_line(draft, provisional, |line| journal.append(line)) {
+        match entry::with_entry(draft, provisional, |bytes| journal.append(bytes)) {
             Some(Ok(ticket)) => Some(ticket),
             failed => {
                 metrics::counter!("gateway_usage_journal_failures_total").increment(1);
@@ -275,8 +275,8 @@ impl UsageSink {
         }
     }
 
-    /// Writes a stream's provisional line when it starts: if the process dies before the
-    /// stream ends, the next start bills it from this line.
+    /// Writes a stream's provisional entry when it starts: if the process dies before the
+    /// stream ends, the next start bills it from this entry.
     pub(crate) fn open_stream(&self, provisional: &UsageDraft) -> Option<Ticket> {
         self.journal(provisional, true)
     }
@@ -613,7 +613,7 @@ async fn replay_loop(
 /// segments. Calls that never finished are billed as estimated, `server_closed`.
 async fn recover_journal(spill: &Spill, segments: Vec<PathBuf>) {
     let recovered = tokio::task::spawn_blocking(move || {
-        let (drafts, unreadable) = lines::recover(&segments);
+        let (drafts, unreadable) = entry::recover(&segments);
         let records: Vec<UsageRecord> = drafts.into_iter().map(UsageDraft::into_record).collect();
         (records, unreadable, segments)
     })
@@ -799,7 +799,7 @@ mod tests {
         let store = setup(&dir).await;
         let tenant = TenantId::new();
         // What a process killed mid-flight leaves: five answered calls, a stream that ended
-        // (provisional and final lines), and a stream still open (a provisional line only).
+        // (provisional and final entries), and a stream still open (a provisional entry only).
         let (journal, _) =
             Journal::open(&dir.join("usage-journal"), JOURNAL_SEGMENT_BYTES).unwrap();
         let answered: Vec<UsageDraft> = (0..5).map(|_| draft(tenant)).collect();
@@ -814,19 +814,19 @@ mod tests {
             completion_text: String::new(),
             raw: None,
         };
-        let mut lines_written = Vec::new();
+        let mut written = Vec::new();
         for (draft, provisional) in answered.iter().map(|it| (it, false)).chain([
             (&ended, true),
             (&ended, false),
             (&open, true),
         ]) {
-            lines_written.push(
-                lines::with_line(draft, provisional, |line| journal.append(line))
+            written.push(
+                entry::with_entry(draft, provisional, |bytes| journal.append(bytes))
                     .unwrap()
                     .unwrap(),
             );
         }
-        std::mem::forget(lines_written);
+        std::mem::forget(written);
         std::mem::forget(journal);
         // The kill also released the directory's lock.
         std::fs::remove_file(dir.join("usage-journal/LOCK")).unwrap();
