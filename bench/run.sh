@@ -17,6 +17,7 @@
 # nginx columns stay empty.
 #
 #   bench/run.sh [SECONDS] [CONCURRENCY] [RATE] [ROUNDS]   # defaults: 10 s, 32, 5000 req/s, 3
+#   SLUICE_BIN=/path/to/sluice bench/run.sh …   # a binary built elsewhere (A/B of two commits)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
@@ -46,8 +47,9 @@ fi
 # for one) that cost the gateway CPU per request: build them apart, and sluice last, so the
 # binary measured is the one `cargo build --release --bin sluice` makes.
 cargo build --release --locked -p it --bin mock-upstream --bin bench-stream
-cargo build --release --locked --bin sluice
+[ -n "${SLUICE_BIN:-}" ] || cargo build --release --locked --bin sluice
 bin=target/release
+sluice_bin="${SLUICE_BIN:-$PWD/$bin/sluice}"
 
 work=$(mktemp -d)
 cleanup() {
@@ -64,7 +66,7 @@ mock_pid=$!
 
 write_bench_config "$work/sluice.toml" "$mock_addr"
 
-(cd "$work" && SLUICE_LISTEN="$gateway_addr" exec taskset -c "$gateway_core" "$OLDPWD/$bin/sluice" serve --config sluice.toml >out.txt 2>sluice.log) &
+(cd "$work" && SLUICE_LISTEN="$gateway_addr" exec taskset -c "$gateway_core" "$sluice_bin" serve --config sluice.toml >out.txt 2>sluice.log) &
 sluice_pid=$!
 
 targets="direct sluice"

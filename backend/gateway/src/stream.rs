@@ -13,7 +13,7 @@ use bytes::Bytes;
 use domain::UsageStatus;
 use futures_util::Stream;
 use providers::{EventStream, UsageReport};
-use tokio_util::sync::WaitForCancellationFutureOwned;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::accounting::Tokens;
 use crate::call::{CallRecord, Finish};
@@ -41,8 +41,11 @@ pub struct AccountedStream {
     prompt_text: Box<dyn Fn() -> String + Send>,
     ttft: Duration,
     ended: bool,
-    /// Fires when the process is stopping and open streams must end.
-    draining: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// Set when the process is stopping and open streams must end: checked on every poll (an
+    /// atomic load), while `woken` is polled only when the stream is about to wait, so that
+    /// an idle stream is woken by it and a busy one pays no lock per chunk.
+    draining: CancellationToken,
+    woken: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
 }
 
 impl std::fmt::Debug for AccountedStream {
@@ -64,7 +67,7 @@ impl AccountedStream {
         let ttft = record.started().elapsed();
         record.upstream_answered(ttft);
         record.opened();
-        let draining = Box::pin(record.draining().clone().cancelled_owned());
+        let draining = record.draining().clone();
         AccountedStream {
             inner,
             record: Some(record),
@@ -75,6 +78,7 @@ impl AccountedStream {
             ttft,
             ended: false,
             draining,
+            woken: None,
         }
     }
 
@@ -110,6 +114,20 @@ impl AccountedStream {
     }
 }
 
+impl AccountedStream {
+    /// Ends the stream because the server is stopping: recorded as cut by the server, and the
+    /// client told so in the protocol's error event.
+    fn cut_by_shutdown(&mut self) -> StreamItem {
+        self.ended = true;
+        let error = Error::new(
+            ErrorKind::Unavailable,
+            "the server is shutting down and ended this stream; retry the request",
+        );
+        self.finish(UsageStatus::ServerClosed, Some(error.clone()));
+        StreamItem::Error(error)
+    }
+}
+
 impl Stream for AccountedStream {
     type Item = StreamItem;
 
@@ -118,18 +136,20 @@ impl Stream for AccountedStream {
         if this.ended {
             return Poll::Ready(None);
         }
-        if this.draining.as_mut().poll(cx).is_ready() {
-            this.ended = true;
-            let error = Error::new(
-                ErrorKind::Unavailable,
-                "the server is shutting down and ended this stream; retry the request",
-            );
-            this.finish(UsageStatus::ServerClosed, Some(error.clone()));
-            return Poll::Ready(Some(StreamItem::Error(error)));
+        if this.draining.is_cancelled() {
+            return Poll::Ready(Some(this.cut_by_shutdown()));
         }
         loop {
             match this.inner.as_mut().poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    let woken = this
+                        .woken
+                        .get_or_insert_with(|| Box::pin(this.draining.clone().cancelled_owned()));
+                    if woken.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Some(this.cut_by_shutdown()));
+                    }
+                    return Poll::Pending;
+                }
                 Poll::Ready(Some(Ok(event))) => {
                     if let Some(report) = event.usage {
                         // A complete report is final; a partial one never replaces it.
