@@ -1,0 +1,300 @@
+//! The settings' parsing and checks, by example.
+
+use providers::Trust;
+
+use super::*;
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn parse(text: &str) -> Result<Settings, String> {
+    Settings::parse("sluice.toml", text, false, &no_env).map_err(|e| e.0)
+}
+
+#[test]
+fn sso_providers_take_presets_and_refuse_bad_values_by_line() {
+    let env = |name: &str| (name == "IDP_SECRET").then(|| "s3cret".to_owned());
+    let text = "[sso.providers.github]\nkind = \"github\"\nclient_id = \"abc\"\nclient_secret = \"env:IDP_SECRET\"\n\n[sso.providers.google]\nkind = \"google\"\nclient_id = \"g\"\nclient_secret = \"env:IDP_SECRET\"\n";
+    let settings = Settings::parse("sluice.toml", text, false, &env).unwrap();
+    assert_eq!(settings.sso.len(), 2);
+    assert_eq!(settings.sso[0].display_name, "GitHub");
+    assert!(
+        matches!(&settings.sso[0].kind, sso::Kind::Github { api_url, .. } if api_url == "https://api.github.com")
+    );
+    assert!(
+        matches!(&settings.sso[1].kind, sso::Kind::Oidc { issuer } if issuer == "https://accounts.google.com")
+    );
+    let e = Settings::parse(
+        "sluice.toml",
+        "[sso.providers.x]\nkind = \"saml\"\nclient_id = \"a\"\nclient_secret = \"env:IDP_SECRET\"\n",
+        false,
+        &env,
+    )
+    .unwrap_err()
+    .0;
+    assert!(
+        e.starts_with("sluice.toml:2: `sso.providers.x.kind`: unknown kind `saml`"),
+        "{e}"
+    );
+    let e = parse("[sso.providers.x]\nkind = \"oidc\"\nissuer = \"https://idp.example\"\nclient_id = \"a\"\nclient_secret = \"literal\"\n").unwrap_err();
+    assert!(
+        e.contains("`sso.providers.x.client_secret`: secrets are not written in files"),
+        "{e}"
+    );
+    let e =
+        parse("[sso.providers.x]\nkind = \"oidc\"\nclient_id = \"a\"\nclient_secret = \"env:X\"\n")
+            .unwrap_err();
+    assert!(e.contains("`sso.providers.x.issuer`"), "{e}");
+}
+
+#[test]
+fn trusted_proxies_and_the_dns_resolver_are_parsed_and_checked_by_line() {
+    let settings = parse(
+        "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"127.0.0.1\", \"fd00::/8\"]\n\n[partners]\ndns_resolver = \"127.0.0.1:5353\"\n",
+    )
+    .unwrap();
+    let shown: Vec<String> = settings
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32", "fd00::/8"]);
+    assert_eq!(
+        settings.partners.dns_resolver,
+        Some("127.0.0.1:5353".parse().unwrap())
+    );
+    let e = parse("[server]\nworkers = 1\ntrusted_proxies = [\"10.0.0.0/33\"]\n").unwrap_err();
+    assert!(
+        e.starts_with("sluice.toml:3: `server.trusted_proxies`"),
+        "{e}"
+    );
+    let e = parse("[partners]\ndns_resolver = \"dns.example\"\n").unwrap_err();
+    assert!(
+        e.starts_with("sluice.toml:2: `partners.dns_resolver`"),
+        "{e}"
+    );
+    let env =
+        |name: &str| (name == "SLUICE_TRUSTED_PROXIES").then(|| " 127.0.0.1/32, ::1 ".to_owned());
+    let settings = Settings::parse("sluice.toml", "", false, &env).unwrap();
+    assert_eq!(settings.trusted_proxies.len(), 2);
+    let defaults = parse("").unwrap();
+    assert!(
+        defaults.trusted_proxies.is_empty(),
+        "no proxy is trusted by default"
+    );
+    assert_eq!(defaults.partners.dns_resolver, None);
+    let env = |name: &str| (name == "SLUICE_PARTNERS_DNS_RESOLVER").then(|| "10.0.0.2".to_owned());
+    let settings = Settings::parse("sluice.toml", "", false, &env).unwrap();
+    assert_eq!(
+        settings.partners.dns_resolver,
+        Some("10.0.0.2:53".parse().unwrap())
+    );
+}
+
+#[test]
+fn defaults_give_the_quick_start() {
+    let settings = Settings::parse("<defaults>", "", true, &no_env).unwrap();
+    assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(settings.database.url, "sqlite://sluice-data/sluice.db");
+    assert_eq!(settings.models[0].alias, "mock");
+    assert!(settings.redis_url.is_none());
+    assert_eq!(settings.key_prefix, "sk-sluice");
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let env = |name: &str| match name {
+        "SLUICE_LISTEN" => Some("0.0.0.0:9000".to_owned()),
+        "SLUICE_DATABASE_URL" => Some("postgres://u:secret@db/sluice".to_owned()),
+        "SLUICE_WORKERS" => Some("3".to_owned()),
+        _ => None,
+    };
+    let settings =
+        Settings::parse("f", "[server]\nlisten = \"127.0.0.1:1\"\n", false, &env).unwrap();
+    assert_eq!(settings.listen.to_string(), "0.0.0.0:9000");
+    assert_eq!(settings.workers, 3);
+    assert!(!format!("{:?}", settings.database).contains("secret"));
+    let bad = |name: &str| (name == "SLUICE_WORKERS").then(|| "many".to_owned());
+    let e = Settings::parse("f", "", false, &bad).unwrap_err();
+    assert_eq!(
+        e.0,
+        "environment variable SLUICE_WORKERS: invalid value `many`"
+    );
+}
+
+#[test]
+fn a_provider_ca_file_is_read_at_start_and_named_when_unusable() {
+    let ca = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../providers/src/http/testdata/ca.pem"
+    );
+    let settings = parse(&format!(
+        "[providers.vllm]\nkind = \"openai_compatible\"\nbase_url = \"https://vllm.internal/v1\"\nca_file = \"{ca}\"\n"
+    ))
+    .unwrap();
+    assert!(matches!(
+        &settings.providers[0].config,
+        ProviderConfig::OpenAi(openai::Config {
+            trust: Trust::Roots(_),
+            ..
+        })
+    ));
+    let e = parse(
+        "[providers.vllm]\nkind = \"openai_compatible\"\nbase_url = \"https://vllm.internal/v1\"\nca_file = \"/nonexistent/ca.pem\"\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.starts_with("sluice.toml:4: `providers.vllm.ca_file`: cannot read `/nonexistent/ca.pem`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn errors_name_file_line_and_key() {
+    let e = parse("[server]\nlisten = \"nowhere\"\n").unwrap_err();
+    assert_eq!(
+        e,
+        "sluice.toml:2: `server.listen`: expected an address like `127.0.0.1:8080`"
+    );
+    let e = parse("[server]\nlistne = \"x\"\n").unwrap_err();
+    assert!(
+        e.starts_with("sluice.toml:2: unknown field `listne`"),
+        "{e}"
+    );
+    let e =
+        parse("[providers.a]\nkind = \"mock\"\n\n[[models]]\nalias = \"x\"\nprovider = \"b\"\n")
+            .unwrap_err();
+    assert_eq!(
+        e,
+        "sluice.toml:6: `models[0].provider`: unknown provider `b` (configured: a)"
+    );
+    let e =
+        parse("[providers.openai]\nkind = \"openai\"\napi_key = \"sk-live-123\"\n").unwrap_err();
+    assert!(
+        e.starts_with(
+            "sluice.toml:3: `providers.openai.api_key`: secrets are not written in files"
+        ),
+        "{e}"
+    );
+    let e = parse(
+        "[providers.openai]\nkind = \"openai\"\napi_key = \"env:SLUICE_TEST_UNSET_VARIABLE\"\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        "sluice.toml:3: `providers.openai.api_key`: environment variable `SLUICE_TEST_UNSET_VARIABLE` is not set"
+    );
+    let e = parse("[providers.x]\nkind = \"cohere\"\n").unwrap_err();
+    assert!(
+        e.starts_with("sluice.toml:2: `providers.x.kind`: unknown kind `cohere`"),
+        "{e}"
+    );
+    let e = parse("[providers.x]\nkind = \"openai_compatible\"\nbase_url = \"http://h\"\nflavor = \"llamacpp\"\n").unwrap_err();
+    assert!(
+        e.starts_with("sluice.toml:4: `providers.x.flavor`: expected one of"),
+        "{e}"
+    );
+    let e = parse("[server]\nworkers = \"two\"\n").unwrap_err();
+    assert!(e.starts_with("sluice.toml:2: invalid type"), "{e}");
+}
+
+#[test]
+fn providers_and_models_are_built() {
+    let env = |name: &str| (name == "OPENAI_API_KEY").then(|| "sk-123".to_owned());
+    let settings = Settings::parse(
+        "f",
+        r#"
+[providers.openai]
+kind = "openai"
+api_key = "env:OPENAI_API_KEY"
+first_byte_timeout_ms = 1500
+
+[providers.claude]
+kind = "anthropic"
+
+[providers.local]
+kind = "openai_compatible"
+flavor = "vllm"
+base_url = "http://127.0.0.1:8000/v1"
+
+[[models]]
+alias = "gpt"
+provider = "openai"
+model = "gpt-4o-mini"
+
+[[models]]
+alias = "claude-sonnet"
+provider = "claude"
+"#,
+        false,
+        &env,
+    )
+    .unwrap();
+    assert_eq!(settings.providers.len(), 3);
+    assert_eq!(settings.models[0].upstream_model, "gpt-4o-mini");
+    assert_eq!(settings.models[1].upstream_model, "claude-sonnet");
+    let openai = settings
+        .providers
+        .iter()
+        .find(|it| it.name == "openai")
+        .unwrap();
+    let ProviderConfig::OpenAi(config) = &openai.config else {
+        panic!("openai kind")
+    };
+    assert_eq!(config.timeouts.first_byte, Duration::from_millis(1500));
+    assert!(!format!("{config:?}").contains("sk-123"));
+}
+
+#[test]
+fn the_master_key_comes_from_the_environment_a_file_or_nowhere() {
+    let settings = Settings::parse("<defaults>", "", true, &no_env).unwrap();
+    assert!(
+        matches!(&settings.security.master_key, MasterKeySource::File(path) if path.ends_with("sluice-data/master.key"))
+    );
+    assert!(!settings.security.allow_private_upstreams);
+    let postgres =
+        |name: &str| (name == "SLUICE_DATABASE_URL").then(|| "postgres://u@h/db".to_owned());
+    let settings = Settings::parse("<defaults>", "", true, &postgres).unwrap();
+    assert!(
+        matches!(settings.security.master_key, MasterKeySource::Missing),
+        "nodes sharing a database must not each invent a key"
+    );
+    let current = domain::crypto::MasterKey::generate();
+    let old = domain::crypto::MasterKey::generate();
+    let (current_b64, old_b64) = (current.to_base64(), old.to_base64());
+    let env = |name: &str| match name {
+        "SLUICE_MASTER_KEY" => Some(current_b64.clone()),
+        "SLUICE_MASTER_KEY_PREVIOUS" => Some(format!(" {old_b64} ,")),
+        _ => None,
+    };
+    let settings = Settings::parse("<defaults>", "", true, &env).unwrap();
+    match settings.security.master_key {
+        MasterKeySource::Env {
+            current: got,
+            previous,
+        } => {
+            assert_eq!(got.id(), current.id());
+            assert_eq!(previous.len(), 1);
+            assert_eq!(previous[0].id(), old.id());
+        }
+        other => panic!("{other:?}"),
+    }
+    let bad = |name: &str| (name == "SLUICE_MASTER_KEY").then(|| "c2hvcnQ=".to_owned());
+    let e = Settings::parse("<defaults>", "", true, &bad).unwrap_err();
+    assert!(
+        e.0.contains("SLUICE_MASTER_KEY") && e.0.contains("32 bytes"),
+        "{e}"
+    );
+    let e = parse("[security]\nallow_private = true\n").unwrap_err();
+    assert!(e.contains("allow_private"), "{e}");
+}
+
+#[test]
+fn database_passwords_are_redacted() {
+    assert_eq!(
+        redact_url("postgres://u:pw@h:5432/db"),
+        "postgres://u:***@h:5432/db"
+    );
+    assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+}
