@@ -27,10 +27,10 @@ pub(crate) async fn handle(
     req.validate()?;
     let stream = req.is_stream();
     let Opened {
-        route,
         record,
         provider,
         call,
+        ..
     } = open(gw, ctx, &req.model, Endpoint::Completions, stream)?;
     let native = provider.capabilities().completions;
     let chat = if native {
@@ -66,8 +66,7 @@ pub(crate) async fn handle(
     let asked = Instant::now();
     let reply = match &chat {
         None => provider.completion(&req, call).await,
-        Some(chat) => route
-            .provider
+        Some(chat) => provider
             .chat(chat, call)
             .await
             .and_then(response_as_completion),

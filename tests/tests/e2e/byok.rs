@@ -700,3 +700,127 @@ async fn no_spelling_of_an_internal_host_is_stored_or_ever_reached() {
     }
     assert!(canary.requests().is_empty(), "the canary was reached");
 }
+
+/// Answers every endpoint and mode as OpenAI and Anthropic do, so any call can be routed to it.
+fn any_endpoint(req: &it::mock_upstream::Recorded) -> Reply {
+    let stream = req.json()["stream"] == true;
+    match (req.path.as_str(), stream) {
+        ("/v1/messages", true) => Reply::sse(fixtures::sse_frames("anthropic/stream_ok.sse")),
+        ("/v1/messages", false) => Reply::json(fixtures::text("anthropic/message_ok.json")),
+        ("/v1/embeddings", _) => Reply::json(fixtures::text("openai/embeddings_ok.json")),
+        ("/v1/completions", false) => Reply::json(fixtures::text("openai/completion_ok.json")),
+        ("/v1/completions", true) => Reply::sse(vec![
+            "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"created\":1,\"model\":\"m\",\"choices\":[{\"text\":\"Hi\",\"index\":0,\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n".into(),
+            "data: [DONE]\n\n".into(),
+        ]),
+        (_, true) => Reply::sse(fixtures::sse_frames("openai/stream_ok.sse")),
+        (_, false) => Reply::json(fixtures::text("openai/chat_ok.json")),
+    }
+}
+
+/// Every endpoint × streamed or not × a model on a native provider or one served through
+/// translation: a tenant's call carries the tenant's own key, everyone else's the platform's.
+/// (A non-streamed completion on a chat-only provider once went out with the platform's key.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_and_mode_uses_the_tenants_own_key() {
+    let openai = MockUpstream::start(any_endpoint).await;
+    let anthropic = MockUpstream::start(any_endpoint).await;
+    let app = TestApp::builder()
+        .config(config(&openai.url, &anthropic.url))
+        .env("UPSTREAM_KEY", UPSTREAM_KEY)
+        .spawn()
+        .await;
+    let (ada, tenant, key) = owner(&app, "ada@example.com").await;
+    store_credential(
+        &ada,
+        &tenant,
+        json!({"name": "o", "provider": "openai", "secret": TENANT_SECRET}),
+    )
+    .await;
+    store_credential(
+        &ada,
+        &tenant,
+        json!({"name": "a", "provider": "claude", "secret": "sk-ant-tenant-key-42"}),
+    )
+    .await;
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            chat(&app, &key, "claude").await.0 == 200
+                && anthropic.last().header("x-api-key") == Some("sk-ant-tenant-key-42")
+                && chat(&app, &key, "gpt").await.0 == 200
+                && bearer(&openai) == format!("Bearer {TENANT_SECRET}")
+        })
+        .await,
+        "the snapshot has both credentials"
+    );
+    let call = |key: String, path: &'static str, body: Value| {
+        let req = app
+            .client()
+            .post(format!("{}{path}", app.url))
+            .header("x-api-key", key)
+            .header("anthropic-version", "2023-06-01")
+            .json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let messages = json!([{"role": "user", "content": "hi"}]);
+    for (model, upstream, platform, own) in [
+        (
+            "gpt",
+            &openai,
+            "authorization",
+            format!("Bearer {TENANT_SECRET}"),
+        ),
+        (
+            "claude",
+            &anthropic,
+            "x-api-key",
+            "sk-ant-tenant-key-42".to_owned(),
+        ),
+    ] {
+        for stream in [false, true] {
+            let mut cases = vec![
+                (
+                    "/v1/chat/completions",
+                    json!({"model": model, "stream": stream, "messages": messages}),
+                ),
+                (
+                    "/v1/completions",
+                    json!({"model": model, "stream": stream, "prompt": "hi", "max_tokens": 5}),
+                ),
+                (
+                    "/v1/messages",
+                    json!({"model": model, "stream": stream, "max_tokens": 5, "messages": messages}),
+                ),
+            ];
+            if !stream && model == "gpt" {
+                cases.push(("/v1/embeddings", json!({"model": model, "input": "hi"})));
+            }
+            for (path, body) in cases {
+                let what = format!("{path} {model} stream={stream}");
+                let (status, answer) = call(key.clone(), path, body.clone()).await;
+                assert_eq!(status, 200, "{what}: {answer}");
+                let sent = upstream.last();
+                assert_eq!(
+                    sent.header(platform),
+                    Some(own.as_str()),
+                    "{what}: the tenant's key"
+                );
+                let (status, answer) = call(app.key.clone(), path, body).await;
+                assert_eq!(status, 200, "{what}: {answer}");
+                let platform_key = if platform == "authorization" {
+                    format!("Bearer {UPSTREAM_KEY}")
+                } else {
+                    UPSTREAM_KEY.to_owned()
+                };
+                assert_eq!(
+                    upstream.last().header(platform),
+                    Some(platform_key.as_str()),
+                    "{what}: another tenant's call keeps the platform's key"
+                );
+            }
+        }
+    }
+}
