@@ -125,7 +125,10 @@ macro_rules! impl_partner_store {
                     Self::partner_conflict(e, "a partner with that name or key prefix exists already")
                 })?;
                 for domain in &partner.domains {
-                    Self::insert_partner_domain(&mut tx, partner.id, domain).await?;
+                    if let Err(e) = Self::insert_partner_domain(&mut tx, partner.id, domain).await {
+                        let _ = tx.rollback().await;
+                        return Err(e);
+                    }
                 }
                 if let Some(user) = first_admin {
                     ::sqlx::query(
@@ -226,7 +229,13 @@ macro_rules! impl_partner_store {
                 audit: &::domain::AuditEntry,
             ) -> Result<(), ::store::Error> {
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
-                Self::insert_partner_domain(&mut tx, partner, domain).await?;
+                if let Err(e) = Self::insert_partner_domain(&mut tx, partner, domain).await {
+                    // Released now, not when the connection is next used: on SQLite the
+                    // failed insert holds the write lock, and the next claim of the same
+                    // host (read, then write) would fail with "database is locked".
+                    let _ = tx.rollback().await;
+                    return Err(e);
+                }
                 Self::commit_change(tx, audit).await
             }
 
@@ -247,8 +256,12 @@ macro_rules! impl_partner_store {
                 .bind(host)
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| Self::partner_conflict(e, "that domain belongs to another partner"))?;
-                $crate::one_row_changed(done.rows_affected())?;
+                .map_err(|e| Self::partner_conflict(e, "that domain belongs to another partner"));
+                let changed = done.and_then(|it| $crate::one_row_changed(it.rows_affected()));
+                if let Err(e) = changed {
+                    let _ = tx.rollback().await;
+                    return Err(e);
+                }
                 Self::commit_change(tx, audit).await
             }
 
