@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access_token::{Subject, Verifiers, looks_like_jwt};
 use crate::byok::{self, ByokConfig, TenantProviders};
-use crate::catalog::Route;
+use crate::catalog::{Deployment, Route};
 use crate::{Error, ErrorKind};
 use providers::Provider;
 
@@ -40,10 +40,14 @@ impl Principal {
     ///
     /// # Errors
     /// See [`TenantProviders::provider_for`].
-    pub fn provider_for<'a>(&'a self, route: &'a Route) -> Result<&'a Provider, Error> {
+    pub fn provider_for<'a>(
+        &'a self,
+        route: &Route,
+        deployment: &'a Deployment,
+    ) -> Result<&'a Provider, Error> {
         match &self.own_providers {
-            None => Ok(route.provider.as_ref()),
-            Some(own) => own.provider_for(route),
+            None => Ok(deployment.provider.as_ref()),
+            Some(own) => own.provider_for(route, deployment),
         }
     }
 }

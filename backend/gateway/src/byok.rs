@@ -15,7 +15,7 @@ use domain::{CredentialId, TenantId};
 use providers::{Provider, Reach};
 use secrecy::SecretString;
 
-use crate::catalog::Route;
+use crate::catalog::{Deployment, Route};
 use crate::{Error, ErrorKind};
 
 /// What the gateway needs to use tenants' credentials.
@@ -46,15 +46,19 @@ impl TenantProviders {
     /// `Unavailable` when the tenant's credential exists but cannot be used here (no master
     /// key, or sealed under a key this node does not have). The platform key is never used
     /// in its place: the tenant chose to pay its provider itself.
-    pub fn provider_for<'a>(&'a self, route: &'a Route) -> Result<&'a Provider, Error> {
-        match self.by_provider.get(&route.provider_name) {
-            None => Ok(route.provider.as_ref()),
+    pub fn provider_for<'a>(
+        &'a self,
+        route: &Route,
+        deployment: &'a Deployment,
+    ) -> Result<&'a Provider, Error> {
+        match self.by_provider.get(&deployment.provider_name) {
+            None => Ok(deployment.provider.as_ref()),
             Some(Ok(provider)) => Ok(provider.as_ref()),
             Some(Err(reason)) => Err(Error::new(
                 ErrorKind::Unavailable,
                 format!(
-                    "this tenant's own credential for provider `{}` cannot be used: {reason}",
-                    route.provider_name
+                    "this tenant's own credential for provider `{}` (model `{}`) cannot be used: {reason}",
+                    deployment.provider_name, route.alias
                 ),
             )),
         }

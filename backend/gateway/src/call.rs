@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 use domain::llm::messages::Betas;
 use domain::{RequestId, UsageId, UsageStatus};
 use journal::Ticket;
-use providers::{Call, Provider};
 use time::OffsetDateTime;
 
 use crate::Error;
 use crate::access::Principal;
 use crate::accounting::{Tickets, Tokens, UsageDraft, UsageSink};
-use crate::catalog::Route;
+use crate::catalog::{Deployment, Route};
 use crate::telemetry::Endpoint;
 
 /// Per-request state carried across stages.
@@ -41,16 +40,17 @@ impl RequestCtx {
             body_bytes: 0,
         }
     }
+}
 
-    /// What `provider` needs to serve this request on `route`: the upstream's model name, the
-    /// deadline its total timeout sets from the request's start, and the client's betas.
-    pub(crate) fn upstream_call<'a>(&'a self, route: &'a Route, provider: &Provider) -> Call<'a> {
-        Call {
-            upstream_model: &route.upstream_model,
-            deadline: self.started + provider.timeouts().total,
-            anthropic_beta: self.anthropic_beta.as_ref(),
-        }
-    }
+/// One failed try of a call that was tried again: kept in its usage record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// The deployment's name in its route.
+    pub deployment: Arc<str>,
+    /// What the client would have been answered had this been the last try.
+    pub http_status: u16,
+    pub error_code: &'static str,
+    pub latency: Duration,
 }
 
 /// How a call ended.
@@ -70,6 +70,10 @@ pub(crate) struct CallRecord {
     sink: UsageSink,
     ctx: RequestCtx,
     route: Arc<Route>,
+    /// The deployment being tried, or the one that answered.
+    deployment: usize,
+    /// Tries that failed before the last one; empty for a call answered at the first try.
+    attempts: Vec<Attempt>,
     endpoint: Endpoint,
     stream: bool,
     id: UsageId,
@@ -96,6 +100,16 @@ impl CallRecord {
             sink,
             ctx: ctx.clone(),
             route: route.clone(),
+            deployment: route
+                .primary()
+                .and_then(|first| {
+                    route
+                        .deployments
+                        .iter()
+                        .position(|it| std::ptr::eq(it, first))
+                })
+                .unwrap_or_default(),
+            attempts: Vec::new(),
             endpoint,
             stream,
             id: UsageId::new(),
@@ -113,13 +127,45 @@ impl CallRecord {
         &self.sink.lifecycle().draining
     }
 
-    pub(crate) fn upstream_answered(&self, after: Duration) {
-        self.route
+    fn deployment(&self) -> Option<&Deployment> {
+        self.route.deployments.get(self.deployment)
+    }
+
+    /// The call is about to try the route's deployment `index`.
+    pub(crate) fn trying(&mut self, index: usize) {
+        self.deployment = index;
+    }
+
+    /// The try in progress failed with `error` after `latency`; another one follows.
+    pub(crate) fn attempt_failed(&mut self, error: &Error, latency: Duration) {
+        let Some(deployment) = self.deployment() else {
+            return;
+        };
+        let attempt = Attempt {
+            deployment: deployment.name.clone(),
+            http_status: error.http_status(),
+            error_code: error.code().as_str(),
+            latency,
+        };
+        deployment
             .metrics
-            .record_upstream(self.endpoint, after.as_secs_f64());
+            .record_attempt_failed(self.endpoint, attempt.error_code);
+        self.attempts.push(attempt);
+    }
+
+    pub(crate) fn upstream_answered(&self, after: Duration) {
+        if let Some(deployment) = self.deployment() {
+            deployment
+                .metrics
+                .record_upstream(self.endpoint, after.as_secs_f64());
+        }
     }
 
     fn draft(&self, finish: Finish, latency: Duration) -> UsageDraft {
+        let (provider, upstream_model) = self.deployment().map_or_else(
+            || (Arc::from(""), Arc::from("")),
+            |it| (it.provider_name.clone(), it.upstream_model.clone()),
+        );
         UsageDraft {
             id: self.id,
             request_id: self.ctx.request_id,
@@ -127,8 +173,9 @@ impl CallRecord {
             key_id: self.ctx.principal.key.id,
             endpoint: self.endpoint,
             model_alias: self.route.alias.clone(),
-            provider: self.route.provider_name.clone(),
-            upstream_model: self.route.upstream_model.clone(),
+            provider,
+            upstream_model,
+            attempts: self.attempts.clone(),
             stream: self.stream,
             tokens: finish.tokens,
             status: finish.status,
@@ -185,13 +232,15 @@ impl CallRecord {
             (None, UsageStatus::ServerClosed) => Some("server_closed"),
             (None, _) => None,
         };
-        self.route.metrics.record(
-            self.endpoint,
-            outcome,
-            latency.as_secs_f64(),
-            finish.ttft.map(|it| it.as_secs_f64()),
-            reported,
-        );
+        if let Some(deployment) = self.deployment() {
+            deployment.metrics.record(
+                self.endpoint,
+                outcome,
+                latency.as_secs_f64(),
+                finish.ttft.map(|it| it.as_secs_f64()),
+                reported,
+            );
+        }
         let mut draft = self.draft(finish, latency);
         draft.tickets.opened = self.opened.take();
         self.sink.record(draft);

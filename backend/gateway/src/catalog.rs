@@ -1,26 +1,155 @@
-//! The model catalog: public aliases and the upstream each one is served by.
+//! The model catalog: public aliases, the deployments that serve each one, and how a call
+//! spreads over them and retries.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use providers::Provider;
 
+use crate::routing::{DeploymentStats, Strategy};
 use crate::telemetry::RouteMetrics;
 use crate::{Error, ErrorKind};
 
-/// One servable model: a public alias bound to a provider and the upstream's model name.
-#[derive(Debug, Clone)]
-pub struct Route {
-    pub alias: Arc<str>,
+/// One upstream that can answer for an alias: a provider, the upstream's model name, and
+/// how it ranks against the alias's other deployments.
+#[derive(Debug)]
+pub struct Deployment {
+    /// Unique within its route; shown to callers in a response header, so it is the
+    /// operator's word for it, never the platform's name.
+    pub name: Arc<str>,
     /// The configured provider's name (a bounded label: providers come from configuration).
     pub provider_name: Arc<str>,
     pub provider: Arc<Provider>,
     pub upstream_model: Arc<str>,
+    /// Share of traffic among deployments of equal priority (weighted strategy).
+    pub weight: u32,
+    /// Lower goes first; higher priorities are fallbacks.
+    pub priority: u32,
+    pub region: Option<Arc<str>>,
+    pub metrics: RouteMetrics,
+    /// Live figures the strategies read (latency).
+    pub stats: DeploymentStats,
+}
+
+/// How many tries a call gets and how long it may take across them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Tries in all, across deployments (at least one).
+    pub max_attempts: u32,
+    /// The whole call's deadline, over every try and wait; `None`: each provider's own
+    /// total timeout, counted from the request's start.
+    pub total_timeout: Option<Duration>,
+    /// The first wait before trying a deployment again; doubles each time, with jitter.
+    pub backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// One try per deployment, no waits beyond the providers' own timeouts.
+    pub fn once_each(deployments: usize) -> Self {
+        RetryPolicy {
+            max_attempts: u32::try_from(deployments.max(1)).unwrap_or(u32::MAX),
+            total_timeout: None,
+            backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// One servable model: a public alias and the deployments behind it.
+#[derive(Debug)]
+pub struct Route {
+    pub alias: Arc<str>,
     /// Shown as `owned_by` in `/v1/models`.
     pub owned_by: Arc<str>,
     /// Unix seconds shown as `created` in `/v1/models`.
     pub created: i64,
-    pub metrics: RouteMetrics,
+    /// In configuration order; never empty.
+    pub deployments: Vec<Deployment>,
+    pub strategy: Strategy,
+    pub retry: RetryPolicy,
+    /// Next start of a round-robin route.
+    pub(crate) turn: std::sync::atomic::AtomicUsize,
+}
+
+impl Route {
+    /// A route served by one deployment, tried once: the form `[[models]]` with a single
+    /// `provider` has always meant.
+    pub fn single(
+        alias: &str,
+        owned_by: &str,
+        created: i64,
+        provider_name: &str,
+        provider: Arc<Provider>,
+        upstream_model: &str,
+    ) -> Self {
+        Route::new(
+            alias,
+            owned_by,
+            created,
+            vec![Deployment::new(
+                alias,
+                provider_name,
+                provider_name,
+                provider,
+                upstream_model,
+            )],
+            Strategy::Priority,
+            RetryPolicy::once_each(1),
+        )
+    }
+
+    pub fn new(
+        alias: &str,
+        owned_by: &str,
+        created: i64,
+        deployments: Vec<Deployment>,
+        strategy: Strategy,
+        retry: RetryPolicy,
+    ) -> Self {
+        Route {
+            alias: alias.into(),
+            owned_by: owned_by.into(),
+            created,
+            deployments,
+            strategy,
+            retry,
+            turn: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// The deployment tried first when nothing has failed: what decides how a call is
+    /// shaped when the shapes differ (a Messages call relayed or translated).
+    /// `None` only for a route without deployments, which `Catalog::new` refuses.
+    pub fn primary(&self) -> Option<&Deployment> {
+        self.deployments
+            .iter()
+            .enumerate()
+            .min_by_key(|(i, it)| (it.priority, *i))
+            .map(|(_, it)| it)
+    }
+}
+
+impl Deployment {
+    /// A deployment with weight 1 and priority 0; set the rest on the value.
+    pub fn new(
+        alias: &str,
+        name: &str,
+        provider_name: &str,
+        provider: Arc<Provider>,
+        upstream_model: &str,
+    ) -> Self {
+        Deployment {
+            name: name.into(),
+            provider_name: provider_name.into(),
+            provider,
+            upstream_model: upstream_model.into(),
+            weight: 1,
+            priority: 0,
+            region: None,
+            metrics: RouteMetrics::new(alias, provider_name),
+            stats: DeploymentStats::default(),
+        }
+    }
 }
 
 /// Every configured model, looked up by alias on each request.
@@ -33,13 +162,20 @@ pub struct Catalog {
 
 impl Catalog {
     /// # Errors
-    /// `Internal` when an alias is listed twice (configuration validation catches it first).
+    /// `Internal` when an alias is listed twice or has no deployment (configuration
+    /// validation catches both first).
     pub fn new(routes: Vec<Route>) -> Result<Self, Error> {
         let mut res = Catalog::default();
         for route in routes {
             if res.routes.contains_key(&route.alias) {
                 return Err(Error::internal(format!(
                     "model `{}` defined twice",
+                    route.alias
+                )));
+            }
+            if route.deployments.is_empty() {
+                return Err(Error::internal(format!(
+                    "model `{}` has no deployment",
                     route.alias
                 )));
             }

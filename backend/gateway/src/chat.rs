@@ -1,20 +1,21 @@
 //! `POST /v1/chat/completions`, stage by stage. Reading `handle` top to bottom shows the
-//! whole order: validate → route → authorize → dispatch (commit point: the first streamed
-//! event) → account.
+//! whole order: validate → route → authorize → dispatch over the route's deployments (commit
+//! point: the first streamed event) → account.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use domain::UsageStatus;
 use domain::llm::{ChatRequest, ChatResponse, Content};
-use providers::{Call, Provider, UsageReport};
+use providers::{Provider, UsageReport};
 
 use crate::accounting::Tokens;
 use crate::call::{CallRecord, Finish, RequestCtx};
 use crate::catalog::Route;
+use crate::dispatch::dispatch;
 use crate::stream::AccountedStream;
 use crate::telemetry::Endpoint;
-use crate::{Error, Gateway, Outcome};
+use crate::{Answer, Error, Gateway, Outcome};
 
 /// Serves one chat completion, streamed or not, as `endpoint` (the endpoint the key must be
 /// allowed and the usage is recorded under: chat completions, or Anthropic's messages).
@@ -26,77 +27,65 @@ pub(crate) async fn handle(
     ctx: &RequestCtx,
     req: ChatRequest,
     endpoint: Endpoint,
-) -> Result<Outcome, Error> {
+) -> Result<Answer<Outcome>, Error> {
     req.validate()?;
     let stream = req.is_stream();
-    let Opened {
-        record,
-        provider,
-        call,
-        ..
-    } = open(gw, ctx, &req.model, endpoint, stream)?;
+    let (route, record) = open(gw, ctx, &req.model, endpoint, stream)?;
     if stream {
-        return match provider.chat_stream(&req, call).await {
-            Ok(events) => {
-                let wants_usage = req.wants_stream_usage();
-                let prompt = Box::new(move || prompt_text(&req));
-                Ok(Outcome::Stream(Box::new(AccountedStream::new(
-                    events,
-                    record,
-                    wants_usage,
-                    prompt,
-                ))))
-            }
-            Err(e) => Err(failed(record, e.into())),
-        };
+        let (sent, record) = dispatch(ctx, route, record, all, never, |provider, call| {
+            provider.chat_stream(&req, call)
+        })
+        .await?;
+        let wants_usage = req.wants_stream_usage();
+        let prompt = Box::new(move || prompt_text(&req));
+        let stream = AccountedStream::new(sent.answer, record, wants_usage, prompt);
+        return Ok(Answer {
+            body: Outcome::Stream(Box::new(stream)),
+            headers: sent.headers,
+        });
     }
-    let asked = Instant::now();
-    match provider.chat(&req, call).await {
-        Ok(reply) => {
-            answered(record, asked, reply.usage, || {
-                (prompt_text(&req), completion_text(&reply.body))
-            });
-            Ok(Outcome::Complete(reply.body))
-        }
-        Err(e) => Err(failed(record, e.into())),
-    }
+    let (sent, record) = dispatch(ctx, route, record, all, never, |provider, call| {
+        provider.chat(&req, call)
+    })
+    .await?;
+    let reply = sent.answer;
+    answered(record, sent.asked, reply.usage, || {
+        (prompt_text(&req), completion_text(&reply.body))
+    });
+    Ok(Answer {
+        body: Outcome::Complete(reply.body),
+        headers: sent.headers,
+    })
 }
 
-/// A checked call, routed and authorized, with its usage record opened.
-pub(crate) struct Opened<'a> {
-    pub route: &'a Arc<Route>,
-    /// Records the call exactly once, however it ends.
-    pub record: CallRecord,
-    /// The route's provider, or the tenant's own variant of it.
-    pub provider: &'a Provider,
-    pub call: Call<'a>,
+/// Every provider serves chat.
+pub(crate) fn all(_: &Provider) -> bool {
+    true
+}
+
+/// The error of a route no deployment of which serves the call: cannot happen where every
+/// provider serves it.
+pub(crate) fn never() -> Error {
+    Error::internal("no deployment of the route serves chat")
 }
 
 /// The stages every call passes between checking its body and dispatching it: resolve the
-/// model and check the key may use it and `endpoint`, open the usage record (from here on
-/// the call is recorded, failed or not), and pick the provider.
+/// model and check the key may use it and `endpoint`, and open the usage record (from here on
+/// the call is recorded, failed or not). Which provider serves it is decided per try, by
+/// `dispatch`.
 ///
 /// # Errors
-/// Unknown or forbidden models and endpoints, and a tenant credential that cannot be used.
+/// Unknown or forbidden models and endpoints.
 pub(crate) fn open<'a>(
     gw: &'a Gateway,
-    ctx: &'a RequestCtx,
+    ctx: &RequestCtx,
     model: &str,
     endpoint: Endpoint,
     stream: bool,
-) -> Result<Opened<'a>, Error> {
+) -> Result<(&'a Arc<Route>, CallRecord), Error> {
     let route = gw.authorize(ctx, endpoint, model)?;
     let record = CallRecord::new(gw.usage.clone(), ctx, route, endpoint, stream);
-    let provider = match ctx.principal.provider_for(route) {
-        Ok(provider) => provider,
-        Err(e) => return Err(failed(record, e)),
-    };
-    Ok(Opened {
-        route,
-        record,
-        provider,
-        call: ctx.upstream_call(route, provider),
-    })
+    Ok((route, record))
 }
 
 /// Records a complete (non-streamed) answer asked for at `asked`: with the upstream's usage,
@@ -127,12 +116,6 @@ pub(crate) fn answered(
         error: None,
         ttft: None,
     });
-}
-
-/// Records a failed call and hands the error back.
-pub(crate) fn failed(record: CallRecord, error: Error) -> Error {
-    record.fail(&error);
-    error
 }
 
 /// Everything the model read, for a tokenizer estimate: message text, tool calls and tools.

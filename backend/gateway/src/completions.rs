@@ -1,8 +1,7 @@
 //! `POST /v1/completions` (legacy text completions). Providers with a native endpoint get the
 //! request as it came; chat-only providers (Anthropic) are served through chat, with the
-//! prompt as one user message and the answer mapped back to `text_completion` objects.
-
-use std::time::Instant;
+//! prompt as one user message and the answer mapped back to `text_completion` objects. The
+//! choice is made per try: a route's deployments may differ.
 
 use bytes::Bytes;
 use domain::llm::chat::{ChatChunk, ChatResponse};
@@ -12,10 +11,11 @@ use futures_util::StreamExt;
 use providers::{EventStream, ProviderError, Reply, StreamEvent};
 
 use crate::call::RequestCtx;
-use crate::chat::{Opened, answered, failed, open};
+use crate::chat::{all, answered, never, open};
+use crate::dispatch::dispatch;
 use crate::stream::AccountedStream;
 use crate::telemetry::Endpoint;
-use crate::{Error, Gateway, Outcome};
+use crate::{Answer, Error, Gateway, Outcome};
 
 /// # Errors
 /// Invalid requests, unknown or forbidden models, and upstream failures before the commit point.
@@ -23,75 +23,79 @@ pub(crate) async fn handle(
     gw: &Gateway,
     ctx: &RequestCtx,
     req: CompletionRequest,
-) -> Result<Outcome, Error> {
+) -> Result<Answer<Outcome>, Error> {
     req.validate()?;
     let stream = req.is_stream();
-    let Opened {
-        record,
-        provider,
-        call,
-        ..
-    } = open(gw, ctx, &req.model, Endpoint::Completions, stream)?;
-    let native = provider.capabilities().completions;
-    let chat = if native {
-        None
-    } else {
-        match as_chat(&req) {
-            Ok(chat) => Some(chat),
-            Err(e) => return Err(failed(record, e)),
-        }
-    };
+    let (route, record) = open(gw, ctx, &req.model, Endpoint::Completions, stream)?;
     if stream {
-        let events = match &chat {
-            None => provider.completion_stream(&req, call).await,
-            Some(chat) => provider
-                .chat_stream(chat, call)
-                .await
-                .map(chunks_as_completions),
-        };
-        return match events {
-            Ok(events) => {
-                let wants_usage = req.wants_stream_usage();
-                let prompt = Box::new(move || req.prompt.joined_text());
-                Ok(Outcome::Stream(Box::new(AccountedStream::new(
-                    events,
-                    record,
-                    wants_usage,
-                    prompt,
-                ))))
+        let asked = &req;
+        let (sent, record) = dispatch(
+            ctx,
+            route,
+            record,
+            all,
+            never,
+            |provider, call| async move {
+                if provider.capabilities().completions {
+                    provider.completion_stream(asked, call).await
+                } else {
+                    let chat = as_chat(asked)?;
+                    provider
+                        .chat_stream(&chat, call)
+                        .await
+                        .map(chunks_as_completions)
+                }
+            },
+        )
+        .await?;
+        let wants_usage = req.wants_stream_usage();
+        let prompt = Box::new(move || req.prompt.joined_text());
+        let stream = AccountedStream::new(sent.answer, record, wants_usage, prompt);
+        return Ok(Answer {
+            body: Outcome::Stream(Box::new(stream)),
+            headers: sent.headers,
+        });
+    }
+    let asked = &req;
+    let (sent, record) = dispatch(
+        ctx,
+        route,
+        record,
+        all,
+        never,
+        |provider, call| async move {
+            if provider.capabilities().completions {
+                provider.completion(asked, call).await
+            } else {
+                let chat = as_chat(asked)?;
+                provider
+                    .chat(&chat, call)
+                    .await
+                    .and_then(response_as_completion)
             }
-            Err(e) => Err(failed(record, e.into())),
-        };
-    }
-    let asked = Instant::now();
-    let reply = match &chat {
-        None => provider.completion(&req, call).await,
-        Some(chat) => provider
-            .chat(chat, call)
-            .await
-            .and_then(response_as_completion),
-    };
-    match reply {
-        Ok(reply) => {
-            answered(record, asked, reply.usage, || {
-                (req.prompt.joined_text(), completion_text(&reply.body))
-            });
-            Ok(Outcome::Complete(reply.body))
-        }
-        Err(e) => Err(failed(record, e.into())),
-    }
+        },
+    )
+    .await?;
+    let reply = sent.answer;
+    answered(record, sent.asked, reply.usage, || {
+        (req.prompt.joined_text(), completion_text(&reply.body))
+    });
+    Ok(Answer {
+        body: Outcome::Complete(reply.body),
+        headers: sent.headers,
+    })
 }
 
 /// The chat request that stands for a completion request.
-fn as_chat(req: &CompletionRequest) -> Result<ChatRequest, Error> {
+fn as_chat(req: &CompletionRequest) -> Result<ChatRequest, ProviderError> {
     let prompt = req.prompt.as_single_text().ok_or_else(|| {
-        Error::invalid(
+        ProviderError::invalid_param(
             "prompt",
             "this model's provider accepts `prompt` only as a single string",
         )
     })?;
     if req.echo == Some(true) || req.suffix.is_some() || req.logprobs.is_some() {
-        return Err(Error::invalid(
+        return Err(ProviderError::invalid_param(
             "prompt",
             "`echo`, `suffix` and `logprobs` are not supported by this model's provider",
         ));

@@ -1,13 +1,13 @@
 //! `POST /v1/embeddings`.
 
-use std::time::Instant;
-
+use bytes::Bytes;
 use domain::llm::EmbeddingRequest;
 
 use crate::call::RequestCtx;
-use crate::chat::{Opened, answered, failed, open};
+use crate::chat::{answered, open};
+use crate::dispatch::{dispatch, unsupported};
 use crate::telemetry::Endpoint;
-use crate::{Error, ErrorKind, Gateway};
+use crate::{Answer, Error, Gateway};
 
 /// # Errors
 /// Invalid requests, unknown or forbidden models, models without embeddings, upstream failures.
@@ -15,30 +15,24 @@ pub(crate) async fn handle(
     gw: &Gateway,
     ctx: &RequestCtx,
     req: EmbeddingRequest,
-) -> Result<bytes::Bytes, Error> {
+) -> Result<Answer<Bytes>, Error> {
     req.validate()?;
-    let Opened {
+    let (route, record) = open(gw, ctx, &req.model, Endpoint::Embeddings, false)?;
+    let (sent, record) = dispatch(
+        ctx,
         route,
         record,
-        provider,
-        call,
-    } = open(gw, ctx, &req.model, Endpoint::Embeddings, false)?;
-    if !provider.capabilities().embeddings {
-        let error = Error::new(
-            ErrorKind::UnsupportedEndpoint,
-            format!("the model `{}` does not serve embeddings", route.alias),
-        )
-        .with_param("model");
-        return Err(failed(record, error));
-    }
-    let asked = Instant::now();
-    match provider.embed(&req, call).await {
-        Ok(reply) => {
-            answered(record, asked, reply.usage, || {
-                (req.input.texts().join("\n"), String::new())
-            });
-            Ok(reply.body)
-        }
-        Err(e) => Err(failed(record, e.into())),
-    }
+        |provider| provider.capabilities().embeddings,
+        || unsupported(route, "embeddings"),
+        |provider, call| provider.embed(&req, call),
+    )
+    .await?;
+    let reply = sent.answer;
+    answered(record, sent.asked, reply.usage, || {
+        (req.input.texts().join("\n"), String::new())
+    });
+    Ok(Answer {
+        body: reply.body,
+        headers: sent.headers,
+    })
 }

@@ -7,6 +7,8 @@ use std::time::Duration;
 use api_types::ErrorCode;
 use providers::{ProviderError, ProviderErrorKind};
 
+use crate::headers::ResponseHeaders;
+
 /// Who caused a failure: it decides log levels and which metrics count it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorSource {
@@ -110,6 +112,9 @@ pub struct Error {
     pub upstream_status: Option<u16>,
     /// Detail for logs only (upstream bodies, causes); never sent to clients.
     pub detail: Option<String>,
+    /// What the pipeline's stages tell the client besides the body (which deployments were
+    /// tried, for a failed call).
+    pub headers: ResponseHeaders,
 }
 
 impl Error {
@@ -121,6 +126,7 @@ impl Error {
             retry_after: None,
             upstream_status: None,
             detail: None,
+            headers: ResponseHeaders::default(),
         }
     }
 
@@ -211,6 +217,7 @@ impl From<ProviderError> for Error {
             retry_after: e.retry_after,
             upstream_status: e.upstream_status,
             detail: e.debug_body,
+            headers: ResponseHeaders::default(),
         }
     }
 }

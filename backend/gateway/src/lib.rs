@@ -11,9 +11,12 @@ mod call;
 pub mod catalog;
 mod chat;
 mod completions;
+mod dispatch;
 mod embeddings;
 mod error;
+pub mod headers;
 mod messages;
+pub mod routing;
 mod stream;
 pub mod telemetry;
 pub mod tokens;
@@ -31,9 +34,10 @@ pub use access::{Access, Principal};
 pub use access_token::Verifiers;
 pub use accounting::{Config as UsageConfig, Lifecycle as UsageLifecycle, UsageDraft};
 pub use byok::ByokConfig;
-pub use call::RequestCtx;
-pub use catalog::{Catalog, Route};
+pub use call::{Attempt, RequestCtx};
+pub use catalog::{Catalog, Deployment, RetryPolicy, Route};
 pub use error::{Error, ErrorKind, ErrorSource};
+pub use headers::{HeaderText, ResponseHeaders};
 pub use messages::{MessagesItem, MessagesOutcome, MessagesStream};
 pub use stream::{AccountedStream, StreamItem};
 
@@ -52,7 +56,14 @@ pub struct Config {
     pub token_issuer: String,
 }
 
-/// The answer to a data-plane call.
+/// What a data-plane call answers: its body, and the headers the pipeline's stages added.
+#[derive(Debug)]
+pub struct Answer<B> {
+    pub body: B,
+    pub headers: ResponseHeaders,
+}
+
+/// The body of an answer to an OpenAI-shaped call.
 #[derive(Debug)]
 pub enum Outcome {
     /// A complete JSON body.
@@ -163,7 +174,7 @@ impl Gateway {
 
     /// # Errors
     /// See [`chat::handle`].
-    pub async fn chat(&self, ctx: &RequestCtx, req: ChatRequest) -> Result<Outcome, Error> {
+    pub async fn chat(&self, ctx: &RequestCtx, req: ChatRequest) -> Result<Answer<Outcome>, Error> {
         chat::handle(self, ctx, req, telemetry::Endpoint::ChatCompletions).await
     }
 
@@ -173,7 +184,7 @@ impl Gateway {
         &self,
         ctx: &RequestCtx,
         req: domain::llm::messages::MessagesRequest,
-    ) -> Result<MessagesOutcome, Error> {
+    ) -> Result<Answer<MessagesOutcome>, Error> {
         messages::handle(self, ctx, req).await
     }
 
@@ -193,7 +204,7 @@ impl Gateway {
         &self,
         ctx: &RequestCtx,
         req: CompletionRequest,
-    ) -> Result<Outcome, Error> {
+    ) -> Result<Answer<Outcome>, Error> {
         completions::handle(self, ctx, req).await
     }
 
@@ -203,7 +214,7 @@ impl Gateway {
         &self,
         ctx: &RequestCtx,
         req: EmbeddingRequest,
-    ) -> Result<Bytes, Error> {
+    ) -> Result<Answer<Bytes>, Error> {
         embeddings::handle(self, ctx, req).await
     }
 

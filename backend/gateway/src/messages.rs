@@ -7,8 +7,8 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use bytes::Bytes;
 use domain::llm::messages::{self, Event, MessagesRequest, StreamTranslator};
@@ -17,11 +17,15 @@ use futures_util::Stream;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use providers::Provider;
+
 use crate::call::RequestCtx;
+use crate::catalog::Route;
 use crate::chat;
+use crate::dispatch::{dispatch, unsupported};
 use crate::stream::{AccountedStream, StreamItem};
 use crate::telemetry::Endpoint;
-use crate::{Error, ErrorKind, Gateway, Outcome};
+use crate::{Answer, Error, ErrorKind, Gateway, Outcome};
 
 /// The answer to a Messages call.
 #[derive(Debug)]
@@ -51,73 +55,82 @@ pub(crate) async fn handle(
     gw: &Gateway,
     ctx: &RequestCtx,
     req: MessagesRequest,
-) -> Result<MessagesOutcome, Error> {
-    // A tenant's own credential changes a provider's key, never its kind: the route tells.
-    if gw
-        .catalog
-        .resolve(&req.model)
-        .is_ok_and(|route| route.provider.capabilities().messages)
-    {
+) -> Result<Answer<MessagesOutcome>, Error> {
+    // A tenant's own credential changes a provider's key, never its kind: the route's first
+    // deployment tells which path the call takes.
+    if gw.catalog.resolve(&req.model).is_ok_and(speaks_messages) {
         return relay(gw, ctx, req).await;
     }
     let alias = req.model.clone();
     let chat = messages::to_chat(req)?;
-    match chat::handle(gw, ctx, chat, Endpoint::Messages).await? {
+    let answer = chat::handle(gw, ctx, chat, Endpoint::Messages).await?;
+    let body = match answer.body {
         Outcome::Complete(body) => {
             let response: ChatResponse = lenient(&body).ok_or_else(untranslatable)?;
             let message = messages::message_from_chat(&response);
             let json = serde_json::to_vec(&message).map_err(|_| untranslatable())?;
-            Ok(MessagesOutcome::Complete(Bytes::from(json)))
+            MessagesOutcome::Complete(Bytes::from(json))
         }
-        Outcome::Stream(stream) => Ok(MessagesOutcome::Stream(Box::new(MessagesStream::new(
+        Outcome::Stream(stream) => MessagesOutcome::Stream(Box::new(MessagesStream::new(
             stream,
             Some(StreamTranslator::new(ctx.request_id.to_string(), alias)),
-        )))),
-    }
+        ))),
+    };
+    Ok(Answer {
+        body,
+        headers: answer.headers,
+    })
+}
+
+/// Whether a route's calls are relayed to an upstream that speaks the Messages API.
+fn speaks_messages(route: &Arc<Route>) -> bool {
+    route
+        .primary()
+        .is_some_and(|it| it.provider.capabilities().messages)
 }
 
 /// Relays a call to an upstream that speaks the Messages API, after the same checks, in the
-/// same order, as the translated path: a bad call gets the same answer and never leaves.
+/// same order, as the translated path: a bad call gets the same answer and never leaves. Only
+/// the route's deployments that speak it are tried.
 async fn relay(
     gw: &Gateway,
     ctx: &RequestCtx,
     req: MessagesRequest,
-) -> Result<MessagesOutcome, Error> {
+) -> Result<Answer<MessagesOutcome>, Error> {
     // The canonical form is only checked here, and kept for a tokenizer estimate.
     let chat = messages::to_chat(req.clone())?;
     chat.validate()?;
     let stream = req.is_stream();
-    let chat::Opened {
-        record,
-        provider,
-        call,
-        ..
-    } = chat::open(gw, ctx, &req.model, Endpoint::Messages, stream)?;
+    let (route, record) = chat::open(gw, ctx, &req.model, Endpoint::Messages, stream)?;
+    let relays = |provider: &Provider| provider.capabilities().messages;
+    let none = || unsupported(route, "Anthropic's Messages API");
     if stream {
-        return match provider.messages_stream(req, call).await {
-            Ok(events) => {
-                let prompt = Box::new(move || chat::prompt_text(&chat));
-                Ok(MessagesOutcome::Stream(Box::new(MessagesStream::new(
-                    Box::new(AccountedStream::new(events, record, true, prompt)),
-                    None,
-                ))))
-            }
-            Err(e) => Err(chat::failed(record, e.into())),
-        };
+        let (sent, record) = dispatch(ctx, route, record, relays, none, |provider, call| {
+            provider.messages_stream(req.clone(), call)
+        })
+        .await?;
+        let prompt = Box::new(move || chat::prompt_text(&chat));
+        let stream = AccountedStream::new(sent.answer, record, true, prompt);
+        return Ok(Answer {
+            body: MessagesOutcome::Stream(Box::new(MessagesStream::new(Box::new(stream), None))),
+            headers: sent.headers,
+        });
     }
-    let asked = Instant::now();
-    match provider.messages(req, call).await {
-        Ok(reply) => {
-            chat::answered(record, asked, reply.usage, || {
-                (
-                    chat::prompt_text(&chat),
-                    providers::anthropic::message_text(&reply.body),
-                )
-            });
-            Ok(MessagesOutcome::Complete(reply.body))
-        }
-        Err(e) => Err(chat::failed(record, e.into())),
-    }
+    let (sent, record) = dispatch(ctx, route, record, relays, none, |provider, call| {
+        provider.messages(req.clone(), call)
+    })
+    .await?;
+    let reply = sent.answer;
+    chat::answered(record, sent.asked, reply.usage, || {
+        (
+            chat::prompt_text(&chat),
+            providers::anthropic::message_text(&reply.body),
+        )
+    });
+    Ok(Answer {
+        body: MessagesOutcome::Complete(reply.body),
+        headers: sent.headers,
+    })
 }
 
 /// Counts the prompt tokens of a Messages request, for `POST /v1/messages/count_tokens`: by
@@ -135,7 +148,10 @@ pub(crate) async fn count_tokens(
     let chat = messages::to_chat(req.clone())?;
     chat.validate()?;
     let route = gw.authorize(ctx, Endpoint::Messages, &chat.model)?;
-    let provider = ctx.principal.provider_for(route)?;
+    let Some(deployment) = route.primary() else {
+        return Err(unsupported(route, "token counting"));
+    };
+    let provider = ctx.principal.provider_for(route, deployment)?;
     if !provider.capabilities().messages {
         return crate::tokens::count_off_thread(chat::prompt_text(&chat))
             .await
@@ -152,7 +168,11 @@ pub(crate) async fn count_tokens(
                 }
             });
     }
-    let call = ctx.upstream_call(route, provider);
+    let call = providers::Call {
+        upstream_model: &deployment.upstream_model,
+        deadline: ctx.started + provider.timeouts().total,
+        anthropic_beta: ctx.anthropic_beta.as_ref(),
+    };
     Ok(provider.count_message_tokens(req, call).await?)
 }
 

@@ -128,6 +128,18 @@ impl RouteMetrics {
         m.completion_tokens.increment(tokens.1);
     }
 
+    /// Records one try that failed and was followed by another (`outcome`: its error code).
+    pub fn record_attempt_failed(&self, endpoint: Endpoint, outcome: &'static str) {
+        metrics::counter!(
+            "gateway_failed_attempts_total",
+            "endpoint" => endpoint.as_str(),
+            "model" => self.model.clone(),
+            "provider" => self.provider.clone(),
+            "outcome" => outcome,
+        )
+        .increment(1);
+    }
+
     /// Records how long the upstream took to answer (to the first event, for streams).
     pub fn record_upstream(&self, endpoint: Endpoint, secs: f64) {
         if let Some(m) = self.of(endpoint) {

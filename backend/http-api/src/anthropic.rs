@@ -3,7 +3,7 @@
 //! named-event stream framing, so Anthropic's SDKs work by changing only their base URL.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use bytes::Bytes;
@@ -88,10 +88,7 @@ impl ResponseError for AnthropicError {
         error::log(&self.0);
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
-        if let Some(wait) = self.0.retry_after {
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            res.insert_header((RETRY_AFTER, secs.max(1).to_string()));
-        }
+        error::error_headers(&mut res, &self.0);
         res.body(error_json(&self.0))
     }
 }
@@ -127,11 +124,14 @@ pub(crate) async fn messages(
     let (mut ctx, body) = openai::prepare(&req, payload, &state).await?;
     ctx.anthropic_beta = betas(&req)?;
     let request: MessagesRequest = body::decode(&body)?;
-    Ok(match state.gateway.messages(&ctx, request).await? {
-        MessagesOutcome::Complete(json) => HttpResponse::Ok()
+    let answer = state.gateway.messages(&ctx, request).await?;
+    let mut res = HttpResponse::Ok();
+    error::stage_headers(&mut res, &answer.headers);
+    Ok(match answer.body {
+        MessagesOutcome::Complete(json) => res
             .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
             .body(json),
-        MessagesOutcome::Stream(stream) => HttpResponse::Ok()
+        MessagesOutcome::Stream(stream) => res
             .insert_header((CONTENT_TYPE, HeaderValue::from_static("text/event-stream")))
             .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-cache")))
             .insert_header(("x-accel-buffering", HeaderValue::from_static("no")))

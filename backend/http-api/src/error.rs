@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use gateway::{Error, ErrorKind, ErrorSource};
 use serde::Serialize;
 
@@ -94,11 +94,33 @@ impl ResponseError for ApiError {
         log(&self.0);
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
-        if let Some(wait) = self.0.retry_after {
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            res.insert_header((RETRY_AFTER, secs.max(1).to_string()));
-        }
+        error_headers(&mut res, &self.0);
         res.body(error_json(&self.0))
+    }
+}
+
+/// The headers of an error answer, in either API's shape: when to retry, and what the
+/// pipeline's stages said.
+pub(crate) fn error_headers(res: &mut HttpResponseBuilder, e: &Error) {
+    if let Some(wait) = e.retry_after {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        res.insert_header((RETRY_AFTER, secs.max(1).to_string()));
+    }
+    stage_headers(res, &e.headers);
+}
+
+/// Writes the headers the gateway's stages added. A value that is not a valid header (names
+/// are checked when configured, so none should be) is left out rather than failing the answer.
+pub(crate) fn stage_headers(res: &mut HttpResponseBuilder, headers: &gateway::ResponseHeaders) {
+    for (name, value) in headers.iter() {
+        let value = match value {
+            gateway::HeaderText::Number(n) => HeaderValue::from(*n),
+            gateway::HeaderText::Shared(text) => match HeaderValue::from_str(text) {
+                Ok(it) => it,
+                Err(_) => continue,
+            },
+        };
+        res.insert_header((name, value));
     }
 }
 

@@ -8,8 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use gateway::catalog::Route;
-use gateway::telemetry::RouteMetrics;
+use gateway::catalog::{Deployment, Route};
 use gateway::{Catalog, Gateway};
 use metrics_exporter_prometheus::PrometheusHandle;
 use providers::Provider;
@@ -111,24 +110,37 @@ pub fn build_catalog(
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|it| i64::try_from(it.as_secs()).unwrap_or(0))
         .unwrap_or(0);
-    let routes = settings
-        .models
-        .iter()
-        .map(|model| {
-            let provider = providers
-                .get(&model.provider)
-                .with_context(|| format!("model `{}`: unknown provider", model.alias))?;
-            Ok(Route {
-                alias: model.alias.as_str().into(),
-                provider_name: model.provider.as_str().into(),
-                provider: provider.clone(),
-                upstream_model: model.upstream_model.as_str().into(),
-                owned_by: model.owned_by.as_str().into(),
-                created,
-                metrics: RouteMetrics::new(&model.alias, &model.provider),
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut routes = Vec::with_capacity(settings.models.len());
+    for model in &settings.models {
+        let mut deployments = Vec::with_capacity(model.deployments.len());
+        for it in &model.deployments {
+            let provider = providers.get(&it.provider).with_context(|| {
+                format!(
+                    "model `{}`: unknown provider `{}`",
+                    model.alias, it.provider
+                )
+            })?;
+            let mut deployment = Deployment::new(
+                &model.alias,
+                &it.name,
+                &it.provider,
+                provider.clone(),
+                &it.upstream_model,
+            );
+            deployment.weight = it.weight;
+            deployment.priority = it.priority;
+            deployment.region = it.region.as_deref().map(Into::into);
+            deployments.push(deployment);
+        }
+        routes.push(Route::new(
+            &model.alias,
+            &model.owned_by,
+            created,
+            deployments,
+            model.strategy,
+            model.retry,
+        ));
+    }
     Catalog::new(routes).map_err(|e| anyhow::anyhow!(e.message))
 }
 

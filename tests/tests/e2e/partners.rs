@@ -376,6 +376,10 @@ async fn nothing_on_a_partners_domain_names_the_platform() {
         seen.push(headers);
         seen.push(res.text().await.unwrap());
     }
+    assert!(
+        seen.iter().any(|it| it.contains("x-upstream-deployment")),
+        "the routing headers are among what was checked"
+    );
     let stream = app
         .client()
         .post(format!("{}/v1/chat/completions", app.url))

@@ -176,6 +176,7 @@ impl<'a> Line<'a> {
             model_alias: Arc::from(self.model_alias.as_ref()),
             provider: Arc::from(self.provider.as_ref()),
             upstream_model: Arc::from(self.upstream_model.as_ref()),
+            attempts: Vec::new(),
             stream: self.stream,
             tokens,
             status: UsageStatus::from_stored(&self.status)?,

@@ -97,6 +97,8 @@ pub struct UsageDraft {
     pub model_alias: Arc<str>,
     pub provider: Arc<str>,
     pub upstream_model: Arc<str>,
+    /// Tries that failed before the one recorded here; only that one is billed.
+    pub attempts: Vec<crate::call::Attempt>,
     pub stream: bool,
     pub tokens: Tokens,
     pub status: UsageStatus,
@@ -660,6 +662,7 @@ mod tests {
             model_alias: "m".into(),
             provider: "p".into(),
             upstream_model: "u".into(),
+            attempts: Vec::new(),
             stream: false,
             tokens: Tokens::Reported(UsageReport {
                 counts: domain::llm::TokenCounts {

@@ -7,7 +7,7 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use domain::llm::{ChatRequest, CompletionRequest, EmbeddingRequest};
-use gateway::{Outcome, RequestCtx};
+use gateway::{Answer, Outcome, RequestCtx};
 
 use crate::error::ApiError;
 use crate::{AppState, auth, body, middleware, sse};
@@ -29,12 +29,14 @@ pub(crate) async fn prepare(
     Ok((ctx, body))
 }
 
-fn respond(outcome: Outcome) -> HttpResponse {
-    match outcome {
-        Outcome::Complete(json) => HttpResponse::Ok()
+fn respond(answer: Answer<Outcome>) -> HttpResponse {
+    let mut res = HttpResponse::Ok();
+    crate::error::stage_headers(&mut res, &answer.headers);
+    match answer.body {
+        Outcome::Complete(json) => res
             .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
             .body(json),
-        Outcome::Stream(stream) => HttpResponse::Ok()
+        Outcome::Stream(stream) => res
             .insert_header((CONTENT_TYPE, HeaderValue::from_static("text/event-stream")))
             .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-cache")))
             // Tells nginx-style proxies in front of us not to buffer the stream.
@@ -82,7 +84,9 @@ pub(crate) async fn embeddings(
 ) -> Result<HttpResponse, ApiError> {
     let (ctx, body) = prepare(&req, payload, &state).await?;
     let embedding: EmbeddingRequest = body::decode(&body)?;
-    Ok(respond(Outcome::Complete(
-        state.gateway.embeddings(&ctx, embedding).await?,
-    )))
+    let answer = state.gateway.embeddings(&ctx, embedding).await?;
+    Ok(respond(Answer {
+        body: Outcome::Complete(answer.body),
+        headers: answer.headers,
+    }))
 }

@@ -3,8 +3,9 @@
 //!
 //! Raw structs mirror the file (`raw`: `deny_unknown_fields`, every field optional);
 //! `Settings` is the validated result with defaults filled in. Where values come from and how
-//! errors are located is `source`; the two sections with most rules have their own modules:
-//! upstream providers (`upstreams`) and single sign-on (`single_sign_on`).
+//! errors are located is `source`; the sections with most rules have their own modules:
+//! upstream providers (`upstreams`), models and their deployments (`routes`) and single
+//! sign-on (`single_sign_on`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use toml::Spanned;
 pub struct ConfigError(pub String);
 
 mod raw;
+mod routes;
 mod single_sign_on;
 mod source;
 #[cfg(test)]
@@ -27,6 +29,8 @@ mod tests;
 mod upstreams;
 
 use raw::*;
+use routes::model_settings;
+pub use routes::{DeploymentSettings, ModelSettings};
 use single_sign_on::sso_settings;
 pub use source::{Env, process_env};
 use source::{Source, env_parse, millis, parse_nameserver, parse_network, secret};
@@ -149,15 +153,6 @@ pub enum ProviderConfig {
     OpenAi(openai::Config),
     Anthropic(anthropic::Config),
     Mock(mock::Config),
-}
-
-/// One public model alias.
-#[derive(Debug, Clone)]
-pub struct ModelSettings {
-    pub alias: String,
-    pub provider: String,
-    pub upstream_model: String,
-    pub owned_by: String,
 }
 
 /// The validated settings.
@@ -485,42 +480,7 @@ impl Settings {
         for (name, provider) in &raw.providers {
             providers.push(provider_settings(&source, name, provider, env)?);
         }
-        let mut models = Vec::new();
-        for (i, model) in raw.models.iter().enumerate() {
-            let alias = model.alias.get_ref().trim();
-            if alias.is_empty() || alias.len() > 200 {
-                return Err(source.at(
-                    &model.alias,
-                    &format!("models[{i}].alias"),
-                    "must be 1 to 200 characters",
-                ));
-            }
-            if models.iter().any(|it: &ModelSettings| it.alias == alias) {
-                return Err(source.at(
-                    &model.alias,
-                    &format!("models[{i}].alias"),
-                    format!("`{alias}` is defined twice"),
-                ));
-            }
-            let provider = model.provider.get_ref();
-            if !raw.providers.contains_key(provider) {
-                let known: Vec<&str> = raw.providers.keys().map(String::as_str).collect();
-                return Err(source.at(
-                    &model.provider,
-                    &format!("models[{i}].provider"),
-                    format!(
-                        "unknown provider `{provider}` (configured: {})",
-                        known.join(", ")
-                    ),
-                ));
-            }
-            models.push(ModelSettings {
-                alias: alias.to_owned(),
-                provider: provider.clone(),
-                upstream_model: model.model.clone().unwrap_or_else(|| alias.to_owned()),
-                owned_by: model.owned_by.clone().unwrap_or_else(|| provider.clone()),
-            });
-        }
+        let mut models = model_settings(&source, &raw.models, &raw.providers)?;
         if builtin_models && providers.is_empty() {
             providers.push(ProviderSettings {
                 name: "mock".into(),
@@ -528,9 +488,17 @@ impl Settings {
             });
             models.push(ModelSettings {
                 alias: "mock".into(),
-                provider: "mock".into(),
-                upstream_model: "mock".into(),
                 owned_by: "mock".into(),
+                deployments: vec![DeploymentSettings {
+                    name: "mock".into(),
+                    provider: "mock".into(),
+                    upstream_model: "mock".into(),
+                    weight: 1,
+                    priority: 0,
+                    region: None,
+                }],
+                strategy: gateway::routing::Strategy::Priority,
+                retry: gateway::RetryPolicy::once_each(1),
             });
         }
 

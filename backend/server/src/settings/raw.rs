@@ -173,8 +173,25 @@ pub(super) struct RawProvider {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawModel {
     pub(super) alias: Spanned<String>,
-    pub(super) provider: Spanned<String>,
+    /// The one-deployment form: a provider (and `model`) instead of `deployments`.
+    pub(super) provider: Option<Spanned<String>>,
     /// The upstream's model name (or Azure deployment); the alias when absent.
     pub(super) model: Option<String>,
     pub(super) owned_by: Option<String>,
+    pub(super) deployments: Option<Spanned<Vec<RawDeployment>>>,
+    pub(super) strategy: Option<Spanned<String>>,
+    pub(super) max_attempts: Option<Spanned<i64>>,
+    pub(super) timeout_ms: Option<Spanned<i64>>,
+    pub(super) backoff_ms: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDeployment {
+    pub(super) name: Option<Spanned<String>>,
+    pub(super) provider: Spanned<String>,
+    pub(super) model: Option<String>,
+    pub(super) weight: Option<Spanned<i64>>,
+    pub(super) priority: Option<Spanned<i64>>,
+    pub(super) region: Option<Spanned<String>>,
 }

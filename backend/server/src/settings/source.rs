@@ -30,7 +30,17 @@ impl Source<'_> {
         key: &str,
         message: impl std::fmt::Display,
     ) -> ConfigError {
-        let line = self.text[..spanned.span().start.min(self.text.len())]
+        self.at_span(spanned.span(), key, message)
+    }
+
+    /// As `at`, for a place known only by its span.
+    pub(super) fn at_span(
+        &self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        message: impl std::fmt::Display,
+    ) -> ConfigError {
+        let line = self.text[..span.start.min(self.text.len())]
             .bytes()
             .filter(|&b| b == b'\n')
             .count()

@@ -232,8 +232,14 @@ provider = "claude"
     )
     .unwrap();
     assert_eq!(settings.providers.len(), 3);
-    assert_eq!(settings.models[0].upstream_model, "gpt-4o-mini");
-    assert_eq!(settings.models[1].upstream_model, "claude-sonnet");
+    assert_eq!(
+        settings.models[0].deployments[0].upstream_model,
+        "gpt-4o-mini"
+    );
+    assert_eq!(
+        settings.models[1].deployments[0].upstream_model,
+        "claude-sonnet"
+    );
     let openai = settings
         .providers
         .iter()
@@ -297,4 +303,102 @@ fn database_passwords_are_redacted() {
         "postgres://u:***@h:5432/db"
     );
     assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+}
+
+const TWO_PROVIDERS: &str = "[providers.a]\nkind = \"mock\"\n\n[providers.b]\nkind = \"mock\"\n\n";
+
+#[test]
+fn a_model_takes_a_list_of_deployments_with_a_strategy_and_retries() {
+    let settings = parse(&format!(
+        "{TWO_PROVIDERS}[[models]]\nalias = \"gpt\"\nstrategy = \"weighted\"\nmax_attempts = 3\ntimeout_ms = 20000\nbackoff_ms = 50\n\n\
+         [[models.deployments]]\nprovider = \"a\"\nmodel = \"gpt-4o\"\nweight = 3\nregion = \"eu\"\n\n\
+         [[models.deployments]]\nprovider = \"b\"\nweight = 1\npriority = 1\n\n\
+         [[models.deployments]]\nname = \"b-mini\"\nprovider = \"b\"\nmodel = \"mini\"\nweight = 0\n"
+    ))
+    .unwrap();
+    let model = &settings.models[0];
+    assert_eq!(model.strategy, gateway::routing::Strategy::Weighted);
+    assert_eq!(model.retry.max_attempts, 3);
+    assert_eq!(model.retry.total_timeout, Some(Duration::from_secs(20)));
+    assert_eq!(model.retry.backoff, Duration::from_millis(50));
+    let names: Vec<&str> = model
+        .deployments
+        .iter()
+        .map(|it| it.name.as_str())
+        .collect();
+    // A provider used once names its deployment; used twice, provider/model does.
+    assert_eq!(names, ["a", "b/gpt", "b-mini"]);
+    assert_eq!(model.deployments[0].upstream_model, "gpt-4o");
+    assert_eq!(model.deployments[0].region.as_deref(), Some("eu"));
+    assert_eq!(
+        (model.deployments[1].weight, model.deployments[1].priority),
+        (1, 1)
+    );
+    assert_eq!(model.owned_by, "a");
+
+    // Without a list: one deployment, tried once, as before.
+    let settings = parse(&format!(
+        "{TWO_PROVIDERS}[[models]]\nalias = \"x\"\nprovider = \"a\"\n"
+    ))
+    .unwrap();
+    assert_eq!(settings.models[0].deployments.len(), 1);
+    assert_eq!(settings.models[0].retry.max_attempts, 1);
+}
+
+#[test]
+fn bad_routes_are_refused_with_file_line_and_key() {
+    let cases = [
+        (
+            "alias = \"x\"\n",
+            "sluice.toml:8: `models[0].provider`: missing: give `provider` or a list of `deployments`",
+        ),
+        (
+            "alias = \"x\"\ndeployments = []\n",
+            "sluice.toml:9: `models[0].deployments`: is empty: a model needs at least one deployment",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\ndeployments = [{provider = \"b\"}]\n",
+            "sluice.toml:9: `models[0].provider`: give either `provider` (one deployment) or `deployments`, not both",
+        ),
+        (
+            "alias = \"x\"\ndeployments = [{provider = \"zz\"}]\n",
+            "sluice.toml:9: `models[0].deployments[0].provider`: unknown provider `zz` (configured: a, b)",
+        ),
+        (
+            "alias = \"x\"\ndeployments = [{provider = \"a\", weight = -1}]\n",
+            "sluice.toml:9: `models[0].deployments[0].weight`: must be between 0 and 1000000, not -1",
+        ),
+        (
+            "alias = \"x\"\nstrategy = \"weighted\"\ndeployments = [{provider = \"a\", weight = 0}, {provider = \"b\", weight = 0}]\n",
+            "sluice.toml:9: `models[0].deployments`: every weight is 0: at least one deployment needs a positive weight",
+        ),
+        (
+            "alias = \"x\"\nstrategy = \"fastest\"\nprovider = \"a\"\n",
+            "sluice.toml:9: `models[0].strategy`: unknown strategy `fastest` (one of: priority, weighted, round_robin, least_latency)",
+        ),
+        (
+            "alias = \"x\"\ndeployments = [{provider = \"a\"}, {provider = \"a\"}]\n",
+            "sluice.toml:9: `models[0].deployments[1].name`: `a/x` names two deployments of this model; give each a distinct `name`",
+        ),
+        (
+            "alias = \"x\"\ndeployments = [{provider = \"a\", name = \"caf\u{e9}\"}]\n",
+            "sluice.toml:9: `models[0].deployments[0].name`: must be 1 to 100 visible ASCII characters (it is sent in a response header)",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\nmax_attempts = 0\n",
+            "sluice.toml:10: `models[0].max_attempts`: must be between 1 and 10, not 0",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\ntimeout_ms = 900000\n",
+            "sluice.toml:10: `models[0].timeout_ms`: must be between 1 and 600000, not 900000",
+        ),
+        (
+            "alias = \"x\"\ndeployments = [{provider = \"a\", colour = \"red\"}]\n",
+            "unknown field `colour`",
+        ),
+    ];
+    for (model, expected) in cases {
+        let e = parse(&format!("{TWO_PROVIDERS}[[models]]\n{model}")).unwrap_err();
+        assert!(e.contains(expected), "{model}: got {e}");
+    }
 }

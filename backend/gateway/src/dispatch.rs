@@ -1,0 +1,188 @@
+//! The one dispatch stage every endpoint calls: try a route's deployments in the order its
+//! strategy gives, each with the provider the caller's tenant uses for it (its own credential
+//! or the platform's), fall over on failures a retry can help, and say in headers which
+//! deployment answered after how many tries.
+//!
+//! A stream is dispatched the same way: a provider hands back a stream only after its first
+//! event arrived (the commit point), so a failure before it is just a failed try, and nothing
+//! has reached the client yet.
+
+use std::future::Future;
+use std::time::Instant;
+
+use providers::{Call, Provider, ProviderError, ProviderErrorKind};
+
+use crate::call::{CallRecord, RequestCtx};
+use crate::catalog::{Deployment, Route};
+use crate::headers::{self, HeaderText, ResponseHeaders};
+use crate::{Error, routing};
+
+/// A call's answer, from the deployment that gave it.
+pub(crate) struct Dispatched<T> {
+    pub answer: T,
+    pub headers: ResponseHeaders,
+    /// When the answering try was sent, for the upstream's latency.
+    pub asked: Instant,
+}
+
+/// Whether a failed try may go to another deployment: never when the caller's own request
+/// was at fault (another deployment would refuse it too, and one peer's habit of repeating a
+/// caller's 400 on the backup only doubles the bill).
+fn falls_over(kind: ProviderErrorKind) -> bool {
+    match kind {
+        ProviderErrorKind::InvalidRequest
+        | ProviderErrorKind::ContextLengthExceeded
+        | ProviderErrorKind::Unsupported => false,
+        // The deployment's fault, not the caller's: its key, its model name, its answer.
+        ProviderErrorKind::Auth | ProviderErrorKind::NotFound | ProviderErrorKind::Decode => true,
+        ProviderErrorKind::RateLimited
+        | ProviderErrorKind::Overloaded
+        | ProviderErrorKind::Upstream5xx
+        | ProviderErrorKind::Timeout
+        | ProviderErrorKind::Connect => true,
+    }
+}
+
+/// Serves the call recorded by `record` on `route`: `serves` says which deployments can take
+/// it at all (a provider without embeddings cannot), and `send` makes one try.
+///
+/// # Errors
+/// The last try's error when every try failed or one failed in a way no other try can mend;
+/// `unsupported` when no deployment serves the call. The usage record is written either way.
+pub(crate) async fn dispatch<'a, T, Fut>(
+    ctx: &'a RequestCtx,
+    route: &'a Route,
+    mut record: CallRecord,
+    serves: impl Fn(&Provider) -> bool,
+    unsupported: impl FnOnce() -> Error,
+    mut send: impl FnMut(&'a Provider, Call<'a>) -> Fut,
+) -> Result<(Dispatched<T>, CallRecord), Error>
+where
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    let order = routing::order(route, |it| serves(&it.provider));
+    if order.is_empty() {
+        let error = unsupported();
+        record.fail(&error);
+        return Err(error);
+    }
+    let deadline = route.retry.total_timeout.map(|it| ctx.started + it);
+    let mut tries: u32 = 0;
+    loop {
+        let slot = usize::try_from(tries).unwrap_or(usize::MAX) % order.len();
+        let round = u32::try_from(usize::try_from(tries).unwrap_or(usize::MAX) / order.len())
+            .unwrap_or(u32::MAX);
+        let Some((index, deployment)) = order
+            .get(slot)
+            .and_then(|&i| route.deployments.get(i).map(|it| (i, it)))
+        else {
+            let error = Error::internal("a route's order named a deployment it does not have");
+            record.fail(&error);
+            return Err(error);
+        };
+        tries += 1;
+        record.trying(index);
+        let asked = Instant::now();
+        let failure = match ctx.principal.provider_for(route, deployment) {
+            Err(e) => Failure::Gateway(e),
+            Ok(provider) => {
+                let call = upstream_call(ctx, deployment, provider, deadline);
+                match send(provider, call).await {
+                    Ok(answer) => {
+                        deployment.stats.answered_after(asked.elapsed());
+                        let mut headers = ResponseHeaders::default();
+                        headers.set(
+                            headers::DEPLOYMENT,
+                            HeaderText::Shared(deployment.name.clone()),
+                        );
+                        headers.set(headers::ATTEMPTS, HeaderText::Number(u64::from(tries)));
+                        let dispatched = Dispatched {
+                            answer,
+                            headers,
+                            asked,
+                        };
+                        return Ok((dispatched, record));
+                    }
+                    Err(e) => Failure::Upstream(e),
+                }
+            }
+        };
+        let (error, again) = match failure {
+            Failure::Gateway(e) => (e, false),
+            Failure::Upstream(e) => {
+                let again = e.kind.is_retryable();
+                let over = falls_over(e.kind);
+                let error = Error::from(e);
+                if !over {
+                    return Err(give_up(record, error, deployment, tries));
+                }
+                (error, again)
+            }
+        };
+        record.attempt_failed(&error, asked.elapsed());
+        let next_round = u32::try_from(usize::try_from(tries).unwrap_or(usize::MAX) / order.len())
+            .unwrap_or(u32::MAX);
+        // After a pass over every deployment, only a failure that may pass (a rate limit, an
+        // overload, a timeout) is worth trying again.
+        if tries >= route.retry.max_attempts || (next_round > round && !again) {
+            return Err(give_up(record, error, deployment, tries));
+        }
+        let wait = routing::backoff(route.retry.backoff, next_round, error.retry_after, |n| {
+            fastrand::u64(0..n)
+        });
+        if !wait.is_zero() {
+            let until = Instant::now() + wait;
+            let limit = deadline.unwrap_or(ctx.started + deployment.provider.timeouts().total);
+            if until >= limit {
+                return Err(give_up(record, error, deployment, tries));
+            }
+            tokio::time::sleep_until(until.into()).await;
+        }
+    }
+}
+
+/// Why one try failed: the gateway could not even send it, or the upstream failed it.
+enum Failure {
+    Gateway(Error),
+    Upstream(ProviderError),
+}
+
+/// The call's error after its last try: the usage record is written, and the headers say
+/// how far it got.
+fn give_up(record: CallRecord, mut error: Error, last: &Deployment, tries: u32) -> Error {
+    error
+        .headers
+        .set(headers::DEPLOYMENT, HeaderText::Shared(last.name.clone()));
+    error
+        .headers
+        .set(headers::ATTEMPTS, HeaderText::Number(u64::from(tries)));
+    record.fail(&error);
+    error
+}
+
+/// What `provider` needs to serve this request on `deployment`: the upstream's model name, the
+/// deadline (the route's, or the provider's total timeout from the request's start, whichever
+/// comes first), and the client's betas.
+fn upstream_call<'a>(
+    ctx: &'a RequestCtx,
+    deployment: &'a Deployment,
+    provider: &Provider,
+    route_deadline: Option<Instant>,
+) -> Call<'a> {
+    let own = ctx.started + provider.timeouts().total;
+    Call {
+        upstream_model: &deployment.upstream_model,
+        deadline: route_deadline.map_or(own, |it| it.min(own)),
+        anthropic_beta: ctx.anthropic_beta.as_ref(),
+    }
+}
+
+/// The error of a call that cannot be served because its route has no deployment that
+/// serves `what`.
+pub(crate) fn unsupported(route: &Route, what: &str) -> Error {
+    Error::new(
+        crate::ErrorKind::UnsupportedEndpoint,
+        format!("the model `{}` does not serve {what}", route.alias),
+    )
+    .with_param("model")
+}

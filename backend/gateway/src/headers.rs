@@ -1,0 +1,49 @@
+//! Response headers the pipeline's stages add to an answer or an error (routing today; limits
+//! and the cache next). The gateway does not know HTTP: `http-api` writes them out as they are.
+//! No name says which platform serves the call: a partner's domain stays white-label.
+
+use std::sync::Arc;
+
+/// Which deployment of the route answered (the operator's name for it).
+pub const DEPLOYMENT: &str = "x-upstream-deployment";
+/// How many tries the call took, the answering one included.
+pub const ATTEMPTS: &str = "x-upstream-attempts";
+
+/// A header's value, kept in the form it was produced in: nothing is formatted until the
+/// response is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderText {
+    Shared(Arc<str>),
+    Number(u64),
+}
+
+impl std::fmt::Display for HeaderText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeaderText::Shared(text) => f.write_str(text),
+            HeaderText::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// The headers stages added, in the order they added them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseHeaders(Vec<(&'static str, HeaderText)>);
+
+impl ResponseHeaders {
+    /// Sets `name`, replacing an earlier value.
+    pub fn set(&mut self, name: &'static str, value: HeaderText) {
+        match self.0.iter_mut().find(|(it, _)| *it == name) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name, value)),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&HeaderText> {
+        self.0.iter().find(|(it, _)| *it == name).map(|(_, v)| v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &HeaderText)> {
+        self.0.iter().map(|(name, value)| (*name, value))
+    }
+}

@@ -1,0 +1,225 @@
+//! Which deployment of a route a call tries, in what order, and how long it waits before
+//! trying one again. Pure decisions over the route and its live figures: the attempt loop
+//! that acts on them is `dispatch`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::catalog::{Deployment, Route};
+
+/// How a route spreads calls over deployments of equal priority. Lower priorities are always
+/// tried first; the strategy orders each priority's deployments, and the next ones are the
+/// fallbacks of the ones before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Configuration order.
+    #[default]
+    Priority,
+    /// Random, in proportion to each deployment's weight (weight 0: only as a fallback).
+    Weighted,
+    /// Each call starts one deployment further than the last.
+    RoundRobin,
+    /// Lowest moving average of time to first byte first; unmeasured ones first, so that
+    /// every deployment gets measured.
+    LeastLatency,
+}
+
+impl Strategy {
+    pub const NAMES: [&'static str; 4] = ["priority", "weighted", "round_robin", "least_latency"];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "priority" => Strategy::Priority,
+            "weighted" => Strategy::Weighted,
+            "round_robin" => Strategy::RoundRobin,
+            "least_latency" => Strategy::LeastLatency,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Priority => "priority",
+            Strategy::Weighted => "weighted",
+            Strategy::RoundRobin => "round_robin",
+            Strategy::LeastLatency => "least_latency",
+        }
+    }
+}
+
+/// A deployment's live figures, shared by every call on this node.
+#[derive(Debug, Default)]
+pub struct DeploymentStats {
+    /// Moving average of the time to the first byte, in microseconds; 0 until measured.
+    ttfb_micros: AtomicU64,
+}
+
+impl DeploymentStats {
+    /// Folds in one answer's time to first byte (weight 1/5: a few slow answers move it,
+    /// one does not dominate it).
+    pub fn answered_after(&self, ttfb: Duration) {
+        let sample = u64::try_from(ttfb.as_micros()).unwrap_or(u64::MAX).max(1);
+        // A lost race between two updates loses one sample: harmless for an average.
+        let old = self.ttfb_micros.load(Ordering::Relaxed);
+        let new = if old == 0 {
+            sample
+        } else {
+            old.saturating_mul(4).saturating_add(sample) / 5
+        };
+        self.ttfb_micros.store(new, Ordering::Relaxed);
+    }
+
+    /// The moving average; zero when nothing was measured yet.
+    pub fn ttfb(&self) -> Duration {
+        Duration::from_micros(self.ttfb_micros.load(Ordering::Relaxed))
+    }
+}
+
+/// The order in which a call tries `route`'s deployments that `serves` accepts, each once;
+/// the attempt loop cycles through it while tries remain.
+pub(crate) fn order(route: &Route, serves: impl Fn(&Deployment) -> bool) -> Vec<usize> {
+    let mut res: Vec<usize> = (0..route.deployments.len())
+        .filter(|&i| route.deployments.get(i).is_some_and(&serves))
+        .collect();
+    if res.len() < 2 {
+        return res;
+    }
+    let deployments = &route.deployments;
+    let priority = |i: &usize| deployments.get(*i).map_or(u32::MAX, |it| it.priority);
+    // Stable: configuration order within a priority, which the strategies below reorder.
+    res.sort_by_key(priority);
+    let mut start = 0;
+    while start < res.len() {
+        let tier = priority(&res[start]);
+        let end = res[start..]
+            .iter()
+            .position(|i| priority(i) != tier)
+            .map_or(res.len(), |n| start + n);
+        order_tier(route, &mut res[start..end]);
+        start = end;
+    }
+    res
+}
+
+/// Orders the deployments of one priority by the route's strategy.
+fn order_tier(route: &Route, tier: &mut [usize]) {
+    if tier.len() < 2 {
+        return;
+    }
+    let deployments = &route.deployments;
+    match route.strategy {
+        Strategy::Priority => {}
+        Strategy::RoundRobin => {
+            let turn = route.turn.fetch_add(1, Ordering::Relaxed);
+            tier.rotate_left(turn % tier.len());
+        }
+        Strategy::LeastLatency => {
+            tier.sort_by_key(|i| {
+                deployments
+                    .get(*i)
+                    .map_or(Duration::MAX, |it| it.stats.ttfb())
+            });
+        }
+        Strategy::Weighted => {
+            let weight = |i: usize| deployments.get(i).map_or(0, |it| u64::from(it.weight));
+            weighted_shuffle(tier, weight, &mut |below| fastrand::u64(0..below));
+        }
+    }
+}
+
+/// Orders `items` as draws without replacement, each in proportion to its weight; weight-0
+/// items keep their order after the others. `pick(n)` returns a number in `0..n`.
+fn weighted_shuffle(
+    items: &mut [usize],
+    weight: impl Fn(usize) -> u64,
+    pick: &mut impl FnMut(u64) -> u64,
+) {
+    for first in 0..items.len() {
+        let rest = &items[first..];
+        let total: u64 = rest.iter().map(|&i| weight(i)).sum();
+        if total == 0 {
+            return;
+        }
+        let mut point = pick(total);
+        let mut chosen = first;
+        for (n, &i) in rest.iter().enumerate() {
+            let w = weight(i);
+            if point < w {
+                chosen = first + n;
+                break;
+            }
+            point -= w;
+        }
+        items[first..=chosen].rotate_right(1);
+    }
+}
+
+/// How long to wait before the next try: nothing when it goes to a deployment not tried
+/// yet, else `base` doubled for each earlier round with up to half of it again as jitter, or
+/// the upstream's `retry-after` when that is longer.
+pub(crate) fn backoff(
+    base: Duration,
+    round: u32,
+    retry_after: Option<Duration>,
+    jitter: impl FnOnce(u64) -> u64,
+) -> Duration {
+    if round == 0 {
+        return Duration::ZERO;
+    }
+    let doubled = base.saturating_mul(1 << (round - 1).min(10));
+    let half = u64::try_from(doubled.as_millis() / 2).unwrap_or(u64::MAX);
+    let wait = doubled + Duration::from_millis(jitter(half.saturating_add(1)));
+    retry_after.map_or(wait, |it| it.max(wait))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weighted_draws_follow_the_weights_and_zero_weights_go_last() {
+        let weights = [3_u64, 1, 0];
+        let mut firsts = [0_u32; 3];
+        // Seeded: the same draws on every run.
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..4000 {
+            let mut items = [0, 1, 2];
+            weighted_shuffle(&mut items, |i| weights[i], &mut |n| rng.u64(0..n));
+            firsts[items[0]] += 1;
+            assert_eq!(items[2], 2, "weight 0 is only a fallback");
+        }
+        assert_eq!(firsts[2], 0);
+        let share = f64::from(firsts[0]) / 4000.0;
+        assert!((0.7..0.8).contains(&share), "{firsts:?}");
+    }
+
+    #[test]
+    fn backoff_doubles_honours_retry_after_and_never_waits_for_a_new_deployment() {
+        let base = Duration::from_millis(100);
+        assert_eq!(
+            backoff(base, 0, Some(Duration::from_secs(9)), |_| 0),
+            Duration::ZERO
+        );
+        assert_eq!(backoff(base, 1, None, |_| 0), base);
+        assert_eq!(backoff(base, 3, None, |_| 0), Duration::from_millis(400));
+        assert_eq!(
+            backoff(base, 3, None, |n| n - 1),
+            Duration::from_millis(600)
+        );
+        assert_eq!(
+            backoff(base, 1, Some(Duration::from_secs(2)), |_| 0),
+            Duration::from_secs(2)
+        );
+        assert_eq!(backoff(base, 60, None, |_| 0), base * 1024);
+    }
+
+    #[test]
+    fn ttfb_average_starts_at_the_first_sample() {
+        let stats = DeploymentStats::default();
+        assert_eq!(stats.ttfb(), Duration::ZERO);
+        stats.answered_after(Duration::from_millis(100));
+        assert_eq!(stats.ttfb(), Duration::from_millis(100));
+        stats.answered_after(Duration::from_millis(600));
+        assert_eq!(stats.ttfb(), Duration::from_millis(200));
+    }
+}

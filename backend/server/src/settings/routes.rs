@@ -1,0 +1,303 @@
+//! `[[models]]`: public aliases and the deployments behind each, with how calls spread over
+//! them and retry. The one-provider form (`provider`, `model`) is a route of one deployment.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use gateway::RetryPolicy;
+use gateway::routing::Strategy;
+use toml::Spanned;
+
+use super::raw::{RawDeployment, RawModel, RawProvider};
+use super::{ConfigError, Source};
+
+/// One deployment of a model alias.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentSettings {
+    pub name: String,
+    pub provider: String,
+    pub upstream_model: String,
+    pub weight: u32,
+    pub priority: u32,
+    pub region: Option<String>,
+}
+
+/// One public model alias.
+#[derive(Debug, Clone)]
+pub struct ModelSettings {
+    pub alias: String,
+    pub owned_by: String,
+    /// Never empty.
+    pub deployments: Vec<DeploymentSettings>,
+    pub strategy: Strategy,
+    pub retry: RetryPolicy,
+}
+
+/// Most tries one call may take: each is a full upstream call.
+const MAX_ATTEMPTS: i64 = 10;
+/// Longest total deadline a route may set (ten minutes, like the providers' own).
+const MAX_TIMEOUT_MS: i64 = 600_000;
+
+/// Validates the `[[models]]` tables against the configured providers.
+pub(super) fn model_settings(
+    source: &Source<'_>,
+    raw: &[RawModel],
+    providers: &BTreeMap<String, RawProvider>,
+) -> Result<Vec<ModelSettings>, ConfigError> {
+    let mut models: Vec<ModelSettings> = Vec::new();
+    for (i, model) in raw.iter().enumerate() {
+        let key = format!("models[{i}]");
+        let alias = model.alias.get_ref().trim();
+        if alias.is_empty() || alias.len() > 200 {
+            return Err(source.at(
+                &model.alias,
+                &format!("{key}.alias"),
+                "must be 1 to 200 characters",
+            ));
+        }
+        if models.iter().any(|it| it.alias == alias) {
+            return Err(source.at(
+                &model.alias,
+                &format!("{key}.alias"),
+                format!("`{alias}` is defined twice"),
+            ));
+        }
+        let deployments = match (&model.provider, &model.deployments) {
+            (Some(provider), None) => {
+                known_provider(source, provider, &format!("{key}.provider"), providers)?;
+                vec![DeploymentSettings {
+                    name: provider.get_ref().clone(),
+                    provider: provider.get_ref().clone(),
+                    upstream_model: model.model.clone().unwrap_or_else(|| alias.to_owned()),
+                    weight: 1,
+                    priority: 0,
+                    region: None,
+                }]
+            }
+            (None, Some(list)) => {
+                if model.model.is_some() {
+                    return Err(source.at(
+                        list,
+                        &format!("{key}.model"),
+                        "set `model` on each deployment, not on the alias",
+                    ));
+                }
+                deployments(source, &key, alias, list, providers)?
+            }
+            (Some(provider), Some(_)) => {
+                return Err(source.at(
+                    provider,
+                    &format!("{key}.provider"),
+                    "give either `provider` (one deployment) or `deployments`, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(source.at(
+                    &model.alias,
+                    &format!("{key}.provider"),
+                    "missing: give `provider` or a list of `deployments`",
+                ));
+            }
+        };
+        let strategy = match &model.strategy {
+            None => Strategy::Priority,
+            Some(name) => Strategy::parse(name.get_ref()).ok_or_else(|| {
+                source.at(
+                    name,
+                    &format!("{key}.strategy"),
+                    format!(
+                        "unknown strategy `{}` (one of: {})",
+                        name.get_ref(),
+                        Strategy::NAMES.join(", ")
+                    ),
+                )
+            })?,
+        };
+        if strategy == Strategy::Weighted && deployments.iter().all(|it| it.weight == 0) {
+            let at = model
+                .strategy
+                .as_ref()
+                .map_or(model.alias.span(), Spanned::span);
+            return Err(source.at_span(
+                at,
+                &format!("{key}.deployments"),
+                "every weight is 0: at least one deployment needs a positive weight",
+            ));
+        }
+        let mut retry = RetryPolicy::once_each(deployments.len());
+        if let Some(n) = &model.max_attempts {
+            retry.max_attempts =
+                bounded(source, n, &format!("{key}.max_attempts"), 1, MAX_ATTEMPTS)?;
+        }
+        if let Some(ms) = &model.timeout_ms {
+            let ms = bounded(source, ms, &format!("{key}.timeout_ms"), 1, MAX_TIMEOUT_MS)?;
+            retry.total_timeout = Some(Duration::from_millis(u64::from(ms)));
+        }
+        if let Some(ms) = &model.backoff_ms {
+            let ms = bounded(source, ms, &format!("{key}.backoff_ms"), 0, 60_000)?;
+            retry.backoff = Duration::from_millis(u64::from(ms));
+        }
+        models.push(ModelSettings {
+            alias: alias.to_owned(),
+            owned_by: model.owned_by.clone().unwrap_or_else(|| {
+                deployments
+                    .first()
+                    .map(|it| it.provider.clone())
+                    .unwrap_or_default()
+            }),
+            deployments,
+            strategy,
+            retry,
+        });
+    }
+    Ok(models)
+}
+
+fn deployments(
+    source: &Source<'_>,
+    key: &str,
+    alias: &str,
+    list: &Spanned<Vec<RawDeployment>>,
+    providers: &BTreeMap<String, RawProvider>,
+) -> Result<Vec<DeploymentSettings>, ConfigError> {
+    if list.get_ref().is_empty() {
+        return Err(source.at(
+            list,
+            &format!("{key}.deployments"),
+            "is empty: a model needs at least one deployment",
+        ));
+    }
+    if list.get_ref().len() > 32 {
+        return Err(source.at(
+            list,
+            &format!("{key}.deployments"),
+            "has more than 32 deployments",
+        ));
+    }
+    let mut res: Vec<DeploymentSettings> = Vec::new();
+    for (j, raw) in list.get_ref().iter().enumerate() {
+        let at = format!("{key}.deployments[{j}]");
+        known_provider(source, &raw.provider, &format!("{at}.provider"), providers)?;
+        let provider = raw.provider.get_ref().clone();
+        let upstream_model = raw.model.clone().unwrap_or_else(|| alias.to_owned());
+        let name = match &raw.name {
+            Some(name) => {
+                let text = name.get_ref().trim();
+                if !header_safe(text) {
+                    return Err(source.at(
+                        name,
+                        &format!("{at}.name"),
+                        "must be 1 to 100 visible ASCII characters (it is sent in a response header)",
+                    ));
+                }
+                text.to_owned()
+            }
+            None if list
+                .get_ref()
+                .iter()
+                .filter(|it| it.provider.get_ref() == &provider)
+                .count()
+                == 1 =>
+            {
+                provider.clone()
+            }
+            None => format!("{provider}/{upstream_model}"),
+        };
+        if !header_safe(&name) {
+            return Err(source.at(
+                &raw.provider,
+                &format!("{at}.name"),
+                "missing: the default name (provider/model) is not a valid header value; set `name`",
+            ));
+        }
+        if res.iter().any(|it| it.name == name) {
+            let span = raw.name.as_ref().map_or(raw.provider.span(), Spanned::span);
+            return Err(source.at_span(
+                span,
+                &format!("{at}.name"),
+                format!(
+                    "`{name}` names two deployments of this model; give each a distinct `name`"
+                ),
+            ));
+        }
+        let weight = match &raw.weight {
+            None => 1,
+            Some(w) => bounded(source, w, &format!("{at}.weight"), 0, 1_000_000)?,
+        };
+        let priority = match &raw.priority {
+            None => 0,
+            Some(p) => bounded(source, p, &format!("{at}.priority"), 0, 1000)?,
+        };
+        let region = match &raw.region {
+            None => None,
+            Some(region) => {
+                let text = region.get_ref().trim();
+                if text.is_empty() || text.len() > 64 || !header_safe(text) {
+                    return Err(source.at(
+                        region,
+                        &format!("{at}.region"),
+                        "must be 1 to 64 visible ASCII characters",
+                    ));
+                }
+                Some(text.to_owned())
+            }
+        };
+        res.push(DeploymentSettings {
+            name,
+            provider,
+            upstream_model,
+            weight,
+            priority,
+            region,
+        });
+    }
+    Ok(res)
+}
+
+fn known_provider(
+    source: &Source<'_>,
+    provider: &Spanned<String>,
+    key: &str,
+    providers: &BTreeMap<String, RawProvider>,
+) -> Result<(), ConfigError> {
+    if providers.contains_key(provider.get_ref()) {
+        return Ok(());
+    }
+    let known: Vec<&str> = providers.keys().map(String::as_str).collect();
+    Err(source.at(
+        provider,
+        key,
+        format!(
+            "unknown provider `{}` (configured: {})",
+            provider.get_ref(),
+            known.join(", ")
+        ),
+    ))
+}
+
+/// A value within `min..=max`, as a `u32`.
+fn bounded(
+    source: &Source<'_>,
+    value: &Spanned<i64>,
+    key: &str,
+    min: i64,
+    max: i64,
+) -> Result<u32, ConfigError> {
+    let n = *value.get_ref();
+    if !(min..=max).contains(&n) {
+        return Err(source.at(
+            value,
+            key,
+            format!("must be between {min} and {max}, not {n}"),
+        ));
+    }
+    u32::try_from(n).map_err(|_| source.at(value, key, format!("must be between {min} and {max}")))
+}
+
+/// Printable ASCII without spaces at the ends: a valid header value as it is.
+fn header_safe(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 100
+        && text.trim() == text
+        && text.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
