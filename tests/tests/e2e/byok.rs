@@ -14,7 +14,7 @@ use server::settings::MasterKeySource;
 use crate::common::UPSTREAM_KEY;
 use crate::manage::{Browser, assert_problem};
 
-const TENANT_SECRET: &str = "sk-tenant-own-key-0123456789abcdef";
+pub(crate) const TENANT_SECRET: &str = "sk-tenant-own-key-0123456789abcdef";
 
 /// OpenAI and Anthropic upstreams behind one gateway, both with the platform's key.
 fn config(openai: &str, anthropic: &str) -> String {
@@ -74,7 +74,7 @@ async fn world(env: &[(&str, &str)]) -> World {
 }
 
 /// A signed-in owner of a fresh tenant, and a data-plane key of that tenant.
-async fn owner(app: &TestApp, email: &str) -> (Browser, String, String) {
+pub(crate) async fn owner(app: &TestApp, email: &str) -> (Browser, String, String) {
     owner_of(app, email, "Byok Inc").await
 }
 
@@ -94,7 +94,7 @@ async fn owner_of(app: &TestApp, email: &str, tenant: &str) -> (Browser, String,
 }
 
 /// Stores a provider credential for `tenant` through the management API; the created view.
-async fn store_credential(browser: &Browser, tenant: &str, body: Value) -> Value {
+pub(crate) async fn store_credential(browser: &Browser, tenant: &str, body: Value) -> Value {
     let (status, created) = browser
         .post(
             &format!("/api/v1/tenants/{tenant}/provider-credentials"),
@@ -702,7 +702,7 @@ async fn no_spelling_of_an_internal_host_is_stored_or_ever_reached() {
 }
 
 /// Answers every endpoint and mode as OpenAI and Anthropic do, so any call can be routed to it.
-fn any_endpoint(req: &it::mock_upstream::Recorded) -> Reply {
+pub(crate) fn any_endpoint(req: &it::mock_upstream::Recorded) -> Reply {
     let stream = req.json()["stream"] == true;
     match (req.path.as_str(), stream) {
         ("/v1/messages", true) => Reply::sse(fixtures::sse_frames("anthropic/stream_ok.sse")),

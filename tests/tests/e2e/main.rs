@@ -23,6 +23,7 @@ mod partner_domains;
 mod partners;
 mod proxies;
 mod requests;
+mod routes;
 mod service_accounts;
 mod slow_clients;
 mod sso;

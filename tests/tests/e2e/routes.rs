@@ -1,0 +1,494 @@
+//! Routes over several deployments: failover on every endpoint and mode, never on the caller's
+//! own mistakes, retries that back off and honour `retry-after`, the strategies' spread, and
+//! the headers that say which deployment answered.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use it::fixtures;
+use it::harness::{TestApp, eventually, json_of};
+use it::mock_upstream::{End, MockUpstream, Recorded, Reply};
+use it::sse::Transcript;
+use serde_json::{Value, json};
+
+use crate::byok::{TENANT_SECRET, any_endpoint, owner, store_credential};
+use crate::common::UPSTREAM_KEY;
+
+fn config(primary: &str, backup: &str, extra: &str) -> String {
+    format!(
+        r#"
+[providers.primary]
+kind = "openai"
+base_url = "{primary}/v1"
+api_key = "env:UPSTREAM_KEY"
+first_byte_timeout_ms = 400
+idle_timeout_ms = 1000
+total_timeout_ms = 8000
+
+[providers.backup]
+kind = "openai"
+base_url = "{backup}/v1"
+api_key = "env:UPSTREAM_KEY"
+first_byte_timeout_ms = 1500
+idle_timeout_ms = 1500
+total_timeout_ms = 8000
+
+[[models]]
+alias = "gpt"
+deployments = [
+  {{ name = "east", provider = "primary", model = "gpt-4o-mini" }},
+  {{ name = "west", provider = "backup", model = "gpt-4o-mini", priority = 1 }},
+]
+
+[[models]]
+alias = "embed"
+deployments = [
+  {{ name = "east", provider = "primary", model = "text-embedding-3-small" }},
+  {{ name = "west", provider = "backup", model = "text-embedding-3-small", priority = 1 }},
+]
+
+[[models]]
+alias = "solo"
+provider = "primary"
+model = "gpt-4o-mini"
+max_attempts = 3
+backoff_ms = 20
+{extra}
+"#
+    )
+}
+
+/// What the primary does with its next calls; `Ok` answers like any provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    Ok,
+    Status500,
+    Status503,
+    RateLimited,
+    Close,
+    Hang,
+    Unauthorized,
+    BadRequest,
+    CutStream,
+}
+
+fn faulty(fault: &Arc<Mutex<Fault>>) -> impl Fn(&Recorded) -> Reply + Send + Sync + 'static {
+    let fault = fault.clone();
+    move |req| match *fault.lock().unwrap() {
+        Fault::Ok => any_endpoint(req),
+        Fault::Status500 => Reply::status(500, fixtures::text("openai/error_500.json")),
+        Fault::Status503 => Reply::status(503, "<html>Service Unavailable</html>"),
+        Fault::RateLimited => Reply::status(429, fixtures::text("openai/error_429.json"))
+            .with_header("retry-after", "1"),
+        Fault::Close => Reply::Close,
+        Fault::Hang => any_endpoint(req).delayed(Duration::from_secs(3)),
+        Fault::Unauthorized => Reply::status(401, fixtures::text("openai/error_401.json")),
+        Fault::BadRequest => Reply::status(400, fixtures::text("openai/error_400.json")),
+        Fault::CutStream => {
+            Reply::sse(fixtures::sse_frames("openai/stream_ok.sse")).cut_after(3, End::Drop)
+        }
+    }
+}
+
+struct World {
+    app: TestApp,
+    primary: MockUpstream,
+    backup: MockUpstream,
+    fault: Arc<Mutex<Fault>>,
+}
+
+async fn world(extra: &str) -> World {
+    let fault = Arc::new(Mutex::new(Fault::Ok));
+    let primary = MockUpstream::start(faulty(&fault)).await;
+    let backup = MockUpstream::start(any_endpoint).await;
+    let app = TestApp::builder()
+        .config(config(&primary.url, &backup.url, extra))
+        .env("UPSTREAM_KEY", UPSTREAM_KEY)
+        .spawn()
+        .await;
+    World {
+        app,
+        primary,
+        backup,
+        fault,
+    }
+}
+
+fn routing_headers(res: &reqwest::Response) -> (String, String) {
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .map(|it| it.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    (
+        header("x-upstream-deployment"),
+        header("x-upstream-attempts"),
+    )
+}
+
+/// Every endpoint and mode the data plane has, as (path, body).
+fn calls(model: &str) -> Vec<(&'static str, Value)> {
+    let messages = json!([{"role": "user", "content": "hi"}]);
+    vec![
+        (
+            "/v1/chat/completions",
+            json!({"model": model, "messages": messages}),
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": model, "stream": true, "messages": messages}),
+        ),
+        (
+            "/v1/completions",
+            json!({"model": model, "prompt": "hi", "max_tokens": 5}),
+        ),
+        (
+            "/v1/completions",
+            json!({"model": model, "prompt": "hi", "max_tokens": 5, "stream": true}),
+        ),
+        (
+            "/v1/messages",
+            json!({"model": model, "max_tokens": 5, "messages": messages}),
+        ),
+        (
+            "/v1/messages",
+            json!({"model": model, "max_tokens": 5, "stream": true, "messages": messages}),
+        ),
+        ("/v1/embeddings", json!({"model": "embed", "input": "hi"})),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_deployment_falls_over_on_every_endpoint_and_mode() {
+    let w = world("").await;
+    let faults = [
+        Fault::Status500,
+        Fault::Status503,
+        Fault::RateLimited,
+        Fault::Close,
+        Fault::Hang,
+        Fault::Unauthorized,
+    ];
+    let mut served = 0;
+    for fault in faults {
+        *w.fault.lock().unwrap() = fault;
+        for (path, body) in calls("gpt") {
+            let before = w.backup.requests().len();
+            let res = w.app.post(path, &body).await;
+            let status = res.status().as_u16();
+            let headers = routing_headers(&res);
+            let text = res.text().await.unwrap();
+            assert_eq!(status, 200, "{fault:?} {path} {body}: {text}");
+            assert_eq!(
+                headers,
+                ("west".to_owned(), "2".to_owned()),
+                "{fault:?} {path}"
+            );
+            assert_eq!(w.backup.requests().len(), before + 1, "{fault:?} {path}");
+            if body["stream"] == true {
+                assert!(
+                    text.contains("[DONE]") || text.contains("message_stop"),
+                    "{fault:?} {path}: a whole stream from the backup: {text}"
+                );
+            }
+            served += 1;
+        }
+    }
+    // Each call is one usage record, billed to the deployment that answered.
+    let records = w.app.usage(served).await;
+    assert_eq!(records.len(), served);
+    assert!(
+        records
+            .iter()
+            .all(|it| it.provider == "backup" && it.status == domain::UsageStatus::Ok),
+        "{records:?}"
+    );
+
+    // With the primary healthy again, it serves, at the first try.
+    *w.fault.lock().unwrap() = Fault::Ok;
+    for (path, body) in calls("gpt") {
+        let res = w.app.post(path, &body).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(
+            routing_headers(&res),
+            ("east".to_owned(), "1".to_owned()),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_own_mistake_is_never_tried_elsewhere() {
+    let w = world("").await;
+    *w.fault.lock().unwrap() = Fault::BadRequest;
+    for (path, body) in calls("gpt") {
+        let res = w.app.post(path, &body).await;
+        let headers = routing_headers(&res);
+        let (status, answer) = json_of(res).await;
+        assert_eq!(status, 400, "{path}: {answer}");
+        assert_eq!(headers, ("east".to_owned(), "1".to_owned()), "{path}");
+    }
+    // Nor is a request the gateway refuses itself.
+    let res = w
+        .app
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "gpt", "messages": [], "temperature": 9}),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(
+        w.backup.requests().is_empty(),
+        "the backup never saw a caller's 400"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_failed_after_its_first_byte_ends_with_an_error_and_is_not_tried_again() {
+    let w = world("").await;
+    *w.fault.lock().unwrap() = Fault::CutStream;
+    let (status, transcript) = w
+        .app
+        .chat_stream(&json!({"model": "gpt", "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
+        .await;
+    assert_eq!(status, 200);
+    crate::common::assert_cut_after_three_frames(&w.app, &transcript).await;
+    assert!(
+        w.backup.requests().is_empty(),
+        "no second answer spliced in"
+    );
+    assert_eq!(w.primary.requests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_every_deployment_fails_the_last_error_says_how_far_the_call_got() {
+    let w = world("").await;
+    *w.fault.lock().unwrap() = Fault::Status500;
+    let backup_down = MockUpstream::start(|_| Reply::Close).await;
+    let app = w
+        .app
+        .another_node(config(&w.primary.url, &backup_down.url, ""))
+        .await;
+    let res = app
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "gpt", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    let headers = routing_headers(&res);
+    let (status, body) = json_of(res).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (502, Some("upstream_unavailable")),
+        "{body}"
+    );
+    assert_eq!(headers, ("west".to_owned(), "2".to_owned()));
+    let record = &app.usage(1).await[0];
+    assert_eq!(record.provider, "backup");
+    assert_eq!(record.error_code.as_deref(), Some("upstream_unavailable"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_on_one_deployment_back_off_and_honour_retry_after() {
+    let tries = Arc::new(AtomicUsize::new(0));
+    let counted = tries.clone();
+    // Rate-limited once with a 600 ms retry-after, then answers.
+    let upstream = MockUpstream::start(move |req| {
+        if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+            Reply::status(429, fixtures::text("openai/error_429.json"))
+                .with_header("retry-after-ms", "600")
+        } else {
+            any_endpoint(req)
+        }
+    })
+    .await;
+    let unused = MockUpstream::start(any_endpoint).await;
+    let app = TestApp::builder()
+        .config(config(&upstream.url, &unused.url, ""))
+        .env("UPSTREAM_KEY", UPSTREAM_KEY)
+        .spawn()
+        .await;
+    let started = Instant::now();
+    let res = app
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "solo", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        routing_headers(&res),
+        ("primary".to_owned(), "2".to_owned())
+    );
+    // A lower bound only: the second try waited at least what the upstream asked.
+    assert!(started.elapsed() >= Duration::from_millis(600));
+    assert_eq!(tries.load(Ordering::SeqCst), 2);
+
+    // A retry-after beyond the call's deadline is not waited for: the caller gets the 429
+    // and the upstream's wait at once, after one try.
+    let long = MockUpstream::start(|_| {
+        Reply::status(429, fixtures::text("openai/error_429.json"))
+            .with_header("retry-after", "3600")
+    })
+    .await;
+    let app = app.another_node(config(&long.url, &unused.url, "")).await;
+    let res = app
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "solo", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "3600");
+    assert_eq!(
+        routing_headers(&res),
+        ("primary".to_owned(), "1".to_owned())
+    );
+    assert_eq!(long.requests().len(), 1);
+    assert!(unused.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strategies_spread_calls_as_configured() {
+    let a = MockUpstream::start(any_endpoint).await;
+    // The backup is slow for the model `slow` only.
+    let b = MockUpstream::start(|req| {
+        if req.json()["model"] == "slow" {
+            any_endpoint(req).delayed(Duration::from_millis(150))
+        } else {
+            any_endpoint(req)
+        }
+    })
+    .await;
+    let extra = r#"
+[[models]]
+alias = "rr"
+strategy = "round_robin"
+deployments = [{ provider = "primary" }, { provider = "backup" }]
+
+[[models]]
+alias = "weighted"
+strategy = "weighted"
+deployments = [{ provider = "primary", weight = 3 }, { provider = "backup", weight = 1 }]
+
+[[models]]
+alias = "fastest"
+strategy = "least_latency"
+deployments = [{ provider = "backup", model = "slow" }, { provider = "primary" }]
+"#;
+    let app = TestApp::builder()
+        .config(config(&a.url, &b.url, extra))
+        .env("UPSTREAM_KEY", UPSTREAM_KEY)
+        .spawn()
+        .await;
+    let ask =
+        |model: &str| json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
+    let mut names = Vec::new();
+    for _ in 0..10 {
+        let res = app.post("/v1/chat/completions", &ask("rr")).await;
+        names.push(routing_headers(&res).0);
+    }
+    assert!(
+        names.windows(2).all(|it| it[0] != it[1]),
+        "round robin alternates: {names:?}"
+    );
+    // The backup is measured slower at its first call; every later call goes to the primary.
+    let mut names = Vec::new();
+    for _ in 0..8 {
+        let res = app.post("/v1/chat/completions", &ask("fastest")).await;
+        names.push(routing_headers(&res).0);
+    }
+    assert_eq!(names[0], "backup", "{names:?}");
+    assert!(names[1..].iter().all(|it| it == "primary"), "{names:?}");
+    // 3:1 over 800 calls: 600 expected, ±60 is more than six standard deviations.
+    let before = a.requests().len();
+    for _ in 0..800 {
+        let res = app.post("/v1/chat/completions", &ask("weighted")).await;
+        assert_eq!(res.status(), 200);
+    }
+    let to_primary = a.requests().len() - before;
+    assert!((540..=660).contains(&to_primary), "{to_primary} of 800");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_try_uses_the_tenants_own_key_for_its_provider() {
+    let w = world("").await;
+    let (ada, tenant, key) = owner(&w.app, "ada@example.com").await;
+    // The tenant pays the backup itself; the primary is the platform's.
+    store_credential(
+        &ada,
+        &tenant,
+        json!({"name": "own", "provider": "backup", "secret": TENANT_SECRET}),
+    )
+    .await;
+    *w.fault.lock().unwrap() = Fault::Status500;
+    let chat = json!({"model": "gpt", "messages": [{"role": "user", "content": "hi"}]});
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            let res = w.app.post_as(&key, "/v1/chat/completions", &chat).await;
+            res.status() == 200
+                && w.backup.last().header("authorization")
+                    == Some(format!("Bearer {TENANT_SECRET}").as_str())
+        })
+        .await,
+        "the snapshot has the credential"
+    );
+    assert_eq!(
+        w.primary.last().header("authorization"),
+        Some(format!("Bearer {UPSTREAM_KEY}").as_str()),
+        "the first try went out with the platform's key"
+    );
+}
+
+/// Relayed Messages calls fail over between Anthropic deployments, streamed or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relayed_messages_call_falls_over_between_anthropic_deployments() {
+    let down = MockUpstream::start(|_| {
+        Reply::status(529, fixtures::text("anthropic/error_overloaded.json"))
+    })
+    .await;
+    let up = MockUpstream::start(any_endpoint).await;
+    let config = format!(
+        r#"
+[providers.first]
+kind = "anthropic"
+base_url = "{}"
+api_key = "env:UPSTREAM_KEY"
+
+[providers.second]
+kind = "anthropic"
+base_url = "{}"
+api_key = "env:UPSTREAM_KEY"
+
+[[models]]
+alias = "claude"
+deployments = [{{ provider = "first", model = "claude-sonnet-4-5" }}, {{ provider = "second", model = "claude-sonnet-4-5" }}]
+"#,
+        down.url, up.url
+    );
+    let app = TestApp::builder()
+        .config(config)
+        .env("UPSTREAM_KEY", UPSTREAM_KEY)
+        .spawn()
+        .await;
+    for stream in [false, true] {
+        let res = app
+            .post(
+                "/v1/messages",
+                &json!({"model": "claude", "max_tokens": 5, "stream": stream, "messages": [{"role": "user", "content": "hi"}]}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(routing_headers(&res), ("second".to_owned(), "2".to_owned()));
+        let text = res.text().await.unwrap();
+        if stream {
+            let transcript = Transcript::parse(&text);
+            assert!(text.contains("message_stop"), "{transcript:?}");
+        } else {
+            assert!(text.contains("\"type\":\"message\""), "{text}");
+        }
+        assert_eq!(up.last().path, "/v1/messages");
+    }
+}
