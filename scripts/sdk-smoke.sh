@@ -2,7 +2,8 @@
 # Starts `sluice serve` exactly as the README's quick start does (no configuration, a fresh
 # data directory), takes the API key it prints, and runs the official OpenAI and Anthropic
 # Python SDKs and LangChain's OpenAI integration against it; then the Anthropic SDK once more
-# through a second sluice relaying to a stand-in for Anthropic's API (`tests/sdk/fake_anthropic.py`).
+# through a second sluice relaying to a stand-in for Anthropic's API (`tests/sdk/fake_anthropic.py`),
+# whose models' first deployments are down, so that both SDKs see a failover.
 # Python packages come from PyPI into a cached venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,16 +52,41 @@ relay="$workdir/relay"
 mkdir -p "$relay"
 python3 tests/sdk/fake_anthropic.py "$fake_port" "$relay/upstream.jsonl" 2>"$relay/fake.log" &
 fake=$!
+# Each model's first deployment is down (nothing listens on its port): every call the SDKs
+# make fails over to the second, and they must notice nothing.
+down_port=$(free_port)
 cat >"$relay/sluice.toml" <<TOML
 [providers.claude]
 kind = "anthropic"
 base_url = "http://127.0.0.1:$fake_port"
 api_key = "env:RELAY_SMOKE_KEY"
 
+[providers.claude_down]
+kind = "anthropic"
+base_url = "http://127.0.0.1:$down_port"
+api_key = "env:RELAY_SMOKE_KEY"
+
+[providers.openai_down]
+kind = "openai"
+base_url = "http://127.0.0.1:$down_port/v1"
+api_key = "env:RELAY_SMOKE_KEY"
+
+[providers.mock]
+kind = "mock"
+
 [[models]]
 alias = "claude"
-provider = "claude"
-model = "claude-sonnet-4-5-20250929"
+deployments = [
+  { name = "primary", provider = "claude_down", model = "claude-sonnet-4-5-20250929" },
+  { name = "backup", provider = "claude", model = "claude-sonnet-4-5-20250929", priority = 1 },
+]
+
+[[models]]
+alias = "gpt"
+deployments = [
+  { name = "primary", provider = "openai_down", model = "gpt-4o-mini" },
+  { name = "backup", provider = "mock", model = "mock", priority = 1 },
+]
 TOML
 (cd "$relay" && RELAY_SMOKE_KEY=sk-ant-relay-smoke SLUICE_LISTEN="127.0.0.1:$relay_port" \
   exec "$OLDPWD/target/debug/sluice" serve --config sluice.toml >"$relay/out.txt" 2>"$relay/sluice.log") &
@@ -69,3 +95,5 @@ trap 'kill $server $relay_server $fake 2>/dev/null || true; wait 2>/dev/null || 
 relay_key=$(key_or_die "$relay/out.txt" "$relay/sluice.log")
 SLUICE_RELAY_URL="http://127.0.0.1:$relay_port" SLUICE_RELAY_KEY="$relay_key" \
   FAKE_ANTHROPIC_LOG="$relay/upstream.jsonl" "$venv/bin/python" tests/sdk/anthropic_relay_smoke.py
+SLUICE_RELAY_URL="http://127.0.0.1:$relay_port" SLUICE_RELAY_KEY="$relay_key" \
+  "$venv/bin/python" tests/sdk/failover_smoke.py

@@ -17,6 +17,40 @@ use crate::catalog::{Deployment, Route};
 use crate::headers::{self, HeaderText, ResponseHeaders};
 use crate::{Error, routing};
 
+/// What the attempt loop tells about the tries it makes: a call's usage record, or nothing
+/// for a request that is not billed (a token count).
+pub(crate) trait Ledger {
+    /// The route's deployment `index` is tried next.
+    fn trying(&mut self, index: usize);
+    /// The try in progress failed; another one follows.
+    fn attempt_failed(&mut self, error: &Error, latency: std::time::Duration);
+    /// The call failed for good.
+    fn fail(self, error: &Error);
+}
+
+impl Ledger for CallRecord {
+    fn trying(&mut self, index: usize) {
+        CallRecord::trying(self, index);
+    }
+
+    fn attempt_failed(&mut self, error: &Error, latency: std::time::Duration) {
+        CallRecord::attempt_failed(self, error, latency);
+    }
+
+    fn fail(self, error: &Error) {
+        CallRecord::fail(self, error);
+    }
+}
+
+/// Nothing to record.
+impl Ledger for () {
+    fn trying(&mut self, _: usize) {}
+
+    fn attempt_failed(&mut self, _: &Error, _: std::time::Duration) {}
+
+    fn fail(self, _: &Error) {}
+}
+
 /// A call's answer, from the deployment that gave it.
 pub(crate) struct Dispatched<T> {
     pub answer: T,
@@ -49,14 +83,14 @@ fn falls_over(kind: ProviderErrorKind) -> bool {
 /// # Errors
 /// The last try's error when every try failed or one failed in a way no other try can mend;
 /// `unsupported` when no deployment serves the call. The usage record is written either way.
-pub(crate) async fn dispatch<'a, T, Fut>(
+pub(crate) async fn dispatch<'a, T, Fut, L: Ledger>(
     ctx: &'a RequestCtx,
     route: &'a Route,
-    mut record: CallRecord,
+    mut record: L,
     serves: impl Fn(&Provider) -> bool,
     unsupported: impl FnOnce() -> Error,
     mut send: impl FnMut(&'a Provider, Call<'a>) -> Fut,
-) -> Result<(Dispatched<T>, CallRecord), Error>
+) -> Result<(Dispatched<T>, L), Error>
 where
     Fut: Future<Output = Result<T, ProviderError>>,
 {
@@ -149,7 +183,7 @@ enum Failure {
 
 /// The call's error after its last try: the usage record is written, and the headers say
 /// how far it got.
-fn give_up(record: CallRecord, mut error: Error, last: &Deployment, tries: u32) -> Error {
+fn give_up(record: impl Ledger, mut error: Error, last: &Deployment, tries: u32) -> Error {
     error
         .headers
         .set(headers::DEPLOYMENT, HeaderText::Shared(last.name.clone()));

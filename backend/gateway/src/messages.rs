@@ -148,11 +148,7 @@ pub(crate) async fn count_tokens(
     let chat = messages::to_chat(req.clone())?;
     chat.validate()?;
     let route = gw.authorize(ctx, Endpoint::Messages, &chat.model)?;
-    let Some(deployment) = route.primary() else {
-        return Err(unsupported(route, "token counting"));
-    };
-    let provider = ctx.principal.provider_for(route, deployment)?;
-    if !provider.capabilities().messages {
+    if !speaks_messages(route) {
         return crate::tokens::count_off_thread(chat::prompt_text(&chat))
             .await
             .map_err(|e| match e {
@@ -168,12 +164,14 @@ pub(crate) async fn count_tokens(
                 }
             });
     }
-    let call = providers::Call {
-        upstream_model: &deployment.upstream_model,
-        deadline: ctx.started + provider.timeouts().total,
-        anthropic_beta: ctx.anthropic_beta.as_ref(),
-    };
-    Ok(provider.count_message_tokens(req, call).await?)
+    // Counted by the upstream, over the route's deployments like a call (not billed).
+    let relays = |provider: &Provider| provider.capabilities().messages;
+    let none = || unsupported(route, "Anthropic's Messages API");
+    let (sent, ()) = dispatch(ctx, route, (), relays, none, |provider, call| {
+        provider.count_message_tokens(req.clone(), call)
+    })
+    .await?;
+    Ok(sent.answer)
 }
 
 fn untranslatable() -> Error {
