@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use providers::Provider;
 
+use crate::breaker::{Breaker, BreakerPolicy, BreakerState};
 use crate::routing::{DeploymentStats, Strategy};
 use crate::telemetry::RouteMetrics;
 use crate::{Error, ErrorKind};
@@ -30,6 +31,9 @@ pub struct Deployment {
     pub metrics: RouteMetrics,
     /// Live figures the strategies read (latency).
     pub stats: DeploymentStats,
+    pub breaker: Breaker,
+    breaker_gauge: metrics::Gauge,
+    alias: Arc<str>,
 }
 
 /// How many tries a call gets and how long it may take across them.
@@ -95,6 +99,7 @@ impl Route {
             )],
             Strategy::Priority,
             RetryPolicy::once_each(1),
+            Some(BreakerPolicy::default()),
         )
     }
 
@@ -105,7 +110,12 @@ impl Route {
         deployments: Vec<Deployment>,
         strategy: Strategy,
         retry: RetryPolicy,
+        breaker: Option<BreakerPolicy>,
     ) -> Self {
+        let mut deployments = deployments;
+        for it in &mut deployments {
+            it.breaker = Breaker::new(breaker);
+        }
         Route {
             alias: alias.into(),
             owned_by: owned_by.into(),
@@ -148,6 +158,39 @@ impl Deployment {
             region: None,
             metrics: RouteMetrics::new(alias, provider_name),
             stats: DeploymentStats::default(),
+            breaker: Breaker::new(Some(BreakerPolicy::default())),
+            breaker_gauge: metrics::gauge!(
+                "gateway_deployment_breaker_state",
+                "model" => alias.to_owned(),
+                "deployment" => name.to_owned(),
+            ),
+            alias: alias.into(),
+        }
+    }
+
+    /// Reports a change of its breaker's state: the gauge (0 closed, 1 open, 2 half-open), a
+    /// count of changes, and a log line an operator can alert on.
+    pub(crate) fn breaker_changed(&self, state: BreakerState) {
+        self.breaker_gauge.set(state.gauge());
+        metrics::counter!(
+            "gateway_breaker_transitions_total",
+            "model" => self.alias.to_string(),
+            "deployment" => self.name.to_string(),
+            "to" => state.as_str(),
+        )
+        .increment(1);
+        match state {
+            BreakerState::Open => tracing::warn!(
+                model = %self.alias,
+                deployment = %self.name,
+                "circuit breaker opened: calls go to the model's other deployments"
+            ),
+            BreakerState::Closed | BreakerState::HalfOpen => tracing::info!(
+                model = %self.alias,
+                deployment = %self.name,
+                state = state.as_str(),
+                "circuit breaker changed"
+            ),
         }
     }
 }

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use providers::{Call, Provider, ProviderError, ProviderErrorKind};
 
+use crate::breaker::Admission;
 use crate::call::{CallRecord, RequestCtx};
 use crate::catalog::{Deployment, Route};
 use crate::headers::{self, HeaderText, ResponseHeaders};
@@ -101,11 +102,23 @@ where
         return Err(error);
     }
     let deadline = route.retry.total_timeout.map(|it| ctx.started + it);
+    // Deployments whose breaker is open are passed over while another one can serve; when
+    // none can, the call goes to them anyway.
+    let started = Instant::now();
+    let mut steer = order.len() > 1
+        && order.iter().any(|&i| {
+            route
+                .deployments
+                .get(i)
+                .is_some_and(|it| !it.breaker.blocks(started))
+        });
     let mut tries: u32 = 0;
+    let mut position: usize = 0;
+    let mut passed_over: usize = 0;
     loop {
-        let slot = usize::try_from(tries).unwrap_or(usize::MAX) % order.len();
-        let round = u32::try_from(usize::try_from(tries).unwrap_or(usize::MAX) / order.len())
-            .unwrap_or(u32::MAX);
+        let slot = position % order.len();
+        let round = u32::try_from(position / order.len()).unwrap_or(u32::MAX);
+        position += 1;
         let Some((index, deployment)) = order
             .get(slot)
             .and_then(|&i| route.deployments.get(i).map(|it| (i, it)))
@@ -114,6 +127,15 @@ where
             record.fail(&error);
             return Err(error);
         };
+        if steer && deployment.breaker.admit(Instant::now()) == Admission::No {
+            passed_over += 1;
+            // Every deployment opened while this call ran: none is left to steer to.
+            if passed_over >= order.len() {
+                steer = false;
+            }
+            continue;
+        }
+        passed_over = 0;
         tries += 1;
         record.trying(index);
         let asked = Instant::now();
@@ -123,7 +145,11 @@ where
                 let call = upstream_call(ctx, deployment, provider, deadline);
                 match send(provider, call).await {
                     Ok(answer) => {
-                        deployment.stats.answered_after(asked.elapsed());
+                        let now = Instant::now();
+                        deployment.stats.answered_after(now - asked);
+                        if let Some(state) = deployment.breaker.succeeded(now) {
+                            deployment.breaker_changed(state);
+                        }
                         let mut headers = ResponseHeaders::default();
                         headers.set(
                             headers::DEPLOYMENT,
@@ -150,12 +176,14 @@ where
                 if !over {
                     return Err(give_up(record, error, deployment, tries));
                 }
+                if let Some(state) = deployment.breaker.failed(Instant::now()) {
+                    deployment.breaker_changed(state);
+                }
                 (error, again)
             }
         };
         record.attempt_failed(&error, asked.elapsed());
-        let next_round = u32::try_from(usize::try_from(tries).unwrap_or(usize::MAX) / order.len())
-            .unwrap_or(u32::MAX);
+        let next_round = u32::try_from(position / order.len()).unwrap_or(u32::MAX);
         // After a pass over every deployment, only a failure that may pass (a rate limit, an
         // overload, a timeout) is worth trying again.
         if tries >= route.retry.max_attempts || (next_round > round && !again) {

@@ -6,6 +6,7 @@ pub mod access;
 mod access_token;
 mod accounting;
 pub mod admin;
+pub mod breaker;
 pub mod byok;
 mod call;
 pub mod catalog;

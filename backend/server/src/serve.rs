@@ -139,6 +139,7 @@ pub fn build_catalog(
             deployments,
             model.strategy,
             model.retry,
+            model.breaker,
         ));
     }
     Catalog::new(routes).map_err(|e| anyhow::anyhow!(e.message))

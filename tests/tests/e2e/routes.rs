@@ -34,8 +34,10 @@ first_byte_timeout_ms = 1500
 idle_timeout_ms = 1500
 total_timeout_ms = 8000
 
+# Breakers off: every call here must try the primary first.
 [[models]]
 alias = "gpt"
+breaker = {{ enabled = false }}
 deployments = [
   {{ name = "east", provider = "primary", model = "gpt-4o-mini" }},
   {{ name = "west", provider = "backup", model = "gpt-4o-mini", priority = 1 }},
@@ -43,6 +45,7 @@ deployments = [
 
 [[models]]
 alias = "embed"
+breaker = {{ enabled = false }}
 deployments = [
   {{ name = "east", provider = "primary", model = "text-embedding-3-small" }},
   {{ name = "west", provider = "backup", model = "text-embedding-3-small", priority = 1 }},
@@ -491,4 +494,82 @@ deployments = [{{ provider = "first", model = "claude-sonnet-4-5" }}, {{ provide
         }
         assert_eq!(up.last().path, "/v1/messages");
     }
+}
+
+async fn metrics_text(app: &TestApp) -> String {
+    app.client()
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breaker_opens_on_failures_steers_calls_away_and_closes_after_a_good_probe() {
+    let w = world(
+        r#"
+[[models]]
+alias = "guarded"
+breaker = { consecutive_failures = 2, cooldown_secs = 1 }
+deployments = [
+  { name = "east", provider = "primary", model = "gpt-4o-mini" },
+  { name = "west", provider = "backup", model = "gpt-4o-mini", priority = 1 },
+]
+"#,
+    )
+    .await;
+    let ask = json!({"model": "guarded", "messages": [{"role": "user", "content": "hi"}]});
+    let gauge = "gateway_deployment_breaker_state{model=\"guarded\",deployment=\"east\"}";
+    *w.fault.lock().unwrap() = Fault::Status500;
+    for _ in 0..2 {
+        let res = w.app.post("/v1/chat/completions", &ask).await;
+        assert_eq!(routing_headers(&res), ("west".to_owned(), "2".to_owned()));
+    }
+    assert_eq!(w.primary.requests().len(), 2);
+    assert!(metrics_text(&w.app).await.contains(&format!("{gauge} 1")));
+    // Open: the primary is passed over, not tried and failed.
+    for _ in 0..5 {
+        let res = w.app.post("/v1/chat/completions", &ask).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(routing_headers(&res), ("west".to_owned(), "1".to_owned()));
+    }
+    assert_eq!(w.primary.requests().len(), 2);
+    // Healthy again: after the cool-down one probe goes through, and it closes the breaker.
+    *w.fault.lock().unwrap() = Fault::Ok;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            let res = w.app.post("/v1/chat/completions", &ask).await;
+            routing_headers(&res).0 == "east"
+        })
+        .await
+    );
+    assert_eq!(w.primary.requests().len(), 3, "exactly one probe");
+    assert!(metrics_text(&w.app).await.contains(&format!("{gauge} 0")));
+    let res = w.app.post("/v1/chat/completions", &ask).await;
+    assert_eq!(routing_headers(&res), ("east".to_owned(), "1".to_owned()));
+    let text = metrics_text(&w.app).await;
+    assert!(
+        text.contains(
+            "gateway_breaker_transitions_total{model=\"guarded\",deployment=\"east\",to=\"open\"} 1"
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_every_breaker_open_calls_still_go_out() {
+    let w = world("").await;
+    *w.fault.lock().unwrap() = Fault::Status500;
+    let ask = json!({"model": "solo", "messages": [{"role": "user", "content": "hi"}]});
+    for _ in 0..8 {
+        let res = w.app.post("/v1/chat/completions", &ask).await;
+        assert_eq!(res.status(), 502);
+    }
+    // The only deployment's breaker is open, yet the call is made, and succeeds.
+    *w.fault.lock().unwrap() = Fault::Ok;
+    let res = w.app.post("/v1/chat/completions", &ask).await;
+    assert_eq!(res.status(), 200);
 }

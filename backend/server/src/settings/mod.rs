@@ -499,6 +499,7 @@ impl Settings {
                 }],
                 strategy: gateway::routing::Strategy::Priority,
                 retry: gateway::RetryPolicy::once_each(1),
+                breaker: Some(gateway::breaker::BreakerPolicy::default()),
             });
         }
 

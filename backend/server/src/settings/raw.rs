@@ -183,6 +183,18 @@ pub(super) struct RawModel {
     pub(super) max_attempts: Option<Spanned<i64>>,
     pub(super) timeout_ms: Option<Spanned<i64>>,
     pub(super) backoff_ms: Option<Spanned<i64>>,
+    pub(super) breaker: Option<RawBreaker>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBreaker {
+    pub(super) enabled: Option<bool>,
+    pub(super) consecutive_failures: Option<Spanned<i64>>,
+    pub(super) error_rate_percent: Option<Spanned<i64>>,
+    pub(super) min_calls: Option<Spanned<i64>>,
+    pub(super) window_secs: Option<Spanned<i64>>,
+    pub(super) cooldown_secs: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

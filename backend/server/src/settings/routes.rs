@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use gateway::RetryPolicy;
+use gateway::breaker::BreakerPolicy;
 use gateway::routing::Strategy;
 use toml::Spanned;
 
-use super::raw::{RawDeployment, RawModel, RawProvider};
+use super::raw::{RawBreaker, RawDeployment, RawModel, RawProvider};
 use super::{ConfigError, Source};
 
 /// One deployment of a model alias.
@@ -31,6 +32,8 @@ pub struct ModelSettings {
     pub deployments: Vec<DeploymentSettings>,
     pub strategy: Strategy,
     pub retry: RetryPolicy,
+    /// `None`: the deployments' breakers never open.
+    pub breaker: Option<BreakerPolicy>,
 }
 
 /// Most tries one call may take: each is a full upstream call.
@@ -137,6 +140,10 @@ pub(super) fn model_settings(
             let ms = bounded(source, ms, &format!("{key}.backoff_ms"), 0, 60_000)?;
             retry.backoff = Duration::from_millis(u64::from(ms));
         }
+        let breaker = match &model.breaker {
+            None => Some(BreakerPolicy::default()),
+            Some(raw) => breaker_policy(source, &format!("{key}.breaker"), raw)?,
+        };
         models.push(ModelSettings {
             alias: alias.to_owned(),
             owned_by: model.owned_by.clone().unwrap_or_else(|| {
@@ -148,9 +155,44 @@ pub(super) fn model_settings(
             deployments,
             strategy,
             retry,
+            breaker,
         });
     }
     Ok(models)
+}
+
+/// `breaker = { ... }`: the defaults with what the table changes; `enabled = false`: none.
+fn breaker_policy(
+    source: &Source<'_>,
+    key: &str,
+    raw: &RawBreaker,
+) -> Result<Option<BreakerPolicy>, ConfigError> {
+    if raw.enabled == Some(false) {
+        return Ok(None);
+    }
+    let mut res = BreakerPolicy::default();
+    let field = |value: &Option<Spanned<i64>>, name: &str, min: i64, max: i64| {
+        value
+            .as_ref()
+            .map(|it| bounded(source, it, &format!("{key}.{name}"), min, max))
+            .transpose()
+    };
+    if let Some(n) = field(&raw.consecutive_failures, "consecutive_failures", 1, 1000)? {
+        res.consecutive_failures = n;
+    }
+    if let Some(n) = field(&raw.error_rate_percent, "error_rate_percent", 1, 100)? {
+        res.error_rate_percent = n;
+    }
+    if let Some(n) = field(&raw.min_calls, "min_calls", 1, 100_000)? {
+        res.min_calls = n;
+    }
+    if let Some(n) = field(&raw.window_secs, "window_secs", 1, 3600)? {
+        res.window = Duration::from_secs(u64::from(n));
+    }
+    if let Some(n) = field(&raw.cooldown_secs, "cooldown_secs", 1, 3600)? {
+        res.cooldown = Duration::from_secs(u64::from(n));
+    }
+    Ok(Some(res))
 }
 
 fn deployments(

@@ -343,6 +343,21 @@ fn a_model_takes_a_list_of_deployments_with_a_strategy_and_retries() {
     .unwrap();
     assert_eq!(settings.models[0].deployments.len(), 1);
     assert_eq!(settings.models[0].retry.max_attempts, 1);
+    assert_eq!(
+        settings.models[0].breaker,
+        Some(gateway::breaker::BreakerPolicy::default())
+    );
+    let settings = parse(&format!(
+        "{TWO_PROVIDERS}[[models]]\nalias = \"x\"\nprovider = \"a\"\nbreaker = {{ enabled = false }}\n\n\
+         [[models]]\nalias = \"y\"\nprovider = \"a\"\nbreaker = {{ consecutive_failures = 2, cooldown_secs = 5 }}\n"
+    ))
+    .unwrap();
+    assert_eq!(settings.models[0].breaker, None);
+    let policy = settings.models[1].breaker.unwrap();
+    assert_eq!(
+        (policy.consecutive_failures, policy.cooldown),
+        (2, Duration::from_secs(5))
+    );
 }
 
 #[test]
