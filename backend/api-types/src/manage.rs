@@ -798,8 +798,9 @@ pub struct UsageRecordView {
     pub cached_tokens: u64,
     /// Counted with a tokenizer because the provider reported none.
     pub estimated: bool,
-    /// `ok`, `error`, `client_closed` (the client went away) or `server_closed` (the gateway
-    /// cut the call: its shutdown deadline, or a crash it was recovered from).
+    /// `ok`, `error`, `client_closed` (the client went away), `server_closed` (the gateway
+    /// cut the call: its shutdown deadline, or a crash it was recovered from) or `cache_hit`
+    /// (answered from the response cache; no upstream was called).
     pub status: String,
     pub http_status: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]

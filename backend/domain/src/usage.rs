@@ -19,6 +19,9 @@ pub enum UsageStatus {
     /// the process died and the call was recovered from its journal. What was delivered, or an
     /// estimate, is billed.
     ServerClosed,
+    /// Answered from the gateway's response cache, with the tokens of the answer it kept; no
+    /// upstream was called.
+    CacheHit,
 }
 
 impl UsageStatus {
@@ -28,6 +31,7 @@ impl UsageStatus {
             UsageStatus::Error => "error",
             UsageStatus::ClientClosed => "client_closed",
             UsageStatus::ServerClosed => "server_closed",
+            UsageStatus::CacheHit => "cache_hit",
         }
     }
 
@@ -38,6 +42,7 @@ impl UsageStatus {
             "error" => Some(UsageStatus::Error),
             "client_closed" => Some(UsageStatus::ClientClosed),
             "server_closed" => Some(UsageStatus::ServerClosed),
+            "cache_hit" => Some(UsageStatus::CacheHit),
             _ => None,
         }
     }

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use crate::Error;
 use crate::access::Principal;
 use crate::accounting::{Tickets, Tokens, UsageDraft, UsageSink};
+use crate::cache::CacheDirective;
 use crate::catalog::{Deployment, Route};
 use crate::telemetry::Endpoint;
 
@@ -27,6 +28,8 @@ pub struct RequestCtx {
     pub anthropic_beta: Option<Betas>,
     /// The request body's size: what a call that never finished is estimated from.
     pub body_bytes: usize,
+    /// What the caller's `cache-control` asks of the response cache.
+    pub cache: CacheDirective,
 }
 
 impl RequestCtx {
@@ -38,6 +41,7 @@ impl RequestCtx {
             principal,
             anthropic_beta: None,
             body_bytes: 0,
+            cache: CacheDirective::Use,
         }
     }
 }
@@ -80,6 +84,8 @@ pub(crate) struct CallRecord {
     /// The provisional journal entry of a stream, settled with the final record.
     opened: Option<Ticket>,
     finished: bool,
+    /// Answered from the response cache: recorded as a cache hit.
+    from_cache: bool,
 }
 
 /// Prompt tokens guessed from the body's size, for calls that ended before anything counted
@@ -115,6 +121,7 @@ impl CallRecord {
             id: UsageId::new(),
             opened: None,
             finished: false,
+            from_cache: false,
         }
     }
 
@@ -129,6 +136,20 @@ impl CallRecord {
 
     fn deployment(&self) -> Option<&Deployment> {
         self.route.deployments.get(self.deployment)
+    }
+
+    /// The call is answered from the response cache with what `deployment` once answered
+    /// (the route's first deployment when it has none of that name any more).
+    pub(crate) fn served_from_cache(&mut self, deployment: &str) {
+        if let Some(index) = self
+            .route
+            .deployments
+            .iter()
+            .position(|it| &*it.name == deployment)
+        {
+            self.deployment = index;
+        }
+        self.from_cache = true;
     }
 
     /// The call is about to try the route's deployment `index`.
@@ -242,6 +263,9 @@ impl CallRecord {
             );
         }
         let mut draft = self.draft(finish, latency);
+        if self.from_cache && draft.status == UsageStatus::Ok {
+            draft.status = UsageStatus::CacheHit;
+        }
         draft.tickets.opened = self.opened.take();
         self.sink.record(draft);
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use providers::Provider;
 
 use crate::breaker::{Breaker, BreakerPolicy, BreakerState};
+use crate::cache::CachePolicy;
 use crate::routing::{DeploymentStats, Strategy};
 use crate::telemetry::RouteMetrics;
 use crate::{Error, ErrorKind};
@@ -71,6 +72,8 @@ pub struct Route {
     pub deployments: Vec<Deployment>,
     pub strategy: Strategy,
     pub retry: RetryPolicy,
+    /// Whether, and how long, answers are kept; `None`: never.
+    pub cache: Option<CachePolicy>,
     /// Next start of a round-robin route.
     pub(crate) turn: std::sync::atomic::AtomicUsize,
 }
@@ -123,6 +126,7 @@ impl Route {
             deployments,
             strategy,
             retry,
+            cache: None,
             turn: std::sync::atomic::AtomicUsize::new(0),
         }
     }

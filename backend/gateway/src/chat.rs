@@ -7,12 +7,14 @@ use std::time::Instant;
 
 use domain::UsageStatus;
 use domain::llm::{ChatRequest, ChatResponse, Content};
-use providers::{Provider, UsageReport};
+use providers::{Provider, ProviderError, StreamEvent, UsageReport};
 
 use crate::accounting::Tokens;
+use crate::cache::Entry;
 use crate::call::{CallRecord, Finish, RequestCtx};
 use crate::catalog::Route;
 use crate::dispatch::dispatch;
+use crate::headers::{HeaderText, ResponseHeaders};
 use crate::stream::AccountedStream;
 use crate::telemetry::Endpoint;
 use crate::{Answer, Error, Gateway, Outcome};
@@ -30,7 +32,14 @@ pub(crate) async fn handle(
 ) -> Result<Answer<Outcome>, Error> {
     req.validate()?;
     let stream = req.is_stream();
-    let (route, record) = open(gw, ctx, &req.model, endpoint, stream)?;
+    let (route, mut record) = open(gw, ctx, &req.model, endpoint, stream)?;
+    let cached = gw.cache.lookup(ctx, route, endpoint, &req).await;
+    if let Some(entry) = &cached.hit {
+        record.served_from_cache(&entry.deployment);
+        let mut answer = replay(record, entry, req)?;
+        cached.mark(&mut answer.headers);
+        return Ok(answer);
+    }
     if stream {
         let (sent, record) = dispatch(ctx, route, record, all, never, |provider, call| {
             provider.chat_stream(&req, call)
@@ -39,9 +48,11 @@ pub(crate) async fn handle(
         let wants_usage = req.wants_stream_usage();
         let prompt = Box::new(move || prompt_text(&req));
         let stream = AccountedStream::new(sent.answer, record, wants_usage, prompt);
+        let mut headers = sent.headers;
+        cached.mark(&mut headers);
         return Ok(Answer {
             body: Outcome::Stream(Box::new(stream)),
-            headers: sent.headers,
+            headers,
         });
     }
     let (sent, record) = dispatch(ctx, route, record, all, never, |provider, call| {
@@ -49,12 +60,81 @@ pub(crate) async fn handle(
     })
     .await?;
     let reply = sent.answer;
+    cached.keep(
+        &gw.cache,
+        &reply.body,
+        reply.usage.as_ref(),
+        &sent.deployment,
+    );
     answered(record, sent.asked, reply.usage, || {
         (prompt_text(&req), completion_text(&reply.body))
     });
+    let mut headers = sent.headers;
+    cached.mark(&mut headers);
     Ok(Answer {
         body: Outcome::Complete(reply.body),
-        headers: sent.headers,
+        headers,
+    })
+}
+
+/// Answers from a kept answer: as it was, or as the stream that delivers it.
+fn replay(record: CallRecord, entry: &Entry, req: ChatRequest) -> Result<Answer<Outcome>, Error> {
+    let usage = UsageReport {
+        counts: entry.counts,
+        raw: None,
+        complete: true,
+    };
+    let mut headers = ResponseHeaders::default();
+    headers.set(
+        crate::headers::DEPLOYMENT,
+        HeaderText::Shared(entry.deployment.clone()),
+    );
+    if !req.is_stream() {
+        answered(record, Instant::now(), Some(usage), || {
+            (String::new(), String::new())
+        });
+        return Ok(Answer {
+            body: Outcome::Complete(entry.body.clone()),
+            headers,
+        });
+    }
+    let response: ChatResponse = match serde_json::from_slice(&entry.body) {
+        Ok(it) => it,
+        Err(e) => {
+            let error = Error::internal(format!("a cached answer could not be read: {e}"));
+            record.fail(&error);
+            return Err(error);
+        }
+    };
+    let chunks = response.as_chunks(true);
+    let last = chunks.len().saturating_sub(1);
+    let events: Vec<Result<StreamEvent, ProviderError>> = chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let text = chunk
+                .choices
+                .iter()
+                .filter_map(|it| it.delta.content.as_deref())
+                .collect::<String>();
+            let usage_only = chunk.choices.is_empty();
+            serde_json::to_vec(&chunk)
+                .map(|data| StreamEvent {
+                    data: data.into(),
+                    usage: (i == last).then(|| usage.clone()),
+                    usage_only,
+                    text,
+                })
+                .map_err(ProviderError::decode)
+        })
+        .collect();
+    let wants_usage = req.wants_stream_usage();
+    let prompt = Box::new(move || prompt_text(&req));
+    let events: providers::EventStream = Box::pin(futures_util::stream::iter(events));
+    let stream = AccountedStream::new(events, record, wants_usage, prompt);
+    Ok(Answer {
+        body: Outcome::Stream(Box::new(stream)),
+        headers,
     })
 }
 

@@ -55,6 +55,8 @@ impl Ledger for () {
 /// A call's answer, from the deployment that gave it.
 pub(crate) struct Dispatched<T> {
     pub answer: T,
+    /// The answering deployment's name.
+    pub deployment: std::sync::Arc<str>,
     pub headers: ResponseHeaders,
     /// When the answering try was sent, for the upstream's latency.
     pub asked: Instant,
@@ -158,6 +160,7 @@ where
                         headers.set(headers::ATTEMPTS, HeaderText::Number(u64::from(tries)));
                         let dispatched = Dispatched {
                             answer,
+                            deployment: deployment.name.clone(),
                             headers,
                             asked,
                         };

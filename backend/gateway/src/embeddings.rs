@@ -6,6 +6,7 @@ use domain::llm::EmbeddingRequest;
 use crate::call::RequestCtx;
 use crate::chat::{answered, open};
 use crate::dispatch::{dispatch, unsupported};
+use crate::headers::{HeaderText, ResponseHeaders};
 use crate::telemetry::Endpoint;
 use crate::{Answer, Error, Gateway};
 
@@ -17,7 +18,32 @@ pub(crate) async fn handle(
     req: EmbeddingRequest,
 ) -> Result<Answer<Bytes>, Error> {
     req.validate()?;
-    let (route, record) = open(gw, ctx, &req.model, Endpoint::Embeddings, false)?;
+    let (route, mut record) = open(gw, ctx, &req.model, Endpoint::Embeddings, false)?;
+    let cached = gw
+        .cache
+        .lookup(ctx, route, Endpoint::Embeddings, &req)
+        .await;
+    if let Some(entry) = &cached.hit {
+        record.served_from_cache(&entry.deployment);
+        let usage = providers::UsageReport {
+            counts: entry.counts,
+            raw: None,
+            complete: true,
+        };
+        answered(record, std::time::Instant::now(), Some(usage), || {
+            (String::new(), String::new())
+        });
+        let mut headers = ResponseHeaders::default();
+        headers.set(
+            crate::headers::DEPLOYMENT,
+            HeaderText::Shared(entry.deployment.clone()),
+        );
+        cached.mark(&mut headers);
+        return Ok(Answer {
+            body: entry.body.clone(),
+            headers,
+        });
+    }
     let (sent, record) = dispatch(
         ctx,
         route,
@@ -28,11 +54,19 @@ pub(crate) async fn handle(
     )
     .await?;
     let reply = sent.answer;
+    cached.keep(
+        &gw.cache,
+        &reply.body,
+        reply.usage.as_ref(),
+        &sent.deployment,
+    );
     answered(record, sent.asked, reply.usage, || {
         (req.input.texts().join("\n"), String::new())
     });
+    let mut headers = sent.headers;
+    cached.mark(&mut headers);
     Ok(Answer {
         body: reply.body,
-        headers: sent.headers,
+        headers,
     })
 }

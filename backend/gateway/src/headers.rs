@@ -8,6 +8,8 @@ use std::sync::Arc;
 pub const DEPLOYMENT: &str = "x-upstream-deployment";
 /// How many tries the call took, the answering one included.
 pub const ATTEMPTS: &str = "x-upstream-attempts";
+/// `hit` or `miss`, on models whose answers the response cache keeps.
+pub const CACHE: &str = "x-cache";
 
 /// A header's value, kept in the form it was produced in: nothing is formatted until the
 /// response is written.

@@ -8,6 +8,7 @@ mod accounting;
 pub mod admin;
 pub mod breaker;
 pub mod byok;
+pub mod cache;
 mod call;
 pub mod catalog;
 mod chat;
@@ -55,6 +56,10 @@ pub struct Config {
     pub byok: ByokConfig,
     /// Issuer and audience of the OAuth access tokens the data plane accepts (the public URL).
     pub token_issuer: String,
+    /// Bytes of answers the response cache keeps in process.
+    pub cache_max_bytes: u64,
+    /// Where the response cache shares answers with other nodes (Redis), if anywhere.
+    pub shared_cache: Option<Arc<dyn store::SharedCache>>,
 }
 
 /// What a data-plane call answers: its body, and the headers the pipeline's stages added.
@@ -80,6 +85,7 @@ pub struct Gateway {
     catalog: Catalog,
     usage: accounting::UsageSink,
     store: Arc<dyn Store>,
+    cache: cache::ResponseCache,
 }
 
 impl Gateway {
@@ -114,6 +120,11 @@ impl Gateway {
             catalog,
             usage,
             store,
+            cache: cache::ResponseCache::new(
+                config.cache_max_bytes,
+                config.shared_cache.clone(),
+                tracker.clone(),
+            ),
         }))
     }
 

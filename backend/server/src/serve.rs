@@ -132,7 +132,7 @@ pub fn build_catalog(
             deployment.region = it.region.as_deref().map(Into::into);
             deployments.push(deployment);
         }
-        routes.push(Route::new(
+        let mut route = Route::new(
             &model.alias,
             &model.owned_by,
             created,
@@ -140,9 +140,23 @@ pub fn build_catalog(
             model.strategy,
             model.retry,
             model.breaker,
-        ));
+        );
+        route.cache = model.cache;
+        routes.push(route);
     }
     Catalog::new(routes).map_err(|e| anyhow::anyhow!(e.message))
+}
+
+/// The response cache's shared tier: Redis when it is configured and answers at start.
+async fn shared_cache(settings: &Settings) -> Option<Arc<dyn store::SharedCache>> {
+    let url = settings.redis_url.as_ref()?;
+    match store_redis::RedisCache::connect(url, &settings.redis_prefix).await {
+        Ok(cache) => Some(Arc::new(cache)),
+        Err(e) => {
+            tracing::warn!(error = %e, "redis is unreachable; the response cache is this node's alone");
+            None
+        }
+    }
 }
 
 /// Creates a tenant and a first key when the store has none, and prints the key once.
@@ -418,6 +432,8 @@ pub async fn start_with_mailer(
             allow_private_upstreams: settings.security.allow_private_upstreams,
         },
         token_issuer: settings.portal.public_url.clone(),
+        cache_max_bytes: settings.cache_max_bytes,
+        shared_cache: shared_cache(&settings).await,
     };
     let gateway = Gateway::start(store.clone(), catalog, &config, &tracker, cancel.clone())
         .await

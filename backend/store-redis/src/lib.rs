@@ -110,3 +110,61 @@ impl ChangeBus {
         }
     }
 }
+
+/// The response cache's entries shared between nodes: `<prefix>:cache:<key>`, each with its
+/// own expiry. Calls time out quickly: a slow cache must not slow a call down.
+#[derive(Clone)]
+pub struct RedisCache {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl std::fmt::Debug for RedisCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisCache")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisCache {
+    /// Connects (and checks the connection with a `PING`).
+    ///
+    /// # Errors
+    /// An invalid URL or an unreachable server.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, Error> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(1)
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_millis(250)));
+        let mut conn = ConnectionManager::new_with_config(client, config).await?;
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        Ok(RedisCache {
+            conn,
+            prefix: format!("{prefix}:cache:"),
+        })
+    }
+}
+
+fn unavailable(e: redis::RedisError) -> store::Error {
+    store::Error::Unavailable(Box::new(e))
+}
+
+#[async_trait::async_trait]
+impl store::SharedCache for RedisCache {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, store::Error> {
+        let mut conn = self.conn.clone();
+        conn.get(format!("{}{key}", self.prefix))
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), store::Error> {
+        let mut conn = self.conn.clone();
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        conn.pset_ex::<_, _, ()>(format!("{}{key}", self.prefix), value, millis)
+            .await
+            .map_err(unavailable)
+    }
+}

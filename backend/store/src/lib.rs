@@ -21,6 +21,19 @@ use time::OffsetDateTime;
 
 pub use error::{BoxError, Error};
 
+/// A key-value cache shared by every node (Redis): answers the response cache keeps for
+/// other nodes. Entries expire by themselves; a cache that fails is a cache that misses.
+#[async_trait]
+pub trait SharedCache: Send + Sync + std::fmt::Debug {
+    /// # Errors
+    /// When the cache cannot be reached.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error>;
+
+    /// # Errors
+    /// When the cache cannot be reached.
+    async fn put(&self, key: &str, value: &[u8], ttl: std::time::Duration) -> Result<(), Error>;
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

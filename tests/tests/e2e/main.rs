@@ -5,6 +5,7 @@
 
 mod anthropic;
 mod byok;
+mod cache;
 mod common;
 mod compat;
 mod completions;

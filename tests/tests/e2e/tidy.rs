@@ -117,7 +117,8 @@ fn allowed_edges() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("store-sql", &["store", "domain"]),
         ("store-sqlite", &["store", "store-sql", "domain"]),
         ("store-pg", &["store", "store-sql", "domain"]),
-        ("store-redis", &[]),
+        // Implements the `store::SharedCache` port (the response cache's shared tier).
+        ("store-redis", &["store"]),
         ("providers", &["domain"]),
         // A crash-safe log of lines: knows nothing of ours.
         ("journal", &[]),

@@ -391,6 +391,71 @@ pub struct ResponseMessage {
     pub thinking_blocks: Option<Vec<ThinkingBlock>>,
 }
 
+impl ChatResponse {
+    /// The stream that delivers this answer: per choice, one chunk with the whole message and
+    /// one with its finish reason; then, when `include_usage`, the usage chunk (no choices).
+    /// What a cached answer is replayed as when the caller asked for a stream.
+    pub fn as_chunks(&self, include_usage: bool) -> Vec<ChatChunk> {
+        let chunk = |choices: Vec<ChunkChoice>, usage: Option<Usage>| ChatChunk {
+            id: self.id.clone(),
+            object: "chat.completion.chunk".to_owned(),
+            created: self.created,
+            model: self.model.clone(),
+            choices,
+            usage,
+            system_fingerprint: self.system_fingerprint.clone(),
+        };
+        let mut res = Vec::with_capacity(self.choices.len() * 2 + 1);
+        for choice in &self.choices {
+            let message = &choice.message;
+            let tool_calls = message.tool_calls.as_ref().map(|calls| {
+                calls
+                    .iter()
+                    .zip(0_u32..)
+                    .map(|(call, index)| ToolCallDelta {
+                        index,
+                        id: Some(call.id.clone()),
+                        kind: Some(call.kind.clone()),
+                        function: Some(FunctionCallDelta {
+                            name: Some(call.function.name.clone()),
+                            arguments: Some(call.function.arguments.clone()),
+                        }),
+                    })
+                    .collect()
+            });
+            let delta = Delta {
+                role: Some(message.role),
+                content: message.content.clone(),
+                tool_calls,
+                reasoning_content: message.reasoning_content.clone(),
+                thinking_blocks: message.thinking_blocks.clone(),
+            };
+            res.push(chunk(
+                vec![ChunkChoice {
+                    index: choice.index,
+                    delta,
+                    finish_reason: None,
+                    logprobs: choice.logprobs.clone(),
+                }],
+                None,
+            ));
+            res.push(chunk(
+                vec![ChunkChoice {
+                    index: choice.index,
+                    delta: Delta::default(),
+                    finish_reason: choice.finish_reason.clone(),
+                    logprobs: None,
+                }],
+                None,
+            ));
+        }
+        if include_usage {
+            res.push(chunk(Vec::new(), self.usage.clone()));
+        }
+        res
+    }
+}
+
 /// One `chat.completion.chunk` of a stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatChunk {
@@ -454,6 +519,36 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn an_answer_becomes_the_stream_that_delivers_it() {
+        let response: ChatResponse = serde_json::from_value(json!({
+            "id": "c1", "object": "chat.completion", "created": 7, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": "Hi", "refusal": null,
+                "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
+            }}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+        }))
+        .unwrap();
+        let chunks = response.as_chunks(true);
+        assert_eq!(chunks.len(), 3);
+        let first = serde_json::to_value(&chunks[0]).unwrap();
+        assert_eq!(
+            first["choices"][0]["delta"],
+            json!({"role": "assistant", "content": "Hi", "tool_calls": [
+                {"index": 0, "id": "t1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+            ]})
+        );
+        assert_eq!(first["object"], "chat.completion.chunk");
+        assert_eq!(
+            chunks[1].choices[0].finish_reason.as_deref(),
+            Some("tool_calls")
+        );
+        assert!(chunks[2].choices.is_empty());
+        assert_eq!(chunks[2].usage.as_ref().unwrap().total_tokens, 5);
+        assert_eq!(response.as_chunks(false).len(), 2);
+    }
 
     #[test]
     fn unknown_fields_survive_a_round_trip_at_every_level() {

@@ -24,6 +24,13 @@ pub(crate) async fn prepare(
         .gateway
         .authenticate(auth::presented_key(req), auth::client_ip(req, state))?;
     let mut ctx = RequestCtx::new(middleware::request_id(req), principal);
+    if let Some(value) = req
+        .headers()
+        .get(CACHE_CONTROL)
+        .and_then(|it| it.to_str().ok())
+    {
+        ctx.cache = gateway::cache::CacheDirective::from_header(value);
+    }
     let body = body::read_json_body(req, payload, state.max_body_bytes).await?;
     ctx.body_bytes = body.len();
     Ok((ctx, body))

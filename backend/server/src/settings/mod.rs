@@ -176,6 +176,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub redis_url: Option<String>,
     pub redis_prefix: String,
+    /// Bytes of answers the response cache keeps in each process.
+    pub cache_max_bytes: u64,
     pub log: LogSettings,
     pub usage: gateway::UsageConfig,
     pub key_prefix: String,
@@ -240,6 +242,7 @@ impl Settings {
         let server = raw.server.unwrap_or_default();
         let database = raw.database.unwrap_or_default();
         let redis = raw.redis.unwrap_or_default();
+        let cache = raw.cache.unwrap_or_default();
         let log = raw.log.unwrap_or_default();
         let usage = raw.usage.unwrap_or_default();
         let keys = raw.keys.unwrap_or_default();
@@ -500,6 +503,7 @@ impl Settings {
                 strategy: gateway::routing::Strategy::Priority,
                 retry: gateway::RetryPolicy::once_each(1),
                 breaker: Some(gateway::breaker::BreakerPolicy::default()),
+                cache: None,
             });
         }
 
@@ -533,6 +537,12 @@ impl Settings {
             redis_prefix: redis
                 .prefix
                 .unwrap_or_else(|| store_redis::DEFAULT_PREFIX.to_owned()),
+            cache_max_bytes: ranged(
+                &cache.max_bytes,
+                "cache.max_bytes",
+                0..=(1 << 40),
+                16 * 1024 * 1024,
+            )?,
             log: LogSettings {
                 level: env("SLUICE_LOG_LEVEL")
                     .or(log.level)

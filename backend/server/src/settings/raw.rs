@@ -13,6 +13,7 @@ pub(super) struct RawSettings {
     pub(super) server: Option<RawServer>,
     pub(super) database: Option<RawDatabase>,
     pub(super) redis: Option<RawRedis>,
+    pub(super) cache: Option<RawCache>,
     pub(super) log: Option<RawLog>,
     pub(super) usage: Option<RawUsage>,
     pub(super) keys: Option<RawKeys>,
@@ -55,6 +56,12 @@ pub(super) struct RawPartners {
 pub(super) struct RawDatabase {
     pub(super) url: Option<Spanned<String>>,
     pub(super) max_connections: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCache {
+    pub(super) max_bytes: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -184,6 +191,13 @@ pub(super) struct RawModel {
     pub(super) timeout_ms: Option<Spanned<i64>>,
     pub(super) backoff_ms: Option<Spanned<i64>>,
     pub(super) breaker: Option<RawBreaker>,
+    pub(super) cache: Option<RawRouteCache>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRouteCache {
+    pub(super) ttl_secs: Spanned<i64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use gateway::RetryPolicy;
 use gateway::breaker::BreakerPolicy;
+use gateway::cache::CachePolicy;
 use gateway::routing::Strategy;
 use toml::Spanned;
 
@@ -34,10 +35,14 @@ pub struct ModelSettings {
     pub retry: RetryPolicy,
     /// `None`: the deployments' breakers never open.
     pub breaker: Option<BreakerPolicy>,
+    /// `None`: answers are never kept.
+    pub cache: Option<CachePolicy>,
 }
 
 /// Most tries one call may take: each is a full upstream call.
 const MAX_ATTEMPTS: i64 = 10;
+/// Longest a route may keep an answer: a week.
+const MAX_CACHE_TTL_SECS: i64 = 7 * 86_400;
 /// Longest total deadline a route may set (ten minutes, like the providers' own).
 const MAX_TIMEOUT_MS: i64 = 600_000;
 
@@ -144,6 +149,21 @@ pub(super) fn model_settings(
             None => Some(BreakerPolicy::default()),
             Some(raw) => breaker_policy(source, &format!("{key}.breaker"), raw)?,
         };
+        let cache = match &model.cache {
+            None => None,
+            Some(raw) => {
+                let secs = bounded(
+                    source,
+                    &raw.ttl_secs,
+                    &format!("{key}.cache.ttl_secs"),
+                    1,
+                    MAX_CACHE_TTL_SECS,
+                )?;
+                Some(CachePolicy {
+                    ttl: Duration::from_secs(u64::from(secs)),
+                })
+            }
+        };
         models.push(ModelSettings {
             alias: alias.to_owned(),
             owned_by: model.owned_by.clone().unwrap_or_else(|| {
@@ -156,6 +176,7 @@ pub(super) fn model_settings(
             strategy,
             retry,
             breaker,
+            cache,
         });
     }
     Ok(models)

@@ -411,6 +411,34 @@ fn bad_routes_are_refused_with_file_line_and_key() {
             "alias = \"x\"\ndeployments = [{provider = \"a\", colour = \"red\"}]\n",
             "unknown field `colour`",
         ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\nbreaker = { cooldown_secs = 0 }\n",
+            "sluice.toml:10: `models[0].breaker.cooldown_secs`: must be between 1 and 3600, not 0",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\nbreaker = { error_rate_percent = 150 }\n",
+            "sluice.toml:10: `models[0].breaker.error_rate_percent`: must be between 1 and 100, not 150",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\nbreaker = { open = true }\n",
+            "unknown field `open`",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\ncache = { ttl_secs = 0 }\n",
+            "sluice.toml:10: `models[0].cache.ttl_secs`: must be between 1 and 604800, not 0",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\ncache = { ttl_secs = 9999999 }\n",
+            "sluice.toml:10: `models[0].cache.ttl_secs`: must be between 1 and 604800, not 9999999",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\ncache = {}\n",
+            "missing field `ttl_secs`",
+        ),
+        (
+            "[cache]\nmax_bytes = -1\n",
+            "sluice.toml:9: invalid value: integer `-1`, expected u64",
+        ),
     ];
     for (model, expected) in cases {
         let e = parse(&format!("{TWO_PROVIDERS}[[models]]\n{model}")).unwrap_err();

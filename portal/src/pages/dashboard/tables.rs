@@ -109,11 +109,12 @@ pub fn RecentRequests(records: Vec<UsageRecordView>) -> impl IntoView {
                         {records
                             .into_iter()
                             .map(|it| {
-                                let ok = it.status == "ok";
+                                let ok = it.status == "ok" || it.status == "cache_hit";
                                 let status = match (&it.error_code, it.status.as_str()) {
                                     (Some(code), _) => format!("{} {code}", it.http_status),
                                     (None, "client_closed") => "stopped".to_owned(),
                                     (None, "server_closed") => "cut by the server".to_owned(),
+                                    (None, "cache_hit") => format!("{} from cache", it.http_status),
                                     (None, _) => it.http_status.to_string(),
                                 };
                                 view! {
