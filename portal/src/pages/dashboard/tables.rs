@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::components::status::Empty;
 use crate::model::format::{self, fixed};
-use crate::model::usage_figures::{count, group_rows, latency_text, rate_text};
+use crate::model::usage_figures::{count, failed_tries_text, group_rows, latency_text, rate_text};
 use crate::model::usage_window::Grouping;
 use crate::state::ui::now;
 
@@ -116,6 +116,7 @@ pub fn RecentRequests(records: Vec<UsageRecordView>) -> impl IntoView {
                                     (None, "server_closed") => "cut by the server".to_owned(),
                                     (None, _) => it.http_status.to_string(),
                                 };
+                                let failed_tries = failed_tries_text(&it.attempts);
                                 view! {
                                     <tr>
                                         <td>
@@ -130,6 +131,7 @@ pub fn RecentRequests(records: Vec<UsageRecordView>) -> impl IntoView {
                                         <td>{it.key_label}</td>
                                         <td>
                                             <span class="badge" class:status-active=ok class:status-revoked=!ok>{status}</span>
+                                            {failed_tries.map(|(label, tries)| view! { <span class="badge" title=tries>{label}</span> })}
                                         </td>
                                         <td>
                                             {format!("{} / {}", count(it.prompt_tokens), count(it.completion_tokens))}
