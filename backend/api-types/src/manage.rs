@@ -791,7 +791,11 @@ pub struct UsageRecordView {
     /// `chat.completions`, `completions`, `embeddings` or `messages`.
     pub endpoint: String,
     pub model: String,
+    /// The provider of the deployment that answered (or was tried last): the one billed.
     pub provider: String,
+    /// Tries that failed before the one this record bills, in order, when the gateway failed
+    /// over; empty for a request answered at its first try. They are not billed.
+    pub attempts: Vec<UsageAttemptView>,
     pub stream: bool,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
@@ -810,6 +814,19 @@ pub struct UsageRecordView {
     pub ttft_ms: Option<u64>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// One failed try of a request the gateway then tried again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsageAttemptView {
+    /// The deployment's name in the model's route.
+    pub deployment: String,
+    /// What the client would have been answered had this been the last try.
+    pub http_status: u16,
+    /// The error's stable code (`upstream_timeout`, `upstream_rate_limited`, …).
+    pub error_code: String,
+    pub latency_ms: u64,
 }
 
 /// A short-lived data-plane token for the portal's API explorer, minted for the signed-in

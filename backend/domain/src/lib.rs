@@ -28,4 +28,4 @@ pub use ids::{
 };
 pub use roles::{Permission, Role};
 pub use tenant::{Tenant, TenantStatus};
-pub use usage::{UsageRecord, UsageStatus};
+pub use usage::{UsageAttempt, UsageRecord, UsageStatus};

@@ -60,8 +60,14 @@ pub struct UsageRecord {
     /// `chat.completions`, `completions` or `embeddings`.
     pub endpoint: String,
     pub model_alias: String,
+    /// The provider and upstream model of the deployment that answered (or was tried last):
+    /// the one this record bills.
     pub provider: String,
     pub upstream_model: String,
+    /// Tries that failed before the one recorded here, in order; they are not billed. Empty for
+    /// a call answered at its first try (records from before failover read back empty too).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<UsageAttempt>,
     pub stream: bool,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
@@ -84,4 +90,17 @@ pub struct UsageRecord {
     pub ttft_ms: Option<u64>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// One failed try of a call that the gateway then tried again (on the same deployment or the
+/// next): what an operator needs to see why the call took long or landed elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageAttempt {
+    /// The deployment's name in its model's route.
+    pub deployment: String,
+    /// What the client would have been answered had this been the last try.
+    pub http_status: u16,
+    /// The stable error code of the failure (`upstream_timeout`, `upstream_rate_limited`, …).
+    pub error_code: String,
+    pub latency_ms: u64,
 }

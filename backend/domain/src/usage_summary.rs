@@ -158,6 +158,7 @@ mod tests {
             model_alias: model.into(),
             provider: "mock".into(),
             upstream_model: model.into(),
+            attempts: Vec::new(),
             stream: false,
             prompt_tokens: 10,
             completion_tokens: 5,

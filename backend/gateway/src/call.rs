@@ -1,6 +1,7 @@
 //! One data-plane call's bookkeeping: the facts every stage adds, and the single place where a
 //! finished call becomes a usage draft and metrics.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,7 +54,9 @@ pub struct Attempt {
     pub deployment: Arc<str>,
     /// What the client would have been answered had this been the last try.
     pub http_status: u16,
-    pub error_code: &'static str,
+    /// The error's stable code: borrowed when the try fails, owned only when a later process
+    /// reads it back from the journal (which may hold a code this build does not know).
+    pub error_code: Cow<'static, str>,
     pub latency: Duration,
 }
 
@@ -162,15 +165,16 @@ impl CallRecord {
         let Some(deployment) = self.deployment() else {
             return;
         };
+        let code = error.code().as_str();
         let attempt = Attempt {
             deployment: deployment.name.clone(),
             http_status: error.http_status(),
-            error_code: error.code().as_str(),
+            error_code: Cow::Borrowed(code),
             latency,
         };
         deployment
             .metrics
-            .record_attempt_failed(self.endpoint, attempt.error_code);
+            .record_attempt_failed(self.endpoint, code);
         self.attempts.push(attempt);
     }
 

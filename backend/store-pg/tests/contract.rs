@@ -1,5 +1,5 @@
 //! Runs the storage contract suite against a fresh Postgres database per test, and checks what
-//! the domain-proof migration makes of older rows.
+//! the domain-proof and usage-attempts migrations make of older rows.
 //!
 //! Needs a server at `TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
 //! without one the tests skip loudly, except under `CI=true` where they fail.
@@ -7,7 +7,7 @@
 #![expect(clippy::unwrap_used, reason = "test set-up fails loudly")]
 
 use sqlx::postgres::PgPoolOptions;
-use store::PartnerStore;
+use store::{PartnerStore, UsageStore};
 use store_pg::{Config, PgStore};
 
 async fn fresh_store() -> Option<PgStore> {
@@ -95,3 +95,90 @@ async fn domains_from_before_proofs_become_pending_claims() {
     assert_ne!(domains[0].challenge, domains[1].challenge);
     assert_eq!(store.partner_by_host("a.old.example").await.unwrap(), None);
 }
+
+/// Failed tries are stored as a compact JSON array, and as `NULL` when there are none: for a
+/// call answered at its first try, and for every row from before the column existed.
+#[tokio::test]
+async fn usage_without_failed_tries_stores_null_attempts() {
+    let Some(url) = store_pg::testing::fresh_database_url().await else {
+        return;
+    };
+    let raw = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    let tenant = domain::TenantId::new();
+    let old = domain::UsageId::new();
+    let migrations =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/postgres");
+    let mut files: Vec<_> = std::fs::read_dir(migrations)
+        .unwrap()
+        .map(|it| it.unwrap().path())
+        .collect();
+    files.sort();
+    let mut old_rows = false;
+    for file in files {
+        if !old_rows && *file.file_name().unwrap().to_string_lossy() >= *"20261207000000" {
+            old_rows = true;
+            sqlx::query(OLD_USAGE_ROW)
+                .bind(tenant.to_string())
+                .bind(old.to_string())
+                .bind(domain::RequestId::new().to_string())
+                .bind(domain::ApiKeyId::new().to_string())
+                .execute(&raw)
+                .await
+                .unwrap();
+        }
+        let sql = std::fs::read_to_string(&file).unwrap();
+        sqlx::raw_sql(&sql).execute(&raw).await.unwrap();
+    }
+    let store = PgStore::connect(&Config {
+        url,
+        max_connections: 1,
+    })
+    .await
+    .unwrap();
+    let key = domain::ApiKeyId::new();
+    let first_try = store::contract::usage(tenant, key, store::contract::now());
+    let mut failed_over = store::contract::usage(tenant, key, store::contract::now());
+    failed_over.attempts = vec![domain::UsageAttempt {
+        deployment: "east".into(),
+        http_status: 503,
+        error_code: "upstream_unavailable".into(),
+        latency_ms: 12,
+    }];
+    store
+        .insert_usage(&[first_try.clone(), failed_over.clone()])
+        .await
+        .unwrap();
+    let column = |id: String| {
+        sqlx::query_scalar::<_, Option<String>>("select attempts from usage_records where id = $1")
+            .bind(id)
+            .fetch_one(&raw)
+    };
+    assert_eq!(column(old.to_string()).await.unwrap(), None);
+    assert_eq!(column(first_try.id.to_string()).await.unwrap(), None);
+    assert_eq!(
+        column(failed_over.id.to_string()).await.unwrap().as_deref(),
+        Some(
+            r#"[{"deployment":"east","http_status":503,"error_code":"upstream_unavailable","latency_ms":12}]"#
+        )
+    );
+    let listed = store.list_usage(tenant, 10).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(
+        listed
+            .iter()
+            .all(|it| it.attempts.is_empty() == (it.id != failed_over.id)),
+        "{listed:?}"
+    );
+}
+
+/// A usage row as the schema before `attempts` held it.
+const OLD_USAGE_ROW: &str = "insert into usage_records (tenant_id, id, request_id, key_id, \
+    endpoint, model_alias, provider, upstream_model, stream, prompt_tokens, completion_tokens, \
+    cached_tokens, cache_write_tokens, reasoning_tokens, estimated, raw_usage, status, \
+    http_status, error_code, latency_ms, ttft_ms, created_at) values ($1, $2, $3, $4, \
+    'chat.completions', 'gpt', 'openai', 'gpt-4o-mini', false, 10, 2, 0, 0, 0, false, null, \
+    'ok', 200, null, 30, null, 0)";

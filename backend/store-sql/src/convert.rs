@@ -1,6 +1,6 @@
 //! Row → domain conversions, written once over both engines' row types.
 
-use domain::{ApiKey, KeyHash, Tenant, TenantStatus, UsageRecord, UsageStatus};
+use domain::{ApiKey, KeyHash, Tenant, TenantStatus, UsageAttempt, UsageRecord, UsageStatus};
 use sqlx::Row;
 use store::Error;
 use time::OffsetDateTime;
@@ -124,6 +124,20 @@ pub fn key_from_row(row: &impl SqlRow) -> Result<ApiKey, Error> {
     })
 }
 
+/// The stored form of a record's failed tries: a compact JSON array, or `NULL` for none (the
+/// common case, which then costs no allocation and no bytes).
+///
+/// # Errors
+/// When the tries cannot be written as JSON (they always can: strings and numbers only).
+pub fn attempts_column(attempts: &[UsageAttempt]) -> Result<Option<String>, Error> {
+    if attempts.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(attempts)
+        .map(Some)
+        .map_err(|e| Error::Other(Box::new(e)))
+}
+
 /// # Errors
 /// Missing columns or corrupt values.
 pub fn usage_from_row(row: &impl SqlRow) -> Result<UsageRecord, Error> {
@@ -136,6 +150,11 @@ pub fn usage_from_row(row: &impl SqlRow) -> Result<UsageRecord, Error> {
         model_alias: row.text("model_alias")?,
         provider: row.text("provider")?,
         upstream_model: row.text("upstream_model")?,
+        attempts: row
+            .opt_text("attempts")?
+            .map(|it| serde_json::from_str(&it).map_err(|_| corrupt("attempts")))
+            .transpose()?
+            .unwrap_or_default(),
         stream: row.flag("stream")?,
         prompt_tokens: count(row, "prompt_tokens")?,
         completion_tokens: count(row, "completion_tokens")?,

@@ -7,7 +7,7 @@
 
 use domain::{
     Actor, ApiKey, ApiKeyId, AuditEntry, KeyHash, RequestId, Tenant, TenantId, TenantStatus,
-    UsageId, UsageRecord, UsageStatus,
+    UsageAttempt, UsageId, UsageRecord, UsageStatus,
 };
 use time::OffsetDateTime;
 
@@ -99,7 +99,8 @@ fn key(tenant: TenantId, secret: &str) -> ApiKey {
     }
 }
 
-fn usage(tenant: TenantId, key: ApiKeyId, created_at: OffsetDateTime) -> UsageRecord {
+/// A usage record with every field set (and no failed tries), for backends' own tests too.
+pub fn usage(tenant: TenantId, key: ApiKeyId, created_at: OffsetDateTime) -> UsageRecord {
     UsageRecord {
         id: UsageId::new(),
         request_id: RequestId::new(),
@@ -109,6 +110,7 @@ fn usage(tenant: TenantId, key: ApiKeyId, created_at: OffsetDateTime) -> UsageRe
         model_alias: "gpt".into(),
         provider: "openai".into(),
         upstream_model: "gpt-4o-mini".into(),
+        attempts: Vec::new(),
         stream: true,
         prompt_tokens: 1_000_000_000_000,
         completion_tokens: 20,
@@ -289,7 +291,22 @@ pub async fn usage_round_trips_and_is_idempotent(store: &impl Store) {
     store.create_tenant(&a, &audit()).await.unwrap();
     let k = key(a.id, "s");
     store.insert_key(a.id, &k, &audit()).await.unwrap();
-    let first = usage(a.id, k.id, now());
+    let mut first = usage(a.id, k.id, now());
+    // Failed over twice before the answer: the tries are kept in order, whole.
+    first.attempts = vec![
+        UsageAttempt {
+            deployment: "east \"primary\" ünï".into(),
+            http_status: 503,
+            error_code: "upstream_unavailable".into(),
+            latency_ms: 1_200,
+        },
+        UsageAttempt {
+            deployment: "west".into(),
+            http_status: 429,
+            error_code: "upstream_rate_limited".into(),
+            latency_ms: 0,
+        },
+    ];
     let mut second = usage(a.id, k.id, now() + time::Duration::seconds(1));
     second.estimated = true;
     second.raw_usage = None;
@@ -302,6 +319,7 @@ pub async fn usage_round_trips_and_is_idempotent(store: &impl Store) {
     // Replaying the same batch (as after a spill) inserts nothing new.
     assert_eq!(store.insert_usage(&records).await.unwrap(), 0);
     assert_eq!(store.insert_usage(&[]).await.unwrap(), 0);
+    // The second, answered at its first try, reads back with none.
     assert_eq!(
         store.list_usage(a.id, 10).await.unwrap(),
         vec![second, first]

@@ -1,7 +1,8 @@
 //! The dashboard's numbers: the figures derived from a usage summary (tokens, error rate),
-//! the series its charts draw, the breakdown's rows, and how counts and durations read.
+//! the series its charts draw, the breakdown's rows, how counts and durations read, and what
+//! a request that failed over says about its failed tries.
 
-use api_types::manage::{UsageFiguresView, UsageGroupView, UsageSummaryView};
+use api_types::manage::{UsageAttemptView, UsageFiguresView, UsageGroupView, UsageSummaryView};
 
 use super::chart::{Axis, Series};
 use super::format::fixed;
@@ -171,6 +172,29 @@ pub fn latency_text(ms: Option<u64>) -> String {
     ms.map_or_else(|| "—".to_owned(), |it| millis(it as f64))
 }
 
+/// A request's failed tries as the newest-requests table shows them: a short label, and one
+/// line per try for its tooltip. `None` for a request answered at its first try.
+pub fn failed_tries_text(attempts: &[UsageAttemptView]) -> Option<(String, String)> {
+    let label = match attempts.len() {
+        0 => return None,
+        1 => "1 failed try".to_owned(),
+        n => format!("{n} failed tries"),
+    };
+    let lines: Vec<String> = attempts
+        .iter()
+        .map(|it| {
+            format!(
+                "{}: {} {} after {}",
+                it.deployment,
+                it.http_status,
+                it.error_code,
+                millis(it.latency_ms as f64)
+            )
+        })
+        .collect();
+    Some((label, lines.join("\n")))
+}
+
 #[cfg(test)]
 mod tests {
     use api_types::manage::UsageBucketView;
@@ -237,6 +261,33 @@ mod tests {
         assert_eq!(millis(95_000.0), "95 s");
         assert_eq!(count(1_234_567), "1\u{202f}234\u{202f}567");
         assert_eq!(count(999), "999");
+    }
+
+    #[test]
+    fn failed_tries_read_as_a_label_and_one_line_each() {
+        assert_eq!(failed_tries_text(&[]), None);
+        let attempt =
+            |deployment: &str, http_status, error_code: &str, latency_ms| UsageAttemptView {
+                deployment: deployment.into(),
+                http_status,
+                error_code: error_code.into(),
+                latency_ms,
+            };
+        assert_eq!(
+            failed_tries_text(&[
+                attempt("east", 503, "upstream_unavailable", 1_234),
+                attempt("west", 429, "upstream_rate_limited", 80),
+            ]),
+            Some((
+                "2 failed tries".to_owned(),
+                "east: 503 upstream_unavailable after 1.2 s\nwest: 429 upstream_rate_limited after 80 ms"
+                    .to_owned()
+            ))
+        );
+        assert_eq!(
+            failed_tries_text(&[attempt("east", 504, "upstream_timeout", 30_000)]).map(|it| it.0),
+            Some("1 failed try".to_owned())
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The dashboard's usage endpoints: a summary over a window (totals, buckets, by model or key,
-//! latency percentiles) and the most recent requests, from the records the data plane wrote.
+//! latency percentiles) and the most recent requests with the tries they failed over from,
+//! from the records the data plane wrote.
 
 use std::time::Duration;
 
@@ -26,6 +27,19 @@ provider = "mock"
 alias = "broken"
 provider = "down"
 model = "x"
+
+[[models]]
+alias = "resilient"
+backoff_ms = 0
+
+[[models.deployments]]
+name = "first"
+provider = "down"
+model = "x"
+
+[[models.deployments]]
+name = "second"
+provider = "mock"
 "#;
 
 async fn chat(app: &TestApp, key: &str, model: &str) -> u16 {
@@ -143,4 +157,64 @@ async fn the_dashboard_summarises_the_tenants_requests() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// A request that failed over is billed to the deployment that answered, and its record lists
+/// the tries before it; one answered at its first try lists none. Streams fail over the same
+/// way before their first byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_failed_over_lists_its_failed_tries() {
+    let app = TestApp::builder().config(CONFIG).spawn().await;
+    let owner = Browser::join(&app, "owner@example.com").await;
+    let tenant = owner.create_tenant("Failover").await;
+    let (_, key) = owner
+        .post(
+            &format!("/api/v1/tenants/{tenant}/keys"),
+            json!({"name": "web"}),
+        )
+        .await;
+    let key = key["secret"].as_str().unwrap().to_owned();
+    assert_eq!(chat(&app, &key, "resilient").await, 200);
+    let streamed = app
+        .post_as(
+            &key,
+            "/v1/chat/completions",
+            &json!({"model": "resilient", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(streamed.status(), StatusCode::OK);
+    assert!(streamed.text().await.unwrap().contains("[DONE]"));
+    assert_eq!(chat(&app, &key, "mock").await, 200);
+
+    let path = format!("/api/v1/tenants/{tenant}/usage/records?limit=10");
+    let mut records = Value::Null;
+    for _ in 0..100 {
+        records = owner.get(&path).await.1;
+        if records.as_array().is_some_and(|it| it.len() == 3) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let listed = records.as_array().unwrap();
+    assert_eq!(listed.len(), 3, "{records}");
+    assert_eq!(listed[0]["model"], "mock", "newest first");
+    assert_eq!(listed[0]["attempts"], json!([]), "{records}");
+    for record in &listed[1..] {
+        assert_eq!(record["model"], "resilient");
+        assert_eq!(
+            record["provider"], "mock",
+            "billed to the one that answered"
+        );
+        assert_eq!(record["status"], "ok");
+        let attempts = record["attempts"].as_array().unwrap();
+        assert_eq!(attempts.len(), 1, "{record}");
+        assert_eq!(attempts[0]["deployment"], "first");
+        assert_eq!(attempts[0]["http_status"], 502);
+        assert_eq!(attempts[0]["error_code"], "upstream_unavailable");
+        assert!(attempts[0]["latency_ms"].is_u64(), "{record}");
+    }
+    assert_eq!(
+        (listed[1]["stream"].as_bool(), listed[2]["stream"].as_bool()),
+        (Some(true), Some(false))
+    );
 }

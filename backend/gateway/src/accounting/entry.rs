@@ -5,8 +5,13 @@
 //! An entry is a version byte and the draft in `postcard`'s compact binary form: it is written
 //! on every call, and JSON cost ten times as much (escaping the upstream's raw usage object,
 //! formatting ids as text). The format is its own type, not the draft's, and positional: the
-//! next process may be a newer build, so a change is a new [`VERSION`], and readers keep
-//! decoding the older ones.
+//! next process may be a newer build (or an older one, after a rollback), so a change is a new
+//! version, and readers keep decoding the older ones.
+//!
+//! Versions: [`VERSION_PLAIN`] is a [`Line`] alone; [`VERSION_ATTEMPTS`] is a [`Line`] followed
+//! by the call's failed tries. A call answered at its first try (nearly all) is still written
+//! as [`VERSION_PLAIN`]: the same bytes as before failover existed, so a build from before it
+//! still reads them, and the request path pays nothing for the tries it did not make.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -22,10 +27,14 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{Tokens, UsageDraft};
+use crate::call::Attempt;
 use crate::telemetry::Endpoint;
 
-/// The entry format written now.
-const VERSION: u8 = 1;
+/// An entry of a call without failed tries: a [`Line`].
+const VERSION_PLAIN: u8 = 1;
+/// An entry of a call that failed over: a [`Line`], then its failed tries as a sequence of
+/// [`LineAttempt`]s.
+const VERSION_ATTEMPTS: u8 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Line<'a> {
@@ -81,6 +90,46 @@ enum LineTokens<'a> {
     },
 }
 
+/// One failed try, as an entry of [`VERSION_ATTEMPTS`] holds it after its [`Line`].
+#[derive(Debug, Serialize, Deserialize)]
+struct LineAttempt<'a> {
+    #[serde(borrow)]
+    deployment: Cow<'a, str>,
+    http_status: u16,
+    #[serde(borrow)]
+    error_code: Cow<'a, str>,
+    latency_us: u64,
+}
+
+impl<'a> LineAttempt<'a> {
+    fn of(attempt: &'a Attempt) -> Self {
+        LineAttempt {
+            deployment: Cow::Borrowed(&attempt.deployment),
+            http_status: attempt.http_status,
+            error_code: Cow::Borrowed(&attempt.error_code),
+            latency_us: micros(attempt.latency),
+        }
+    }
+
+    fn into_attempt(self) -> Attempt {
+        Attempt {
+            deployment: Arc::from(self.deployment.as_ref()),
+            http_status: self.http_status,
+            error_code: Cow::Owned(self.error_code.into_owned()),
+            latency: Duration::from_micros(self.latency_us),
+        }
+    }
+}
+
+/// A draft's failed tries, written straight from the draft: nothing is copied to encode them.
+struct WrittenAttempts<'a>(&'a [Attempt]);
+
+impl Serialize for WrittenAttempts<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(LineAttempt::of))
+    }
+}
+
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
@@ -131,7 +180,7 @@ impl<'a> Line<'a> {
         }
     }
 
-    fn into_draft(self) -> Option<UsageDraft> {
+    fn into_draft(self, attempts: Vec<LineAttempt<'_>>) -> Option<UsageDraft> {
         let tokens = match self.tokens {
             LineTokens::None => Tokens::None,
             LineTokens::Reported {
@@ -176,7 +225,10 @@ impl<'a> Line<'a> {
             model_alias: Arc::from(self.model_alias.as_ref()),
             provider: Arc::from(self.provider.as_ref()),
             upstream_model: Arc::from(self.upstream_model.as_ref()),
-            attempts: Vec::new(),
+            attempts: attempts
+                .into_iter()
+                .map(LineAttempt::into_attempt)
+                .collect(),
             stream: self.stream,
             tokens,
             status: UsageStatus::from_stored(&self.status)?,
@@ -208,8 +260,16 @@ pub(super) fn with_entry<R>(
         let mut buffer = buffer.try_borrow_mut().ok()?;
         let mut bytes = std::mem::take(&mut *buffer);
         bytes.clear();
-        bytes.push(VERSION);
-        let bytes = postcard::to_extend(&Line::of(draft, provisional), bytes).ok()?;
+        let failed_over = !draft.attempts.is_empty();
+        bytes.push(if failed_over {
+            VERSION_ATTEMPTS
+        } else {
+            VERSION_PLAIN
+        });
+        let mut bytes = postcard::to_extend(&Line::of(draft, provisional), bytes).ok()?;
+        if failed_over {
+            bytes = postcard::to_extend(&WrittenAttempts(&draft.attempts), bytes).ok()?;
+        }
         let result = write(&bytes);
         if bytes.capacity() <= KEEP_BYTES {
             *buffer = bytes;
@@ -220,14 +280,18 @@ pub(super) fn with_entry<R>(
 
 /// Decodes one entry of any version this build knows.
 fn decode(bytes: &[u8]) -> Option<(UsageDraft, bool)> {
-    match bytes.split_first()? {
-        (&VERSION, rest) => {
-            let line: Line<'_> = postcard::from_bytes(rest).ok()?;
-            let provisional = line.provisional;
-            line.into_draft().map(|draft| (draft, provisional))
-        }
-        _ => None,
+    let (&version, rest) = bytes.split_first()?;
+    if !matches!(version, VERSION_PLAIN | VERSION_ATTEMPTS) {
+        return None;
     }
+    let (line, rest): (Line<'_>, _) = postcard::take_from_bytes(rest).ok()?;
+    let attempts: Vec<LineAttempt<'_>> = if version == VERSION_ATTEMPTS {
+        postcard::from_bytes(rest).ok()?
+    } else {
+        Vec::new()
+    };
+    let provisional = line.provisional;
+    line.into_draft(attempts).map(|draft| (draft, provisional))
 }
 
 /// The drafts the leftover segments hold, one per call: its final entry where there is one,
@@ -312,6 +376,72 @@ mod tests {
         assert!(decode(&bytes[..bytes.len() / 2]).is_none(), "a cut entry");
     }
 
+    /// A draft with every value fixed (ids and time here, the rest from `draft`), so its
+    /// entry's bytes can be pinned.
+    fn fixed_draft() -> UsageDraft {
+        use uuid::Uuid;
+        let mut fixed = draft(TenantId(Uuid::from_u128(1)));
+        fixed.id = UsageId(Uuid::from_u128(2));
+        fixed.request_id = RequestId(Uuid::from_u128(3));
+        fixed.key_id = ApiKeyId(Uuid::from_u128(4));
+        fixed.created_at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        fixed
+    }
+
+    /// The bytes the previous build (entry version 1, before failed tries were kept) wrote for
+    /// [`fixed_draft`]. `Line` is unchanged since, so an entry without failed tries is still
+    /// exactly these bytes, which is what lets a rolled-back build read it.
+    const VERSION_1_ENTRY: &[u8] = &[
+        1, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 3, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 16, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 16, 99, 104, 97, 116, 46, 99, 111, 109, 112, 108, 101, 116,
+        105, 111, 110, 115, 1, 109, 1, 112, 1, 117, 0, 1, 3, 4, 0, 0, 0, 0, 1, 2, 111, 107, 200, 1,
+        0, 136, 39, 0, 128, 128, 160, 187, 210, 157, 241, 250, 49,
+    ];
+
+    #[test]
+    fn entries_of_the_previous_version_still_decode_without_failed_tries() {
+        let original = fixed_draft();
+        assert_eq!(
+            entry_of(&original, false),
+            VERSION_1_ENTRY,
+            "a call answered at its first try is written as before"
+        );
+        let (back, provisional) = decode(VERSION_1_ENTRY).unwrap();
+        assert!(!provisional);
+        assert!(back.attempts.is_empty());
+        assert_eq!(format!("{back:?}"), format!("{original:?}"));
+    }
+
+    #[test]
+    fn a_draft_with_failed_tries_reads_back_whole() {
+        let mut original = fixed_draft();
+        original.attempts = vec![
+            Attempt {
+                deployment: "east \"primary\" ünï".into(),
+                http_status: 503,
+                error_code: Cow::Borrowed("upstream_unavailable"),
+                latency: Duration::from_micros(1_234_567),
+            },
+            Attempt {
+                deployment: "west".into(),
+                http_status: 429,
+                error_code: Cow::Borrowed("upstream_rate_limited"),
+                latency: Duration::ZERO,
+            },
+        ];
+        let bytes = entry_of(&original, true);
+        assert_eq!(bytes[0], VERSION_ATTEMPTS);
+        let (back, provisional) = decode(&bytes).unwrap();
+        assert!(provisional);
+        assert_eq!(back.attempts, original.attempts);
+        assert_eq!(format!("{back:?}"), format!("{original:?}"));
+        assert!(
+            decode(&bytes[..bytes.len() - 1]).is_none(),
+            "an entry cut in its failed tries"
+        );
+    }
+
     #[test]
     fn a_final_entry_wins_over_the_provisional_one_in_any_order() {
         let dir = std::env::temp_dir().join(format!("lines-{}", uuid::Uuid::now_v7()));
@@ -328,7 +458,7 @@ mod tests {
             &[
                 entry_of(&started, true),
                 entry_of(&only_started, true),
-                vec![VERSION, 1, 2, 3],
+                vec![VERSION_PLAIN, 1, 2, 3],
             ],
         );
         segment(&b, &[entry_of(&finished, false), entry_of(&started, true)]);

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use domain::{ApiKeyId, RequestId, TenantId, UsageId, UsageRecord, UsageStatus};
+use domain::{ApiKeyId, RequestId, TenantId, UsageAttempt, UsageId, UsageRecord, UsageStatus};
 use journal::{Journal, Ticket};
 use providers::UsageReport;
 use store::Store;
@@ -146,6 +146,17 @@ impl UsageDraft {
             model_alias: self.model_alias.to_string(),
             provider: self.provider.to_string(),
             upstream_model: self.upstream_model.to_string(),
+            // Empty for nearly every call; collecting an empty list allocates nothing.
+            attempts: self
+                .attempts
+                .into_iter()
+                .map(|it| UsageAttempt {
+                    deployment: it.deployment.to_string(),
+                    http_status: it.http_status,
+                    error_code: String::from(it.error_code),
+                    latency_ms: millis(it.latency),
+                })
+                .collect(),
             stream: self.stream,
             prompt_tokens: 0,
             completion_tokens: 0,
@@ -684,7 +695,7 @@ mod tests {
         }
     }
 
-    async fn setup(dir: &std::path::Path) -> Arc<SqliteStore> {
+    pub(crate) async fn setup(dir: &std::path::Path) -> Arc<SqliteStore> {
         let store = SqliteStore::connect(&store_sqlite::Config {
             url: format!("sqlite://{}", dir.join("t.db").display()),
             max_connections: 2,
@@ -777,7 +788,7 @@ mod tests {
         assert_eq!(store.list_usage(tenant, 1000).await.unwrap().len(), 200);
     }
 
-    fn scratch() -> std::path::PathBuf {
+    pub(crate) fn scratch() -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("sluice-spill-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -946,6 +957,37 @@ mod tests {
         tracker.close();
         tracker.wait().await;
         assert_eq!(sink.lifecycle().unsaved(), 3);
+    }
+
+    #[test]
+    fn a_record_lists_its_drafts_failed_tries_and_bills_the_answering_deployment() {
+        let mut d = draft(TenantId::new());
+        d.attempts = vec![crate::call::Attempt {
+            deployment: "east".into(),
+            http_status: 504,
+            error_code: "upstream_timeout".into(),
+            latency: Duration::from_micros(2_500_900),
+        }];
+        let record = d.into_record();
+        assert_eq!(
+            record.attempts,
+            [UsageAttempt {
+                deployment: "east".into(),
+                http_status: 504,
+                error_code: "upstream_timeout".into(),
+                latency_ms: 2_500,
+            }]
+        );
+        assert_eq!(
+            (
+                record.provider.as_str(),
+                record.prompt_tokens,
+                record.status
+            ),
+            ("p", 3, UsageStatus::Ok),
+            "the record itself is the try that answered"
+        );
+        assert!(draft(TenantId::new()).into_record().attempts.is_empty());
     }
 
     #[test]

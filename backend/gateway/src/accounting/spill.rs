@@ -152,7 +152,68 @@ impl Spill {
 
 #[cfg(test)]
 mod tests {
+    use domain::{TenantId, UsageAttempt};
+    use store::UsageStore;
+
     use super::*;
+    use crate::accounting::tests::{draft, scratch, setup};
+
+    /// A line as the build before failed tries were kept spilled it.
+    const OLD_LINE: &str = r#"{"id":"0194c3a0-0000-7000-8000-000000000001","request_id":"0194c3a0-0000-7000-8000-000000000002","tenant_id":"TENANT","key_id":"0194c3a0-0000-7000-8000-000000000003","endpoint":"chat.completions","model_alias":"m","provider":"p","upstream_model":"u","stream":false,"prompt_tokens":3,"completion_tokens":4,"cached_tokens":0,"cache_write_tokens":0,"reasoning_tokens":0,"estimated":false,"raw_usage":null,"status":"ok","http_status":200,"error_code":null,"latency_ms":5,"ttft_ms":null,"created_at":"2026-12-01T10:00:00Z"}"#;
+
+    #[tokio::test]
+    async fn old_lines_and_lines_with_failed_tries_replay_whole() {
+        let dir = scratch();
+        let store = setup(&dir).await;
+        let tenant = TenantId::new();
+        let path = dir.join("usage-spill.jsonl");
+        std::fs::write(
+            &path,
+            format!("{}\n", OLD_LINE.replace("TENANT", &tenant.to_string())),
+        )
+        .unwrap();
+        let spill = Spill::new(path.clone());
+        // At the store's precision (microseconds), so that what comes back compares equal.
+        let record = || {
+            let mut record = draft(tenant).into_record();
+            record.created_at = record.created_at.replace_millisecond(0).unwrap();
+            record
+        };
+        let first_try = record();
+        let mut failed_over = record();
+        failed_over.attempts = vec![UsageAttempt {
+            deployment: "east".into(),
+            http_status: 504,
+            error_code: "upstream_timeout".into(),
+            latency_ms: 30_000,
+        }];
+        spill
+            .append(&[first_try.clone(), failed_over.clone()], "test")
+            .await
+            .unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = written.lines().collect();
+        assert!(
+            !lines[1].contains("attempts"),
+            "a record without failed tries is spilled as before: {}",
+            lines[1]
+        );
+        assert!(lines[2].contains(r#""attempts":[{"deployment":"east","#));
+
+        spill.replay(store.as_ref()).await.unwrap();
+        assert!(!path.exists(), "replayed whole");
+        let stored = store.list_usage(tenant, 10).await.unwrap();
+        assert_eq!(stored.len(), 3);
+        let by_id = |id| stored.iter().find(|it| it.id == id).unwrap();
+        assert_eq!(by_id(failed_over.id), &failed_over);
+        assert_eq!(by_id(first_try.id), &first_try);
+        let old = stored
+            .iter()
+            .find(|it| it.id.to_string() == "0194c3a0-0000-7000-8000-000000000001")
+            .unwrap();
+        assert!(old.attempts.is_empty());
+        assert_eq!((old.prompt_tokens, old.completion_tokens), (3, 4));
+    }
 
     #[test]
     fn spills_are_reported_at_most_every_ten_seconds() {

@@ -1,10 +1,12 @@
 //! `/api/v1/tenants/{tenant}/usage*`: the tenant's usage for its dashboard, from the usage
-//! records (requests, errors, tokens, latency percentiles over time, by model or key).
+//! records (requests, errors, tokens, latency percentiles over time, by model or key; each
+//! recent request with the tries it failed over from).
 
 use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse};
 use api_types::manage::{
-    Problem, UsageBucketView, UsageFiguresView, UsageGroupView, UsageRecordView, UsageSummaryView,
+    Problem, UsageAttemptView, UsageBucketView, UsageFiguresView, UsageGroupView, UsageRecordView,
+    UsageSummaryView,
 };
 use domain::usage_summary::{GroupBy, UsageFigures};
 use management::SummaryRequest;
@@ -176,6 +178,16 @@ pub(crate) async fn records(
             endpoint: it.endpoint.clone(),
             model: it.model_alias.clone(),
             provider: it.provider.clone(),
+            attempts: it
+                .attempts
+                .iter()
+                .map(|attempt| UsageAttemptView {
+                    deployment: attempt.deployment.clone(),
+                    http_status: attempt.http_status,
+                    error_code: attempt.error_code.clone(),
+                    latency_ms: attempt.latency_ms,
+                })
+                .collect(),
             stream: it.stream,
             prompt_tokens: it.prompt_tokens,
             completion_tokens: it.completion_tokens,

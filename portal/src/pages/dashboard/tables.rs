@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::components::status::Empty;
 use crate::model::format::{self, fixed};
-use crate::model::usage_figures::{count, group_rows, latency_text, rate_text};
+use crate::model::usage_figures::{count, failed_tries_text, group_rows, latency_text, rate_text};
 use crate::model::usage_window::Grouping;
 use crate::state::ui::now;
 
@@ -117,6 +117,7 @@ pub fn RecentRequests(records: Vec<UsageRecordView>) -> impl IntoView {
                                     (None, "cache_hit") => format!("{} from cache", it.http_status),
                                     (None, _) => it.http_status.to_string(),
                                 };
+                                let failed_tries = failed_tries_text(&it.attempts);
                                 view! {
                                     <tr>
                                         <td>
@@ -131,6 +132,7 @@ pub fn RecentRequests(records: Vec<UsageRecordView>) -> impl IntoView {
                                         <td>{it.key_label}</td>
                                         <td>
                                             <span class="badge" class:status-active=ok class:status-revoked=!ok>{status}</span>
+                                            {failed_tries.map(|(label, tries)| view! { <span class="badge" title=tries>{label}</span> })}
                                         </td>
                                         <td>
                                             {format!("{} / {}", count(it.prompt_tokens), count(it.completion_tokens))}
