@@ -18,6 +18,7 @@ use crate::pages::home::HomePage;
 use crate::pages::keys::KeysPage;
 use crate::pages::login::LoginPage;
 use crate::pages::members::MembersPage;
+use crate::pages::models::ModelsPage;
 use crate::pages::not_found::NotFoundPage;
 use crate::pages::operator::OperatorPage;
 use crate::pages::partners::PartnersPage;
@@ -50,6 +51,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/keys") view=KeysPage />
                     <Route path=path!("/members") view=MembersPage />
                     <Route path=path!("/provider-credentials") view=CredentialsPage />
+                    <Route path=path!("/models") view=ModelsPage />
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/tenants") view=TenantsPage />
                     <Route path=path!("/tokens") view=TokensPage />

@@ -22,6 +22,8 @@ pub const OPERATOR: &str = "/operator";
 /// The interactive API reference, served by the backend (not a portal route).
 pub const API_REFERENCE: &str = "/api/docs/";
 
+/// The models the tenant can call, their deployments and their health.
+pub const MODELS: &str = "/models";
 /// Calling the tenant's models from the browser.
 pub const EXPLORER: &str = "/explorer";
 /// The tenant's usage over time.

@@ -310,6 +310,16 @@ chunk_delay_ms = 250
 alias = "slow-mock"
 provider = "slow"
 
+# A model whose first deployment is down (nothing listens on port 9): calls fail over to the
+# mock, and the first failure opens the primary's breaker.
+[[models]]
+alias = "routed"
+breaker = { consecutive_failures = 1, cooldown_secs = 600 }
+deployments = [
+  { name = "primary", provider = "openai", model = "gpt-4o-mini" },
+  { name = "backup", provider = "mock", model = "mock", priority = 1 },
+]
+
 [sso.providers.github]
 kind = "github"
 client_id = "portal-e2e"
@@ -565,6 +575,36 @@ step('the explorer shows a slow stream as it arrives, and Stop ends it', async (
   await page.getByRole('button', { name: 'Send request' }).waitFor();
 });
 
+step('the explorer says which deployment answered; Models and routes shows the failover and the open breaker', async () => {
+  await page.getByRole('link', { name: 'API explorer' }).click();
+  await page.getByRole('heading', { level: 1, name: 'API explorer' }).waitFor();
+  const model = page.getByLabel('Model', { exact: true });
+  await eventually('the routed model', async () =>
+    (await model.locator('option').allTextContents()).includes('routed'));
+  await model.selectOption('routed');
+  await page.getByLabel('Message 1', { exact: true }).fill('Fail over, please');
+  await page.getByRole('button', { name: 'Send request' }).click();
+  await page.locator('#explorer-answer', { hasText: 'This is a mock reply to: Fail over, please' }).waitFor();
+  await page.locator('.phase', { hasText: 'Done' }).waitFor();
+  assert.equal(await page.locator('#explorer-served').textContent(), 'backup (2nd try)');
+  await shot('08e1-explorer-failover');
+
+  await page.getByRole('link', { name: 'Models and routes' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Models and routes' }).waitFor();
+  const routed = page.locator('section[data-model="routed"]');
+  await routed.waitFor();
+  const primary = routed.locator('tr[data-deployment="primary"]');
+  await primary.getByText('breaker open').waitFor();
+  assert.equal((await primary.locator('td.share').textContent()).trim(), '100%');
+  const backup = routed.locator('tr[data-deployment="backup"]');
+  assert.equal((await backup.locator('td.share').textContent()).trim(), 'fallback');
+  await backup.getByText('healthy').waitFor();
+  assert.match(await backup.textContent(), /\d+ ms/, 'the backup\'s latency is measured');
+  const mock = page.locator('section[data-model="mock"]');
+  assert.equal((await mock.locator('td.share').textContent()).trim(), '100%');
+  await shot('08e2-models-and-routes');
+});
+
 step('the dashboard shows the explorer\'s requests within seconds, by model and by key', async () => {
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
@@ -576,8 +616,10 @@ step('the dashboard shows the explorer\'s requests within seconds, by model and 
   const breakdown = page.locator('.breakdown-table');
   await breakdown.getByRole('rowheader', { name: 'mock', exact: true }).waitFor();
   await breakdown.getByRole('rowheader', { name: 'slow-mock', exact: true }).waitFor();
+  // The newest explorer request is the one that failed over: its row says so.
   const recent = page.locator('.recent-table tbody tr', { hasText: `Explorer · ${EMAIL}` }).first();
-  await recent.getByText('mock').waitFor({ timeout: 20_000 });
+  await recent.getByText('routed').waitFor({ timeout: 20_000 });
+  await recent.getByText('1 failed try').waitFor();
   const charts = page.locator('.chart svg[role=img]');
   assert.equal(await charts.count(), 4);
   assert.match(await charts.first().getAttribute('aria-label'), /^Requests per 15 minutes\. requests: \d+ in total/);
@@ -1019,6 +1061,7 @@ step('every page renders, on a desktop and on a phone, in both themes', async ()
     ['keys', '/keys', 'API keys'],
     ['members', '/members', 'Members'],
     ['provider-keys', '/provider-credentials', 'Provider keys'],
+    ['models', '/models', 'Models and routes'],
     ['audit', '/audit', 'Audit log'],
     ['tenants', '/tenants', 'Tenants'],
     ['tokens', '/tokens', 'Personal access tokens'],

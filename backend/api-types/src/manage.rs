@@ -454,6 +454,50 @@ mod tests {
     }
 }
 
+/// A model the tenant can call, with the deployments behind it and their health on the node
+/// that answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ModelRouteView {
+    /// What callers send as `model`.
+    pub alias: String,
+    /// `priority`, `weighted`, `round_robin` or `least_latency`.
+    pub strategy: String,
+    /// Tries a call may take in all.
+    pub max_attempts: u32,
+    /// How long answers are kept by the response cache; absent when they are not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_ttl_secs: Option<u64>,
+    pub deployments: Vec<DeploymentView>,
+}
+
+/// One deployment of a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeploymentView {
+    /// The name `x-upstream-deployment` shows.
+    pub name: String,
+    /// The configured provider's name.
+    pub provider: String,
+    /// The upstream's model name.
+    pub model: String,
+    pub weight: u32,
+    /// Lower is tried first; higher priorities are fallbacks.
+    pub priority: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Whether the tenant's own credential serves this deployment's calls.
+    pub own_credential: bool,
+    /// `closed`, `open` or `half_open`; `disabled` when the model has no breaker.
+    pub breaker: String,
+    /// Moving average of the time to first byte, on this node; absent until measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    /// Calls and failures in the breaker's current window, on this node.
+    pub window_calls: u32,
+    pub window_failures: u32,
+}
+
 /// A configured provider a tenant may bring its own key for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -198,6 +198,15 @@ impl Access {
         }
     }
 
+    /// Whether `tenant` brought a usable key of its own for `provider`.
+    pub fn tenant_has_own_credential(&self, tenant: TenantId, provider: &str) -> bool {
+        self.current
+            .load()
+            .own_providers
+            .get(&tenant)
+            .is_some_and(|it| it.has_usable(provider))
+    }
+
     /// Asks the refresher to reload now (after a local change, or a notice from another node).
     pub fn notify_changed(&self) {
         self.changed.notify_one();

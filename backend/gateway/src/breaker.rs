@@ -224,6 +224,11 @@ impl Breaker {
         }
     }
 
+    /// Whether the breaker can open at all.
+    pub fn enabled(&self) -> bool {
+        self.policy.is_some()
+    }
+
     pub fn report(&self, now: Instant) -> BreakerReport {
         let inner = self.lock();
         let state = match inner.state {

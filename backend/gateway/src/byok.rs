@@ -39,6 +39,11 @@ pub struct TenantProviders {
 }
 
 impl TenantProviders {
+    /// Whether the tenant brought a usable key for `provider`.
+    pub fn has_usable(&self, provider: &str) -> bool {
+        self.by_provider.get(provider).is_some_and(Result::is_ok)
+    }
+
     /// The provider to call for `route`: the tenant's variant when it brought a key for the
     /// route's provider, the configured one otherwise.
     ///

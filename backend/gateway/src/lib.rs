@@ -230,6 +230,16 @@ impl Gateway {
         embeddings::handle(self, ctx, req).await
     }
 
+    /// Every configured model, in configuration order: for the management API's listing.
+    pub fn routes(&self) -> impl Iterator<Item = &Route> {
+        self.catalog.routes()
+    }
+
+    /// Whether `tenant` has a usable credential of its own for `provider`.
+    pub fn tenant_has_own_credential(&self, tenant: domain::TenantId, provider: &str) -> bool {
+        self.access.tenant_has_own_credential(tenant, provider)
+    }
+
     /// The models this caller may use, in configuration order.
     pub fn models<'a>(&'a self, principal: &'a Principal) -> impl Iterator<Item = &'a Route> + 'a {
         self.catalog

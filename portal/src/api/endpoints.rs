@@ -6,7 +6,7 @@ use api_types::manage::{
     CreateProviderCredentialRequest, CreateServiceAccountRequest, CreateTenantRequest,
     CreateTokenRequest, CreatedInvitation, CreatedKey, CreatedToken, EmailRequest,
     ExplorerTokenView, HostBranding, InvitationView, KeyView, LoginRequest, LoginResponse,
-    MeResponse, MemberView, Page, PartnerAdminView, PartnerDomainView, PartnerView,
+    MeResponse, MemberView, ModelRouteView, Page, PartnerAdminView, PartnerDomainView, PartnerView,
     PasswordResetRequest, ProviderCredentialView, RoleName, RotateKeyRequest,
     ServiceAccountCredentials, ServiceAccountView, SignupRequest, SsoProviderView, TenantView,
     TokenRequest, TokenView, UpdateKeyRequest, UpdateMemberRequest, UsageRecordView,
@@ -149,6 +149,10 @@ pub async fn audit_events(
 
 pub async fn providers() -> Result<Vec<ByokProviderView>, ApiError> {
     get(&paths::providers()).await
+}
+
+pub async fn models(tenant: Uuid) -> Result<Vec<ModelRouteView>, ApiError> {
+    get(&paths::models(tenant)).await
 }
 
 pub async fn credentials(tenant: Uuid) -> Result<Vec<ProviderCredentialView>, ApiError> {

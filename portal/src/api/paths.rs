@@ -153,6 +153,10 @@ pub fn invitation(t: Uuid, id: Uuid) -> String {
     tenant(t, &format!("invitations/{id}"))
 }
 
+pub fn models(t: Uuid) -> String {
+    tenant(t, "models")
+}
+
 pub fn credentials(t: Uuid) -> String {
     tenant(t, "provider-credentials")
 }

@@ -20,6 +20,7 @@ pub fn Nav() -> impl IntoView {
         <ul class="nav-list">
             <NavLink href=routes::DASHBOARD icon=CHART label="Dashboard" />
             <NavLink href=routes::EXPLORER icon=COMPASS label="API explorer" />
+            <NavLink href=routes::MODELS icon=LIST label="Models and routes" />
             <NavLink href=routes::KEYS icon=KEY label="API keys" />
             <NavLink href=routes::SERVICE_ACCOUNTS icon=BOT label="Service accounts" />
             <NavLink href=routes::MEMBERS icon=USERS label="Members" />

@@ -223,6 +223,47 @@ pub enum Phase {
     Failed,
 }
 
+/// What the routing headers of an answer say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    pub deployment: String,
+    pub attempts: u32,
+    /// `Some(true)` for a cache hit, `Some(false)` for a miss, `None` on models without cache.
+    pub from_cache: Option<bool>,
+}
+
+impl Served {
+    /// Reads `x-upstream-deployment`, `x-upstream-attempts` and `x-cache`; `None` without
+    /// the first (an answer that never reached routing).
+    pub fn from_headers(header: impl Fn(&str) -> Option<String>) -> Option<Self> {
+        let deployment = header("x-upstream-deployment")?;
+        Some(Served {
+            deployment,
+            attempts: header("x-upstream-attempts")
+                .and_then(|it| it.parse().ok())
+                .unwrap_or(1),
+            from_cache: header("x-cache").map(|it| it == "hit"),
+        })
+    }
+
+    /// In words, for the explorer: "east", "west (2nd try)", "east · from cache".
+    pub fn describe(&self) -> String {
+        let mut res = self.deployment.clone();
+        if self.attempts > 1 {
+            let ordinal = match self.attempts {
+                2 => "2nd".to_owned(),
+                3 => "3rd".to_owned(),
+                n => format!("{n}th"),
+            };
+            res.push_str(&format!(" ({ordinal} try)"));
+        }
+        if self.from_cache == Some(true) {
+            res.push_str(" · from cache");
+        }
+        res
+    }
+}
+
 /// Everything about one call, for the response panel. Times are the browser's
 /// `performance.now()` in milliseconds.
 #[derive(Debug, Clone, PartialEq)]
@@ -231,6 +272,8 @@ pub struct Exchange {
     pub stream: bool,
     pub phase: Phase,
     pub status: Option<u16>,
+    /// Which deployment answered, after how many tries, and whether from the cache.
+    pub served: Option<Served>,
     pub reply: Reply,
     /// The `data` of every stream event, as received.
     pub chunks: Vec<String>,
@@ -249,6 +292,7 @@ impl Exchange {
             stream,
             phase: Phase::Waiting,
             status: None,
+            served: None,
             reply: Reply::default(),
             chunks: Vec::new(),
             body: None,
@@ -265,6 +309,10 @@ impl Exchange {
     }
 
     /// The answer's status arrived.
+    pub fn on_served(&mut self, served: Option<Served>) {
+        self.served = served;
+    }
+
     pub fn on_status(&mut self, status: u16) {
         self.status = Some(status);
         self.phase = Phase::Receiving;
@@ -373,6 +421,42 @@ fn millis(span: f64) -> u64 {
         span.round() as u64
     } else {
         0
+    }
+}
+
+#[cfg(test)]
+mod served_tests {
+    use super::Served;
+
+    #[test]
+    fn routing_headers_read_as_words() {
+        let headers = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert_eq!(Served::from_headers(headers(&[])), None);
+        let first = Served::from_headers(headers(&[("x-upstream-deployment", "east")])).unwrap();
+        assert_eq!(first.describe(), "east");
+        let second = Served::from_headers(headers(&[
+            ("x-upstream-deployment", "west"),
+            ("x-upstream-attempts", "2"),
+            ("x-cache", "miss"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (second.describe(), second.from_cache),
+            ("west (2nd try)".to_owned(), Some(false))
+        );
+        let hit = Served::from_headers(headers(&[
+            ("x-upstream-deployment", "east"),
+            ("x-cache", "hit"),
+        ]))
+        .unwrap();
+        assert_eq!(hit.describe(), "east · from cache");
     }
 }
 

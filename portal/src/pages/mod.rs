@@ -11,6 +11,7 @@ pub mod home;
 pub mod keys;
 pub mod login;
 pub mod members;
+pub mod models;
 pub mod not_found;
 pub mod operator;
 pub mod partners;

@@ -79,7 +79,11 @@ pub(crate) async fn owner(app: &TestApp, email: &str) -> (Browser, String, Strin
 }
 
 /// A signed-in owner of a fresh tenant named `tenant`, and a data-plane key of it.
-async fn owner_of(app: &TestApp, email: &str, tenant: &str) -> (Browser, String, String) {
+pub(crate) async fn owner_of(
+    app: &TestApp,
+    email: &str,
+    tenant: &str,
+) -> (Browser, String, String) {
     let browser = Browser::join(app, email).await;
     let tenant = browser.create_tenant(tenant).await;
     let (status, key) = browser

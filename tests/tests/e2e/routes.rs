@@ -12,7 +12,7 @@ use it::mock_upstream::{End, MockUpstream, Recorded, Reply};
 use it::sse::Transcript;
 use serde_json::{Value, json};
 
-use crate::byok::{TENANT_SECRET, any_endpoint, owner, store_credential};
+use crate::byok::{TENANT_SECRET, any_endpoint, owner, owner_of, store_credential};
 use crate::common::UPSTREAM_KEY;
 
 fn config(primary: &str, backup: &str, extra: &str) -> String {
@@ -572,4 +572,96 @@ async fn with_every_breaker_open_calls_still_go_out() {
     *w.fault.lock().unwrap() = Fault::Ok;
     let res = w.app.post("/v1/chat/completions", &ask).await;
     assert_eq!(res.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_management_api_lists_each_models_deployments_and_their_health() {
+    let w = world(
+        r#"
+[[models]]
+alias = "guarded"
+strategy = "weighted"
+breaker = { consecutive_failures = 1, cooldown_secs = 600 }
+cache = { ttl_secs = 120 }
+deployments = [
+  { name = "east", provider = "primary", model = "gpt-4o-mini", weight = 3, region = "eu" },
+  { name = "west", provider = "backup", model = "gpt-4o-mini", weight = 1 },
+]
+"#,
+    )
+    .await;
+    let (ada, tenant, _) = owner(&w.app, "ada@example.com").await;
+    store_credential(
+        &ada,
+        &tenant,
+        json!({"name": "own", "provider": "backup", "secret": TENANT_SECRET}),
+    )
+    .await;
+    *w.fault.lock().unwrap() = Fault::Status500;
+    // The primary fails once (its breaker opens); the backup answers.
+    let mut opened = false;
+    for i in 0..20 {
+        // A new question each time: the model's answers are cached.
+        let ask = json!({"model": "guarded", "messages": [{"role": "user", "content": format!("hi {i}")}]});
+        let res = w.app.post("/v1/chat/completions", &ask).await;
+        assert_eq!(res.status(), 200);
+        if routing_headers(&res) == ("west".to_owned(), "2".to_owned()) {
+            opened = true;
+            break;
+        }
+    }
+    assert!(
+        opened,
+        "a call tried the primary first (3:1) and failed over"
+    );
+    let (status, models) = ada.get(&format!("/api/v1/tenants/{tenant}/models")).await;
+    assert_eq!(status, 200, "{models}");
+    let guarded = models
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|it| it["alias"] == "guarded")
+        .unwrap();
+    assert_eq!(guarded["strategy"], "weighted");
+    assert_eq!(guarded["max_attempts"], 2);
+    assert_eq!(guarded["cache_ttl_secs"], 120);
+    let east = &guarded["deployments"][0];
+    assert_eq!(
+        (
+            &east["name"],
+            &east["provider"],
+            &east["weight"],
+            &east["region"],
+            &east["breaker"],
+            &east["own_credential"]
+        ),
+        (
+            &json!("east"),
+            &json!("primary"),
+            &json!(3),
+            &json!("eu"),
+            &json!("open"),
+            &json!(false)
+        ),
+        "{guarded}"
+    );
+    let west = &guarded["deployments"][1];
+    assert_eq!(
+        (&west["breaker"], &west["own_credential"]),
+        (&json!("closed"), &json!(true))
+    );
+    assert!(west["latency_ms"].as_f64().is_some(), "{west}");
+    let gpt = models
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|it| it["alias"] == "gpt")
+        .unwrap();
+    assert_eq!(gpt["deployments"][0]["breaker"], "disabled");
+    assert!(gpt.get("cache_ttl_secs").is_none());
+
+    // Someone else's tenant: as if it did not exist (Ada, the first account, is an operator).
+    let (eve, _, _) = owner_of(&w.app, "eve@example.com", "Eve Inc").await;
+    let (status, _) = eve.get(&format!("/api/v1/tenants/{tenant}/models")).await;
+    assert_eq!(status, 404);
 }

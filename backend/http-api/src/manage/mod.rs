@@ -8,6 +8,7 @@ mod credentials;
 mod doc;
 mod explorer;
 mod keys;
+mod models;
 mod partners;
 mod problem;
 mod service_accounts;
@@ -364,6 +365,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 get => usage::summary,
             ))
             .service(resource!(
+                "/tenants/{tenant}/models",
+                refuse = method_not_allowed,
+                get => models::list_models,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/usage/records",
                 refuse = method_not_allowed,
                 get => usage::records,
@@ -513,6 +519,7 @@ impl Modify for SecuritySchemes {
         service_accounts::revoke_service_account,
         usage::summary,
         usage::records,
+        models::list_models,
         explorer::token,
         sso::list_providers,
         sso::start,
@@ -548,6 +555,7 @@ impl Modify for SecuritySchemes {
         (name = "partners", description = "White-label partners: branding, custom domains, administrators and sub-tenants"),
         (name = "oauth", description = "The OAuth 2.0 authorization server: client-credentials tokens and their signing keys. Errors follow RFC 6749."),
         (name = "usage", description = "The tenant's usage, for dashboards, from the usage records"),
+        (name = "models", description = "The models a tenant can call, their deployments and their health"),
         (name = "explorer", description = "Short-lived data-plane tokens for the portal's API explorer"),
         (name = "audit", description = "The tamper-evident audit log"),
     )

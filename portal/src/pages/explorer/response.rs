@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::components::status::Empty;
-use crate::model::chat_reply::{Exchange, Phase, ToolCall};
+use crate::model::chat_reply::{Exchange, Phase, Served, ToolCall};
 use crate::model::usage_figures::millis;
 
 #[component]
@@ -68,6 +68,11 @@ fn Metrics(exchange: RwSignal<Option<Exchange>>) -> impl IntoView {
             },
         )
     };
+    let served = move || {
+        read(exchange, |it| it.served.as_ref().map(Served::describe))
+            .flatten()
+            .unwrap_or_else(|| "—".to_owned())
+    };
     let state = move || match phase() {
         Some(Phase::Waiting) => "Waiting for the answer…",
         Some(Phase::Receiving) => "Receiving…",
@@ -98,6 +103,10 @@ fn Metrics(exchange: RwSignal<Option<Exchange>>) -> impl IntoView {
             <div>
                 <dt>"Tokens"</dt>
                 <dd id="explorer-tokens">{tokens}</dd>
+            </div>
+            <div>
+                <dt>"Served by"</dt>
+                <dd id="explorer-served">{served}</dd>
             </div>
         </dl>
         <p class="muted phase" role="status">{state}</p>

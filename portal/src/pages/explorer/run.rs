@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::api::ApiError;
 use crate::api::data_plane::{self, BodyReader};
 use crate::model::chat_form::ChatCall;
-use crate::model::chat_reply::Exchange;
+use crate::model::chat_reply::{Exchange, Served};
 use crate::model::sse::{SseDecoder, SseEvent};
 use crate::state::ui::monotonic_ms;
 
@@ -90,7 +90,11 @@ impl Runner {
             Ok(it) => it,
             Err(error) => return self.update(|it| it.fail(error, monotonic_ms())),
         };
-        self.update(|it| it.on_status(response.status()));
+        let served = Served::from_headers(|name| response.headers().get(name));
+        self.update(|it| {
+            it.on_status(response.status());
+            it.on_served(served);
+        });
         let is_stream = response
             .headers()
             .get("content-type")

@@ -1,0 +1,76 @@
+//! `/api/v1/tenants/{tenant}/models`: the models a tenant can call, with their deployments
+//! and each deployment's health on this node (breaker, latency), for the portal's "Models
+//! and routes" page.
+
+use std::time::Instant;
+
+use actix_web::web;
+use actix_web::{HttpRequest, HttpResponse};
+use api_types::manage::{DeploymentView, ModelRouteView, Problem};
+use domain::{Permission, TenantId};
+
+use super::caller::caller;
+use super::{ApiProblem, ok, tenant_id};
+use crate::AppState;
+
+/// The models the tenant can call: each alias, how calls spread over its deployments, and
+/// how each deployment is doing on the node that answers (breakers and latency are per node).
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/models", tag = "models",
+    params(("tenant" = uuid::Uuid, Path, description = "Tenant id")),
+    responses(
+        (status = 200, description = "Models in configuration order", body = Vec<ModelRouteView>),
+        (status = 404, description = "No such tenant for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn list_models(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(&req, &state).await?;
+    let tenant = tenant_id(&path)?;
+    state
+        .manager
+        .authorize(&identity, tenant, Permission::ViewTenant)
+        .await?;
+    Ok(ok(&views(&state.gateway, tenant)))
+}
+
+fn views(gateway: &gateway::Gateway, tenant: TenantId) -> Vec<ModelRouteView> {
+    let now = Instant::now();
+    gateway
+        .routes()
+        .map(|route| ModelRouteView {
+            alias: route.alias.to_string(),
+            strategy: route.strategy.as_str().to_owned(),
+            max_attempts: route.retry.max_attempts,
+            cache_ttl_secs: route.cache.map(|it| it.ttl.as_secs()),
+            deployments: route
+                .deployments
+                .iter()
+                .map(|it| {
+                    let report = it.breaker.report(now);
+                    let ttfb = it.stats.ttfb();
+                    DeploymentView {
+                        name: it.name.to_string(),
+                        provider: it.provider_name.to_string(),
+                        model: it.upstream_model.to_string(),
+                        weight: it.weight,
+                        priority: it.priority,
+                        region: it.region.as_deref().map(str::to_owned),
+                        own_credential: gateway
+                            .tenant_has_own_credential(tenant, &it.provider_name),
+                        breaker: if it.breaker.enabled() {
+                            report.state.as_str().to_owned()
+                        } else {
+                            "disabled".to_owned()
+                        },
+                        latency_ms: (!ttfb.is_zero()).then_some(ttfb.as_secs_f64() * 1000.0),
+                        window_calls: report.calls,
+                        window_failures: report.failures,
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}

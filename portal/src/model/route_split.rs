@@ -1,0 +1,144 @@
+//! How a model's calls spread over its deployments, in words: the preview the "Models and
+//! routes" page shows next to each deployment.
+
+use api_types::manage::{DeploymentView, ModelRouteView};
+
+/// What share of calls each deployment gets first, in the order of `route.deployments`:
+/// deployments of the lowest priority split the calls by the strategy; the others are
+/// fallbacks. Breakers are not counted: an open one passes its share to the others.
+pub fn shares(route: &ModelRouteView) -> Vec<String> {
+    let Some(first) = route.deployments.iter().map(|it| it.priority).min() else {
+        return Vec::new();
+    };
+    let tier: Vec<&DeploymentView> = route
+        .deployments
+        .iter()
+        .filter(|it| it.priority == first)
+        .collect();
+    let total_weight: u64 = tier.iter().map(|it| u64::from(it.weight)).sum();
+    let mut first_in_order = true;
+    route
+        .deployments
+        .iter()
+        .map(|it| {
+            if it.priority != first {
+                return "fallback".to_owned();
+            }
+            match route.strategy.as_str() {
+                "weighted" if total_weight > 0 => {
+                    if it.weight == 0 {
+                        "fallback".to_owned()
+                    } else {
+                        percent(u64::from(it.weight), total_weight)
+                    }
+                }
+                "round_robin" | "least_latency" | "weighted" => {
+                    percent(1, u64::try_from(tier.len()).unwrap_or(1))
+                }
+                _ => {
+                    if std::mem::take(&mut first_in_order) {
+                        "100%".to_owned()
+                    } else {
+                        "fallback".to_owned()
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "0%".to_owned();
+    }
+    let tenths = (part * 1000 + whole / 2) / whole;
+    if tenths.is_multiple_of(10) {
+        format!("{}%", tenths / 10)
+    } else {
+        format!("{}.{}%", tenths / 10, tenths % 10)
+    }
+}
+
+/// The words for a breaker's state.
+pub fn breaker_label(state: &str) -> &'static str {
+    match state {
+        "closed" => "healthy",
+        "open" => "breaker open",
+        "half_open" => "probing",
+        "disabled" => "no breaker",
+        _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(name: &str, weight: u32, priority: u32) -> DeploymentView {
+        DeploymentView {
+            name: name.to_owned(),
+            provider: "p".to_owned(),
+            model: "m".to_owned(),
+            weight,
+            priority,
+            region: None,
+            own_credential: false,
+            breaker: "closed".to_owned(),
+            latency_ms: None,
+            window_calls: 0,
+            window_failures: 0,
+        }
+    }
+
+    fn route(strategy: &str, deployments: Vec<DeploymentView>) -> ModelRouteView {
+        ModelRouteView {
+            alias: "a".to_owned(),
+            strategy: strategy.to_owned(),
+            max_attempts: 2,
+            cache_ttl_secs: None,
+            deployments,
+        }
+    }
+
+    #[test]
+    fn weights_split_the_first_priority_and_the_rest_are_fallbacks() {
+        let split = shares(&route(
+            "weighted",
+            vec![
+                deployment("a", 3, 0),
+                deployment("b", 1, 0),
+                deployment("c", 0, 0),
+                deployment("d", 5, 1),
+            ],
+        ));
+        assert_eq!(split, ["75%", "25%", "fallback", "fallback"]);
+        let split = shares(&route(
+            "weighted",
+            vec![deployment("a", 1, 0), deployment("b", 2, 0)],
+        ));
+        assert_eq!(split, ["33.3%", "66.7%"]);
+    }
+
+    #[test]
+    fn priority_sends_everything_to_the_first_and_others_share_equally() {
+        let two = vec![
+            deployment("a", 1, 0),
+            deployment("b", 1, 0),
+            deployment("c", 1, 2),
+        ];
+        assert_eq!(
+            shares(&route("priority", two.clone())),
+            ["100%", "fallback", "fallback"]
+        );
+        assert_eq!(
+            shares(&route("round_robin", two.clone())),
+            ["50%", "50%", "fallback"]
+        );
+        assert_eq!(
+            shares(&route("least_latency", two)),
+            ["50%", "50%", "fallback"]
+        );
+        assert!(shares(&route("priority", Vec::new())).is_empty());
+        assert_eq!(breaker_label("open"), "breaker open");
+    }
+}

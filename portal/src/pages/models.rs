@@ -1,0 +1,138 @@
+//! "Models and routes": every model the tenant can call, the deployments behind it, how calls
+//! spread over them, and how each is doing (breaker, latency) on the node that answered.
+
+use api_types::manage::{DeploymentView, ModelRouteView};
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::api::endpoints;
+use crate::components::page::{PageHeader, for_tenant};
+use crate::components::status::{Empty, loaded};
+use crate::model::route_split::{breaker_label, shares};
+
+#[component]
+pub fn ModelsPage() -> impl IntoView {
+    view! {
+        <PageHeader
+            title="Models and routes"
+            description="Each model is served by one or more deployments. Calls go to the first priority's deployments as the strategy splits them; when one fails (rate limits, server errors, timeouts), the call moves on to the next, and an unhealthy deployment is passed over until it recovers."
+        />
+        {for_tenant(|tenant| view! { <TenantModels tenant=tenant /> })}
+    }
+}
+
+#[component]
+fn TenantModels(tenant: Uuid) -> impl IntoView {
+    let models = LocalResource::new(move || endpoints::models(tenant));
+    view! {
+        <div class="toolbar">
+            <button type="button" class="button small" on:click=move |_| models.refetch()>
+                "Refresh"
+            </button>
+        </div>
+        {loaded(models, move |list: Vec<ModelRouteView>| {
+            if list.is_empty() {
+                return view! {
+                    <Empty title="No models">
+                        <p>"The platform serves no models yet."</p>
+                    </Empty>
+                }
+                .into_any();
+            }
+            list.into_iter().map(|route| view! { <ModelCard route=route /> }).collect_view().into_any()
+        })}
+    }
+}
+
+#[component]
+fn ModelCard(route: ModelRouteView) -> impl IntoView {
+    let split = shares(&route);
+    let id = format!(
+        "model-{}",
+        route
+            .alias
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+    );
+    let cache = route
+        .cache_ttl_secs
+        .map_or_else(|| "off".to_owned(), |ttl| format!("{ttl} s"));
+    let summary = format!(
+        "Strategy: {} · up to {} {} · response cache: {cache}",
+        route.strategy.replace('_', " "),
+        route.max_attempts,
+        if route.max_attempts == 1 {
+            "try"
+        } else {
+            "tries"
+        },
+    );
+    let labelled_by = id.clone();
+    let data_model = route.alias.clone();
+    let heading = route.alias.clone();
+    view! {
+        <section class="card model-route" aria-labelledby=labelled_by data-model=data_model>
+            <h2 id=id><code>{heading}</code></h2>
+            <p class="muted">{summary}</p>
+            <div class="table-wrap">
+                <table>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Deployment"</th>
+                            <th scope="col">"Provider"</th>
+                            <th scope="col">"Upstream model"</th>
+                            <th scope="col">"Priority"</th>
+                            <th scope="col">"Weight"</th>
+                            <th scope="col">"Share"</th>
+                            <th scope="col">"Region"</th>
+                            <th scope="col">"Health"</th>
+                            <th scope="col">"Latency"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {route
+                            .deployments
+                            .into_iter()
+                            .zip(split)
+                            .map(|(it, share)| view! { <DeploymentRow deployment=it share=share /> })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn DeploymentRow(deployment: DeploymentView, share: String) -> impl IntoView {
+    let health = format!("badge breaker-{}", deployment.breaker);
+    let failures = (deployment.window_calls > 0).then(|| {
+        format!(
+            "{} of {} calls failed recently",
+            deployment.window_failures, deployment.window_calls
+        )
+    });
+    view! {
+        <tr data-deployment=deployment.name.clone()>
+            <th scope="row">{deployment.name.clone()}</th>
+            <td>
+                {deployment.provider.clone()}
+                {deployment.own_credential.then(|| view! { <span class="badge current">"your key"</span> })}
+            </td>
+            <td><code>{deployment.model.clone()}</code></td>
+            <td>{deployment.priority}</td>
+            <td>{deployment.weight}</td>
+            <td class="share">{share}</td>
+            <td>{deployment.region.clone().unwrap_or_else(|| "—".to_owned())}</td>
+            <td>
+                <span class=health title=failures.clone().unwrap_or_default()>
+                    {breaker_label(&deployment.breaker)}
+                </span>
+            </td>
+            <td>
+                {deployment
+                    .latency_ms
+                    .map_or_else(|| "—".to_owned(), |ms| format!("{ms:.0} ms"))}
+            </td>
+        </tr>
+    }
+}
