@@ -53,7 +53,8 @@ mkdir -p "$relay"
 python3 tests/sdk/fake_anthropic.py "$fake_port" "$relay/upstream.jsonl" 2>"$relay/fake.log" &
 fake=$!
 # Each model's first deployment is down (nothing listens on its port): every call the SDKs
-# make fails over to the second, and they must notice nothing.
+# make fails over to the second, and they must notice nothing. Breakers are off, so that every
+# call shows the failover (with one, the down deployment would soon be passed over).
 down_port=$(free_port)
 cat >"$relay/sluice.toml" <<TOML
 [providers.claude]
@@ -76,6 +77,7 @@ kind = "mock"
 
 [[models]]
 alias = "claude"
+breaker = { enabled = false }
 deployments = [
   { name = "primary", provider = "claude_down", model = "claude-sonnet-4-5-20250929" },
   { name = "backup", provider = "claude", model = "claude-sonnet-4-5-20250929", priority = 1 },
@@ -83,6 +85,7 @@ deployments = [
 
 [[models]]
 alias = "gpt"
+breaker = { enabled = false }
 deployments = [
   { name = "primary", provider = "openai_down", model = "gpt-4o-mini" },
   { name = "backup", provider = "mock", model = "mock", priority = 1 },
