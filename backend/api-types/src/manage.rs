@@ -486,6 +486,9 @@ pub struct DeploymentView {
     pub priority: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The cost the operator set, which the `least_cost` strategy ranks by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
     /// Whether the tenant's own credential serves this deployment's calls.
     pub own_credential: bool,
     /// `closed`, `open` or `half_open`; `disabled` when the model has no breaker.

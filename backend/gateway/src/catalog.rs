@@ -29,6 +29,9 @@ pub struct Deployment {
     /// Lower goes first; higher priorities are fallbacks.
     pub priority: u32,
     pub region: Option<Arc<str>>,
+    /// What the operator says a call costs here, in millionths of a unit of their choosing
+    /// (the least-cost strategy ranks by it); `None`: unknown, ranked last.
+    pub cost_micros: Option<u64>,
     pub metrics: RouteMetrics,
     /// Live figures the strategies read (latency).
     pub stats: DeploymentStats,
@@ -47,6 +50,9 @@ pub struct RetryPolicy {
     pub total_timeout: Option<Duration>,
     /// The first wait before trying a deployment again; doubles each time, with jitter.
     pub backoff: Duration,
+    /// Whether a prompt too long for one deployment goes on to the next (which the operator
+    /// lists after it because its context window is larger).
+    pub on_context_window: bool,
 }
 
 impl RetryPolicy {
@@ -56,6 +62,7 @@ impl RetryPolicy {
             max_attempts: u32::try_from(deployments.max(1)).unwrap_or(u32::MAX),
             total_timeout: None,
             backoff: Duration::from_millis(200),
+            on_context_window: false,
         }
     }
 }
@@ -160,6 +167,7 @@ impl Deployment {
             weight: 1,
             priority: 0,
             region: None,
+            cost_micros: None,
             metrics: RouteMetrics::new(alias, provider_name),
             stats: DeploymentStats::default(),
             breaker: Breaker::new(Some(BreakerPolicy::default())),

@@ -174,12 +174,15 @@ where
             Failure::Gateway(e) => (e, false),
             Failure::Upstream(e) => {
                 let again = e.kind.is_retryable();
-                let over = falls_over(e.kind);
+                // Too long for this deployment is the prompt's doing, not the deployment's
+                // fault: on to the next only where the route says so, and no breaker counts it.
+                let too_long = e.kind == ProviderErrorKind::ContextLengthExceeded;
+                let over = falls_over(e.kind) || (too_long && route.retry.on_context_window);
                 let error = Error::from(e);
                 if !over {
                     return Err(give_up(record, error, deployment, tries));
                 }
-                if let Some(state) = deployment.breaker.failed(Instant::now()) {
+                if !too_long && let Some(state) = deployment.breaker.failed(Instant::now()) {
                     deployment.breaker_changed(state);
                 }
                 (error, again)

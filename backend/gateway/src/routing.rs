@@ -22,10 +22,18 @@ pub enum Strategy {
     /// Lowest moving average of time to first byte first; unmeasured ones first, so that
     /// every deployment gets measured.
     LeastLatency,
+    /// Lowest `cost` the operator set first; deployments without one last.
+    LeastCost,
 }
 
 impl Strategy {
-    pub const NAMES: [&'static str; 4] = ["priority", "weighted", "round_robin", "least_latency"];
+    pub const NAMES: [&'static str; 5] = [
+        "priority",
+        "weighted",
+        "round_robin",
+        "least_latency",
+        "least_cost",
+    ];
 
     pub fn parse(name: &str) -> Option<Self> {
         Some(match name {
@@ -33,6 +41,7 @@ impl Strategy {
             "weighted" => Strategy::Weighted,
             "round_robin" => Strategy::RoundRobin,
             "least_latency" => Strategy::LeastLatency,
+            "least_cost" => Strategy::LeastCost,
             _ => return None,
         })
     }
@@ -43,6 +52,7 @@ impl Strategy {
             Strategy::Weighted => "weighted",
             Strategy::RoundRobin => "round_robin",
             Strategy::LeastLatency => "least_latency",
+            Strategy::LeastCost => "least_cost",
         }
     }
 }
@@ -118,6 +128,14 @@ fn order_tier(route: &Route, tier: &mut [usize]) {
                 deployments
                     .get(*i)
                     .map_or(Duration::MAX, |it| it.stats.ttfb())
+            });
+        }
+        Strategy::LeastCost => {
+            tier.sort_by_key(|i| {
+                deployments
+                    .get(*i)
+                    .and_then(|it| it.cost_micros)
+                    .unwrap_or(u64::MAX)
             });
         }
         Strategy::Weighted => {

@@ -130,6 +130,7 @@ pub fn build_catalog(
             deployment.weight = it.weight;
             deployment.priority = it.priority;
             deployment.region = it.region.as_deref().map(Into::into);
+            deployment.cost_micros = it.cost_micros;
             deployments.push(deployment);
         }
         let mut route = Route::new(

@@ -16,6 +16,15 @@ pub fn shares(route: &ModelRouteView) -> Vec<String> {
         .filter(|it| it.priority == first)
         .collect();
     let total_weight: u64 = tier.iter().map(|it| u64::from(it.weight)).sum();
+    // Least cost: the cheapest of the first priority (the first listed, among equals).
+    let cheapest = tier
+        .iter()
+        .enumerate()
+        .min_by(|(i, a), (j, b)| {
+            let cost = |it: &DeploymentView| it.cost.unwrap_or(f64::INFINITY);
+            cost(a).total_cmp(&cost(b)).then(i.cmp(j))
+        })
+        .map(|(_, it)| it.name.clone());
     let mut first_in_order = true;
     route
         .deployments
@@ -30,6 +39,13 @@ pub fn shares(route: &ModelRouteView) -> Vec<String> {
                         "fallback".to_owned()
                     } else {
                         percent(u64::from(it.weight), total_weight)
+                    }
+                }
+                "least_cost" => {
+                    if cheapest.as_deref() == Some(it.name.as_str()) {
+                        "100%".to_owned()
+                    } else {
+                        "fallback".to_owned()
                     }
                 }
                 "round_robin" | "least_latency" | "weighted" => {
@@ -82,6 +98,7 @@ mod tests {
             weight,
             priority,
             region: None,
+            cost: None,
             own_credential: false,
             breaker: "closed".to_owned(),
             latency_ms: None,
@@ -139,6 +156,17 @@ mod tests {
             ["50%", "50%", "fallback"]
         );
         assert!(shares(&route("priority", Vec::new())).is_empty());
+        let mut costly = vec![
+            deployment("a", 1, 0),
+            deployment("b", 1, 0),
+            deployment("c", 1, 0),
+        ];
+        costly[0].cost = Some(2.0);
+        costly[1].cost = Some(0.5);
+        assert_eq!(
+            shares(&route("least_cost", costly)),
+            ["fallback", "100%", "fallback"]
+        );
         assert_eq!(breaker_label("open"), "breaker open");
     }
 }

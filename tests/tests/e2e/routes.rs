@@ -73,6 +73,7 @@ enum Fault {
     Hang,
     Unauthorized,
     BadRequest,
+    ContextTooLong,
     CutStream,
 }
 
@@ -88,6 +89,7 @@ fn faulty(fault: &Arc<Mutex<Fault>>) -> impl Fn(&Recorded) -> Reply + Send + Syn
         Fault::Hang => any_endpoint(req).delayed(Duration::from_secs(3)),
         Fault::Unauthorized => Reply::status(401, fixtures::text("openai/error_401.json")),
         Fault::BadRequest => Reply::status(400, fixtures::text("openai/error_400.json")),
+        Fault::ContextTooLong => Reply::status(400, fixtures::text("openai/error_context.json")),
         Fault::CutStream => {
             Reply::sse(fixtures::sse_frames("openai/stream_ok.sse")).cut_after(3, End::Drop)
         }
@@ -225,13 +227,15 @@ async fn a_failing_deployment_falls_over_on_every_endpoint_and_mode() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callers_own_mistake_is_never_tried_elsewhere() {
     let w = world("").await;
-    *w.fault.lock().unwrap() = Fault::BadRequest;
-    for (path, body) in calls("gpt") {
-        let res = w.app.post(path, &body).await;
-        let headers = routing_headers(&res);
-        let (status, answer) = json_of(res).await;
-        assert_eq!(status, 400, "{path}: {answer}");
-        assert_eq!(headers, ("east".to_owned(), "1".to_owned()), "{path}");
+    for fault in [Fault::BadRequest, Fault::ContextTooLong] {
+        *w.fault.lock().unwrap() = fault;
+        for (path, body) in calls("gpt") {
+            let res = w.app.post(path, &body).await;
+            let headers = routing_headers(&res);
+            let (status, answer) = json_of(res).await;
+            assert_eq!(status, 400, "{fault:?} {path}: {answer}");
+            assert_eq!(headers, ("east".to_owned(), "1".to_owned()), "{path}");
+        }
     }
     // Nor is a request the gateway refuses itself.
     let res = w
@@ -246,6 +250,39 @@ async fn a_callers_own_mistake_is_never_tried_elsewhere() {
         w.backup.requests().is_empty(),
         "the backup never saw a caller's 400"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prompt_too_long_for_one_deployment_goes_to_the_next_where_the_route_says_so() {
+    let w = world(
+        r#"
+[[models]]
+alias = "long"
+fallback_on_context_window = true
+breaker = { consecutive_failures = 1, cooldown_secs = 600 }
+deployments = [
+  { name = "small", provider = "primary", model = "gpt-4o-mini" },
+  { name = "large", provider = "backup", model = "gpt-4.1", priority = 1 },
+]
+"#,
+    )
+    .await;
+    *w.fault.lock().unwrap() = Fault::ContextTooLong;
+    for stream in [false, true, false] {
+        let ask = json!({"model": "long", "stream": stream, "messages": [{"role": "user", "content": "a very long prompt"}]});
+        let res = w.app.post("/v1/chat/completions", &ask).await;
+        assert_eq!(res.status(), 200);
+        // Every call tries the small one first: a long prompt is not the deployment's fault,
+        // so its breaker stays closed.
+        assert_eq!(routing_headers(&res), ("large".to_owned(), "2".to_owned()));
+    }
+    assert_eq!(w.backup.last().json()["model"], "gpt-4.1");
+    // A caller's other mistakes still never go on.
+    *w.fault.lock().unwrap() = Fault::BadRequest;
+    let ask = json!({"model": "long", "messages": [{"role": "user", "content": "x"}]});
+    let res = w.app.post("/v1/chat/completions", &ask).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(w.backup.requests().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -377,6 +414,11 @@ strategy = "weighted"
 deployments = [{ provider = "primary", weight = 3 }, { provider = "backup", weight = 1 }]
 
 [[models]]
+alias = "cheapest"
+strategy = "least_cost"
+deployments = [{ provider = "primary", cost = 2.5 }, { provider = "backup", cost = 0.15 }]
+
+[[models]]
 alias = "fastest"
 strategy = "least_latency"
 deployments = [{ provider = "backup", model = "slow" }, { provider = "primary" }]
@@ -397,6 +439,10 @@ deployments = [{ provider = "backup", model = "slow" }, { provider = "primary" }
         names.windows(2).all(|it| it[0] != it[1]),
         "round robin alternates: {names:?}"
     );
+    for _ in 0..4 {
+        let res = app.post("/v1/chat/completions", &ask("cheapest")).await;
+        assert_eq!(routing_headers(&res).0, "backup", "the cheaper one");
+    }
     // The backup is measured slower at its first call; every later call goes to the primary.
     let mut names = Vec::new();
     for _ in 0..8 {

@@ -58,6 +58,11 @@ fn views(gateway: &gateway::Gateway, tenant: TenantId) -> Vec<ModelRouteView> {
                         weight: it.weight,
                         priority: it.priority,
                         region: it.region.as_deref().map(str::to_owned),
+                        #[expect(
+                            clippy::cast_precision_loss,
+                            reason = "a display of at most 1e15 millionths"
+                        )]
+                        cost: it.cost_micros.map(|micros| micros as f64 / 1e6),
                         own_credential: gateway
                             .tenant_has_own_credential(tenant, &it.provider_name),
                         breaker: if it.breaker.enabled() {

@@ -499,6 +499,7 @@ impl Settings {
                     weight: 1,
                     priority: 0,
                     region: None,
+                    cost_micros: None,
                 }],
                 strategy: gateway::routing::Strategy::Priority,
                 retry: gateway::RetryPolicy::once_each(1),

@@ -190,6 +190,7 @@ pub(super) struct RawModel {
     pub(super) max_attempts: Option<Spanned<i64>>,
     pub(super) timeout_ms: Option<Spanned<i64>>,
     pub(super) backoff_ms: Option<Spanned<i64>>,
+    pub(super) fallback_on_context_window: Option<bool>,
     pub(super) breaker: Option<RawBreaker>,
     pub(super) cache: Option<RawRouteCache>,
 }
@@ -220,4 +221,5 @@ pub(super) struct RawDeployment {
     pub(super) weight: Option<Spanned<i64>>,
     pub(super) priority: Option<Spanned<i64>>,
     pub(super) region: Option<Spanned<String>>,
+    pub(super) cost: Option<Spanned<f64>>,
 }

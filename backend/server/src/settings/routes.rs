@@ -22,6 +22,8 @@ pub struct DeploymentSettings {
     pub weight: u32,
     pub priority: u32,
     pub region: Option<String>,
+    /// The operator's cost of a call here, in millionths (least-cost strategy).
+    pub cost_micros: Option<u64>,
 }
 
 /// One public model alias.
@@ -80,6 +82,7 @@ pub(super) fn model_settings(
                     weight: 1,
                     priority: 0,
                     region: None,
+                    cost_micros: None,
                 }]
             }
             (None, Some(list)) => {
@@ -141,6 +144,7 @@ pub(super) fn model_settings(
             let ms = bounded(source, ms, &format!("{key}.timeout_ms"), 1, MAX_TIMEOUT_MS)?;
             retry.total_timeout = Some(Duration::from_millis(u64::from(ms)));
         }
+        retry.on_context_window = model.fallback_on_context_window.unwrap_or(false);
         if let Some(ms) = &model.backoff_ms {
             let ms = bounded(source, ms, &format!("{key}.backoff_ms"), 0, 60_000)?;
             retry.backoff = Duration::from_millis(u64::from(ms));
@@ -305,6 +309,26 @@ fn deployments(
                 Some(text.to_owned())
             }
         };
+        let cost_micros = match &raw.cost {
+            None => None,
+            Some(cost) => {
+                let value = *cost.get_ref();
+                if !(0.0..=1e9).contains(&value) {
+                    return Err(source.at(
+                        cost,
+                        &format!("{at}.cost"),
+                        format!("must be a number from 0 to 1000000000, not {value}"),
+                    ));
+                }
+                // A ranking figure, not money: millionths are precision enough to order by.
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "checked to be within 0..=1e9, so 1e15 at most"
+                )]
+                Some((value * 1e6).round() as u64)
+            }
+        };
         res.push(DeploymentSettings {
             name,
             provider,
@@ -312,6 +336,7 @@ fn deployments(
             weight,
             priority,
             region,
+            cost_micros,
         });
     }
     Ok(res)

@@ -389,7 +389,7 @@ fn bad_routes_are_refused_with_file_line_and_key() {
         ),
         (
             "alias = \"x\"\nstrategy = \"fastest\"\nprovider = \"a\"\n",
-            "sluice.toml:9: `models[0].strategy`: unknown strategy `fastest` (one of: priority, weighted, round_robin, least_latency)",
+            "sluice.toml:9: `models[0].strategy`: unknown strategy `fastest` (one of: priority, weighted, round_robin, least_latency, least_cost)",
         ),
         (
             "alias = \"x\"\ndeployments = [{provider = \"a\"}, {provider = \"a\"}]\n",
@@ -434,6 +434,10 @@ fn bad_routes_are_refused_with_file_line_and_key() {
         (
             "alias = \"x\"\nprovider = \"a\"\ncache = {}\n",
             "missing field `ttl_secs`",
+        ),
+        (
+            "alias = \"x\"\ndeployments = [{provider = \"a\", cost = -1.5}]\n",
+            "sluice.toml:9: `models[0].deployments[0].cost`: must be a number from 0 to 1000000000, not -1.5",
         ),
         (
             "[cache]\nmax_bytes = -1\n",
