@@ -5,7 +5,37 @@
 bench_body='{"model":"bench","messages":[{"role":"user","content":"Hello, how are you?"}]}'
 
 # Writes a configuration with one worker and the mock upstream at `mock_addr` as model `bench`.
+# BENCH_ROUTE=two serves `bench` by a route of two deployments (the second a fallback on a
+# second provider at the same mock); BENCH_CACHE=1 turns the response cache on for it (every
+# measured request is then a hit: the benchmark sends one request over and over).
 write_bench_config() { # file mock_addr
+  local cache=""
+  [ "${BENCH_CACHE:-}" = 1 ] && cache='cache = { ttl_secs = 3600 }'
+  if [ "${BENCH_ROUTE:-}" = two ]; then
+    cat >"$1" <<TOML
+[server]
+workers = 1
+
+[providers.upstream]
+kind = "openai_compatible"
+flavor = "vllm"
+base_url = "http://$2/v1"
+
+[providers.fallback]
+kind = "openai_compatible"
+flavor = "vllm"
+base_url = "http://$2/v1"
+
+[[models]]
+alias = "bench"
+$cache
+deployments = [
+  { name = "primary", provider = "upstream", model = "gpt-4o-mini" },
+  { name = "fallback", provider = "fallback", model = "gpt-4o-mini", priority = 1 },
+]
+TOML
+    return
+  fi
   cat >"$1" <<TOML
 [server]
 workers = 1
@@ -19,6 +49,7 @@ base_url = "http://$2/v1"
 alias = "bench"
 provider = "upstream"
 model = "gpt-4o-mini"
+$cache
 TOML
 }
 

@@ -223,7 +223,7 @@ pub(crate) fn prompt_text(req: &ChatRequest) -> String {
 }
 
 /// The text of a complete answer, for a tokenizer estimate.
-fn completion_text(body: &[u8]) -> String {
+pub(crate) fn completion_text(body: &[u8]) -> String {
     let Ok(response) = serde_json::from_slice::<ChatResponse>(body) else {
         return String::new();
     };

@@ -89,46 +89,118 @@ fn speaks_messages(route: &Arc<Route>) -> bool {
         .is_some_and(|it| it.provider.capabilities().messages)
 }
 
+/// How one try of a relayed call was answered.
+enum Tried<T> {
+    /// By an upstream that speaks the Messages API: its own answer.
+    Relayed(T),
+    /// By another upstream (a fallback of another kind), through the chat pipeline.
+    Translated(T),
+}
+
 /// Relays a call to an upstream that speaks the Messages API, after the same checks, in the
-/// same order, as the translated path: a bad call gets the same answer and never leaves. Only
-/// the route's deployments that speak it are tried.
+/// same order, as the translated path: a bad call gets the same answer and never leaves. A
+/// fallback deployment that does not speak it (a route of Anthropic first, another provider
+/// after) gets the call translated, and its answer is told back in Anthropic's shape.
 async fn relay(
     gw: &Gateway,
     ctx: &RequestCtx,
     req: MessagesRequest,
 ) -> Result<Answer<MessagesOutcome>, Error> {
-    // The canonical form is only checked here, and kept for a tokenizer estimate.
+    // The canonical form is checked here, kept for a tokenizer estimate, and sent to
+    // deployments that do not speak the Messages API.
     let chat = messages::to_chat(req.clone())?;
     chat.validate()?;
     let stream = req.is_stream();
     let (route, record) = chat::open(gw, ctx, &req.model, Endpoint::Messages, stream)?;
-    let relays = |provider: &Provider| provider.capabilities().messages;
-    let none = || unsupported(route, "Anthropic's Messages API");
+    let (req, asked) = (&req, &chat);
     if stream {
-        let (sent, record) = dispatch(ctx, route, record, relays, none, |provider, call| {
-            provider.messages_stream(req.clone(), call)
-        })
+        let (sent, record) = dispatch(
+            ctx,
+            route,
+            record,
+            chat::all,
+            chat::never,
+            |provider, call| async move {
+                if provider.capabilities().messages {
+                    provider
+                        .messages_stream(req.clone(), call)
+                        .await
+                        .map(Tried::Relayed)
+                } else {
+                    provider
+                        .chat_stream(asked, call)
+                        .await
+                        .map(Tried::Translated)
+                }
+            },
+        )
         .await?;
+        let (events, translator, wants_usage) = match sent.answer {
+            Tried::Relayed(events) => (events, None, true),
+            Tried::Translated(events) => (
+                events,
+                Some(StreamTranslator::new(
+                    ctx.request_id.to_string(),
+                    req.model.clone(),
+                )),
+                chat.wants_stream_usage(),
+            ),
+        };
         let prompt = Box::new(move || chat::prompt_text(&chat));
-        let stream = AccountedStream::new(sent.answer, record, true, prompt);
+        let stream = AccountedStream::new(events, record, wants_usage, prompt);
         return Ok(Answer {
-            body: MessagesOutcome::Stream(Box::new(MessagesStream::new(Box::new(stream), None))),
+            body: MessagesOutcome::Stream(Box::new(MessagesStream::new(
+                Box::new(stream),
+                translator,
+            ))),
             headers: sent.headers,
         });
     }
-    let (sent, record) = dispatch(ctx, route, record, relays, none, |provider, call| {
-        provider.messages(req.clone(), call)
-    })
+    let (sent, record) = dispatch(
+        ctx,
+        route,
+        record,
+        chat::all,
+        chat::never,
+        |provider, call| async move {
+            if provider.capabilities().messages {
+                provider
+                    .messages(req.clone(), call)
+                    .await
+                    .map(Tried::Relayed)
+            } else {
+                provider.chat(asked, call).await.map(Tried::Translated)
+            }
+        },
+    )
     .await?;
-    let reply = sent.answer;
-    chat::answered(record, sent.asked, reply.usage, || {
-        (
-            chat::prompt_text(&chat),
-            providers::anthropic::message_text(&reply.body),
-        )
-    });
+    let body = match sent.answer {
+        Tried::Relayed(reply) => {
+            chat::answered(record, sent.asked, reply.usage, || {
+                (
+                    chat::prompt_text(&chat),
+                    providers::anthropic::message_text(&reply.body),
+                )
+            });
+            reply.body
+        }
+        Tried::Translated(reply) => {
+            let told = lenient::<ChatResponse>(&reply.body)
+                .map(|response| messages::message_from_chat(&response))
+                .and_then(|message| serde_json::to_vec(&message).ok());
+            let Some(told) = told else {
+                let error = untranslatable();
+                record.fail(&error);
+                return Err(error);
+            };
+            chat::answered(record, sent.asked, reply.usage, || {
+                (chat::prompt_text(&chat), chat::completion_text(&reply.body))
+            });
+            Bytes::from(told)
+        }
+    };
     Ok(Answer {
-        body: MessagesOutcome::Complete(reply.body),
+        body: MessagesOutcome::Complete(body),
         headers: sent.headers,
     })
 }

@@ -711,3 +711,84 @@ deployments = [
     let (status, _) = eve.get(&format!("/api/v1/tenants/{tenant}/models")).await;
     assert_eq!(status, 404);
 }
+
+/// A route of Anthropic first and another provider after: the Anthropic SDK's call is relayed
+/// while Anthropic answers, and translated to the fallback (and its answer told back in
+/// Anthropic's shape) when it does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_messages_call_falls_over_from_anthropic_to_another_provider() {
+    let down = MockUpstream::start(|_| {
+        Reply::status(529, fixtures::text("anthropic/error_overloaded.json"))
+    })
+    .await;
+    let openai = MockUpstream::start(any_endpoint).await;
+    let config = format!(
+        r#"
+[providers.claude]
+kind = "anthropic"
+base_url = "{}"
+api_key = "env:UPSTREAM_KEY"
+
+[providers.openai]
+kind = "openai"
+base_url = "{}/v1"
+api_key = "env:UPSTREAM_KEY"
+
+[[models]]
+alias = "claude"
+breaker = {{ enabled = false }}
+deployments = [
+  {{ name = "anthropic", provider = "claude", model = "claude-sonnet-4-5" }},
+  {{ name = "gpt", provider = "openai", model = "gpt-4o-mini", priority = 1 }},
+]
+"#,
+        down.url, openai.url
+    );
+    let app = TestApp::builder()
+        .config(config)
+        .env("UPSTREAM_KEY", UPSTREAM_KEY)
+        .spawn()
+        .await;
+    let ask = |stream: bool| {
+        json!({"model": "claude", "max_tokens": 50, "stream": stream, "system": "be brief",
+               "messages": [{"role": "user", "content": "hi"}]})
+    };
+    let res = app.post("/v1/messages", &ask(false)).await;
+    assert_eq!(routing_headers(&res), ("gpt".to_owned(), "2".to_owned()));
+    let (status, message) = json_of(res).await;
+    assert_eq!(status, 200, "{message}");
+    assert_eq!(message["type"], "message");
+    assert_eq!(
+        message["content"][0]["text"],
+        "Hello! How can I assist you today?"
+    );
+    assert_eq!(message["usage"]["input_tokens"], 19);
+    let sent = openai.last();
+    assert_eq!(sent.path, "/v1/chat/completions");
+    assert_eq!(sent.json()["messages"][0]["content"], "be brief");
+
+    let res = app.post("/v1/messages", &ask(true)).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(routing_headers(&res), ("gpt".to_owned(), "2".to_owned()));
+    let text = res.text().await.unwrap();
+    for event in [
+        "event: message_start",
+        "event: content_block_delta",
+        "event: message_delta",
+        "event: message_stop",
+    ] {
+        assert!(text.contains(event), "{event} in {text}");
+    }
+    assert!(
+        !text.contains("chat.completion.chunk"),
+        "only Anthropic's events: {text}"
+    );
+    assert_eq!(down.requests().len(), 2);
+    let records = app.usage(2).await;
+    assert!(
+        records
+            .iter()
+            .all(|it| it.provider == "openai" && it.endpoint == "messages"),
+        "{records:?}"
+    );
+}
