@@ -182,7 +182,7 @@ impl Lookup {
     pub(crate) fn mark(&self, headers: &mut ResponseHeaders) {
         if self.key.is_some() {
             let word = if self.hit.is_some() { "hit" } else { "miss" };
-            headers.set(headers::CACHE, HeaderText::Shared(word.into()));
+            headers.set(headers::CACHE, HeaderText::Static(word));
         }
     }
 

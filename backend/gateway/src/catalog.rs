@@ -20,6 +20,8 @@ pub struct Deployment {
     /// Unique within its route; shown to callers in a response header, so it is the
     /// operator's word for it, never the platform's name.
     pub name: Arc<str>,
+    /// `name` as a header value, shared by every answer.
+    pub name_header: bytes::Bytes,
     /// The configured provider's name (a bounded label: providers come from configuration).
     pub provider_name: Arc<str>,
     pub provider: Arc<Provider>,
@@ -161,6 +163,7 @@ impl Deployment {
     ) -> Self {
         Deployment {
             name: name.into(),
+            name_header: bytes::Bytes::copy_from_slice(name.as_bytes()),
             provider_name: provider_name.into(),
             provider,
             upstream_model: upstream_model.into(),

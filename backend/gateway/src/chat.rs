@@ -87,7 +87,7 @@ fn replay(record: CallRecord, entry: &Entry, req: ChatRequest) -> Result<Answer<
     let mut headers = ResponseHeaders::default();
     headers.set(
         crate::headers::DEPLOYMENT,
-        HeaderText::Shared(entry.deployment.clone()),
+        HeaderText::Shared(bytes::Bytes::copy_from_slice(entry.deployment.as_bytes())),
     );
     if !req.is_stream() {
         answered(record, Instant::now(), Some(usage), || {

@@ -155,7 +155,7 @@ where
                         let mut headers = ResponseHeaders::default();
                         headers.set(
                             headers::DEPLOYMENT,
-                            HeaderText::Shared(deployment.name.clone()),
+                            HeaderText::Shared(deployment.name_header.clone()),
                         );
                         headers.set(headers::ATTEMPTS, HeaderText::Number(u64::from(tries)));
                         let dispatched = Dispatched {
@@ -218,9 +218,10 @@ enum Failure {
 /// The call's error after its last try: the usage record is written, and the headers say
 /// how far it got.
 fn give_up(record: impl Ledger, mut error: Error, last: &Deployment, tries: u32) -> Error {
-    error
-        .headers
-        .set(headers::DEPLOYMENT, HeaderText::Shared(last.name.clone()));
+    error.headers.set(
+        headers::DEPLOYMENT,
+        HeaderText::Shared(last.name_header.clone()),
+    );
     error
         .headers
         .set(headers::ATTEMPTS, HeaderText::Number(u64::from(tries)));

@@ -36,7 +36,7 @@ pub(crate) async fn handle(
         let mut headers = ResponseHeaders::default();
         headers.set(
             crate::headers::DEPLOYMENT,
-            HeaderText::Shared(entry.deployment.clone()),
+            HeaderText::Shared(bytes::Bytes::copy_from_slice(entry.deployment.as_bytes())),
         );
         cached.mark(&mut headers);
         return Ok(Answer {

@@ -113,8 +113,8 @@ pub struct Error {
     /// Detail for logs only (upstream bodies, causes); never sent to clients.
     pub detail: Option<String>,
     /// What the pipeline's stages tell the client besides the body (which deployments were
-    /// tried, for a failed call).
-    pub headers: ResponseHeaders,
+    /// tried, for a failed call). Boxed: errors are moved around often and are rarely headed.
+    pub headers: Box<ResponseHeaders>,
 }
 
 impl Error {
@@ -126,7 +126,7 @@ impl Error {
             retry_after: None,
             upstream_status: None,
             detail: None,
-            headers: ResponseHeaders::default(),
+            headers: Box::default(),
         }
     }
 
@@ -217,7 +217,7 @@ impl From<ProviderError> for Error {
             retry_after: e.retry_after,
             upstream_status: e.upstream_status,
             detail: e.debug_body,
-            headers: ResponseHeaders::default(),
+            headers: Box::default(),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! and the cache next). The gateway does not know HTTP: `http-api` writes them out as they are.
 //! No name says which platform serves the call: a partner's domain stays white-label.
 
-use std::sync::Arc;
+use bytes::Bytes;
+use smallvec::SmallVec;
 
 /// Which deployment of the route answered (the operator's name for it).
 pub const DEPLOYMENT: &str = "x-upstream-deployment";
@@ -11,26 +12,28 @@ pub const ATTEMPTS: &str = "x-upstream-attempts";
 /// `hit` or `miss`, on models whose answers the response cache keeps.
 pub const CACHE: &str = "x-cache";
 
-/// A header's value, kept in the form it was produced in: nothing is formatted until the
-/// response is written.
+/// A header's value, kept in the form it was produced in: nothing is formatted or copied
+/// until the response is written (a `Bytes` is shared, not copied, into the response).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderText {
-    Shared(Arc<str>),
+    Shared(Bytes),
+    Static(&'static str),
     Number(u64),
 }
 
 impl std::fmt::Display for HeaderText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            HeaderText::Shared(text) => f.write_str(text),
+            HeaderText::Shared(text) => f.write_str(&String::from_utf8_lossy(text)),
+            HeaderText::Static(text) => f.write_str(text),
             HeaderText::Number(n) => write!(f, "{n}"),
         }
     }
 }
 
-/// The headers stages added, in the order they added them.
+/// The headers stages added, in the order they added them; a few fit without allocating.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ResponseHeaders(Vec<(&'static str, HeaderText)>);
+pub struct ResponseHeaders(SmallVec<[(&'static str, HeaderText); 4]>);
 
 impl ResponseHeaders {
     /// Sets `name`, replacing an earlier value.

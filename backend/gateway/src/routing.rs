@@ -85,10 +85,13 @@ impl DeploymentStats {
     }
 }
 
+/// Indices into a route's deployments; a few fit without allocating.
+pub(crate) type Order = smallvec::SmallVec<[usize; 4]>;
+
 /// The order in which a call tries `route`'s deployments that `serves` accepts, each once;
 /// the attempt loop cycles through it while tries remain.
-pub(crate) fn order(route: &Route, serves: impl Fn(&Deployment) -> bool) -> Vec<usize> {
-    let mut res: Vec<usize> = (0..route.deployments.len())
+pub(crate) fn order(route: &Route, serves: impl Fn(&Deployment) -> bool) -> Order {
+    let mut res: Order = (0..route.deployments.len())
         .filter(|&i| route.deployments.get(i).is_some_and(&serves))
         .collect();
     if res.len() < 2 {

@@ -2,7 +2,7 @@
 //! is logged once, here.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use gateway::{Error, ErrorKind, ErrorSource};
 use serde::Serialize;
@@ -99,6 +99,13 @@ impl ResponseError for ApiError {
     }
 }
 
+/// The numbers a header usually carries (tries), without formatting or allocating.
+fn small_number(n: u64) -> Option<HeaderValue> {
+    const SMALL: [&str; 11] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
+    let index = usize::try_from(n).ok()?;
+    SMALL.get(index).map(|it| HeaderValue::from_static(it))
+}
+
 /// The headers of an error answer, in either API's shape: when to retry, and what the
 /// pipeline's stages said.
 pub(crate) fn error_headers(res: &mut HttpResponseBuilder, e: &Error) {
@@ -114,13 +121,19 @@ pub(crate) fn error_headers(res: &mut HttpResponseBuilder, e: &Error) {
 pub(crate) fn stage_headers(res: &mut HttpResponseBuilder, headers: &gateway::ResponseHeaders) {
     for (name, value) in headers.iter() {
         let value = match value {
-            gateway::HeaderText::Number(n) => HeaderValue::from(*n),
-            gateway::HeaderText::Shared(text) => match HeaderValue::from_str(text) {
-                Ok(it) => it,
-                Err(_) => continue,
-            },
+            gateway::HeaderText::Number(n) => {
+                small_number(*n).unwrap_or_else(|| HeaderValue::from(*n))
+            }
+            gateway::HeaderText::Static(text) => HeaderValue::from_static(text),
+            gateway::HeaderText::Shared(bytes) => {
+                match HeaderValue::from_maybe_shared(bytes.clone()) {
+                    Ok(it) => it,
+                    Err(_) => continue,
+                }
+            }
         };
-        res.insert_header((name, value));
+        // Names are lowercase constants: no allocation, no check at run time.
+        res.insert_header((HeaderName::from_static(name), value));
     }
 }
 
