@@ -285,9 +285,13 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.get_as(&self.key, path).await
+    }
+
+    pub async fn get_as(&self, key: &str, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.url))
-            .bearer_auth(&self.key)
+            .bearer_auth(key)
             .send()
             .await
             .unwrap()

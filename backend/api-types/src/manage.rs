@@ -469,6 +469,10 @@ pub struct ModelRouteView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_ttl_secs: Option<u64>,
     pub deployments: Vec<DeploymentView>,
+    /// One of the tenant's own aliases (edited at `/tenants/{tenant}/routes`), not the
+    /// platform's.
+    #[serde(default)]
+    pub tenant_defined: bool,
 }
 
 /// One deployment of a model.
@@ -499,6 +503,125 @@ pub struct DeploymentView {
     /// Calls and failures in the breaker's current window, on this node.
     pub window_calls: u32,
     pub window_failures: u32,
+}
+
+/// A tenant's own model alias, as written: the deployments it spreads calls over and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RouteRequest {
+    /// `priority` (the default), `weighted`, `round_robin`, `least_latency` or `least_cost`.
+    #[serde(default = "default_strategy")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^(priority|weighted|round_robin|least_latency|least_cost)$")
+    )]
+    pub strategy: String,
+    /// What serves the alias, 1 to 16 entries; the first priority is tried first.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 16))]
+    pub deployments: Vec<RouteDeploymentRequest>,
+    /// Tries a call may take in all (1 to 10); one per deployment when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10))]
+    pub max_attempts: Option<u32>,
+    /// The whole call's deadline over every try, in milliseconds (100 to 600000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 100, maximum = 600_000))]
+    pub timeout_ms: Option<u64>,
+    /// Whether a prompt too long for one deployment goes on to the next.
+    #[serde(default)]
+    pub fallback_on_context_window: bool,
+    /// Keep answers in the response cache this long (1 to 86400 seconds); not cached when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 86_400))]
+    pub cache_ttl_seconds: Option<u32>,
+}
+
+fn default_strategy() -> String {
+    "priority".to_owned()
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+/// One entry of an alias: give `model` (optionally with `deployment`), or `provider` with
+/// `upstream_model`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RouteDeploymentRequest {
+    /// A platform model (as listed by `GET /v1/models`) or another of the tenant's aliases:
+    /// every deployment of it, each weighing this entry's weight times its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
+    pub model: Option<String>,
+    /// With `model` naming a platform model: only this one of its deployments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
+    pub deployment: Option<String>,
+    /// A provider the tenant stored its own credential for (`GET /api/v1/providers`): calls
+    /// go to it with that credential, never with the platform's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
+    pub provider: Option<String>,
+    /// With `provider`: the model name the provider is asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = "^[!-~]+$")
+    )]
+    pub upstream_model: Option<String>,
+    /// Share among entries of equal priority under `weighted` (0: only as a fallback).
+    #[serde(default = "default_weight")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 1_000_000))]
+    pub weight: u32,
+    /// Lower is tried first; higher priorities are fallbacks (0 to 1000).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 1000))]
+    pub priority: u32,
+}
+
+/// A tenant's own alias: as written, and the deployments it stands for now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RouteView {
+    /// What callers send as `model`.
+    pub alias: String,
+    pub strategy: String,
+    pub deployments: Vec<RouteDeploymentRequest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    pub fallback_on_context_window: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_ttl_seconds: Option<u32>,
+    /// The deployments calls go to, aliases and models expanded, in the order of their
+    /// priority; empty when a model it names is no longer offered.
+    pub resolved: Vec<ResolvedDeploymentView>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// One deployment an alias stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResolvedDeploymentView {
+    /// The name `x-upstream-deployment` shows.
+    pub name: String,
+    /// The configured provider's name.
+    pub provider: String,
+    /// The upstream's model name.
+    pub model: String,
+    pub weight: u32,
+    /// Rank among the alias's deployments: lower is tried first.
+    pub priority: u32,
+    /// Served only with the tenant's own credential.
+    pub own_credential: bool,
 }
 
 /// A configured provider a tenant may bring its own key for.

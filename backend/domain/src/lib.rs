@@ -12,6 +12,7 @@ pub mod llm;
 pub mod outbound;
 pub mod partner;
 pub mod roles;
+pub mod route;
 pub mod service_account;
 pub mod session;
 pub mod sso;

@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access_token::{Subject, Verifiers, looks_like_jwt};
 use crate::byok::{self, ByokConfig, TenantProviders};
-use crate::catalog::{Deployment, Route};
+use crate::catalog::{Catalog, Deployment, Route};
+use crate::tenant_routes::{self, TenantRoutes};
 use crate::{Error, ErrorKind};
 use providers::Provider;
 
@@ -29,6 +30,8 @@ pub struct Principal {
     pub key: Arc<ApiKey>,
     /// The tenant's own provider credentials, when it brought any.
     pub own_providers: Option<Arc<TenantProviders>>,
+    /// The tenant's own aliases, when it defined any.
+    pub routes: Option<Arc<TenantRoutes>>,
 }
 
 impl Principal {
@@ -46,6 +49,9 @@ impl Principal {
         deployment: &'a Deployment,
     ) -> Result<&'a Provider, Error> {
         match &self.own_providers {
+            None if deployment.own_credential_only => {
+                Err(byok::no_own_credential(route, deployment))
+            }
             None => Ok(deployment.provider.as_ref()),
             Some(own) => own.provider_for(route, deployment),
         }
@@ -58,6 +64,8 @@ struct Snapshot {
     keys: HashMap<KeyHash, Arc<ApiKey>>,
     tenants: HashMap<TenantId, TenantStatus>,
     own_providers: HashMap<TenantId, Arc<TenantProviders>>,
+    /// Tenants' own aliases, reused by the next snapshot where unchanged.
+    routes: HashMap<TenantId, Arc<TenantRoutes>>,
     /// Providers built from credentials, reused by the next snapshot.
     built: byok::Built,
     /// Service accounts that are not revoked, as the keys their tokens act as.
@@ -85,6 +93,8 @@ pub struct Access {
     changed: Notify,
     byok: ByokConfig,
     token_issuer: String,
+    /// The platform's models, which tenants' aliases are built on.
+    catalog: Arc<Catalog>,
     /// One reload at a time, so an older load never replaces a newer snapshot.
     reloading: tokio::sync::Mutex<()>,
 }
@@ -98,12 +108,14 @@ impl Access {
         store: &dyn Store,
         byok: ByokConfig,
         token_issuer: String,
+        catalog: Arc<Catalog>,
     ) -> Result<Self, store::Error> {
         let res = Access {
             current: ArcSwap::from_pointee(Snapshot::default()),
             changed: Notify::new(),
             byok,
             token_issuer,
+            catalog,
             reloading: tokio::sync::Mutex::new(()),
         };
         res.reload(store).await?;
@@ -190,6 +202,11 @@ impl Access {
                 } else {
                     snapshot.own_providers.get(&key.tenant_id).cloned()
                 },
+                routes: if snapshot.routes.is_empty() {
+                    None
+                } else {
+                    snapshot.routes.get(&key.tenant_id).cloned()
+                },
             }),
             Some(TenantStatus::Suspended) | None => Err(Error::new(
                 ErrorKind::TenantSuspended,
@@ -205,6 +222,11 @@ impl Access {
             .own_providers
             .get(&tenant)
             .is_some_and(|it| it.has_usable(provider))
+    }
+
+    /// `tenant`'s own aliases, if it defined any.
+    pub fn tenant_routes(&self, tenant: TenantId) -> Option<Arc<TenantRoutes>> {
+        self.current.load().routes.get(&tenant).cloned()
     }
 
     /// Asks the refresher to reload now (after a local change, or a notice from another node).
@@ -235,10 +257,13 @@ impl Access {
         // Read the revision first: a change racing the load is seen again on the next poll.
         let revision = store.revision().await?;
         let data = store.load_access().await?;
-        let (built, own_providers) =
-            byok::build(&self.byok, data.credentials, &self.current.load().built);
+        let previous = self.current.load();
+        let (built, own_providers) = byok::build(&self.byok, data.credentials, &previous.built);
+        let routes = tenant_routes::build(&self.catalog, &self.byok, data.routes, &previous.routes);
+        drop(previous);
         let snapshot = Snapshot {
             own_providers,
+            routes,
             built,
             revision,
             verifiers: Verifiers::build(&data.signing_keys, &self.token_issuer),

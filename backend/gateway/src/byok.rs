@@ -57,6 +57,7 @@ impl TenantProviders {
         deployment: &'a Deployment,
     ) -> Result<&'a Provider, Error> {
         match self.by_provider.get(&deployment.provider_name) {
+            None if deployment.own_credential_only => Err(no_own_credential(route, deployment)),
             None => Ok(deployment.provider.as_ref()),
             Some(Ok(provider)) => Ok(provider.as_ref()),
             Some(Err(reason)) => Err(Error::new(
@@ -68,6 +69,18 @@ impl TenantProviders {
             )),
         }
     }
+}
+
+/// The error of a call to a deployment that only the tenant's own credential may serve, when
+/// the tenant has none (any more) for its provider: never the platform's key instead.
+pub(crate) fn no_own_credential(route: &Route, deployment: &Deployment) -> Error {
+    Error::new(
+        ErrorKind::Unavailable,
+        format!(
+            "the model `{}` is served with this tenant's own credential for provider `{}`, and the tenant has none; add one under provider keys",
+            route.alias, deployment.provider_name
+        ),
+    )
 }
 
 /// Derived providers of the current snapshot, by credential.

@@ -34,11 +34,15 @@ pub struct Deployment {
     /// What the operator says a call costs here, in millionths of a unit of their choosing
     /// (the least-cost strategy ranks by it); `None`: unknown, ranked last.
     pub cost_micros: Option<u64>,
+    /// Served only with the calling tenant's own credential for the provider, never the
+    /// platform's key (a tenant's alias over its own credential).
+    pub own_credential_only: bool,
     pub metrics: RouteMetrics,
     /// Live figures the strategies read (latency).
     pub stats: DeploymentStats,
     pub breaker: Breaker,
-    breaker_gauge: metrics::Gauge,
+    /// `None` for a tenant's alias (see `for_tenant`).
+    breaker_gauge: Option<metrics::Gauge>,
     alias: Arc<str>,
 }
 
@@ -171,29 +175,61 @@ impl Deployment {
             priority: 0,
             region: None,
             cost_micros: None,
+            own_credential_only: false,
             metrics: RouteMetrics::new(alias, provider_name),
             stats: DeploymentStats::default(),
             breaker: Breaker::new(Some(BreakerPolicy::default())),
-            breaker_gauge: metrics::gauge!(
+            breaker_gauge: Some(metrics::gauge!(
                 "gateway_deployment_breaker_state",
                 "model" => alias.to_owned(),
                 "deployment" => name.to_owned(),
-            ),
+            )),
             alias: alias.into(),
+        }
+    }
+
+    /// A deployment of a tenant's alias: its metrics carry the bounded `metric_model` (the
+    /// platform model it is built on), and its breaker reports to the log only, so nothing a
+    /// tenant names becomes a metric label or writes over a platform deployment's gauge.
+    pub(crate) fn for_tenant(
+        metric_model: &str,
+        name: &str,
+        provider_name: &str,
+        provider: Arc<Provider>,
+        upstream_model: &str,
+    ) -> Self {
+        Deployment {
+            name: name.into(),
+            name_header: bytes::Bytes::copy_from_slice(name.as_bytes()),
+            provider_name: provider_name.into(),
+            provider,
+            upstream_model: upstream_model.into(),
+            weight: 1,
+            priority: 0,
+            region: None,
+            cost_micros: None,
+            own_credential_only: false,
+            metrics: RouteMetrics::new(metric_model, provider_name),
+            stats: DeploymentStats::default(),
+            breaker: Breaker::new(Some(BreakerPolicy::default())),
+            breaker_gauge: None,
+            alias: metric_model.into(),
         }
     }
 
     /// Reports a change of its breaker's state: the gauge (0 closed, 1 open, 2 half-open), a
     /// count of changes, and a log line an operator can alert on.
     pub(crate) fn breaker_changed(&self, state: BreakerState) {
-        self.breaker_gauge.set(state.gauge());
-        metrics::counter!(
-            "gateway_breaker_transitions_total",
-            "model" => self.alias.to_string(),
-            "deployment" => self.name.to_string(),
-            "to" => state.as_str(),
-        )
-        .increment(1);
+        if let Some(gauge) = &self.breaker_gauge {
+            gauge.set(state.gauge());
+            metrics::counter!(
+                "gateway_breaker_transitions_total",
+                "model" => self.alias.to_string(),
+                "deployment" => self.name.to_string(),
+                "to" => state.as_str(),
+            )
+            .increment(1);
+        }
         match state {
             BreakerState::Open => tracing::warn!(
                 model = %self.alias,
@@ -241,6 +277,11 @@ impl Catalog {
             res.routes.insert(route.alias.clone(), Arc::new(route));
         }
         Ok(res)
+    }
+
+    /// The route of a configured alias.
+    pub fn get(&self, alias: &str) -> Option<&Arc<Route>> {
+        self.routes.get(alias)
     }
 
     /// # Errors

@@ -158,7 +158,7 @@ pub(crate) fn never() -> Error {
 /// Unknown or forbidden models and endpoints.
 pub(crate) fn open<'a>(
     gw: &'a Gateway,
-    ctx: &RequestCtx,
+    ctx: &'a RequestCtx,
     model: &str,
     endpoint: Endpoint,
     stream: bool,

@@ -21,6 +21,7 @@ mod messages;
 pub mod routing;
 mod stream;
 pub mod telemetry;
+pub mod tenant_routes;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -82,7 +83,7 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Gateway {
     pub access: Arc<Access>,
-    catalog: Catalog,
+    catalog: Arc<Catalog>,
     usage: accounting::UsageSink,
     store: Arc<dyn Store>,
     cache: cache::ResponseCache,
@@ -101,11 +102,13 @@ impl Gateway {
         tracker: &TaskTracker,
         cancel: CancellationToken,
     ) -> Result<Arc<Self>, store::Error> {
+        let catalog = Arc::new(catalog);
         let access = Arc::new(
             Access::load(
                 store.as_ref(),
                 config.byok.clone(),
                 config.token_issuer.clone(),
+                catalog.clone(),
             )
             .await?,
         );
@@ -240,11 +243,41 @@ impl Gateway {
         self.access.tenant_has_own_credential(tenant, provider)
     }
 
-    /// The models this caller may use, in configuration order.
+    /// The models this caller may use: the platform's in configuration order, then the
+    /// tenant's own aliases by name.
     pub fn models<'a>(&'a self, principal: &'a Principal) -> impl Iterator<Item = &'a Route> + 'a {
+        let own = principal.routes.iter().flat_map(|it| it.routes());
         self.catalog
             .routes()
+            .filter(|route| {
+                principal
+                    .routes
+                    .as_ref()
+                    .is_none_or(|own| own.get(&route.alias).is_none())
+            })
+            .chain(own)
             .filter(|route| principal.key.allows_model(&route.alias))
+    }
+
+    /// The route `model` names for this caller: the tenant's own alias of that name, else the
+    /// platform's.
+    fn resolve<'a>(
+        &'a self,
+        principal: &'a Principal,
+        model: &str,
+    ) -> Result<&'a Arc<Route>, Error> {
+        if let Some(route) = principal.routes.as_ref().and_then(|it| it.get(model)) {
+            return Ok(route);
+        }
+        self.catalog.resolve(model)
+    }
+
+    /// Every tenant's own aliases of `tenant`, by name: for the management API's listing.
+    pub fn tenant_routes(
+        &self,
+        tenant: domain::TenantId,
+    ) -> Option<Arc<tenant_routes::TenantRoutes>> {
+        self.access.tenant_routes(tenant)
     }
 
     /// One model, if this caller may use it.
@@ -252,8 +285,8 @@ impl Gateway {
     /// # Errors
     /// `ModelNotFound` for unknown models and for models outside the key's scope (a listing
     /// must not reveal what a key cannot use).
-    pub fn model(&self, principal: &Principal, id: &str) -> Result<&Route, Error> {
-        let route: &Route = self.catalog.resolve(id)?;
+    pub fn model<'a>(&'a self, principal: &'a Principal, id: &str) -> Result<&'a Route, Error> {
+        let route: &Route = self.resolve(principal, id)?;
         if principal.key.allows_model(&route.alias) {
             Ok(route)
         } else {
@@ -266,14 +299,14 @@ impl Gateway {
     }
 
     /// Checks the key may call `endpoint`, resolves `model` and checks the key may use it.
-    fn authorize(
-        &self,
-        ctx: &RequestCtx,
+    fn authorize<'a>(
+        &'a self,
+        ctx: &'a RequestCtx,
         endpoint: telemetry::Endpoint,
         model: &str,
-    ) -> Result<&Arc<Route>, Error> {
+    ) -> Result<&'a Arc<Route>, Error> {
         Self::check_endpoint(&ctx.principal, endpoint)?;
-        let route = self.catalog.resolve(model)?;
+        let route = self.resolve(&ctx.principal, model)?;
         if !ctx.principal.key.allows_model(&route.alias) {
             return Err(Error::new(
                 ErrorKind::ModelNotAllowed,

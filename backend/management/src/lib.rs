@@ -14,6 +14,7 @@ pub mod mail;
 mod oauth;
 mod partners;
 mod password;
+mod routes;
 mod service_accounts;
 mod smtp;
 mod sso;
@@ -35,6 +36,7 @@ pub use keys::{KeyDraft, KeyUpdate};
 pub use mail::{LogMailer, Mailer, MemoryMailer};
 pub use oauth::IssuedToken;
 pub use partners::PartnerDraft;
+pub use routes::RouteReport;
 pub use service_accounts::ServiceAccountDraft;
 pub use smtp::{SmtpConfigError, SmtpMailer};
 pub use sso::{SsoCallback, SsoError, SsoFailure, SsoProviderInfo};
@@ -66,6 +68,8 @@ pub struct Config {
     pub sso_providers: Vec<std::sync::Arc<::sso::Provider>>,
     /// The nameserver that reads partners' domain proofs; `None`: the system's.
     pub dns_resolver: Option<std::net::SocketAddr>,
+    /// The platform's models and own-key providers, which tenants' aliases are built on.
+    pub platform_models: Arc<domain::route::PlatformModels>,
 }
 
 /// How the caller proved who they are.

@@ -66,6 +66,35 @@ pub(crate) fn manager_config(
             .map(|config| sso::Provider::new(config.clone(), sso_http.clone()))
             .collect(),
         dns_resolver: settings.partners.dns_resolver,
+        platform_models: Arc::new(platform_models(settings)),
+    }
+}
+
+/// The configured models and own-key providers, which tenants build their aliases on.
+fn platform_models(settings: &Settings) -> domain::route::PlatformModels {
+    domain::route::PlatformModels {
+        models: settings
+            .models
+            .iter()
+            .map(|model| {
+                let deployments = model
+                    .deployments
+                    .iter()
+                    .map(|it| domain::route::PlatformDeployment {
+                        name: it.name.clone(),
+                        provider: it.provider.clone(),
+                        upstream_model: it.upstream_model.clone(),
+                        weight: it.weight,
+                        priority: it.priority,
+                    })
+                    .collect();
+                (model.alias.clone(), deployments)
+            })
+            .collect(),
+        own_credential_providers: byok_providers(settings)
+            .into_iter()
+            .map(|it| it.name)
+            .collect(),
     }
 }
 

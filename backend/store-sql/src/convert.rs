@@ -340,6 +340,19 @@ pub fn credential_from_row(
 
 /// # Errors
 /// Missing columns or corrupt values.
+pub fn route_from_row(row: &impl SqlRow) -> Result<domain::route::TenantRoute, Error> {
+    Ok(domain::route::TenantRoute {
+        tenant_id: parsed(row, "tenant_id")?,
+        alias: row.text("alias")?,
+        spec: json(row, "spec")?,
+        updated_by: opt_parsed(row, "updated_by")?,
+        created_at: time_at(row, "created_at")?,
+        updated_at: time_at(row, "updated_at")?,
+    })
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
 pub fn service_account_from_row(
     row: &impl SqlRow,
 ) -> Result<domain::service_account::ServiceAccount, Error> {

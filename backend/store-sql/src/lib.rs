@@ -21,7 +21,7 @@ pub mod tables_sso;
 
 pub use convert::{
     SqlRow, attempts_column, audit_from_row, credential_from_row, from_micros, invitation_from_row,
-    key_from_row, member_from_row, micros, partner_from_row, reach_from_row,
+    key_from_row, member_from_row, micros, partner_from_row, reach_from_row, route_from_row,
     service_account_from_row, session_from_row, signing_key_from_row, sso_domain_from_tuple,
     tenant_from_row, tenant_role_from_row, to_i64, token_from_row, usage_from_row, user_from_row,
     user_id_from_row,
@@ -70,6 +70,7 @@ macro_rules! impl_sql_store {
         $crate::impl_core_store!($store, $db, $backend, $bump, $snapshot);
         $crate::impl_account_store!($store, $db);
         $crate::impl_credential_store!($store, $db);
+        $crate::impl_route_store!($store, $db);
         $crate::impl_service_account_store!($store, $db);
         $crate::impl_partner_store!($store, $db);
         $crate::impl_sso_store!($store, $db);

@@ -521,6 +521,16 @@ macro_rules! impl_core_store {
                 for row in &partner_reach {
                     reach.push($crate::reach_from_row(row)?);
                 }
+                let routes = ::sqlx::query(
+                    "select tenant_id, alias, spec, updated_by, created_at, updated_at \
+                     from tenant_routes order by tenant_id, alias",
+                )
+                .fetch_all(&mut *tx)
+                .await
+                .map_err($crate::map_err)?
+                .iter()
+                .map($crate::route_from_row)
+                .collect::<Result<_, _>>()?;
                 let operators = ::sqlx::query("select id from users where is_operator order by id")
                     .fetch_all(&mut *tx)
                     .await
@@ -538,6 +548,7 @@ macro_rules! impl_core_store {
                     partners,
                     reach,
                     operators,
+                    routes,
                 })
             }
 

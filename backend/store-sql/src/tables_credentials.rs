@@ -1,4 +1,4 @@
-//! Provider credentials, sealed at rest.
+//! Provider credentials, sealed at rest, and the model aliases tenants build on them.
 
 #[macro_export]
 #[doc(hidden)]
@@ -130,6 +130,88 @@ macro_rules! impl_credential_store {
                 }
                 Self::append_audit(&mut tx, audit).await?;
                 tx.commit().await.map_err($crate::map_err)
+            }
+        }
+    };
+}
+
+#[macro_export]
+#[doc(hidden)]
+macro_rules! impl_route_store {
+    ($store:ty, $db:ty) => {
+        #[::async_trait::async_trait]
+        impl ::store::RouteStore for $store {
+            async fn list_routes(
+                &self,
+                tenant: ::domain::TenantId,
+            ) -> Result<Vec<::domain::route::TenantRoute>, ::store::Error> {
+                let rows = ::sqlx::query(
+                    "select tenant_id, alias, spec, updated_by, created_at, updated_at \
+                     from tenant_routes where tenant_id = $1 order by alias",
+                )
+                .bind(tenant.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::map_err)?;
+                rows.iter().map($crate::route_from_row).collect()
+            }
+
+            async fn put_route(
+                &self,
+                route: &::domain::route::TenantRoute,
+                audit: &::domain::AuditEntry,
+            ) -> Result<bool, ::store::Error> {
+                let spec = ::serde_json::to_string(&route.spec)
+                    .map_err(|e| ::store::Error::Other(Box::new(e)))?;
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                let updated = ::sqlx::query(
+                    "update tenant_routes set spec = $3, updated_by = $4, updated_at = $5 \
+                     where tenant_id = $1 and alias = $2",
+                )
+                .bind(route.tenant_id.to_string())
+                .bind(&route.alias)
+                .bind(&spec)
+                .bind(route.updated_by.map(|it| it.to_string()))
+                .bind($crate::micros(route.updated_at))
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::map_err)?
+                .rows_affected();
+                let created = updated == 0;
+                if created {
+                    ::sqlx::query(
+                        "insert into tenant_routes (tenant_id, alias, spec, updated_by, created_at, \
+                         updated_at) values ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(route.tenant_id.to_string())
+                    .bind(&route.alias)
+                    .bind(&spec)
+                    .bind(route.updated_by.map(|it| it.to_string()))
+                    .bind($crate::micros(route.created_at))
+                    .bind($crate::micros(route.updated_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::map_err)?;
+                }
+                Self::commit_change(tx, audit).await?;
+                Ok(created)
+            }
+
+            async fn delete_route(
+                &self,
+                tenant: ::domain::TenantId,
+                alias: &str,
+                audit: &::domain::AuditEntry,
+            ) -> Result<(), ::store::Error> {
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                let done = ::sqlx::query("delete from tenant_routes where tenant_id = $1 and alias = $2")
+                    .bind(tenant.to_string())
+                    .bind(alias)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::map_err)?;
+                $crate::one_row_changed(done.rows_affected())?;
+                Self::commit_change(tx, audit).await
             }
         }
     };

@@ -45,6 +45,7 @@ macro_rules! store_contract_tests {
             keys_update_and_rotate_with_a_grace_period,
             the_audit_log_is_a_verifiable_chain_filtered_by_tenant,
             credentials_are_tenant_scoped_and_reseal_in_one_go,
+            routes_are_tenant_scoped_replaced_in_place_and_reach_the_snapshot,
             service_accounts_are_tenant_scoped_and_revocable,
             signing_keys_rotate_and_reseal_with_credentials,
             partners_own_domains_admins_and_sub_tenants,
@@ -982,6 +983,91 @@ pub async fn credentials_are_tenant_scoped_and_reseal_in_one_go(store: &impl Sto
         .await
         .unwrap();
     assert!(store.list_credentials(a.id).await.unwrap().is_empty());
+}
+
+pub async fn routes_are_tenant_scoped_replaced_in_place_and_reach_the_snapshot(store: &impl Store) {
+    use domain::route::{RouteSpec, RouteTarget, Serves, TenantRoute};
+    let a = tenant("acme");
+    let b = tenant("other");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
+    let spec = |model: &str| RouteSpec {
+        strategy: "weighted".into(),
+        targets: vec![
+            RouteTarget {
+                serves: Serves::Model {
+                    model: model.into(),
+                    deployment: Some("east".into()),
+                },
+                weight: 3,
+                priority: 0,
+            },
+            RouteTarget {
+                serves: Serves::OwnCredential {
+                    provider: "openai".into(),
+                    upstream_model: "gpt-4.1".into(),
+                },
+                weight: 1,
+                priority: 1,
+            },
+        ],
+        max_attempts: Some(3),
+        timeout_ms: Some(30_000),
+        fallback_on_context_window: true,
+        cache_ttl_seconds: None,
+    };
+    let created = now();
+    let route = TenantRoute {
+        tenant_id: a.id,
+        alias: "fast".into(),
+        spec: spec("gpt-4o"),
+        updated_by: None,
+        created_at: created,
+        updated_at: created,
+    };
+    let before = store.revision().await.unwrap();
+    assert!(store.put_route(&route, &audit()).await.unwrap(), "created");
+    assert!(store.revision().await.unwrap() > before);
+    let mut other = route.clone();
+    other.tenant_id = b.id;
+    other.spec = spec("claude");
+    assert!(store.put_route(&other, &audit()).await.unwrap());
+    assert_eq!(store.list_routes(a.id).await.unwrap(), vec![route.clone()]);
+
+    let mut replaced = route.clone();
+    replaced.spec = spec("gpt-4o-mini");
+    replaced.created_at = created + time::Duration::hours(1);
+    replaced.updated_at = created + time::Duration::hours(1);
+    assert!(
+        !store.put_route(&replaced, &audit()).await.unwrap(),
+        "replaced"
+    );
+    let stored = store.list_routes(a.id).await.unwrap().remove(0);
+    assert_eq!(stored.spec, replaced.spec);
+    assert_eq!(stored.created_at, created, "created stays");
+    assert_eq!(stored.updated_at, replaced.updated_at);
+
+    let access = store.load_access().await.unwrap();
+    assert_eq!(access.routes.len(), 2);
+    assert!(
+        access
+            .routes
+            .iter()
+            .any(|it| it.tenant_id == b.id && it.spec == other.spec)
+    );
+
+    let err = store
+        .delete_route(b.id, "nope", &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "{err:?}");
+    store.delete_route(a.id, "fast", &audit()).await.unwrap();
+    assert!(store.list_routes(a.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.list_routes(b.id).await.unwrap().len(),
+        1,
+        "the other tenant's stays"
+    );
 }
 
 fn service_account(tenant: TenantId, name: &str) -> domain::service_account::ServiceAccount {

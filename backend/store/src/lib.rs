@@ -178,6 +178,8 @@ pub struct AccessData {
     pub reach: Vec<TenantReach>,
     /// Platform operators, who reach every tenant.
     pub operators: Vec<domain::UserId>,
+    /// Every tenant's own model aliases.
+    pub routes: Vec<domain::route::TenantRoute>,
 }
 
 /// One person's reach into one tenant.
@@ -357,6 +359,32 @@ pub trait MemberStore: Send + Sync {
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<(TenantId, Role), Error>;
+}
+
+/// Tenants' own model aliases (`domain::route`).
+#[async_trait]
+pub trait RouteStore: Send + Sync {
+    /// By alias.
+    async fn list_routes(&self, tenant: TenantId)
+    -> Result<Vec<domain::route::TenantRoute>, Error>;
+    /// Creates the alias, or replaces its spec (keeping when it was created). Answers whether
+    /// it was created.
+    ///
+    /// # Errors
+    /// `NotFound` when the tenant does not exist.
+    async fn put_route(
+        &self,
+        route: &domain::route::TenantRoute,
+        audit: &AuditEntry,
+    ) -> Result<bool, Error>;
+    /// # Errors
+    /// `NotFound` when the tenant has no such alias.
+    async fn delete_route(
+        &self,
+        tenant: TenantId,
+        alias: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
 }
 
 /// Tenants' own provider credentials, sealed.
@@ -618,6 +646,7 @@ pub trait Store:
     + MemberStore
     + AuditStore
     + CredentialStore
+    + RouteStore
     + ServiceAccountStore
     + PartnerStore
     + SsoStore

@@ -109,6 +109,7 @@ mod tests {
 
     fn route(strategy: &str, deployments: Vec<DeploymentView>) -> ModelRouteView {
         ModelRouteView {
+            tenant_defined: false,
             alias: "a".to_owned(),
             strategy: strategy.to_owned(),
             max_attempts: 2,

@@ -78,6 +78,14 @@ async fn every_tenant_endpoint_refuses_outsiders_other_partners_and_lower_roles(
         )
         .await;
     let credential = created_id(&credential, "/id");
+    let (status, _) = owner
+        .call(
+            Method::PUT,
+            &format!("{t}/routes/kept"),
+            Some(json!({"deployments": [{"model": "mock"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
     let (_, account) = owner
         .post(&format!("{t}/service-accounts"), json!({"name": "robot"}))
         .await;
@@ -214,6 +222,24 @@ async fn every_tenant_endpoint_refuses_outsiders_other_partners_and_lower_roles(
         ),
         (
             Method::GET,
+            format!("{t}/routes"),
+            None,
+            Permission::ViewTenant,
+        ),
+        (
+            Method::PUT,
+            format!("{t}/routes/kept"),
+            Some(json!({"deployments": [{"model": "mock", "weight": 9}]})),
+            Permission::ManageTenant,
+        ),
+        (
+            Method::DELETE,
+            format!("{t}/routes/kept"),
+            None,
+            Permission::ManageTenant,
+        ),
+        (
+            Method::GET,
             format!("{t}/service-accounts"),
             None,
             Permission::ViewKeys,
@@ -335,6 +361,8 @@ async fn every_tenant_endpoint_refuses_outsiders_other_partners_and_lower_roles(
     assert_eq!(accounts["items"][0]["status"], "active");
     let (_, credentials) = owner.get(&format!("{t}/provider-credentials")).await;
     assert_eq!(credentials["items"].as_array().unwrap().len(), 1);
+    let (_, routes) = owner.get(&format!("{t}/routes")).await;
+    assert_eq!(routes[0]["deployments"][0]["weight"], 1, "{routes}");
     let (_, invitations) = owner.get(&format!("{t}/invitations")).await;
     assert_eq!(
         invitations["items"]

@@ -29,6 +29,7 @@ mod service_accounts;
 mod slow_clients;
 mod sso;
 mod streaming;
+mod tenant_routes;
 mod tidy;
 mod upstream_failures;
 mod upstream_tls;

@@ -64,7 +64,7 @@ backoff_ms = 20
 
 /// What the primary does with its next calls; `Ok` answers like any provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fault {
+pub(crate) enum Fault {
     Ok,
     Status500,
     Status503,
@@ -96,14 +96,14 @@ fn faulty(fault: &Arc<Mutex<Fault>>) -> impl Fn(&Recorded) -> Reply + Send + Syn
     }
 }
 
-struct World {
-    app: TestApp,
-    primary: MockUpstream,
-    backup: MockUpstream,
-    fault: Arc<Mutex<Fault>>,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) primary: MockUpstream,
+    pub(crate) backup: MockUpstream,
+    pub(crate) fault: Arc<Mutex<Fault>>,
 }
 
-async fn world(extra: &str) -> World {
+pub(crate) async fn world(extra: &str) -> World {
     let fault = Arc::new(Mutex::new(Fault::Ok));
     let primary = MockUpstream::start(faulty(&fault)).await;
     let backup = MockUpstream::start(any_endpoint).await;
@@ -120,7 +120,7 @@ async fn world(extra: &str) -> World {
     }
 }
 
-fn routing_headers(res: &reqwest::Response) -> (String, String) {
+pub(crate) fn routing_headers(res: &reqwest::Response) -> (String, String) {
     let header = |name: &str| {
         res.headers()
             .get(name)

@@ -11,6 +11,7 @@ mod keys;
 mod models;
 mod partners;
 mod problem;
+mod routes;
 mod service_accounts;
 mod sso;
 mod tenants;
@@ -370,6 +371,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 get => models::list_models,
             ))
             .service(resource!(
+                "/tenants/{tenant}/routes",
+                refuse = method_not_allowed,
+                get => routes::list_routes,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/routes/{alias}",
+                refuse = method_not_allowed,
+                put => routes::put_route,
+                delete => routes::delete_route,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/usage/records",
                 refuse = method_not_allowed,
                 get => usage::records,
@@ -520,6 +532,9 @@ impl Modify for SecuritySchemes {
         usage::summary,
         usage::records,
         models::list_models,
+        routes::list_routes,
+        routes::put_route,
+        routes::delete_route,
         explorer::token,
         sso::list_providers,
         sso::start,

@@ -38,9 +38,19 @@ pub(crate) async fn list_models(
 
 fn views(gateway: &gateway::Gateway, tenant: TenantId) -> Vec<ModelRouteView> {
     let now = Instant::now();
-    gateway
+    let own = gateway.tenant_routes(tenant);
+    let platform = gateway
         .routes()
-        .map(|route| ModelRouteView {
+        .filter(|route| own.as_ref().is_none_or(|it| it.get(&route.alias).is_none()))
+        .map(|route| (route, false));
+    let tenant_defined = own
+        .iter()
+        .flat_map(|it| it.routes())
+        .map(|route| (route, true));
+    platform
+        .chain(tenant_defined)
+        .map(|(route, tenant_defined)| ModelRouteView {
+            tenant_defined,
             alias: route.alias.to_string(),
             strategy: route.strategy.as_str().to_owned(),
             max_attempts: route.retry.max_attempts,
@@ -63,8 +73,8 @@ fn views(gateway: &gateway::Gateway, tenant: TenantId) -> Vec<ModelRouteView> {
                             reason = "a display of at most 1e15 millionths"
                         )]
                         cost: it.cost_micros.map(|micros| micros as f64 / 1e6),
-                        own_credential: gateway
-                            .tenant_has_own_credential(tenant, &it.provider_name),
+                        own_credential: it.own_credential_only
+                            || gateway.tenant_has_own_credential(tenant, &it.provider_name),
                         breaker: if it.breaker.enabled() {
                             report.state.as_str().to_owned()
                         } else {
