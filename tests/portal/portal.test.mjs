@@ -316,8 +316,8 @@ provider = "slow"
 alias = "routed"
 breaker = { consecutive_failures = 1, cooldown_secs = 600 }
 deployments = [
-  { name = "primary", provider = "openai", model = "gpt-4o-mini" },
-  { name = "backup", provider = "mock", model = "mock", priority = 1 },
+  { name = "primary", provider = "openai", model = "gpt-4o-mini", region = "eu" },
+  { name = "backup", provider = "mock", model = "mock", priority = 1, region = "us" },
 ]
 
 [sso.providers.github]
@@ -603,6 +603,77 @@ step('the explorer says which deployment answered; Models and routes shows the f
   const mock = page.locator('section[data-model="mock"]');
   assert.equal((await mock.locator('td.share').textContent()).trim(), '100%');
   await shot('08e2-models-and-routes');
+});
+
+step('a tenant admin defines an alias with a preview of its split, calls it from the explorer, and deletes it', async () => {
+  await page.getByRole('link', { name: 'Models and routes' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Models and routes' }).waitFor();
+  await page.getByRole('button', { name: 'New alias' }).click();
+  const editor = page.locator('section.route-editor');
+  await editor.waitFor();
+  // A platform model's name is refused, in words, on the field.
+  await editor.getByLabel('Alias').fill('mock');
+  await editor.getByRole('button', { name: 'Save alias' }).click();
+  await editor.locator('#route-alias-error', { hasText: 'platform' }).waitFor();
+
+  await editor.getByLabel('Alias').fill('team-fast');
+  await editor.locator('#route-strategy').selectOption('weighted');
+  await editor.locator('#route-row-0-model').selectOption('routed');
+  await editor.locator('#route-row-0-deployment').selectOption('backup');
+  await editor.locator('#route-row-0-weight').fill('3');
+  await editor.getByRole('button', { name: 'Add deployment' }).click();
+  await editor.locator('#route-row-1-model').selectOption('mock');
+  const shares = editor.locator('.route-preview td.share');
+  await eventually('the preview follows the weights', async () =>
+    JSON.stringify(await shares.allTextContents()) === JSON.stringify(['75%', '25%']));
+  await shot('08f1-alias-editor');
+  await editor.getByRole('button', { name: 'Save alias' }).click();
+  const row = page.locator('tr[data-alias="team-fast"]');
+  await row.waitFor();
+  assert.equal((await row.locator('td').nth(1).textContent()).trim(), 'backup, mock');
+  const card = page.locator('section[data-model="team-fast"]');
+  await card.getByText('your alias').waitFor();
+  await shot('08f2-own-alias');
+
+  await page.getByRole('link', { name: 'API explorer' }).click();
+  const model = page.getByLabel('Model', { exact: true });
+  await eventually('the alias among the models', async () =>
+    (await model.locator('option').allTextContents()).includes('team-fast'));
+  await model.selectOption('team-fast');
+  await page.getByLabel('Message 1', { exact: true }).fill('Through my alias');
+  await page.getByRole('button', { name: 'Send request' }).click();
+  await page.locator('#explorer-answer', { hasText: 'This is a mock reply to: Through my alias' }).waitFor();
+  assert.match(await page.locator('#explorer-served').textContent(), /^(backup|mock)/);
+
+  await page.getByRole('link', { name: 'Models and routes' }).click();
+  await page.locator('tr[data-alias="team-fast"]').getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('button', { name: 'Delete alias' }).click();
+  await page.locator('tr[data-alias="team-fast"]').waitFor({ state: 'detached' });
+});
+
+step('data residency: keeping the tenant\'s calls in one region steers them and refuses models with nothing there', async () => {
+  await page.getByRole('link', { name: 'Models and routes' }).click();
+  await page.getByRole('heading', { level: 2, name: 'Data residency' }).waitFor();
+  assert.match(await page.locator('#residency-now').textContent(), /any region/);
+  await page.getByLabel('us', { exact: true }).check();
+  await page.getByRole('button', { name: 'Save regions' }).click();
+  await page.locator('#residency-now', { hasText: 'only to deployments in: us' }).waitFor();
+  await shot('08g-residency');
+
+  await page.getByRole('link', { name: 'API explorer' }).click();
+  const model = page.getByLabel('Model', { exact: true });
+  await eventually('the routed model', async () =>
+    (await model.locator('option').allTextContents()).includes('routed'));
+  await model.selectOption('routed');
+  await page.getByLabel('Message 1', { exact: true }).fill('Stay in the us');
+  await page.getByRole('button', { name: 'Send request' }).click();
+  await page.locator('#explorer-answer', { hasText: 'This is a mock reply to: Stay in the us' }).waitFor();
+  assert.match(await page.locator('#explorer-served').textContent(), /^backup/, 'the eu deployment is not tried');
+
+  await page.getByRole('link', { name: 'Models and routes' }).click();
+  await page.getByLabel('us', { exact: true }).uncheck();
+  await page.getByRole('button', { name: 'Save regions' }).click();
+  await page.locator('#residency-now', { hasText: 'any region' }).waitFor();
 });
 
 step('the dashboard shows the explorer\'s requests within seconds, by model and by key', async () => {
@@ -1034,6 +1105,31 @@ step('on the partner\'s domain the portal shows only the partner\'s brand', asyn
     assert.doesNotMatch(value, /sluice/i, `the platform's name in the ${where}`);
   }
   await shot('24-partner-domain-login', tab);
+
+  // Signed in there, the pages that show routing and answers name no platform either: the
+  // models with their deployments and health, and the explorer with a call and its code.
+  await tab.getByLabel('Email address').fill(PARTNER_ADMIN);
+  await tab.getByLabel('Password').fill(PASSWORD);
+  await button.click();
+  await tab.getByRole('link', { name: 'Models and routes' }).click();
+  await tab.getByRole('heading', { level: 1, name: 'Models and routes' }).waitFor();
+  await tab.locator('section[data-model="routed"]').waitFor();
+  const unbranded = async (where) => {
+    const html = await tab.evaluate(() => document.documentElement.outerHTML);
+    assert.doesNotMatch(html, /sluice/i, `the platform's name on ${where}`);
+  };
+  await unbranded('Models and routes');
+  await tab.getByRole('link', { name: 'API explorer' }).click();
+  const model = tab.getByLabel('Model', { exact: true });
+  await eventually('the routed model', async () =>
+    (await model.locator('option').allTextContents()).includes('routed'));
+  await model.selectOption('routed');
+  await tab.getByLabel('Message 1', { exact: true }).fill('White label, please');
+  await tab.getByRole('button', { name: 'Send request' }).click();
+  await tab.locator('#explorer-answer', { hasText: 'This is a mock reply to: White label, please' }).waitFor();
+  await tab.locator('#explorer-served').waitFor();
+  await unbranded('the explorer after a call');
+  await shot('24b-partner-domain-explorer', tab);
   await ctx.close();
 });
 

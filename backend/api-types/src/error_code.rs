@@ -30,6 +30,8 @@ pub enum ErrorCode {
     EndpointNotAllowed,
     /// The key may not be used from this address.
     IpNotAllowed,
+    /// None of the model's deployments is in a region the tenant or key allows.
+    RegionNotAllowed,
     /// No model with this name is configured.
     ModelNotFound,
     /// The model exists but does not serve this endpoint (for example embeddings on a chat model).
@@ -83,6 +85,7 @@ impl ErrorCode {
             ErrorCode::TenantSuspended => "tenant_suspended",
             ErrorCode::EndpointNotAllowed => "endpoint_not_allowed",
             ErrorCode::IpNotAllowed => "ip_not_allowed",
+            ErrorCode::RegionNotAllowed => "region_not_allowed",
             ErrorCode::ModelNotFound => "model_not_found",
             ErrorCode::UnsupportedEndpoint => "unsupported_endpoint",
             ErrorCode::NotFound => "not_found",
@@ -120,6 +123,7 @@ mod tests {
         ErrorCode::TenantSuspended,
         ErrorCode::EndpointNotAllowed,
         ErrorCode::IpNotAllowed,
+        ErrorCode::RegionNotAllowed,
         ErrorCode::ModelNotFound,
         ErrorCode::UnsupportedEndpoint,
         ErrorCode::NotFound,

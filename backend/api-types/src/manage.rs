@@ -264,6 +264,11 @@ pub struct KeyView {
     /// Networks the key may be used from (CIDR); empty means anywhere.
     pub ip_allowlist: Vec<String>,
     pub limits: KeyLimitsView,
+    /// Regions whose deployments may serve this key's calls (within the tenant's own
+    /// restriction); empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 16))]
+    pub regions: Vec<String>,
     /// `active`, `expired` or `revoked`.
     pub status: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -301,6 +306,11 @@ pub struct CreateKeyRequest {
     pub ip_allowlist: Vec<String>,
     #[serde(default)]
     pub limits: KeyLimitsView,
+    /// Regions whose deployments may serve this key's calls (within the tenant's own
+    /// restriction); empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 16))]
+    pub regions: Vec<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
 }
@@ -327,6 +337,10 @@ pub struct UpdateKeyRequest {
     pub ip_allowlist: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<KeyLimitsView>,
+    /// Regions whose deployments may serve this key's calls; `[]`: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 16))]
+    pub regions: Option<Vec<String>>,
     /// RFC 3339, or `null` for no expiry.
     #[serde(
         default,
@@ -624,6 +638,25 @@ pub struct ResolvedDeploymentView {
     pub own_credential: bool,
 }
 
+/// Data residency: the regions whose deployments may serve the tenant's calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResidencyView {
+    /// Empty: any region.
+    pub regions: Vec<String>,
+    /// The regions the platform's deployments are in.
+    pub available: Vec<String>,
+}
+
+/// The regions to keep a tenant's calls to; `[]` lifts the restriction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResidencyRequest {
+    #[cfg_attr(feature = "openapi", schema(max_items = 16))]
+    pub regions: Vec<String>,
+}
+
 /// A configured provider a tenant may bring its own key for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -693,6 +726,11 @@ pub struct ServiceAccountView {
     /// Networks its tokens may be used from (CIDR); empty means anywhere.
     pub ip_allowlist: Vec<String>,
     pub limits: KeyLimitsView,
+    /// Regions whose deployments may serve this account's calls (within the tenant's own
+    /// restriction); empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 16))]
+    pub regions: Vec<String>,
     /// `active` or `revoked`.
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -723,6 +761,11 @@ pub struct CreateServiceAccountRequest {
     pub ip_allowlist: Vec<String>,
     #[serde(default)]
     pub limits: KeyLimitsView,
+    /// Regions whose deployments may serve this account's calls (within the tenant's own
+    /// restriction); empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 16))]
+    pub regions: Vec<String>,
 }
 
 /// A service account with its client credentials; `client_secret` is shown only in this

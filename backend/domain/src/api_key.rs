@@ -195,6 +195,10 @@ pub struct KeyScopes {
     pub ip_allowlist: Vec<IpNet>,
     #[serde(default)]
     pub limits: KeyLimits,
+    /// Regions whose deployments may serve this key's calls; empty means any (within the
+    /// tenant's own restriction).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
 }
 
 /// Per-key limits, stored now and enforced by the limits stage of the data plane.
@@ -327,6 +331,7 @@ mod tests {
                 "2001:db8::/32".parse().unwrap(),
             ],
             limits: KeyLimits::default(),
+            regions: Vec::new(),
         };
         assert!(scopes.allows_endpoint("embeddings"));
         assert!(!scopes.allows_endpoint("chat.completions"));

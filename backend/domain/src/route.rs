@@ -101,6 +101,8 @@ pub struct PlatformDeployment {
     pub name: String,
     pub provider: String,
     pub upstream_model: String,
+    /// Where it runs, for data residency.
+    pub region: Option<String>,
     pub weight: u32,
     pub priority: u32,
 }
@@ -111,6 +113,21 @@ pub struct PlatformDeployment {
 pub struct PlatformModels {
     pub models: HashMap<String, Vec<PlatformDeployment>>,
     pub own_credential_providers: std::collections::HashSet<String>,
+}
+
+impl PlatformModels {
+    /// Every region a platform deployment is in, sorted: what residency can choose from.
+    pub fn regions(&self) -> Vec<String> {
+        let mut res: Vec<String> = self
+            .models
+            .values()
+            .flatten()
+            .filter_map(|it| it.region.clone())
+            .collect();
+        res.sort();
+        res.dedup();
+        res
+    }
 }
 
 impl Platform for PlatformModels {
@@ -486,6 +503,7 @@ mod tests {
                 name: name.into(),
                 provider: name.into(),
                 upstream_model: "m".into(),
+                region: None,
                 weight,
                 priority,
             };

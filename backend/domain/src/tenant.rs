@@ -99,3 +99,55 @@ mod tests {
         assert!(Tenant::new("Ünïcödé 租户", now).is_ok());
     }
 }
+
+/// Most regions a residency restriction lists.
+pub const MAX_REGIONS: usize = 16;
+
+/// Checks a residency restriction (a tenant's or a key's): region names as operators write
+/// them on deployments (`eu`, `us-east`), at most [`MAX_REGIONS`]. Answers them sorted,
+/// without repeats; empty means no restriction.
+///
+/// # Errors
+/// A message naming the first bad entry.
+pub fn check_regions(regions: &[String]) -> Result<Vec<String>, String> {
+    if regions.len() > MAX_REGIONS {
+        return Err(format!("at most {MAX_REGIONS} regions"));
+    }
+    let mut res = Vec::with_capacity(regions.len());
+    for region in regions {
+        let region = region.trim();
+        if region.is_empty()
+            || region.len() > 32
+            || !region
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(format!(
+                "`{}` is not a region name: 1 to 32 letters, digits, `-` or `_`",
+                region.chars().take(40).collect::<String>()
+            ));
+        }
+        res.push(region.to_owned());
+    }
+    res.sort();
+    res.dedup();
+    Ok(res)
+}
+
+#[cfg(test)]
+mod region_tests {
+    use super::*;
+
+    #[test]
+    fn regions_are_checked_sorted_and_deduplicated() {
+        assert_eq!(
+            check_regions(&["us-east".into(), "eu".into(), "eu".into()]),
+            Ok(vec!["eu".to_owned(), "us-east".to_owned()])
+        );
+        assert_eq!(check_regions(&[]), Ok(Vec::new()));
+        for bad in ["", "e u", "ёu", &"x".repeat(33), "eu/west"] {
+            assert!(check_regions(&[bad.to_owned()]).is_err(), "{bad}");
+        }
+        assert!(check_regions(&vec!["eu".to_owned(); 17]).is_err());
+    }
+}

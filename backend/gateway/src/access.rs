@@ -32,11 +32,36 @@ pub struct Principal {
     pub own_providers: Option<Arc<TenantProviders>>,
     /// The tenant's own aliases, when it defined any.
     pub routes: Option<Arc<TenantRoutes>>,
+    /// The regions the tenant restricts its calls to, when it does.
+    pub tenant_regions: Option<Arc<[String]>>,
 }
 
 impl Principal {
     pub fn tenant_id(&self) -> TenantId {
         self.key.tenant_id
+    }
+
+    /// Whether the tenant or the key restricts calls to regions.
+    pub fn restricted(&self) -> bool {
+        self.tenant_regions.is_some() || !self.key.scopes.regions.is_empty()
+    }
+
+    /// Whether a deployment in `region` may serve this caller: any may when nothing
+    /// restricts it; else only one in a region both the tenant and the key allow (a
+    /// deployment without a region never does).
+    pub fn allows_region(&self, region: Option<&str>) -> bool {
+        if !self.restricted() {
+            return true;
+        }
+        let Some(region) = region else {
+            return false;
+        };
+        let key = &self.key.scopes.regions;
+        (key.is_empty() || key.iter().any(|it| it == region))
+            && self
+                .tenant_regions
+                .as_deref()
+                .is_none_or(|tenant| tenant.iter().any(|it| it == region))
     }
 
     /// The provider this caller's call to `route` goes to.
@@ -64,6 +89,8 @@ struct Snapshot {
     keys: HashMap<KeyHash, Arc<ApiKey>>,
     tenants: HashMap<TenantId, TenantStatus>,
     own_providers: HashMap<TenantId, Arc<TenantProviders>>,
+    /// The regions of tenants that restrict their calls.
+    tenant_regions: HashMap<TenantId, Arc<[String]>>,
     /// Tenants' own aliases, reused by the next snapshot where unchanged.
     routes: HashMap<TenantId, Arc<TenantRoutes>>,
     /// Providers built from credentials, reused by the next snapshot.
@@ -207,6 +234,11 @@ impl Access {
                 } else {
                     snapshot.routes.get(&key.tenant_id).cloned()
                 },
+                tenant_regions: if snapshot.tenant_regions.is_empty() {
+                    None
+                } else {
+                    snapshot.tenant_regions.get(&key.tenant_id).cloned()
+                },
             }),
             Some(TenantStatus::Suspended) | None => Err(Error::new(
                 ErrorKind::TenantSuspended,
@@ -264,6 +296,12 @@ impl Access {
         let snapshot = Snapshot {
             own_providers,
             routes,
+            tenant_regions: data
+                .tenant_regions
+                .into_iter()
+                .filter(|(_, regions)| !regions.is_empty())
+                .map(|(tenant, regions)| (tenant, Arc::from(regions)))
+                .collect(),
             built,
             revision,
             verifiers: Verifiers::build(&data.signing_keys, &self.token_issuer),

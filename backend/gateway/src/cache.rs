@@ -109,6 +109,22 @@ impl Entry {
     }
 }
 
+/// The regions a caller is kept to, as the cache key covers them.
+#[derive(Debug, Clone, Copy, Default)]
+struct Residency<'a> {
+    tenant: Option<&'a [String]>,
+    key: &'a [String],
+}
+
+impl<'a> Residency<'a> {
+    fn of(principal: &'a crate::Principal) -> Self {
+        Residency {
+            tenant: principal.tenant_regions.as_deref(),
+            key: &principal.key.scopes.regions,
+        }
+    }
+}
+
 /// A cache key: the hash of everything that shapes the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Key([u8; 32]);
@@ -116,7 +132,26 @@ pub(crate) struct Key([u8; 32]);
 impl Key {
     /// `None` when the request cannot be read back (it always can: it was just parsed).
     pub(crate) fn of(
+        ctx: &RequestCtx,
+        endpoint: Endpoint,
+        alias: &str,
+        request: &impl Serialize,
+    ) -> Option<Self> {
+        Key::scoped(
+            ctx.principal.tenant_id(),
+            Residency::of(&ctx.principal),
+            endpoint,
+            alias,
+            request,
+        )
+    }
+
+    /// The key within one tenant and, for a caller restricted to regions, within exactly
+    /// that restriction: an answer from one region's deployment never reaches a caller kept
+    /// to another.
+    fn scoped(
         tenant: TenantId,
+        residency: Residency<'_>,
         endpoint: Endpoint,
         alias: &str,
         request: &impl Serialize,
@@ -135,6 +170,18 @@ impl Key {
         hash.update(b"\0");
         hash.update(alias.as_bytes());
         hash.update(b"\0");
+        if residency.tenant.is_some() || !residency.key.is_empty() {
+            for region in residency.tenant.unwrap_or_default() {
+                hash.update(b"tenant-region:");
+                hash.update(region.as_bytes());
+                hash.update(b"\0");
+            }
+            for region in residency.key {
+                hash.update(b"key-region:");
+                hash.update(region.as_bytes());
+                hash.update(b"\0");
+            }
+        }
         hash.update(serde_json::to_vec(&value).ok()?);
         Some(Key(hash.finalize().into()))
     }
@@ -267,7 +314,7 @@ impl ResponseCache {
         if ctx.cache == CacheDirective::Bypass {
             return Lookup::default();
         }
-        let Some(key) = Key::of(ctx.principal.tenant_id(), endpoint, &route.alias, request) else {
+        let Some(key) = Key::of(ctx, endpoint, &route.alias, request) else {
             return Lookup::default();
         };
         let hit = if ctx.cache == CacheDirective::Refresh {
@@ -277,7 +324,7 @@ impl ResponseCache {
         };
         metrics::counter!(
             "gateway_cache_lookups_total",
-            "model" => route.alias.to_string(),
+            "model" => route.metric_label.to_string(),
             "outcome" => if hit.is_some() { "hit" } else { "miss" },
         )
         .increment(1);
@@ -355,7 +402,7 @@ mod tests {
         let other = TenantId::new();
         let base = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": 0.2});
         let key = |tenant, endpoint, alias: &str, body: &serde_json::Value| {
-            Key::of(tenant, endpoint, alias, body).unwrap()
+            Key::scoped(tenant, Residency::default(), endpoint, alias, body).unwrap()
         };
         let k = key(tenant, Endpoint::ChatCompletions, "m", &base);
         let mut streamed = base.clone();
@@ -389,6 +436,20 @@ mod tests {
                 "{field}"
             );
         }
+        // A caller kept to regions shares answers only with callers kept to the same ones.
+        let eu = ["eu".to_owned()];
+        let us = ["us".to_owned()];
+        let kept = |tenant_regions: Option<&[String]>, key_regions: &[String]| {
+            let residency = Residency {
+                tenant: tenant_regions,
+                key: key_regions,
+            };
+            Key::scoped(tenant, residency, Endpoint::ChatCompletions, "m", &base).unwrap()
+        };
+        assert_ne!(k, kept(Some(&eu), &[]));
+        assert_ne!(kept(Some(&eu), &[]), kept(Some(&us), &[]));
+        assert_ne!(kept(Some(&eu), &[]), kept(None, &eu), "tenant's or key's");
+        assert_eq!(kept(Some(&eu), &[]), kept(Some(&eu), &[]));
     }
 
     #[test]
@@ -430,8 +491,16 @@ mod tests {
     async fn entries_expire_with_their_ttl_and_the_cache_is_bounded_by_bytes() {
         let cache = ResponseCache::new(4096, None, tokio_util::task::TaskTracker::new());
         let tenant = TenantId::new();
-        let key =
-            |i: u32| Key::of(tenant, Endpoint::ChatCompletions, "m", &json!({"i": i})).unwrap();
+        let key = |i: u32| {
+            Key::scoped(
+                tenant,
+                Residency::default(),
+                Endpoint::ChatCompletions,
+                "m",
+                &json!({"i": i}),
+            )
+            .unwrap()
+        };
         let entry = |len: usize| Entry {
             body: Bytes::from(vec![b'x'; len]),
             counts: TokenCounts::default(),

@@ -77,6 +77,9 @@ impl RetryPolicy {
 #[derive(Debug)]
 pub struct Route {
     pub alias: Arc<str>,
+    /// The route's `model` label in metrics: its alias, or a fixed word for a tenant's own
+    /// aliases (labels stay bounded whatever tenants name).
+    pub metric_label: Arc<str>,
     /// Shown as `owned_by` in `/v1/models`.
     pub owned_by: Arc<str>,
     /// Unix seconds shown as `created` in `/v1/models`.
@@ -132,8 +135,10 @@ impl Route {
         for it in &mut deployments {
             it.breaker = Breaker::new(breaker);
         }
+        let alias: Arc<str> = alias.into();
         Route {
-            alias: alias.into(),
+            metric_label: alias.clone(),
+            alias,
             owned_by: owned_by.into(),
             created,
             deployments,

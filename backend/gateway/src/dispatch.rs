@@ -97,9 +97,17 @@ pub(crate) async fn dispatch<'a, T, Fut, L: Ledger>(
 where
     Fut: Future<Output = Result<T, ProviderError>>,
 {
-    let order = routing::order(route, |it| serves(&it.provider));
+    let principal = &ctx.principal;
+    let order = routing::order(route, |it| {
+        serves(&it.provider) && principal.allows_region(it.region.as_deref())
+    });
     if order.is_empty() {
-        let error = unsupported();
+        let error =
+            if principal.restricted() && route.deployments.iter().any(|it| serves(&it.provider)) {
+                outside_regions(route)
+            } else {
+                unsupported()
+            };
         record.fail(&error);
         return Err(error);
     }
@@ -244,6 +252,19 @@ fn upstream_call<'a>(
         deadline: route_deadline.map_or(own, |it| it.min(own)),
         anthropic_beta: ctx.anthropic_beta.as_ref(),
     }
+}
+
+/// The error of a call whose model has deployments, none of them in a region the caller's
+/// tenant or key allows: data residency is never traded for an answer.
+fn outside_regions(route: &Route) -> Error {
+    Error::new(
+        crate::ErrorKind::RegionNotAllowed,
+        format!(
+            "no deployment of the model `{}` is in a region this tenant or api key allows",
+            route.alias
+        ),
+    )
+    .with_param("model")
 }
 
 /// The error of a call that cannot be served because its route has no deployment that

@@ -31,6 +31,8 @@ pub enum ErrorKind {
     TenantSuspended,
     EndpointNotAllowed,
     IpNotAllowed,
+    /// No deployment of the model is in a region the tenant or key allows.
+    RegionNotAllowed,
     ModelNotFound,
     UnsupportedEndpoint,
     NotFound,
@@ -58,6 +60,7 @@ impl ErrorKind {
             ErrorKind::TenantSuspended => ErrorCode::TenantSuspended,
             ErrorKind::EndpointNotAllowed => ErrorCode::EndpointNotAllowed,
             ErrorKind::IpNotAllowed => ErrorCode::IpNotAllowed,
+            ErrorKind::RegionNotAllowed => ErrorCode::RegionNotAllowed,
             ErrorKind::ModelNotFound => ErrorCode::ModelNotFound,
             ErrorKind::UnsupportedEndpoint => ErrorCode::UnsupportedEndpoint,
             ErrorKind::NotFound => ErrorCode::NotFound,
@@ -83,6 +86,7 @@ impl ErrorKind {
             | ErrorKind::TenantSuspended
             | ErrorKind::EndpointNotAllowed
             | ErrorKind::IpNotAllowed
+            | ErrorKind::RegionNotAllowed
             | ErrorKind::ModelNotFound
             | ErrorKind::UnsupportedEndpoint
             | ErrorKind::NotFound
@@ -165,7 +169,8 @@ impl Error {
             ErrorKind::ModelNotAllowed
             | ErrorKind::TenantSuspended
             | ErrorKind::EndpointNotAllowed
-            | ErrorKind::IpNotAllowed => 403,
+            | ErrorKind::IpNotAllowed
+            | ErrorKind::RegionNotAllowed => 403,
             ErrorKind::ModelNotFound | ErrorKind::NotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
             ErrorKind::RequestTimeout => 408,

@@ -257,6 +257,13 @@ impl Gateway {
             })
             .chain(own)
             .filter(|route| principal.key.allows_model(&route.alias))
+            .filter(|route| {
+                !principal.restricted()
+                    || route
+                        .deployments
+                        .iter()
+                        .any(|it| principal.allows_region(it.region.as_deref()))
+            })
     }
 
     /// The route `model` names for this caller: the tenant's own alias of that name, else the

@@ -20,6 +20,10 @@ use crate::routing::Strategy;
 /// The `owned_by` of a tenant's alias in `/v1/models`.
 pub const OWNED_BY: &str = "tenant";
 
+/// The `model` label of a tenant's alias's own metrics (its deployments' carry the platform
+/// model's name).
+const METRIC_LABEL: &str = "tenant-alias";
+
 /// One tenant's aliases.
 #[derive(Debug, Default)]
 pub struct TenantRoutes {
@@ -59,6 +63,7 @@ impl Platform for Offer<'_> {
                     name: it.name.to_string(),
                     provider: it.provider_name.to_string(),
                     upstream_model: it.upstream_model.to_string(),
+                    region: it.region.as_deref().map(str::to_owned),
                     weight: it.weight,
                     priority: it.priority,
                 })
@@ -210,6 +215,7 @@ fn build_route(
         retry,
         Some(BreakerPolicy::default()),
     );
+    route.metric_label = METRIC_LABEL.into();
     route.cache = spec.cache_ttl_seconds.map(|secs| CachePolicy {
         ttl: Duration::from_secs(u64::from(secs)),
     });

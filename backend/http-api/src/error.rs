@@ -45,7 +45,8 @@ fn error_type(kind: ErrorKind, status: u16) -> &'static str {
             ErrorKind::ModelNotAllowed
             | ErrorKind::TenantSuspended
             | ErrorKind::EndpointNotAllowed
-            | ErrorKind::IpNotAllowed,
+            | ErrorKind::IpNotAllowed
+            | ErrorKind::RegionNotAllowed,
             _,
         ) => "permission_error",
         (_, 429) => "rate_limit_error",

@@ -167,6 +167,66 @@ impl Manager {
         Ok((report, created))
     }
 
+    /// The regions the tenant keeps its calls to (empty: any), and the regions the
+    /// platform's deployments are in.
+    ///
+    /// # Errors
+    /// Missing permission.
+    pub async fn residency(
+        &self,
+        identity: &Identity,
+        tenant: TenantId,
+    ) -> Result<(Vec<String>, Vec<String>), Error> {
+        self.authorize(identity, tenant, Permission::ViewTenant)
+            .await?;
+        let regions = self.store.tenant_regions(tenant).await?;
+        Ok((regions, self.config.platform_models.regions()))
+    }
+
+    /// Keeps the tenant's calls to deployments in `regions` (empty: any): no try, fallback,
+    /// copy or cached answer comes from elsewhere. Keys may narrow it further.
+    ///
+    /// # Errors
+    /// Missing permission; `Invalid` for a malformed region or one no deployment is in.
+    pub async fn set_residency(
+        &self,
+        identity: &Identity,
+        tenant: TenantId,
+        regions: &[String],
+    ) -> Result<Vec<String>, Error> {
+        self.authorize(identity, tenant, Permission::ManageTenant)
+            .await?;
+        let regions = domain::tenant::check_regions(regions)
+            .map_err(|message| Error::invalid("regions", message))?;
+        let offered = self.config.platform_models.regions();
+        if let Some(unknown) = regions.iter().find(|it| !offered.contains(it)) {
+            return Err(Error::invalid(
+                "regions",
+                if offered.is_empty() {
+                    "no deployment of this platform names a region".to_owned()
+                } else {
+                    format!(
+                        "no deployment is in `{unknown}`; the regions are {}",
+                        offered.join(", ")
+                    )
+                },
+            ));
+        }
+        let before = self.store.tenant_regions(tenant).await?;
+        let audit = identity
+            .audit(Some(tenant), "tenant.residency")
+            .target("tenant", tenant)
+            .change(
+                serde_json::to_string(&before).ok(),
+                serde_json::to_string(&regions).ok(),
+            );
+        self.store
+            .set_tenant_regions(tenant, &regions, &audit)
+            .await?;
+        self.changed().await;
+        Ok(regions)
+    }
+
     /// # Errors
     /// Missing permission; `NotFound`; `Conflict` while another alias names this one.
     pub async fn delete_route(

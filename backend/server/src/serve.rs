@@ -84,6 +84,7 @@ fn platform_models(settings: &Settings) -> domain::route::PlatformModels {
                         name: it.name.clone(),
                         provider: it.provider.clone(),
                         upstream_model: it.upstream_model.clone(),
+                        region: it.region.clone(),
                         weight: it.weight,
                         priority: it.priority,
                     })

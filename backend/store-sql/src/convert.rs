@@ -115,6 +115,7 @@ pub fn key_from_row(row: &impl SqlRow) -> Result<ApiKey, Error> {
             endpoints: json(row, "allowed_endpoints")?,
             ip_allowlist: json(row, "ip_allowlist")?,
             limits: json(row, "limits")?,
+            regions: crate::regions_column(row.opt_text("regions")?.as_deref())?,
         },
         created_by: opt_parsed(row, "created_by")?,
         rotated_from: opt_parsed(row, "rotated_from")?,

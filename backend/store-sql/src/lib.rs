@@ -29,6 +29,30 @@ pub use convert::{
 
 use store::Error;
 
+/// Reads a tenant's `regions` column: a JSON list, or null for none.
+///
+/// # Errors
+/// A corrupt value.
+pub fn regions_column(stored: Option<&str>) -> Result<Vec<String>, Error> {
+    match stored {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(text).map_err(|e| Error::Other(Box::new(e))),
+    }
+}
+
+/// A `regions` column's stored form: null for none.
+///
+/// # Errors
+/// When the list cannot be encoded (it always can).
+pub fn regions_text(regions: &[String]) -> Result<Option<String>, Error> {
+    if regions.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(regions)
+        .map(Some)
+        .map_err(|e| Error::Other(Box::new(e)))
+}
+
 /// Maps sqlx errors onto the storage error callers branch on.
 pub fn map_err(e: sqlx::Error) -> Error {
     match e {

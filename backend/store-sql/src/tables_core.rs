@@ -83,7 +83,7 @@ macro_rules! key_columns {
     () => {
         "tenant_id, id, name, display_prefix, last_four, key_hash, allowed_models, \
          allowed_endpoints, ip_allowlist, limits, created_by, rotated_from, \
-         created_at, expires_at, revoked_at"
+         created_at, expires_at, revoked_at, regions"
     };
 }
 
@@ -187,8 +187,8 @@ macro_rules! impl_core_store {
                 ::sqlx::query(
                     "insert into api_keys (tenant_id, id, name, display_prefix, last_four, key_hash, \
                      allowed_models, allowed_endpoints, ip_allowlist, limits, created_by, \
-                     rotated_from, created_at, expires_at, revoked_at) \
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                     rotated_from, created_at, expires_at, revoked_at, regions) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                 )
                 .bind(tenant.to_string())
                 .bind(key.id.to_string())
@@ -205,6 +205,7 @@ macro_rules! impl_core_store {
                 .bind($crate::micros(key.created_at))
                 .bind(key.expires_at.map($crate::micros))
                 .bind(key.revoked_at.map($crate::micros))
+                .bind($crate::regions_text(&key.scopes.regions)?)
                 .execute(&mut **tx)
                 .await
                 .map_err($crate::map_err)?;
@@ -285,6 +286,37 @@ macro_rules! impl_core_store {
                 $crate::one_row_changed(done.rows_affected())?;
                 Self::commit_change(tx, audit).await
             }
+
+            async fn tenant_regions(
+                &self,
+                id: ::domain::TenantId,
+            ) -> Result<Vec<String>, ::store::Error> {
+                let (regions,): (Option<String>,) =
+                    ::sqlx::query_as("select regions from tenants where id = $1")
+                        .bind(id.to_string())
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err($crate::map_err)?;
+                $crate::regions_column(regions.as_deref())
+            }
+
+            async fn set_tenant_regions(
+                &self,
+                id: ::domain::TenantId,
+                regions: &[String],
+                audit: &::domain::AuditEntry,
+            ) -> Result<(), ::store::Error> {
+                let stored = $crate::regions_text(regions)?;
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                let done = ::sqlx::query("update tenants set regions = $1 where id = $2")
+                    .bind(stored)
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::map_err)?;
+                $crate::one_row_changed(done.rows_affected())?;
+                Self::commit_change(tx, audit).await
+            }
         }
 
         #[::async_trait::async_trait]
@@ -315,7 +347,7 @@ macro_rules! impl_core_store {
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
                 let done = ::sqlx::query(
                     "update api_keys set name = $1, allowed_models = $2, allowed_endpoints = $3, \
-                     ip_allowlist = $4, limits = $5, expires_at = $6 \
+                     ip_allowlist = $4, limits = $5, expires_at = $6, regions = $9 \
                      where tenant_id = $7 and id = $8 and revoked_at is null",
                 )
                 .bind(&key.name)
@@ -326,6 +358,7 @@ macro_rules! impl_core_store {
                 .bind(key.expires_at.map($crate::micros))
                 .bind(tenant.to_string())
                 .bind(key.id.to_string())
+                .bind($crate::regions_text(&key.scopes.regions)?)
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
@@ -521,6 +554,17 @@ macro_rules! impl_core_store {
                 for row in &partner_reach {
                     reach.push($crate::reach_from_row(row)?);
                 }
+                let region_rows: Vec<(String, String)> = ::sqlx::query_as(
+                    "select id, regions from tenants where regions is not null order by id",
+                )
+                .fetch_all(&mut *tx)
+                .await
+                .map_err($crate::map_err)?;
+                let mut tenant_regions = Vec::with_capacity(region_rows.len());
+                for (id, regions) in region_rows {
+                    let id = id.parse().map_err(|e| ::store::Error::Other(Box::new(e)))?;
+                    tenant_regions.push((id, $crate::regions_column(Some(&regions))?));
+                }
                 let routes = ::sqlx::query(
                     "select tenant_id, alias, spec, updated_by, created_at, updated_at \
                      from tenant_routes order by tenant_id, alias",
@@ -549,6 +593,7 @@ macro_rules! impl_core_store {
                     reach,
                     operators,
                     routes,
+                    tenant_regions,
                 })
             }
 

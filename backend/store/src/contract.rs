@@ -45,7 +45,7 @@ macro_rules! store_contract_tests {
             keys_update_and_rotate_with_a_grace_period,
             the_audit_log_is_a_verifiable_chain_filtered_by_tenant,
             credentials_are_tenant_scoped_and_reseal_in_one_go,
-            routes_are_tenant_scoped_replaced_in_place_and_reach_the_snapshot,
+            routes_and_residency_are_tenant_scoped_and_reach_the_snapshot,
             service_accounts_are_tenant_scoped_and_revocable,
             signing_keys_rotate_and_reseal_with_credentials,
             partners_own_domains_admins_and_sub_tenants,
@@ -985,7 +985,7 @@ pub async fn credentials_are_tenant_scoped_and_reseal_in_one_go(store: &impl Sto
     assert!(store.list_credentials(a.id).await.unwrap().is_empty());
 }
 
-pub async fn routes_are_tenant_scoped_replaced_in_place_and_reach_the_snapshot(store: &impl Store) {
+pub async fn routes_and_residency_are_tenant_scoped_and_reach_the_snapshot(store: &impl Store) {
     use domain::route::{RouteSpec, RouteTarget, Serves, TenantRoute};
     let a = tenant("acme");
     let b = tenant("other");
@@ -1085,6 +1085,7 @@ fn service_account(tenant: TenantId, name: &str) -> domain::service_account::Ser
                 requests_per_minute: Some(10),
                 ..Default::default()
             },
+            regions: vec!["eu".into()],
         },
         created_by: None,
         created_at: now(),

@@ -103,6 +103,19 @@ pub trait TenantStore: Send + Sync {
         status: TenantStatus,
         audit: &AuditEntry,
     ) -> Result<(), Error>;
+    /// The regions whose deployments may serve the tenant's calls; empty: any.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such tenant.
+    async fn tenant_regions(&self, id: TenantId) -> Result<Vec<String>, Error>;
+    /// # Errors
+    /// `NotFound` when there is no such tenant.
+    async fn set_tenant_regions(
+        &self,
+        id: TenantId,
+        regions: &[String],
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
 }
 
 /// API keys, always scoped by the tenant that owns them.
@@ -180,6 +193,8 @@ pub struct AccessData {
     pub operators: Vec<domain::UserId>,
     /// Every tenant's own model aliases.
     pub routes: Vec<domain::route::TenantRoute>,
+    /// The tenants that restrict their calls to regions, with the regions.
+    pub tenant_regions: Vec<(TenantId, Vec<String>)>,
 }
 
 /// One person's reach into one tenant.

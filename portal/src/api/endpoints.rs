@@ -7,10 +7,10 @@ use api_types::manage::{
     CreateTokenRequest, CreatedInvitation, CreatedKey, CreatedToken, EmailRequest,
     ExplorerTokenView, HostBranding, InvitationView, KeyView, LoginRequest, LoginResponse,
     MeResponse, MemberView, ModelRouteView, Page, PartnerAdminView, PartnerDomainView, PartnerView,
-    PasswordResetRequest, ProviderCredentialView, RoleName, RotateKeyRequest,
-    ServiceAccountCredentials, ServiceAccountView, SignupRequest, SsoProviderView, TenantView,
-    TokenRequest, TokenView, UpdateKeyRequest, UpdateMemberRequest, UsageRecordView,
-    UsageSummaryView, UserView,
+    PasswordResetRequest, ProviderCredentialView, ResidencyRequest, ResidencyView, RoleName,
+    RotateKeyRequest, RouteRequest, RouteView, ServiceAccountCredentials, ServiceAccountView,
+    SignupRequest, SsoProviderView, TenantView, TokenRequest, TokenView, UpdateKeyRequest,
+    UpdateMemberRequest, UsageRecordView, UsageSummaryView, UserView,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -153,6 +153,30 @@ pub async fn providers() -> Result<Vec<ByokProviderView>, ApiError> {
 
 pub async fn models(tenant: Uuid) -> Result<Vec<ModelRouteView>, ApiError> {
     get(&paths::models(tenant)).await
+}
+
+pub async fn residency(tenant: Uuid) -> Result<ResidencyView, ApiError> {
+    get(&paths::residency(tenant)).await
+}
+
+pub async fn set_residency(tenant: Uuid, regions: Vec<String>) -> Result<ResidencyView, ApiError> {
+    put(&paths::residency(tenant), &ResidencyRequest { regions }).await
+}
+
+pub async fn routes(tenant: Uuid) -> Result<Vec<RouteView>, ApiError> {
+    get(&paths::routes(tenant)).await
+}
+
+pub async fn put_route(
+    tenant: Uuid,
+    alias: &str,
+    body: &RouteRequest,
+) -> Result<RouteView, ApiError> {
+    put(&paths::route(tenant, alias), body).await
+}
+
+pub async fn delete_route(tenant: Uuid, alias: &str) -> Result<(), ApiError> {
+    delete(&paths::route(tenant, alias)).await
 }
 
 pub async fn credentials(tenant: Uuid) -> Result<Vec<ProviderCredentialView>, ApiError> {

@@ -157,6 +157,19 @@ pub fn models(t: Uuid) -> String {
     tenant(t, "models")
 }
 
+pub fn residency(t: Uuid) -> String {
+    tenant(t, "residency")
+}
+
+pub fn routes(t: Uuid) -> String {
+    tenant(t, "routes")
+}
+
+/// An alias is letters, digits and `._:-` (checked before), so it needs no escaping.
+pub fn route(t: Uuid, alias: &str) -> String {
+    tenant(t, &format!("routes/{alias}"))
+}
+
 pub fn credentials(t: Uuid) -> String {
     tenant(t, "provider-credentials")
 }

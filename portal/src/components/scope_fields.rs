@@ -1,5 +1,5 @@
 //! The scope inputs API keys and service accounts share (allowed models, endpoints, IP
-//! allow-list, limits), with the API's field names for their messages, so the create forms and
+//! allow-list, regions, limits), with the API's field names for their messages, so the create forms and
 //! the key editor look and behave the same.
 
 use leptos::prelude::*;
@@ -14,6 +14,7 @@ pub struct ScopeInputs {
     /// One per `ENDPOINTS` entry: API name, label, checked.
     pub endpoints: Vec<(&'static str, &'static str, RwSignal<bool>)>,
     pub ip_allowlist: RwSignal<String>,
+    pub regions: RwSignal<String>,
     pub requests_per_minute: RwSignal<String>,
     pub tokens_per_minute: RwSignal<String>,
     pub monthly_budget: RwSignal<String>,
@@ -32,6 +33,7 @@ impl ScopeInputs {
                 })
                 .collect(),
             ip_allowlist: RwSignal::new(initial.ip_allowlist.clone()),
+            regions: RwSignal::new(initial.regions.clone()),
             requests_per_minute: RwSignal::new(initial.requests_per_minute.clone()),
             tokens_per_minute: RwSignal::new(initial.tokens_per_minute.clone()),
             monthly_budget: RwSignal::new(initial.monthly_budget.clone()),
@@ -49,6 +51,7 @@ impl ScopeInputs {
                 .map(|(api, _, _)| (*api).to_owned())
                 .collect(),
             ip_allowlist: self.ip_allowlist.get_untracked(),
+            regions: self.regions.get_untracked(),
             requests_per_minute: self.requests_per_minute.get_untracked(),
             tokens_per_minute: self.tokens_per_minute.get_untracked(),
             monthly_budget: self.monthly_budget.get_untracked(),
@@ -93,6 +96,13 @@ pub fn ScopeFields(
             multiline=true
             hint=ip_hint
             error=form.field("ip_allowlist")
+        />
+        <TextField
+            id=format!("{prefix}-regions")
+            label="Regions"
+            value=inputs.regions
+            hint="Data residency: only deployments in these regions serve the calls (no fallback, cache entry or copy leaves them). Separated by commas. Empty: any region the tenant allows."
+            error=form.field("regions")
         />
         {children.map(|it| it())}
         <fieldset class="field">

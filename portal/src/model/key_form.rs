@@ -52,6 +52,7 @@ impl KeyForm {
             endpoints: scopes.endpoints,
             ip_allowlist: scopes.ip_allowlist,
             limits: scopes.limits,
+            regions: scopes.regions,
             expires_at,
         })
     }
@@ -86,6 +87,7 @@ impl EditKeyForm {
                 models: key.models.join(", "),
                 endpoints: key.endpoints.clone(),
                 ip_allowlist: key.ip_allowlist.join(", "),
+                regions: key.regions.join(", "),
                 requests_per_minute: key
                     .limits
                     .requests_per_minute
@@ -121,6 +123,7 @@ impl EditKeyForm {
             endpoints: changed(scopes.endpoints, &key.endpoints),
             ip_allowlist: changed(scopes.ip_allowlist, &key.ip_allowlist),
             limits: (scopes.limits != key.limits).then_some(scopes.limits),
+            regions: changed(scopes.regions, &key.regions),
             expires_at: None,
         })
     }
@@ -146,6 +149,8 @@ pub struct ScopeText {
     pub endpoints: Vec<String>,
     /// Addresses or CIDR networks; empty means anywhere.
     pub ip_allowlist: String,
+    /// Regions whose deployments may serve the calls; empty means any.
+    pub regions: String,
     pub requests_per_minute: String,
     pub tokens_per_minute: String,
     /// Dollars, e.g. `25` or `12.50`.
@@ -159,6 +164,7 @@ pub struct Scopes {
     pub endpoints: Vec<String>,
     pub ip_allowlist: Vec<String>,
     pub limits: KeyLimitsView,
+    pub regions: Vec<String>,
 }
 
 impl ScopeText {
@@ -185,6 +191,20 @@ impl ScopeText {
         } else if ip_allowlist.len() > 100 {
             errors.add("ip_allowlist", "At most 100 networks.");
         }
+        let regions = lists::split(&self.regions);
+        if let Some(bad) = regions.iter().find(|it| {
+            it.len() > 32
+                || !it
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }) {
+            errors.add(
+                "regions",
+                format!("`{bad}` is not a region name (letters, digits, - or _, like eu-west)."),
+            );
+        } else if regions.len() > 16 {
+            errors.add("regions", "At most 16 regions.");
+        }
         let limits = KeyLimitsView {
             requests_per_minute: positive(
                 &self.requests_per_minute,
@@ -210,6 +230,7 @@ impl ScopeText {
             endpoints,
             ip_allowlist,
             limits,
+            regions,
         }
     }
 }
@@ -323,6 +344,7 @@ mod tests {
                 models: "mock, gpt-4o\nmock".into(),
                 endpoints: vec!["embeddings".into(), "chat.completions".into()],
                 ip_allowlist: "10.0.0.0/8 203.0.113.7".into(),
+                regions: "eu, eu-west eu".into(),
                 requests_per_minute: "60".into(),
                 tokens_per_minute: "100_000".into(),
                 monthly_budget: "$12.50".into(),
@@ -333,6 +355,7 @@ mod tests {
         let request = form.to_request(NOW).unwrap();
         assert_eq!(request.name.as_deref(), Some("ci"));
         assert_eq!(request.models, ["mock", "gpt-4o"]);
+        assert_eq!(request.regions, ["eu", "eu-west"]);
         assert_eq!(
             request.endpoints,
             ["chat.completions", "embeddings"],
@@ -393,6 +416,7 @@ mod tests {
                 tokens_per_minute: None,
                 monthly_budget_micros: Some(12_500_001),
             },
+            regions: Vec::new(),
             status: "active".into(),
             created_at: NOW,
             expires_at: None,

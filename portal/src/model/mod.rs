@@ -15,6 +15,7 @@ pub mod format;
 pub mod key_form;
 pub mod lists;
 pub mod partner_form;
+pub mod route_form;
 pub mod route_split;
 pub mod service_account_form;
 pub mod snippets;

@@ -31,6 +31,7 @@ impl ServiceAccountForm {
             endpoints: scopes.endpoints,
             ip_allowlist: scopes.ip_allowlist,
             limits: scopes.limits,
+            regions: scopes.regions,
         })
     }
 }

@@ -17,6 +17,8 @@ pub struct Abilities {
     pub manage_service_accounts: bool,
     /// Calling models from the API explorer (the server mints its token only for these roles).
     pub call_models: bool,
+    /// Defining the tenant's own model aliases (the tenant's settings).
+    pub manage_routes: bool,
 }
 
 impl Abilities {
@@ -33,6 +35,7 @@ impl Abilities {
                 manage_credentials: true,
                 manage_service_accounts: true,
                 call_models: true,
+                manage_routes: true,
             };
         }
         let Some(role) = role else {
@@ -48,6 +51,7 @@ impl Abilities {
             manage_credentials: matches!(role, Owner | Admin),
             manage_service_accounts: matches!(role, Owner | Admin | Developer),
             call_models: matches!(role, Owner | Admin | Developer),
+            manage_routes: matches!(role, Owner | Admin),
         }
     }
 }
@@ -85,6 +89,8 @@ mod tests {
             [true, false, false, false, false, false, false]
         );
         assert!(!Abilities::of(Some(RoleName::Admin), false).manage_owners);
+        assert!(Abilities::of(Some(RoleName::Admin), false).manage_routes);
+        assert!(!Abilities::of(Some(RoleName::Developer), false).manage_routes);
         assert_eq!(Abilities::of(None, false), Abilities::default());
         assert!(
             Abilities::of(None, true).manage_owners,

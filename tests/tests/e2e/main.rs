@@ -24,6 +24,7 @@ mod partner_domains;
 mod partners;
 mod proxies;
 mod requests;
+mod residency;
 mod routes;
 mod service_accounts;
 mod slow_clients;

@@ -18,6 +18,12 @@ fn ids(tenant: &str, key: Option<&str>) -> Result<(TenantId, Option<ApiKeyId>), 
     Ok((tenant_id(tenant)?, key))
 }
 
+/// A residency restriction as the domain keeps it.
+pub(super) fn regions(raw: &[String]) -> Result<Vec<String>, ApiProblem> {
+    domain::tenant::check_regions(raw)
+        .map_err(|message| management::Error::invalid("regions", message).into())
+}
+
 pub(super) fn networks(field: &str, raw: &[String]) -> Result<Vec<ipnet::IpNet>, ApiProblem> {
     raw.iter()
         .enumerate()
@@ -90,6 +96,7 @@ pub(crate) async fn create_key(
             endpoints: body.endpoints,
             ip_allowlist: networks("ip_allowlist", &body.ip_allowlist)?,
             limits: views::limits_of(&body.limits),
+            regions: regions(&body.regions)?,
         },
         expires_at: body.expires_at,
     };
@@ -149,7 +156,10 @@ pub(crate) async fn update_key(
     let (tenant, key) = ids(&path.0, Some(&path.1))?;
     let key = key.ok_or(management::Error::NotFound("key"))?;
     let body: UpdateKeyRequest = json(&req, payload).await?;
-    let scopes = if body.endpoints.is_some() || body.ip_allowlist.is_some() || body.limits.is_some()
+    let scopes = if body.endpoints.is_some()
+        || body.ip_allowlist.is_some()
+        || body.limits.is_some()
+        || body.regions.is_some()
     {
         let current = state.manager.key(&identity, tenant, key).await?.scopes;
         Some(KeyScopes {
@@ -162,6 +172,10 @@ pub(crate) async fn update_key(
                 .limits
                 .as_ref()
                 .map_or(current.limits, views::limits_of),
+            regions: match &body.regions {
+                Some(raw) => regions(raw)?,
+                None => current.regions,
+            },
         })
     } else {
         None

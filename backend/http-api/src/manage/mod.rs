@@ -371,6 +371,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 get => models::list_models,
             ))
             .service(resource!(
+                "/tenants/{tenant}/residency",
+                refuse = method_not_allowed,
+                get => routes::get_residency,
+                put => routes::put_residency,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/routes",
                 refuse = method_not_allowed,
                 get => routes::list_routes,
@@ -535,6 +541,8 @@ impl Modify for SecuritySchemes {
         routes::list_routes,
         routes::put_route,
         routes::delete_route,
+        routes::get_residency,
+        routes::put_residency,
         explorer::token,
         sso::list_providers,
         sso::start,

@@ -4,7 +4,8 @@
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use api_types::manage::{
-    Problem, ResolvedDeploymentView, RouteDeploymentRequest, RouteRequest, RouteView,
+    Problem, ResidencyRequest, ResidencyView, ResolvedDeploymentView, RouteDeploymentRequest,
+    RouteRequest, RouteView,
 };
 use domain::route::{FlatSource, RouteSpec, RouteTarget, Serves};
 use management::RouteReport;
@@ -89,6 +90,54 @@ pub(crate) async fn delete_route(
         .delete_route(&identity, tenant, &path.1)
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Where the tenant's calls may be served: the regions it keeps them to, and those offered.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/residency", tag = "models",
+    params(("tenant" = uuid::Uuid, Path, description = "Tenant id")),
+    responses(
+        (status = 200, description = "The restriction", body = ResidencyView),
+        (status = 404, description = "No such tenant for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn get_residency(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(&req, &state).await?;
+    let tenant = tenant_id(&path)?;
+    let (regions, available) = state.manager.residency(&identity, tenant).await?;
+    Ok(ok(&ResidencyView { regions, available }))
+}
+
+/// Keep the tenant's calls to deployments in these regions, on every node within a second:
+/// no try, fallback or cached answer comes from a deployment elsewhere, and a model with no
+/// deployment there is refused with `region_not_allowed`. `[]` lifts it.
+#[utoipa::path(put, path = "/api/v1/tenants/{tenant}/residency", tag = "models",
+    params(("tenant" = uuid::Uuid, Path, description = "Tenant id")),
+    request_body = ResidencyRequest,
+    responses(
+        (status = 200, description = "The restriction now", body = ResidencyView),
+        (status = 400, description = "A malformed region, or one no deployment is in", body = Problem),
+        (status = 403, description = "The caller's role does not allow it", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn put_residency(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(&req, &state).await?;
+    let tenant = tenant_id(&path)?;
+    let body: ResidencyRequest = json(&req, payload).await?;
+    let regions = state
+        .manager
+        .set_residency(&identity, tenant, &body.regions)
+        .await?;
+    let (_, available) = state.manager.residency(&identity, tenant).await?;
+    Ok(ok(&ResidencyView { regions, available }))
 }
 
 /// The request as the domain's spec: each entry names a model or a provider, not both.

@@ -113,6 +113,7 @@ pub(crate) async fn create_service_account(
             endpoints: body.endpoints,
             ip_allowlist: networks("ip_allowlist", &body.ip_allowlist)?,
             limits: views::limits_of(&body.limits),
+            regions: super::keys::regions(&body.regions)?,
         },
     };
     let (account, secret) = state

@@ -116,6 +116,7 @@ pub(crate) fn key(key: &ApiKey, now: OffsetDateTime) -> KeyView {
             .map(ToString::to_string)
             .collect(),
         limits: limits(&key.scopes.limits),
+        regions: key.scopes.regions.clone(),
         status: status.to_owned(),
         created_at: key.created_at,
         expires_at: key.expires_at,
@@ -189,6 +190,7 @@ pub(crate) fn service_account(
             .map(ToString::to_string)
             .collect(),
         limits: limits(&account.scopes.limits),
+        regions: account.scopes.regions.clone(),
         status: if account.revoked_at.is_some() {
             "revoked"
         } else {

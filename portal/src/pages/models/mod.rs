@@ -1,7 +1,13 @@
 //! "Models and routes": every model the tenant can call, the deployments behind it, how calls
-//! spread over them, and how each is doing (breaker, latency) on the node that answered.
+//! spread over them, and how each is doing (breaker, latency) on the node that answered; and
+//! the tenant's own aliases, edited in `editor`.
 
-use api_types::manage::{DeploymentView, ModelRouteView};
+pub mod editor;
+pub mod residency;
+
+use api_types::manage::{
+    ByokProviderView, DeploymentView, ModelRouteView, ResidencyView, RouteView,
+};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -9,6 +15,9 @@ use crate::api::endpoints;
 use crate::components::page::{PageHeader, for_tenant};
 use crate::components::status::{Empty, loaded};
 use crate::model::route_split::{breaker_label, shares};
+use crate::state::session::Session;
+use editor::{Editor, OwnAliases, RouteEditor};
+use residency::Residency;
 
 #[component]
 pub fn ModelsPage() -> impl IntoView {
@@ -23,8 +32,53 @@ pub fn ModelsPage() -> impl IntoView {
 
 #[component]
 fn TenantModels(tenant: Uuid) -> impl IntoView {
+    let session = Session::get();
+    let allowed = Memo::new(move |_| session.abilities().manage_routes);
     let models = LocalResource::new(move || endpoints::models(tenant));
+    let routes = LocalResource::new(move || endpoints::routes(tenant));
+    let providers = LocalResource::new(endpoints::providers);
+    let residency = LocalResource::new(move || endpoints::residency(tenant));
+    let editor = Editor::new();
+    let changed = Callback::new(move |()| {
+        routes.refetch();
+        models.refetch();
+    });
+    let residency_changed = Callback::new(move |()| {
+        residency.refetch();
+        models.refetch();
+    });
     view! {
+        {loaded(residency, move |view: ResidencyView| view! {
+            <Residency tenant=tenant view=view allowed=allowed.get_untracked() on_saved=residency_changed />
+        })}
+        {move || {
+            let list = models.get().and_then(Result::ok)?;
+            let first = list
+                .iter()
+                .find(|it| !it.tenant_defined)
+                .map(|it| it.alias.clone())
+                .unwrap_or_default();
+            Some(loaded(routes, move |own: Vec<RouteView>| view! {
+                <OwnAliases
+                    tenant=tenant
+                    routes=own
+                    editor=editor
+                    allowed=allowed.get_untracked()
+                    first_model=first.clone()
+                    on_changed=changed
+                />
+            }))
+        }}
+        <Show when=move || editor.is_open()>
+            {move || {
+                let list = models.get().and_then(Result::ok)?;
+                let own_keys: Vec<ByokProviderView> =
+                    providers.get().and_then(Result::ok).unwrap_or_default();
+                Some(view! {
+                    <RouteEditor tenant=tenant editor=editor models=list providers=own_keys on_saved=changed />
+                })
+            }}
+        </Show>
         <div class="toolbar">
             <button type="button" class="button small" on:click=move |_| models.refetch()>
                 "Refresh"
@@ -71,7 +125,10 @@ fn ModelCard(route: ModelRouteView) -> impl IntoView {
     let heading = route.alias.clone();
     view! {
         <section class="card model-route" aria-labelledby=labelled_by data-model=data_model>
-            <h2 id=id><code>{heading}</code></h2>
+            <h2 id=id>
+                <code>{heading}</code>
+                {route.tenant_defined.then(|| view! { <span class="badge current">"your alias"</span> })}
+            </h2>
             <p class="muted">{summary}</p>
             <div class="table-wrap">
                 <table>
