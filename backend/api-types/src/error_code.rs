@@ -67,6 +67,9 @@ pub enum ErrorCode {
     /// A partner's domain could not be verified: its proof record is missing or wrong, or the
     /// lookup failed (the message says which).
     DomainNotVerified,
+    /// Every deployment of the model is at its requests or tokens per minute ceiling on the
+    /// gateway node that answered; `retry-after` says when one has room again.
+    RateLimited,
 }
 
 impl ErrorCode {
@@ -101,6 +104,7 @@ impl ErrorCode {
             ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::SsoRequired => "sso_required",
             ErrorCode::DomainNotVerified => "domain_not_verified",
+            ErrorCode::RateLimited => "rate_limited",
         }
     }
 }
@@ -138,6 +142,7 @@ mod tests {
         ErrorCode::TooManyRequests,
         ErrorCode::SsoRequired,
         ErrorCode::DomainNotVerified,
+        ErrorCode::RateLimited,
     ];
 
     #[test]
@@ -174,6 +179,7 @@ mod tests {
                 "too_many_requests",
                 "sso_required",
                 "domain_not_verified",
+                "rate_limited",
             ]
         );
         for code in ALL {

@@ -499,6 +499,19 @@ pub struct DeploymentView {
     /// Calls and failures in the breaker's current window, on this node.
     pub window_calls: u32,
     pub window_failures: u32,
+    /// Requests per minute each gateway node may send it (ceilings are per node); absent:
+    /// unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u32>,
+    /// Tokens per minute each gateway node may send it; absent: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<u64>,
+    /// Requests and tokens sent to it in the last minute, on this node; absent when it has no
+    /// ceiling (nothing is counted then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minute_requests: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minute_tokens: Option<u64>,
 }
 
 /// A configured provider a tenant may bring its own key for.

@@ -266,6 +266,25 @@ impl CallRecord {
                 reported,
             );
         }
+        // The tokens of a call count against its deployment's `tpm` when it ends: the upstream's
+        // figures, or a cheap guess from bytes (four a token) where it reported none, since the
+        // tokenizer's count is made later, off the request path.
+        if !self.from_cache
+            && let Some(ceiling) = self.deployment().and_then(|it| it.ceiling.as_ref())
+        {
+            let used = match &finish.tokens {
+                Tokens::None => 0,
+                Tokens::Reported(report) => report.counts.prompt + report.counts.completion,
+                Tokens::Estimate {
+                    prompt_tokens,
+                    completion_text,
+                    ..
+                } => prompt_tokens
+                    .unwrap_or_else(|| tokens_from_body(self.ctx.body_bytes))
+                    .saturating_add(tokens_from_body(completion_text.len())),
+            };
+            ceiling.used(Instant::now(), used);
+        }
         let mut draft = self.draft(finish, latency);
         if self.from_cache && draft.status == UsageStatus::Ok {
             draft.status = UsageStatus::CacheHit;

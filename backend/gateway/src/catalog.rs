@@ -9,6 +9,7 @@ use providers::Provider;
 
 use crate::breaker::{Breaker, BreakerPolicy, BreakerState};
 use crate::cache::CachePolicy;
+use crate::ceiling::Ceiling;
 use crate::routing::{DeploymentStats, Strategy};
 use crate::telemetry::RouteMetrics;
 use crate::{Error, ErrorKind};
@@ -38,6 +39,9 @@ pub struct Deployment {
     /// Live figures the strategies read (latency).
     pub stats: DeploymentStats,
     pub breaker: Breaker,
+    /// Requests and tokens per minute it may take from this node; `None`: unlimited (and
+    /// nothing is counted).
+    pub ceiling: Option<Ceiling>,
     breaker_gauge: metrics::Gauge,
     alias: Arc<str>,
 }
@@ -174,6 +178,7 @@ impl Deployment {
             metrics: RouteMetrics::new(alias, provider_name),
             stats: DeploymentStats::default(),
             breaker: Breaker::new(Some(BreakerPolicy::default())),
+            ceiling: None,
             breaker_gauge: metrics::gauge!(
                 "gateway_deployment_breaker_state",
                 "model" => alias.to_owned(),

@@ -11,6 +11,7 @@ pub mod byok;
 pub mod cache;
 mod call;
 pub mod catalog;
+pub mod ceiling;
 mod chat;
 mod completions;
 mod dispatch;

@@ -3,7 +3,7 @@
 //! that acts on them is `dispatch`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::catalog::{Deployment, Route};
 
@@ -24,15 +24,19 @@ pub enum Strategy {
     LeastLatency,
     /// Lowest `cost` the operator set first; deployments without one last.
     LeastCost,
+    /// Lowest share of its `rpm`/`tpm` ceilings used in the last minute on this node first (a
+    /// deployment without ceilings counts as unused); equal shares in configuration order.
+    UsageAware,
 }
 
 impl Strategy {
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 6] = [
         "priority",
         "weighted",
         "round_robin",
         "least_latency",
         "least_cost",
+        "usage_aware",
     ];
 
     pub fn parse(name: &str) -> Option<Self> {
@@ -42,6 +46,7 @@ impl Strategy {
             "round_robin" => Strategy::RoundRobin,
             "least_latency" => Strategy::LeastLatency,
             "least_cost" => Strategy::LeastCost,
+            "usage_aware" => Strategy::UsageAware,
             _ => return None,
         })
     }
@@ -53,6 +58,7 @@ impl Strategy {
             Strategy::RoundRobin => "round_robin",
             Strategy::LeastLatency => "least_latency",
             Strategy::LeastCost => "least_cost",
+            Strategy::UsageAware => "usage_aware",
         }
     }
 }
@@ -144,6 +150,24 @@ fn order_tier(route: &Route, tier: &mut [usize]) {
         Strategy::Weighted => {
             let weight = |i: usize| deployments.get(i).map_or(0, |it| u64::from(it.weight));
             weighted_shuffle(tier, weight, &mut |below| fastrand::u64(0..below));
+        }
+        Strategy::UsageAware => {
+            let now = Instant::now();
+            // Read once each: other calls move the counts while this one sorts.
+            let mut keyed: smallvec::SmallVec<[(u64, usize); 4]> = tier
+                .iter()
+                .map(|&i| {
+                    let used = deployments
+                        .get(i)
+                        .and_then(|it| it.ceiling.as_ref())
+                        .map_or(0, |it| it.utilisation(now));
+                    (used, i)
+                })
+                .collect();
+            keyed.sort_by_key(|it| it.0);
+            for (slot, (_, i)) in tier.iter_mut().zip(keyed) {
+                *slot = i;
+            }
         }
     }
 }

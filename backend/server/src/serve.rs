@@ -131,6 +131,7 @@ pub fn build_catalog(
             deployment.priority = it.priority;
             deployment.region = it.region.as_deref().map(Into::into);
             deployment.cost_micros = it.cost_micros;
+            deployment.ceiling = gateway::ceiling::Ceiling::new(it.rpm, it.tpm);
             deployments.push(deployment);
         }
         let mut route = Route::new(

@@ -104,6 +104,10 @@ mod tests {
             latency_ms: None,
             window_calls: 0,
             window_failures: 0,
+            rpm: None,
+            tpm: None,
+            minute_requests: None,
+            minute_tokens: None,
         }
     }
 

@@ -30,6 +30,7 @@ mod slow_clients;
 mod sso;
 mod streaming;
 mod tidy;
+mod traffic;
 mod upstream_failures;
 mod upstream_tls;
 mod usage;

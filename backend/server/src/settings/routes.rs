@@ -14,7 +14,7 @@ use super::raw::{RawBreaker, RawDeployment, RawModel, RawProvider};
 use super::{ConfigError, Source};
 
 /// One deployment of a model alias.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeploymentSettings {
     pub name: String,
     pub provider: String,
@@ -24,6 +24,10 @@ pub struct DeploymentSettings {
     pub region: Option<String>,
     /// The operator's cost of a call here, in millionths (least-cost strategy).
     pub cost_micros: Option<u64>,
+    /// Requests per minute this node may send it; `None`: unlimited.
+    pub rpm: Option<u32>,
+    /// Tokens per minute this node may send it; `None`: unlimited.
+    pub tpm: Option<u64>,
 }
 
 /// One public model alias.
@@ -83,6 +87,7 @@ pub(super) fn model_settings(
                     priority: 0,
                     region: None,
                     cost_micros: None,
+                    ..DeploymentSettings::default()
                 }]
             }
             (None, Some(list)) => {
@@ -133,6 +138,21 @@ pub(super) fn model_settings(
                 at,
                 &format!("{key}.deployments"),
                 "every weight is 0: at least one deployment needs a positive weight",
+            ));
+        }
+        if strategy == Strategy::UsageAware
+            && deployments
+                .iter()
+                .all(|it| it.rpm.is_none() && it.tpm.is_none())
+        {
+            let at = model
+                .strategy
+                .as_ref()
+                .map_or(model.alias.span(), Spanned::span);
+            return Err(source.at_span(
+                at,
+                &format!("{key}.strategy"),
+                "`usage_aware` ranks deployments by their ceilings: set `rpm` or `tpm` on at least one deployment",
             ));
         }
         let mut retry = RetryPolicy::once_each(deployments.len());
@@ -329,6 +349,18 @@ fn deployments(
                 Some((value * 1e6).round() as u64)
             }
         };
+        let rpm = raw
+            .rpm
+            .as_ref()
+            .map(|it| bounded(source, it, &format!("{at}.rpm"), 1, i64::from(u32::MAX)))
+            .transpose()?;
+        let tpm = raw
+            .tpm
+            .as_ref()
+            .map(|it| {
+                bounded(source, it, &format!("{at}.tpm"), 1, i64::from(u32::MAX)).map(u64::from)
+            })
+            .transpose()?;
         res.push(DeploymentSettings {
             name,
             provider,
@@ -337,6 +369,8 @@ fn deployments(
             priority,
             region,
             cost_micros,
+            rpm,
+            tpm,
         });
     }
     Ok(res)

@@ -389,7 +389,7 @@ fn bad_routes_are_refused_with_file_line_and_key() {
         ),
         (
             "alias = \"x\"\nstrategy = \"fastest\"\nprovider = \"a\"\n",
-            "sluice.toml:9: `models[0].strategy`: unknown strategy `fastest` (one of: priority, weighted, round_robin, least_latency, least_cost)",
+            "sluice.toml:9: `models[0].strategy`: unknown strategy `fastest` (one of: priority, weighted, round_robin, least_latency, least_cost, usage_aware)",
         ),
         (
             "alias = \"x\"\ndeployments = [{provider = \"a\"}, {provider = \"a\"}]\n",
@@ -440,6 +440,18 @@ fn bad_routes_are_refused_with_file_line_and_key() {
             "sluice.toml:9: `models[0].deployments[0].cost`: must be a number from 0 to 1000000000, not -1.5",
         ),
         (
+            "alias = \"x\"\ndeployments = [{provider = \"a\", rpm = 0}]\n",
+            "sluice.toml:9: `models[0].deployments[0].rpm`: must be between 1 and 4294967295, not 0",
+        ),
+        (
+            "alias = \"x\"\ndeployments = [{provider = \"a\", tpm = -5}]\n",
+            "sluice.toml:9: `models[0].deployments[0].tpm`: must be between 1 and 4294967295, not -5",
+        ),
+        (
+            "alias = \"x\"\nstrategy = \"usage_aware\"\ndeployments = [{provider = \"a\"}, {provider = \"b\"}]\n",
+            "sluice.toml:9: `models[0].strategy`: `usage_aware` ranks deployments by their ceilings: set `rpm` or `tpm` on at least one deployment",
+        ),
+        (
             "[cache]\nmax_bytes = -1\n",
             "sluice.toml:9: invalid value: integer `-1`, expected u64",
         ),
@@ -448,4 +460,24 @@ fn bad_routes_are_refused_with_file_line_and_key() {
         let e = parse(&format!("{TWO_PROVIDERS}[[models]]\n{model}")).unwrap_err();
         assert!(e.contains(expected), "{model}: got {e}");
     }
+}
+
+#[test]
+fn deployments_take_per_minute_ceilings_for_the_usage_aware_strategy() {
+    let settings = parse(&format!(
+        "{TWO_PROVIDERS}[[models]]\nalias = \"gpt\"\nstrategy = \"usage_aware\"\n\n\
+         [[models.deployments]]\nprovider = \"a\"\nrpm = 600\ntpm = 90000\n\n\
+         [[models.deployments]]\nprovider = \"b\"\n"
+    ))
+    .unwrap();
+    let model = &settings.models[0];
+    assert_eq!(model.strategy, gateway::routing::Strategy::UsageAware);
+    assert_eq!(
+        (model.deployments[0].rpm, model.deployments[0].tpm),
+        (Some(600), Some(90_000))
+    );
+    assert_eq!(
+        (model.deployments[1].rpm, model.deployments[1].tpm),
+        (None, None)
+    );
 }
