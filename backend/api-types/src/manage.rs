@@ -830,7 +830,7 @@ pub struct UsageSummaryView {
     #[serde(with = "time::serde::rfc3339")]
     pub to: OffsetDateTime,
     pub bucket_seconds: i64,
-    /// `model` or `key`.
+    /// `model`, `key` or `variant`.
     pub group_by: String,
     pub totals: UsageFiguresView,
     pub series: Vec<UsageBucketView>,
@@ -856,6 +856,10 @@ pub struct UsageRecordView {
     /// Tries that failed before the one this record bills, in order, when the gateway failed
     /// over; empty for a request answered at its first try. They are not billed.
     pub attempts: Vec<UsageAttemptView>,
+    /// The experiment arm that answered, for models that run an experiment (`split`) or label
+    /// their deployments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     pub stream: bool,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,

@@ -68,6 +68,11 @@ pub struct UsageRecord {
     /// a call answered at its first try (records from before failover read back empty too).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<UsageAttempt>,
+    /// The experiment arm that answered (the deployment's `variant`, by default its name) when
+    /// the model runs an experiment (`split`) or labels its deployments; `None` otherwise, and
+    /// for records from before experiments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     pub stream: bool,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,

@@ -12,6 +12,9 @@ use crate::{UsageRecord, UsageStatus};
 pub enum GroupBy {
     Model,
     Key,
+    /// The experiment arm (`UsageRecord::variant`); calls of models without an experiment
+    /// are grouped under the empty key.
+    Variant,
 }
 
 /// Counts and latency of a set of requests.
@@ -111,6 +114,7 @@ pub fn summarize(
         let key = match group_by {
             GroupBy::Model => record.model_alias.clone(),
             GroupBy::Key => record.key_id.to_string(),
+            GroupBy::Variant => record.variant.clone().unwrap_or_default(),
         };
         groups.entry(key).or_default().add(record);
     }
@@ -159,6 +163,7 @@ mod tests {
             provider: "mock".into(),
             upstream_model: model.into(),
             attempts: Vec::new(),
+            variant: None,
             stream: false,
             prompt_tokens: 10,
             completion_tokens: 5,
@@ -229,6 +234,14 @@ mod tests {
         );
         let by_key = summarize(&records, from, to, 3600, GroupBy::Key);
         assert_eq!(by_key.groups[0].0, a.to_string());
+        records[0].variant = Some("canary".into());
+        let by_variant = summarize(&records, from, to, 3600, GroupBy::Variant);
+        let keys: Vec<(&str, u64)> = by_variant
+            .groups
+            .iter()
+            .map(|(key, it)| (key.as_str(), it.requests))
+            .collect();
+        assert_eq!(keys, [("", 20), ("canary", 1)], "no variant: the empty key");
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub struct RequestCtx {
     pub body_bytes: usize,
     /// What the caller's `cache-control` asks of the response cache.
     pub cache: CacheDirective,
+    /// The end user's hash (`routing::end_user_hash`), set once by the endpoint's handler
+    /// through a shared reference, and only for a route whose strategy reads it (`split`):
+    /// other calls neither look at `user` nor hash anything.
+    pub end_user: std::sync::OnceLock<u64>,
 }
 
 impl RequestCtx {
@@ -43,6 +47,16 @@ impl RequestCtx {
             anthropic_beta: None,
             body_bytes: 0,
             cache: CacheDirective::Use,
+            end_user: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Notes who the end user is when `route`'s strategy needs it: `user` is the request's own
+    /// end-user id, if it has one; the API key stands in otherwise.
+    pub(crate) fn identify(&self, route: &Route, user: Option<&str>) {
+        if route.strategy.needs_end_user() {
+            self.end_user
+                .get_or_init(|| crate::routing::end_user_hash(user, self.principal.key.id));
         }
     }
 }
@@ -191,6 +205,7 @@ impl CallRecord {
             || (Arc::from(""), Arc::from("")),
             |it| (it.provider_name.clone(), it.upstream_model.clone()),
         );
+        let variant = self.deployment().and_then(|it| it.variant.clone());
         UsageDraft {
             id: self.id,
             request_id: self.ctx.request_id,
@@ -201,6 +216,7 @@ impl CallRecord {
             provider,
             upstream_model,
             attempts: self.attempts.clone(),
+            variant,
             stream: self.stream,
             tokens: finish.tokens,
             status: finish.status,

@@ -42,6 +42,10 @@ pub struct Deployment {
     /// Requests and tokens per minute it may take from this node; `None`: unlimited (and
     /// nothing is counted).
     pub ceiling: Option<Ceiling>,
+    /// The experiment arm its calls are recorded under (`UsageRecord::variant`): set for the
+    /// deployments of a `split` route (their name by default) and wherever the operator
+    /// labelled one; `None` records nothing, so other calls' records stay as they were.
+    pub variant: Option<Arc<str>>,
     breaker_gauge: metrics::Gauge,
     alias: Arc<str>,
 }
@@ -179,6 +183,7 @@ impl Deployment {
             stats: DeploymentStats::default(),
             breaker: Breaker::new(Some(BreakerPolicy::default())),
             ceiling: None,
+            variant: None,
             breaker_gauge: metrics::gauge!(
                 "gateway_deployment_breaker_state",
                 "model" => alias.to_owned(),

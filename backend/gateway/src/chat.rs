@@ -33,6 +33,7 @@ pub(crate) async fn handle(
     req.validate()?;
     let stream = req.is_stream();
     let (route, mut record) = open(gw, ctx, &req.model, endpoint, stream)?;
+    ctx.identify(route, req.user.as_deref());
     let cached = gw.cache.lookup(ctx, route, endpoint, &req).await;
     if let Some(entry) = &cached.hit {
         record.served_from_cache(&entry.deployment);

@@ -97,7 +97,11 @@ pub(crate) async fn dispatch<'a, T, Fut, L: Ledger>(
 where
     Fut: Future<Output = Result<T, ProviderError>>,
 {
-    let order = routing::order(route, |it| serves(&it.provider));
+    let end_user = route.strategy.needs_end_user().then(|| {
+        *ctx.end_user
+            .get_or_init(|| routing::end_user_hash(None, ctx.principal.key.id))
+    });
+    let order = routing::order(route, end_user, |it| serves(&it.provider));
     if order.is_empty() {
         let error = unsupported();
         record.fail(&error);

@@ -132,6 +132,7 @@ pub fn build_catalog(
             deployment.region = it.region.as_deref().map(Into::into);
             deployment.cost_micros = it.cost_micros;
             deployment.ceiling = gateway::ceiling::Ceiling::new(it.rpm, it.tpm);
+            deployment.variant = it.variant.as_deref().map(Into::into);
             deployments.push(deployment);
         }
         let mut route = Route::new(

@@ -34,7 +34,7 @@ pub fn shares(route: &ModelRouteView) -> Vec<String> {
                 return "fallback".to_owned();
             }
             match route.strategy.as_str() {
-                "weighted" if total_weight > 0 => {
+                "weighted" | "split" if total_weight > 0 => {
                     if it.weight == 0 {
                         "fallback".to_owned()
                     } else {
@@ -138,6 +138,11 @@ mod tests {
             vec![deployment("a", 1, 0), deployment("b", 2, 0)],
         ));
         assert_eq!(split, ["33.3%", "66.7%"]);
+        let split = shares(&route(
+            "split",
+            vec![deployment("a", 90, 0), deployment("b", 10, 0)],
+        ));
+        assert_eq!(split, ["90%", "10%"], "an experiment's arms");
     }
 
     #[test]

@@ -135,3 +135,54 @@ deployments = [
     assert!(big["minute_tokens"].as_u64().unwrap() > 0, "{big}");
     assert!(route["deployments"][0].get("tpm").is_none());
 }
+
+/// A 50/50 experiment: an end user named in `user` always lands on the same arm, a caller
+/// without one is kept on one arm by its key, and each record says which arm answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_keeps_each_end_user_on_one_arm_and_records_the_variant() {
+    let a = MockUpstream::start(any_endpoint).await;
+    let b = MockUpstream::start(any_endpoint).await;
+    let app = app_with(
+        &a,
+        &b,
+        r#"
+[[models]]
+alias = "exp"
+strategy = "split"
+deployments = [
+  { name = "control", provider = "a", model = "m", weight = 50 },
+  { name = "treatment", provider = "b", model = "m", weight = 50, variant = "new-prompt" },
+]
+"#,
+    )
+    .await;
+    let mut arms = std::collections::BTreeMap::new();
+    for user in 0..20 {
+        let body = json!({"model": "exp", "user": format!("user-{user}"), "messages": [{"role": "user", "content": "hi"}]});
+        let first = deployment_of(&app.post("/v1/chat/completions", &body).await);
+        for _ in 0..3 {
+            let again = deployment_of(&app.post("/v1/chat/completions", &body).await);
+            assert_eq!(again, first, "user-{user} stays on its arm");
+        }
+        *arms.entry(first).or_insert(0) += 1;
+    }
+    assert_eq!(arms.len(), 2, "20 users land on both arms: {arms:?}");
+
+    // No `user`: the key decides, streamed or not, and another key may land elsewhere.
+    let first = deployment_of(&app.post("/v1/chat/completions", &ask("exp")).await);
+    for stream in [false, true, false] {
+        let mut body = ask("exp");
+        body["stream"] = json!(stream);
+        let res = app.post("/v1/chat/completions", &body).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(deployment_of(&res), first, "sticky per key");
+    }
+    let records = app.usage(84).await;
+    for record in &records {
+        let expected = match record.provider.as_str() {
+            "a" => "control",
+            _ => "new-prompt",
+        };
+        assert_eq!(record.variant.as_deref(), Some(expected), "{record:?}");
+    }
+}

@@ -224,4 +224,5 @@ pub(super) struct RawDeployment {
     pub(super) cost: Option<Spanned<f64>>,
     pub(super) rpm: Option<Spanned<i64>>,
     pub(super) tpm: Option<Spanned<i64>>,
+    pub(super) variant: Option<Spanned<String>>,
 }

@@ -28,6 +28,9 @@ pub struct DeploymentSettings {
     pub rpm: Option<u32>,
     /// Tokens per minute this node may send it; `None`: unlimited.
     pub tpm: Option<u64>,
+    /// The experiment arm its calls are recorded under: as configured, or the name for a
+    /// deployment of a `split` model; `None` records none.
+    pub variant: Option<String>,
 }
 
 /// One public model alias.
@@ -129,7 +132,9 @@ pub(super) fn model_settings(
                 )
             })?,
         };
-        if strategy == Strategy::Weighted && deployments.iter().all(|it| it.weight == 0) {
+        if matches!(strategy, Strategy::Weighted | Strategy::Split)
+            && deployments.iter().all(|it| it.weight == 0)
+        {
             let at = model
                 .strategy
                 .as_ref()
@@ -154,6 +159,13 @@ pub(super) fn model_settings(
                 &format!("{key}.strategy"),
                 "`usage_aware` ranks deployments by their ceilings: set `rpm` or `tpm` on at least one deployment",
             ));
+        }
+        let mut deployments = deployments;
+        if strategy == Strategy::Split {
+            // Each arm is recorded, under its own label or its name.
+            for it in &mut deployments {
+                it.variant.get_or_insert_with(|| it.name.clone());
+            }
         }
         let mut retry = RetryPolicy::once_each(deployments.len());
         if let Some(n) = &model.max_attempts {
@@ -361,6 +373,20 @@ fn deployments(
                 bounded(source, it, &format!("{at}.tpm"), 1, i64::from(u32::MAX)).map(u64::from)
             })
             .transpose()?;
+        let variant = match &raw.variant {
+            None => None,
+            Some(variant) => {
+                let text = variant.get_ref().trim();
+                if !header_safe(text) {
+                    return Err(source.at(
+                        variant,
+                        &format!("{at}.variant"),
+                        "must be 1 to 100 visible ASCII characters",
+                    ));
+                }
+                Some(text.to_owned())
+            }
+        };
         res.push(DeploymentSettings {
             name,
             provider,
@@ -371,6 +397,7 @@ fn deployments(
             cost_micros,
             rpm,
             tpm,
+            variant,
         });
     }
     Ok(res)

@@ -389,7 +389,7 @@ fn bad_routes_are_refused_with_file_line_and_key() {
         ),
         (
             "alias = \"x\"\nstrategy = \"fastest\"\nprovider = \"a\"\n",
-            "sluice.toml:9: `models[0].strategy`: unknown strategy `fastest` (one of: priority, weighted, round_robin, least_latency, least_cost, usage_aware)",
+            "sluice.toml:9: `models[0].strategy`: unknown strategy `fastest` (one of: priority, weighted, round_robin, least_latency, least_cost, usage_aware, split)",
         ),
         (
             "alias = \"x\"\ndeployments = [{provider = \"a\"}, {provider = \"a\"}]\n",
