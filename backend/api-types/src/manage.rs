@@ -512,6 +512,9 @@ pub struct DeploymentView {
     pub minute_requests: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minute_tokens: Option<u64>,
+    /// A shadow deployment: it never answers callers and gets a copy of each chat call.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
 }
 
 /// A configured provider a tenant may bring its own key for.
@@ -838,6 +841,10 @@ pub struct UsageSummaryView {
     pub groups: Vec<UsageGroupView>,
     /// Set when the window held more records than one summary reads.
     pub truncated: bool,
+    /// Mirrors to shadow deployments in the window: never part of `totals`, `series` or
+    /// `groups`; absent when there were none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<UsageFiguresView>,
 }
 
 /// One data-plane request, as the dashboard lists it.
@@ -868,7 +875,8 @@ pub struct UsageRecordView {
     pub estimated: bool,
     /// `ok`, `error`, `client_closed` (the client went away), `server_closed` (the gateway
     /// cut the call: its shutdown deadline, or a crash it was recovered from) or `cache_hit`
-    /// (answered from the response cache; no upstream was called).
+    /// (answered from the response cache; no upstream was called), or `shadow` (a copy sent to
+    /// a shadow deployment; nobody saw its answer, and it is not the tenant's traffic).
     pub status: String,
     pub http_status: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]

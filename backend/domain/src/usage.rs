@@ -22,6 +22,9 @@ pub enum UsageStatus {
     /// Answered from the gateway's response cache, with the tokens of the answer it kept; no
     /// upstream was called.
     CacheHit,
+    /// A copy of a caller's call sent to a shadow deployment, whose answer nobody saw: kept for
+    /// comparison, never counted as the tenant's requests, tokens or spend.
+    Shadow,
 }
 
 impl UsageStatus {
@@ -32,6 +35,7 @@ impl UsageStatus {
             UsageStatus::ClientClosed => "client_closed",
             UsageStatus::ServerClosed => "server_closed",
             UsageStatus::CacheHit => "cache_hit",
+            UsageStatus::Shadow => "shadow",
         }
     }
 
@@ -43,6 +47,7 @@ impl UsageStatus {
             "client_closed" => Some(UsageStatus::ClientClosed),
             "server_closed" => Some(UsageStatus::ServerClosed),
             "cache_hit" => Some(UsageStatus::CacheHit),
+            "shadow" => Some(UsageStatus::Shadow),
             _ => None,
         }
     }

@@ -45,6 +45,9 @@ pub struct UsageSummary {
     pub totals: UsageFigures,
     pub series: Vec<UsageBucket>,
     pub groups: Vec<(String, UsageFigures)>,
+    /// Mirrors to shadow deployments (`UsageStatus::Shadow`): kept out of the totals, the
+    /// series and the groups, which count only the tenant's own calls.
+    pub shadow: UsageFigures,
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -102,8 +105,13 @@ pub fn summarize(
     let mut series: Vec<Accumulator> = (0..buckets).map(|_| Accumulator::default()).collect();
     let mut totals = Accumulator::default();
     let mut groups: BTreeMap<String, Accumulator> = BTreeMap::new();
+    let mut shadow = Accumulator::default();
     for record in records {
         if record.created_at < from || record.created_at >= to {
+            continue;
+        }
+        if record.status == UsageStatus::Shadow {
+            shadow.add(record);
             continue;
         }
         let offset = (record.created_at - from).whole_seconds() / bucket_seconds;
@@ -138,6 +146,7 @@ pub fn summarize(
             })
             .collect(),
         groups,
+        shadow: shadow.finish(),
     }
 }
 
@@ -242,6 +251,20 @@ mod tests {
             .map(|(key, it)| (key.as_str(), it.requests))
             .collect();
         assert_eq!(keys, [("", 20), ("canary", 1)], "no variant: the empty key");
+        assert_eq!(by_variant.shadow, UsageFigures::default());
+
+        // Mirrors to a shadow deployment are counted apart, never as the tenant's calls.
+        let mut mirror = record(from, "gpt", a, 7, true);
+        mirror.status = UsageStatus::Shadow;
+        mirror.variant = Some("shadow-arm".into());
+        records.push(mirror);
+        let with_shadow = summarize(&records, from, to, 3600, GroupBy::Variant);
+        assert_eq!(with_shadow.totals, by_variant.totals);
+        assert_eq!(with_shadow.series, by_variant.series);
+        assert_eq!(with_shadow.groups, by_variant.groups);
+        assert_eq!(with_shadow.shadow.requests, 1);
+        assert_eq!(with_shadow.shadow.prompt_tokens, 10);
+        assert_eq!(with_shadow.shadow.latency_p50_ms, Some(7));
     }
 
     #[test]

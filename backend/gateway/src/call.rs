@@ -103,6 +103,8 @@ pub(crate) struct CallRecord {
     finished: bool,
     /// Answered from the response cache: recorded as a cache hit.
     from_cache: bool,
+    /// A mirror to a shadow deployment: recorded with status `shadow`, whatever its outcome.
+    shadow: bool,
 }
 
 /// Prompt tokens guessed from the body's size, for calls that ended before anything counted
@@ -139,6 +141,7 @@ impl CallRecord {
             opened: None,
             finished: false,
             from_cache: false,
+            shadow: false,
         }
     }
 
@@ -167,6 +170,11 @@ impl CallRecord {
             self.deployment = index;
         }
         self.from_cache = true;
+    }
+
+    /// The call is a mirror to a shadow deployment, not the caller's.
+    pub(crate) fn mark_shadow(&mut self) {
+        self.shadow = true;
     }
 
     /// The call is about to try the route's deployment `index`.
@@ -304,6 +312,9 @@ impl CallRecord {
         let mut draft = self.draft(finish, latency);
         if self.from_cache && draft.status == UsageStatus::Ok {
             draft.status = UsageStatus::CacheHit;
+        }
+        if self.shadow {
+            draft.status = UsageStatus::Shadow;
         }
         draft.tickets.opened = self.opened.take();
         self.sink.record(draft);

@@ -11,6 +11,7 @@ use crate::breaker::{Breaker, BreakerPolicy, BreakerState};
 use crate::cache::CachePolicy;
 use crate::ceiling::Ceiling;
 use crate::routing::{DeploymentStats, Strategy};
+use crate::shadow::Shadow;
 use crate::telemetry::RouteMetrics;
 use crate::{Error, ErrorKind};
 
@@ -46,6 +47,9 @@ pub struct Deployment {
     /// deployments of a `split` route (their name by default) and wherever the operator
     /// labelled one; `None` records nothing, so other calls' records stay as they were.
     pub variant: Option<Arc<str>>,
+    /// Set for a shadow deployment: it never answers callers (routing leaves it out), and gets
+    /// a mirror of each chat call instead (`shadow::mirror`).
+    pub shadow: Option<Shadow>,
     breaker_gauge: metrics::Gauge,
     alias: Arc<str>,
 }
@@ -155,6 +159,7 @@ impl Route {
         self.deployments
             .iter()
             .enumerate()
+            .filter(|(_, it)| it.shadow.is_none())
             .min_by_key(|(i, it)| (it.priority, *i))
             .map(|(_, it)| it)
     }
@@ -184,6 +189,7 @@ impl Deployment {
             breaker: Breaker::new(Some(BreakerPolicy::default())),
             ceiling: None,
             variant: None,
+            shadow: None,
             breaker_gauge: metrics::gauge!(
                 "gateway_deployment_breaker_state",
                 "model" => alias.to_owned(),

@@ -41,6 +41,7 @@ pub(crate) async fn handle(
         cached.mark(&mut answer.headers);
         return Ok(answer);
     }
+    crate::shadow::mirror(gw, ctx, route, endpoint, &req);
     if stream {
         let (sent, record) = dispatch(ctx, route, record, all, never, |provider, call| {
             provider.chat_stream(&req, call)

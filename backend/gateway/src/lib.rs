@@ -20,6 +20,7 @@ mod error;
 pub mod headers;
 mod messages;
 pub mod routing;
+pub mod shadow;
 mod stream;
 pub mod telemetry;
 pub mod tokens;
@@ -87,6 +88,8 @@ pub struct Gateway {
     usage: accounting::UsageSink,
     store: Arc<dyn Store>,
     cache: cache::ResponseCache,
+    /// Where background work of calls runs (shadow mirrors), so shutdown drains it.
+    tasks: TaskTracker,
 }
 
 impl Gateway {
@@ -126,6 +129,7 @@ impl Gateway {
                 config.shared_cache.clone(),
                 tracker.clone(),
             ),
+            tasks: tracker.clone(),
         }))
     }
 

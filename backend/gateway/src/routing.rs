@@ -169,8 +169,14 @@ pub(crate) fn order(
     end_user: Option<u64>,
     serves: impl Fn(&Deployment) -> bool,
 ) -> Order {
+    // Shadow deployments never answer a caller: they get mirrors instead.
     let mut res: Order = (0..route.deployments.len())
-        .filter(|&i| route.deployments.get(i).is_some_and(&serves))
+        .filter(|&i| {
+            route
+                .deployments
+                .get(i)
+                .is_some_and(|it| it.shadow.is_none() && serves(it))
+        })
         .collect();
     if res.len() < 2 {
         return res;

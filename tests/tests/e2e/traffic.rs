@@ -186,3 +186,146 @@ deployments = [
         assert_eq!(record.variant.as_deref(), Some(expected), "{record:?}");
     }
 }
+
+/// What the shadow upstream does with its next mirrors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ShadowMode {
+    Other,
+    Fails,
+    Hangs,
+}
+
+/// A shadow deployment gets a copy of each chat call (streamed callers' as one non-streamed
+/// call, Messages calls served through chat too) and never changes or slows the caller's
+/// answer, whether it answers otherwise, fails or hangs; its usage is recorded as `shadow`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shadow_gets_a_copy_of_each_call_and_never_touches_the_callers_answer() {
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use domain::UsageStatus;
+    use it::fixtures;
+    use it::harness::eventually;
+    use it::mock_upstream::Reply;
+
+    let a = MockUpstream::start(any_endpoint).await;
+    let mode = Arc::new(Mutex::new(ShadowMode::Other));
+    let shadow_mode = mode.clone();
+    let b = MockUpstream::start(move |_| match *shadow_mode.lock().unwrap() {
+        ShadowMode::Other => Reply::json(
+            r#"{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"SOMETHING ELSE"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#,
+        ),
+        ShadowMode::Fails => Reply::status(500, fixtures::text("openai/error_500.json")),
+        ShadowMode::Hangs => {
+            Reply::json(fixtures::text("openai/chat_ok.json")).delayed(Duration::from_secs(4))
+        }
+    })
+    .await;
+    let app = app_with(
+        &a,
+        &b,
+        r#"
+[[models]]
+alias = "shadowed"
+deployments = [
+  { name = "live", provider = "a", model = "m" },
+  { name = "mirror", provider = "b", model = "candidate", shadow = true },
+]
+"#,
+    )
+    .await;
+    let primary_answer = fixtures::text("openai/chat_ok.json");
+    let body = json!({"model": "shadowed", "user": "u-1", "temperature": 0.5, "messages": [{"role": "user", "content": "compare me"}]});
+
+    // A different answer from the shadow: the caller gets the primary's, byte for byte.
+    let res = app.post("/v1/chat/completions", &body).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(deployment_of(&res), "live");
+    assert_eq!(res.text().await.unwrap(), primary_answer);
+    assert!(eventually(Duration::from_secs(5), || async { b.requests().len() == 1 }).await);
+    let mirrored = b.last().json();
+    assert_eq!(mirrored["model"], "candidate");
+    assert_eq!(mirrored["messages"], body["messages"]);
+    assert_eq!(
+        (&mirrored["user"], &mirrored["temperature"]),
+        (&body["user"], &body["temperature"])
+    );
+
+    // A streamed caller's call is mirrored as one non-streamed call.
+    let mut streamed = body.clone();
+    streamed["stream"] = json!(true);
+    streamed["stream_options"] = json!({"include_usage": true});
+    let (status, transcript) = app.chat_stream(&streamed).await;
+    assert_eq!(status, 200);
+    assert!(transcript.ends_with_done(), "{transcript:?}");
+    assert!(eventually(Duration::from_secs(5), || async { b.requests().len() == 2 }).await);
+    let mirrored = b.last().json();
+    assert!(
+        mirrored.get("stream").is_none() && mirrored.get("stream_options").is_none(),
+        "{mirrored}"
+    );
+
+    // A Messages call served through chat is mirrored too.
+    let res = app
+        .post(
+            "/v1/messages",
+            &json!({"model": "shadowed", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(eventually(Duration::from_secs(5), || async { b.requests().len() == 3 }).await);
+    assert_eq!(b.last().path, "/v1/chat/completions");
+
+    // A failing shadow changes nothing for the caller.
+    *mode.lock().unwrap() = ShadowMode::Fails;
+    let res = app.post("/v1/chat/completions", &body).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), primary_answer);
+
+    // Nor does a hanging one slow it down.
+    *mode.lock().unwrap() = ShadowMode::Hangs;
+    let started = Instant::now();
+    let res = app.post("/v1/chat/completions", &body).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), primary_answer);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Five callers' records, and a shadow record for each finished mirror, told apart.
+    let records = app.usage(9).await;
+    let (shadows, callers): (Vec<_>, Vec<_>) = records
+        .iter()
+        .partition(|it| it.status == UsageStatus::Shadow);
+    assert_eq!(callers.len(), 5, "{callers:?}");
+    assert!(
+        callers
+            .iter()
+            .all(|it| it.provider == "a" && it.variant.is_none())
+    );
+    assert_eq!(
+        shadows.len(),
+        4,
+        "the hanging mirror is still out: {shadows:?}"
+    );
+    for record in &shadows {
+        assert_eq!(
+            (record.provider.as_str(), record.variant.as_deref()),
+            ("b", Some("mirror"))
+        );
+        assert_eq!(record.upstream_model, "candidate");
+        assert!(!record.stream);
+    }
+    assert_eq!(
+        shadows.iter().filter(|it| it.error_code.is_some()).count(),
+        1,
+        "the failed mirror: {shadows:?}"
+    );
+    assert!(
+        shadows
+            .iter()
+            .any(|it| it.prompt_tokens == 3 && it.completion_tokens == 2)
+    );
+}

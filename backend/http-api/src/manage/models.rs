@@ -77,6 +77,7 @@ fn views(gateway: &gateway::Gateway, tenant: TenantId) -> Vec<ModelRouteView> {
                         tpm: it.ceiling.as_ref().and_then(|c| c.tpm),
                         minute_requests: it.ceiling.as_ref().map(|c| c.report(now).requests),
                         minute_tokens: it.ceiling.as_ref().map(|c| c.report(now).tokens),
+                        shadow: it.shadow.is_some(),
                     }
                 })
                 .collect(),

@@ -153,6 +153,7 @@ pub(crate) async fn summary(
             })
             .collect(),
         truncated: report.truncated,
+        shadow: (summary.shadow.requests > 0).then(|| figures(&summary.shadow)),
     }))
 }
 

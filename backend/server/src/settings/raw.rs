@@ -225,4 +225,5 @@ pub(super) struct RawDeployment {
     pub(super) rpm: Option<Spanned<i64>>,
     pub(super) tpm: Option<Spanned<i64>>,
     pub(super) variant: Option<Spanned<String>>,
+    pub(super) shadow: Option<bool>,
 }

@@ -31,6 +31,8 @@ pub struct DeploymentSettings {
     /// The experiment arm its calls are recorded under: as configured, or the name for a
     /// deployment of a `split` model; `None` records none.
     pub variant: Option<String>,
+    /// Never answers callers; gets a copy of each chat call, recorded with status `shadow`.
+    pub shadow: bool,
 }
 
 /// One public model alias.
@@ -160,10 +162,22 @@ pub(super) fn model_settings(
                 "`usage_aware` ranks deployments by their ceilings: set `rpm` or `tpm` on at least one deployment",
             ));
         }
+        if deployments.iter().all(|it| it.shadow) {
+            let at = model
+                .deployments
+                .as_ref()
+                .map_or(model.alias.span(), Spanned::span);
+            return Err(source.at_span(
+                at,
+                &format!("{key}.deployments"),
+                "every deployment is a shadow: at least one must answer callers",
+            ));
+        }
         let mut deployments = deployments;
-        if strategy == Strategy::Split {
-            // Each arm is recorded, under its own label or its name.
-            for it in &mut deployments {
+        for it in &mut deployments {
+            // Each arm of an experiment, and each shadow, is recorded under its own label or
+            // its name.
+            if strategy == Strategy::Split || it.shadow {
                 it.variant.get_or_insert_with(|| it.name.clone());
             }
         }
@@ -398,6 +412,7 @@ fn deployments(
             rpm,
             tpm,
             variant,
+            shadow: raw.shadow.unwrap_or(false),
         });
     }
     Ok(res)

@@ -452,6 +452,18 @@ fn bad_routes_are_refused_with_file_line_and_key() {
             "sluice.toml:9: `models[0].strategy`: `usage_aware` ranks deployments by their ceilings: set `rpm` or `tpm` on at least one deployment",
         ),
         (
+            "alias = \"x\"\nstrategy = \"split\"\ndeployments = [{provider = \"a\", weight = 0}, {provider = \"b\", weight = 0}]\n",
+            "sluice.toml:9: `models[0].deployments`: every weight is 0: at least one deployment needs a positive weight",
+        ),
+        (
+            "alias = \"x\"\ndeployments = [{provider = \"a\", shadow = true}]\n",
+            "sluice.toml:9: `models[0].deployments`: every deployment is a shadow: at least one must answer callers",
+        ),
+        (
+            "alias = \"x\"\ndeployments = [{provider = \"a\", variant = \" \"}]\n",
+            "sluice.toml:9: `models[0].deployments[0].variant`: must be 1 to 100 visible ASCII characters",
+        ),
+        (
             "[cache]\nmax_bytes = -1\n",
             "sluice.toml:9: invalid value: integer `-1`, expected u64",
         ),
@@ -479,5 +491,35 @@ fn deployments_take_per_minute_ceilings_for_the_usage_aware_strategy() {
     assert_eq!(
         (model.deployments[1].rpm, model.deployments[1].tpm),
         (None, None)
+    );
+}
+
+#[test]
+fn experiments_label_their_arms_and_shadows_are_recorded_by_name() {
+    let settings = parse(&format!(
+        "{TWO_PROVIDERS}[[models]]\nalias = \"exp\"\nstrategy = \"split\"\n\
+         deployments = [{{ provider = \"a\", weight = 90 }}, {{ provider = \"b\", weight = 10, variant = \"trial\" }}]\n\n\
+         [[models]]\nalias = \"plain\"\n\
+         deployments = [{{ provider = \"a\" }}, {{ name = \"mirror\", provider = \"b\", shadow = true }}]\n"
+    ))
+    .unwrap();
+    let arms: Vec<Option<&str>> = settings.models[0]
+        .deployments
+        .iter()
+        .map(|it| it.variant.as_deref())
+        .collect();
+    assert_eq!(arms, [Some("a"), Some("trial")]);
+    assert_eq!(
+        settings.models[0].strategy,
+        gateway::routing::Strategy::Split
+    );
+    let plain = &settings.models[1].deployments;
+    assert_eq!(
+        (plain[0].variant.as_deref(), plain[0].shadow),
+        (None, false)
+    );
+    assert_eq!(
+        (plain[1].variant.as_deref(), plain[1].shadow),
+        (Some("mirror"), true)
     );
 }
