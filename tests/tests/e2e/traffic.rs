@@ -37,6 +37,24 @@ fn ask(model: &str) -> Value {
     json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
 }
 
+/// The usage summary at `path` once `ready` holds of it (records are written in the
+/// background), within five seconds.
+async fn summary_when(
+    browser: &crate::manage::Browser,
+    path: &str,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    let mut summary = Value::Null;
+    for _ in 0..100 {
+        summary = browser.get(path).await.1;
+        if ready(&summary) {
+            return summary;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the summary never got there: {summary}");
+}
+
 fn deployment_of(res: &reqwest::Response) -> String {
     res.headers()
         .get("x-upstream-deployment")
@@ -185,6 +203,33 @@ deployments = [
         };
         assert_eq!(record.variant.as_deref(), Some(expected), "{record:?}");
     }
+
+    // The dashboard's breakdown by variant, for a tenant of its own.
+    let (ada, tenant, key) = crate::byok::owner(&app, "ada@example.com").await;
+    for user in 0..6 {
+        let body = json!({"model": "exp", "user": format!("user-{user}"), "messages": [{"role": "user", "content": "hi"}]});
+        assert_eq!(
+            app.post_as(&key, "/v1/chat/completions", &body)
+                .await
+                .status(),
+            200
+        );
+    }
+    let path = format!("/api/v1/tenants/{tenant}/usage/summary?group_by=variant");
+    let summary = summary_when(&ada, &path, |it| it["totals"]["requests"] == 6).await;
+    assert_eq!(summary["group_by"], "variant");
+    let groups = summary["groups"].as_array().unwrap();
+    assert!(
+        groups
+            .iter()
+            .all(|it| it["key"] == "control" || it["key"] == "new-prompt"),
+        "{summary}"
+    );
+    let counted: u64 = groups
+        .iter()
+        .map(|it| it["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 6);
 }
 
 /// What the shadow upstream does with its next mirrors.
@@ -327,5 +372,36 @@ deployments = [
         shadows
             .iter()
             .any(|it| it.prompt_tokens == 3 && it.completion_tokens == 2)
+    );
+
+    // The dashboard counts the tenant's own call only, and shows the mirror apart.
+    *mode.lock().unwrap() = ShadowMode::Other;
+    let (ada, tenant, key) = crate::byok::owner(&app, "ada@example.com").await;
+    assert_eq!(
+        app.post_as(&key, "/v1/chat/completions", &body)
+            .await
+            .status(),
+        200
+    );
+    let path = format!("/api/v1/tenants/{tenant}/usage/summary");
+    let summary = summary_when(&ada, &path, |it| it["shadow"]["requests"] == 1).await;
+    assert_eq!(summary["totals"]["requests"], 1, "{summary}");
+    assert_eq!(
+        summary["totals"]["prompt_tokens"],
+        summary["groups"][0]["prompt_tokens"]
+    );
+    assert_eq!(summary["shadow"]["prompt_tokens"], 3);
+    let (_, records) = ada
+        .get(&format!("/api/v1/tenants/{tenant}/usage/records"))
+        .await;
+    let statuses: Vec<&str> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| it["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.contains(&"shadow") && statuses.contains(&"ok"),
+        "{records}"
     );
 }
