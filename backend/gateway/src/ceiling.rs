@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 const MINUTE_MILLIS: u64 = 60_000;
 
 /// Counts of the current and the previous minute; the sliding estimate of the last 60 seconds
-/// weighs the previous minute by the share of it still inside them (the two-bucket window
-/// Cloudflare and nginx use: within a few percent of an exact log, for three words of memory).
+/// weighs the previous minute by the share of it still inside them (the two-bucket "sliding
+/// window counter": an estimate that assumes the previous minute's calls were spread evenly, for
+/// three words of memory instead of a log of every call).
 #[derive(Debug, Default)]
 struct Window {
     /// Which minute (since the ceiling's epoch) `current` counts.
