@@ -69,6 +69,9 @@ pub enum ErrorCode {
     /// A partner's domain could not be verified: its proof record is missing or wrong, or the
     /// lookup failed (the message says which).
     DomainNotVerified,
+    /// Every deployment of the model is at its requests or tokens per minute ceiling on the
+    /// gateway node that answered; `retry-after` says when one has room again.
+    RateLimited,
 }
 
 impl ErrorCode {
@@ -104,6 +107,7 @@ impl ErrorCode {
             ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::SsoRequired => "sso_required",
             ErrorCode::DomainNotVerified => "domain_not_verified",
+            ErrorCode::RateLimited => "rate_limited",
         }
     }
 }
@@ -142,6 +146,7 @@ mod tests {
         ErrorCode::TooManyRequests,
         ErrorCode::SsoRequired,
         ErrorCode::DomainNotVerified,
+        ErrorCode::RateLimited,
     ];
 
     #[test]
@@ -160,6 +165,7 @@ mod tests {
                 "tenant_suspended",
                 "endpoint_not_allowed",
                 "ip_not_allowed",
+                "region_not_allowed",
                 "model_not_found",
                 "unsupported_endpoint",
                 "not_found",
@@ -178,6 +184,7 @@ mod tests {
                 "too_many_requests",
                 "sso_required",
                 "domain_not_verified",
+                "rate_limited",
             ]
         );
         for code in ALL {

@@ -517,6 +517,22 @@ pub struct DeploymentView {
     /// Calls and failures in the breaker's current window, on this node.
     pub window_calls: u32,
     pub window_failures: u32,
+    /// Requests per minute each gateway node may send it (ceilings are per node); absent:
+    /// unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u32>,
+    /// Tokens per minute each gateway node may send it; absent: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<u64>,
+    /// Requests and tokens sent to it in the last minute, on this node; absent when it has no
+    /// ceiling (nothing is counted then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minute_requests: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minute_tokens: Option<u64>,
+    /// A shadow deployment: it never answers callers and gets a copy of each chat call.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
 }
 
 /// A tenant's own model alias, as written: the deployments it spreads calls over and how.
@@ -983,7 +999,7 @@ pub struct UsageSummaryView {
     #[serde(with = "time::serde::rfc3339")]
     pub to: OffsetDateTime,
     pub bucket_seconds: i64,
-    /// `model` or `key`.
+    /// `model`, `key` or `variant`.
     pub group_by: String,
     pub totals: UsageFiguresView,
     pub series: Vec<UsageBucketView>,
@@ -991,6 +1007,10 @@ pub struct UsageSummaryView {
     pub groups: Vec<UsageGroupView>,
     /// Set when the window held more records than one summary reads.
     pub truncated: bool,
+    /// Mirrors to shadow deployments in the window: never part of `totals`, `series` or
+    /// `groups`; absent when there were none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<UsageFiguresView>,
 }
 
 /// One data-plane request, as the dashboard lists it.
@@ -1009,6 +1029,10 @@ pub struct UsageRecordView {
     /// Tries that failed before the one this record bills, in order, when the gateway failed
     /// over; empty for a request answered at its first try. They are not billed.
     pub attempts: Vec<UsageAttemptView>,
+    /// The experiment arm that answered, for models that run an experiment (`split`) or label
+    /// their deployments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     pub stream: bool,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
@@ -1017,7 +1041,8 @@ pub struct UsageRecordView {
     pub estimated: bool,
     /// `ok`, `error`, `client_closed` (the client went away), `server_closed` (the gateway
     /// cut the call: its shutdown deadline, or a crash it was recovered from) or `cache_hit`
-    /// (answered from the response cache; no upstream was called).
+    /// (answered from the response cache; no upstream was called), or `shadow` (a copy sent to
+    /// a shadow deployment; nobody saw its answer, and it is not the tenant's traffic).
     pub status: String,
     pub http_status: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]

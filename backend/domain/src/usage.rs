@@ -22,6 +22,9 @@ pub enum UsageStatus {
     /// Answered from the gateway's response cache, with the tokens of the answer it kept; no
     /// upstream was called.
     CacheHit,
+    /// A copy of a caller's call sent to a shadow deployment, whose answer nobody saw: kept for
+    /// comparison, never counted as the tenant's requests, tokens or spend.
+    Shadow,
 }
 
 impl UsageStatus {
@@ -32,6 +35,7 @@ impl UsageStatus {
             UsageStatus::ClientClosed => "client_closed",
             UsageStatus::ServerClosed => "server_closed",
             UsageStatus::CacheHit => "cache_hit",
+            UsageStatus::Shadow => "shadow",
         }
     }
 
@@ -43,6 +47,7 @@ impl UsageStatus {
             "client_closed" => Some(UsageStatus::ClientClosed),
             "server_closed" => Some(UsageStatus::ServerClosed),
             "cache_hit" => Some(UsageStatus::CacheHit),
+            "shadow" => Some(UsageStatus::Shadow),
             _ => None,
         }
     }
@@ -68,6 +73,11 @@ pub struct UsageRecord {
     /// a call answered at its first try (records from before failover read back empty too).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<UsageAttempt>,
+    /// The experiment arm that answered (the deployment's `variant`, by default its name) when
+    /// the model runs an experiment (`split`) or labels its deployments; `None` otherwise, and
+    /// for records from before experiments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     pub stream: bool,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,

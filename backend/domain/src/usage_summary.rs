@@ -12,6 +12,9 @@ use crate::{UsageRecord, UsageStatus};
 pub enum GroupBy {
     Model,
     Key,
+    /// The experiment arm (`UsageRecord::variant`); calls of models without an experiment
+    /// are grouped under the empty key.
+    Variant,
 }
 
 /// Counts and latency of a set of requests.
@@ -42,6 +45,9 @@ pub struct UsageSummary {
     pub totals: UsageFigures,
     pub series: Vec<UsageBucket>,
     pub groups: Vec<(String, UsageFigures)>,
+    /// Mirrors to shadow deployments (`UsageStatus::Shadow`): kept out of the totals, the
+    /// series and the groups, which count only the tenant's own calls.
+    pub shadow: UsageFigures,
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -99,8 +105,13 @@ pub fn summarize(
     let mut series: Vec<Accumulator> = (0..buckets).map(|_| Accumulator::default()).collect();
     let mut totals = Accumulator::default();
     let mut groups: BTreeMap<String, Accumulator> = BTreeMap::new();
+    let mut shadow = Accumulator::default();
     for record in records {
         if record.created_at < from || record.created_at >= to {
+            continue;
+        }
+        if record.status == UsageStatus::Shadow {
+            shadow.add(record);
             continue;
         }
         let offset = (record.created_at - from).whole_seconds() / bucket_seconds;
@@ -111,6 +122,7 @@ pub fn summarize(
         let key = match group_by {
             GroupBy::Model => record.model_alias.clone(),
             GroupBy::Key => record.key_id.to_string(),
+            GroupBy::Variant => record.variant.clone().unwrap_or_default(),
         };
         groups.entry(key).or_default().add(record);
     }
@@ -134,6 +146,7 @@ pub fn summarize(
             })
             .collect(),
         groups,
+        shadow: shadow.finish(),
     }
 }
 
@@ -159,6 +172,7 @@ mod tests {
             provider: "mock".into(),
             upstream_model: model.into(),
             attempts: Vec::new(),
+            variant: None,
             stream: false,
             prompt_tokens: 10,
             completion_tokens: 5,
@@ -229,6 +243,28 @@ mod tests {
         );
         let by_key = summarize(&records, from, to, 3600, GroupBy::Key);
         assert_eq!(by_key.groups[0].0, a.to_string());
+        records[0].variant = Some("canary".into());
+        let by_variant = summarize(&records, from, to, 3600, GroupBy::Variant);
+        let keys: Vec<(&str, u64)> = by_variant
+            .groups
+            .iter()
+            .map(|(key, it)| (key.as_str(), it.requests))
+            .collect();
+        assert_eq!(keys, [("", 20), ("canary", 1)], "no variant: the empty key");
+        assert_eq!(by_variant.shadow, UsageFigures::default());
+
+        // Mirrors to a shadow deployment are counted apart, never as the tenant's calls.
+        let mut mirror = record(from, "gpt", a, 7, true);
+        mirror.status = UsageStatus::Shadow;
+        mirror.variant = Some("shadow-arm".into());
+        records.push(mirror);
+        let with_shadow = summarize(&records, from, to, 3600, GroupBy::Variant);
+        assert_eq!(with_shadow.totals, by_variant.totals);
+        assert_eq!(with_shadow.series, by_variant.series);
+        assert_eq!(with_shadow.groups, by_variant.groups);
+        assert_eq!(with_shadow.shadow.requests, 1);
+        assert_eq!(with_shadow.shadow.prompt_tokens, 10);
+        assert_eq!(with_shadow.shadow.latency_p50_ms, Some(7));
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub struct RequestCtx {
     pub body_bytes: usize,
     /// What the caller's `cache-control` asks of the response cache.
     pub cache: CacheDirective,
+    /// The end user's hash (`routing::end_user_hash`), set once by the endpoint's handler
+    /// through a shared reference, and only for a route whose strategy reads it (`split`):
+    /// other calls neither look at `user` nor hash anything.
+    pub end_user: std::sync::OnceLock<u64>,
 }
 
 impl RequestCtx {
@@ -43,6 +47,16 @@ impl RequestCtx {
             anthropic_beta: None,
             body_bytes: 0,
             cache: CacheDirective::Use,
+            end_user: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Notes who the end user is when `route`'s strategy needs it: `user` is the request's own
+    /// end-user id, if it has one; the API key stands in otherwise.
+    pub(crate) fn identify(&self, route: &Route, user: Option<&str>) {
+        if route.strategy.needs_end_user() {
+            self.end_user
+                .get_or_init(|| crate::routing::end_user_hash(user, self.principal.key.id));
         }
     }
 }
@@ -89,6 +103,8 @@ pub(crate) struct CallRecord {
     finished: bool,
     /// Answered from the response cache: recorded as a cache hit.
     from_cache: bool,
+    /// A mirror to a shadow deployment: recorded with status `shadow`, whatever its outcome.
+    shadow: bool,
 }
 
 /// Prompt tokens guessed from the body's size, for calls that ended before anything counted
@@ -125,6 +141,7 @@ impl CallRecord {
             opened: None,
             finished: false,
             from_cache: false,
+            shadow: false,
         }
     }
 
@@ -153,6 +170,11 @@ impl CallRecord {
             self.deployment = index;
         }
         self.from_cache = true;
+    }
+
+    /// The call is a mirror to a shadow deployment, not the caller's.
+    pub(crate) fn mark_shadow(&mut self) {
+        self.shadow = true;
     }
 
     /// The call is about to try the route's deployment `index`.
@@ -191,6 +213,7 @@ impl CallRecord {
             || (Arc::from(""), Arc::from("")),
             |it| (it.provider_name.clone(), it.upstream_model.clone()),
         );
+        let variant = self.deployment().and_then(|it| it.variant.clone());
         UsageDraft {
             id: self.id,
             request_id: self.ctx.request_id,
@@ -201,6 +224,7 @@ impl CallRecord {
             provider,
             upstream_model,
             attempts: self.attempts.clone(),
+            variant,
             stream: self.stream,
             tokens: finish.tokens,
             status: finish.status,
@@ -266,9 +290,31 @@ impl CallRecord {
                 reported,
             );
         }
+        // The tokens of a call count against its deployment's `tpm` when it ends: the upstream's
+        // figures, or a cheap guess from bytes (four a token) where it reported none, since the
+        // tokenizer's count is made later, off the request path.
+        if !self.from_cache
+            && let Some(ceiling) = self.deployment().and_then(|it| it.ceiling.as_ref())
+        {
+            let used = match &finish.tokens {
+                Tokens::None => 0,
+                Tokens::Reported(report) => report.counts.prompt + report.counts.completion,
+                Tokens::Estimate {
+                    prompt_tokens,
+                    completion_text,
+                    ..
+                } => prompt_tokens
+                    .unwrap_or_else(|| tokens_from_body(self.ctx.body_bytes))
+                    .saturating_add(tokens_from_body(completion_text.len())),
+            };
+            ceiling.used(Instant::now(), used);
+        }
         let mut draft = self.draft(finish, latency);
         if self.from_cache && draft.status == UsageStatus::Ok {
             draft.status = UsageStatus::CacheHit;
+        }
+        if self.shadow {
+            draft.status = UsageStatus::Shadow;
         }
         draft.tickets.opened = self.opened.take();
         self.sink.record(draft);

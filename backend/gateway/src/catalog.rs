@@ -9,7 +9,9 @@ use providers::Provider;
 
 use crate::breaker::{Breaker, BreakerPolicy, BreakerState};
 use crate::cache::CachePolicy;
+use crate::ceiling::Ceiling;
 use crate::routing::{DeploymentStats, Strategy};
+use crate::shadow::Shadow;
 use crate::telemetry::RouteMetrics;
 use crate::{Error, ErrorKind};
 
@@ -41,6 +43,16 @@ pub struct Deployment {
     /// Live figures the strategies read (latency).
     pub stats: DeploymentStats,
     pub breaker: Breaker,
+    /// Requests and tokens per minute it may take from this node; `None`: unlimited (and
+    /// nothing is counted).
+    pub ceiling: Option<Ceiling>,
+    /// The experiment arm its calls are recorded under (`UsageRecord::variant`): set for the
+    /// deployments of a `split` route (their name by default) and wherever the operator
+    /// labelled one; `None` records nothing, so other calls' records stay as they were.
+    pub variant: Option<Arc<str>>,
+    /// Set for a shadow deployment: it never answers callers (routing leaves it out), and gets
+    /// a mirror of each chat call instead (`shadow::mirror`).
+    pub shadow: Option<Shadow>,
     /// `None` for a tenant's alias (see `for_tenant`).
     breaker_gauge: Option<metrics::Gauge>,
     alias: Arc<str>,
@@ -156,6 +168,7 @@ impl Route {
         self.deployments
             .iter()
             .enumerate()
+            .filter(|(_, it)| it.shadow.is_none())
             .min_by_key(|(i, it)| (it.priority, *i))
             .map(|(_, it)| it)
     }
@@ -184,6 +197,9 @@ impl Deployment {
             metrics: RouteMetrics::new(alias, provider_name),
             stats: DeploymentStats::default(),
             breaker: Breaker::new(Some(BreakerPolicy::default())),
+            ceiling: None,
+            variant: None,
+            shadow: None,
             breaker_gauge: Some(metrics::gauge!(
                 "gateway_deployment_breaker_state",
                 "model" => alias.to_owned(),
@@ -217,6 +233,9 @@ impl Deployment {
             metrics: RouteMetrics::new(metric_model, provider_name),
             stats: DeploymentStats::default(),
             breaker: Breaker::new(Some(BreakerPolicy::default())),
+            ceiling: None,
+            variant: None,
+            shadow: None,
             breaker_gauge: None,
             alias: metric_model.into(),
         }

@@ -33,6 +33,7 @@ pub(crate) async fn handle(
     req.validate()?;
     let stream = req.is_stream();
     let (route, mut record) = open(gw, ctx, &req.model, endpoint, stream)?;
+    ctx.identify(route, req.user.as_deref());
     let cached = gw.cache.lookup(ctx, route, endpoint, &req).await;
     if let Some(entry) = &cached.hit {
         record.served_from_cache(&entry.deployment);
@@ -40,6 +41,7 @@ pub(crate) async fn handle(
         cached.mark(&mut answer.headers);
         return Ok(answer);
     }
+    crate::shadow::mirror(gw, ctx, route, endpoint, &req);
     if stream {
         let (sent, record) = dispatch(ctx, route, record, all, never, |provider, call| {
             provider.chat_stream(&req, call)

@@ -27,6 +27,7 @@ pub(crate) async fn handle(
     req.validate()?;
     let stream = req.is_stream();
     let (route, record) = open(gw, ctx, &req.model, Endpoint::Completions, stream)?;
+    ctx.identify(route, req.user.as_deref());
     if stream {
         let asked = &req;
         let (sent, record) = dispatch(

@@ -98,7 +98,11 @@ where
     Fut: Future<Output = Result<T, ProviderError>>,
 {
     let principal = &ctx.principal;
-    let order = routing::order(route, |it| {
+    let end_user = route.strategy.needs_end_user().then(|| {
+        *ctx.end_user
+            .get_or_init(|| routing::end_user_hash(None, principal.key.id))
+    });
+    let order = routing::order(route, end_user, |it| {
         serves(&it.provider) && principal.allows_region(it.region.as_deref())
     });
     if order.is_empty() {
@@ -125,6 +129,7 @@ where
     let mut tries: u32 = 0;
     let mut position: usize = 0;
     let mut passed_over: usize = 0;
+    let mut at_ceiling: usize = 0;
     loop {
         let slot = position % order.len();
         let round = u32::try_from(position / order.len()).unwrap_or(u32::MAX);
@@ -137,15 +142,37 @@ where
             record.fail(&error);
             return Err(error);
         };
-        if steer && deployment.breaker.admit(Instant::now()) == Admission::No {
-            passed_over += 1;
-            // Every deployment opened while this call ran: none is left to steer to.
-            if passed_over >= order.len() {
-                steer = false;
+        // A deployment at its per-minute ceiling is passed over like one with an open breaker,
+        // but is not tried when none is left: the call is refused instead.
+        let full = deployment
+            .ceiling
+            .as_ref()
+            .is_some_and(|it| it.is_full(Instant::now()));
+        if full || (steer && deployment.breaker.admit(Instant::now()) == Admission::No) {
+            if full {
+                at_ceiling += 1;
+            } else {
+                passed_over += 1;
+            }
+            if passed_over + at_ceiling >= order.len() {
+                if at_ceiling == 0 || (steer && passed_over > 0) {
+                    // Every deployment left is open or full: the open ones are tried anyway.
+                    steer = false;
+                    passed_over = 0;
+                    at_ceiling = 0;
+                } else {
+                    let error = out_of_capacity(route, &order, tries);
+                    record.fail(&error);
+                    return Err(error);
+                }
             }
             continue;
         }
         passed_over = 0;
+        at_ceiling = 0;
+        if let Some(ceiling) = &deployment.ceiling {
+            ceiling.sent(Instant::now());
+        }
         tries += 1;
         record.trying(index);
         let asked = Instant::now();
@@ -234,6 +261,31 @@ fn give_up(record: impl Ledger, mut error: Error, last: &Deployment, tries: u32)
         .headers
         .set(headers::ATTEMPTS, HeaderText::Number(u64::from(tries)));
     record.fail(&error);
+    error
+}
+
+/// The error of a call every deployment of which is at its ceiling on this node: a 429 that
+/// says when the first of them has room again.
+fn out_of_capacity(route: &Route, order: &routing::Order, tries: u32) -> Error {
+    let now = Instant::now();
+    let wait = order
+        .iter()
+        .filter_map(|&i| route.deployments.get(i)?.ceiling.as_ref())
+        .map(|it| it.wait(now))
+        .min()
+        .unwrap_or(std::time::Duration::from_secs(1));
+    let mut error = Error::new(
+        crate::ErrorKind::RateLimited,
+        format!(
+            "every deployment of the model `{}` is at its requests or tokens per minute ceiling; retry after {} s",
+            route.alias,
+            wait.as_secs().max(1)
+        ),
+    );
+    error.retry_after = Some(wait);
+    error
+        .headers
+        .set(headers::ATTEMPTS, HeaderText::Number(u64::from(tries)));
     error
 }
 

@@ -19,6 +19,7 @@ pub(crate) async fn handle(
 ) -> Result<Answer<Bytes>, Error> {
     req.validate()?;
     let (route, mut record) = open(gw, ctx, &req.model, Endpoint::Embeddings, false)?;
+    ctx.identify(route, req.user.as_deref());
     let cached = gw
         .cache
         .lookup(ctx, route, Endpoint::Embeddings, &req)

@@ -37,6 +37,8 @@ pub enum ErrorKind {
     UnsupportedEndpoint,
     NotFound,
     MethodNotAllowed,
+    /// Every deployment of the model is at its configured per-minute ceiling on this node.
+    RateLimited,
     /// The upstream rejected the caller's input; its status (400, 413, 422...) is kept.
     UpstreamRejected,
     UpstreamRateLimited,
@@ -65,6 +67,7 @@ impl ErrorKind {
             ErrorKind::UnsupportedEndpoint => ErrorCode::UnsupportedEndpoint,
             ErrorKind::NotFound => ErrorCode::NotFound,
             ErrorKind::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            ErrorKind::RateLimited => ErrorCode::RateLimited,
             ErrorKind::UpstreamRateLimited => ErrorCode::UpstreamRateLimited,
             ErrorKind::UpstreamError => ErrorCode::UpstreamError,
             ErrorKind::UpstreamTimeout => ErrorCode::UpstreamTimeout,
@@ -91,6 +94,7 @@ impl ErrorKind {
             | ErrorKind::UnsupportedEndpoint
             | ErrorKind::NotFound
             | ErrorKind::MethodNotAllowed
+            | ErrorKind::RateLimited
             | ErrorKind::UpstreamRejected => ErrorSource::Client,
             ErrorKind::UpstreamRateLimited
             | ErrorKind::UpstreamError
@@ -180,7 +184,7 @@ impl Error {
                 .upstream_status
                 .filter(|it| (400..500).contains(it) && *it != 401 && *it != 403 && *it != 429)
                 .unwrap_or(400),
-            ErrorKind::UpstreamRateLimited => 429,
+            ErrorKind::UpstreamRateLimited | ErrorKind::RateLimited => 429,
             ErrorKind::Internal => 500,
             ErrorKind::UpstreamError | ErrorKind::UpstreamUnavailable => 502,
             ErrorKind::Unavailable => 503,

@@ -11,6 +11,7 @@ pub mod byok;
 pub mod cache;
 mod call;
 pub mod catalog;
+pub mod ceiling;
 mod chat;
 mod completions;
 mod dispatch;
@@ -19,6 +20,7 @@ mod error;
 pub mod headers;
 mod messages;
 pub mod routing;
+pub mod shadow;
 mod stream;
 pub mod telemetry;
 pub mod tenant_routes;
@@ -87,6 +89,8 @@ pub struct Gateway {
     usage: accounting::UsageSink,
     store: Arc<dyn Store>,
     cache: cache::ResponseCache,
+    /// Where background work of calls runs (shadow mirrors), so shutdown drains it.
+    tasks: TaskTracker,
 }
 
 impl Gateway {
@@ -128,6 +132,7 @@ impl Gateway {
                 config.shared_cache.clone(),
                 tracker.clone(),
             ),
+            tasks: tracker.clone(),
         }))
     }
 

@@ -112,6 +112,10 @@ async fn relay(
     chat.validate()?;
     let stream = req.is_stream();
     let (route, record) = chat::open(gw, ctx, &req.model, Endpoint::Messages, stream)?;
+    ctx.identify(
+        route,
+        req.metadata.as_ref().and_then(|it| it.user_id.as_deref()),
+    );
     let (req, asked) = (&req, &chat);
     if stream {
         let (sent, record) = dispatch(

@@ -3,7 +3,7 @@
 //! that acts on them is `dispatch`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::catalog::{Deployment, Route};
 
@@ -24,15 +24,24 @@ pub enum Strategy {
     LeastLatency,
     /// Lowest `cost` the operator set first; deployments without one last.
     LeastCost,
+    /// Lowest share of its `rpm`/`tpm` ceilings used in the last minute on this node first (a
+    /// deployment without ceilings counts as unused); equal shares in configuration order.
+    UsageAware,
+    /// An experiment (A/B test or canary): each end user's first try goes to one deployment,
+    /// chosen by a hash of the route and the end user in proportion to the weights, so the
+    /// same user always lands on the same arm; the others follow in configuration order.
+    Split,
 }
 
 impl Strategy {
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 7] = [
         "priority",
         "weighted",
         "round_robin",
         "least_latency",
         "least_cost",
+        "usage_aware",
+        "split",
     ];
 
     pub fn parse(name: &str) -> Option<Self> {
@@ -42,6 +51,8 @@ impl Strategy {
             "round_robin" => Strategy::RoundRobin,
             "least_latency" => Strategy::LeastLatency,
             "least_cost" => Strategy::LeastCost,
+            "usage_aware" => Strategy::UsageAware,
+            "split" => Strategy::Split,
             _ => return None,
         })
     }
@@ -53,8 +64,70 @@ impl Strategy {
             Strategy::RoundRobin => "round_robin",
             Strategy::LeastLatency => "least_latency",
             Strategy::LeastCost => "least_cost",
+            Strategy::UsageAware => "usage_aware",
+            Strategy::Split => "split",
         }
     }
+
+    /// Whether ordering needs the caller's end user (`RequestCtx::end_user`): endpoints hash
+    /// it only then, so other routes pay nothing for it.
+    pub fn needs_end_user(self) -> bool {
+        self == Strategy::Split
+    }
+}
+
+/// A stable 64-bit hash (FNV-1a, then SplitMix64's finaliser to spread FNV's weak low bits):
+/// the same on every node and every build, so an end user's arm survives restarts and does not
+/// depend on which node answers, unlike std's randomly keyed hasher.
+fn stable_hash(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in *part {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        // A separator, so ("ab", "c") and ("a", "bc") differ.
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// The end user's identity as `split` sees it: the request's own end-user id (`user`, or
+/// Messages' `metadata.user_id`) when it has one, else the API key. The two are kept apart, so
+/// a `user` that happens to equal a key id is still another user.
+pub fn end_user_hash(user: Option<&str>, key: domain::ApiKeyId) -> u64 {
+    match user {
+        Some(user) => stable_hash(&[b"user", user.as_bytes()]),
+        None => stable_hash(&[b"key", key.0.as_bytes()]),
+    }
+}
+
+/// Which of `tier` (deployment indices) an end user's first try goes to: a point of the hash
+/// of the route's alias and the end user, over the tier's weights.
+fn sticky_choice(
+    alias: &str,
+    end_user: u64,
+    tier: &[usize],
+    weight: impl Fn(usize) -> u64,
+) -> Option<usize> {
+    let total: u64 = tier.iter().map(|&i| weight(i)).sum();
+    if total == 0 {
+        return None;
+    }
+    let mut point = stable_hash(&[alias.as_bytes(), &end_user.to_le_bytes()]) % total;
+    for (n, &i) in tier.iter().enumerate() {
+        let w = weight(i);
+        if point < w {
+            return Some(n);
+        }
+        point -= w;
+    }
+    None
 }
 
 /// A deployment's live figures, shared by every call on this node.
@@ -89,10 +162,21 @@ impl DeploymentStats {
 pub(crate) type Order = smallvec::SmallVec<[usize; 4]>;
 
 /// The order in which a call tries `route`'s deployments that `serves` accepts, each once;
-/// the attempt loop cycles through it while tries remain.
-pub(crate) fn order(route: &Route, serves: impl Fn(&Deployment) -> bool) -> Order {
+/// the attempt loop cycles through it while tries remain. `end_user` is the caller's
+/// [`end_user_hash`], which only `split` reads.
+pub(crate) fn order(
+    route: &Route,
+    end_user: Option<u64>,
+    serves: impl Fn(&Deployment) -> bool,
+) -> Order {
+    // Shadow deployments never answer a caller: they get mirrors instead.
     let mut res: Order = (0..route.deployments.len())
-        .filter(|&i| route.deployments.get(i).is_some_and(&serves))
+        .filter(|&i| {
+            route
+                .deployments
+                .get(i)
+                .is_some_and(|it| it.shadow.is_none() && serves(it))
+        })
         .collect();
     if res.len() < 2 {
         return res;
@@ -108,14 +192,14 @@ pub(crate) fn order(route: &Route, serves: impl Fn(&Deployment) -> bool) -> Orde
             .iter()
             .position(|i| priority(i) != tier)
             .map_or(res.len(), |n| start + n);
-        order_tier(route, &mut res[start..end]);
+        order_tier(route, end_user, &mut res[start..end]);
         start = end;
     }
     res
 }
 
 /// Orders the deployments of one priority by the route's strategy.
-fn order_tier(route: &Route, tier: &mut [usize]) {
+fn order_tier(route: &Route, end_user: Option<u64>, tier: &mut [usize]) {
     if tier.len() < 2 {
         return;
     }
@@ -144,6 +228,33 @@ fn order_tier(route: &Route, tier: &mut [usize]) {
         Strategy::Weighted => {
             let weight = |i: usize| deployments.get(i).map_or(0, |it| u64::from(it.weight));
             weighted_shuffle(tier, weight, &mut |below| fastrand::u64(0..below));
+        }
+        Strategy::Split => {
+            let weight = |i: usize| deployments.get(i).map_or(0, |it| u64::from(it.weight));
+            // Without an end user (a caller of no endpoint that names one) the split is still
+            // kept, just not sticky.
+            let end_user = end_user.unwrap_or_else(|| fastrand::u64(..));
+            if let Some(first) = sticky_choice(&route.alias, end_user, tier, weight) {
+                tier[..=first].rotate_right(1);
+            }
+        }
+        Strategy::UsageAware => {
+            let now = Instant::now();
+            // Read once each: other calls move the counts while this one sorts.
+            let mut keyed: smallvec::SmallVec<[(u64, usize); 4]> = tier
+                .iter()
+                .map(|&i| {
+                    let used = deployments
+                        .get(i)
+                        .and_then(|it| it.ceiling.as_ref())
+                        .map_or(0, |it| it.utilisation(now));
+                    (used, i)
+                })
+                .collect();
+            keyed.sort_by_key(|it| it.0);
+            for (slot, (_, i)) in tier.iter_mut().zip(keyed) {
+                *slot = i;
+            }
         }
     }
 }
@@ -212,6 +323,49 @@ mod tests {
         assert_eq!(firsts[2], 0);
         let share = f64::from(firsts[0]) / 4000.0;
         assert!((0.7..0.8).contains(&share), "{firsts:?}");
+    }
+
+    const PINNED: u64 = 248_441_471_262_254_366;
+
+    /// Over 10,000 end users, each arm's share of first tries is within two points of its
+    /// weight, and a user's arm never changes.
+    #[test]
+    fn a_split_spreads_end_users_by_weight_and_keeps_each_on_one_arm() {
+        for weights in [&[90_u64, 10][..], &[50, 30, 20][..]] {
+            let tier: Vec<usize> = (0..weights.len()).collect();
+            let mut firsts = vec![0_u32; weights.len()];
+            for n in 0..10_000 {
+                let user = end_user_hash(Some(&format!("user-{n}")), domain::ApiKeyId::new());
+                let first = sticky_choice("gpt", user, &tier, |i| weights[i]).unwrap();
+                assert_eq!(
+                    sticky_choice("gpt", user, &tier, |i| weights[i]),
+                    Some(first),
+                    "sticky"
+                );
+                firsts[first] += 1;
+            }
+            let total: u64 = weights.iter().sum();
+            for (arm, &count) in firsts.iter().enumerate() {
+                let share = f64::from(count) / 10_000.0;
+                #[expect(clippy::cast_precision_loss, reason = "small test numbers")]
+                let target = weights[arm] as f64 / total as f64;
+                assert!(
+                    (share - target).abs() <= 0.02,
+                    "{weights:?}: arm {arm} got {share}"
+                );
+            }
+        }
+        // Without `user`, the key decides; a `user` equal to a key's id is another user.
+        let key = domain::ApiKeyId::new();
+        assert_eq!(end_user_hash(None, key), end_user_hash(None, key));
+        assert_ne!(
+            end_user_hash(None, key),
+            end_user_hash(Some(&key.to_string()), key)
+        );
+        assert_eq!(sticky_choice("gpt", 1, &[0, 1], |_| 0), None);
+        // Pinned: arms must not move when this code is rebuilt or runs on another node.
+        assert_eq!(stable_hash(&[b"a", b"bc"]), PINNED);
+        assert_ne!(stable_hash(&[b"ab", b"c"]), stable_hash(&[b"a", b"bc"]));
     }
 
     #[test]

@@ -238,6 +238,12 @@ mod tests {
                 "rate_limit_error",
                 "upstream_rate_limited",
             ),
+            (
+                ErrorKind::RateLimited,
+                429,
+                "rate_limit_error",
+                "rate_limited",
+            ),
             (ErrorKind::UpstreamError, 502, "api_error", "upstream_error"),
             (
                 ErrorKind::UpstreamTimeout,

@@ -56,7 +56,8 @@ pub struct SummaryRequest {
 }
 
 impl Manager {
-    /// Requests, errors, tokens and latency over a window, per bucket and per model or key.
+    /// Requests, errors, tokens and latency over a window, per bucket and per model, key or
+    /// experiment arm.
     ///
     /// # Errors
     /// Missing permission; a window that is empty, reversed, longer than 31 days, or cut into
@@ -97,7 +98,7 @@ impl Manager {
         let truncated = records.len() >= usize::try_from(MAX_RECORDS).unwrap_or(usize::MAX);
         let labels = match request.group_by {
             GroupBy::Key => self.key_labels(tenant, &records).await?,
-            GroupBy::Model => KeyLabels::default(),
+            GroupBy::Model | GroupBy::Variant => KeyLabels::default(),
         };
         Ok(UsageReport {
             summary: summarize(

@@ -161,6 +161,11 @@ pub fn build_catalog(
             deployment.priority = it.priority;
             deployment.region = it.region.as_deref().map(Into::into);
             deployment.cost_micros = it.cost_micros;
+            deployment.ceiling = gateway::ceiling::Ceiling::new(it.rpm, it.tpm);
+            deployment.variant = it.variant.as_deref().map(Into::into);
+            if it.shadow {
+                deployment.shadow = Some(gateway::shadow::Shadow::new(&model.alias, &it.name));
+            }
             deployments.push(deployment);
         }
         let mut route = Route::new(

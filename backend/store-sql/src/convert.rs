@@ -156,6 +156,7 @@ pub fn usage_from_row(row: &impl SqlRow) -> Result<UsageRecord, Error> {
             .map(|it| serde_json::from_str(&it).map_err(|_| corrupt("attempts")))
             .transpose()?
             .unwrap_or_default(),
+        variant: row.opt_text("variant")?,
         stream: row.flag("stream")?,
         prompt_tokens: count(row, "prompt_tokens")?,
         completion_tokens: count(row, "completion_tokens")?,

@@ -112,6 +112,7 @@ pub fn usage(tenant: TenantId, key: ApiKeyId, created_at: OffsetDateTime) -> Usa
         provider: "openai".into(),
         upstream_model: "gpt-4o-mini".into(),
         attempts: Vec::new(),
+        variant: None,
         stream: true,
         prompt_tokens: 1_000_000_000_000,
         completion_tokens: 20,
@@ -315,6 +316,7 @@ pub async fn usage_round_trips_and_is_idempotent(store: &impl Store) {
     second.status = UsageStatus::ClientClosed;
     second.error_code = Some("upstream_timeout".into());
     second.http_status = 504;
+    second.variant = Some("canary \"b\" ünï".into());
     let records = vec![first.clone(), second.clone()];
     assert_eq!(store.insert_usage(&records).await.unwrap(), 2);
     // Replaying the same batch (as after a spill) inserts nothing new.

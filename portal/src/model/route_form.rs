@@ -250,6 +250,11 @@ impl RouteForm {
                     latency_ms: None,
                     window_calls: 0,
                     window_failures: 0,
+                    rpm: None,
+                    tpm: None,
+                    minute_requests: None,
+                    minute_tokens: None,
+                    shadow: false,
                 })
                 .collect(),
         };

@@ -7,13 +7,19 @@ use api_types::manage::{DeploymentView, ModelRouteView};
 /// deployments of the lowest priority split the calls by the strategy; the others are
 /// fallbacks. Breakers are not counted: an open one passes its share to the others.
 pub fn shares(route: &ModelRouteView) -> Vec<String> {
-    let Some(first) = route.deployments.iter().map(|it| it.priority).min() else {
+    let Some(first) = route
+        .deployments
+        .iter()
+        .filter(|it| !it.shadow)
+        .map(|it| it.priority)
+        .min()
+    else {
         return Vec::new();
     };
     let tier: Vec<&DeploymentView> = route
         .deployments
         .iter()
-        .filter(|it| it.priority == first)
+        .filter(|it| it.priority == first && !it.shadow)
         .collect();
     let total_weight: u64 = tier.iter().map(|it| u64::from(it.weight)).sum();
     // Least cost: the cheapest of the first priority (the first listed, among equals).
@@ -30,11 +36,14 @@ pub fn shares(route: &ModelRouteView) -> Vec<String> {
         .deployments
         .iter()
         .map(|it| {
+            if it.shadow {
+                return "shadow copy".to_owned();
+            }
             if it.priority != first {
                 return "fallback".to_owned();
             }
             match route.strategy.as_str() {
-                "weighted" if total_weight > 0 => {
+                "weighted" | "split" if total_weight > 0 => {
                     if it.weight == 0 {
                         "fallback".to_owned()
                     } else {
@@ -104,6 +113,11 @@ mod tests {
             latency_ms: None,
             window_calls: 0,
             window_failures: 0,
+            rpm: None,
+            tpm: None,
+            minute_requests: None,
+            minute_tokens: None,
+            shadow: false,
         }
     }
 
@@ -135,6 +149,22 @@ mod tests {
             vec![deployment("a", 1, 0), deployment("b", 2, 0)],
         ));
         assert_eq!(split, ["33.3%", "66.7%"]);
+        let split = shares(&route(
+            "split",
+            vec![deployment("a", 90, 0), deployment("b", 10, 0)],
+        ));
+        assert_eq!(split, ["90%", "10%"], "an experiment's arms");
+        let mut mirror = deployment("c", 5, 0);
+        mirror.shadow = true;
+        let split = shares(&route(
+            "split",
+            vec![deployment("a", 90, 0), mirror, deployment("b", 10, 0)],
+        ));
+        assert_eq!(
+            split,
+            ["90%", "shadow copy", "10%"],
+            "a shadow takes no share"
+        );
     }
 
     #[test]

@@ -54,6 +54,28 @@ pub fn count(value: u64) -> String {
     out
 }
 
+/// What the dashboard says of the window's mirrors to shadow deployments, which the totals,
+/// charts and breakdown leave out; `None` without any.
+pub fn shadow_note(summary: &UsageSummaryView) -> Option<String> {
+    let shadow = summary.shadow.as_ref().filter(|it| it.requests > 0)?;
+    let mut res = format!(
+        "Shadow traffic, not counted above: {} {}, {} tokens, error rate {}",
+        count(shadow.requests),
+        if shadow.requests == 1 {
+            "mirror"
+        } else {
+            "mirrors"
+        },
+        count(tokens(shadow)),
+        rate_text(error_rate(shadow)),
+    );
+    if let Some(p50) = shadow.latency_p50_ms {
+        res.push_str(&format!(", p50 {}", latency_text(Some(p50))));
+    }
+    res.push('.');
+    Some(res)
+}
+
 /// Errors as a percentage of requests; `None` without requests.
 pub fn error_rate(figures: &UsageFiguresView) -> Option<f64> {
     (figures.requests > 0).then(|| figures.errors as f64 / figures.requests as f64 * 100.0)
@@ -243,7 +265,21 @@ mod tests {
                 },
             ],
             truncated: false,
+            shadow: None,
         }
+    }
+
+    #[test]
+    fn shadow_traffic_is_told_apart_from_the_totals() {
+        let mut summary = summary();
+        assert_eq!(shadow_note(&summary), None);
+        summary.shadow = Some(figures(2, 1, Some(1500)));
+        assert_eq!(
+            shadow_note(&summary).as_deref(),
+            Some(
+                "Shadow traffic, not counted above: 2 mirrors, 30 tokens, error rate 50%, p50 1.5 s."
+            )
+        );
     }
 
     #[test]

@@ -79,16 +79,19 @@ pub enum Grouping {
     #[default]
     Model,
     Key,
+    /// The experiment arm (a `split` model's deployments, or labelled ones).
+    Variant,
 }
 
 impl Grouping {
-    pub const ALL: [Grouping; 2] = [Grouping::Model, Grouping::Key];
+    pub const ALL: [Grouping; 3] = [Grouping::Model, Grouping::Key, Grouping::Variant];
 
     /// The API's `group_by`.
     pub fn as_str(self) -> &'static str {
         match self {
             Grouping::Model => "model",
             Grouping::Key => "key",
+            Grouping::Variant => "variant",
         }
     }
 
@@ -96,6 +99,7 @@ impl Grouping {
         match self {
             Grouping::Model => "By model",
             Grouping::Key => "By key",
+            Grouping::Variant => "By variant",
         }
     }
 
@@ -104,6 +108,7 @@ impl Grouping {
         match self {
             Grouping::Model => "Model",
             Grouping::Key => "Key",
+            Grouping::Variant => "Variant",
         }
     }
 }
@@ -139,6 +144,22 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+
+    #[test]
+    fn groupings_name_the_apis_group_by_and_their_column() {
+        let shown: Vec<(&str, &str, &str)> = Grouping::ALL
+            .iter()
+            .map(|it| (it.as_str(), it.label(), it.column()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("model", "By model", "Model"),
+                ("key", "By key", "Key"),
+                ("variant", "By variant", "Variant"),
+            ]
+        );
+    }
 
     #[test]
     fn windows_end_with_the_current_bucket() {

@@ -32,6 +32,7 @@ mod sso;
 mod streaming;
 mod tenant_routes;
 mod tidy;
+mod traffic;
 mod upstream_failures;
 mod upstream_tls;
 mod usage;

@@ -22,6 +22,14 @@ deployments = [
 ]
 
 [[models]]
+alias = "mirrored"
+breaker = { enabled = false }
+deployments = [
+  { name = "east", provider = "primary", model = "gpt-4o-mini", region = "eu" },
+  { name = "copy", provider = "backup", model = "candidate", region = "us", shadow = true },
+]
+
+[[models]]
 alias = "kept"
 breaker = { enabled = false }
 cache = { ttl_secs = 300 }
@@ -108,6 +116,17 @@ async fn a_tenant_kept_to_a_region_never_falls_over_or_is_answered_from_elsewher
     // The route's two tries both went to the eu deployment.
     assert_eq!(routing_headers(&res), ("east".into(), "2".into()));
     assert_eq!(w.backup.requests().len(), before, "nothing reached the us");
+
+    // Nor does a shadow copy: the us candidate never sees this tenant's calls.
+    *w.fault.lock().unwrap() = Fault::Ok;
+    let res = w
+        .app
+        .post_as(&key, "/v1/chat/completions", &hello("mirrored"))
+        .await;
+    assert_eq!(routing_headers(&res).0, "east");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(w.backup.requests().len(), before, "no copy reached the us");
+    *w.fault.lock().unwrap() = Fault::Status500;
 
     // Another tenant's calls still fall over.
     let (_, _, other) = crate::byok::owner_of(&w.app, "eve@example.com", "Eve Inc").await;

@@ -9,9 +9,11 @@
 //! version, and readers keep decoding the older ones.
 //!
 //! Versions: [`VERSION_PLAIN`] is a [`Line`] alone; [`VERSION_ATTEMPTS`] is a [`Line`] followed
-//! by the call's failed tries. A call answered at its first try (nearly all) is still written
+//! by the call's failed tries; [`VERSION_VARIANT`] is a [`Line`], the failed tries (perhaps
+//! none) and the experiment arm. A call answered at its first try (nearly all) is still written
 //! as [`VERSION_PLAIN`]: the same bytes as before failover existed, so a build from before it
-//! still reads them, and the request path pays nothing for the tries it did not make.
+//! still reads them, and the request path pays nothing for the tries it did not make. Likewise
+//! only a call of a route that runs an experiment is written as [`VERSION_VARIANT`].
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -35,6 +37,9 @@ const VERSION_PLAIN: u8 = 1;
 /// An entry of a call that failed over: a [`Line`], then its failed tries as a sequence of
 /// [`LineAttempt`]s.
 const VERSION_ATTEMPTS: u8 = 2;
+/// An entry of a call recorded with an experiment arm: a [`Line`], its failed tries as a
+/// sequence of [`LineAttempt`]s (empty when it failed over from none), then the arm as a string.
+const VERSION_VARIANT: u8 = 3;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Line<'a> {
@@ -180,7 +185,11 @@ impl<'a> Line<'a> {
         }
     }
 
-    fn into_draft(self, attempts: Vec<LineAttempt<'_>>) -> Option<UsageDraft> {
+    fn into_draft(
+        self,
+        attempts: Vec<LineAttempt<'_>>,
+        variant: Option<&str>,
+    ) -> Option<UsageDraft> {
         let tokens = match self.tokens {
             LineTokens::None => Tokens::None,
             LineTokens::Reported {
@@ -229,6 +238,7 @@ impl<'a> Line<'a> {
                 .into_iter()
                 .map(LineAttempt::into_attempt)
                 .collect(),
+            variant: variant.map(Arc::from),
             stream: self.stream,
             tokens,
             status: UsageStatus::from_stored(&self.status)?,
@@ -261,14 +271,17 @@ pub(super) fn with_entry<R>(
         let mut bytes = std::mem::take(&mut *buffer);
         bytes.clear();
         let failed_over = !draft.attempts.is_empty();
-        bytes.push(if failed_over {
-            VERSION_ATTEMPTS
-        } else {
-            VERSION_PLAIN
+        bytes.push(match (&draft.variant, failed_over) {
+            (Some(_), _) => VERSION_VARIANT,
+            (None, true) => VERSION_ATTEMPTS,
+            (None, false) => VERSION_PLAIN,
         });
         let mut bytes = postcard::to_extend(&Line::of(draft, provisional), bytes).ok()?;
-        if failed_over {
+        if failed_over || draft.variant.is_some() {
             bytes = postcard::to_extend(&WrittenAttempts(&draft.attempts), bytes).ok()?;
+        }
+        if let Some(variant) = draft.variant.as_deref() {
+            bytes = postcard::to_extend(variant, bytes).ok()?;
         }
         let result = write(&bytes);
         if bytes.capacity() <= KEEP_BYTES {
@@ -281,17 +294,19 @@ pub(super) fn with_entry<R>(
 /// Decodes one entry of any version this build knows.
 fn decode(bytes: &[u8]) -> Option<(UsageDraft, bool)> {
     let (&version, rest) = bytes.split_first()?;
-    if !matches!(version, VERSION_PLAIN | VERSION_ATTEMPTS) {
-        return None;
-    }
     let (line, rest): (Line<'_>, _) = postcard::take_from_bytes(rest).ok()?;
-    let attempts: Vec<LineAttempt<'_>> = if version == VERSION_ATTEMPTS {
-        postcard::from_bytes(rest).ok()?
-    } else {
-        Vec::new()
+    let (attempts, variant): (Vec<LineAttempt<'_>>, Option<&str>) = match version {
+        VERSION_PLAIN => (Vec::new(), None),
+        VERSION_ATTEMPTS => (postcard::from_bytes(rest).ok()?, None),
+        VERSION_VARIANT => {
+            let (attempts, rest) = postcard::take_from_bytes(rest).ok()?;
+            (attempts, Some(postcard::from_bytes(rest).ok()?))
+        }
+        _ => return None,
     };
     let provisional = line.provisional;
-    line.into_draft(attempts).map(|draft| (draft, provisional))
+    line.into_draft(attempts, variant)
+        .map(|draft| (draft, provisional))
 }
 
 /// The drafts the leftover segments hold, one per call: its final entry where there is one,
@@ -440,6 +455,28 @@ mod tests {
             decode(&bytes[..bytes.len() - 1]).is_none(),
             "an entry cut in its failed tries"
         );
+    }
+
+    #[test]
+    fn a_draft_with_a_variant_reads_back_whole_and_others_keep_their_old_bytes() {
+        let mut original = fixed_draft();
+        original.variant = Some("canary ünï".into());
+        let bytes = entry_of(&original, false);
+        assert_eq!(bytes[0], VERSION_VARIANT);
+        let (back, _) = decode(&bytes).unwrap();
+        assert_eq!(format!("{back:?}"), format!("{original:?}"));
+        assert!(decode(&bytes[..bytes.len() - 1]).is_none(), "a cut arm");
+        original.attempts = vec![Attempt {
+            deployment: "a".into(),
+            http_status: 502,
+            error_code: Cow::Borrowed("upstream_error"),
+            latency: Duration::from_millis(3),
+        }];
+        let (back, _) = decode(&entry_of(&original, true)).unwrap();
+        assert_eq!(format!("{back:?}"), format!("{original:?}"));
+        original.variant = None;
+        assert_eq!(entry_of(&original, true)[0], VERSION_ATTEMPTS);
+        assert_eq!(entry_of(&fixed_draft(), false), VERSION_1_ENTRY);
     }
 
     #[test]

@@ -99,6 +99,8 @@ pub struct UsageDraft {
     pub upstream_model: Arc<str>,
     /// Tries that failed before the one recorded here; only that one is billed.
     pub attempts: Vec<crate::call::Attempt>,
+    /// The experiment arm of the deployment recorded here, if its route runs one.
+    pub variant: Option<Arc<str>>,
     pub stream: bool,
     pub tokens: Tokens,
     pub status: UsageStatus,
@@ -157,6 +159,7 @@ impl UsageDraft {
                     latency_ms: millis(it.latency),
                 })
                 .collect(),
+            variant: self.variant.as_deref().map(str::to_owned),
             stream: self.stream,
             prompt_tokens: 0,
             completion_tokens: 0,
@@ -674,6 +677,7 @@ mod tests {
             provider: "p".into(),
             upstream_model: "u".into(),
             attempts: Vec::new(),
+            variant: None,
             stream: false,
             tokens: Tokens::Reported(UsageReport {
                 counts: domain::llm::TokenCounts {

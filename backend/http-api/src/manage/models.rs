@@ -83,6 +83,11 @@ fn views(gateway: &gateway::Gateway, tenant: TenantId) -> Vec<ModelRouteView> {
                         latency_ms: (!ttfb.is_zero()).then_some(ttfb.as_secs_f64() * 1000.0),
                         window_calls: report.calls,
                         window_failures: report.failures,
+                        rpm: it.ceiling.as_ref().and_then(|c| c.rpm),
+                        tpm: it.ceiling.as_ref().and_then(|c| c.tpm),
+                        minute_requests: it.ceiling.as_ref().map(|c| c.report(now).requests),
+                        minute_tokens: it.ceiling.as_ref().map(|c| c.report(now).tokens),
+                        shadow: it.shadow.is_some(),
                     }
                 })
                 .collect(),

@@ -33,7 +33,8 @@ pub(crate) struct SummaryQuery {
     /// days).
     #[param(minimum = 60, maximum = 2_678_400)]
     bucket_seconds: Option<i64>,
-    /// `model` (default) or `key`.
+    /// `model` (default), `key`, or `variant` (the experiment arm of models that run one;
+    /// other calls are grouped under the empty key).
     group_by: Option<String>,
 }
 
@@ -66,7 +67,8 @@ fn figures(figures: &UsageFigures) -> UsageFiguresView {
     }
 }
 
-/// Usage over a window: totals, a time series and a breakdown by model or key.
+/// Usage over a window: totals, a time series and a breakdown by model, key or experiment
+/// arm (variant).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/usage/summary", tag = "usage",
     params(("tenant" = uuid::Uuid, Path, description = "Tenant id"), SummaryQuery),
     responses(
@@ -88,10 +90,13 @@ pub(crate) async fn summary(
     let group_by = match params.group_by.as_deref() {
         None | Some("model") => GroupBy::Model,
         Some("key") => GroupBy::Key,
+        Some("variant") => GroupBy::Variant,
         Some(_) => {
-            return Err(
-                management::Error::invalid("group_by", "`group_by` is `model` or `key`").into(),
-            );
+            return Err(management::Error::invalid(
+                "group_by",
+                "`group_by` is `model`, `key` or `variant`",
+            )
+            .into());
         }
     };
     let bucket_seconds = params
@@ -122,6 +127,7 @@ pub(crate) async fn summary(
         group_by: match group_by {
             GroupBy::Model => "model",
             GroupBy::Key => "key",
+            GroupBy::Variant => "variant",
         }
         .to_owned(),
         totals: figures(&summary.totals),
@@ -140,12 +146,14 @@ pub(crate) async fn summary(
                 key: key.clone(),
                 label: match (group_by, key.parse()) {
                     (GroupBy::Key, Ok(id)) => report.labels.label(id),
+                    (GroupBy::Variant, _) if key.is_empty() => "no experiment".to_owned(),
                     _ => key.clone(),
                 },
                 figures: figures(it),
             })
             .collect(),
         truncated: report.truncated,
+        shadow: (summary.shadow.requests > 0).then(|| figures(&summary.shadow)),
     }))
 }
 
@@ -188,6 +196,7 @@ pub(crate) async fn records(
                     latency_ms: attempt.latency_ms,
                 })
                 .collect(),
+            variant: it.variant.clone(),
             stream: it.stream,
             prompt_tokens: it.prompt_tokens,
             completion_tokens: it.completion_tokens,

@@ -500,6 +500,7 @@ impl Settings {
                     priority: 0,
                     region: None,
                     cost_micros: None,
+                    ..DeploymentSettings::default()
                 }],
                 strategy: gateway::routing::Strategy::Priority,
                 retry: gateway::RetryPolicy::once_each(1),

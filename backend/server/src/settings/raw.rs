@@ -222,4 +222,8 @@ pub(super) struct RawDeployment {
     pub(super) priority: Option<Spanned<i64>>,
     pub(super) region: Option<Spanned<String>>,
     pub(super) cost: Option<Spanned<f64>>,
+    pub(super) rpm: Option<Spanned<i64>>,
+    pub(super) tpm: Option<Spanned<i64>>,
+    pub(super) variant: Option<Spanned<String>>,
+    pub(super) shadow: Option<bool>,
 }

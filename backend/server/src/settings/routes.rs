@@ -14,7 +14,7 @@ use super::raw::{RawBreaker, RawDeployment, RawModel, RawProvider};
 use super::{ConfigError, Source};
 
 /// One deployment of a model alias.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeploymentSettings {
     pub name: String,
     pub provider: String,
@@ -24,6 +24,15 @@ pub struct DeploymentSettings {
     pub region: Option<String>,
     /// The operator's cost of a call here, in millionths (least-cost strategy).
     pub cost_micros: Option<u64>,
+    /// Requests per minute this node may send it; `None`: unlimited.
+    pub rpm: Option<u32>,
+    /// Tokens per minute this node may send it; `None`: unlimited.
+    pub tpm: Option<u64>,
+    /// The experiment arm its calls are recorded under: as configured, or the name for a
+    /// deployment of a `split` model; `None` records none.
+    pub variant: Option<String>,
+    /// Never answers callers; gets a copy of each chat call, recorded with status `shadow`.
+    pub shadow: bool,
 }
 
 /// One public model alias.
@@ -83,6 +92,7 @@ pub(super) fn model_settings(
                     priority: 0,
                     region: None,
                     cost_micros: None,
+                    ..DeploymentSettings::default()
                 }]
             }
             (None, Some(list)) => {
@@ -124,7 +134,9 @@ pub(super) fn model_settings(
                 )
             })?,
         };
-        if strategy == Strategy::Weighted && deployments.iter().all(|it| it.weight == 0) {
+        if matches!(strategy, Strategy::Weighted | Strategy::Split)
+            && deployments.iter().all(|it| it.weight == 0)
+        {
             let at = model
                 .strategy
                 .as_ref()
@@ -134,6 +146,40 @@ pub(super) fn model_settings(
                 &format!("{key}.deployments"),
                 "every weight is 0: at least one deployment needs a positive weight",
             ));
+        }
+        if strategy == Strategy::UsageAware
+            && deployments
+                .iter()
+                .all(|it| it.rpm.is_none() && it.tpm.is_none())
+        {
+            let at = model
+                .strategy
+                .as_ref()
+                .map_or(model.alias.span(), Spanned::span);
+            return Err(source.at_span(
+                at,
+                &format!("{key}.strategy"),
+                "`usage_aware` ranks deployments by their ceilings: set `rpm` or `tpm` on at least one deployment",
+            ));
+        }
+        if deployments.iter().all(|it| it.shadow) {
+            let at = model
+                .deployments
+                .as_ref()
+                .map_or(model.alias.span(), Spanned::span);
+            return Err(source.at_span(
+                at,
+                &format!("{key}.deployments"),
+                "every deployment is a shadow: at least one must answer callers",
+            ));
+        }
+        let mut deployments = deployments;
+        for it in &mut deployments {
+            // Each arm of an experiment, and each shadow, is recorded under its own label or
+            // its name.
+            if strategy == Strategy::Split || it.shadow {
+                it.variant.get_or_insert_with(|| it.name.clone());
+            }
         }
         let mut retry = RetryPolicy::once_each(deployments.len());
         if let Some(n) = &model.max_attempts {
@@ -329,6 +375,32 @@ fn deployments(
                 Some((value * 1e6).round() as u64)
             }
         };
+        let rpm = raw
+            .rpm
+            .as_ref()
+            .map(|it| bounded(source, it, &format!("{at}.rpm"), 1, i64::from(u32::MAX)))
+            .transpose()?;
+        let tpm = raw
+            .tpm
+            .as_ref()
+            .map(|it| {
+                bounded(source, it, &format!("{at}.tpm"), 1, i64::from(u32::MAX)).map(u64::from)
+            })
+            .transpose()?;
+        let variant = match &raw.variant {
+            None => None,
+            Some(variant) => {
+                let text = variant.get_ref().trim();
+                if !header_safe(text) {
+                    return Err(source.at(
+                        variant,
+                        &format!("{at}.variant"),
+                        "must be 1 to 100 visible ASCII characters",
+                    ));
+                }
+                Some(text.to_owned())
+            }
+        };
         res.push(DeploymentSettings {
             name,
             provider,
@@ -337,6 +409,10 @@ fn deployments(
             priority,
             region,
             cost_micros,
+            rpm,
+            tpm,
+            variant,
+            shadow: raw.shadow.unwrap_or(false),
         });
     }
     Ok(res)

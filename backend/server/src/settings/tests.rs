@@ -389,7 +389,7 @@ fn bad_routes_are_refused_with_file_line_and_key() {
         ),
         (
             "alias = \"x\"\nstrategy = \"fastest\"\nprovider = \"a\"\n",
-            "sluice.toml:9: `models[0].strategy`: unknown strategy `fastest` (one of: priority, weighted, round_robin, least_latency, least_cost)",
+            "sluice.toml:9: `models[0].strategy`: unknown strategy `fastest` (one of: priority, weighted, round_robin, least_latency, least_cost, usage_aware, split)",
         ),
         (
             "alias = \"x\"\ndeployments = [{provider = \"a\"}, {provider = \"a\"}]\n",
@@ -440,6 +440,30 @@ fn bad_routes_are_refused_with_file_line_and_key() {
             "sluice.toml:9: `models[0].deployments[0].cost`: must be a number from 0 to 1000000000, not -1.5",
         ),
         (
+            "alias = \"x\"\ndeployments = [{provider = \"a\", rpm = 0}]\n",
+            "sluice.toml:9: `models[0].deployments[0].rpm`: must be between 1 and 4294967295, not 0",
+        ),
+        (
+            "alias = \"x\"\ndeployments = [{provider = \"a\", tpm = -5}]\n",
+            "sluice.toml:9: `models[0].deployments[0].tpm`: must be between 1 and 4294967295, not -5",
+        ),
+        (
+            "alias = \"x\"\nstrategy = \"usage_aware\"\ndeployments = [{provider = \"a\"}, {provider = \"b\"}]\n",
+            "sluice.toml:9: `models[0].strategy`: `usage_aware` ranks deployments by their ceilings: set `rpm` or `tpm` on at least one deployment",
+        ),
+        (
+            "alias = \"x\"\nstrategy = \"split\"\ndeployments = [{provider = \"a\", weight = 0}, {provider = \"b\", weight = 0}]\n",
+            "sluice.toml:9: `models[0].deployments`: every weight is 0: at least one deployment needs a positive weight",
+        ),
+        (
+            "alias = \"x\"\ndeployments = [{provider = \"a\", shadow = true}]\n",
+            "sluice.toml:9: `models[0].deployments`: every deployment is a shadow: at least one must answer callers",
+        ),
+        (
+            "alias = \"x\"\ndeployments = [{provider = \"a\", variant = \" \"}]\n",
+            "sluice.toml:9: `models[0].deployments[0].variant`: must be 1 to 100 visible ASCII characters",
+        ),
+        (
             "[cache]\nmax_bytes = -1\n",
             "sluice.toml:9: invalid value: integer `-1`, expected u64",
         ),
@@ -448,4 +472,54 @@ fn bad_routes_are_refused_with_file_line_and_key() {
         let e = parse(&format!("{TWO_PROVIDERS}[[models]]\n{model}")).unwrap_err();
         assert!(e.contains(expected), "{model}: got {e}");
     }
+}
+
+#[test]
+fn deployments_take_per_minute_ceilings_for_the_usage_aware_strategy() {
+    let settings = parse(&format!(
+        "{TWO_PROVIDERS}[[models]]\nalias = \"gpt\"\nstrategy = \"usage_aware\"\n\n\
+         [[models.deployments]]\nprovider = \"a\"\nrpm = 600\ntpm = 90000\n\n\
+         [[models.deployments]]\nprovider = \"b\"\n"
+    ))
+    .unwrap();
+    let model = &settings.models[0];
+    assert_eq!(model.strategy, gateway::routing::Strategy::UsageAware);
+    assert_eq!(
+        (model.deployments[0].rpm, model.deployments[0].tpm),
+        (Some(600), Some(90_000))
+    );
+    assert_eq!(
+        (model.deployments[1].rpm, model.deployments[1].tpm),
+        (None, None)
+    );
+}
+
+#[test]
+fn experiments_label_their_arms_and_shadows_are_recorded_by_name() {
+    let settings = parse(&format!(
+        "{TWO_PROVIDERS}[[models]]\nalias = \"exp\"\nstrategy = \"split\"\n\
+         deployments = [{{ provider = \"a\", weight = 90 }}, {{ provider = \"b\", weight = 10, variant = \"trial\" }}]\n\n\
+         [[models]]\nalias = \"plain\"\n\
+         deployments = [{{ provider = \"a\" }}, {{ name = \"mirror\", provider = \"b\", shadow = true }}]\n"
+    ))
+    .unwrap();
+    let arms: Vec<Option<&str>> = settings.models[0]
+        .deployments
+        .iter()
+        .map(|it| it.variant.as_deref())
+        .collect();
+    assert_eq!(arms, [Some("a"), Some("trial")]);
+    assert_eq!(
+        settings.models[0].strategy,
+        gateway::routing::Strategy::Split
+    );
+    let plain = &settings.models[1].deployments;
+    assert_eq!(
+        (plain[0].variant.as_deref(), plain[0].shadow),
+        (None, false)
+    );
+    assert_eq!(
+        (plain[1].variant.as_deref(), plain[1].shadow),
+        (Some("mirror"), true)
+    );
 }

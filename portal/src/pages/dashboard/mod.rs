@@ -21,6 +21,7 @@ use crate::components::form::SelectField;
 use crate::components::page::{PageHeader, for_tenant};
 use crate::components::status::{Empty, ErrorNotice, Loading};
 use crate::model::format;
+use crate::model::usage_figures::shadow_note;
 use crate::model::usage_window::{Grouping, Window};
 use crate::routes;
 use crate::state::ui::now;
@@ -152,6 +153,9 @@ fn Dashboard(snapshot: Snapshot, grouping: RwSignal<Grouping>) -> impl IntoView 
     let empty = summary.totals.requests == 0 && records.is_empty();
     view! {
         <Totals totals=summary.totals.clone() />
+        {shadow_note(&summary).map(|note| view! {
+            <div class="notice" role="note"><p>{note}</p></div>
+        })}
         {summary.truncated.then(|| view! {
             <div class="notice" role="note">
                 <p>"This window holds more requests than one summary reads: the figures leave some out. Choose a shorter window for exact ones."</p>
