@@ -540,11 +540,15 @@ pub struct DeploymentView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RouteRequest {
-    /// `priority` (the default), `weighted`, `round_robin`, `least_latency` or `least_cost`.
+    /// `priority` (the default), `weighted`, `round_robin`, `least_latency`, `least_cost`,
+    /// `usage_aware` (the least used of the platform deployments' ceilings first) or `split`
+    /// (an experiment: each end user sticks to one entry, in proportion to the weights).
     #[serde(default = "default_strategy")]
     #[cfg_attr(
         feature = "openapi",
-        schema(pattern = "^(priority|weighted|round_robin|least_latency|least_cost)$")
+        schema(
+            pattern = "^(priority|weighted|round_robin|least_latency|least_cost|usage_aware|split)$"
+        )
     )]
     pub strategy: String,
     /// What serves the alias, 1 to 16 entries; the first priority is tried first.

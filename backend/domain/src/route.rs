@@ -19,12 +19,14 @@ pub const MAX_DEPLOYMENTS: usize = 16;
 /// How deep aliases may name aliases.
 pub const MAX_DEPTH: usize = 4;
 /// The strategies a tenant's alias may use (the names `gateway::routing::Strategy` parses).
-pub const STRATEGIES: [&str; 5] = [
+pub const STRATEGIES: [&str; 7] = [
     "priority",
     "weighted",
     "round_robin",
     "least_latency",
     "least_cost",
+    "usage_aware",
+    "split",
 ];
 
 /// A stored alias of one tenant.
@@ -234,10 +236,12 @@ pub fn check_spec(spec: &RouteSpec) -> Result<(), Problem> {
             format!("an alias lists at most {MAX_DEPLOYMENTS} deployments"),
         ));
     }
-    if spec.strategy == "weighted" && spec.targets.iter().all(|it| it.weight == 0) {
+    if (spec.strategy == "weighted" || spec.strategy == "split")
+        && spec.targets.iter().all(|it| it.weight == 0)
+    {
         return Err(Problem::new(
             "deployments",
-            "a weighted alias needs a deployment with a weight above 0",
+            "a weighted or split alias needs a deployment with a weight above 0",
         ));
     }
     for (i, target) in spec.targets.iter().enumerate() {
@@ -351,10 +355,12 @@ pub fn expand(
             ),
         ));
     }
-    if spec.strategy == "weighted" && res.iter().all(|it| it.weight == 0) {
+    if (spec.strategy == "weighted" || spec.strategy == "split")
+        && res.iter().all(|it| it.weight == 0)
+    {
         return Err(Problem::new(
             "deployments",
-            "a weighted alias needs a deployment with a weight above 0",
+            "a weighted or split alias needs a deployment with a weight above 0",
         ));
     }
     let mut paths: Vec<&Vec<u32>> = res.iter().map(|it| &it.path).collect();

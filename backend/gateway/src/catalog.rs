@@ -45,7 +45,8 @@ pub struct Deployment {
     pub breaker: Breaker,
     /// Requests and tokens per minute it may take from this node; `None`: unlimited (and
     /// nothing is counted).
-    pub ceiling: Option<Ceiling>,
+    /// Shared with every tenant alias built on this deployment: the upstream's budget is one.
+    pub ceiling: Option<Arc<Ceiling>>,
     /// The experiment arm its calls are recorded under (`UsageRecord::variant`): set for the
     /// deployments of a `split` route (their name by default) and wherever the operator
     /// labelled one; `None` records nothing, so other calls' records stay as they were.

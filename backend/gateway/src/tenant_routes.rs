@@ -56,9 +56,11 @@ struct Offer<'a> {
 impl Platform for Offer<'_> {
     fn model(&self, alias: &str) -> Option<Vec<PlatformDeployment>> {
         self.catalog.get(alias).map(|route| {
+            // A shadow never answers callers, so no alias is built on it.
             route
                 .deployments
                 .iter()
+                .filter(|it| it.shadow.is_none())
                 .map(|it| PlatformDeployment {
                     name: it.name.to_string(),
                     provider: it.provider_name.to_string(),
@@ -148,6 +150,7 @@ fn build_route(
     specs: &HashMap<String, RouteSpec>,
 ) -> Result<Route, String> {
     let flat = route::expand(&stored.alias, specs, offer).map_err(|it| it.to_string())?;
+    let spec_is_split = Strategy::parse(&stored.spec.strategy) == Some(Strategy::Split);
     let mut deployments = Vec::with_capacity(flat.len());
     for it in flat {
         let deployment = match &it.source {
@@ -169,6 +172,8 @@ fn build_route(
                 );
                 res.region = base.region.clone();
                 res.cost_micros = base.cost_micros;
+                // The platform deployment's ceiling counts the tenant's calls too.
+                res.ceiling = base.ceiling.clone();
                 res
             }
             FlatSource::Own {
@@ -194,6 +199,10 @@ fn build_route(
         let mut deployment = deployment;
         deployment.weight = it.weight;
         deployment.priority = it.priority;
+        // An experiment's arms are recorded by name, as the configuration's are.
+        if spec_is_split {
+            deployment.variant = Some(deployment.name.clone());
+        }
         deployments.push(deployment);
     }
     let spec = &stored.spec;

@@ -77,9 +77,11 @@ fn platform_models(settings: &Settings) -> domain::route::PlatformModels {
             .models
             .iter()
             .map(|model| {
+                // A shadow never answers callers, so no alias may be built on it.
                 let deployments = model
                     .deployments
                     .iter()
+                    .filter(|it| !it.shadow)
                     .map(|it| domain::route::PlatformDeployment {
                         name: it.name.clone(),
                         provider: it.provider.clone(),
@@ -161,7 +163,7 @@ pub fn build_catalog(
             deployment.priority = it.priority;
             deployment.region = it.region.as_deref().map(Into::into);
             deployment.cost_micros = it.cost_micros;
-            deployment.ceiling = gateway::ceiling::Ceiling::new(it.rpm, it.tpm);
+            deployment.ceiling = gateway::ceiling::Ceiling::new(it.rpm, it.tpm).map(Arc::new);
             deployment.variant = it.variant.as_deref().map(Into::into);
             if it.shadow {
                 deployment.shadow = Some(gateway::shadow::Shadow::new(&model.alias, &it.name));

@@ -10,7 +10,7 @@ use super::errors::FieldErrors;
 use super::route_split::shares;
 
 /// The strategies, as (value, words) for a select.
-pub const STRATEGIES: [(&str, &str); 5] = [
+pub const STRATEGIES: [(&str, &str); 7] = [
     (
         "priority",
         "Priority: the first listed, the others as fallbacks",
@@ -19,6 +19,14 @@ pub const STRATEGIES: [(&str, &str); 5] = [
     ("round_robin", "Round robin: each in turn"),
     ("least_latency", "Least latency: the fastest first"),
     ("least_cost", "Least cost: the cheapest first"),
+    (
+        "usage_aware",
+        "Usage aware: the least used of its ceilings first",
+    ),
+    (
+        "split",
+        "Experiment: each end user sticks to one, by weight",
+    ),
 ];
 
 /// What a row sends calls to.
@@ -179,10 +187,12 @@ impl RouteForm {
             }
             deployments.push(request);
         }
-        if self.strategy == "weighted" && deployments.iter().all(|it| it.weight == 0) {
+        if (self.strategy == "weighted" || self.strategy == "split")
+            && deployments.iter().all(|it| it.weight == 0)
+        {
             errors.add(
                 "deployments",
-                "A weighted alias needs a deployment with a weight above 0.",
+                "A weighted or experiment alias needs a deployment with a weight above 0.",
             );
         }
         let optional = |text: &str, field: &str, min: u64, max: u64, errors: &mut FieldErrors| {

@@ -364,3 +364,90 @@ async fn an_alias_stored_through_one_node_is_served_by_another_within_a_second()
         );
     }
 }
+
+/// An alias over a platform model shares its deployments' ceilings (the upstream's budget is
+/// one, whoever names it) and never includes its shadow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alias_shares_the_platforms_ceilings_and_leaves_its_shadows_out() {
+    let w = world(
+        r#"
+[[models]]
+alias = "capped"
+breaker = { enabled = false }
+deployments = [
+  { name = "east", provider = "primary", model = "gpt-4o-mini", rpm = 1 },
+  { name = "copy", provider = "backup", model = "candidate", shadow = true },
+]
+"#,
+    )
+    .await;
+    let (ada, tenant, key) = owner(&w.app, "ada@example.com").await;
+    let (status, view) = put(
+        &ada,
+        &tenant,
+        "mine",
+        json!({"deployments": [{"model": "capped"}]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{view}");
+    let names: Vec<&str> = view["resolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| it["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["east"],
+        "the shadow is not a deployment of the alias"
+    );
+    let (status, problem) = put(
+        &ada,
+        &tenant,
+        "copycat",
+        json!({"deployments": [{"model": "capped", "deployment": "copy"}]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{problem}");
+
+    // One call through the platform's name uses the minute's only request...
+    let (status, _) = w.app.chat(&hello("capped")).await;
+    assert_eq!(status, 200);
+    // ...so the alias's call finds the deployment full.
+    let res = w
+        .app
+        .post_as(&key, "/v1/chat/completions", &hello("mine"))
+        .await;
+    assert_eq!(res.status(), 429);
+    let (_, body) = json_of(res).await;
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+}
+
+/// A tenant runs its own experiment: each end user sticks to one arm of its alias.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_split_alias_keeps_each_end_user_on_one_arm() {
+    let w = world("").await;
+    let (ada, tenant, key) = owner(&w.app, "ada@example.com").await;
+    let (status, view) = put(
+        &ada,
+        &tenant,
+        "ab",
+        json!({"strategy": "split", "deployments": [
+            {"model": "gpt", "deployment": "east", "weight": 50},
+            {"model": "gpt", "deployment": "west", "weight": 50},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{view}");
+    let mut arms = std::collections::HashSet::new();
+    for user in 0..20 {
+        let ask = json!({"model": "ab", "user": format!("user-{user}"), "messages": [{"role": "user", "content": "hi"}]});
+        let first = routing_headers(&w.app.post_as(&key, "/v1/chat/completions", &ask).await).0;
+        for _ in 0..3 {
+            let again = routing_headers(&w.app.post_as(&key, "/v1/chat/completions", &ask).await).0;
+            assert_eq!(again, first, "user-{user} sticks to its arm");
+        }
+        arms.insert(first);
+    }
+    assert_eq!(arms.len(), 2, "twenty users land on both arms: {arms:?}");
+}
