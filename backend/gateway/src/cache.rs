@@ -390,6 +390,19 @@ impl ResponseCache {
     }
 }
 
+/// The `x-upstream-deployment` of a kept answer: the route's own shared header value when
+/// the deployment that gave it is still in the route (no copy per hit), else its name.
+pub(crate) fn deployment_header(route: &Route, entry: &Entry) -> crate::headers::HeaderText {
+    let shared = route
+        .deployments
+        .iter()
+        .find(|it| *it.name == *entry.deployment)
+        .map(|it| it.name_header.clone());
+    crate::headers::HeaderText::Shared(
+        shared.unwrap_or_else(|| Bytes::copy_from_slice(entry.deployment.as_bytes())),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

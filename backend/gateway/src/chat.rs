@@ -14,7 +14,7 @@ use crate::cache::Entry;
 use crate::call::{CallRecord, Finish, RequestCtx};
 use crate::catalog::Route;
 use crate::dispatch::dispatch;
-use crate::headers::{HeaderText, ResponseHeaders};
+use crate::headers::ResponseHeaders;
 use crate::stream::AccountedStream;
 use crate::telemetry::Endpoint;
 use crate::{Answer, Error, Gateway, Outcome};
@@ -37,7 +37,7 @@ pub(crate) async fn handle(
     let cached = gw.cache.lookup(ctx, route, endpoint, &req).await;
     if let Some(entry) = &cached.hit {
         record.served_from_cache(&entry.deployment);
-        let mut answer = replay(record, entry, req)?;
+        let mut answer = replay(record, route, entry, req)?;
         cached.mark(&mut answer.headers);
         return Ok(answer);
     }
@@ -80,7 +80,12 @@ pub(crate) async fn handle(
 }
 
 /// Answers from a kept answer: as it was, or as the stream that delivers it.
-fn replay(record: CallRecord, entry: &Entry, req: ChatRequest) -> Result<Answer<Outcome>, Error> {
+fn replay(
+    record: CallRecord,
+    route: &Route,
+    entry: &Entry,
+    req: ChatRequest,
+) -> Result<Answer<Outcome>, Error> {
     let usage = UsageReport {
         counts: entry.counts,
         raw: None,
@@ -89,7 +94,7 @@ fn replay(record: CallRecord, entry: &Entry, req: ChatRequest) -> Result<Answer<
     let mut headers = ResponseHeaders::default();
     headers.set(
         crate::headers::DEPLOYMENT,
-        HeaderText::Shared(bytes::Bytes::copy_from_slice(entry.deployment.as_bytes())),
+        crate::cache::deployment_header(route, entry),
     );
     if !req.is_stream() {
         answered(record, Instant::now(), Some(usage), || {

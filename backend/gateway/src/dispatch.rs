@@ -253,13 +253,12 @@ enum Failure {
 /// The call's error after its last try: the usage record is written, and the headers say
 /// how far it got.
 fn give_up(record: impl Ledger, mut error: Error, last: &Deployment, tries: u32) -> Error {
-    error.headers.set(
+    let set = error.headers_mut();
+    set.set(
         headers::DEPLOYMENT,
         HeaderText::Shared(last.name_header.clone()),
     );
-    error
-        .headers
-        .set(headers::ATTEMPTS, HeaderText::Number(u64::from(tries)));
+    set.set(headers::ATTEMPTS, HeaderText::Number(u64::from(tries)));
     record.fail(&error);
     error
 }
@@ -284,7 +283,7 @@ fn out_of_capacity(route: &Route, order: &routing::Order, tries: u32) -> Error {
     );
     error.retry_after = Some(wait);
     error
-        .headers
+        .headers_mut()
         .set(headers::ATTEMPTS, HeaderText::Number(u64::from(tries)));
     error
 }

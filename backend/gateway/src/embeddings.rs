@@ -6,7 +6,7 @@ use domain::llm::EmbeddingRequest;
 use crate::call::RequestCtx;
 use crate::chat::{answered, open};
 use crate::dispatch::{dispatch, unsupported};
-use crate::headers::{HeaderText, ResponseHeaders};
+use crate::headers::ResponseHeaders;
 use crate::telemetry::Endpoint;
 use crate::{Answer, Error, Gateway};
 
@@ -37,7 +37,7 @@ pub(crate) async fn handle(
         let mut headers = ResponseHeaders::default();
         headers.set(
             crate::headers::DEPLOYMENT,
-            HeaderText::Shared(bytes::Bytes::copy_from_slice(entry.deployment.as_bytes())),
+            crate::cache::deployment_header(route, entry),
         );
         cached.mark(&mut headers);
         return Ok(Answer {

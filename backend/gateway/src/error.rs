@@ -121,11 +121,17 @@ pub struct Error {
     /// Detail for logs only (upstream bodies, causes); never sent to clients.
     pub detail: Option<String>,
     /// What the pipeline's stages tell the client besides the body (which deployments were
-    /// tried, for a failed call). Boxed: errors are moved around often and are rarely headed.
-    pub headers: Box<ResponseHeaders>,
+    /// tried, for a failed call). Boxed, and only when there are any: errors are moved around
+    /// often, made often (every refused call) and are rarely headed.
+    pub headers: Option<Box<ResponseHeaders>>,
 }
 
 impl Error {
+    /// The headers to add to the answer, made on first use.
+    pub fn headers_mut(&mut self) -> &mut ResponseHeaders {
+        self.headers.get_or_insert_with(Box::default)
+    }
+
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
@@ -134,7 +140,7 @@ impl Error {
             retry_after: None,
             upstream_status: None,
             detail: None,
-            headers: Box::default(),
+            headers: None,
         }
     }
 
@@ -226,7 +232,7 @@ impl From<ProviderError> for Error {
             retry_after: e.retry_after,
             upstream_status: e.upstream_status,
             detail: e.debug_body,
-            headers: Box::default(),
+            headers: None,
         }
     }
 }

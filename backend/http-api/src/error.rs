@@ -114,7 +114,9 @@ pub(crate) fn error_headers(res: &mut HttpResponseBuilder, e: &Error) {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         res.insert_header((RETRY_AFTER, secs.max(1).to_string()));
     }
-    stage_headers(res, &e.headers);
+    if let Some(headers) = &e.headers {
+        stage_headers(res, headers);
+    }
 }
 
 /// Writes the headers the gateway's stages added. A value that is not a valid header (names

@@ -8,21 +8,10 @@ use std::time::Duration;
 use store::SharedCache;
 use store_redis::RedisCache;
 
+mod common;
+
 async fn connect(prefix: &str) -> Option<RedisCache> {
-    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    match RedisCache::connect(&url, prefix).await {
-        Ok(cache) => Some(cache),
-        Err(e) => {
-            let required = std::env::var("CI").is_ok_and(|it| it == "true" || it == "1")
-                || std::env::var("SLUICE_REQUIRE_SERVICES").is_ok_and(|it| it == "1");
-            assert!(
-                !required,
-                "Redis at {url} is required (CI) but unreachable: {e}"
-            );
-            eprintln!("\n!!!!!!!! SKIPPING Redis test: no server at {url} ({e}) !!!!!!!!\n");
-            None
-        }
-    }
+    common::connect_or_skip(|url| async move { RedisCache::connect(&url, prefix).await }).await
 }
 
 #[tokio::test]

@@ -14,21 +14,10 @@ use std::time::Duration;
 use store_redis::ChangeBus;
 use tokio_util::sync::CancellationToken;
 
+mod common;
+
 async fn bus(prefix: &str) -> Option<ChangeBus> {
-    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    match ChangeBus::connect(&url, prefix).await {
-        Ok(bus) => Some(bus),
-        Err(e) => {
-            let required = std::env::var("CI").is_ok_and(|it| it == "true" || it == "1")
-                || std::env::var("SLUICE_REQUIRE_SERVICES").is_ok_and(|it| it == "1");
-            assert!(
-                !required,
-                "Redis at {url} is required (CI) but unreachable: {e}"
-            );
-            eprintln!("\n!!!!!!!! SKIPPING Redis test: no server at {url} ({e}) !!!!!!!!\n");
-            None
-        }
-    }
+    common::connect_or_skip(|url| async move { ChangeBus::connect(&url, prefix).await }).await
 }
 
 async fn wait_until(what: &str, check: impl Fn() -> bool) {
