@@ -103,6 +103,8 @@ pub struct Route {
     pub retry: RetryPolicy,
     /// Whether, and how long, answers are kept; `None`: never.
     pub cache: Option<CachePolicy>,
+    /// Whether its deployments are probed in the background; `None`: never.
+    pub health_check: Option<crate::health::HealthCheck>,
     /// Next start of a round-robin route.
     pub(crate) turn: std::sync::atomic::AtomicUsize,
 }
@@ -158,6 +160,7 @@ impl Route {
             strategy,
             retry,
             cache: None,
+            health_check: None,
             turn: std::sync::atomic::AtomicUsize::new(0),
         }
     }
@@ -240,6 +243,11 @@ impl Deployment {
             breaker_gauge: None,
             alias: metric_model.into(),
         }
+    }
+
+    /// The `model` label of its metrics (a configured alias: bounded).
+    pub(crate) fn metric_model(&self) -> &str {
+        &self.alias
     }
 
     /// Reports a change of its breaker's state: the gauge (0 closed, 1 open, 2 half-open), a

@@ -65,7 +65,7 @@ pub(crate) struct Dispatched<T> {
 /// Whether a failed try may go to another deployment: never when the caller's own request
 /// was at fault (another deployment would refuse it too, and one peer's habit of repeating a
 /// caller's 400 on the backup only doubles the bill).
-fn falls_over(kind: ProviderErrorKind) -> bool {
+pub(crate) fn falls_over(kind: ProviderErrorKind) -> bool {
     match kind {
         ProviderErrorKind::InvalidRequest
         | ProviderErrorKind::ContextLengthExceeded

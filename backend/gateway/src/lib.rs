@@ -18,6 +18,7 @@ mod dispatch;
 mod embeddings;
 mod error;
 pub mod headers;
+pub mod health;
 mod messages;
 pub mod routing;
 pub mod shadow;
@@ -121,6 +122,7 @@ impl Gateway {
             config.refresh_interval,
             cancel.clone(),
         ));
+        health::start(&catalog, tracker, &cancel);
         let usage = accounting::start(&config.usage, store.clone(), tracker, cancel);
         Ok(Arc::new(Gateway {
             access,

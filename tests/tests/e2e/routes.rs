@@ -792,3 +792,77 @@ deployments = [
         "{records:?}"
     );
 }
+
+/// Active health checks: a deployment that goes down has its breaker opened by the probes
+/// before any caller's call fails on it, and one that comes back is closed by the next probe,
+/// long before the breaker's own cool-down would let a caller try it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_checks_open_a_breaker_before_callers_notice_and_close_it_when_it_is_back() {
+    let w = world(
+        r#"
+[[models]]
+alias = "watched"
+breaker = { consecutive_failures = 2, cooldown_secs = 600 }
+health_check = { interval_secs = 1, timeout_ms = 500 }
+deployments = [
+  { name = "east", provider = "primary", model = "gpt-4o-mini" },
+  { name = "west", provider = "backup", model = "gpt-4o-mini", priority = 1 },
+]
+"#,
+    )
+    .await;
+    let (ada, tenant, _) = owner(&w.app, "ada@example.com").await;
+    let breaker_of_east = || async {
+        let (_, models) = ada.get(&format!("/api/v1/tenants/{tenant}/models")).await;
+        models
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|it| it["alias"] == "watched")
+            .map(|it| it["deployments"][0]["breaker"].as_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    *w.fault.lock().unwrap() = Fault::Status500;
+    assert!(
+        eventually(Duration::from_secs(6), || async {
+            breaker_of_east().await == "open"
+        })
+        .await,
+        "two failed probes open it"
+    );
+    // Nobody called: everything the primary saw was a one-token probe.
+    let probes = w.primary.requests();
+    assert!(probes.len() >= 2);
+    for probe in &probes {
+        let body = probe.json();
+        let tokens = if body["max_tokens"].is_null() {
+            &body["max_completion_tokens"]
+        } else {
+            &body["max_tokens"]
+        };
+        assert_eq!(tokens, 1, "{body}");
+        assert_eq!(body["model"], "gpt-4o-mini");
+    }
+    // A caller now goes straight to the backup.
+    let ask = json!({"model": "watched", "messages": [{"role": "user", "content": "hi"}]});
+    let res = w.app.post("/v1/chat/completions", &ask).await;
+    assert_eq!(routing_headers(&res), ("west".to_owned(), "1".to_owned()));
+
+    // Back: the next probe closes the breaker (its cool-down is ten minutes).
+    *w.fault.lock().unwrap() = Fault::Ok;
+    assert!(
+        eventually(Duration::from_secs(6), || async {
+            breaker_of_east().await == "closed"
+        })
+        .await
+    );
+    let res = w.app.post("/v1/chat/completions", &ask).await;
+    assert_eq!(routing_headers(&res).0, "east");
+    let text = metrics_text(&w.app).await;
+    assert!(
+        text.contains(
+            "gateway_health_checks_total{model=\"watched\",deployment=\"east\",outcome=\"failed\"}"
+        ),
+        "{text}"
+    );
+}

@@ -193,6 +193,14 @@ pub(super) struct RawModel {
     pub(super) fallback_on_context_window: Option<bool>,
     pub(super) breaker: Option<RawBreaker>,
     pub(super) cache: Option<RawRouteCache>,
+    pub(super) health_check: Option<RawHealthCheck>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHealthCheck {
+    pub(super) interval_secs: Spanned<i64>,
+    pub(super) timeout_ms: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

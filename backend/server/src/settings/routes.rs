@@ -7,6 +7,7 @@ use std::time::Duration;
 use gateway::RetryPolicy;
 use gateway::breaker::BreakerPolicy;
 use gateway::cache::CachePolicy;
+use gateway::health::HealthCheck;
 use gateway::routing::Strategy;
 use toml::Spanned;
 
@@ -48,6 +49,8 @@ pub struct ModelSettings {
     pub breaker: Option<BreakerPolicy>,
     /// `None`: answers are never kept.
     pub cache: Option<CachePolicy>,
+    /// `None`: deployments are judged by live calls only.
+    pub health_check: Option<HealthCheck>,
 }
 
 /// Most tries one call may take: each is a full upstream call.
@@ -214,6 +217,35 @@ pub(super) fn model_settings(
                 })
             }
         };
+        let health_check = match &model.health_check {
+            None => None,
+            Some(raw) => {
+                let interval = bounded(
+                    source,
+                    &raw.interval_secs,
+                    &format!("{key}.health_check.interval_secs"),
+                    1,
+                    3600,
+                )?;
+                let timeout = match &raw.timeout_ms {
+                    None => 5_000.min(u64::from(interval) * 1000),
+                    Some(ms) => {
+                        let max = i64::from(interval) * 1000;
+                        u64::from(bounded(
+                            source,
+                            ms,
+                            &format!("{key}.health_check.timeout_ms"),
+                            100,
+                            max,
+                        )?)
+                    }
+                };
+                Some(HealthCheck {
+                    interval: Duration::from_secs(u64::from(interval)),
+                    timeout: Duration::from_millis(timeout),
+                })
+            }
+        };
         models.push(ModelSettings {
             alias: alias.to_owned(),
             owned_by: model.owned_by.clone().unwrap_or_else(|| {
@@ -227,6 +259,7 @@ pub(super) fn model_settings(
             retry,
             breaker,
             cache,
+            health_check,
         });
     }
     Ok(models)

@@ -436,6 +436,14 @@ fn bad_routes_are_refused_with_file_line_and_key() {
             "missing field `ttl_secs`",
         ),
         (
+            "alias = \"x\"\nprovider = \"a\"\nhealth_check = { interval_secs = 0 }\n",
+            "sluice.toml:10: `models[0].health_check.interval_secs`: must be between 1 and 3600, not 0",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\nhealth_check = { interval_secs = 2, timeout_ms = 5000 }\n",
+            "sluice.toml:10: `models[0].health_check.timeout_ms`: must be between 100 and 2000, not 5000",
+        ),
+        (
             "alias = \"x\"\ndeployments = [{provider = \"a\", cost = -1.5}]\n",
             "sluice.toml:9: `models[0].deployments[0].cost`: must be a number from 0 to 1000000000, not -1.5",
         ),
