@@ -510,12 +510,12 @@ step('the API explorer streams an answer as the signed-in user, with status, tim
   await page.getByRole('tab', { name: 'curl' }).click();
   const curl = await page.locator('#snippet-code').textContent();
   assert.ok(curl.startsWith(`curl -N ${base}/v1/chat/completions`), curl);
-  assert.ok(curl.includes('"model": "mock"') && curl.includes('$SLUICE_API_KEY'), curl);
+  assert.ok(curl.includes('"model": "mock"') && curl.includes('$GATEWAY_API_KEY'), curl);
   assert.ok(!curl.includes('eyJ'), 'no token in the snippet');
   await page.getByRole('tab', { name: 'curl' }).press('ArrowRight');
   assert.equal(await page.getByRole('tab', { name: 'Python' }).getAttribute('aria-selected'), 'true');
   const python = await page.locator('#snippet-code').textContent();
-  assert.ok(python.includes(`base_url="${base}/v1"`) && python.includes('os.environ["SLUICE_API_KEY"]'), python);
+  assert.ok(python.includes(`base_url="${base}/v1"`) && python.includes('os.environ["GATEWAY_API_KEY"]'), python);
   await page.getByRole('tab', { name: 'JavaScript' }).click();
   assert.ok((await page.locator('#snippet-code').textContent()).includes('stream_options: { include_usage: true }'));
   const stored = await page.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }));

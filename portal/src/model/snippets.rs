@@ -1,6 +1,6 @@
 //! The explorer's request as code to copy: `curl`, Python with the OpenAI SDK, and JavaScript
 //! with the `openai` npm package. Each sends the same body; the key comes from the
-//! `SLUICE_API_KEY` environment variable, never from the page (the explorer's own token is
+//! `GATEWAY_API_KEY` environment variable, never from the page (the explorer's own token is
 //! short-lived and the user's, not something to paste into a program).
 
 use serde_json::Value;
@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::chat_form::ChatCall;
 
 /// Where the snippets read the API key from.
-pub const KEY_VARIABLE: &str = "SLUICE_API_KEY";
+pub const KEY_VARIABLE: &str = "GATEWAY_API_KEY";
 
 /// The languages offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -329,7 +329,7 @@ mod tests {
         let c = call("It's \"quoted\" — ünïcode 🦀", true);
         let snippet = Language::Curl.snippet(&c, BASE);
         assert!(snippet.starts_with(
-            "curl -N https://gw.example/v1/chat/completions \\\n  -H \"Authorization: Bearer $SLUICE_API_KEY\" \\\n"
+            "curl -N https://gw.example/v1/chat/completions \\\n  -H \"Authorization: Bearer $GATEWAY_API_KEY\" \\\n"
         ));
         // What the shell passes to curl after removing the quoting is the body, byte for byte.
         let quoted = snippet.split(" -d ").nth(1).unwrap().trim_end();
@@ -361,7 +361,7 @@ mod tests {
         let snippet = Language::Python.snippet(&c, BASE);
         assert!(snippet.contains("from openai import OpenAI"));
         assert!(snippet.contains(
-            "client = OpenAI(\n    base_url=\"https://gw.example/v1\",\n    api_key=os.environ[\"SLUICE_API_KEY\"],\n)"
+            "client = OpenAI(\n    base_url=\"https://gw.example/v1\",\n    api_key=os.environ[\"GATEWAY_API_KEY\"],\n)"
         ));
         assert!(snippet.contains("    model=\"gpt-4o-mini\",\n"));
         assert!(
@@ -384,7 +384,7 @@ mod tests {
         let c = call("ünïcode 🦀 'single' \"double\"", true);
         let snippet = Language::JavaScript.snippet(&c, BASE);
         assert!(snippet.starts_with("import OpenAI from \"openai\";"));
-        assert!(snippet.contains("apiKey: process.env.SLUICE_API_KEY,"));
+        assert!(snippet.contains("apiKey: process.env.GATEWAY_API_KEY,"));
         assert!(snippet.contains(
             "    { role: \"user\", content: \"ünïcode 🦀 'single' \\\"double\\\"\" },\n"
         ));
