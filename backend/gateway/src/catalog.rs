@@ -56,6 +56,8 @@ pub struct Deployment {
     pub shadow: Option<Shadow>,
     /// `None` for a tenant's alias (see `for_tenant`).
     breaker_gauge: Option<metrics::Gauge>,
+    /// Its tries and latency in `/metrics`; `None` for a tenant's alias (bounded labels).
+    figures: Option<Figures>,
     alias: Arc<str>,
 }
 
@@ -209,6 +211,7 @@ impl Deployment {
                 "model" => alias.to_owned(),
                 "deployment" => name.to_owned(),
             )),
+            figures: Some(Figures::new(alias, name)),
             alias: alias.into(),
         }
     }
@@ -241,7 +244,23 @@ impl Deployment {
             variant: None,
             shadow: None,
             breaker_gauge: None,
+            figures: None,
             alias: metric_model.into(),
+        }
+    }
+
+    /// Counts a try it answered, and its moving average time to first byte, in `/metrics`.
+    pub(crate) fn answered(&self) {
+        if let Some(figures) = &self.figures {
+            figures.answered.increment(1);
+            figures.ttfb.set(self.stats.ttfb().as_secs_f64());
+        }
+    }
+
+    /// Counts a try it failed through its own fault.
+    pub(crate) fn failed_try(&self) {
+        if let Some(figures) = &self.figures {
+            figures.failed.increment(1);
         }
     }
 
@@ -274,6 +293,37 @@ impl Deployment {
                 deployment = %self.name,
                 state = state.as_str(),
                 "circuit breaker changed"
+            ),
+        }
+    }
+}
+
+/// A platform deployment's own figures in `/metrics`, registered once so a try costs an atomic
+/// add: tries answered and failed (its error rate) and its time to first byte.
+#[derive(Debug)]
+struct Figures {
+    answered: metrics::Counter,
+    failed: metrics::Counter,
+    ttfb: metrics::Gauge,
+}
+
+impl Figures {
+    fn new(alias: &str, name: &str) -> Self {
+        let tries = |outcome: &'static str| {
+            metrics::counter!(
+                "gateway_deployment_tries_total",
+                "model" => alias.to_owned(),
+                "deployment" => name.to_owned(),
+                "outcome" => outcome,
+            )
+        };
+        Figures {
+            answered: tries("answered"),
+            failed: tries("failed"),
+            ttfb: metrics::gauge!(
+                "gateway_deployment_ttfb_seconds",
+                "model" => alias.to_owned(),
+                "deployment" => name.to_owned(),
             ),
         }
     }

@@ -184,6 +184,7 @@ where
                     Ok(answer) => {
                         let now = Instant::now();
                         deployment.stats.answered_after(now - asked);
+                        deployment.answered();
                         if let Some(state) = deployment.breaker.succeeded(now) {
                             deployment.breaker_changed(state);
                         }
@@ -216,6 +217,9 @@ where
                 let error = Error::from(e);
                 if !over {
                     return Err(give_up(record, error, deployment, tries));
+                }
+                if !too_long {
+                    deployment.failed_try();
                 }
                 if !too_long && let Some(state) = deployment.breaker.failed(Instant::now()) {
                     deployment.breaker_changed(state);

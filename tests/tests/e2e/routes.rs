@@ -865,4 +865,15 @@ deployments = [
         ),
         "{text}"
     );
+    // Each deployment's tries and latency, as the operator's dashboards read them.
+    assert!(
+        text.contains(
+            "gateway_deployment_tries_total{model=\"watched\",deployment=\"west\",outcome=\"answered\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("gateway_deployment_ttfb_seconds{model=\"watched\",deployment=\"east\"}"),
+        "{text}"
+    );
 }
