@@ -925,12 +925,16 @@ step('a second account signs up: the partner\'s administrator-to-be', async () =
   assert.equal(verified.status, 200, await verified.text());
 });
 
-step('the first account is a platform operator: the operator view lists every tenant', async () => {
+step('the first account is a platform operator: the operator view lists every tenant and every deployment\'s health', async () => {
   await page.getByRole('link', { name: 'Operator view' }).click();
   await page.getByRole('heading', { level: 1, name: 'Operator view' }).waitFor();
   const acme = page.locator('.operator-tenants tbody tr', { hasText: 'Acme' });
   await acme.getByText('Platform').waitFor();
   await page.getByText('No partners yet').waitFor();
+  // The routed model's primary failed earlier: its breaker is open, the backup healthy.
+  const routed = page.locator('.operator-deployments section[data-model="routed"]');
+  await routed.locator('tr[data-deployment="primary"]').getByText('breaker open').waitFor();
+  await routed.locator('tr[data-deployment="backup"]').getByText('healthy').waitFor();
   await shot('18-operator');
 });
 

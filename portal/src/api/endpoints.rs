@@ -155,6 +155,11 @@ pub async fn models(tenant: Uuid) -> Result<Vec<ModelRouteView>, ApiError> {
     get(&paths::models(tenant)).await
 }
 
+/// Every platform model with its deployments' health (platform operators).
+pub async fn deployments() -> Result<Vec<ModelRouteView>, ApiError> {
+    get(&paths::deployments()).await
+}
+
 pub async fn residency(tenant: Uuid) -> Result<ResidencyView, ApiError> {
     get(&paths::residency(tenant)).await
 }

@@ -157,6 +157,10 @@ pub fn models(t: Uuid) -> String {
     tenant(t, "models")
 }
 
+pub fn deployments() -> String {
+    format!("{API}/deployments")
+}
+
 pub fn residency(t: Uuid) -> String {
     tenant(t, "residency")
 }

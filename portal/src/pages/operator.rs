@@ -1,12 +1,13 @@
 //! `/operator`: the whole platform, for its operators: every tenant (with the partner managing
-//! it) and every partner.
+//! it), every partner, and every deployment's health.
 
 use std::collections::HashMap;
 
-use api_types::manage::{PartnerView, TenantView};
+use api_types::manage::{ModelRouteView, PartnerView, TenantView};
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use super::models::ModelCard;
 use super::partners::PartnerTable;
 use crate::api::endpoints;
 use crate::components::page::PageHeader;
@@ -41,6 +42,7 @@ pub fn OperatorPage() -> impl IntoView {
 fn PlatformOverview() -> impl IntoView {
     let tenants = LocalResource::new(endpoints::tenants);
     let partners = LocalResource::new(endpoints::partners);
+    let deployments = LocalResource::new(endpoints::deployments);
     // Partner names for the tenants table, once the partners are in.
     let partner_names = Memo::new(move |_| {
         partners
@@ -83,6 +85,18 @@ fn PlatformOverview() -> impl IntoView {
                     .into_any();
                 }
                 view! { <PartnerTable partners=list /> }.into_any()
+            })}
+        </section>
+        <section class="operator-deployments" aria-labelledby="all-deployments">
+            <div class="section-header">
+                <h2 id="all-deployments">"Deployment health"</h2>
+                <button type="button" class="button secondary small" on:click=move |_| deployments.refetch()>
+                    "Refresh"
+                </button>
+            </div>
+            <p class="muted">"Every platform model and each deployment's breaker, latency and recent failures, on the node that answered."</p>
+            {loaded(deployments, move |list: Vec<ModelRouteView>| {
+                list.into_iter().map(|route| view! { <ModelCard route=route /> }).collect_view()
             })}
         </section>
     }

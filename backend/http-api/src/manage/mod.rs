@@ -371,6 +371,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 get => models::list_models,
             ))
             .service(resource!(
+                "/deployments",
+                refuse = method_not_allowed,
+                get => models::list_deployments,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/residency",
                 refuse = method_not_allowed,
                 get => routes::get_residency,
@@ -538,6 +543,7 @@ impl Modify for SecuritySchemes {
         usage::summary,
         usage::records,
         models::list_models,
+        models::list_deployments,
         routes::list_routes,
         routes::put_route,
         routes::delete_route,

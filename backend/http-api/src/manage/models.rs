@@ -33,12 +33,36 @@ pub(crate) async fn list_models(
         .manager
         .authorize(&identity, tenant, Permission::ViewTenant)
         .await?;
-    Ok(ok(&views(&state.gateway, tenant)))
+    Ok(ok(&views(&state.gateway, Some(tenant))))
 }
 
-fn views(gateway: &gateway::Gateway, tenant: TenantId) -> Vec<ModelRouteView> {
+/// Every platform model with each deployment's health on the node that answers (platform
+/// operators only): the operator's view of breakers, latency and error rates.
+#[utoipa::path(get, path = "/api/v1/deployments", tag = "models",
+    responses(
+        (status = 200, description = "The platform's models in configuration order", body = Vec<ModelRouteView>),
+        (status = 403, description = "Not a platform operator", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn list_deployments(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(&req, &state).await?;
+    if !identity.user.is_operator {
+        return Err(management::Error::Forbidden(
+            "only platform operators see every deployment".into(),
+        )
+        .into());
+    }
+    Ok(ok(&views(&state.gateway, None)))
+}
+
+/// The models `tenant` can call (its own aliases included), or with no tenant the platform's
+/// alone, as nobody's (no own keys).
+fn views(gateway: &gateway::Gateway, tenant: Option<TenantId>) -> Vec<ModelRouteView> {
     let now = Instant::now();
-    let own = gateway.tenant_routes(tenant);
+    let own = tenant.and_then(|it| gateway.tenant_routes(it));
     let platform = gateway
         .routes()
         .filter(|route| own.as_ref().is_none_or(|it| it.get(&route.alias).is_none()))
@@ -74,7 +98,9 @@ fn views(gateway: &gateway::Gateway, tenant: TenantId) -> Vec<ModelRouteView> {
                         )]
                         cost: it.cost_micros.map(|micros| micros as f64 / 1e6),
                         own_credential: it.own_credential_only
-                            || gateway.tenant_has_own_credential(tenant, &it.provider_name),
+                            || tenant.is_some_and(|tenant| {
+                                gateway.tenant_has_own_credential(tenant, &it.provider_name)
+                            }),
                         breaker: if it.breaker.enabled() {
                             report.state.as_str().to_owned()
                         } else {

@@ -98,8 +98,10 @@ fn TenantModels(tenant: Uuid) -> impl IntoView {
     }
 }
 
+/// One model: its strategy, tries and cache, and each deployment's share and health (also the
+/// operator view's deployment list).
 #[component]
-fn ModelCard(route: ModelRouteView) -> impl IntoView {
+pub fn ModelCard(route: ModelRouteView) -> impl IntoView {
     let split = shares(&route);
     let id = format!(
         "model-{}",
