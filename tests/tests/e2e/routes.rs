@@ -710,6 +710,20 @@ deployments = [
     let (eve, _, _) = owner_of(&w.app, "eve@example.com", "Eve Inc").await;
     let (status, _) = eve.get(&format!("/api/v1/tenants/{tenant}/models")).await;
     assert_eq!(status, 404);
+
+    // The operator's view of every deployment: nobody's own keys; others may not look.
+    let (status, all) = ada.get("/api/v1/deployments").await;
+    assert_eq!(status, 200, "{all}");
+    let guarded = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|it| it["alias"] == "guarded")
+        .unwrap();
+    assert_eq!(guarded["deployments"][0]["breaker"], "open");
+    assert_eq!(guarded["deployments"][1]["own_credential"], false);
+    let (status, _) = eve.get("/api/v1/deployments").await;
+    assert_eq!(status, 403);
 }
 
 /// A route of Anthropic first and another provider after: the Anthropic SDK's call is relayed
