@@ -265,6 +265,18 @@ impl Access {
             .is_some_and(|it| it.has_usable(provider))
     }
 
+    /// `tenant`'s own semantic-cache threshold, if it set one.
+    pub fn semantic_threshold(
+        &self,
+        tenant: TenantId,
+    ) -> Option<domain::tenant::SemanticThreshold> {
+        self.current
+            .load()
+            .semantic_thresholds
+            .get(&tenant)
+            .copied()
+    }
+
     /// `tenant`'s own aliases, if it defined any.
     pub fn tenant_routes(&self, tenant: TenantId) -> Option<Arc<TenantRoutes>> {
         self.current.load().routes.get(&tenant).cloned()

@@ -292,6 +292,15 @@ impl Gateway {
         self.catalog.resolve(model)
     }
 
+    /// The semantic-cache threshold `tenant` set for itself, if any: for the management API's
+    /// listing.
+    pub fn tenant_semantic_threshold(
+        &self,
+        tenant: domain::TenantId,
+    ) -> Option<domain::tenant::SemanticThreshold> {
+        self.access.semantic_threshold(tenant)
+    }
+
     /// Every tenant's own aliases of `tenant`, by name: for the management API's listing.
     pub fn tenant_routes(
         &self,

@@ -10,6 +10,7 @@ use it::fixtures;
 use it::harness::{TestApp, eventually};
 use it::mock_upstream::{MockUpstream, Recorded, Reply};
 use it::sse::Transcript;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::UPSTREAM_KEY;
@@ -456,4 +457,99 @@ async fn the_index_survives_a_restart() {
     assert_eq!(near.similarity.as_deref(), Some("0.9879"));
     assert_eq!(near.text, kept.text);
     assert_eq!(count(&upstream, CHAT), 1, "served from the persisted entry");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_sets_its_threshold_through_the_management_api() {
+    let (app, upstream) = app().await;
+    let (ada, tenant, key) = crate::byok::owner(&app, "ada@example.com").await;
+    let path = format!("/api/v1/tenants/{tenant}/cache-settings");
+    let (status, view) = ada.get(&path).await;
+    assert_eq!(status, 200);
+    assert_eq!(view, json!({"semantic_threshold": null}));
+    for bad in [json!(0.3), json!(1.5), json!("high")] {
+        let (status, problem) = ada
+            .call(Method::PUT, &path, Some(json!({"semantic_threshold": bad})))
+            .await;
+        assert_eq!(status, 400, "{bad}: {problem}");
+        if bad.is_number() {
+            assert_eq!(problem["errors"][0]["field"], "semantic_threshold");
+        }
+    }
+    let (status, view) = ada
+        .call(
+            Method::PUT,
+            &path,
+            Some(json!({"semantic_threshold": 0.999})),
+        )
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view, json!({"semantic_threshold": 0.999}));
+    assert_eq!(ada.get(&path).await.1, view);
+
+    // The models view shows each model's effective threshold and its embedding model.
+    let (_, models) = ada.get(&format!("/api/v1/tenants/{tenant}/models")).await;
+    let gpt = models
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|it| it["alias"] == "gpt")
+        .unwrap();
+    assert_eq!(gpt["semantic_threshold"], json!(0.999));
+    assert_eq!(gpt["semantic_embedding_model"], "embed");
+    let embed = models
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|it| it["alias"] == "embed")
+        .unwrap();
+    assert!(embed.get("semantic_threshold").is_none(), "{embed}");
+
+    // Within a second, every node applies it: the near-duplicate misses.
+    let ask_as = |text: &str| {
+        let (app, key, body) = (&app, key.clone(), ask("gpt", text));
+        async move { call(app, &key, CHAT, &body, None).await }
+    };
+    assert_eq!(
+        ask_as("What is the weather in Oslo?")
+            .await
+            .cache
+            .as_deref(),
+        Some("miss")
+    );
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            let near = ask_as("Oslo forecast?").await;
+            near.cache.as_deref() == Some("miss")
+        })
+        .await
+    );
+    // Back to the model's own 0.92: a hit.
+    let (status, view) = ada
+        .call(
+            Method::PUT,
+            &path,
+            Some(json!({"semantic_threshold": null})),
+        )
+        .await;
+    assert_eq!(
+        (status, view),
+        (StatusCode::OK, json!({"semantic_threshold": null}))
+    );
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            ask_as("A forecast for Oslo?").await.cache.as_deref() == Some("hit")
+        })
+        .await
+    );
+    let (_, audit) = ada
+        .get(&format!(
+            "/api/v1/tenants/{tenant}/audit-events?action=tenant.cache_settings"
+        ))
+        .await;
+    assert!(
+        audit.to_string().contains("tenant.cache_settings"),
+        "{audit}"
+    );
+    assert!(count(&upstream, CHAT) >= 2);
 }
