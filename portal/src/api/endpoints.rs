@@ -2,7 +2,7 @@
 
 use api_types::manage::{
     AcceptedInvitation, AddDomainRequest, AuditEventView, BrandingView, ByokProviderView,
-    CreateInvitationRequest, CreateKeyRequest, CreatePartnerRequest,
+    CacheSettings, CreateInvitationRequest, CreateKeyRequest, CreatePartnerRequest,
     CreateProviderCredentialRequest, CreateServiceAccountRequest, CreateTenantRequest,
     CreateTokenRequest, CreatedInvitation, CreatedKey, CreatedToken, EmailRequest,
     ExplorerTokenView, HostBranding, InvitationView, KeyView, LoginRequest, LoginResponse,
@@ -153,6 +153,21 @@ pub async fn providers() -> Result<Vec<ByokProviderView>, ApiError> {
 
 pub async fn models(tenant: Uuid) -> Result<Vec<ModelRouteView>, ApiError> {
     get(&paths::models(tenant)).await
+}
+
+pub async fn cache_settings(tenant: Uuid) -> Result<CacheSettings, ApiError> {
+    get(&paths::cache_settings(tenant)).await
+}
+
+pub async fn set_cache_settings(
+    tenant: Uuid,
+    semantic_threshold: Option<f64>,
+) -> Result<CacheSettings, ApiError> {
+    put(
+        &paths::cache_settings(tenant),
+        &CacheSettings { semantic_threshold },
+    )
+    .await
 }
 
 pub async fn residency(tenant: Uuid) -> Result<ResidencyView, ApiError> {

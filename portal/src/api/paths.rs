@@ -157,6 +157,10 @@ pub fn models(t: Uuid) -> String {
     tenant(t, "models")
 }
 
+pub fn cache_settings(t: Uuid) -> String {
+    tenant(t, "cache-settings")
+}
+
 pub fn residency(t: Uuid) -> String {
     tenant(t, "residency")
 }
