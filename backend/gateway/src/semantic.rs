@@ -220,6 +220,16 @@ impl SemanticCache {
         let Some(embedder) = gw.catalog.get(&policy.embedding_model) else {
             return Lookup::default();
         };
+        // A caller kept to regions the embedding model has no deployment in is not embedded
+        // at all (rather than a failed embeddings call recorded on each of its calls).
+        if ctx.principal.restricted()
+            && !embedder
+                .deployments
+                .iter()
+                .any(|it| ctx.principal.allows_region(it.region.as_deref()))
+        {
+            return Lookup::default();
+        }
         let Some(scope) = Key::of(ctx, endpoint, &route.alias, &scope_of(req)) else {
             return Lookup::default();
         };
