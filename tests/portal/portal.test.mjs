@@ -719,6 +719,29 @@ step('data residency: keeping the tenant\'s calls in one region steers them and 
   await page.locator('#residency-now', { hasText: 'any region' }).waitFor();
 });
 
+step('semantic cache: the tenant sets its own threshold, checked, and sees it saved', async () => {
+  await page.getByRole('link', { name: 'Models and routes' }).click();
+  await page.getByRole('heading', { level: 2, name: 'Semantic cache' }).waitFor();
+  assert.match(await page.locator('#semantic-cache-now').textContent(), /Each model's own/);
+  const field = page.getByLabel('Similarity threshold', { exact: true });
+  await field.fill('0.3');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText('Enter a number from 0.5 to 1.0.').waitFor();
+  await field.fill('0.97');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.locator('#semantic-cache-now', { hasText: 'at least 0.97' }).waitFor();
+  await shot('08h-semantic-cache');
+
+  // Saved: the page shows it again after leaving and coming back.
+  await page.getByRole('link', { name: 'Members' }).click();
+  await page.getByRole('link', { name: 'Models and routes' }).click();
+  await page.locator('#semantic-cache-now', { hasText: 'at least 0.97' }).waitFor();
+  assert.equal(await page.getByLabel('Similarity threshold', { exact: true }).inputValue(), '0.97');
+  await page.getByLabel('Similarity threshold', { exact: true }).fill('');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.locator('#semantic-cache-now', { hasText: "Each model's own" }).waitFor();
+});
+
 step('invite a colleague with a role', async () => {
   await page.getByRole('link', { name: 'Members' }).click();
   await page.getByText(EMAIL).first().waitFor();

@@ -482,6 +482,15 @@ pub struct ModelRouteView {
     /// How long answers are kept by the response cache; absent when they are not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_ttl_secs: Option<u64>,
+    /// The least similarity at which the semantic cache serves a similar prompt's answer:
+    /// the tenant's own threshold when it set one, else the model's; absent when the model
+    /// has no semantic cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semantic_threshold: Option<f64>,
+    /// The model whose embeddings the semantic cache compares prompts with; absent when the
+    /// model has no semantic cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semantic_embedding_model: Option<String>,
     pub deployments: Vec<DeploymentView>,
     /// One of the tenant's own aliases (edited at `/tenants/{tenant}/routes`), not the
     /// platform's.
@@ -666,6 +675,17 @@ pub struct ResidencyView {
     pub regions: Vec<String>,
     /// The regions the platform's deployments are in.
     pub available: Vec<String>,
+}
+
+/// A tenant's response-cache settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// The least cosine similarity (0.5 to 1.0, four decimals) at which the semantic cache
+    /// serves a similar prompt's answer to this tenant; `null`: each model's own.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.5, maximum = 1.0))]
+    pub semantic_threshold: Option<f64>,
 }
 
 /// The regions to keep a tenant's calls to; `[]` lifts the restriction.

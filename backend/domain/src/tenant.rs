@@ -151,3 +151,81 @@ mod region_tests {
         assert!(check_regions(&vec!["eu".to_owned(); 17]).is_err());
     }
 }
+
+/// A semantic-cache similarity threshold, kept exactly as parts per 10 000 (`0.95` is
+/// `9500`): a float would not round-trip through both databases and the API unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SemanticThreshold(u16);
+
+impl SemanticThreshold {
+    /// The lowest threshold accepted: below it, unrelated prompts would share answers.
+    pub const MIN: SemanticThreshold = SemanticThreshold(5_000);
+    /// A similarity of exactly 1: only prompts the embedding model cannot tell apart.
+    pub const MAX: SemanticThreshold = SemanticThreshold(10_000);
+
+    /// From a fraction within `0.5..=1.0`, rounded to four decimals.
+    ///
+    /// # Errors
+    /// A message saying the range, for a value outside it or not a number.
+    pub fn from_fraction(value: f64) -> Result<Self, String> {
+        if !value.is_finite() || !(0.5..=1.0).contains(&value) {
+            return Err(format!("must be a number from 0.5 to 1.0, not {value}"));
+        }
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "checked to be within 0.5..=1.0, so 5000..=10000"
+        )]
+        Ok(SemanticThreshold((value * 10_000.0).round() as u16))
+    }
+
+    /// From its stored parts per 10 000.
+    ///
+    /// # Errors
+    /// A message for a value outside `5000..=10000`.
+    pub fn from_parts(parts: i64) -> Result<Self, String> {
+        u16::try_from(parts)
+            .ok()
+            .map(SemanticThreshold)
+            .filter(|it| (Self::MIN..=Self::MAX).contains(it))
+            .ok_or_else(|| format!("a threshold of {parts} parts per 10000 is out of range"))
+    }
+
+    pub fn parts(self) -> u16 {
+        self.0
+    }
+
+    pub fn fraction(self) -> f64 {
+        f64::from(self.0) / 10_000.0
+    }
+}
+
+#[cfg(test)]
+mod threshold_tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_are_kept_exactly_within_their_range() {
+        let t = SemanticThreshold::from_fraction(0.95).unwrap();
+        assert_eq!(t.parts(), 9500);
+        assert!((t.fraction() - 0.95).abs() < f64::EPSILON);
+        assert_eq!(
+            SemanticThreshold::from_fraction(0.9731).unwrap().parts(),
+            9731
+        );
+        assert_eq!(
+            SemanticThreshold::from_fraction(1.0),
+            Ok(SemanticThreshold::MAX)
+        );
+        assert_eq!(
+            SemanticThreshold::from_fraction(0.5),
+            Ok(SemanticThreshold::MIN)
+        );
+        for bad in [0.49, 1.01, f64::NAN, f64::INFINITY, -1.0] {
+            assert!(SemanticThreshold::from_fraction(bad).is_err(), "{bad}");
+        }
+        assert_eq!(SemanticThreshold::from_parts(9500), Ok(t));
+        assert!(SemanticThreshold::from_parts(4999).is_err());
+        assert!(SemanticThreshold::from_parts(10_001).is_err());
+    }
+}

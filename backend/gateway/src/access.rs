@@ -34,6 +34,8 @@ pub struct Principal {
     pub routes: Option<Arc<TenantRoutes>>,
     /// The regions the tenant restricts its calls to, when it does.
     pub tenant_regions: Option<Arc<[String]>>,
+    /// The tenant's own semantic-cache threshold, when it set one.
+    pub semantic_threshold: Option<domain::tenant::SemanticThreshold>,
 }
 
 impl Principal {
@@ -91,6 +93,8 @@ struct Snapshot {
     own_providers: HashMap<TenantId, Arc<TenantProviders>>,
     /// The regions of tenants that restrict their calls.
     tenant_regions: HashMap<TenantId, Arc<[String]>>,
+    /// The thresholds of tenants that set their own for the semantic cache.
+    semantic_thresholds: HashMap<TenantId, domain::tenant::SemanticThreshold>,
     /// Tenants' own aliases, reused by the next snapshot where unchanged.
     routes: HashMap<TenantId, Arc<TenantRoutes>>,
     /// Providers built from credentials, reused by the next snapshot.
@@ -239,6 +243,11 @@ impl Access {
                 } else {
                     snapshot.tenant_regions.get(&key.tenant_id).cloned()
                 },
+                semantic_threshold: if snapshot.semantic_thresholds.is_empty() {
+                    None
+                } else {
+                    snapshot.semantic_thresholds.get(&key.tenant_id).copied()
+                },
             }),
             Some(TenantStatus::Suspended) | None => Err(Error::new(
                 ErrorKind::TenantSuspended,
@@ -254,6 +263,18 @@ impl Access {
             .own_providers
             .get(&tenant)
             .is_some_and(|it| it.has_usable(provider))
+    }
+
+    /// `tenant`'s own semantic-cache threshold, if it set one.
+    pub fn semantic_threshold(
+        &self,
+        tenant: TenantId,
+    ) -> Option<domain::tenant::SemanticThreshold> {
+        self.current
+            .load()
+            .semantic_thresholds
+            .get(&tenant)
+            .copied()
     }
 
     /// `tenant`'s own aliases, if it defined any.
@@ -302,6 +323,7 @@ impl Access {
                 .filter(|(_, regions)| !regions.is_empty())
                 .map(|(tenant, regions)| (tenant, Arc::from(regions)))
                 .collect(),
+            semantic_thresholds: data.semantic_thresholds.into_iter().collect(),
             built,
             revision,
             verifiers: Verifiers::build(&data.signing_keys, &self.token_issuer),

@@ -186,7 +186,19 @@ impl Key {
         Some(Key(hash.finalize().into()))
     }
 
-    fn hex(&self) -> String {
+    /// Reads back [`Key::hex`]'s form.
+    pub(crate) fn from_hex(text: &str) -> Option<Self> {
+        if text.len() != 64 {
+            return None;
+        }
+        let mut res = [0_u8; 32];
+        for (i, byte) in res.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(text.get(i * 2..i * 2 + 2)?, 16).ok()?;
+        }
+        Some(Key(res))
+    }
+
+    pub(crate) fn hex(&self) -> String {
         use std::fmt::Write;
         self.0.iter().fold(String::with_capacity(64), |mut res, b| {
             let _ = write!(res, "{b:02x}");
@@ -463,6 +475,9 @@ mod tests {
         assert_ne!(kept(Some(&eu), &[]), kept(Some(&us), &[]));
         assert_ne!(kept(Some(&eu), &[]), kept(None, &eu), "tenant's or key's");
         assert_eq!(kept(Some(&eu), &[]), kept(Some(&eu), &[]));
+        assert_eq!(Key::from_hex(&k.hex()), Some(k));
+        assert_eq!(Key::from_hex("ab"), None);
+        assert_eq!(Key::from_hex(&"zz".repeat(32)), None);
     }
 
     #[test]

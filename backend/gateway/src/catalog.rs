@@ -105,6 +105,8 @@ pub struct Route {
     pub retry: RetryPolicy,
     /// Whether, and how long, answers are kept; `None`: never.
     pub cache: Option<CachePolicy>,
+    /// Whether answers are also found again by a similar prompt (needs `cache`); `None`: never.
+    pub semantic: Option<crate::semantic::SemanticPolicy>,
     /// Whether its deployments are probed in the background; `None`: never.
     pub health_check: Option<crate::health::HealthCheck>,
     /// Next start of a round-robin route.
@@ -162,6 +164,7 @@ impl Route {
             strategy,
             retry,
             cache: None,
+            semantic: None,
             health_check: None,
             turn: std::sync::atomic::AtomicUsize::new(0),
         }

@@ -1,6 +1,6 @@
 //! `POST /v1/chat/completions`, stage by stage. Reading `handle` top to bottom shows the
-//! whole order: validate → route → authorize → dispatch over the route's deployments (commit
-//! point: the first streamed event) → account.
+//! whole order: validate → route → authorize → cache (exact, then semantic) → dispatch over
+//! the route's deployments (commit point: the first streamed event) → account.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,6 +11,7 @@ use providers::{Provider, ProviderError, StreamEvent, UsageReport};
 
 use crate::accounting::Tokens;
 use crate::cache::Entry;
+use crate::cache_stage::Cached;
 use crate::call::{CallRecord, Finish, RequestCtx};
 use crate::catalog::Route;
 use crate::dispatch::dispatch;
@@ -34,8 +35,8 @@ pub(crate) async fn handle(
     let stream = req.is_stream();
     let (route, mut record) = open(gw, ctx, &req.model, endpoint, stream)?;
     ctx.identify(route, req.user.as_deref());
-    let cached = gw.cache.lookup(ctx, route, endpoint, &req).await;
-    if let Some(entry) = &cached.hit {
+    let cached = Cached::lookup(gw, ctx, route, endpoint, &req).await;
+    if let Some(entry) = cached.hit() {
         record.served_from_cache(&entry.deployment);
         let mut answer = replay(record, route, entry, req)?;
         cached.mark(&mut answer.headers);
@@ -63,7 +64,9 @@ pub(crate) async fn handle(
     .await?;
     let reply = sent.answer;
     cached.keep(
-        &gw.cache,
+        gw,
+        ctx,
+        route,
         &reply.body,
         reply.usage.as_ref(),
         &sent.deployment,

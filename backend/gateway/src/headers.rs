@@ -11,6 +11,8 @@ pub const DEPLOYMENT: &str = "x-upstream-deployment";
 pub const ATTEMPTS: &str = "x-upstream-attempts";
 /// `hit` or `miss`, on models whose answers the response cache keeps.
 pub const CACHE: &str = "x-cache";
+/// How similar the prompt was to the one a semantic cache hit was kept for (four decimals).
+pub const CACHE_SIMILARITY: &str = "x-cache-similarity";
 
 /// A header's value, kept in the form it was produced in: nothing is formatted or copied
 /// until the response is written (a `Bytes` is shared, not copied, into the response).

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod breaker;
 pub mod byok;
 pub mod cache;
+mod cache_stage;
 mod call;
 pub mod catalog;
 pub mod ceiling;
@@ -21,6 +22,7 @@ pub mod headers;
 pub mod health;
 mod messages;
 pub mod routing;
+pub mod semantic;
 pub mod shadow;
 mod stream;
 pub mod telemetry;
@@ -90,6 +92,7 @@ pub struct Gateway {
     usage: accounting::UsageSink,
     store: Arc<dyn Store>,
     cache: cache::ResponseCache,
+    semantic: semantic::SemanticCache,
     /// Where background work of calls runs (shadow mirrors), so shutdown drains it.
     tasks: TaskTracker,
 }
@@ -123,6 +126,8 @@ impl Gateway {
             cancel.clone(),
         ));
         health::start(&catalog, tracker, &cancel);
+        let semantic = semantic::SemanticCache::new(store.clone(), tracker.clone());
+        semantic.start(&catalog, cancel.clone()).await;
         let usage = accounting::start(&config.usage, store.clone(), tracker, cancel);
         Ok(Arc::new(Gateway {
             access,
@@ -134,6 +139,7 @@ impl Gateway {
                 config.shared_cache.clone(),
                 tracker.clone(),
             ),
+            semantic,
             tasks: tracker.clone(),
         }))
     }
@@ -284,6 +290,15 @@ impl Gateway {
             return Ok(route);
         }
         self.catalog.resolve(model)
+    }
+
+    /// The semantic-cache threshold `tenant` set for itself, if any: for the management API's
+    /// listing.
+    pub fn tenant_semantic_threshold(
+        &self,
+        tenant: domain::TenantId,
+    ) -> Option<domain::tenant::SemanticThreshold> {
+        self.access.semantic_threshold(tenant)
     }
 
     /// Every tenant's own aliases of `tenant`, by name: for the management API's listing.

@@ -5,6 +5,7 @@
 //! permission check goes through [`Manager::authorize`] and the matrix in `domain::roles`.
 
 mod accounts;
+mod cache_settings;
 mod credentials;
 pub mod domain_proof;
 mod error;

@@ -180,6 +180,7 @@ pub fn build_catalog(
             model.breaker,
         );
         route.cache = model.cache;
+        route.semantic = model.semantic.clone();
         route.health_check = model.health_check;
         routes.push(route);
     }

@@ -15,6 +15,8 @@ pub mod tables_credentials;
 #[doc(hidden)]
 pub mod tables_partners;
 #[doc(hidden)]
+pub mod tables_semantic;
+#[doc(hidden)]
 pub mod tables_service_accounts;
 #[doc(hidden)]
 pub mod tables_sso;
@@ -51,6 +53,63 @@ pub fn regions_text(regions: &[String]) -> Result<Option<String>, Error> {
     serde_json::to_string(regions)
         .map(Some)
         .map_err(|e| Error::Other(Box::new(e)))
+}
+
+/// Reads a tenant's `semantic_threshold` column (parts per 10 000).
+///
+/// # Errors
+/// A value out of range.
+pub fn threshold_column(parts: i64) -> Result<domain::tenant::SemanticThreshold, Error> {
+    domain::tenant::SemanticThreshold::from_parts(parts).map_err(|e| Error::Other(e.into()))
+}
+
+/// A semantic-cache vector's stored form: base64 of its little-endian `f32`s, exact and the
+/// same text on both backends.
+pub fn vector_text(vector: &[f32]) -> String {
+    use base64::Engine as _;
+    let bytes: Vec<u8> = vector.iter().flat_map(|it| it.to_le_bytes()).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Reads a stored semantic-cache vector.
+///
+/// # Errors
+/// Text that is not base64 of whole `f32`s.
+pub fn vector_column(text: &str) -> Result<Vec<f32>, Error> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| Error::Other(Box::new(e)))?;
+    if bytes.len() % 4 != 0 {
+        return Err(Error::Other("a stored vector is not whole f32s".into()));
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|it| f32::from_le_bytes([it[0], it[1], it[2], it[3]]))
+        .collect())
+}
+
+/// Token counts' stored form: a JSON list in `TokenCounts`' field order.
+pub fn counts_text(counts: &domain::llm::TokenCounts) -> String {
+    let c = counts;
+    format!(
+        "[{},{},{},{},{}]",
+        c.prompt, c.completion, c.cached, c.cache_write, c.reasoning
+    )
+}
+
+/// # Errors
+/// A value that is not a list of five counts.
+pub fn counts_column(text: &str) -> Result<domain::llm::TokenCounts, Error> {
+    let [prompt, completion, cached, cache_write, reasoning]: [u64; 5] =
+        serde_json::from_str(text).map_err(|e| Error::Other(Box::new(e)))?;
+    Ok(domain::llm::TokenCounts {
+        prompt,
+        completion,
+        cached,
+        cache_write,
+        reasoning,
+    })
 }
 
 /// Maps sqlx errors onto the storage error callers branch on.
@@ -98,5 +157,6 @@ macro_rules! impl_sql_store {
         $crate::impl_service_account_store!($store, $db);
         $crate::impl_partner_store!($store, $db);
         $crate::impl_sso_store!($store, $db);
+        $crate::impl_semantic_cache_store!($store, $db);
     };
 }

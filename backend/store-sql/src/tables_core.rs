@@ -317,6 +317,36 @@ macro_rules! impl_core_store {
                 $crate::one_row_changed(done.rows_affected())?;
                 Self::commit_change(tx, audit).await
             }
+
+            async fn tenant_semantic_threshold(
+                &self,
+                id: ::domain::TenantId,
+            ) -> Result<Option<::domain::tenant::SemanticThreshold>, ::store::Error> {
+                let (parts,): (Option<i64>,) =
+                    ::sqlx::query_as("select semantic_threshold from tenants where id = $1")
+                        .bind(id.to_string())
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err($crate::map_err)?;
+                parts.map($crate::threshold_column).transpose()
+            }
+
+            async fn set_tenant_semantic_threshold(
+                &self,
+                id: ::domain::TenantId,
+                threshold: Option<::domain::tenant::SemanticThreshold>,
+                audit: &::domain::AuditEntry,
+            ) -> Result<(), ::store::Error> {
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                let done = ::sqlx::query("update tenants set semantic_threshold = $1 where id = $2")
+                    .bind(threshold.map(|it| i64::from(it.parts())))
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::map_err)?;
+                $crate::one_row_changed(done.rows_affected())?;
+                Self::commit_change(tx, audit).await
+            }
         }
 
         #[::async_trait::async_trait]
@@ -565,6 +595,18 @@ macro_rules! impl_core_store {
                     let id = id.parse().map_err(|e| ::store::Error::Other(Box::new(e)))?;
                     tenant_regions.push((id, $crate::regions_column(Some(&regions))?));
                 }
+                let threshold_rows: Vec<(String, i64)> = ::sqlx::query_as(
+                    "select id, semantic_threshold from tenants \
+                     where semantic_threshold is not null order by id",
+                )
+                .fetch_all(&mut *tx)
+                .await
+                .map_err($crate::map_err)?;
+                let mut semantic_thresholds = Vec::with_capacity(threshold_rows.len());
+                for (id, parts) in threshold_rows {
+                    let id = id.parse().map_err(|e| ::store::Error::Other(Box::new(e)))?;
+                    semantic_thresholds.push((id, $crate::threshold_column(parts)?));
+                }
                 let routes = ::sqlx::query(
                     "select tenant_id, alias, spec, updated_by, created_at, updated_at \
                      from tenant_routes order by tenant_id, alias",
@@ -594,6 +636,7 @@ macro_rules! impl_core_store {
                     operators,
                     routes,
                     tenant_regions,
+                    semantic_thresholds,
                 })
             }
 

@@ -51,6 +51,8 @@ macro_rules! store_contract_tests {
             partners_own_domains_admins_and_sub_tenants,
             affiliations_name_the_partners_of_memberships_and_administration,
             sso_states_work_once_and_domains_have_one_owner,
+            semantic_entries_are_tenant_scoped_bounded_and_expire,
+            semantic_thresholds_are_per_tenant_exact_and_reach_the_snapshot,
             ping_succeeds
         );
     };
@@ -1653,4 +1655,133 @@ pub async fn sso_states_work_once_and_domains_have_one_owner(store: &impl Store)
         .await
         .unwrap();
     assert_eq!(store.sso_domain("acme.example").await.unwrap(), None);
+}
+
+fn semantic_entry(
+    id: &str,
+    alias: &str,
+    created: OffsetDateTime,
+    ttl_secs: i64,
+) -> crate::SemanticEntry {
+    crate::SemanticEntry {
+        id: id.into(),
+        alias: alias.into(),
+        scope: "ab12".into(),
+        vector: vec![1.0, -0.25, 0.1, f32::MIN_POSITIVE],
+        body: r#"{"id":"chatcmpl-1","choices":[]}"#.into(),
+        counts: domain::llm::TokenCounts {
+            prompt: 11,
+            completion: 7,
+            cached: 1,
+            cache_write: 2,
+            reasoning: 3,
+        },
+        deployment: "east".into(),
+        created_at: created,
+        expires_at: created + time::Duration::seconds(ttl_secs),
+    }
+}
+
+pub async fn semantic_entries_are_tenant_scoped_bounded_and_expire(store: &impl Store) {
+    let a = tenant("acme");
+    let b = tenant("other");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
+    let t0 = now();
+    let first = semantic_entry("1", "chat", t0, 60);
+    let second = semantic_entry("2", "chat", t0 + time::Duration::seconds(1), 60);
+    let expired = semantic_entry("3", "chat", t0 - time::Duration::seconds(120), 60);
+    store.put_semantic_entry(a.id, &first).await.unwrap();
+    store.put_semantic_entry(a.id, &expired).await.unwrap();
+    // The same id in another tenant is another entry.
+    store.put_semantic_entry(b.id, &second).await.unwrap();
+    let mut b_second = second.clone();
+    b_second.id = "1".into();
+    store.put_semantic_entry(b.id, &b_second).await.unwrap();
+    let err = store
+        .put_semantic_entry(TenantId::new(), &first)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "{err:?}");
+
+    let loaded = store.load_semantic_entries(t0, 100).await.unwrap();
+    assert_eq!(loaded.len(), 3, "the expired one is not loaded");
+    assert!(
+        loaded.contains(&(a.id, first.clone())),
+        "every field kept exactly"
+    );
+    assert_eq!(
+        loaded.iter().filter(|(tenant, _)| *tenant == b.id).count(),
+        2,
+        "each under its own tenant"
+    );
+    assert!(
+        loaded
+            .iter()
+            .all(|(tenant, it)| *tenant != a.id || it.id == "1")
+    );
+    let newest = store.load_semantic_entries(t0, 1).await.unwrap();
+    assert_eq!(newest.len(), 1, "bounded");
+    assert_eq!(newest[0].1.created_at, second.created_at, "newest first");
+
+    assert_eq!(store.delete_expired_semantic_entries(t0).await.unwrap(), 1);
+    assert_eq!(store.delete_expired_semantic_entries(t0).await.unwrap(), 0);
+    let later = t0 + time::Duration::seconds(3600);
+    assert!(
+        store
+            .load_semantic_entries(later, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.delete_expired_semantic_entries(later).await.unwrap(),
+        3
+    );
+}
+
+pub async fn semantic_thresholds_are_per_tenant_exact_and_reach_the_snapshot(store: &impl Store) {
+    use domain::tenant::SemanticThreshold;
+    let a = tenant("acme");
+    let b = tenant("other");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
+    assert_eq!(store.tenant_semantic_threshold(a.id).await.unwrap(), None);
+    let threshold = SemanticThreshold::from_fraction(0.9731).unwrap();
+    let before = store.revision().await.unwrap();
+    store
+        .set_tenant_semantic_threshold(a.id, Some(threshold), &audit())
+        .await
+        .unwrap();
+    assert!(store.revision().await.unwrap() > before, "nodes reload");
+    assert_eq!(
+        store.tenant_semantic_threshold(a.id).await.unwrap(),
+        Some(threshold)
+    );
+    assert_eq!(store.tenant_semantic_threshold(b.id).await.unwrap(), None);
+    let access = store.load_access().await.unwrap();
+    assert_eq!(access.semantic_thresholds, vec![(a.id, threshold)]);
+    store
+        .set_tenant_semantic_threshold(a.id, None, &audit())
+        .await
+        .unwrap();
+    assert_eq!(store.tenant_semantic_threshold(a.id).await.unwrap(), None);
+    assert!(
+        store
+            .load_access()
+            .await
+            .unwrap()
+            .semantic_thresholds
+            .is_empty()
+    );
+    let err = store
+        .set_tenant_semantic_threshold(TenantId::new(), Some(threshold), &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "{err:?}");
+    let err = store
+        .tenant_semantic_threshold(TenantId::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "{err:?}");
 }

@@ -116,6 +116,64 @@ pub trait TenantStore: Send + Sync {
         regions: &[String],
         audit: &AuditEntry,
     ) -> Result<(), Error>;
+    /// The tenant's own semantic-cache threshold; `None`: each model's.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such tenant.
+    async fn tenant_semantic_threshold(
+        &self,
+        id: TenantId,
+    ) -> Result<Option<domain::tenant::SemanticThreshold>, Error>;
+    /// # Errors
+    /// `NotFound` when there is no such tenant.
+    async fn set_tenant_semantic_threshold(
+        &self,
+        id: TenantId,
+        threshold: Option<domain::tenant::SemanticThreshold>,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+}
+
+/// One answer the semantic cache keeps: found again by the embedding of the prompt that
+/// got it, within the tenant, the model alias and the request's other parameters (`scope`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SemanticEntry {
+    /// Unique among the tenant's entries (the gateway uses a UUID).
+    pub id: String,
+    pub alias: String,
+    /// The hash of everything but the prompt, as hex: only requests equal in all of it match.
+    pub scope: String,
+    /// The prompt's embedding, normalised.
+    pub vector: Vec<f32>,
+    /// The complete answer, as the client got it (JSON).
+    pub body: String,
+    pub counts: domain::llm::TokenCounts,
+    /// The deployment that gave the answer.
+    pub deployment: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// The semantic cache's entries, kept so that a restarted node finds them again. Writes and
+/// loads are off the request path; the index a node searches is in its memory.
+#[async_trait]
+pub trait SemanticCacheStore: Send + Sync {
+    /// # Errors
+    /// `NotFound` when the tenant does not exist.
+    async fn put_semantic_entry(
+        &self,
+        tenant: TenantId,
+        entry: &SemanticEntry,
+    ) -> Result<(), Error>;
+    /// The entries of every tenant that have not expired at `now`, newest first, at most
+    /// `limit`: what a starting node loads.
+    async fn load_semantic_entries(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<(TenantId, SemanticEntry)>, Error>;
+    /// Removes the entries expired at `now`; answers how many.
+    async fn delete_expired_semantic_entries(&self, now: OffsetDateTime) -> Result<u64, Error>;
 }
 
 /// API keys, always scoped by the tenant that owns them.
@@ -195,6 +253,8 @@ pub struct AccessData {
     pub routes: Vec<domain::route::TenantRoute>,
     /// The tenants that restrict their calls to regions, with the regions.
     pub tenant_regions: Vec<(TenantId, Vec<String>)>,
+    /// The tenants that set their own semantic-cache threshold, with it.
+    pub semantic_thresholds: Vec<(TenantId, domain::tenant::SemanticThreshold)>,
 }
 
 /// One person's reach into one tenant.
@@ -665,6 +725,7 @@ pub trait Store:
     + ServiceAccountStore
     + PartnerStore
     + SsoStore
+    + SemanticCacheStore
     + std::fmt::Debug
     + 'static
 {

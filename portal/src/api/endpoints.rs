@@ -2,7 +2,7 @@
 
 use api_types::manage::{
     AcceptedInvitation, AddDomainRequest, AuditEventView, BrandingView, ByokProviderView,
-    CreateInvitationRequest, CreateKeyRequest, CreatePartnerRequest,
+    CacheSettings, CreateInvitationRequest, CreateKeyRequest, CreatePartnerRequest,
     CreateProviderCredentialRequest, CreateServiceAccountRequest, CreateTenantRequest,
     CreateTokenRequest, CreatedInvitation, CreatedKey, CreatedToken, EmailRequest,
     ExplorerTokenView, HostBranding, InvitationView, KeyView, LoginRequest, LoginResponse,
@@ -158,6 +158,21 @@ pub async fn models(tenant: Uuid) -> Result<Vec<ModelRouteView>, ApiError> {
 /// Every platform model with its deployments' health (platform operators).
 pub async fn deployments() -> Result<Vec<ModelRouteView>, ApiError> {
     get(&paths::deployments()).await
+}
+
+pub async fn cache_settings(tenant: Uuid) -> Result<CacheSettings, ApiError> {
+    get(&paths::cache_settings(tenant)).await
+}
+
+pub async fn set_cache_settings(
+    tenant: Uuid,
+    semantic_threshold: Option<f64>,
+) -> Result<CacheSettings, ApiError> {
+    put(
+        &paths::cache_settings(tenant),
+        &CacheSettings { semantic_threshold },
+    )
+    .await
 }
 
 pub async fn residency(tenant: Uuid) -> Result<ResidencyView, ApiError> {

@@ -161,6 +161,10 @@ pub fn deployments() -> String {
     format!("{API}/deployments")
 }
 
+pub fn cache_settings(t: Uuid) -> String {
+    tenant(t, "cache-settings")
+}
+
 pub fn residency(t: Uuid) -> String {
     tenant(t, "residency")
 }

@@ -5,6 +5,7 @@
 
 pub mod audit_filter;
 pub mod branding_form;
+pub mod cache_form;
 pub mod chart;
 pub mod chat_form;
 pub mod chat_reply;

@@ -238,6 +238,8 @@ impl RouteForm {
             strategy: self.strategy.clone(),
             max_attempts: 1,
             cache_ttl_secs: None,
+            semantic_threshold: None,
+            semantic_embedding_model: None,
             tenant_defined: true,
             deployments: self
                 .rows

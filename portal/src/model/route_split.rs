@@ -128,6 +128,8 @@ mod tests {
             strategy: strategy.to_owned(),
             max_attempts: 2,
             cache_ttl_secs: None,
+            semantic_threshold: None,
+            semantic_embedding_model: None,
             deployments,
         }
     }

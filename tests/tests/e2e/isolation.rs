@@ -240,6 +240,18 @@ async fn every_tenant_endpoint_refuses_outsiders_other_partners_and_lower_roles(
         ),
         (
             Method::GET,
+            format!("{t}/cache-settings"),
+            None,
+            Permission::ViewTenant,
+        ),
+        (
+            Method::PUT,
+            format!("{t}/cache-settings"),
+            Some(json!({"semantic_threshold": 0.95})),
+            Permission::ManageTenant,
+        ),
+        (
+            Method::GET,
             format!("{t}/service-accounts"),
             None,
             Permission::ViewKeys,

@@ -26,6 +26,7 @@ mod proxies;
 mod requests;
 mod residency;
 mod routes;
+mod semantic_cache;
 mod service_accounts;
 mod slow_clients;
 mod sso;

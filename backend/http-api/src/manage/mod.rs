@@ -376,6 +376,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 get => models::list_deployments,
             ))
             .service(resource!(
+                "/tenants/{tenant}/cache-settings",
+                refuse = method_not_allowed,
+                get => routes::get_cache_settings,
+                put => routes::put_cache_settings,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/residency",
                 refuse = method_not_allowed,
                 get => routes::get_residency,
@@ -549,6 +555,8 @@ impl Modify for SecuritySchemes {
         routes::delete_route,
         routes::get_residency,
         routes::put_residency,
+        routes::get_cache_settings,
+        routes::put_cache_settings,
         explorer::token,
         sso::list_providers,
         sso::start,

@@ -79,6 +79,16 @@ fn views(gateway: &gateway::Gateway, tenant: Option<TenantId>) -> Vec<ModelRoute
             strategy: route.strategy.as_str().to_owned(),
             max_attempts: route.retry.max_attempts,
             cache_ttl_secs: route.cache.map(|it| it.ttl.as_secs()),
+            semantic_threshold: route.semantic.as_ref().map(|it| {
+                tenant
+                    .and_then(|tenant| gateway.tenant_semantic_threshold(tenant))
+                    .unwrap_or(it.threshold)
+                    .fraction()
+            }),
+            semantic_embedding_model: route
+                .semantic
+                .as_ref()
+                .map(|it| it.embedding_model.to_string()),
             deployments: route
                 .deployments
                 .iter()

@@ -4,8 +4,8 @@
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use api_types::manage::{
-    Problem, ResidencyRequest, ResidencyView, ResolvedDeploymentView, RouteDeploymentRequest,
-    RouteRequest, RouteView,
+    CacheSettings, Problem, ResidencyRequest, ResidencyView, ResolvedDeploymentView,
+    RouteDeploymentRequest, RouteRequest, RouteView,
 };
 use domain::route::{FlatSource, RouteSpec, RouteTarget, Serves};
 use management::RouteReport;
@@ -138,6 +138,53 @@ pub(crate) async fn put_residency(
         .await?;
     let (_, available) = state.manager.residency(&identity, tenant).await?;
     Ok(ok(&ResidencyView { regions, available }))
+}
+
+/// The tenant's response-cache settings: its own semantic-cache threshold, if it set one.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/cache-settings", tag = "models",
+    params(("tenant" = uuid::Uuid, Path, description = "Tenant id")),
+    responses(
+        (status = 200, description = "The settings", body = CacheSettings),
+        (status = 404, description = "No such tenant for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn get_cache_settings(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(&req, &state).await?;
+    let tenant = tenant_id(&path)?;
+    let semantic_threshold = state.manager.semantic_threshold(&identity, tenant).await?;
+    Ok(ok(&CacheSettings { semantic_threshold }))
+}
+
+/// Set the least similarity at which the semantic cache serves a similar prompt's kept
+/// answer to this tenant, on every model that has a semantic cache, on every node within a
+/// second; `null` goes back to each model's own.
+#[utoipa::path(put, path = "/api/v1/tenants/{tenant}/cache-settings", tag = "models",
+    params(("tenant" = uuid::Uuid, Path, description = "Tenant id")),
+    request_body = CacheSettings,
+    responses(
+        (status = 200, description = "The settings now", body = CacheSettings),
+        (status = 400, description = "A threshold outside 0.5 to 1.0", body = Problem),
+        (status = 403, description = "The caller's role does not allow it", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn put_cache_settings(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(&req, &state).await?;
+    let tenant = tenant_id(&path)?;
+    let body: CacheSettings = json(&req, payload).await?;
+    let semantic_threshold = state
+        .manager
+        .set_semantic_threshold(&identity, tenant, body.semantic_threshold)
+        .await?;
+    Ok(ok(&CacheSettings { semantic_threshold }))
 }
 
 /// The request as the domain's spec: each entry names a model or a provider, not both.

@@ -506,6 +506,7 @@ impl Settings {
                 retry: gateway::RetryPolicy::once_each(1),
                 breaker: Some(gateway::breaker::BreakerPolicy::default()),
                 cache: None,
+                semantic: None,
                 health_check: None,
             });
         }

@@ -207,6 +207,16 @@ pub(super) struct RawHealthCheck {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRouteCache {
     pub(super) ttl_secs: Spanned<i64>,
+    pub(super) semantic: Option<Spanned<RawSemantic>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSemantic {
+    pub(super) embedding_model: Spanned<String>,
+    pub(super) threshold: Option<Spanned<f64>>,
+    pub(super) multi_turn: Option<bool>,
+    pub(super) max_entries: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,14 +4,16 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use domain::tenant::SemanticThreshold;
 use gateway::RetryPolicy;
 use gateway::breaker::BreakerPolicy;
 use gateway::cache::CachePolicy;
 use gateway::health::HealthCheck;
 use gateway::routing::Strategy;
+use gateway::semantic::SemanticPolicy;
 use toml::Spanned;
 
-use super::raw::{RawBreaker, RawDeployment, RawModel, RawProvider};
+use super::raw::{RawBreaker, RawDeployment, RawModel, RawProvider, RawSemantic};
 use super::{ConfigError, Source};
 
 /// One deployment of a model alias.
@@ -49,6 +51,8 @@ pub struct ModelSettings {
     pub breaker: Option<BreakerPolicy>,
     /// `None`: answers are never kept.
     pub cache: Option<CachePolicy>,
+    /// `None`: answers are found again by their exact request only.
+    pub semantic: Option<SemanticPolicy>,
     /// `None`: deployments are judged by live calls only.
     pub health_check: Option<HealthCheck>,
 }
@@ -57,6 +61,12 @@ pub struct ModelSettings {
 const MAX_ATTEMPTS: i64 = 10;
 /// Longest a route may keep an answer: a week.
 const MAX_CACHE_TTL_SECS: i64 = 7 * 86_400;
+/// Most entries a route's semantic cache keeps per tenant on one node.
+const MAX_SEMANTIC_ENTRIES: i64 = 100_000;
+/// A semantic tier's threshold when the table gives none.
+const DEFAULT_SEMANTIC_THRESHOLD: f64 = 0.92;
+/// A semantic tier's entries per tenant when the table gives none.
+const DEFAULT_SEMANTIC_ENTRIES: usize = 1000;
 /// Longest total deadline a route may set (ten minutes, like the providers' own).
 const MAX_TIMEOUT_MS: i64 = 600_000;
 
@@ -217,6 +227,16 @@ pub(super) fn model_settings(
                 })
             }
         };
+        let semantic = match model.cache.as_ref().and_then(|it| it.semantic.as_ref()) {
+            None => None,
+            Some(semantic) => Some(semantic_policy(
+                source,
+                &format!("{key}.cache.semantic"),
+                alias,
+                semantic.get_ref(),
+                raw,
+            )?),
+        };
         let health_check = match &model.health_check {
             None => None,
             Some(raw) => {
@@ -259,10 +279,72 @@ pub(super) fn model_settings(
             retry,
             breaker,
             cache,
+            semantic,
             health_check,
         });
     }
     Ok(models)
+}
+
+/// `cache = { semantic = { ... } }`: the embedding model must be another configured alias
+/// (any `[[models]]` table, before or after this one).
+fn semantic_policy(
+    source: &Source<'_>,
+    key: &str,
+    alias: &str,
+    raw: &RawSemantic,
+    models: &[RawModel],
+) -> Result<SemanticPolicy, ConfigError> {
+    let model = raw.embedding_model.get_ref().trim();
+    if model == alias {
+        return Err(source.at(
+            &raw.embedding_model,
+            &format!("{key}.embedding_model"),
+            "must name another model: the one whose embeddings compare this model's prompts",
+        ));
+    }
+    if !models.iter().any(|it| it.alias.get_ref().trim() == model) {
+        let known: Vec<&str> = models
+            .iter()
+            .map(|it| it.alias.get_ref().trim())
+            .filter(|it| *it != alias)
+            .collect();
+        return Err(source.at(
+            &raw.embedding_model,
+            &format!("{key}.embedding_model"),
+            format!("unknown model `{model}` (configured: {})", known.join(", ")),
+        ));
+    }
+    let threshold = match &raw.threshold {
+        None => DEFAULT_SEMANTIC_THRESHOLD,
+        Some(value) => *value.get_ref(),
+    };
+    let threshold = SemanticThreshold::from_fraction(threshold).map_err(|message| {
+        let span = raw
+            .threshold
+            .as_ref()
+            .map_or(raw.embedding_model.span(), Spanned::span);
+        source.at_span(span, &format!("{key}.threshold"), message)
+    })?;
+    let max_entries = match &raw.max_entries {
+        None => DEFAULT_SEMANTIC_ENTRIES,
+        Some(n) => {
+            let n = bounded(
+                source,
+                n,
+                &format!("{key}.max_entries"),
+                1,
+                MAX_SEMANTIC_ENTRIES,
+            )?;
+            usize::try_from(n).unwrap_or(DEFAULT_SEMANTIC_ENTRIES)
+        }
+    };
+    Ok(SemanticPolicy {
+        embedding_model: model.into(),
+        threshold,
+        multi_turn: raw.multi_turn.unwrap_or(false),
+        max_entries,
+    })
 }
 
 /// `breaker = { ... }`: the defaults with what the table changes; `enabled = false`: none.

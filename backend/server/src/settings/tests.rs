@@ -436,6 +436,42 @@ fn bad_routes_are_refused_with_file_line_and_key() {
             "missing field `ttl_secs`",
         ),
         (
+            "alias = \"x\"\nprovider = \"a\"\ncache = { ttl_secs = 5, semantic = { embedding_model = \"x\" } }\n",
+            "sluice.toml:10: `models[0].cache.semantic.embedding_model`: must name another model: the one whose embeddings compare this model's prompts",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\ncache = { ttl_secs = 5, semantic = { embedding_model = \"nope\" } }\n\n[[models]]\nalias = \"e\"\nprovider = \"b\"\n",
+            "sluice.toml:10: `models[0].cache.semantic.embedding_model`: unknown model `nope` (configured: e)",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\ncache = { ttl_secs = 5, semantic = { embedding_model = \"e\", threshold = 0.3 } }\n\n[[models]]\nalias = \"e\"\nprovider = \"b\"\n",
+            "sluice.toml:10: `models[0].cache.semantic.threshold`: must be a number from 0.5 to 1.0, not 0.3",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\ncache = { ttl_secs = 5, semantic = { embedding_model = \"e\", threshold = 1.5 } }\n\n[[models]]\nalias = \"e\"\nprovider = \"b\"\n",
+            "sluice.toml:10: `models[0].cache.semantic.threshold`: must be a number from 0.5 to 1.0, not 1.5",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\ncache = { ttl_secs = 5, semantic = { embedding_model = \"e\", max_entries = 0 } }\n\n[[models]]\nalias = \"e\"\nprovider = \"b\"\n",
+            "sluice.toml:10: `models[0].cache.semantic.max_entries`: must be between 1 and 100000, not 0",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\ncache = { ttl_secs = 5, semantic = { embedding_model = \"e\", max_entries = 100001 } }\n\n[[models]]\nalias = \"e\"\nprovider = \"b\"\n",
+            "sluice.toml:10: `models[0].cache.semantic.max_entries`: must be between 1 and 100000, not 100001",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\ncache = { ttl_secs = 5, semantic = { threshold = 0.9 } }\n",
+            "missing field `embedding_model`",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\ncache = { semantic = { embedding_model = \"e\" } }\n",
+            "missing field `ttl_secs`",
+        ),
+        (
+            "alias = \"x\"\nprovider = \"a\"\ncache = { ttl_secs = 5, semantic = { embedding_model = \"e\", radius = 2 } }\n",
+            "unknown field `radius`",
+        ),
+        (
             "alias = \"x\"\nprovider = \"a\"\nhealth_check = { interval_secs = 0 }\n",
             "sluice.toml:10: `models[0].health_check.interval_secs`: must be between 1 and 3600, not 0",
         ),
@@ -480,6 +516,27 @@ fn bad_routes_are_refused_with_file_line_and_key() {
         let e = parse(&format!("{TWO_PROVIDERS}[[models]]\n{model}")).unwrap_err();
         assert!(e.contains(expected), "{model}: got {e}");
     }
+}
+
+#[test]
+fn a_semantic_cache_names_an_embedding_model_with_defaults_for_the_rest() {
+    let settings = parse(&format!(
+        "{TWO_PROVIDERS}[[models]]\nalias = \"chat\"\nprovider = \"a\"\n\
+         cache = {{ ttl_secs = 300, semantic = {{ embedding_model = \"embed\", threshold = 0.95, multi_turn = true, max_entries = 50 }} }}\n\n\
+         [[models]]\nalias = \"plain\"\nprovider = \"a\"\ncache = {{ ttl_secs = 60, semantic = {{ embedding_model = \"embed\" }} }}\n\n\
+         [[models]]\nalias = \"embed\"\nprovider = \"b\"\n"
+    ))
+    .unwrap();
+    let policy = settings.models[0].semantic.clone().unwrap();
+    assert_eq!(&*policy.embedding_model, "embed");
+    assert_eq!(policy.threshold.parts(), 9500);
+    assert!(policy.multi_turn);
+    assert_eq!(policy.max_entries, 50);
+    let defaults = settings.models[1].semantic.clone().unwrap();
+    assert_eq!(defaults.threshold.parts(), 9200);
+    assert!(!defaults.multi_turn);
+    assert_eq!(defaults.max_entries, 1000);
+    assert_eq!(settings.models[2].semantic, None);
 }
 
 #[test]

@@ -1,12 +1,14 @@
 //! "Models and routes": every model the tenant can call, the deployments behind it, how calls
 //! spread over them, and how each is doing (breaker, latency) on the node that answered; and
-//! the tenant's own aliases, edited in `editor`.
+//! the tenant's own aliases, edited in `editor`; data residency (`residency`) and the
+//! semantic cache's threshold (`semantic`).
 
 pub mod editor;
 pub mod residency;
+pub mod semantic;
 
 use api_types::manage::{
-    ByokProviderView, DeploymentView, ModelRouteView, ResidencyView, RouteView,
+    ByokProviderView, CacheSettings, DeploymentView, ModelRouteView, ResidencyView, RouteView,
 };
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -18,6 +20,7 @@ use crate::model::route_split::{breaker_label, shares};
 use crate::state::session::Session;
 use editor::{Editor, OwnAliases, RouteEditor};
 use residency::Residency;
+use semantic::SemanticCache;
 
 #[component]
 pub fn ModelsPage() -> impl IntoView {
@@ -38,6 +41,7 @@ fn TenantModels(tenant: Uuid) -> impl IntoView {
     let routes = LocalResource::new(move || endpoints::routes(tenant));
     let providers = LocalResource::new(endpoints::providers);
     let residency = LocalResource::new(move || endpoints::residency(tenant));
+    let cache_settings = LocalResource::new(move || endpoints::cache_settings(tenant));
     let editor = Editor::new();
     let changed = Callback::new(move |()| {
         routes.refetch();
@@ -47,9 +51,16 @@ fn TenantModels(tenant: Uuid) -> impl IntoView {
         residency.refetch();
         models.refetch();
     });
+    let cache_changed = Callback::new(move |()| {
+        cache_settings.refetch();
+        models.refetch();
+    });
     view! {
         {loaded(residency, move |view: ResidencyView| view! {
             <Residency tenant=tenant view=view allowed=allowed.get_untracked() on_saved=residency_changed />
+        })}
+        {loaded(cache_settings, move |view: CacheSettings| view! {
+            <SemanticCache tenant=tenant view=view allowed=allowed.get_untracked() on_saved=cache_changed />
         })}
         {move || {
             let list = models.get().and_then(Result::ok)?;
@@ -122,6 +133,10 @@ pub fn ModelCard(route: ModelRouteView) -> impl IntoView {
             "tries"
         },
     );
+    let semantic = crate::model::cache_form::model_line(
+        route.semantic_threshold,
+        route.semantic_embedding_model.as_deref(),
+    );
     let labelled_by = id.clone();
     let data_model = route.alias.clone();
     let heading = route.alias.clone();
@@ -132,6 +147,7 @@ pub fn ModelCard(route: ModelRouteView) -> impl IntoView {
                 {route.tenant_defined.then(|| view! { <span class="badge current">"your alias"</span> })}
             </h2>
             <p class="muted">{summary}</p>
+            {semantic.map(|line| view! { <p class="muted semantic-cache">{line}</p> })}
             <div class="table-wrap">
                 <table>
                     <thead>
