@@ -11,7 +11,4 @@ cd "$(dirname "$0")/.."
 if ! scripts/build-portal.sh; then
   echo "!!!!!!!! the portal could not be built: serving the API without it !!!!!!!!" >&2
 fi
-# mimalloc commits its first arena eagerly unless told otherwise before the process starts:
-# about 20 MB more resident at idle and a higher peak (BENCHMARKS.md, issue 17's second part).
-export MIMALLOC_ARENA_EAGER_COMMIT="${MIMALLOC_ARENA_EAGER_COMMIT:-0}"
 exec cargo run --release --bin sluice -- serve "$@"
