@@ -24,3 +24,35 @@ pub fn sse_frames(name: &str) -> Vec<String> {
         .map(|it| format!("{}\n\n", it.trim_start_matches('\n')))
         .collect()
 }
+
+/// A JSON fixture as the gateway answers it: its top-level `usage` object ends with the price
+/// the gateway adds (`"cost":<cost>`), everything else byte for byte.
+pub fn priced(name: &str, cost: &str) -> String {
+    let text = text(name);
+    let start = text
+        .find("\"usage\":{")
+        .unwrap_or_else(|| panic!("fixture {name} has no usage object"))
+        + "\"usage\":".len();
+    let mut depth = 0;
+    let mut end = start;
+    for (i, c) in text[start..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = start + i;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    format!("{},\"cost\":{cost}{}", &text[..end], &text[end..])
+}
+
+/// `value` with `usage.cost` set to `cost` (a JSON number written as text, kept exact).
+pub fn with_cost(mut value: serde_json::Value, cost: &str) -> serde_json::Value {
+    value["usage"]["cost"] = serde_json::from_str(cost).expect("a JSON number");
+    value
+}

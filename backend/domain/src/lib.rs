@@ -11,6 +11,7 @@ pub mod ids;
 pub mod llm;
 pub mod outbound;
 pub mod partner;
+pub mod pricing;
 pub mod roles;
 pub mod route;
 pub mod service_account;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::pricing::Money;
 use crate::{ApiKeyId, RequestId, TenantId, UsageId};
 
 /// How a request ended, as far as billing cares.
@@ -100,6 +101,15 @@ pub struct UsageRecord {
     pub ttft_ms: Option<u64>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// What the platform pays the provider for the call; `None`: no known cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Money>,
+    /// What the platform charges the partner, for a partner's sub-tenant's call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wholesale: Option<Money>,
+    /// What the tenant pays; `None`: unpriced (never recorded as zero).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Money>,
 }
 
 /// One failed try of a call that the gateway then tried again (on the same deployment or the

@@ -191,6 +191,9 @@ mod tests {
             latency_ms: latency,
             ttft_ms: None,
             created_at: at,
+            cost: None,
+            wholesale: None,
+            price: None,
         }
     }
 

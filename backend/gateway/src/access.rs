@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use domain::partner::Partner;
-use domain::{ApiKey, KeyHash, Permission, ServiceAccountId, TenantId, TenantStatus, UserId};
+use domain::pricing::PriceBook;
+use domain::{
+    ApiKey, KeyHash, PartnerId, Permission, ServiceAccountId, TenantId, TenantStatus, UserId,
+};
 use store::Store;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
@@ -20,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::access_token::{Subject, Verifiers, looks_like_jwt};
 use crate::byok::{self, ByokConfig, TenantProviders};
 use crate::catalog::{Catalog, Deployment, Route};
+use crate::pricing::PriceBase;
 use crate::tenant_routes::{self, TenantRoutes};
 use crate::{Error, ErrorKind};
 use providers::Provider;
@@ -36,6 +40,10 @@ pub struct Principal {
     pub tenant_regions: Option<Arc<[String]>>,
     /// The tenant's own semantic-cache threshold, when it set one.
     pub semantic_threshold: Option<domain::tenant::SemanticThreshold>,
+    /// The partner whose sub-tenant the tenant is: its rate card prices the call.
+    pub partner: Option<PartnerId>,
+    /// The price book in force when the call arrived.
+    pub prices: Arc<PriceBook>,
 }
 
 impl Principal {
@@ -89,7 +97,9 @@ impl Principal {
 struct Snapshot {
     revision: i64,
     keys: HashMap<KeyHash, Arc<ApiKey>>,
-    tenants: HashMap<TenantId, TenantStatus>,
+    tenants: HashMap<TenantId, TenantState>,
+    /// Every price list and markup: the base the node started with and the stored ones.
+    prices: Arc<PriceBook>,
     own_providers: HashMap<TenantId, Arc<TenantProviders>>,
     /// The regions of tenants that restrict their calls.
     tenant_regions: HashMap<TenantId, Arc<[String]>>,
@@ -111,6 +121,13 @@ struct Snapshot {
     operators: HashSet<UserId>,
 }
 
+/// What the data plane needs of a tenant.
+#[derive(Debug, Clone, Copy)]
+struct TenantState {
+    status: TenantStatus,
+    partner: Option<PartnerId>,
+}
+
 impl Snapshot {
     fn may_call_models(&self, user: UserId, tenant: TenantId) -> bool {
         self.operators.contains(&user) || self.model_callers.contains(&(user, tenant))
@@ -126,6 +143,8 @@ pub struct Access {
     token_issuer: String,
     /// The platform's models, which tenants' aliases are built on.
     catalog: Arc<Catalog>,
+    /// The prices the node started with (the shipped defaults and the configuration's).
+    prices: PriceBase,
     /// One reload at a time, so an older load never replaces a newer snapshot.
     reloading: tokio::sync::Mutex<()>,
 }
@@ -140,8 +159,10 @@ impl Access {
         byok: ByokConfig,
         token_issuer: String,
         catalog: Arc<Catalog>,
+        prices: PriceBase,
     ) -> Result<Self, store::Error> {
         let res = Access {
+            prices,
             current: ArcSwap::from_pointee(Snapshot::default()),
             changed: Notify::new(),
             byok,
@@ -226,7 +247,10 @@ impl Access {
             ));
         }
         match snapshot.tenants.get(&key.tenant_id) {
-            Some(TenantStatus::Active) => Ok(Principal {
+            Some(TenantState {
+                status: TenantStatus::Active,
+                partner,
+            }) => Ok(Principal {
                 key: key.clone(),
                 own_providers: if snapshot.own_providers.is_empty() {
                     None
@@ -248,8 +272,14 @@ impl Access {
                 } else {
                     snapshot.semantic_thresholds.get(&key.tenant_id).copied()
                 },
+                partner: *partner,
+                prices: snapshot.prices.clone(),
             }),
-            Some(TenantStatus::Suspended) | None => Err(Error::new(
+            Some(TenantState {
+                status: TenantStatus::Suspended,
+                ..
+            })
+            | None => Err(Error::new(
                 ErrorKind::TenantSuspended,
                 "the tenant owning this api key is suspended",
             )),
@@ -362,8 +392,15 @@ impl Access {
             tenants: data
                 .tenants
                 .into_iter()
-                .map(|it| (it.id, it.status))
+                .map(|it| {
+                    let state = TenantState {
+                        status: it.status,
+                        partner: it.partner_id,
+                    };
+                    (it.id, state)
+                })
                 .collect(),
+            prices: Arc::new(self.prices.book()),
         };
         tracing::debug!(
             revision,

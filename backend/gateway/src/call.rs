@@ -5,7 +5,9 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use domain::llm::TokenCounts;
 use domain::llm::messages::Betas;
+use domain::pricing::{CallRates, Money};
 use domain::{RequestId, UsageId, UsageStatus};
 use journal::Ticket;
 use time::OffsetDateTime;
@@ -105,6 +107,8 @@ pub(crate) struct CallRecord {
     from_cache: bool,
     /// A mirror to a shadow deployment: recorded with status `shadow`, whatever its outcome.
     shadow: bool,
+    /// The try in progress (or the answering one) uses the tenant's own credential.
+    own_credential: bool,
 }
 
 /// Prompt tokens guessed from the body's size, for calls that ended before anything counted
@@ -142,6 +146,7 @@ impl CallRecord {
             finished: false,
             from_cache: false,
             shadow: false,
+            own_credential: false,
         }
     }
 
@@ -177,9 +182,30 @@ impl CallRecord {
         self.shadow = true;
     }
 
-    /// The call is about to try the route's deployment `index`.
-    pub(crate) fn trying(&mut self, index: usize) {
+    /// The call is about to try the route's deployment `index`, with the tenant's own
+    /// credential or the platform's.
+    pub(crate) fn trying(&mut self, index: usize, own_credential: bool) {
         self.deployment = index;
+        self.own_credential = own_credential;
+    }
+
+    /// The rates the call is charged at: those of the deployment trying or answering, from
+    /// the price book in force when the call arrived.
+    pub(crate) fn rates(&self) -> CallRates {
+        self.deployment()
+            .map_or_else(CallRates::default, |deployment| {
+                crate::pricing::rates(
+                    &self.ctx.principal,
+                    deployment,
+                    self.own_credential || self.from_cache,
+                    self.ctx.received_at,
+                )
+            })
+    }
+
+    /// What `counts` cost the caller; `None` when the model is unpriced for it.
+    pub(crate) fn price_of(&self, counts: &TokenCounts) -> Option<Money> {
+        self.rates().price.map(|it| it.charge(counts))
     }
 
     /// The try in progress failed with `error` after `latency`; another one follows.
@@ -233,6 +259,7 @@ impl CallRecord {
             latency,
             ttft: finish.ttft,
             created_at: self.ctx.received_at,
+            rates: self.rates(),
             tickets: Tickets::default(),
             journaled: false,
         }

@@ -5,8 +5,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use domain::UsageStatus;
 use domain::llm::{ChatRequest, ChatResponse, Content};
+use domain::pricing::Money;
 use providers::{Provider, ProviderError, StreamEvent, UsageReport};
 
 use crate::accounting::Tokens;
@@ -71,13 +73,19 @@ pub(crate) async fn handle(
         reply.usage.as_ref(),
         &sent.deployment,
     );
-    answered(record, sent.asked, reply.usage, || {
-        (prompt_text(&req), completion_text(&reply.body))
-    });
     let mut headers = sent.headers;
+    let texts = || (prompt_text(&req), completion_text(&reply.body));
+    let body = answered(
+        record,
+        sent.asked,
+        reply.usage,
+        reply.body.clone(),
+        &mut headers,
+        texts,
+    );
     cached.mark(&mut headers);
     Ok(Answer {
-        body: Outcome::Complete(reply.body),
+        body: Outcome::Complete(body),
         headers,
     })
 }
@@ -100,11 +108,16 @@ fn replay(
         crate::cache::deployment_header(route, entry),
     );
     if !req.is_stream() {
-        answered(record, Instant::now(), Some(usage), || {
-            (String::new(), String::new())
-        });
+        let body = answered(
+            record,
+            Instant::now(),
+            Some(usage),
+            entry.body.clone(),
+            &mut headers,
+            || (String::new(), String::new()),
+        );
         return Ok(Answer {
-            body: Outcome::Complete(entry.body.clone()),
+            body: Outcome::Complete(body),
             headers,
         });
     }
@@ -178,15 +191,34 @@ pub(crate) fn open<'a>(
     Ok((route, record))
 }
 
-/// Records a complete (non-streamed) answer asked for at `asked`: with the upstream's usage,
-/// or estimated from the prompt and answer text `texts` gives when it reported none.
+/// Records a complete (non-streamed) answer asked for at `asked` (see [`recorded`]) and
+/// answers `body` with its price told (`pricing::tell`) where the usage is known now.
 pub(crate) fn answered(
     record: CallRecord,
     asked: Instant,
     usage: Option<UsageReport>,
+    body: Bytes,
+    headers: &mut ResponseHeaders,
     texts: impl FnOnce() -> (String, String),
-) {
+) -> Bytes {
+    let price = recorded(record, asked, usage, texts);
+    crate::pricing::tell(body, price, headers)
+}
+
+/// Records a complete (non-streamed) answer asked for at `asked`: with the upstream's usage,
+/// or estimated from the prompt and answer text `texts` gives when it reported none. Answers
+/// the call's price when its usage is known now.
+pub(crate) fn recorded(
+    record: CallRecord,
+    asked: Instant,
+    usage: Option<UsageReport>,
+    texts: impl FnOnce() -> (String, String),
+) -> Option<Money> {
     record.upstream_answered(asked.elapsed());
+    let price = usage
+        .as_ref()
+        .filter(|it| it.complete)
+        .and_then(|it| record.price_of(&it.counts));
     let tokens = match usage {
         Some(report) => Tokens::Reported(report),
         None => {
@@ -206,6 +238,7 @@ pub(crate) fn answered(
         error: None,
         ttft: None,
     });
+    price
 }
 
 /// Everything the model read, for a tokenizer estimate: message text, tool calls and tools.

@@ -78,12 +78,19 @@ pub(crate) async fn handle(
     )
     .await?;
     let reply = sent.answer;
-    answered(record, sent.asked, reply.usage, || {
-        (req.prompt.joined_text(), completion_text(&reply.body))
-    });
+    let mut headers = sent.headers;
+    let texts = || (req.prompt.joined_text(), completion_text(&reply.body));
+    let body = answered(
+        record,
+        sent.asked,
+        reply.usage,
+        reply.body.clone(),
+        &mut headers,
+        texts,
+    );
     Ok(Answer {
-        body: Outcome::Complete(reply.body),
-        headers: sent.headers,
+        body: Outcome::Complete(body),
+        headers,
     })
 }
 

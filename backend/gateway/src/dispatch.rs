@@ -21,8 +21,8 @@ use crate::{Error, routing};
 /// What the attempt loop tells about the tries it makes: a call's usage record, or nothing
 /// for a request that is not billed (a token count).
 pub(crate) trait Ledger {
-    /// The route's deployment `index` is tried next.
-    fn trying(&mut self, index: usize);
+    /// The route's deployment `index` is tried next, with the tenant's own credential or not.
+    fn trying(&mut self, index: usize, own_credential: bool);
     /// The try in progress failed; another one follows.
     fn attempt_failed(&mut self, error: &Error, latency: std::time::Duration);
     /// The call failed for good.
@@ -30,8 +30,8 @@ pub(crate) trait Ledger {
 }
 
 impl Ledger for CallRecord {
-    fn trying(&mut self, index: usize) {
-        CallRecord::trying(self, index);
+    fn trying(&mut self, index: usize, own_credential: bool) {
+        CallRecord::trying(self, index, own_credential);
     }
 
     fn attempt_failed(&mut self, error: &Error, latency: std::time::Duration) {
@@ -45,7 +45,7 @@ impl Ledger for CallRecord {
 
 /// Nothing to record.
 impl Ledger for () {
-    fn trying(&mut self, _: usize) {}
+    fn trying(&mut self, _: usize, _: bool) {}
 
     fn attempt_failed(&mut self, _: &Error, _: std::time::Duration) {}
 
@@ -174,11 +174,14 @@ where
             ceiling.sent(Instant::now());
         }
         tries += 1;
-        record.trying(index);
         let asked = Instant::now();
         let failure = match ctx.principal.provider_for(route, deployment) {
-            Err(e) => Failure::Gateway(e),
+            Err(e) => {
+                record.trying(index, false);
+                Failure::Gateway(e)
+            }
             Ok(provider) => {
+                record.trying(index, !std::ptr::eq(provider, deployment.provider.as_ref()));
                 let call = upstream_call(ctx, deployment, provider, deadline);
                 match send(provider, call).await {
                     Ok(answer) => {

@@ -31,19 +31,21 @@ pub(crate) async fn handle(
             raw: None,
             complete: true,
         };
-        answered(record, std::time::Instant::now(), Some(usage), || {
-            (String::new(), String::new())
-        });
         let mut headers = ResponseHeaders::default();
         headers.set(
             crate::headers::DEPLOYMENT,
             crate::cache::deployment_header(route, entry),
         );
+        let body = answered(
+            record,
+            std::time::Instant::now(),
+            Some(usage),
+            entry.body.clone(),
+            &mut headers,
+            || (String::new(), String::new()),
+        );
         cached.mark(&mut headers);
-        return Ok(Answer {
-            body: entry.body.clone(),
-            headers,
-        });
+        return Ok(Answer { body, headers });
     }
     let (sent, record) = dispatch(
         ctx,
@@ -61,13 +63,15 @@ pub(crate) async fn handle(
         reply.usage.as_ref(),
         &sent.deployment,
     );
-    answered(record, sent.asked, reply.usage, || {
-        (req.input.texts().join("\n"), String::new())
-    });
     let mut headers = sent.headers;
+    let body = answered(
+        record,
+        sent.asked,
+        reply.usage,
+        reply.body,
+        &mut headers,
+        || (req.input.texts().join("\n"), String::new()),
+    );
     cached.mark(&mut headers);
-    Ok(Answer {
-        body: reply.body,
-        headers,
-    })
+    Ok(Answer { body, headers })
 }

@@ -9,6 +9,10 @@ use smallvec::SmallVec;
 pub const DEPLOYMENT: &str = "x-upstream-deployment";
 /// How many tries the call took, the answering one included.
 pub const ATTEMPTS: &str = "x-upstream-attempts";
+/// What the call costs the caller, in the platform's currency (the same amount as the answer's
+/// `usage.cost`); on complete answers only, since a stream's headers leave before its price
+/// is known (its final usage chunk carries it).
+pub const COST: &str = "x-request-cost";
 /// `hit` or `miss`, on models whose answers the response cache keeps.
 pub const CACHE: &str = "x-cache";
 /// How similar the prompt was to the one a semantic cache hit was kept for (four decimals).
@@ -21,6 +25,7 @@ pub enum HeaderText {
     Shared(Bytes),
     Static(&'static str),
     Number(u64),
+    Money(domain::pricing::Money),
 }
 
 impl std::fmt::Display for HeaderText {
@@ -29,6 +34,7 @@ impl std::fmt::Display for HeaderText {
             HeaderText::Shared(text) => f.write_str(&String::from_utf8_lossy(text)),
             HeaderText::Static(text) => f.write_str(text),
             HeaderText::Number(n) => write!(f, "{n}"),
+            HeaderText::Money(amount) => write!(f, "{amount}"),
         }
     }
 }

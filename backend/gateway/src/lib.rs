@@ -21,6 +21,7 @@ mod error;
 pub mod headers;
 pub mod health;
 mod messages;
+mod pricing;
 pub mod routing;
 pub mod semantic;
 pub mod shadow;
@@ -47,6 +48,7 @@ pub use catalog::{Catalog, Deployment, RetryPolicy, Route};
 pub use error::{Error, ErrorKind, ErrorSource};
 pub use headers::{HeaderText, ResponseHeaders};
 pub use messages::{MessagesItem, MessagesOutcome, MessagesStream};
+pub use pricing::PriceBase;
 pub use stream::{AccountedStream, StreamItem};
 
 /// How long `/readyz` waits for the store: under a second, so a probe with a one-second
@@ -66,6 +68,8 @@ pub struct Config {
     pub cache_max_bytes: u64,
     /// Where the response cache shares answers with other nodes (Redis), if anywhere.
     pub shared_cache: Option<Arc<dyn store::SharedCache>>,
+    /// The prices the node starts with (defaults and configuration).
+    pub prices: PriceBase,
 }
 
 /// What a data-plane call answers: its body, and the headers the pipeline's stages added.
@@ -117,6 +121,7 @@ impl Gateway {
                 config.byok.clone(),
                 config.token_issuer.clone(),
                 catalog.clone(),
+                config.prices.clone(),
             )
             .await?,
         );

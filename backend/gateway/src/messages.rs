@@ -178,15 +178,23 @@ async fn relay(
         },
     )
     .await?;
+    let mut headers = sent.headers;
     let body = match sent.answer {
         Tried::Relayed(reply) => {
-            chat::answered(record, sent.asked, reply.usage, || {
+            let texts = || {
                 (
                     chat::prompt_text(&chat),
                     providers::anthropic::message_text(&reply.body),
                 )
-            });
-            reply.body
+            };
+            chat::answered(
+                record,
+                sent.asked,
+                reply.usage,
+                reply.body.clone(),
+                &mut headers,
+                texts,
+            )
         }
         Tried::Translated(reply) => {
             let told = lenient::<ChatResponse>(&reply.body)
@@ -197,15 +205,20 @@ async fn relay(
                 record.fail(&error);
                 return Err(error);
             };
-            chat::answered(record, sent.asked, reply.usage, || {
-                (chat::prompt_text(&chat), chat::completion_text(&reply.body))
-            });
-            Bytes::from(told)
+            let texts = || (chat::prompt_text(&chat), chat::completion_text(&reply.body));
+            chat::answered(
+                record,
+                sent.asked,
+                reply.usage,
+                Bytes::from(told),
+                &mut headers,
+                texts,
+            )
         }
     };
     Ok(Answer {
         body: MessagesOutcome::Complete(body),
-        headers: sent.headers,
+        headers,
     })
 }
 

@@ -37,7 +37,7 @@ use tokio_util::task::TaskTracker;
 use crate::cache::{CacheDirective, Entry, Key};
 use crate::call::{CallRecord, RequestCtx};
 use crate::catalog::{Catalog, Route};
-use crate::chat::answered;
+use crate::chat::recorded;
 use crate::dispatch::{dispatch, unsupported};
 use crate::telemetry::Endpoint;
 use crate::{Error, Gateway};
@@ -474,7 +474,7 @@ async fn embed(
     .await?;
     let reply = sent.answer;
     let vector = vector_of(&reply.body);
-    answered(record, sent.asked, reply.usage, || {
+    recorded(record, sent.asked, reply.usage, || {
         (req.input.texts().join("\n"), String::new())
     });
     vector.ok_or_else(|| Error::internal("the embedding model's answer has no usable vector"))

@@ -75,7 +75,7 @@ pub(crate) fn mirror(
             continue;
         };
         let mut record = CallRecord::new(gw.usage.clone(), ctx, route, endpoint, false);
-        record.trying(index);
+        record.trying(index, false);
         record.mark_shadow();
         let mut req = req.clone();
         // A streamed caller's request is mirrored whole: the mirror reads one answer.
@@ -100,7 +100,7 @@ async fn send(
     ctx: &RequestCtx,
     route: &Route,
     index: usize,
-    record: CallRecord,
+    mut record: CallRecord,
     req: &ChatRequest,
 ) {
     let Some(deployment) = route.deployments.get(index) else {
@@ -113,6 +113,7 @@ async fn send(
             return;
         }
     };
+    record.trying(index, !std::ptr::eq(provider, deployment.provider.as_ref()));
     if let Some(ceiling) = &deployment.ceiling {
         ceiling.sent(Instant::now());
     }
@@ -125,7 +126,7 @@ async fn send(
     match provider.chat(req, call).await {
         Ok(reply) => {
             answered(deployment, asked);
-            chat::answered(record, asked, reply.usage, || {
+            chat::recorded(record, asked, reply.usage, || {
                 (chat::prompt_text(req), chat::completion_text(&reply.body))
             });
         }

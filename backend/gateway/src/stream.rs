@@ -151,6 +151,12 @@ impl Stream for AccountedStream {
                     return Poll::Pending;
                 }
                 Poll::Ready(Some(Ok(event))) => {
+                    // The chunk with the final usage tells the caller its price.
+                    let price = event
+                        .usage
+                        .as_ref()
+                        .filter(|it| it.complete)
+                        .and_then(|it| this.record.as_ref()?.price_of(&it.counts));
                     if let Some(report) = event.usage {
                         // A complete report is final; a partial one never replaces it.
                         let keep_old =
@@ -164,7 +170,13 @@ impl Stream for AccountedStream {
                     if event.data.is_empty() || (event.usage_only && !this.wants_usage) {
                         continue;
                     }
-                    return Poll::Ready(Some(StreamItem::Chunk(event.data)));
+                    let data = match price {
+                        Some(price) => {
+                            crate::pricing::with_cost(&event.data, price).unwrap_or(event.data)
+                        }
+                        None => event.data,
+                    };
+                    return Poll::Ready(Some(StreamItem::Chunk(data)));
                 }
                 Poll::Ready(Some(Err(e))) => {
                     this.ended = true;

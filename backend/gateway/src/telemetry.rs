@@ -147,3 +147,11 @@ impl RouteMetrics {
         }
     }
 }
+
+/// A call with tokens that no price list prices for its tenant: recorded without a price
+/// (never as zero) and counted here, per provider (a bounded label: providers come from
+/// configuration), so an operator sees which models need one.
+pub(crate) fn unpriced(provider: &str) {
+    metrics::counter!("gateway_unpriced_calls_total", "provider" => provider.to_owned())
+        .increment(1);
+}

@@ -128,6 +128,10 @@ pub(crate) fn stage_headers(res: &mut HttpResponseBuilder, headers: &gateway::Re
                 small_number(*n).unwrap_or_else(|| HeaderValue::from(*n))
             }
             gateway::HeaderText::Static(text) => HeaderValue::from_static(text),
+            gateway::HeaderText::Money(amount) => match HeaderValue::try_from(amount.to_string()) {
+                Ok(it) => it,
+                Err(_) => continue,
+            },
             gateway::HeaderText::Shared(bytes) => {
                 match HeaderValue::from_maybe_shared(bytes.clone()) {
                     Ok(it) => it,

@@ -474,6 +474,7 @@ pub async fn start_with_mailer(
         token_issuer: settings.portal.public_url.clone(),
         cache_max_bytes: settings.cache_max_bytes,
         shared_cache: shared_cache(&settings).await,
+        prices: settings.prices.clone(),
     };
     let gateway = Gateway::start(store.clone(), catalog, &config, &tracker, cancel.clone())
         .await

@@ -1,5 +1,6 @@
 //! Row → domain conversions, written once over both engines' row types.
 
+use domain::pricing::Money;
 use domain::{ApiKey, KeyHash, Tenant, TenantStatus, UsageAttempt, UsageRecord, UsageStatus};
 use sqlx::Row;
 use store::Error;
@@ -157,6 +158,9 @@ pub fn usage_from_row(row: &impl SqlRow) -> Result<UsageRecord, Error> {
             .transpose()?
             .unwrap_or_default(),
         variant: row.opt_text("variant")?,
+        cost: row.opt_int("cost_nanos")?.map(Money::from_nanos),
+        wholesale: row.opt_int("wholesale_nanos")?.map(Money::from_nanos),
+        price: row.opt_int("price_nanos")?.map(Money::from_nanos),
         stream: row.flag("stream")?,
         prompt_tokens: count(row, "prompt_tokens")?,
         completion_tokens: count(row, "completion_tokens")?,

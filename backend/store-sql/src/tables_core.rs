@@ -1,11 +1,11 @@
 //! Tenants, keys, the access snapshot and usage records.
 
-/// Most usage rows per `insert` statement (24 bound parameters each); see
+/// Most usage rows per `insert` statement (27 bound parameters each); see
 /// `store::power_of_two_chunks`.
 pub const USAGE_INSERT_CHUNK: usize = 64;
 
 /// Columns of `usage_records` (see `usage_columns!`).
-const USAGE_COLUMN_COUNT: usize = 24;
+const USAGE_COLUMN_COUNT: usize = 27;
 
 /// How a dialect writes bound parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +95,7 @@ macro_rules! usage_columns {
         "tenant_id, id, request_id, key_id, endpoint, model_alias, provider, upstream_model, \
          stream, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, \
          reasoning_tokens, estimated, raw_usage, status, http_status, error_code, latency_ms, \
-         ttft_ms, created_at, attempts, variant"
+         ttft_ms, created_at, attempts, variant, cost_nanos, wholesale_nanos, price_nanos"
     };
 }
 
@@ -686,7 +686,10 @@ macro_rules! impl_core_store {
                             .bind(r.ttft_ms.map($crate::to_i64))
                             .bind($crate::micros(r.created_at))
                             .bind($crate::attempts_column(&r.attempts)?)
-                            .bind(&r.variant);
+                            .bind(&r.variant)
+                            .bind(r.cost.map(::domain::pricing::Money::nanos))
+                            .bind(r.wholesale.map(::domain::pricing::Money::nanos))
+                            .bind(r.price.map(::domain::pricing::Money::nanos));
                     }
                     let done = query.execute(&mut *tx).await.map_err($crate::map_err)?;
                     inserted += done.rows_affected();
@@ -763,7 +766,7 @@ mod tests {
     fn usage_inserts_bind_every_column_of_every_row() {
         let one = usage_insert_sql(1, Placeholders::Numbered);
         assert!(one.contains(") values ($1, $2, "), "{one}");
-        assert!(one.ends_with("$24) on conflict (id) do nothing"), "{one}");
+        assert!(one.ends_with("$27) on conflict (id) do nothing"), "{one}");
         let one = usage_insert_sql(1, Placeholders::Anonymous);
         assert!(one.contains(") values (?, ?, "), "{one}");
         assert!(!one.contains('$'), "{one}");

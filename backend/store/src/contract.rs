@@ -129,6 +129,9 @@ pub fn usage(tenant: TenantId, key: ApiKeyId, created_at: OffsetDateTime) -> Usa
         latency_ms: 123,
         ttft_ms: Some(45),
         created_at,
+        cost: Some(domain::pricing::Money::from_nanos(1_234_567)),
+        wholesale: None,
+        price: Some(domain::pricing::Money::from_nanos(i64::MAX)),
     }
 }
 

@@ -34,7 +34,9 @@ async fn chat_is_translated_both_ways() {
     assert_eq!(
         body["usage"],
         json!({"prompt_tokens": 132, "completion_tokens": 12, "total_tokens": 144,
-               "prompt_tokens_details": {"cached_tokens": 100, "cache_creation_tokens": 7}})
+               "prompt_tokens_details": {"cached_tokens": 100, "cache_creation_tokens": 7},
+               // 25 × 3 + 100 × 0.3 + 7 × 3.75 + 12 × 15 per million.
+               "cost": 0.00031125})
     );
 
     let sent = upstream.last();

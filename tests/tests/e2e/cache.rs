@@ -98,11 +98,15 @@ async fn a_kept_answer_is_replayed_whole_and_as_a_stream_and_billed_as_a_hit() {
     let (status, header, first) =
         call(&app, &key, "/v1/chat/completions", &ask("gpt", "hi"), None).await;
     assert_eq!((status, header.as_deref()), (200, Some("miss")));
-    assert_eq!(first, fixtures::text("openai/chat_ok.json"));
+    assert_eq!(first, fixtures::priced("openai/chat_ok.json", "0.00000885"));
     let (status, header, again) =
         call(&app, &key, "/v1/chat/completions", &ask("gpt", "hi"), None).await;
     assert_eq!((status, header.as_deref()), (200, Some("hit")));
-    assert_eq!(again, first, "the kept answer, byte for byte");
+    assert_eq!(
+        again,
+        fixtures::priced("openai/chat_ok.json", "0"),
+        "the kept answer, byte for byte, charged nothing"
+    );
     assert_eq!(upstream.requests().len(), 1);
 
     // The same request streamed: a correct stream of the kept answer, with its usage chunk.
@@ -250,8 +254,12 @@ async fn cache_control_refreshes_or_bypasses_and_uncached_models_say_nothing() {
     let embed = json!({"model": "embed", "input": "hello"});
     let (_, header, first) = call(&app, &key, "/v1/embeddings", &embed, None).await;
     assert_eq!(header.as_deref(), Some("miss"));
+    assert!(first.ends_with(",\"cost\":0.00000016}}\n"), "{first}");
     let (_, header, again) = call(&app, &key, "/v1/embeddings", &embed, None).await;
-    assert_eq!((header.as_deref(), again), (Some("hit"), first));
+    assert_eq!(
+        (header.as_deref(), again),
+        (Some("hit"), first.replace("0.00000016", "0"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,7 +329,11 @@ async fn with_redis_every_node_shares_the_kept_answers() {
     .await;
     assert_eq!(
         (status, header.as_deref(), text),
-        (200, Some("hit"), answer)
+        (
+            200,
+            Some("hit"),
+            answer.replace("\"cost\":0.00000885", "\"cost\":0")
+        )
     );
     assert_eq!(
         upstream.requests().len(),

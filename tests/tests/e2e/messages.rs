@@ -150,8 +150,12 @@ async fn an_anthropic_client_reaches_an_anthropic_upstream_with_nothing_lost() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
-        serde_json::from_str::<Value>(&fixtures::text("anthropic/message_ok.json")).unwrap(),
-        "the upstream's message comes back as it was"
+        fixtures::with_cost(
+            serde_json::from_str::<Value>(&fixtures::text("anthropic/message_ok.json")).unwrap(),
+            // 25 × 3 + 100 × 0.3 + 7 × 3.75 + 12 × 15 per million.
+            "0.00031125"
+        ),
+        "the upstream's message comes back as it was, with its price"
     );
     let mut relayed = sent.clone();
     relayed["model"] = json!("claude-sonnet-4-5-20250929");
@@ -241,7 +245,8 @@ async fn an_anthropic_upstreams_own_blocks_and_events_reach_the_client_untouched
 
     let (status, plain) = message(&app, &ask(false)).await;
     assert_eq!(status, 200, "{plain}");
-    assert_eq!(plain, cited_answer());
+    // 390 uncached × 3 + 20 cached × 0.3 + 31 × 15 per million (Sonnet 4.5's defaults).
+    assert_eq!(plain, fixtures::with_cost(cited_answer(), "0.001701"));
 
     let (status, events) = events(&app, &ask(true)).await;
     assert_eq!(status, 200);

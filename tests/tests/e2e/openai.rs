@@ -35,8 +35,9 @@ async fn chat_completion_is_forwarded_with_upstream_model_and_credentials() {
     assert_eq!(res.status(), 200);
     assert!(res.headers().get("x-request-id").is_some());
     let text = res.text().await.unwrap();
-    // The answer is the upstream's, byte for byte.
-    assert_eq!(text, fixtures::text("openai/chat_ok.json"));
+    // The answer is the upstream's, byte for byte, with its price added to `usage`:
+    // gpt-4o-mini's default rates, 19 × 0.15 + 10 × 0.6 per million.
+    assert_eq!(text, fixtures::priced("openai/chat_ok.json", "0.00000885"));
 
     let sent = upstream.last();
     assert_eq!(sent.method, "POST");

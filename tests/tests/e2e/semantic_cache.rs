@@ -169,12 +169,19 @@ async fn a_near_duplicate_is_answered_from_the_cache_whole_or_streamed_and_bille
     let first = chat(&app, &ask("gpt", "What is the weather in Paris?")).await;
     assert_eq!((first.status, first.cache.as_deref()), (200, Some("miss")));
     assert_eq!(first.similarity, None);
-    assert_eq!(first.text, fixtures::text("openai/chat_ok.json"));
+    assert_eq!(
+        first.text,
+        fixtures::priced("openai/chat_ok.json", "0.00000885")
+    );
 
     let near = chat(&app, &ask("gpt", "Paris forecast, please")).await;
     assert_eq!((near.status, near.cache.as_deref()), (200, Some("hit")));
     assert_eq!(near.similarity.as_deref(), Some("0.9879"));
-    assert_eq!(near.text, first.text, "the kept answer, byte for byte");
+    assert_eq!(
+        near.text,
+        fixtures::priced("openai/chat_ok.json", "0"),
+        "the kept answer, byte for byte, charged nothing"
+    );
     assert_eq!(
         count(&upstream, CHAT),
         1,
@@ -414,7 +421,10 @@ async fn an_embedding_model_that_fails_or_hangs_leaves_the_call_answered_uncache
             assert_eq!(answered.status, 200, "{model}: {}", answered.text);
             assert_eq!(answered.cache.as_deref(), Some("miss"), "{model}");
             assert_eq!(answered.similarity, None);
-            assert_eq!(answered.text, fixtures::text("openai/chat_ok.json"));
+            assert_eq!(
+                answered.text,
+                fixtures::priced("openai/chat_ok.json", "0.00000885")
+            );
             assert!(
                 started.elapsed() < Duration::from_secs(5),
                 "{model}: the 2 s limit"
@@ -455,7 +465,7 @@ async fn the_index_survives_a_restart() {
     let near = chat(&restarted, &ask("gpt", "Paris forecast, please")).await;
     assert_eq!((near.status, near.cache.as_deref()), (200, Some("hit")));
     assert_eq!(near.similarity.as_deref(), Some("0.9879"));
-    assert_eq!(near.text, kept.text);
+    assert_eq!(near.text, kept.text.replace("0.00000885", "0"));
     assert_eq!(count(&upstream, CHAT), 1, "served from the persisted entry");
 }
 

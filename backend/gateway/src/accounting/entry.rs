@@ -14,6 +14,9 @@
 //! as [`VERSION_PLAIN`]: the same bytes as before failover existed, so a build from before it
 //! still reads them, and the request path pays nothing for the tries it did not make. Likewise
 //! only a call of a route that runs an experiment is written as [`VERSION_VARIANT`].
+//! [`VERSION_PRICED`] adds the rates the call is charged at (resolved from the price book in
+//! force when it arrived), so a recovered call is priced exactly as the live one would have
+//! been; every call with a price is written so, and a build from before prices skips it.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -23,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::llm::TokenCounts;
+use domain::pricing::{CallRates, Money, Rates};
 use domain::{ApiKeyId, RequestId, TenantId, UsageId, UsageStatus};
 use providers::UsageReport;
 use serde::{Deserialize, Serialize};
@@ -40,6 +44,62 @@ const VERSION_ATTEMPTS: u8 = 2;
 /// An entry of a call recorded with an experiment arm: a [`Line`], its failed tries as a
 /// sequence of [`LineAttempt`]s (empty when it failed over from none), then the arm as a string.
 const VERSION_VARIANT: u8 = 3;
+/// An entry of a call with rates: a [`Line`], its failed tries (perhaps none), the arm (an
+/// option), then its [`LineRates`].
+const VERSION_PRICED: u8 = 4;
+
+/// A call's rates per party, in nano-units per million tokens.
+#[derive(Debug, Serialize, Deserialize)]
+struct LineRates {
+    cost: Option<LineRate>,
+    wholesale: Option<LineRate>,
+    price: Option<LineRate>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct LineRate {
+    input: i64,
+    output: i64,
+    cached_input: Option<i64>,
+    cache_write: Option<i64>,
+    reasoning: Option<i64>,
+}
+
+impl LineRates {
+    fn of(rates: &CallRates) -> Self {
+        let one = |it: &Option<Rates>| {
+            it.map(|r| LineRate {
+                input: r.input.nanos(),
+                output: r.output.nanos(),
+                cached_input: r.cached_input.map(Money::nanos),
+                cache_write: r.cache_write.map(Money::nanos),
+                reasoning: r.reasoning.map(Money::nanos),
+            })
+        };
+        LineRates {
+            cost: one(&rates.cost),
+            wholesale: one(&rates.wholesale),
+            price: one(&rates.price),
+        }
+    }
+
+    fn into_rates(self) -> CallRates {
+        let one = |it: Option<LineRate>| {
+            it.map(|r| Rates {
+                input: Money::from_nanos(r.input),
+                output: Money::from_nanos(r.output),
+                cached_input: r.cached_input.map(Money::from_nanos),
+                cache_write: r.cache_write.map(Money::from_nanos),
+                reasoning: r.reasoning.map(Money::from_nanos),
+            })
+        };
+        CallRates {
+            cost: one(self.cost),
+            wholesale: one(self.wholesale),
+            price: one(self.price),
+        }
+    }
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Line<'a> {
@@ -189,6 +249,7 @@ impl<'a> Line<'a> {
         self,
         attempts: Vec<LineAttempt<'_>>,
         variant: Option<&str>,
+        rates: CallRates,
     ) -> Option<UsageDraft> {
         let tokens = match self.tokens {
             LineTokens::None => Tokens::None,
@@ -248,6 +309,7 @@ impl<'a> Line<'a> {
             ttft: self.ttft_us.map(Duration::from_micros),
             created_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.created_at))
                 .ok()?,
+            rates,
             tickets: super::Tickets::default(),
             journaled: false,
         })
@@ -271,17 +333,25 @@ pub(super) fn with_entry<R>(
         let mut bytes = std::mem::take(&mut *buffer);
         bytes.clear();
         let failed_over = !draft.attempts.is_empty();
-        bytes.push(match (&draft.variant, failed_over) {
-            (Some(_), _) => VERSION_VARIANT,
-            (None, true) => VERSION_ATTEMPTS,
-            (None, false) => VERSION_PLAIN,
+        let priced = draft.rates != CallRates::default();
+        bytes.push(match (priced, &draft.variant, failed_over) {
+            (true, _, _) => VERSION_PRICED,
+            (false, Some(_), _) => VERSION_VARIANT,
+            (false, None, true) => VERSION_ATTEMPTS,
+            (false, None, false) => VERSION_PLAIN,
         });
         let mut bytes = postcard::to_extend(&Line::of(draft, provisional), bytes).ok()?;
-        if failed_over || draft.variant.is_some() {
+        if priced {
             bytes = postcard::to_extend(&WrittenAttempts(&draft.attempts), bytes).ok()?;
-        }
-        if let Some(variant) = draft.variant.as_deref() {
-            bytes = postcard::to_extend(variant, bytes).ok()?;
+            bytes = postcard::to_extend(&draft.variant.as_deref(), bytes).ok()?;
+            bytes = postcard::to_extend(&LineRates::of(&draft.rates), bytes).ok()?;
+        } else {
+            if failed_over || draft.variant.is_some() {
+                bytes = postcard::to_extend(&WrittenAttempts(&draft.attempts), bytes).ok()?;
+            }
+            if let Some(variant) = draft.variant.as_deref() {
+                bytes = postcard::to_extend(variant, bytes).ok()?;
+            }
         }
         let result = write(&bytes);
         if bytes.capacity() <= KEEP_BYTES {
@@ -295,17 +365,28 @@ pub(super) fn with_entry<R>(
 fn decode(bytes: &[u8]) -> Option<(UsageDraft, bool)> {
     let (&version, rest) = bytes.split_first()?;
     let (line, rest): (Line<'_>, _) = postcard::take_from_bytes(rest).ok()?;
-    let (attempts, variant): (Vec<LineAttempt<'_>>, Option<&str>) = match version {
-        VERSION_PLAIN => (Vec::new(), None),
-        VERSION_ATTEMPTS => (postcard::from_bytes(rest).ok()?, None),
+    let (attempts, variant, rates): (Vec<LineAttempt<'_>>, Option<&str>, CallRates) = match version
+    {
+        VERSION_PLAIN => (Vec::new(), None, CallRates::default()),
+        VERSION_ATTEMPTS => (postcard::from_bytes(rest).ok()?, None, CallRates::default()),
         VERSION_VARIANT => {
             let (attempts, rest) = postcard::take_from_bytes(rest).ok()?;
-            (attempts, Some(postcard::from_bytes(rest).ok()?))
+            (
+                attempts,
+                Some(postcard::from_bytes(rest).ok()?),
+                CallRates::default(),
+            )
+        }
+        VERSION_PRICED => {
+            let (attempts, rest) = postcard::take_from_bytes(rest).ok()?;
+            let (variant, rest) = postcard::take_from_bytes(rest).ok()?;
+            let rates: LineRates = postcard::from_bytes(rest).ok()?;
+            (attempts, variant, rates.into_rates())
         }
         _ => return None,
     };
     let provisional = line.provisional;
-    line.into_draft(attempts, variant)
+    line.into_draft(attempts, variant, rates)
         .map(|draft| (draft, provisional))
 }
 
@@ -477,6 +558,37 @@ mod tests {
         original.variant = None;
         assert_eq!(entry_of(&original, true)[0], VERSION_ATTEMPTS);
         assert_eq!(entry_of(&fixed_draft(), false), VERSION_1_ENTRY);
+    }
+
+    #[test]
+    fn a_priced_draft_reads_back_with_its_rates_and_prices_the_same() {
+        let money = |text: &str| Money::parse(text).unwrap();
+        let mut original = fixed_draft();
+        let cost = Rates {
+            input: money("2.5"),
+            output: money("10"),
+            cached_input: Some(money("1.25")),
+            cache_write: None,
+            reasoning: None,
+        };
+        original.rates = CallRates {
+            cost: Some(cost),
+            wholesale: Some(cost.marked_up(1_000)),
+            price: Some(cost.marked_up(2_500)),
+        };
+        for variant in [None, Some("b")] {
+            original.variant = variant.map(Arc::from);
+            let bytes = entry_of(&original, false);
+            assert_eq!(bytes[0], VERSION_PRICED);
+            let (back, _) = decode(&bytes).unwrap();
+            assert_eq!(format!("{back:?}"), format!("{original:?}"));
+            assert!(decode(&bytes[..bytes.len() - 1]).is_none(), "cut rates");
+            let record = back.into_record();
+            // 3 × 2.5 + 4 × 10 per million; at +25 %, 3 × 3.125 + 4 × 12.5.
+            assert_eq!(record.cost, Some(money("0.0000475")));
+            assert_eq!(record.price, Some(money("0.000059375")));
+            assert_eq!(record.wholesale, Some(money("0.00005225")));
+        }
     }
 
     #[test]

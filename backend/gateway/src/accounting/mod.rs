@@ -27,6 +27,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use domain::llm::TokenCounts;
+use domain::pricing::CallRates;
 use domain::{ApiKeyId, RequestId, TenantId, UsageAttempt, UsageId, UsageRecord, UsageStatus};
 use journal::{Journal, Ticket};
 use providers::UsageReport;
@@ -109,6 +111,8 @@ pub struct UsageDraft {
     pub latency: Duration,
     pub ttft: Option<Duration>,
     pub created_at: OffsetDateTime,
+    /// The rates it is charged at, resolved when the call was recorded.
+    pub rates: CallRates,
     /// The journal entries this draft settles once it is durable.
     pub(crate) tickets: Tickets,
     /// Whether its own entry made it into the journal.
@@ -174,6 +178,9 @@ impl UsageDraft {
             latency_ms: millis(self.latency),
             ttft_ms: self.ttft.map(millis),
             created_at: self.created_at,
+            cost: None,
+            wholesale: None,
+            price: None,
         };
         match self.tokens {
             Tokens::None => {}
@@ -197,6 +204,19 @@ impl UsageDraft {
                 res.estimated = true;
                 res.raw_usage = raw;
             }
+        }
+        let priced = self.rates.charge(&TokenCounts {
+            prompt: res.prompt_tokens,
+            completion: res.completion_tokens,
+            cached: res.cached_tokens,
+            cache_write: res.cache_write_tokens,
+            reasoning: res.reasoning_tokens,
+        });
+        res.cost = priced.cost;
+        res.wholesale = priced.wholesale;
+        res.price = priced.price;
+        if res.price.is_none() && res.prompt_tokens + res.completion_tokens > 0 {
+            crate::telemetry::unpriced(&res.provider);
         }
         res
     }
@@ -694,6 +714,7 @@ mod tests {
             latency: Duration::from_millis(5),
             ttft: None,
             created_at: OffsetDateTime::now_utc(),
+            rates: CallRates::default(),
             tickets: Tickets::default(),
             journaled: false,
         }

@@ -20,6 +20,7 @@ use toml::Spanned;
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
+mod pricing;
 mod raw;
 mod routes;
 mod single_sign_on;
@@ -190,6 +191,8 @@ pub struct Settings {
     pub partners: PartnerSettings,
     pub providers: Vec<ProviderSettings>,
     pub models: Vec<ModelSettings>,
+    /// The prices the node starts with: the shipped defaults and `[pricing]`.
+    pub prices: gateway::PriceBase,
 }
 
 impl Settings {
@@ -484,7 +487,24 @@ impl Settings {
             providers.push(provider_settings(&source, name, provider, env)?);
         }
         let mut models = model_settings(&source, &raw.models, &raw.providers)?;
+        let mut prices = pricing::price_base(&source, raw.pricing.as_ref())?;
         if builtin_models && providers.is_empty() {
+            // The quick start's mock model is priced like a small hosted one, so its answers
+            // show what a real model's would (`usage.cost`, `x-request-cost`).
+            prices.entries.push(domain::pricing::PriceEntry {
+                scope: domain::pricing::PriceScope::Cost,
+                source: domain::pricing::PriceSource::Config,
+                provider: "mock".into(),
+                model: "mock".into(),
+                effective_from: time::OffsetDateTime::UNIX_EPOCH,
+                rates: domain::pricing::Rates {
+                    input: domain::pricing::Money::from_nanos(150_000_000),
+                    output: domain::pricing::Money::from_nanos(600_000_000),
+                    cached_input: None,
+                    cache_write: None,
+                    reasoning: None,
+                },
+            });
             providers.push(ProviderSettings {
                 name: "mock".into(),
                 config: ProviderConfig::Mock(mock::Config::default()),
@@ -579,6 +599,7 @@ impl Settings {
             partners: PartnerSettings { dns_resolver },
             providers,
             models,
+            prices,
         })
     }
 }

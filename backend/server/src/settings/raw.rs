@@ -23,6 +23,7 @@ pub(super) struct RawSettings {
     pub(super) sso: Option<RawSso>,
     pub(super) mail: Option<RawMail>,
     pub(super) partners: Option<RawPartners>,
+    pub(super) pricing: Option<RawPricing>,
     #[serde(default)]
     pub(super) providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
@@ -43,6 +44,32 @@ pub(super) struct RawServer {
     pub(super) refresh_interval_ms: Option<u64>,
     pub(super) bootstrap: Option<bool>,
     pub(super) trusted_proxies: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPricing {
+    pub(super) currency: Option<Spanned<String>>,
+    pub(super) include_defaults: Option<bool>,
+    pub(super) markup_percent: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) cost: Vec<RawPriceLine>,
+    #[serde(default)]
+    pub(super) price: Vec<RawPriceLine>,
+}
+
+/// Money as decimal strings (`"0.15"`): a TOML float would already have lost the exact value.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPriceLine {
+    pub(super) provider: Spanned<String>,
+    pub(super) model: Spanned<String>,
+    pub(super) input: Spanned<String>,
+    pub(super) output: Spanned<String>,
+    pub(super) cached_input: Option<Spanned<String>>,
+    pub(super) cache_write: Option<Spanned<String>>,
+    pub(super) reasoning: Option<Spanned<String>>,
+    pub(super) effective_from: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

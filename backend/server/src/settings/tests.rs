@@ -588,3 +588,88 @@ fn experiments_label_their_arms_and_shadows_are_recorded_by_name() {
         (Some("mirror"), true)
     );
 }
+
+#[test]
+fn pricing_takes_the_defaults_the_operators_lists_and_a_markup() {
+    let settings = parse("").unwrap();
+    assert!(
+        settings.prices.entries.len() > 20,
+        "the shipped defaults apply with no [pricing] table"
+    );
+    let settings = parse(
+        "[pricing]\nmarkup_percent = \"12.5\"\n\n[[pricing.cost]]\nprovider = \"local\"\nmodel = \"llama\"\ninput = \"0.01\"\noutput = \"0.02\"\neffective_from = \"2026-12-01\"\n\n[[pricing.price]]\nprovider = \"*\"\nmodel = \"llama\"\ninput = \"1\"\noutput = \"2\"\n",
+    )
+    .unwrap();
+    assert_eq!(settings.prices.markups[0].basis_points, 1_250);
+    let own: Vec<_> = settings
+        .prices
+        .entries
+        .iter()
+        .filter(|it| it.model == "llama")
+        .collect();
+    assert_eq!(own.len(), 2);
+    assert_eq!(own[0].rates.input.to_string(), "0.01");
+    let settings = parse("[pricing]\ncurrency = \"EUR\"\ninclude_defaults = false\n").unwrap();
+    assert!(settings.prices.entries.is_empty());
+    assert_eq!(settings.prices.currency.as_str(), "EUR");
+}
+
+#[test]
+fn bad_prices_are_refused_by_line_and_key() {
+    let line = |extra: &str| {
+        format!("[pricing]\n\n[[pricing.cost]]\nprovider = \"p\"\nmodel = \"m\"\n{extra}")
+    };
+    for (text, expected) in [
+        (
+            line("input = \"-1\"\noutput = \"1\"\n"),
+            "sluice.toml:6: `pricing.cost[0].input`: `-1` must not be negative",
+        ),
+        (
+            line("input = \"0.0000000001\"\noutput = \"1\"\n"),
+            "`pricing.cost[0].input`: `0.0000000001` has more than 9 decimal places",
+        ),
+        (
+            line("input = \"1e-7\"\noutput = \"1\"\n"),
+            "`pricing.cost[0].input`: `1e-7` is not a decimal number",
+        ),
+        (
+            line("input = 0.15\noutput = \"1\"\n"),
+            "invalid type: floating point `0.15`, expected a string",
+        ),
+        (line("input = \"1\"\n"), "missing field `output`"),
+        (
+            line("input = \"1\"\noutput = \"1\"\neffective_from = \"2026-13-01\"\n"),
+            "`pricing.cost[0].effective_from`",
+        ),
+        (
+            format!(
+                "{}\n[[pricing.cost]]\nprovider = \"p\"\nmodel = \"m\"\ninput = \"2\"\noutput = \"1\"\n",
+                line("input = \"1\"\noutput = \"1\"\n")
+            ),
+            "`pricing.cost[1].model`: is listed twice",
+        ),
+        (
+            "[pricing]\nmarkup_percent = \"12.345\"\n".to_owned(),
+            "`pricing.markup_percent`: `12.345` has more than two decimal places",
+        ),
+        (
+            "[pricing]\nmarkup_percent = \"-101\"\n".to_owned(),
+            "outside −100 to 1000",
+        ),
+        (
+            "[pricing]\ncurrency = \"usd\"\n".to_owned(),
+            "`pricing.currency`: is not a currency code",
+        ),
+        (
+            "[pricing]\ncurrency = \"EUR\"\n".to_owned(),
+            "the shipped default prices are in USD",
+        ),
+        (
+            "[pricing]\nmarkup = \"1\"\n".to_owned(),
+            "unknown field `markup`",
+        ),
+    ] {
+        let e = parse(&text).unwrap_err();
+        assert!(e.contains(expected), "{expected}\n  got: {e}");
+    }
+}

@@ -1,0 +1,15 @@
+//! Prices: exact money, per-model rates, and the versioned price book that says what every
+//! call costs the platform and its tenants (and a partner, for its sub-tenants).
+
+mod book;
+mod file;
+mod money;
+mod rates;
+
+pub use book::{
+    ANY_PROVIDER, CallRates, MarkupEntry, PriceBook, PriceEntry, PriceQuery, PriceScope,
+    PriceSource, Priced,
+};
+pub use file::{DEFAULT_PRICES, PriceFile, PriceFileError, PriceLine, parse_effective_from};
+pub use money::{Currency, MONEY_DECIMALS, Money, MoneyError};
+pub use rates::Rates;
