@@ -22,6 +22,7 @@ mod openai;
 mod ops;
 mod partner_domains;
 mod partners;
+mod pricing;
 mod proxies;
 mod requests;
 mod residency;
