@@ -6,5 +6,6 @@
 mod error_code;
 pub mod manage;
 pub mod oauth;
+pub mod prices;
 
 pub use error_code::ErrorCode;

@@ -102,6 +102,8 @@ pub trait Platform {
 pub struct PlatformDeployment {
     pub name: String,
     pub provider: String,
+    /// The provider's kind (`openai`, `anthropic`, …): what default prices are listed under.
+    pub provider_kind: String,
     pub upstream_model: String,
     /// Where it runs, for data residency.
     pub region: Option<String>,
@@ -508,6 +510,7 @@ mod tests {
             let one = |name: &str, weight, priority| PlatformDeployment {
                 name: name.into(),
                 provider: name.into(),
+                provider_kind: "openai".into(),
                 upstream_model: "m".into(),
                 region: None,
                 weight,

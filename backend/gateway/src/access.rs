@@ -23,9 +23,9 @@ use tokio_util::sync::CancellationToken;
 use crate::access_token::{Subject, Verifiers, looks_like_jwt};
 use crate::byok::{self, ByokConfig, TenantProviders};
 use crate::catalog::{Catalog, Deployment, Route};
-use crate::pricing::PriceBase;
 use crate::tenant_routes::{self, TenantRoutes};
 use crate::{Error, ErrorKind};
+use domain::pricing::PriceBase;
 use providers::Provider;
 
 /// The authenticated caller of one request.
@@ -343,6 +343,7 @@ impl Access {
         let previous = self.current.load();
         let (built, own_providers) = byok::build(&self.byok, data.credentials, &previous.built);
         let routes = tenant_routes::build(&self.catalog, &self.byok, data.routes, &previous.routes);
+        let (prices, markups) = (data.prices, data.markups);
         drop(previous);
         let snapshot = Snapshot {
             own_providers,
@@ -400,7 +401,7 @@ impl Access {
                     (it.id, state)
                 })
                 .collect(),
-            prices: Arc::new(self.prices.book()),
+            prices: Arc::new(self.prices.book_with(prices, markups)),
         };
         tracing::debug!(
             revision,

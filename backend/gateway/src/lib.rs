@@ -45,10 +45,10 @@ pub use accounting::{Config as UsageConfig, Lifecycle as UsageLifecycle, UsageDr
 pub use byok::ByokConfig;
 pub use call::{Attempt, RequestCtx};
 pub use catalog::{Catalog, Deployment, RetryPolicy, Route};
+pub use domain::pricing::PriceBase;
 pub use error::{Error, ErrorKind, ErrorSource};
 pub use headers::{HeaderText, ResponseHeaders};
 pub use messages::{MessagesItem, MessagesOutcome, MessagesStream};
-pub use pricing::PriceBase;
 pub use stream::{AccountedStream, StreamItem};
 
 /// How long `/readyz` waits for the store: under a second, so a probe with a one-second

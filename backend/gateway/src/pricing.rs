@@ -3,7 +3,7 @@
 //! answer's `usage.cost` and the `x-request-cost` header.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use domain::pricing::{CallRates, Currency, MarkupEntry, Money, PriceBook, PriceEntry, PriceQuery};
+use domain::pricing::{CallRates, Money, PriceQuery};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
@@ -11,31 +11,6 @@ use time::OffsetDateTime;
 use crate::access::Principal;
 use crate::catalog::Deployment;
 use crate::headers::{self, HeaderText, ResponseHeaders};
-
-/// The prices a node starts with: the shipped defaults and the configuration file's; the
-/// stored ones join them in each snapshot.
-#[derive(Debug, Clone)]
-pub struct PriceBase {
-    pub currency: Currency,
-    pub entries: Vec<PriceEntry>,
-    pub markups: Vec<MarkupEntry>,
-}
-
-impl Default for PriceBase {
-    fn default() -> Self {
-        PriceBase {
-            currency: Currency::USD,
-            entries: Vec::new(),
-            markups: Vec::new(),
-        }
-    }
-}
-
-impl PriceBase {
-    pub(crate) fn book(&self) -> PriceBook {
-        PriceBook::new(self.currency, self.entries.clone(), self.markups.clone())
-    }
-}
 
 /// The rates `principal`'s call answered by `deployment` at `at` is charged at. A call that
 /// reached no provider of the platform's (`free`: served with the tenant's own credential,

@@ -64,6 +64,7 @@ impl Platform for Offer<'_> {
                 .map(|it| PlatformDeployment {
                     name: it.name.to_string(),
                     provider: it.provider_name.to_string(),
+                    provider_kind: it.provider.kind().as_str().to_owned(),
                     upstream_model: it.upstream_model.to_string(),
                     region: it.region.as_deref().map(str::to_owned),
                     weight: it.weight,

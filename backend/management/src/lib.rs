@@ -15,6 +15,7 @@ pub mod mail;
 mod oauth;
 mod partners;
 mod password;
+mod prices;
 mod routes;
 mod service_accounts;
 mod smtp;
@@ -37,6 +38,7 @@ pub use keys::{KeyDraft, KeyUpdate};
 pub use mail::{LogMailer, Mailer, MemoryMailer};
 pub use oauth::IssuedToken;
 pub use partners::PartnerDraft;
+pub use prices::{PriceDraft, PriceList, PricedDeployment, TenantPrices};
 pub use routes::RouteReport;
 pub use service_accounts::ServiceAccountDraft;
 pub use smtp::{SmtpConfigError, SmtpMailer};
@@ -71,6 +73,9 @@ pub struct Config {
     pub dns_resolver: Option<std::net::SocketAddr>,
     /// The platform's models and own-key providers, which tenants' aliases are built on.
     pub platform_models: Arc<domain::route::PlatformModels>,
+    /// The prices every node starts with (the shipped defaults and the configuration's); the
+    /// stored lists join them.
+    pub prices: domain::pricing::PriceBase,
 }
 
 /// How the caller proved who they are.

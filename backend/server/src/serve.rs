@@ -67,6 +67,7 @@ pub(crate) fn manager_config(
             .collect(),
         dns_resolver: settings.partners.dns_resolver,
         platform_models: Arc::new(platform_models(settings)),
+        prices: settings.prices.clone(),
     }
 }
 
@@ -85,6 +86,7 @@ fn platform_models(settings: &Settings) -> domain::route::PlatformModels {
                     .map(|it| domain::route::PlatformDeployment {
                         name: it.name.clone(),
                         provider: it.provider.clone(),
+                        provider_kind: provider_kind(settings, &it.provider).to_owned(),
                         upstream_model: it.upstream_model.clone(),
                         region: it.region.clone(),
                         weight: it.weight,
@@ -99,6 +101,19 @@ fn platform_models(settings: &Settings) -> domain::route::PlatformModels {
             .map(|it| it.name)
             .collect(),
     }
+}
+
+/// The kind of the configured provider `name` (what default prices are listed under).
+fn provider_kind<'a>(settings: &'a Settings, name: &str) -> &'a str {
+    settings
+        .providers
+        .iter()
+        .find(|it| it.name == name)
+        .map_or("", |it| match &it.config {
+            crate::settings::ProviderConfig::OpenAi(config) => config.flavor.kind().as_str(),
+            crate::settings::ProviderConfig::Anthropic(_) => "anthropic",
+            crate::settings::ProviderConfig::Mock(_) => "mock",
+        })
 }
 
 /// How often each node checks whether the token signing key is due for rotation.

@@ -1,6 +1,6 @@
 //! Row → domain conversions, written once over both engines' row types.
 
-use domain::pricing::Money;
+use domain::pricing::{MarkupEntry, Money, PriceEntry, PriceScope, PriceSource, Rates};
 use domain::{ApiKey, KeyHash, Tenant, TenantStatus, UsageAttempt, UsageRecord, UsageStatus};
 use sqlx::Row;
 use store::Error;
@@ -417,5 +417,63 @@ pub fn sso_domain_from_tuple(
         tenant_id: tenant_id.parse().map_err(|_| corrupt("tenant_id"))?,
         provider,
         created_at: from_micros(created_at)?,
+    })
+}
+
+/// A price list's scope as its two columns: the kind, and the partner's or tenant's id ('' for
+/// the platform's own lists).
+pub fn scope_columns(scope: PriceScope) -> (&'static str, String) {
+    match scope {
+        PriceScope::Cost => ("cost", String::new()),
+        PriceScope::Platform => ("platform", String::new()),
+        PriceScope::Partner(id) => ("partner", id.to_string()),
+        PriceScope::Tenant(id) => ("tenant", id.to_string()),
+    }
+}
+
+fn scope_of(row: &impl SqlRow) -> Result<PriceScope, Error> {
+    let id = row.text("scope_id")?;
+    match row.text("scope")?.as_str() {
+        "cost" => Ok(PriceScope::Cost),
+        "platform" => Ok(PriceScope::Platform),
+        "partner" => Ok(PriceScope::Partner(
+            id.parse().map_err(|_| corrupt("scope_id"))?,
+        )),
+        "tenant" => Ok(PriceScope::Tenant(
+            id.parse().map_err(|_| corrupt("scope_id"))?,
+        )),
+        _ => Err(corrupt("scope")),
+    }
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn price_entry_from_row(row: &impl SqlRow) -> Result<PriceEntry, Error> {
+    let money = |column: &str| row.int(column).map(Money::from_nanos);
+    let opt_money = |column: &str| row.opt_int(column).map(|it| it.map(Money::from_nanos));
+    Ok(PriceEntry {
+        scope: scope_of(row)?,
+        source: PriceSource::Managed,
+        provider: row.text("provider")?,
+        model: row.text("model")?,
+        effective_from: time_at(row, "effective_from")?,
+        rates: Rates {
+            input: money("input_nanos")?,
+            output: money("output_nanos")?,
+            cached_input: opt_money("cached_input_nanos")?,
+            cache_write: opt_money("cache_write_nanos")?,
+            reasoning: opt_money("reasoning_nanos")?,
+        },
+    })
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn markup_from_row(row: &impl SqlRow) -> Result<MarkupEntry, Error> {
+    Ok(MarkupEntry {
+        scope: scope_of(row)?,
+        effective_from: time_at(row, "effective_from")?,
+        basis_points: i32::try_from(row.int("basis_points")?)
+            .map_err(|_| corrupt("basis_points"))?,
     })
 }

@@ -624,6 +624,7 @@ macro_rules! impl_core_store {
                     .iter()
                     .map($crate::user_id_from_row)
                     .collect::<Result<_, _>>()?;
+                let (prices, markups) = $crate::load_prices!(tx)?;
                 tx.commit().await.map_err($crate::map_err)?;
                 Ok(::store::AccessData {
                     keys,
@@ -637,6 +638,8 @@ macro_rules! impl_core_store {
                     routes,
                     tenant_regions,
                     semantic_thresholds,
+                    prices,
+                    markups,
                 })
             }
 

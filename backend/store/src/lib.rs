@@ -83,6 +83,36 @@ pub fn power_of_two_chunks<T>(items: &[T], max: usize) -> impl Iterator<Item = &
     })
 }
 
+/// The stored price lists and markups (the management API's): rows are only ever added, each
+/// from its date on, so a price change never rewrites the past.
+#[async_trait]
+pub trait PriceStore: Send + Sync {
+    /// Every stored entry and markup, oldest first.
+    async fn list_prices(
+        &self,
+    ) -> Result<
+        (
+            Vec<domain::pricing::PriceEntry>,
+            Vec<domain::pricing::MarkupEntry>,
+        ),
+        Error,
+    >;
+    /// # Errors
+    /// `Conflict` when the list already has this provider and model from the same time.
+    async fn add_price(
+        &self,
+        entry: &domain::pricing::PriceEntry,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// # Errors
+    /// `Conflict` when the list already has a markup from the same time.
+    async fn add_markup(
+        &self,
+        markup: &domain::pricing::MarkupEntry,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+}
+
 /// Tenants. Platform-level: tenants are what everything else is scoped by.
 #[async_trait]
 pub trait TenantStore: Send + Sync {
@@ -255,6 +285,9 @@ pub struct AccessData {
     pub tenant_regions: Vec<(TenantId, Vec<String>)>,
     /// The tenants that set their own semantic-cache threshold, with it.
     pub semantic_thresholds: Vec<(TenantId, domain::tenant::SemanticThreshold)>,
+    /// The stored price lists and markups, which join the node's own in its price book.
+    pub prices: Vec<domain::pricing::PriceEntry>,
+    pub markups: Vec<domain::pricing::MarkupEntry>,
 }
 
 /// One person's reach into one tenant.
@@ -726,6 +759,7 @@ pub trait Store:
     + PartnerStore
     + SsoStore
     + SemanticCacheStore
+    + PriceStore
     + std::fmt::Debug
     + 'static
 {

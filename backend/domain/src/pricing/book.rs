@@ -162,6 +162,11 @@ impl PriceBook {
         self.currency
     }
 
+    /// `scope`'s markups, newest first.
+    pub fn markups(&self, scope: PriceScope) -> &[MarkupEntry] {
+        self.markups.get(&scope).map_or(&[], Vec::as_slice)
+    }
+
     /// Every entry, for listing (newest source and date first within a model).
     pub fn entries(&self) -> impl Iterator<Item = &PriceEntry> {
         self.entries.values().flatten()
@@ -230,6 +235,39 @@ impl PriceBook {
     /// What one call costs each party.
     pub fn price(&self, query: &PriceQuery<'_>, counts: &TokenCounts) -> Priced {
         self.rates(query).charge(counts)
+    }
+}
+
+/// The prices a node starts with: the shipped defaults and the configuration file's. The
+/// stored lists join them in each snapshot ([`PriceBase::book_with`]).
+#[derive(Debug, Clone)]
+pub struct PriceBase {
+    pub currency: Currency,
+    pub entries: Vec<PriceEntry>,
+    pub markups: Vec<MarkupEntry>,
+}
+
+impl Default for PriceBase {
+    fn default() -> Self {
+        PriceBase {
+            currency: Currency::USD,
+            entries: Vec::new(),
+            markups: Vec::new(),
+        }
+    }
+}
+
+impl PriceBase {
+    /// The book of this base and the stored lists, which override the base's where both price
+    /// a model (`PriceSource::Managed` ranks above the defaults and the configuration).
+    pub fn book_with(
+        &self,
+        mut stored: Vec<PriceEntry>,
+        mut markups: Vec<MarkupEntry>,
+    ) -> PriceBook {
+        stored.extend(self.entries.iter().cloned());
+        markups.extend(self.markups.iter().copied());
+        PriceBook::new(self.currency, stored, markups)
     }
 }
 

@@ -7,9 +7,11 @@ mod money;
 mod rates;
 
 pub use book::{
-    ANY_PROVIDER, CallRates, MarkupEntry, PriceBook, PriceEntry, PriceQuery, PriceScope,
+    ANY_PROVIDER, CallRates, MarkupEntry, PriceBase, PriceBook, PriceEntry, PriceQuery, PriceScope,
     PriceSource, Priced,
 };
 pub use file::{DEFAULT_PRICES, PriceFile, PriceFileError, PriceLine, parse_effective_from};
-pub use money::{Currency, MONEY_DECIMALS, Money, MoneyError};
+pub use money::{
+    Currency, MONEY_DECIMALS, Money, MoneyError, basis_points_of_percent, percent_of_basis_points,
+};
 pub use rates::Rates;

@@ -141,6 +141,31 @@ impl std::str::FromStr for Money {
     }
 }
 
+/// Markups and discounts are bounded: −100 % (free) to +1 000 %.
+const MARKUP_BASIS_POINTS: std::ops::RangeInclusive<i32> = -10_000..=100_000;
+
+/// `12.5` (percent) as 1 250 basis points: at most two decimals, −100 to 1 000.
+///
+/// # Errors
+/// Anything else, in words.
+pub fn basis_points_of_percent(text: &str) -> Result<i32, String> {
+    let money = Money::parse(text).map_err(|e| format!("`{text}` {e}"))?;
+    // Money keeps nine decimals; a percentage two: one basis point is 10⁷ nano-units.
+    let per_point = 10_000_000;
+    if money.nanos() % per_point != 0 {
+        return Err(format!("`{text}` has more than two decimal places"));
+    }
+    i32::try_from(money.nanos() / per_point)
+        .ok()
+        .filter(|it| MARKUP_BASIS_POINTS.contains(it))
+        .ok_or_else(|| format!("`{text}` is outside −100 to 1000 (percent)"))
+}
+
+/// Basis points as a percentage's decimal text: 1 250 → `12.5`.
+pub fn percent_of_basis_points(basis_points: i32) -> String {
+    Money::from_nanos(i64::from(basis_points) * 10_000_000).to_string()
+}
+
 /// Written as its decimal text (`"0.15"`), so no JSON reader turns it into a float.
 impl serde::Serialize for Money {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -10,6 +10,7 @@ mod explorer;
 mod keys;
 mod models;
 mod partners;
+mod prices;
 mod problem;
 mod routes;
 mod service_accounts;
@@ -382,6 +383,44 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 put => routes::put_cache_settings,
             ))
             .service(resource!(
+                "/tenants/{tenant}/price-list",
+                refuse = method_not_allowed,
+                get => prices::tenant_price_list,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/prices",
+                refuse = method_not_allowed,
+                get => prices::list_tenant,
+                post => prices::add_tenant,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/prices/markup",
+                refuse = method_not_allowed,
+                post => prices::tenant_markup,
+            ))
+            .service(resource!(
+                "/partners/{partner}/prices",
+                refuse = method_not_allowed,
+                get => prices::list_partner,
+                post => prices::add_partner,
+            ))
+            .service(resource!(
+                "/partners/{partner}/prices/markup",
+                refuse = method_not_allowed,
+                post => prices::partner_markup,
+            ))
+            .service(resource!(
+                "/prices/platform/markup",
+                refuse = method_not_allowed,
+                post => prices::platform_markup,
+            ))
+            .service(resource!(
+                "/prices/{list}",
+                refuse = method_not_allowed,
+                get => prices::list_platform,
+                post => prices::add_platform,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/residency",
                 refuse = method_not_allowed,
                 get => routes::get_residency,
@@ -555,6 +594,16 @@ impl Modify for SecuritySchemes {
         routes::delete_route,
         routes::get_residency,
         routes::put_residency,
+        prices::tenant_price_list,
+        prices::list_tenant,
+        prices::add_tenant,
+        prices::tenant_markup,
+        prices::list_partner,
+        prices::add_partner,
+        prices::partner_markup,
+        prices::list_platform,
+        prices::add_platform,
+        prices::platform_markup,
         routes::get_cache_settings,
         routes::put_cache_settings,
         explorer::token,
@@ -593,6 +642,7 @@ impl Modify for SecuritySchemes {
         (name = "oauth", description = "The OAuth 2.0 authorization server: client-credentials tokens and their signing keys. Errors follow RFC 6749."),
         (name = "usage", description = "The tenant's usage, for dashboards, from the usage records"),
         (name = "models", description = "The models a tenant can call, their deployments and their health"),
+        (name = "prices", description = "Price lists: what providers charge the platform, what the platform, partners and negotiated deals charge tenants; versioned, only ever added to"),
         (name = "explorer", description = "Short-lived data-plane tokens for the portal's API explorer"),
         (name = "audit", description = "The tamper-evident audit log"),
     )

@@ -35,6 +35,16 @@ pub enum Flavor {
     Compatible(Compat),
 }
 
+impl Flavor {
+    pub fn kind(&self) -> ProviderKind {
+        match self {
+            Flavor::OpenAi => ProviderKind::OpenAi,
+            Flavor::Azure { .. } => ProviderKind::AzureOpenAi,
+            Flavor::Compatible(_) => ProviderKind::OpenAiCompatible,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub flavor: Flavor,
@@ -159,11 +169,7 @@ impl OpenAi {
     }
 
     pub fn kind(&self) -> ProviderKind {
-        match self.flavor {
-            Flavor::OpenAi => ProviderKind::OpenAi,
-            Flavor::Azure { .. } => ProviderKind::AzureOpenAi,
-            Flavor::Compatible(_) => ProviderKind::OpenAiCompatible,
-        }
+        self.flavor.kind()
     }
 
     pub fn timeouts(&self) -> Timeouts {

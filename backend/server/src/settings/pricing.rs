@@ -13,9 +13,6 @@ use super::ConfigError;
 use super::raw::{RawPriceLine, RawPricing};
 use super::source::Source;
 
-/// Markups and discounts are bounded: −100 % (free) to +1 000 %.
-const MARKUP_PERCENT_RANGE: std::ops::RangeInclusive<i32> = -10_000..=100_000;
-
 /// The prices a node starts with.
 pub(super) fn price_base(
     source: &Source<'_>,
@@ -50,7 +47,7 @@ pub(super) fn price_base(
         base.markups.push(MarkupEntry {
             scope: PriceScope::Platform,
             effective_from: OffsetDateTime::UNIX_EPOCH,
-            basis_points: basis_points(markup.get_ref())
+            basis_points: domain::pricing::basis_points_of_percent(markup.get_ref())
                 .map_err(|e| source.at(markup, "pricing.markup_percent", e))?,
         });
     }
@@ -90,20 +87,6 @@ fn defaults(currency: Currency) -> Result<gateway::PriceBase, ConfigError> {
         entries,
         markups: Vec::new(),
     })
-}
-
-/// `12.5` (percent) as 1 250 basis points: at most two decimals, within ±the bounds.
-pub(crate) fn basis_points(text: &str) -> Result<i32, String> {
-    let money = Money::parse(text).map_err(|e| format!("`{text}` {e}"))?;
-    // Money keeps nine decimals; a percentage has two: 1 % is 10⁷ nanos.
-    let nanos_per_bp = 10_000_000;
-    if money.nanos() % nanos_per_bp != 0 {
-        return Err(format!("`{text}` has more than two decimal places"));
-    }
-    i32::try_from(money.nanos() / nanos_per_bp)
-        .ok()
-        .filter(|it| MARKUP_PERCENT_RANGE.contains(it))
-        .ok_or_else(|| format!("`{text}` is outside −100 to 1000 (percent)"))
 }
 
 fn price_line(
