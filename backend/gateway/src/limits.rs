@@ -48,8 +48,9 @@ impl Default for Config {
     }
 }
 
-/// The shared counters could not be asked (down, or too slow): the caller applies the
-/// tenant's policy, refusing (fail closed) or asking [`Limiter::admit_local`] (fail open).
+/// The shared counters could not be asked (down, or too slow; or, with
+/// `store::Error::Other`, they refused the request as malformed, a bug): the caller applies
+/// the tenant's policy, refusing (fail closed) or asking [`Limiter::admit_local`] (fail open).
 #[derive(Debug, thiserror::Error)]
 #[error("the shared rate-limit counters are unavailable")]
 pub struct LimitsUnavailable(#[source] pub store::Error);
@@ -77,6 +78,10 @@ struct Inner {
 struct Queued {
     since: Instant,
     item: Pending,
+    /// Whether an admission may carry it: not after the counters refused a request that
+    /// carried it as malformed, so that a bad adjustment cannot keep failing admissions (the
+    /// flusher then sends it alone, and drops it if it is refused again).
+    carry: bool,
 }
 
 /// Pre-registered handles, so that counting allocates nothing.
@@ -179,7 +184,8 @@ impl Limiter {
             }
         };
         inner.metrics.admit_error.increment(1);
-        self.requeue(carried);
+        let carry = matches!(error, store::Error::Unavailable(_));
+        self.requeue(carried, carry);
         Err(LimitsUnavailable(error))
     }
 
@@ -204,6 +210,7 @@ impl Limiter {
             queue.push_back(Queued {
                 since: Instant::now(),
                 item,
+                carry: true,
             });
             self.trim(&mut queue);
             queue.len()
@@ -259,7 +266,7 @@ impl Limiter {
         let mut res = Vec::new();
         let mut i = 0;
         while i < queue.len() && i < max * 4 && res.len() < max {
-            if hash_tag(queue[i].item.key()) == tag {
+            if queue[i].carry && hash_tag(queue[i].item.key()) == tag {
                 if let Some(it) = queue.remove(i) {
                     res.push(it.item);
                 }
@@ -270,18 +277,21 @@ impl Limiter {
         res
     }
 
-    /// Puts back adjustments that could not be sent, ahead of newer ones.
-    fn requeue(&self, items: Vec<Pending>) {
+    /// Puts back adjustments that could not be sent, ahead of newer ones (so that the bound
+    /// drops them first).
+    fn requeue(&self, items: Vec<Pending>, carry: bool) {
         if items.is_empty() {
             return;
         }
         let now = Instant::now();
         let mut queue = self.queue();
         for item in items.into_iter().rev() {
-            queue.push_front(Queued { since: now, item });
+            queue.push_front(Queued {
+                since: now,
+                item,
+                carry,
+            });
         }
-        // The oldest are the newly put back ones only if nothing else waited: trim from the
-        // back would drop the newest, so the bound drops from the front as everywhere.
         self.trim(&mut queue);
     }
 
@@ -325,6 +335,13 @@ impl Limiter {
                 }
                 match tokio::time::timeout(inner.config.timeout, shared.settle(chunk)).await {
                     Ok(Ok(())) => inner.metrics.settle_ok.increment(1),
+                    Ok(Err(e @ (store::Error::Other(_) | store::Error::Conflict(_)))) => {
+                        // Refused as malformed: sending it again would fail again.
+                        inner.metrics.settle_error.increment(1);
+                        let n = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
+                        inner.metrics.dropped.increment(n);
+                        tracing::error!(error = %e, dropped = n, "limits: settlements refused by the shared counters, dropped");
+                    }
                     outcome => {
                         inner.metrics.settle_error.increment(1);
                         failed = Some(match outcome {
@@ -338,7 +355,7 @@ impl Limiter {
                 }
             }
         }
-        self.requeue(unsent);
+        self.requeue(unsent, true);
         failed.map_or(Ok(()), |e| Err(LimitsUnavailable(e)))
     }
 
@@ -663,6 +680,45 @@ mod tests {
         let check = Counter { take: 0, ..tpm };
         let state = limiter.admit(&[check], "check").await.unwrap();
         assert_eq!(state.counters[0].used, 20 * 200);
+    }
+
+    #[tokio::test]
+    async fn a_settlement_the_counters_refuse_stops_riding_and_is_dropped_by_the_flusher() {
+        let Some(redis) = redis().await else { return };
+        let tasks = TaskTracker::new();
+        let limiter = Limiter::shared(
+            Arc::new(redis),
+            LocalLimiter::default(),
+            quiet(),
+            &tasks,
+            CancellationToken::new(),
+        );
+        let counter = Counter {
+            key: format!("{{t:{}}}:rpm", uuid::Uuid::now_v7()),
+            ..rpm("unused")
+        };
+        // A delta beyond what the script holds exactly: a caller's bug.
+        limiter.settle(Pending::Settle {
+            key: counter.key.clone(),
+            bucket: store::limits::Bucket::Sliding {
+                span_ms: 60_000,
+                index: 1,
+            },
+            delta: i64::MAX,
+        });
+        let refused = limiter.admit(std::slice::from_ref(&counter), "c1").await;
+        assert!(matches!(
+            refused,
+            Err(super::LimitsUnavailable(store::Error::Other(_)))
+        ));
+        assert_eq!(limiter.pending(), 1, "kept, but no longer carried");
+        let admitted = limiter.admit(std::slice::from_ref(&counter), "c2").await;
+        assert!(
+            admitted.unwrap().is_admitted(),
+            "the next call is not held hostage"
+        );
+        assert!(limiter.flush().await.is_ok());
+        assert_eq!(limiter.pending(), 0, "dropped when refused alone");
     }
 
     #[tokio::test]

@@ -614,7 +614,7 @@ mod tests {
     use store::limits::SharedLimiter;
     use store::limits::contract::Harness;
 
-    use super::{LocalLimiter, ManualClock};
+    use super::{Clock, LocalLimiter, ManualClock};
 
     struct Local {
         limiter: LocalLimiter,
@@ -637,7 +637,11 @@ mod tests {
     }
 
     async fn local() -> Option<Local> {
-        let clock = Arc::new(ManualClock::at_system_time());
+        // A minute into an hour: early in every sliding bucket of the suite, so that its
+        // refusals are exercised every run (Redis's runs depend on the time of day).
+        let hour = 3_600_000;
+        let now = ManualClock::at_system_time().now_ms() / hour * hour + 60_000;
+        let clock = Arc::new(ManualClock::new(now));
         Some(Local {
             limiter: LocalLimiter::new(clock.clone()),
             clock,
