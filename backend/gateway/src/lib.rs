@@ -20,6 +20,7 @@ mod embeddings;
 mod error;
 pub mod headers;
 pub mod health;
+pub mod limits;
 mod messages;
 mod pricing;
 pub mod routing;

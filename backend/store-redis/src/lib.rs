@@ -1,6 +1,9 @@
-//! Redis, optional at run time: shared state between gateway nodes. For now, the change bus
-//! that tells every node to reload its access snapshot at once after a key or tenant changes
-//! (the nodes' revision polling is the fallback when Redis is absent or down).
+//! Redis, optional at run time: shared state between gateway nodes. The change bus that tells
+//! every node to reload its access snapshot at once after a key or tenant changes (the nodes'
+//! revision polling is the fallback when Redis is absent or down), the response cache's shared
+//! tier, and the rate-limit and budget counters (`limits`).
+
+pub mod limits;
 
 use std::time::Duration;
 
@@ -8,6 +11,8 @@ use futures_util::StreamExt;
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio_util::sync::CancellationToken;
+
+pub use limits::RedisLimiter;
 
 /// The default channel; deployments sharing one Redis use their own `prefix`.
 pub const DEFAULT_PREFIX: &str = "sluice";

@@ -7,6 +7,7 @@
 #[cfg(feature = "contract")]
 pub mod contract;
 mod error;
+pub mod limits;
 
 use async_trait::async_trait;
 use domain::partner::{Branding, Partner, PartnerAdmin, PartnerDomain};
@@ -20,6 +21,7 @@ use domain::{
 use time::OffsetDateTime;
 
 pub use error::{BoxError, Error};
+pub use limits::SharedLimiter;
 
 /// A key-value cache shared by every node (Redis): answers the response cache keeps for
 /// other nodes. Entries expire by themselves; a cache that fails is a cache that misses.

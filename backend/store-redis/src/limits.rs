@@ -1,0 +1,283 @@
+//! The rate-limit and budget counters in Redis (`store::SharedLimiter`): one Lua script
+//! (`limits.lua`), loaded once and called with `EVALSHA`, applies a node's pending
+//! adjustments and then admits a call on all its counters, all or nothing, on Redis's own
+//! clock. One call of the port is one round trip, which [`RedisLimiter::round_trips`] counts.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, Pipeline, RedisFuture, Value};
+use store::limits::{
+    Admission, Bucket, Counter, CounterState, Pending, Refusal, SharedLimiter, Window,
+};
+
+/// The script's source, for tests that call it with malformed arguments.
+pub const SCRIPT: &str = include_str!("limits.lua");
+
+/// How long one call may take before it counts as unavailable, unless configured.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// The counters in Redis. Cheap to clone; clones share the connection and the count of round
+/// trips.
+#[derive(Clone)]
+pub struct RedisLimiter {
+    conn: Counted,
+    script: Arc<redis::Script>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: not shown.
+        f.debug_struct("RedisLimiter")
+            .field("timeout", &self.timeout)
+            .field("round_trips", &self.round_trips())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisLimiter {
+    /// Connects and loads the script; every call then times out after `timeout`.
+    ///
+    /// # Errors
+    /// An invalid URL, or a server that does not answer within a second.
+    pub async fn connect(url: &str, timeout: Duration) -> Result<Self, crate::Error> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(1)
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(timeout));
+        let connect = async {
+            let conn = ConnectionManager::new_with_config(client, config).await?;
+            let mut conn = Counted {
+                inner: conn,
+                trips: Arc::new(AtomicU64::new(0)),
+            };
+            let script = redis::Script::new(SCRIPT);
+            // Loaded now, so that the first call is one `EVALSHA` (a server that lost it, after
+            // a restart, answers `NOSCRIPT` and `Script` loads it again).
+            script.prepare_invoke().load_async(&mut conn).await?;
+            Ok::<_, redis::RedisError>((conn, script))
+        };
+        let (conn, script) = tokio::time::timeout(Duration::from_secs(1) + timeout, connect)
+            .await
+            .map_err(|_| {
+                redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "timed out connecting to Redis for the limits",
+                ))
+            })??;
+        Ok(RedisLimiter {
+            conn,
+            script: Arc::new(script),
+            timeout,
+        })
+    }
+
+    /// Commands sent to Redis since [`RedisLimiter::connect`], its own script load included.
+    pub fn round_trips(&self) -> u64 {
+        self.conn.trips.load(Ordering::Relaxed)
+    }
+
+    async fn run(
+        &self,
+        pending: &[Pending],
+        counters: &[Counter],
+        call_id: &str,
+    ) -> Result<Vec<i64>, store::Error> {
+        let invocation = invocation(&self.script, pending, counters, call_id);
+        let mut conn = self.conn.clone();
+        let reply =
+            tokio::time::timeout(self.timeout, invocation.invoke_async::<Vec<i64>>(&mut conn))
+                .await
+                .map_err(|_| {
+                    store::Error::Unavailable(Box::new(redis::RedisError::from((
+                        redis::ErrorKind::Io,
+                        "Redis did not answer in time",
+                    ))))
+                })?;
+        reply.map_err(|e| match e.kind() {
+            // The script refused its arguments, or the keys are not in one slot: retrying
+            // will not help.
+            redis::ErrorKind::Server(
+                redis::ServerErrorKind::ResponseError
+                | redis::ServerErrorKind::CrossSlot
+                | redis::ServerErrorKind::NoPerm,
+            )
+            | redis::ErrorKind::UnexpectedReturnType
+            | redis::ErrorKind::Parse => store::Error::Other(Box::new(e)),
+            _ => store::Error::Unavailable(Box::new(e)),
+        })
+    }
+}
+
+/// The script's keys and arguments (the layout `limits.lua` describes).
+fn invocation<'a>(
+    script: &'a redis::Script,
+    pending: &[Pending],
+    counters: &[Counter],
+    call_id: &str,
+) -> redis::ScriptInvocation<'a> {
+    let mut res = script.prepare_invoke();
+    res.arg("1")
+        .arg(pending.len())
+        .arg(counters.len())
+        .arg(call_id);
+    for item in pending {
+        match item {
+            Pending::Settle { key, bucket, delta } => match bucket {
+                Bucket::Sliding { span_ms, index } => {
+                    res.key(key).arg("s").arg(span_ms).arg(index).arg(delta);
+                }
+                Bucket::Period { id, ends_at_ms } => {
+                    res.key(period_key(key, id))
+                        .arg("p")
+                        .arg(ends_at_ms)
+                        .arg("")
+                        .arg(delta);
+                }
+                Bucket::Rolling { days, day } => {
+                    res.key(key).arg("r").arg(days).arg(day).arg(delta);
+                }
+            },
+            Pending::Release { key, member } => {
+                res.key(key).arg("f").arg(member).arg("").arg("");
+            }
+        }
+    }
+    for counter in counters {
+        let (name, kind, param) = match &counter.window {
+            Window::Sliding { span_ms } => (counter.key.clone(), "s", *span_ms),
+            Window::Period { id, ends_at_ms } => (period_key(&counter.key, id), "p", *ends_at_ms),
+            Window::Rolling { days } => (counter.key.clone(), "r", u64::from(*days)),
+            Window::InFlight { lease_ms } => (counter.key.clone(), "f", *lease_ms),
+        };
+        res.key(name)
+            .arg(kind)
+            .arg(counter.limit)
+            .arg(counter.take)
+            .arg(param);
+    }
+    res
+}
+
+/// A period's counter: one key per period id.
+fn period_key(key: &str, id: &str) -> String {
+    format!("{key}:{id}")
+}
+
+fn malformed(what: &str) -> store::Error {
+    store::Error::Other(what.to_owned().into())
+}
+
+fn non_negative(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// Reads the script's reply into an [`Admission`].
+fn admission(reply: &[i64], counters: &[Counter]) -> Result<Admission, store::Error> {
+    let [admitted, now_ms, refused, retry_after, exceeds, states @ ..] = reply else {
+        return Err(malformed("the limits script's reply is too short"));
+    };
+    if states.len() != counters.len() * 4 {
+        return Err(malformed("the limits script answered for other counters"));
+    }
+    let now_ms = non_negative(*now_ms);
+    let refused = if *admitted == 1 {
+        None
+    } else {
+        Some(Refusal {
+            index: usize::try_from(*refused - 1)
+                .map_err(|_| malformed("the limits script refused no counter"))?,
+            retry_after_ms: non_negative(*retry_after).max(1),
+            exceeds_limit: *exceeds == 1,
+        })
+    };
+    let counters = counters
+        .iter()
+        .zip(states.chunks_exact(4))
+        .map(|(counter, state)| {
+            let &[used, remaining, reset, bucket] = state else {
+                return Err(malformed("the limits script's reply is misaligned"));
+            };
+            let bucket = if refused.is_some() {
+                None
+            } else {
+                match &counter.window {
+                    Window::Sliding { span_ms } => Some(Bucket::Sliding {
+                        span_ms: *span_ms,
+                        index: non_negative(bucket),
+                    }),
+                    Window::Rolling { days } => Some(Bucket::Rolling {
+                        days: *days,
+                        day: non_negative(bucket),
+                    }),
+                    window @ Window::Period { .. } => Bucket::at(window, now_ms),
+                    Window::InFlight { .. } => None,
+                }
+            };
+            Ok(CounterState {
+                used: non_negative(used),
+                remaining: non_negative(remaining),
+                reset_ms: non_negative(reset),
+                bucket,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Admission {
+        refused,
+        counters,
+        now_ms,
+    })
+}
+
+#[async_trait::async_trait]
+impl SharedLimiter for RedisLimiter {
+    async fn admit(
+        &self,
+        pending: &[Pending],
+        counters: &[Counter],
+        call_id: &str,
+    ) -> Result<Admission, store::Error> {
+        let reply = self.run(pending, counters, call_id).await?;
+        admission(&reply, counters)
+    }
+
+    async fn settle(&self, pending: &[Pending]) -> Result<(), store::Error> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.run(pending, &[], "").await.map(drop)
+    }
+}
+
+/// A connection that counts the commands sent through it.
+#[derive(Clone)]
+struct Counted {
+    inner: ConnectionManager,
+    trips: Arc<AtomicU64>,
+}
+
+impl ConnectionLike for Counted {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        self.trips.fetch_add(1, Ordering::Relaxed);
+        self.inner.req_packed_command(cmd)
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        // One pipeline is one round trip.
+        self.trips.fetch_add(1, Ordering::Relaxed);
+        self.inner.req_packed_commands(pipeline, offset, count)
+    }
+
+    fn get_db(&self) -> i64 {
+        self.inner.get_db()
+    }
+}
