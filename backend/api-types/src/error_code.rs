@@ -70,8 +70,12 @@ pub enum ErrorCode {
     /// lookup failed (the message says which).
     DomainNotVerified,
     /// Every deployment of the model is at its requests or tokens per minute ceiling on the
-    /// gateway node that answered; `retry-after` says when one has room again.
+    /// gateway node that answered, or the caller is at one of its rate limits (the
+    /// `x-ratelimit-*` headers say which); `retry-after` says when there is room again.
     RateLimited,
+    /// The caller's spend budget cannot cover the call; `x-should-retry: false`: retrying
+    /// before the budget resets does not help.
+    InsufficientQuota,
 }
 
 impl ErrorCode {
@@ -108,6 +112,7 @@ impl ErrorCode {
             ErrorCode::SsoRequired => "sso_required",
             ErrorCode::DomainNotVerified => "domain_not_verified",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::InsufficientQuota => "insufficient_quota",
         }
     }
 }
@@ -147,6 +152,7 @@ mod tests {
         ErrorCode::SsoRequired,
         ErrorCode::DomainNotVerified,
         ErrorCode::RateLimited,
+        ErrorCode::InsufficientQuota,
     ];
 
     #[test]
@@ -185,6 +191,7 @@ mod tests {
                 "sso_required",
                 "domain_not_verified",
                 "rate_limited",
+                "insufficient_quota",
             ]
         );
         for code in ALL {

@@ -231,7 +231,10 @@ pub struct AcceptedInvitation {
     pub role: RoleName,
 }
 
-/// Per-key limits (enforced by the data plane's limits stage).
+/// Per-key limits, enforced on every call by the data plane on every node: a call over one
+/// is refused with 429 (`rate_limited`, or `insufficient_quota` for the budget) and never
+/// reaches a provider. Token limits reserve the prompt's estimate plus the call's maximum
+/// output before the call and settle on its actual usage.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -241,8 +244,19 @@ pub struct KeyLimitsView {
     pub requests_per_minute: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub requests_per_day: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub tokens_per_minute: Option<u64>,
-    /// Spend cap per calendar month, in micro-dollars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub tokens_per_day: Option<u64>,
+    /// Calls in progress at once, streams included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub max_concurrent: Option<u32>,
+    /// Spend cap per calendar month (UTC), in micro-units of the platform's currency: what
+    /// the key's calls are charged, reserved at their most before each call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub monthly_budget_micros: Option<i64>,

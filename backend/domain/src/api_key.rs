@@ -201,16 +201,31 @@ pub struct KeyScopes {
     pub regions: Vec<String>,
 }
 
-/// Per-key limits, stored now and enforced by the limits stage of the data plane.
+/// Per-key limits, enforced by the data plane's admit stage on every node (one Redis round
+/// trip per call with Redis; in process without).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyLimits {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests_per_minute: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_day: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens_per_minute: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_day: Option<u64>,
+    /// Calls in progress at once, streams included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent: Option<u32>,
     /// Spend cap per calendar month, in micro-dollars.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monthly_budget_micros: Option<i64>,
+}
+
+impl KeyLimits {
+    /// Whether any limit is set: a key without one costs the admit stage a branch.
+    pub fn any(&self) -> bool {
+        *self != KeyLimits::default()
+    }
 }
 
 impl KeyScopes {

@@ -37,6 +37,9 @@ pub struct RequestCtx {
     /// through a shared reference, and only for a route whose strategy reads it (`split`):
     /// other calls neither look at `user` nor hash anything.
     pub end_user: std::sync::OnceLock<u64>,
+    /// The `x-ratelimit-*` headers of a call under its key's limits, set by the admit stage;
+    /// added to its answer, or to its error after it was admitted.
+    pub limits: std::sync::OnceLock<crate::headers::ResponseHeaders>,
 }
 
 impl RequestCtx {
@@ -50,6 +53,7 @@ impl RequestCtx {
             body_bytes: 0,
             cache: CacheDirective::Use,
             end_user: std::sync::OnceLock::new(),
+            limits: std::sync::OnceLock::new(),
         }
     }
 
@@ -109,6 +113,8 @@ pub(crate) struct CallRecord {
     shadow: bool,
     /// The try in progress (or the answering one) uses the tenant's own credential.
     own_credential: bool,
+    /// What the admit stage took from the key's limits, settled when the call ends.
+    taken: Option<crate::admit::Taken>,
 }
 
 /// Prompt tokens guessed from the body's size, for calls that ended before anything counted
@@ -147,7 +153,17 @@ impl CallRecord {
             from_cache: false,
             shadow: false,
             own_credential: false,
+            taken: None,
         }
+    }
+
+    pub(crate) fn id(&self) -> UsageId {
+        self.id
+    }
+
+    /// The admit stage took `taken` for this call: given back or corrected when it ends.
+    pub(crate) fn admitted(&mut self, taken: crate::admit::Taken) {
+        self.taken = Some(taken);
     }
 
     pub(crate) fn started(&self) -> Instant {
@@ -337,6 +353,11 @@ impl CallRecord {
             ceiling.used(Instant::now(), used);
         }
         let mut draft = self.draft(finish, latency);
+        if let Some(taken) = self.taken.take() {
+            let counts = self.counts_now(&draft.tokens);
+            let price = draft.rates.price.map(|it| it.charge(&counts));
+            taken.settle(counts.prompt.saturating_add(counts.completion), price);
+        }
         if self.from_cache && draft.status == UsageStatus::Ok {
             draft.status = UsageStatus::CacheHit;
         }
@@ -345,6 +366,25 @@ impl CallRecord {
         }
         draft.tickets.opened = self.opened.take();
         self.sink.record(draft);
+    }
+
+    /// The tokens a finished call used as far as the request path knows them: the upstream's
+    /// report, else four bytes a token (the tokenizer's count is made later, off the request
+    /// path, for the record; the limits are settled now).
+    fn counts_now(&self, tokens: &Tokens) -> TokenCounts {
+        match tokens {
+            Tokens::None => TokenCounts::default(),
+            Tokens::Reported(report) => report.counts,
+            Tokens::Estimate {
+                prompt_tokens,
+                completion_text,
+                ..
+            } => TokenCounts {
+                prompt: prompt_tokens.unwrap_or_else(|| tokens_from_body(self.ctx.body_bytes)),
+                completion: tokens_from_body(completion_text.len()),
+                ..TokenCounts::default()
+            },
+        }
     }
 
     /// Records a call that failed before the upstream produced anything.

@@ -12,6 +12,7 @@ use domain::pricing::Money;
 use providers::{Provider, ProviderError, StreamEvent, UsageReport};
 
 use crate::accounting::Tokens;
+use crate::admit::Demand;
 use crate::cache::Entry;
 use crate::cache_stage::Cached;
 use crate::call::{CallRecord, Finish, RequestCtx};
@@ -35,7 +36,16 @@ pub(crate) async fn handle(
 ) -> Result<Answer<Outcome>, Error> {
     req.validate()?;
     let stream = req.is_stream();
-    let (route, mut record) = open(gw, ctx, &req.model, endpoint, stream)?;
+    let (route, record) = open(gw, ctx, &req.model, endpoint, stream)?;
+    let mut record = crate::admit::admit(gw, ctx, route, record, || {
+        let most = req.max_completion_tokens.or(req.max_tokens).map(u64::from);
+        let choices = u64::from(req.n.unwrap_or(1).max(1));
+        Demand::of(
+            &prompt_text(&req),
+            most.map(|it| it.saturating_mul(choices)),
+        )
+    })
+    .await?;
     ctx.identify(route, req.user.as_deref());
     let cached = Cached::lookup(gw, ctx, route, endpoint, &req).await;
     if let Some(entry) = cached.hit() {

@@ -27,6 +27,15 @@ pub(crate) async fn handle(
     req.validate()?;
     let stream = req.is_stream();
     let (route, record) = open(gw, ctx, &req.model, Endpoint::Completions, stream)?;
+    let record = crate::admit::admit(gw, ctx, route, record, || {
+        let choices = u64::from(req.n.unwrap_or(1).max(1));
+        crate::admit::Demand::of(
+            &req.prompt.joined_text(),
+            req.max_tokens
+                .map(|it| u64::from(it).saturating_mul(choices)),
+        )
+    })
+    .await?;
     ctx.identify(route, req.user.as_deref());
     if stream {
         let asked = &req;

@@ -18,7 +18,11 @@ pub(crate) async fn handle(
     req: EmbeddingRequest,
 ) -> Result<Answer<Bytes>, Error> {
     req.validate()?;
-    let (route, mut record) = open(gw, ctx, &req.model, Endpoint::Embeddings, false)?;
+    let (route, record) = open(gw, ctx, &req.model, Endpoint::Embeddings, false)?;
+    let mut record = crate::admit::admit(gw, ctx, route, record, || {
+        crate::admit::Demand::of(&req.input.texts().join("\n"), Some(0))
+    })
+    .await?;
     ctx.identify(route, req.user.as_deref());
     let cached = gw
         .cache

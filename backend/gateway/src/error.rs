@@ -37,8 +37,12 @@ pub enum ErrorKind {
     UnsupportedEndpoint,
     NotFound,
     MethodNotAllowed,
-    /// Every deployment of the model is at its configured per-minute ceiling on this node.
+    /// Every deployment of the model is at its configured per-minute ceiling on this node, or
+    /// the caller is at one of its rate limits.
     RateLimited,
+    /// The caller's spend budget cannot cover the call (OpenAI's `insufficient_quota`, which
+    /// its SDKs do not retry).
+    InsufficientQuota,
     /// The upstream rejected the caller's input; its status (400, 413, 422...) is kept.
     UpstreamRejected,
     UpstreamRateLimited,
@@ -68,6 +72,7 @@ impl ErrorKind {
             ErrorKind::NotFound => ErrorCode::NotFound,
             ErrorKind::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             ErrorKind::RateLimited => ErrorCode::RateLimited,
+            ErrorKind::InsufficientQuota => ErrorCode::InsufficientQuota,
             ErrorKind::UpstreamRateLimited => ErrorCode::UpstreamRateLimited,
             ErrorKind::UpstreamError => ErrorCode::UpstreamError,
             ErrorKind::UpstreamTimeout => ErrorCode::UpstreamTimeout,
@@ -95,6 +100,7 @@ impl ErrorKind {
             | ErrorKind::NotFound
             | ErrorKind::MethodNotAllowed
             | ErrorKind::RateLimited
+            | ErrorKind::InsufficientQuota
             | ErrorKind::UpstreamRejected => ErrorSource::Client,
             ErrorKind::UpstreamRateLimited
             | ErrorKind::UpstreamError
@@ -190,7 +196,9 @@ impl Error {
                 .upstream_status
                 .filter(|it| (400..500).contains(it) && *it != 401 && *it != 403 && *it != 429)
                 .unwrap_or(400),
-            ErrorKind::UpstreamRateLimited | ErrorKind::RateLimited => 429,
+            ErrorKind::UpstreamRateLimited
+            | ErrorKind::RateLimited
+            | ErrorKind::InsufficientQuota => 429,
             ErrorKind::Internal => 500,
             ErrorKind::UpstreamError | ErrorKind::UpstreamUnavailable => 502,
             ErrorKind::Unavailable => 503,

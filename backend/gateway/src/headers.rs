@@ -13,6 +13,15 @@ pub const ATTEMPTS: &str = "x-upstream-attempts";
 /// `usage.cost`); on complete answers only, since a stream's headers leave before its price
 /// is known (its final usage chunk carries it).
 pub const COST: &str = "x-request-cost";
+/// OpenAI's rate-limit headers, on answers and refusals of calls under a limit.
+pub const LIMIT_REQUESTS: &str = "x-ratelimit-limit-requests";
+pub const REMAINING_REQUESTS: &str = "x-ratelimit-remaining-requests";
+pub const RESET_REQUESTS: &str = "x-ratelimit-reset-requests";
+pub const LIMIT_TOKENS: &str = "x-ratelimit-limit-tokens";
+pub const REMAINING_TOKENS: &str = "x-ratelimit-remaining-tokens";
+pub const RESET_TOKENS: &str = "x-ratelimit-reset-tokens";
+/// `false` on a refusal no retry can cure (a spent budget): OpenAI's SDKs read it.
+pub const SHOULD_RETRY: &str = "x-should-retry";
 /// `hit` or `miss`, on models whose answers the response cache keeps.
 pub const CACHE: &str = "x-cache";
 /// How similar the prompt was to the one a semantic cache hit was kept for (four decimals).
@@ -49,6 +58,13 @@ impl ResponseHeaders {
         match self.0.iter_mut().find(|(it, _)| *it == name) {
             Some(slot) => slot.1 = value,
             None => self.0.push((name, value)),
+        }
+    }
+
+    /// Sets every header of `other`, replacing values of the same names.
+    pub fn merge(&mut self, other: &ResponseHeaders) {
+        for (name, value) in other.iter() {
+            self.set(name, value.clone());
         }
     }
 

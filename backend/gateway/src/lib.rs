@@ -6,6 +6,7 @@ pub mod access;
 mod access_token;
 mod accounting;
 pub mod admin;
+mod admit;
 pub mod breaker;
 pub mod byok;
 pub mod cache;
@@ -71,6 +72,8 @@ pub struct Config {
     pub shared_cache: Option<Arc<dyn store::SharedCache>>,
     /// The prices the node starts with (defaults and configuration).
     pub prices: PriceBase,
+    /// Where every node's rate-limit and budget counters live (Redis), if they are shared.
+    pub shared_limiter: Option<Arc<dyn store::SharedLimiter>>,
 }
 
 /// What a data-plane call answers: its body, and the headers the pipeline's stages added.
@@ -89,6 +92,24 @@ pub enum Outcome {
     Stream(Box<AccountedStream>),
 }
 
+/// Adds the `x-ratelimit-*` headers of a call under its key's limits to its answer, or to its
+/// error (a refusal has them already).
+fn with_limits<B>(ctx: &RequestCtx, res: Result<Answer<B>, Error>) -> Result<Answer<B>, Error> {
+    let Some(limits) = ctx.limits.get() else {
+        return res;
+    };
+    match res {
+        Ok(mut answer) => {
+            answer.headers.merge(limits);
+            Ok(answer)
+        }
+        Err(mut error) => {
+            error.headers_mut().merge(limits);
+            Err(error)
+        }
+    }
+}
+
 /// The running gateway: everything a data-plane request needs, shared by all workers.
 #[derive(Debug)]
 pub struct Gateway {
@@ -100,6 +121,8 @@ pub struct Gateway {
     semantic: semantic::SemanticCache,
     /// Where background work of calls runs (shadow mirrors), so shutdown drains it.
     tasks: TaskTracker,
+    /// The counters of the keys' limits: shared through Redis when configured.
+    limits: limits::Limiter,
 }
 
 impl Gateway {
@@ -134,6 +157,17 @@ impl Gateway {
         health::start(&catalog, tracker, &cancel);
         let semantic = semantic::SemanticCache::new(store.clone(), tracker.clone());
         semantic.start(&catalog, cancel.clone()).await;
+        let local = limits::LocalLimiter::default();
+        let limits = match &config.shared_limiter {
+            Some(shared) => limits::Limiter::shared(
+                shared.clone(),
+                local,
+                limits::Config::default(),
+                tracker,
+                cancel.clone(),
+            ),
+            None => limits::Limiter::local(local),
+        };
         let usage = accounting::start(&config.usage, store.clone(), tracker, cancel);
         Ok(Arc::new(Gateway {
             access,
@@ -147,6 +181,7 @@ impl Gateway {
             ),
             semantic,
             tasks: tracker.clone(),
+            limits,
         }))
     }
 
@@ -209,7 +244,10 @@ impl Gateway {
     /// # Errors
     /// See [`chat::handle`].
     pub async fn chat(&self, ctx: &RequestCtx, req: ChatRequest) -> Result<Answer<Outcome>, Error> {
-        chat::handle(self, ctx, req, telemetry::Endpoint::ChatCompletions).await
+        with_limits(
+            ctx,
+            chat::handle(self, ctx, req, telemetry::Endpoint::ChatCompletions).await,
+        )
     }
 
     /// # Errors
@@ -219,7 +257,7 @@ impl Gateway {
         ctx: &RequestCtx,
         req: domain::llm::messages::MessagesRequest,
     ) -> Result<Answer<MessagesOutcome>, Error> {
-        messages::handle(self, ctx, req).await
+        with_limits(ctx, messages::handle(self, ctx, req).await)
     }
 
     /// # Errors
@@ -239,7 +277,7 @@ impl Gateway {
         ctx: &RequestCtx,
         req: CompletionRequest,
     ) -> Result<Answer<Outcome>, Error> {
-        completions::handle(self, ctx, req).await
+        with_limits(ctx, completions::handle(self, ctx, req).await)
     }
 
     /// # Errors
@@ -249,7 +287,7 @@ impl Gateway {
         ctx: &RequestCtx,
         req: EmbeddingRequest,
     ) -> Result<Answer<Bytes>, Error> {
-        embeddings::handle(self, ctx, req).await
+        with_limits(ctx, embeddings::handle(self, ctx, req).await)
     }
 
     /// Every configured model, in configuration order: for the management API's listing.

@@ -112,6 +112,10 @@ async fn relay(
     chat.validate()?;
     let stream = req.is_stream();
     let (route, record) = chat::open(gw, ctx, &req.model, Endpoint::Messages, stream)?;
+    let record = crate::admit::admit(gw, ctx, route, record, || {
+        crate::admit::Demand::of(&chat::prompt_text(&chat), Some(u64::from(req.max_tokens)))
+    })
+    .await?;
     ctx.identify(
         route,
         req.metadata.as_ref().and_then(|it| it.user_id.as_deref()),

@@ -49,6 +49,8 @@ fn error_type(kind: ErrorKind, status: u16) -> &'static str {
             | ErrorKind::RegionNotAllowed,
             _,
         ) => "permission_error",
+        // OpenAI's own type for a spent quota; its SDKs do not retry it.
+        (ErrorKind::InsufficientQuota, _) => "insufficient_quota",
         (_, 429) => "rate_limit_error",
         (_, 500..) => "api_error",
         _ => "invalid_request_error",
@@ -249,6 +251,12 @@ mod tests {
                 429,
                 "rate_limit_error",
                 "rate_limited",
+            ),
+            (
+                ErrorKind::InsufficientQuota,
+                429,
+                "insufficient_quota",
+                "insufficient_quota",
             ),
             (ErrorKind::UpstreamError, 502, "api_error", "upstream_error"),
             (

@@ -214,6 +214,18 @@ async fn shared_cache(settings: &Settings) -> Option<Arc<dyn store::SharedCache>
     }
 }
 
+/// The rate-limit and budget counters every node shares, when Redis is configured.
+async fn shared_limiter(settings: &Settings) -> Option<Arc<dyn store::SharedLimiter>> {
+    let url = settings.redis_url.as_ref()?;
+    match store_redis::RedisLimiter::connect(url, store_redis::limits::DEFAULT_TIMEOUT).await {
+        Ok(limiter) => Some(Arc::new(limiter)),
+        Err(e) => {
+            tracing::error!(error = %e, "redis is unreachable at start: keys' limits are counted by this node alone");
+            None
+        }
+    }
+}
+
 /// Creates a tenant and a first key when the store has none, and prints the key once.
 async fn bootstrap(store: &dyn store::Store, settings: &Settings) -> anyhow::Result<()> {
     if !store.list_tenants().await?.is_empty() {
@@ -490,6 +502,7 @@ pub async fn start_with_mailer(
         cache_max_bytes: settings.cache_max_bytes,
         shared_cache: shared_cache(&settings).await,
         prices: settings.prices.clone(),
+        shared_limiter: shared_limiter(&settings).await,
     };
     let gateway = Gateway::start(store.clone(), catalog, &config, &tracker, cancel.clone())
         .await

@@ -16,7 +16,10 @@ pub struct ScopeInputs {
     pub ip_allowlist: RwSignal<String>,
     pub regions: RwSignal<String>,
     pub requests_per_minute: RwSignal<String>,
+    pub requests_per_day: RwSignal<String>,
     pub tokens_per_minute: RwSignal<String>,
+    pub tokens_per_day: RwSignal<String>,
+    pub max_concurrent: RwSignal<String>,
     pub monthly_budget: RwSignal<String>,
 }
 
@@ -35,7 +38,10 @@ impl ScopeInputs {
             ip_allowlist: RwSignal::new(initial.ip_allowlist.clone()),
             regions: RwSignal::new(initial.regions.clone()),
             requests_per_minute: RwSignal::new(initial.requests_per_minute.clone()),
+            requests_per_day: RwSignal::new(initial.requests_per_day.clone()),
             tokens_per_minute: RwSignal::new(initial.tokens_per_minute.clone()),
+            tokens_per_day: RwSignal::new(initial.tokens_per_day.clone()),
+            max_concurrent: RwSignal::new(initial.max_concurrent.clone()),
             monthly_budget: RwSignal::new(initial.monthly_budget.clone()),
         }
     }
@@ -53,7 +59,10 @@ impl ScopeInputs {
             ip_allowlist: self.ip_allowlist.get_untracked(),
             regions: self.regions.get_untracked(),
             requests_per_minute: self.requests_per_minute.get_untracked(),
+            requests_per_day: self.requests_per_day.get_untracked(),
             tokens_per_minute: self.tokens_per_minute.get_untracked(),
+            tokens_per_day: self.tokens_per_day.get_untracked(),
+            max_concurrent: self.max_concurrent.get_untracked(),
             monthly_budget: self.monthly_budget.get_untracked(),
         }
     }
@@ -107,10 +116,15 @@ pub fn ScopeFields(
         {children.map(|it| it())}
         <fieldset class="field">
             <legend>"Limits"</legend>
-            <p class="hint">"Optional. Empty: no limit."</p>
+            <p class="hint">"Enforced on every call, on every node: a call over a limit is refused (429) and never reaches a provider. Optional; empty: no limit."</p>
             <div class="field-row">
                 <TextField id=format!("{prefix}-rpm") label="Requests per minute" kind="number" value=inputs.requests_per_minute error=form.field("limits.requests_per_minute") />
+                <TextField id=format!("{prefix}-rpd") label="Requests per day" kind="number" value=inputs.requests_per_day error=form.field("limits.requests_per_day") />
+                <TextField id=format!("{prefix}-concurrent") label="Calls at once" kind="number" value=inputs.max_concurrent error=form.field("limits.max_concurrent") />
+            </div>
+            <div class="field-row">
                 <TextField id=format!("{prefix}-tpm") label="Tokens per minute" kind="number" value=inputs.tokens_per_minute error=form.field("limits.tokens_per_minute") />
+                <TextField id=format!("{prefix}-tpd") label="Tokens per day" kind="number" value=inputs.tokens_per_day error=form.field("limits.tokens_per_day") />
                 <TextField id=format!("{prefix}-budget") label="Monthly budget (USD)" value=inputs.monthly_budget placeholder="25.00" error=form.field("limits.monthly_budget_micros") />
             </div>
         </fieldset>

@@ -93,9 +93,24 @@ impl EditKeyForm {
                     .requests_per_minute
                     .map(|it| it.to_string())
                     .unwrap_or_default(),
+                requests_per_day: key
+                    .limits
+                    .requests_per_day
+                    .map(|it| it.to_string())
+                    .unwrap_or_default(),
                 tokens_per_minute: key
                     .limits
                     .tokens_per_minute
+                    .map(|it| it.to_string())
+                    .unwrap_or_default(),
+                tokens_per_day: key
+                    .limits
+                    .tokens_per_day
+                    .map(|it| it.to_string())
+                    .unwrap_or_default(),
+                max_concurrent: key
+                    .limits
+                    .max_concurrent
                     .map(|it| it.to_string())
                     .unwrap_or_default(),
                 monthly_budget: key
@@ -152,7 +167,11 @@ pub struct ScopeText {
     /// Regions whose deployments may serve the calls; empty means any.
     pub regions: String,
     pub requests_per_minute: String,
+    pub requests_per_day: String,
     pub tokens_per_minute: String,
+    pub tokens_per_day: String,
+    /// Calls in progress at once.
+    pub max_concurrent: String,
     /// Dollars, e.g. `25` or `12.50`.
     pub monthly_budget: String,
 }
@@ -212,11 +231,16 @@ impl ScopeText {
                 errors,
             )
             .and_then(|it| u32::try_from(it).ok()),
+            requests_per_day: positive(&self.requests_per_day, "limits.requests_per_day", errors)
+                .and_then(|it| u32::try_from(it).ok()),
             tokens_per_minute: positive(
                 &self.tokens_per_minute,
                 "limits.tokens_per_minute",
                 errors,
             ),
+            tokens_per_day: positive(&self.tokens_per_day, "limits.tokens_per_day", errors),
+            max_concurrent: positive(&self.max_concurrent, "limits.max_concurrent", errors)
+                .and_then(|it| u32::try_from(it).ok()),
             monthly_budget_micros: match dollars_to_micros(&self.monthly_budget) {
                 Ok(it) => it,
                 Err(message) => {
@@ -293,8 +317,17 @@ pub fn limits_summary(limits: &KeyLimitsView) -> Option<String> {
     if let Some(rpm) = limits.requests_per_minute {
         parts.push(format!("{rpm} requests/min"));
     }
+    if let Some(rpd) = limits.requests_per_day {
+        parts.push(format!("{rpd} requests/day"));
+    }
     if let Some(tpm) = limits.tokens_per_minute {
         parts.push(format!("{tpm} tokens/min"));
+    }
+    if let Some(tpd) = limits.tokens_per_day {
+        parts.push(format!("{tpd} tokens/day"));
+    }
+    if let Some(concurrent) = limits.max_concurrent {
+        parts.push(format!("{concurrent} at once"));
     }
     if let Some(budget) = limits.monthly_budget_micros {
         parts.push(format!("{}/month", micros_to_dollars(budget)));
@@ -346,7 +379,10 @@ mod tests {
                 ip_allowlist: "10.0.0.0/8 203.0.113.7".into(),
                 regions: "eu, eu-west eu".into(),
                 requests_per_minute: "60".into(),
+                requests_per_day: "5000".into(),
                 tokens_per_minute: "100_000".into(),
+                tokens_per_day: String::new(),
+                max_concurrent: "4".into(),
                 monthly_budget: "$12.50".into(),
             },
             expiry: "30".into(),
@@ -367,7 +403,10 @@ mod tests {
             request.limits,
             KeyLimitsView {
                 requests_per_minute: Some(60),
+                requests_per_day: Some(5_000),
                 tokens_per_minute: Some(100_000),
+                tokens_per_day: None,
+                max_concurrent: Some(4),
                 monthly_budget_micros: Some(12_500_000),
             }
         );
@@ -415,6 +454,7 @@ mod tests {
                 requests_per_minute: Some(60),
                 tokens_per_minute: None,
                 monthly_budget_micros: Some(12_500_001),
+                ..Default::default()
             },
             regions: Vec::new(),
             status: "active".into(),
@@ -523,6 +563,7 @@ mod tests {
             requests_per_minute: Some(60),
             tokens_per_minute: None,
             monthly_budget_micros: Some(25_000_000),
+            ..Default::default()
         };
         assert_eq!(
             limits_summary(&limits).as_deref(),

@@ -86,6 +86,7 @@ mod tests {
                 requests_per_minute: Some(60),
                 tokens_per_minute: None,
                 monthly_budget_micros: Some(5_000_000),
+                ..Default::default()
             }
         );
 

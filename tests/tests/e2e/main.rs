@@ -14,6 +14,7 @@ mod explorer;
 mod isolation;
 mod keys;
 mod lifecycle;
+mod limits;
 mod mail;
 mod manage;
 mod messages;

@@ -83,7 +83,10 @@ pub(crate) fn invitation(invitation: &Invitation, now: OffsetDateTime) -> Invita
 pub(crate) fn limits(limits: &KeyLimits) -> KeyLimitsView {
     KeyLimitsView {
         requests_per_minute: limits.requests_per_minute,
+        requests_per_day: limits.requests_per_day,
         tokens_per_minute: limits.tokens_per_minute,
+        tokens_per_day: limits.tokens_per_day,
+        max_concurrent: limits.max_concurrent,
         monthly_budget_micros: limits.monthly_budget_micros,
     }
 }
@@ -91,7 +94,10 @@ pub(crate) fn limits(limits: &KeyLimits) -> KeyLimitsView {
 pub(crate) fn limits_of(view: &KeyLimitsView) -> KeyLimits {
     KeyLimits {
         requests_per_minute: view.requests_per_minute,
+        requests_per_day: view.requests_per_day,
         tokens_per_minute: view.tokens_per_minute,
+        tokens_per_day: view.tokens_per_day,
+        max_concurrent: view.max_concurrent,
         monthly_budget_micros: view.monthly_budget_micros,
     }
 }
