@@ -88,9 +88,89 @@ impl ResponseError for AnthropicError {
         error::log(&self.0);
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
-        error::error_headers(&mut res, &self.0);
+        if let Some(wait) = self.0.retry_after {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            res.insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                secs.max(1).to_string(),
+            ));
+        }
+        if let Some(headers) = &self.0.headers {
+            error::stage_headers(&mut res, &anthropic_headers(headers));
+        }
         res.body(error_json(&self.0))
     }
+}
+
+/// OpenAI's rate-limit header names and Anthropic's for the same figure.
+const RATE_LIMIT_NAMES: [(&str, &str); 6] = [
+    (
+        gateway::headers::LIMIT_REQUESTS,
+        "anthropic-ratelimit-requests-limit",
+    ),
+    (
+        gateway::headers::REMAINING_REQUESTS,
+        "anthropic-ratelimit-requests-remaining",
+    ),
+    (
+        gateway::headers::RESET_REQUESTS,
+        "anthropic-ratelimit-requests-reset",
+    ),
+    (
+        gateway::headers::LIMIT_TOKENS,
+        "anthropic-ratelimit-tokens-limit",
+    ),
+    (
+        gateway::headers::REMAINING_TOKENS,
+        "anthropic-ratelimit-tokens-remaining",
+    ),
+    (
+        gateway::headers::RESET_TOKENS,
+        "anthropic-ratelimit-tokens-reset",
+    ),
+];
+
+/// The stage headers as Anthropic's clients read them: `anthropic-ratelimit-*` names, and a
+/// reset as the RFC 3339 time it happens (OpenAI's headers give the wait: `6m0s`).
+fn anthropic_headers(headers: &gateway::ResponseHeaders) -> gateway::ResponseHeaders {
+    let mut res = gateway::ResponseHeaders::default();
+    for (name, value) in headers.iter() {
+        match RATE_LIMIT_NAMES.iter().find(|(openai, _)| *openai == name) {
+            None => res.set(name, value.clone()),
+            Some((openai, anthropic)) if openai.starts_with("x-ratelimit-reset") => {
+                let at = wait_of(&value.to_string())
+                    .and_then(|wait| time::OffsetDateTime::now_utc().checked_add(wait))
+                    .and_then(|at| {
+                        at.replace_nanosecond(0)
+                            .ok()?
+                            .format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    });
+                if let Some(at) = at {
+                    res.set(anthropic, gateway::HeaderText::Shared(Bytes::from(at)));
+                }
+            }
+            Some((_, anthropic)) => res.set(anthropic, value.clone()),
+        }
+    }
+    res
+}
+
+/// Reads a wait as OpenAI writes it (`20ms`, `1.5s`, `6m0s`, `1h2m3s`).
+fn wait_of(text: &str) -> Option<time::Duration> {
+    if let Some(ms) = text.strip_suffix("ms") {
+        return ms.parse::<i64>().ok().map(time::Duration::milliseconds);
+    }
+    let mut total = time::Duration::ZERO;
+    let mut rest = text;
+    for (unit, scale) in [('h', 3_600.0), ('m', 60.0), ('s', 1.0)] {
+        if let Some((amount, tail)) = rest.split_once(unit) {
+            let amount: f64 = amount.parse().ok()?;
+            total += time::Duration::seconds_f64(amount * scale);
+            rest = tail;
+        }
+    }
+    (rest.is_empty() && !text.is_empty()).then_some(total)
 }
 
 fn frame(event: &str, json: &[u8]) -> Bytes {
@@ -126,7 +206,7 @@ pub(crate) async fn messages(
     let request: MessagesRequest = body::decode(&body)?;
     let answer = state.gateway.messages(&ctx, request).await?;
     let mut res = HttpResponse::Ok();
-    error::stage_headers(&mut res, &answer.headers);
+    error::stage_headers(&mut res, &anthropic_headers(&answer.headers));
     Ok(match answer.body {
         MessagesOutcome::Complete(json) => res
             .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
@@ -207,6 +287,54 @@ mod tests {
                 json,
                 serde_json::json!({"type": "error", "error": {"type": name, "message": "m"}})
             );
+        }
+    }
+
+    #[test]
+    fn rate_limit_headers_take_anthropics_names_and_resets_become_times() {
+        let mut headers = gateway::ResponseHeaders::default();
+        headers.set(
+            gateway::headers::LIMIT_REQUESTS,
+            gateway::HeaderText::Number(60),
+        );
+        headers.set(
+            gateway::headers::RESET_REQUESTS,
+            gateway::HeaderText::Static("6m0s"),
+        );
+        headers.set("x-upstream-deployment", gateway::HeaderText::Static("a"));
+        let out = anthropic_headers(&headers);
+        assert_eq!(
+            out.get("anthropic-ratelimit-requests-limit"),
+            Some(&gateway::HeaderText::Number(60))
+        );
+        assert!(out.get(gateway::headers::LIMIT_REQUESTS).is_none());
+        assert!(out.get("x-upstream-deployment").is_some());
+        let reset = out
+            .get("anthropic-ratelimit-requests-reset")
+            .unwrap()
+            .to_string();
+        let at =
+            time::OffsetDateTime::parse(&reset, &time::format_description::well_known::Rfc3339)
+                .unwrap();
+        let wait = at - time::OffsetDateTime::now_utc();
+        assert!(
+            wait > time::Duration::minutes(5) && wait <= time::Duration::minutes(6),
+            "{reset}"
+        );
+        for (text, ms) in [
+            ("20ms", 20),
+            ("1.5s", 1_500),
+            ("6m0s", 360_000),
+            ("1h2m3s", 3_723_000),
+        ] {
+            assert_eq!(
+                wait_of(text),
+                Some(time::Duration::milliseconds(ms)),
+                "{text}"
+            );
+        }
+        for bad in ["", "soon", "5x", "1h2"] {
+            assert_eq!(wait_of(bad), None, "{bad}");
         }
     }
 

@@ -316,3 +316,40 @@ async fn three_nodes_sharing_redis_admit_exactly_the_limit() {
     // Two calls were made while waiting for the snapshots.
     assert_eq!(admitted + 2, 20, "exactly the limit, across three nodes");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anthropic_clients_get_anthropics_rate_limit_headers_and_error_shape() {
+    let app = TestApp::builder().config(config("")).spawn().await;
+    let (_, _, key) = key_with(&app, "ada@example.com", json!({"requests_per_minute": 1})).await;
+    let call = || {
+        app.client()
+            .post(format!("{}/v1/messages", app.url))
+            .header("x-api-key", &key)
+            .header("anthropic-version", "2023-06-01")
+            .json(&json!({"model": "echo", "max_tokens": 10,
+                          "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+    };
+    let res = call().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        header(&res, "anthropic-ratelimit-requests-limit").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        header(&res, "anthropic-ratelimit-requests-remaining").as_deref(),
+        Some("0")
+    );
+    let reset = header(&res, "anthropic-ratelimit-requests-reset").unwrap();
+    assert!(
+        time::OffsetDateTime::parse(&reset, &time::format_description::well_known::Rfc3339).is_ok(),
+        "{reset}"
+    );
+    assert!(header(&res, "x-ratelimit-limit-requests").is_none());
+    let res = call().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(header(&res, "retry-after").is_some());
+    let (_, body) = json_of(res).await;
+    assert_eq!(body["type"], "error", "{body}");
+    assert_eq!(body["error"]["type"], "rate_limit_error");
+}
