@@ -44,6 +44,13 @@ export SLUICE_BASE_URL="http://127.0.0.1:$port/v1" SLUICE_API_KEY="$key"
 "$venv/bin/python" tests/sdk/langchain_smoke.py
 "$venv/bin/python" tests/sdk/anthropic_smoke.py
 
+# Keys with limits, made with the CLI beside the running server (it sees them within a second).
+new_key() { (cd "$workdir" && "$OLDPWD/target/debug/sluice" admin key create --tenant default "$@" 2>/dev/null | head -1); }
+limited=$(new_key --name limited --rpm 1)
+broke=$(new_key --name broke --monthly-budget 0.000001)
+sleep 1
+SLUICE_LIMITED_KEY="$limited" SLUICE_BROKE_KEY="$broke" "$venv/bin/python" tests/sdk/limits_smoke.py
+
 # The relay: a second sluice with one Anthropic provider, in front of a stand-in for Anthropic's
 # API; the Anthropic SDK's calls must pass through untouched.
 fake_port=$(free_port)

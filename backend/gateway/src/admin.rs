@@ -103,6 +103,8 @@ pub struct NewKey {
     /// Model aliases the key may use; empty means all.
     pub allowed_models: Vec<String>,
     pub expires_at: Option<OffsetDateTime>,
+    /// Enforced by the admit stage on every call.
+    pub limits: domain::KeyLimits,
 }
 
 /// Creates a key and returns it with its secret, which is never retrievable again.
@@ -144,7 +146,10 @@ pub async fn create_key(
         last_four: generated.last_four,
         hash: generated.hash,
         allowed_models: new.allowed_models,
-        scopes: domain::KeyScopes::default(),
+        scopes: domain::KeyScopes {
+            limits: new.limits,
+            ..domain::KeyScopes::default()
+        },
         created_by: None,
         rotated_from: None,
         created_at: now,

@@ -75,8 +75,23 @@ pub(crate) fn check_scopes(scopes: &KeyScopes) -> Result<(), Error> {
         return Err(Error::invalid("ip_allowlist", "at most 100 networks"));
     }
     let limits = &scopes.limits;
-    if limits.requests_per_minute == Some(0) || limits.tokens_per_minute == Some(0) {
-        return Err(Error::invalid("limits", "a limit must be at least 1"));
+    let zero = [
+        (
+            "requests_per_minute",
+            limits.requests_per_minute.map(u64::from),
+        ),
+        ("requests_per_day", limits.requests_per_day.map(u64::from)),
+        ("tokens_per_minute", limits.tokens_per_minute),
+        ("tokens_per_day", limits.tokens_per_day),
+        ("max_concurrent", limits.max_concurrent.map(u64::from)),
+    ]
+    .into_iter()
+    .find(|(_, value)| *value == Some(0));
+    if let Some((field, _)) = zero {
+        return Err(Error::invalid(
+            &format!("limits.{field}"),
+            "a limit must be at least 1 (leave it out for none)",
+        ));
     }
     if limits.monthly_budget_micros.is_some_and(|it| it < 0) {
         return Err(Error::invalid(

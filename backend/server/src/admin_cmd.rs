@@ -139,6 +139,19 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<(
             if !unknown.is_empty() {
                 tracing::warn!(?unknown, "the key allows models that are not configured");
             }
+            let monthly_budget_micros = args
+                .monthly_budget
+                .as_deref()
+                .map(|text| {
+                    let money = domain::pricing::Money::parse_non_negative(text)
+                        .map_err(|e| anyhow::anyhow!("--monthly-budget `{text}` {e}"))?;
+                    anyhow::ensure!(
+                        money.nanos() % 1_000 == 0,
+                        "--monthly-budget `{text}` has more than six decimal places"
+                    );
+                    Ok(money.nanos() / 1_000)
+                })
+                .transpose()?;
             let (key, secret) = admin::create_key(
                 store,
                 tenant.id,
@@ -147,6 +160,14 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<(
                     name: args.name,
                     allowed_models: models,
                     expires_at,
+                    limits: domain::KeyLimits {
+                        requests_per_minute: args.rpm,
+                        requests_per_day: args.rpd,
+                        tokens_per_minute: args.tpm,
+                        tokens_per_day: args.tpd,
+                        max_concurrent: args.concurrent,
+                        monthly_budget_micros,
+                    },
                 },
             )
             .await?;

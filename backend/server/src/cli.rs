@@ -120,6 +120,24 @@ pub struct KeyCreateArgs {
     /// Expiry: an RFC 3339 time (`2026-12-31T00:00:00Z`) or a duration (`30d`, `12h`, `15m`).
     #[arg(long)]
     pub expires: Option<String>,
+    /// Requests per minute the key may make (every node counts together with Redis).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rpm: Option<u32>,
+    /// Requests per day.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rpd: Option<u32>,
+    /// Tokens per minute (reserved up front: the prompt plus the call's maximum output).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub tpm: Option<u64>,
+    /// Tokens per day.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub tpd: Option<u64>,
+    /// Calls in progress at once, streams included.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrent: Option<u32>,
+    /// Spend per calendar month in the platform's currency, as a decimal (`25`, `12.50`).
+    #[arg(long)]
+    pub monthly_budget: Option<String>,
 }
 
 #[derive(Debug, Args)]
