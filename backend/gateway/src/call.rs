@@ -115,6 +115,9 @@ pub(crate) struct CallRecord {
     own_credential: bool,
     /// What the admit stage took from the key's limits, settled when the call ends.
     taken: Option<crate::admit::Taken>,
+    /// The rates last resolved, for the deployment and credential they were resolved for:
+    /// a call's answer and its record ask for them once each.
+    rates: Option<(usize, bool, CallRates)>,
 }
 
 /// Prompt tokens guessed from the body's size, for calls that ended before anything counted
@@ -154,6 +157,7 @@ impl CallRecord {
             shadow: false,
             own_credential: false,
             taken: None,
+            rates: None,
         }
     }
 
@@ -207,20 +211,25 @@ impl CallRecord {
 
     /// The rates the call is charged at: those of the deployment trying or answering, from
     /// the price book in force when the call arrived.
-    pub(crate) fn rates(&self) -> CallRates {
-        self.deployment()
+    pub(crate) fn rates(&mut self) -> CallRates {
+        let free = self.own_credential || self.from_cache;
+        if let Some((index, was_free, rates)) = self.rates
+            && index == self.deployment
+            && was_free == free
+        {
+            return rates;
+        }
+        let rates = self
+            .deployment()
             .map_or_else(CallRates::default, |deployment| {
-                crate::pricing::rates(
-                    &self.ctx.principal,
-                    deployment,
-                    self.own_credential || self.from_cache,
-                    self.ctx.received_at,
-                )
-            })
+                crate::pricing::rates(&self.ctx.principal, deployment, free, self.ctx.received_at)
+            });
+        self.rates = Some((self.deployment, free, rates));
+        rates
     }
 
     /// What `counts` cost the caller; `None` when the model is unpriced for it.
-    pub(crate) fn price_of(&self, counts: &TokenCounts) -> Option<Money> {
+    pub(crate) fn price_of(&mut self, counts: &TokenCounts) -> Option<Money> {
         self.rates().price.map(|it| it.charge(counts))
     }
 
@@ -250,7 +259,8 @@ impl CallRecord {
         }
     }
 
-    fn draft(&self, finish: Finish, latency: Duration) -> UsageDraft {
+    fn draft(&mut self, finish: Finish, latency: Duration) -> UsageDraft {
+        let rates = self.rates();
         let (provider, upstream_model) = self.deployment().map_or_else(
             || (Arc::from(""), Arc::from("")),
             |it| (it.provider_name.clone(), it.upstream_model.clone()),
@@ -275,7 +285,7 @@ impl CallRecord {
             latency,
             ttft: finish.ttft,
             created_at: self.ctx.received_at,
-            rates: self.rates(),
+            rates,
             tickets: Tickets::default(),
             journaled: false,
         }
@@ -353,6 +363,12 @@ impl CallRecord {
             ceiling.used(Instant::now(), used);
         }
         let mut draft = self.draft(finish, latency);
+        if draft.rates.price.is_none()
+            && !matches!(draft.tokens, Tokens::None)
+            && let Some(deployment) = self.deployment()
+        {
+            deployment.metrics.record_unpriced();
+        }
         if let Some(taken) = self.taken.take() {
             let counts = self.counts_now(&draft.tokens);
             let price = draft.rates.price.map(|it| it.charge(&counts));

@@ -219,7 +219,7 @@ pub(crate) fn answered(
 /// or estimated from the prompt and answer text `texts` gives when it reported none. Answers
 /// the call's price when its usage is known now.
 pub(crate) fn recorded(
-    record: CallRecord,
+    mut record: CallRecord,
     asked: Instant,
     usage: Option<UsageReport>,
     texts: impl FnOnce() -> (String, String),

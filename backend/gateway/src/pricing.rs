@@ -80,7 +80,7 @@ pub(crate) fn with_cost(body: &[u8], price: Money) -> Option<Bytes> {
     let mut res = BytesMut::with_capacity(body.len() + 32);
     res.put_slice(&body[..close]);
     res.put_slice(if empty { b"\"cost\":" } else { b",\"cost\":" });
-    res.put_slice(price.to_string().as_bytes());
+    std::fmt::Write::write_fmt(&mut res, format_args!("{price}")).ok()?;
     res.put_slice(&body[close..]);
     Some(res.freeze())
 }

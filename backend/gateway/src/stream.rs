@@ -156,7 +156,7 @@ impl Stream for AccountedStream {
                         .usage
                         .as_ref()
                         .filter(|it| it.complete)
-                        .and_then(|it| this.record.as_ref()?.price_of(&it.counts));
+                        .and_then(|it| this.record.as_mut()?.price_of(&it.counts));
                     if let Some(report) = event.usage {
                         // A complete report is final; a partial one never replaces it.
                         let keep_old =

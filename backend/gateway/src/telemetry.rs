@@ -59,6 +59,9 @@ pub struct RouteMetrics {
     model: String,
     provider: String,
     endpoints: Vec<EndpointMetrics>,
+    /// Calls with tokens that no price list prices for their tenant: recorded without a price
+    /// (never as zero) and counted, per provider, so an operator sees which models need one.
+    unpriced: metrics::Counter,
 }
 
 impl RouteMetrics {
@@ -92,7 +95,13 @@ impl RouteMetrics {
             model: model.to_owned(),
             provider: provider.to_owned(),
             endpoints,
+            unpriced: metrics::counter!("gateway_unpriced_calls_total", "provider" => provider.to_owned()),
         }
+    }
+
+    /// A call with tokens was recorded without a price.
+    pub fn record_unpriced(&self) {
+        self.unpriced.increment(1);
     }
 
     fn of(&self, endpoint: Endpoint) -> Option<&EndpointMetrics> {
@@ -146,12 +155,4 @@ impl RouteMetrics {
             m.upstream.record(secs);
         }
     }
-}
-
-/// A call with tokens that no price list prices for its tenant: recorded without a price
-/// (never as zero) and counted here, per provider (a bounded label: providers come from
-/// configuration), so an operator sees which models need one.
-pub(crate) fn unpriced(provider: &str) {
-    metrics::counter!("gateway_unpriced_calls_total", "provider" => provider.to_owned())
-        .increment(1);
 }

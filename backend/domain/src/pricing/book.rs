@@ -175,8 +175,7 @@ impl PriceBook {
     /// The rates in `scope`'s own list for the query's model and provider at its time: the
     /// provider's name, then its kind, then `*`; within those, the newest source, then the
     /// newest entry in force.
-    fn listed(&self, scope: PriceScope, query: &PriceQuery<'_>) -> Option<Rates> {
-        let entries = self.entries.get(query.model)?;
+    fn listed(entries: &[PriceEntry], scope: PriceScope, query: &PriceQuery<'_>) -> Option<Rates> {
         [query.provider, query.provider_kind, ANY_PROVIDER]
             .into_iter()
             .find_map(|provider| {
@@ -202,31 +201,34 @@ impl PriceBook {
     /// A scope's list price for the query, else `base` with the scope's markup.
     fn list_or_markup(
         &self,
+        entries: &[PriceEntry],
         scope: PriceScope,
         base: Option<Rates>,
         query: &PriceQuery<'_>,
     ) -> Option<Rates> {
-        self.listed(scope, query)
+        Self::listed(entries, scope, query)
             .or_else(|| base.map(|it| it.marked_up(self.markup(scope, query.at))))
     }
 
     /// The rates one call is charged at, for each party.
     pub fn rates(&self, query: &PriceQuery<'_>) -> CallRates {
-        let cost = self.listed(PriceScope::Cost, query);
-        let platform = self.list_or_markup(PriceScope::Platform, cost, query);
+        let entries = self.entries.get(query.model).map_or(&[][..], Vec::as_slice);
+        let cost = Self::listed(entries, PriceScope::Cost, query);
+        let platform = self.list_or_markup(entries, PriceScope::Platform, cost, query);
         let tenant = PriceScope::Tenant(query.tenant);
         match query.partner {
             None => CallRates {
                 cost,
                 wholesale: None,
-                price: self.list_or_markup(tenant, platform, query),
+                price: self.list_or_markup(entries, tenant, platform, query),
             },
             Some(partner) => {
-                let card = self.list_or_markup(PriceScope::Partner(partner), platform, query);
+                let card =
+                    self.list_or_markup(entries, PriceScope::Partner(partner), platform, query);
                 CallRates {
                     cost,
                     wholesale: platform,
-                    price: self.list_or_markup(tenant, card, query),
+                    price: self.list_or_markup(entries, tenant, card, query),
                 }
             }
         }

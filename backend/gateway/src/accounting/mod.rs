@@ -215,9 +215,6 @@ impl UsageDraft {
         res.cost = priced.cost;
         res.wholesale = priced.wholesale;
         res.price = priced.price;
-        if res.price.is_none() && res.prompt_tokens + res.completion_tokens > 0 {
-            crate::telemetry::unpriced(&res.provider);
-        }
         res
     }
 }
