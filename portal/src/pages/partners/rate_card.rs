@@ -19,7 +19,7 @@ pub fn RateCard(partner: Uuid) -> impl IntoView {
     let card = LocalResource::new(move || endpoints::partner_prices(partner));
     let changed = Callback::new(move |()| card.refetch());
     view! {
-        <section class="card" aria-labelledby="rate-card-title">
+        <section class="card rate-card" aria-labelledby="rate-card-title">
             <h2 id="rate-card-title">"Rate card"</h2>
             <p class="muted">
                 "What your sub-tenants pay per million tokens: the card's own price for a model, else the platform's price with your markup. A tenant's negotiated price comes first. Changes apply from now on, never to calls already billed."
