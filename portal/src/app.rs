@@ -23,6 +23,7 @@ use crate::pages::not_found::NotFoundPage;
 use crate::pages::operator::OperatorPage;
 use crate::pages::partners::PartnersPage;
 use crate::pages::partners::console::PartnerPage;
+use crate::pages::prices::PricesPage;
 use crate::pages::reset_password::ResetPasswordPage;
 use crate::pages::service_accounts::ServiceAccountsPage;
 use crate::pages::signup::SignupPage;
@@ -52,6 +53,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/members") view=MembersPage />
                     <Route path=path!("/provider-credentials") view=CredentialsPage />
                     <Route path=path!("/models") view=ModelsPage />
+                    <Route path=path!("/prices") view=PricesPage />
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/tenants") view=TenantsPage />
                     <Route path=path!("/tokens") view=TokensPage />

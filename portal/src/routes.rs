@@ -24,6 +24,8 @@ pub const API_REFERENCE: &str = "/api/docs/";
 
 /// The models the tenant can call, their deployments and their health.
 pub const MODELS: &str = "/models";
+/// What each model costs the tenant, per million tokens.
+pub const PRICES: &str = "/prices";
 /// Calling the tenant's models from the browser.
 pub const EXPLORER: &str = "/explorer";
 /// The tenant's usage over time.

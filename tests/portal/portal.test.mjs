@@ -20,7 +20,9 @@
 // second session) edits the branding with its live preview, manages domains and
 // administrators (a domain it adds is pending until proved: the page shows the TXT record to
 // publish, a Verify that fails in words without it, and succeeds once a fake DNS server here
-// serves it), creates a sub-tenant and issues a key there with the partner's prefix; the
+// serves it), creates a sub-tenant and issues a key there with the partner's prefix, sets a
+// markup (refused first with three decimals) and a price on the rate card, and sees the
+// sub-tenant's prices follow (the tenant's own owner saw the platform's earlier); the
 // partner's domain (added by the operator, so verified; mapped to 127.0.0.1 in Chromium) then
 // shows only the partner's brand.
 // Single sign-on goes through a fake GitHub (a tiny HTTP server here) and the session it opens
@@ -300,6 +302,14 @@ kind = "mock"
 [[models]]
 alias = "mock"
 provider = "mock"
+
+# What the mock costs the platform (its price: no platform markup), per million tokens.
+[[pricing.cost]]
+provider = "mock"
+model = "mock"
+input = "0.2"
+output = "0.8"
+cached_input = "0.05"
 
 # The same, streaming a chunk every 250 ms: slow enough to watch and to stop.
 [providers.slow]
@@ -742,6 +752,19 @@ step('semantic cache: the tenant sets its own threshold, checked, and sees it sa
   await page.locator('#semantic-cache-now', { hasText: "Each model's own" }).waitFor();
 });
 
+step('Prices: a member sees what each model costs the tenant per million tokens', async () => {
+  await page.getByRole('link', { name: 'Prices', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: 'Prices', exact: true }).waitFor();
+  await page.locator('code', { hasText: 'x-request-cost' }).waitFor();
+  const mock = page.locator('section[data-model="mock"] tr[data-deployment="mock"]');
+  await mock.waitFor();
+  const rates = await mock.locator('td.rate').allTextContents();
+  assert.deepEqual(rates.slice(0, 3), ['0.2', '0.8', '0.05']);
+  assert.match(rates[3], /^0\.2 \(the input rate\)$/, 'cache writes cost the input rate');
+  await page.locator('section[data-model="slow-mock"] tr[data-deployment="slow"]').getByText('not priced').waitFor();
+  await shot('08i-prices');
+});
+
 step('invite a colleague with a role', async () => {
   await page.getByRole('link', { name: 'Members' }).click();
   await page.getByText(EMAIL).first().waitFor();
@@ -1108,6 +1131,43 @@ step('a sub-tenant: create it, switch to it, and issue a key with the partner\'s
   await tab.locator('tr', { hasText: 'Globex' }).getByText('Partner administrator').waitFor();
 });
 
+step('the partner\'s administrator sets a markup and a price on the rate card, checked as the server checks them; the sub-tenant pays them', async () => {
+  const { tab } = state.partnerSession;
+  await visit(state.partnerPath, tab);
+  await tab.getByRole('heading', { level: 2, name: 'Rate card' }).waitFor();
+  await tab.locator('#rate-card-markup', { hasText: 'No markup' }).waitFor();
+  const markup = tab.getByLabel('New markup (percent)');
+  await markup.fill('12.345');
+  await tab.getByRole('button', { name: 'Set markup' }).click();
+  await tab.getByText('Use at most two decimal places, like 12.5 or 12.35.').waitFor();
+  await markup.fill('25');
+  await tab.getByRole('button', { name: 'Set markup' }).click();
+  await tab.getByText('The markup is 25% from now on.').waitFor();
+  await tab.locator('#rate-card-markup', { hasText: '25% markup' }).waitFor();
+  await tab.locator('.markup-list li', { hasText: '25% from' }).getByText('in force').waitFor();
+  // The card's own price for the slow mock, which the platform does not price.
+  await tab.locator('#price-provider').fill('slow');
+  await tab.locator('#price-model').fill('slow-mock');
+  await tab.locator('#price-input').fill('-1');
+  await tab.locator('#price-output').fill('2');
+  await tab.getByRole('button', { name: 'Add price' }).click();
+  await tab.getByText('A price cannot be negative.').waitFor();
+  await tab.locator('#price-input').fill('1');
+  await tab.getByRole('button', { name: 'Add price' }).click();
+  await tab.getByText('Added the price of slow-mock on slow.').waitFor();
+  await tab.locator('.rate-card-table tr', { hasText: 'slow-mock' }).waitFor();
+  await shot('23b-partner-rate-card', tab);
+
+  // Globex (current in this tab) pays the platform's price plus 25 %, and the card's own.
+  await tab.getByRole('link', { name: 'Prices', exact: true }).click();
+  assert.equal((await tab.locator('#tenant-switcher option:checked').textContent())?.trim(), 'Globex');
+  const mock = tab.locator('section[data-model="mock"] tr[data-deployment="mock"] td.rate');
+  await eventually('the marked-up price', async () =>
+    (await mock.allTextContents()).slice(0, 3).join(' ') === '0.25 1 0.0625');
+  const slow = tab.locator('section[data-model="slow-mock"] tr[data-deployment="slow"] td.rate');
+  assert.deepEqual((await slow.allTextContents()).slice(0, 2), ['1', '2']);
+});
+
 step('on the partner\'s domain the portal shows only the partner\'s brand', async () => {
   const partnerBase = `http://${PARTNER_DOMAIN}:${port}`;
   const { ctx, tab } = await newSession();
@@ -1186,6 +1246,7 @@ step('every page renders, on a desktop and on a phone, in both themes', async ()
     ['members', '/members', 'Members'],
     ['provider-keys', '/provider-credentials', 'Provider keys'],
     ['models', '/models', 'Models and routes'],
+    ['prices', '/prices', 'Prices'],
     ['audit', '/audit', 'Audit log'],
     ['tenants', '/tenants', 'Tenants'],
     ['tokens', '/tokens', 'Personal access tokens'],

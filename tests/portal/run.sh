@@ -54,6 +54,6 @@ else
 fi
 
 rm -rf target/portal-screenshots
-SLUICE_BIN="$PWD/target/debug/sluice" CHROMIUM="$chromium" PORTAL_E2E_DATABASE="$database" \
+SLUICE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/sluice" CHROMIUM="$chromium" PORTAL_E2E_DATABASE="$database" \
   PORTAL_SCREENSHOTS="$PWD/target/portal-screenshots" PORTAL_E2E_KEEP_LOG=1 \
   node --test --test-reporter=spec --test-timeout=300000 tests/portal/portal.test.mjs

@@ -1,4 +1,5 @@
-//! One function per management API endpoint the portal uses, typed with `api_types::manage`.
+//! One function per management API endpoint the portal uses, typed with `api_types::manage`
+//! (and `api_types::prices` for the price lists).
 
 use api_types::manage::{
     AcceptedInvitation, AddDomainRequest, AuditEventView, BrandingView, ByokProviderView,
@@ -12,12 +13,16 @@ use api_types::manage::{
     SignupRequest, SsoProviderView, TenantView, TokenRequest, TokenView, UpdateKeyRequest,
     UpdateMemberRequest, UsageRecordView, UsageSummaryView, UserView,
 };
+use api_types::prices::{
+    MarkupView, NewMarkupRequest, NewPriceRequest, PriceEntryView, PriceListView,
+    TenantPriceListView,
+};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::ApiError;
 use super::client::{delete, get, patch, patch_quiet, post, post_empty, post_quiet, put};
-use super::paths::{self, AuditQuery, UsageQuery};
+use super::paths::{self, AuditQuery, PlatformPriceList, UsageQuery};
 
 pub(crate) use super::client::may_have_session;
 
@@ -330,6 +335,68 @@ pub async fn create_partner_tenant(id: Uuid, name: &str) -> Result<TenantView, A
         name: name.to_owned(),
     };
     post(&paths::partner_tenants(id), &body).await
+}
+
+/// What each model's deployments cost the tenant now, per million tokens (any member).
+pub async fn tenant_price_list(tenant: Uuid) -> Result<TenantPriceListView, ApiError> {
+    get(&paths::tenant_price_list(tenant)).await
+}
+
+/// The tenant's negotiated prices (operators and its partner's administrators).
+pub async fn tenant_prices(tenant: Uuid) -> Result<PriceListView, ApiError> {
+    get(&paths::tenant_prices(tenant)).await
+}
+
+pub async fn add_tenant_price(
+    tenant: Uuid,
+    body: &NewPriceRequest,
+) -> Result<PriceEntryView, ApiError> {
+    post(&paths::tenant_prices(tenant), body).await
+}
+
+/// The tenant's discount (negative) or markup over what it would pay otherwise.
+pub async fn set_tenant_markup(
+    tenant: Uuid,
+    body: &NewMarkupRequest,
+) -> Result<MarkupView, ApiError> {
+    post(&paths::tenant_markup(tenant), body).await
+}
+
+/// A partner's rate card: its markups and its own entries, every version, newest first.
+pub async fn partner_prices(partner: Uuid) -> Result<PriceListView, ApiError> {
+    get(&paths::partner_prices(partner)).await
+}
+
+pub async fn add_partner_price(
+    partner: Uuid,
+    body: &NewPriceRequest,
+) -> Result<PriceEntryView, ApiError> {
+    post(&paths::partner_prices(partner), body).await
+}
+
+/// The partner's markup over the platform's prices, for models its rate card does not list.
+pub async fn set_partner_markup(
+    partner: Uuid,
+    body: &NewMarkupRequest,
+) -> Result<MarkupView, ApiError> {
+    post(&paths::partner_markup(partner), body).await
+}
+
+/// The platform's cost or price list (operators).
+pub async fn platform_prices(list: PlatformPriceList) -> Result<PriceListView, ApiError> {
+    get(&paths::platform_prices(list)).await
+}
+
+pub async fn add_platform_price(
+    list: PlatformPriceList,
+    body: &NewPriceRequest,
+) -> Result<PriceEntryView, ApiError> {
+    post(&paths::platform_prices(list), body).await
+}
+
+/// The platform's markup over cost (operators).
+pub async fn set_platform_markup(body: &NewMarkupRequest) -> Result<MarkupView, ApiError> {
+    post(&paths::platform_markup(), body).await
 }
 
 /// A short-lived data-plane token for the API explorer (only `api::data_plane` asks).

@@ -198,6 +198,51 @@ pub fn rotate_service_account_secret(t: Uuid, account: Uuid) -> String {
     tenant(t, &format!("service-accounts/{account}/rotate-secret"))
 }
 
+/// What each model costs the tenant now (any member may read it).
+pub fn tenant_price_list(t: Uuid) -> String {
+    tenant(t, "price-list")
+}
+
+/// The tenant's negotiated prices (operators and its partner's administrators).
+pub fn tenant_prices(t: Uuid) -> String {
+    tenant(t, "prices")
+}
+
+pub fn tenant_markup(t: Uuid) -> String {
+    tenant(t, "prices/markup")
+}
+
+/// A partner's rate card.
+pub fn partner_prices(p: Uuid) -> String {
+    format!("{API}/partners/{p}/prices")
+}
+
+pub fn partner_markup(p: Uuid) -> String {
+    format!("{API}/partners/{p}/prices/markup")
+}
+
+/// The platform's two price lists (operators).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlatformPriceList {
+    /// What providers charge the platform.
+    Cost,
+    /// What the platform charges.
+    Platform,
+}
+
+pub fn platform_prices(list: PlatformPriceList) -> String {
+    let name = match list {
+        PlatformPriceList::Cost => "cost",
+        PlatformPriceList::Platform => "platform",
+    };
+    format!("{API}/prices/{name}")
+}
+
+/// Only the platform's price list has a markup (over cost).
+pub fn platform_markup() -> String {
+    format!("{API}/prices/platform/markup")
+}
+
 /// Mints the API explorer's short-lived data-plane token.
 pub fn explorer_token(t: Uuid) -> String {
     tenant(t, "explorer/token")
@@ -355,6 +400,33 @@ mod tests {
             explorer_token(t),
             format!("/api/v1/tenants/{t}/explorer/token")
         );
+    }
+
+    #[test]
+    fn price_list_paths() {
+        let id = Uuid::nil();
+        assert_eq!(
+            tenant_price_list(id),
+            format!("/api/v1/tenants/{id}/price-list")
+        );
+        assert_eq!(
+            tenant_markup(id),
+            format!("/api/v1/tenants/{id}/prices/markup")
+        );
+        assert_eq!(partner_prices(id), format!("/api/v1/partners/{id}/prices"));
+        assert_eq!(
+            partner_markup(id),
+            format!("/api/v1/partners/{id}/prices/markup")
+        );
+        assert_eq!(
+            platform_prices(PlatformPriceList::Cost),
+            "/api/v1/prices/cost"
+        );
+        assert_eq!(
+            platform_prices(PlatformPriceList::Platform),
+            "/api/v1/prices/platform"
+        );
+        assert_eq!(platform_markup(), "/api/v1/prices/platform/markup");
     }
 
     #[test]

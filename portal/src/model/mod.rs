@@ -1,7 +1,7 @@
 //! Plain-Rust logic behind the pages: form validation and conversion into API requests,
 //! formatting for display, the API explorer's request building, stream decoding and code
-//! snippets, the dashboard's figures and chart geometry, and partners' domain proofs. Nothing here touches the browser,
-//! so it is tested with `cargo test`.
+//! snippets, the dashboard's figures and chart geometry, partners' domain proofs, and price
+//! lists (`price_form`). Nothing here touches the browser, so it is tested with `cargo test`.
 
 pub mod audit_filter;
 pub mod branding_form;
@@ -16,6 +16,7 @@ pub mod format;
 pub mod key_form;
 pub mod lists;
 pub mod partner_form;
+pub mod price_form;
 pub mod route_form;
 pub mod route_split;
 pub mod service_account_form;

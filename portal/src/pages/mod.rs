@@ -15,6 +15,7 @@ pub mod models;
 pub mod not_found;
 pub mod operator;
 pub mod partners;
+pub mod prices;
 pub mod reset_password;
 pub mod service_accounts;
 pub mod signup;

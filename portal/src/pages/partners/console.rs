@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::admins::Admins;
 use super::branding::BrandingEditor;
 use super::domains::Domains;
+use super::rate_card::RateCard;
 use super::sub_tenants::SubTenants;
 use crate::api::endpoints;
 use crate::components::page::PageHeader;
@@ -43,7 +44,7 @@ pub fn PartnerPage() -> impl IntoView {
 fn PartnerConsole(partner: PartnerView) -> impl IntoView {
     let id = partner.id;
     let description = format!(
-        "Partner console: how {} looks on its domains, who administers it, and its customers' tenants.",
+        "Partner console: how {} looks on its domains, who administers it, its customers' tenants, and what they pay.",
         partner.branding.display_name
     );
     view! {
@@ -54,5 +55,6 @@ fn PartnerConsole(partner: PartnerView) -> impl IntoView {
         <Domains partner=id initial=partner.domains.clone() />
         <Admins partner=id />
         <SubTenants partner=id key_prefix=partner.key_prefix />
+        <RateCard partner=id />
     }
 }

@@ -1,12 +1,14 @@
 //! The partner console: `/partners` lists the partners one administers (every partner, for
 //! operators, who also create them here); `/partners/:id` is one partner's console, one module
-//! per section: branding with a live preview, custom domains, administrators, sub-tenants.
+//! per section: branding with a live preview, custom domains, administrators, sub-tenants, and
+//! the rate card (markup and prices).
 
 pub mod admins;
 pub mod branding;
 pub mod console;
 pub mod create;
 pub mod domains;
+pub mod rate_card;
 pub mod sub_tenants;
 
 use api_types::manage::PartnerView;
