@@ -33,6 +33,12 @@ deployments = [
   { name = "primary", provider = "upstream", model = "gpt-4o-mini" },
   { name = "fallback", provider = "fallback", model = "gpt-4o-mini", priority = 1 },
 ]
+# Priced, as a production model is: every answer carries its price (usage.cost, x-request-cost).
+[[pricing.cost]]
+provider = "*"
+model = "gpt-4o-mini"
+input = "0.15"
+output = "0.6"
 TOML
     return
   fi
@@ -50,6 +56,12 @@ alias = "bench"
 provider = "upstream"
 model = "gpt-4o-mini"
 $cache
+# Priced, as a production model is: every answer carries its price (usage.cost, x-request-cost).
+[[pricing.cost]]
+provider = "*"
+model = "gpt-4o-mini"
+input = "0.15"
+output = "0.6"
 TOML
 }
 
