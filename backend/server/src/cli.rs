@@ -27,6 +27,27 @@ pub enum Command {
     /// Manage tenants and keys without the portal.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Work with price files.
+    #[command(subcommand)]
+    Prices(PricesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PricesCommand {
+    /// Make a price file (the shape of `backend/domain/prices/default-prices.toml`) from a copy
+    /// of LiteLLM's `model_prices_and_context_window.json`: its OpenAI, Azure OpenAI and
+    /// Anthropic chat, completion and embedding models, per million tokens, exact. Reads no
+    /// network: download the JSON yourself.
+    Import {
+        /// The JSON file.
+        json: PathBuf,
+        /// Where to write the price file (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// What the file says it was made from (default: the JSON file's name and today).
+        #[arg(long)]
+        source: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

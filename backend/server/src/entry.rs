@@ -54,7 +54,50 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(command) => crate::admin_cmd::run(&settings, command).await,
+        Command::Prices(crate::cli::PricesCommand::Import {
+            json,
+            output,
+            source,
+        }) => import_prices(&json, output.as_deref(), source),
     }
+}
+
+/// `sluice prices import`: LiteLLM's list as a price file, checked by parsing it back.
+fn import_prices(
+    json: &std::path::Path,
+    output: Option<&std::path::Path>,
+    source: Option<String>,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let text =
+        std::fs::read_to_string(json).with_context(|| format!("cannot read {}", json.display()))?;
+    let source = source.unwrap_or_else(|| {
+        let today = time::OffsetDateTime::now_utc().date();
+        format!("{}, imported {today}", json.display())
+    });
+    let imported = domain::pricing::import_litellm(&text, &source)?;
+    let file = domain::pricing::PriceFile::parse(&imported.text)?;
+    file.entries(
+        domain::pricing::PriceScope::Cost,
+        domain::pricing::PriceSource::Defaults,
+    )?;
+    match output {
+        Some(path) => std::fs::write(path, &imported.text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print_out(&imported.text),
+    }
+    report(&format!(
+        "{} models priced; {} left out (a price finer than a billionth per million tokens): {}",
+        imported.priced,
+        imported.skipped.len(),
+        imported.skipped.join(", ")
+    ));
+    Ok(())
+}
+
+#[expect(clippy::print_stdout, reason = "the command's output")]
+fn print_out(text: &str) {
+    print!("{text}");
 }
 
 #[expect(clippy::print_stderr, reason = "the command's own user-facing message")]

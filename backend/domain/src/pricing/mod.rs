@@ -3,6 +3,7 @@
 
 mod book;
 mod file;
+mod litellm;
 mod money;
 mod rates;
 
@@ -11,6 +12,7 @@ pub use book::{
     PriceSource, Priced,
 };
 pub use file::{DEFAULT_PRICES, PriceFile, PriceFileError, PriceLine, parse_effective_from};
+pub use litellm::{ImportError, Imported, import as import_litellm};
 pub use money::{
     Currency, MONEY_DECIMALS, Money, MoneyError, basis_points_of_percent, percent_of_basis_points,
 };
