@@ -4,6 +4,7 @@
 //! The crate compiles to `wasm32-unknown-unknown` and depends on no runtime, database or HTTP crate.
 
 mod error_code;
+pub mod limits;
 pub mod manage;
 pub mod oauth;
 pub mod prices;

@@ -85,3 +85,7 @@ uuid_id!(
     /// A partner (reseller with its own branding and sub-tenants).
     PartnerId
 );
+uuid_id!(
+    /// A budget alert (also its webhook delivery's id).
+    AlertId
+);

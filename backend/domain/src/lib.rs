@@ -8,6 +8,7 @@ pub mod audit;
 pub mod credential;
 pub mod crypto;
 pub mod ids;
+pub mod limits;
 pub mod llm;
 pub mod outbound;
 pub mod partner;
@@ -25,8 +26,8 @@ pub use account::{Email, User};
 pub use api_key::{ApiKey, KeyHash, KeyLimits, KeyScopes, KeySecret, NewKeySecret};
 pub use audit::{Actor, AuditEntry, AuditEvent};
 pub use ids::{
-    ApiKeyId, AuditEventId, CredentialId, InvitationId, PartnerId, RequestId, ServiceAccountId,
-    TenantId, TokenId, UsageId, UserId,
+    AlertId, ApiKeyId, AuditEventId, CredentialId, InvitationId, PartnerId, RequestId,
+    ServiceAccountId, TenantId, TokenId, UsageId, UserId,
 };
 pub use roles::{Permission, Role};
 pub use tenant::{Tenant, TenantStatus};

@@ -10,11 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use domain::limits::{CountersDown, LimitPolicy, PolicyScope, ScopedPolicy};
 use domain::partner::Partner;
 use domain::pricing::PriceBook;
 use domain::{
     ApiKey, KeyHash, PartnerId, Permission, ServiceAccountId, TenantId, TenantStatus, UserId,
 };
+use smallvec::SmallVec;
 use store::Store;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
@@ -44,11 +46,54 @@ pub struct Principal {
     pub partner: Option<PartnerId>,
     /// The price book in force when the call arrived.
     pub prices: Arc<PriceBook>,
+    /// The limit policies above the key's that apply to the tenant's calls, when any does.
+    pub limits: Option<Arc<TenantLimits>>,
+}
+
+/// The limit policies above a key's that apply to one tenant's calls: each must pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantLimits {
+    /// The operator's, for every tenant (each counted on its own).
+    pub platform: Option<Arc<LimitPolicy>>,
+    /// The partner's, for all its sub-tenants together.
+    pub partner: Option<Arc<LimitPolicy>>,
+    /// The tenant's, for all its keys together.
+    pub tenant: Option<Arc<LimitPolicy>>,
+}
+
+impl TenantLimits {
+    /// The policies, outermost first.
+    pub fn each(&self) -> impl Iterator<Item = &LimitPolicy> {
+        [&self.platform, &self.partner, &self.tenant]
+            .into_iter()
+            .filter_map(|it| it.as_deref())
+    }
+
+    /// What happens when the shared counters are down: the strictest policy's choice.
+    pub fn counters_down(&self) -> CountersDown {
+        let all: SmallVec<[CountersDown; 3]> = self.each().map(|it| it.counters_down).collect();
+        if all.contains(&CountersDown::Closed) {
+            CountersDown::Closed
+        } else if all.contains(&CountersDown::Default) || all.is_empty() {
+            CountersDown::Default
+        } else {
+            CountersDown::Open
+        }
+    }
 }
 
 impl Principal {
     pub fn tenant_id(&self) -> TenantId {
         self.key.tenant_id
+    }
+
+    /// Whether the key and every policy above it let the caller use the alias `model`.
+    pub fn allows_model(&self, model: &str) -> bool {
+        self.key.allows_model(model)
+            && self
+                .limits
+                .as_deref()
+                .is_none_or(|limits| limits.each().all(|it| it.allows_model(model)))
     }
 
     /// Whether the tenant or the key restricts calls to regions.
@@ -122,15 +167,57 @@ struct Snapshot {
 }
 
 /// What the data plane needs of a tenant.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct TenantState {
     status: TenantStatus,
     partner: Option<PartnerId>,
+    limits: Option<Arc<TenantLimits>>,
 }
 
 impl Snapshot {
     fn may_call_models(&self, user: UserId, tenant: TenantId) -> bool {
         self.operators.contains(&user) || self.model_callers.contains(&(user, tenant))
+    }
+}
+
+/// The stored limit policies by scope, while a snapshot is built.
+#[derive(Default)]
+struct Policies {
+    platform: Option<Arc<LimitPolicy>>,
+    partners: HashMap<PartnerId, Arc<LimitPolicy>>,
+    tenants: HashMap<TenantId, Arc<LimitPolicy>>,
+}
+
+impl Policies {
+    fn of(stored: Vec<ScopedPolicy>) -> Self {
+        let mut policies = Policies::default();
+        // A policy that limits nothing costs a tenant's calls nothing.
+        for ScopedPolicy { scope, policy } in stored.into_iter().filter(|it| it.policy.any()) {
+            let policy = Arc::new(policy);
+            match scope {
+                PolicyScope::Platform => policies.platform = Some(policy),
+                PolicyScope::Partner(id) => {
+                    policies.partners.insert(id, policy);
+                }
+                PolicyScope::Tenant(id) => {
+                    policies.tenants.insert(id, policy);
+                }
+            }
+        }
+        policies
+    }
+
+    fn for_tenant(
+        &self,
+        tenant: TenantId,
+        partner: Option<PartnerId>,
+    ) -> Option<Arc<TenantLimits>> {
+        let limits = TenantLimits {
+            platform: self.platform.clone(),
+            partner: partner.and_then(|it| self.partners.get(&it).cloned()),
+            tenant: self.tenants.get(&tenant).cloned(),
+        };
+        (limits != TenantLimits::default()).then(|| Arc::new(limits))
     }
 }
 
@@ -250,6 +337,7 @@ impl Access {
             Some(TenantState {
                 status: TenantStatus::Active,
                 partner,
+                limits,
             }) => Ok(Principal {
                 key: key.clone(),
                 own_providers: if snapshot.own_providers.is_empty() {
@@ -274,6 +362,7 @@ impl Access {
                 },
                 partner: *partner,
                 prices: snapshot.prices.clone(),
+                limits: limits.clone(),
             }),
             Some(TenantState {
                 status: TenantStatus::Suspended,
@@ -284,6 +373,19 @@ impl Access {
                 "the tenant owning this api key is suspended",
             )),
         }
+    }
+
+    /// `tenant`'s partner and the limit policies that apply to its calls (`None` for a tenant
+    /// the snapshot does not know).
+    pub fn tenant_limits(
+        &self,
+        tenant: TenantId,
+    ) -> Option<(Option<PartnerId>, Option<Arc<TenantLimits>>)> {
+        self.current
+            .load()
+            .tenants
+            .get(&tenant)
+            .map(|it| (it.partner, it.limits.clone()))
     }
 
     /// Whether `tenant` brought a usable key of its own for `provider`.
@@ -344,6 +446,7 @@ impl Access {
         let (built, own_providers) = byok::build(&self.byok, data.credentials, &previous.built);
         let routes = tenant_routes::build(&self.catalog, &self.byok, data.routes, &previous.routes);
         let (prices, markups) = (data.prices, data.markups);
+        let policies = Policies::of(data.limit_policies);
         drop(previous);
         let snapshot = Snapshot {
             own_providers,
@@ -397,6 +500,7 @@ impl Access {
                     let state = TenantState {
                         status: it.status,
                         partner: it.partner_id,
+                        limits: policies.for_tenant(it.id, it.partner_id),
                     };
                     (it.id, state)
                 })

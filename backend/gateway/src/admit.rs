@@ -1,30 +1,29 @@
-//! The admit stage: every limit a call's key sets (requests and tokens per minute and per day,
-//! calls in flight, the monthly spend budget), checked and taken in one step before the call
-//! reaches the cache or a provider, and settled when it ends (`Taken`, held by the call's
-//! record). With Redis the step is one round trip to counters every node shares; without, the
-//! node's own.
+//! The admit stage: every limit that applies to a call (the platform's for every tenant, the
+//! partner's shared by its sub-tenants, the tenant's, the tenant's per model, the key's: see
+//! [`plan`]) checked and taken in one step before the call reaches the cache or a provider,
+//! and settled when it ends (`Taken`, held by the call's record). With Redis the step is one
+//! round trip to counters every node shares; without, the node's own.
 //!
 //! Tokens are reserved before the call (the prompt's estimate plus the most it may answer)
 //! and settled with what it used; spend likewise, at the dearest price among the route's
 //! deployments. A call refused here is recorded (unbilled) and never reaches a provider.
 
+pub(crate) mod plan;
+
 use std::time::Duration;
 
+use domain::limits::{BudgetPeriod, CountersDown};
 use domain::pricing::Money;
 use smallvec::SmallVec;
-use store::limits::{Admission, Bucket, Counter, Pending, Window};
-use time::OffsetDateTime;
+use store::limits::{Admission, Bucket, Pending};
 
 use crate::call::{CallRecord, RequestCtx};
 use crate::catalog::Route;
 use crate::headers::{self, HeaderText, ResponseHeaders};
 use crate::limits::Limiter;
 use crate::{Error, ErrorKind, Gateway};
+pub(crate) use plan::{Kind, Models, Owner, Plan, Reserve, Who};
 
-const MINUTE_MS: u64 = 60_000;
-/// How long an in-flight slot holds without being released: a node that died mid-call frees
-/// its slots then (a stream longer than this frees its slot early).
-const LEASE_MS: u64 = 15 * MINUTE_MS;
 /// The answer a call is reserved for when it sets no maximum of its own.
 pub(crate) const DEFAULT_MAX_OUTPUT: u64 = 4_096;
 /// Prompts up to this many bytes are counted with the tokenizer when a token limit applies;
@@ -54,51 +53,35 @@ impl Demand {
     }
 }
 
-/// What each counter of a call is, to read its answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    RequestsPerMinute,
-    RequestsPerDay,
-    TokensPerMinute,
-    TokensPerDay,
-    InFlight,
-    /// Micro-units of the currency (counters are integers Redis's Lua keeps exact).
-    Spend,
-}
-
-impl Kind {
-    fn describe(self, limit: u64) -> String {
-        match self {
-            Kind::RequestsPerMinute => format!("{limit} requests per minute"),
-            Kind::RequestsPerDay => format!("{limit} requests per day"),
-            Kind::TokensPerMinute => format!("{limit} tokens per minute"),
-            Kind::TokensPerDay => format!("{limit} tokens per day"),
-            Kind::InFlight => format!("{limit} calls at once"),
-            Kind::Spend => format!(
-                "a monthly budget of {}",
-                Money::from_micros(i64::try_from(limit).unwrap_or(i64::MAX)).unwrap_or(Money::ZERO)
-            ),
-        }
-    }
-}
-
 /// What a call took from the counters, given back or corrected when it ends.
 #[derive(Debug)]
 pub(crate) struct Taken {
     limiter: Limiter,
     /// Admitted by this node's counters (the shared ones were down and the policy is open).
     local: bool,
-    reserved_tokens: u64,
+    reserve: Reserve,
+    /// Counters the call's tokens were taken from.
     tokens: SmallVec<[(String, Bucket); 2]>,
-    reserved_micros: u64,
-    spend: Option<(String, Bucket)>,
-    in_flight: Option<(String, String)>,
+    /// Counters its price was taken from, and whether at the wholesale price (a partner's).
+    spend: SmallVec<[(String, Bucket, bool); 1]>,
+    in_flight: SmallVec<[String; 1]>,
+    call_id: String,
+}
+
+/// What a finished call used, to settle its reservations.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Used {
+    pub tokens: u64,
+    /// What the tenant is charged.
+    pub price: Option<Money>,
+    /// What the partner is charged for it (a sub-tenant's call); the price otherwise.
+    pub wholesale: Option<Money>,
 }
 
 impl Taken {
-    /// Corrects the reservations to what the call used (`tokens`, charged `price`) and frees
-    /// its in-flight slot. Queued, never waits: it rides on the next admission.
-    pub(crate) fn settle(self, tokens: u64, price: Option<Money>) {
+    /// Corrects the reservations to what the call used and frees its in-flight slots. Queued,
+    /// never waits: it rides on the next admission.
+    pub(crate) fn settle(self, used: Used) {
         let send = |item: Pending| {
             if self.local {
                 self.limiter.settle_local(item);
@@ -111,7 +94,7 @@ impl Taken {
                 .unwrap_or(i64::MAX)
                 .saturating_sub(i64::try_from(reserved).unwrap_or(i64::MAX))
         };
-        let tokens_delta = delta(tokens, self.reserved_tokens);
+        let tokens_delta = delta(used.tokens, self.reserve.tokens);
         if tokens_delta != 0 {
             for (key, bucket) in &self.tokens {
                 send(Pending::Settle {
@@ -121,8 +104,13 @@ impl Taken {
                 });
             }
         }
-        if let Some((key, bucket)) = &self.spend {
-            let spent = delta(price.map_or(0, micros_up), self.reserved_micros);
+        for (key, bucket, wholesale) in &self.spend {
+            let (charged, reserved) = if *wholesale {
+                (used.wholesale.or(used.price), self.reserve.wholesale_micros)
+            } else {
+                (used.price, self.reserve.price_micros)
+            };
+            let spent = delta(charged.map_or(0, micros_up), reserved);
             if spent != 0 {
                 send(Pending::Settle {
                     key: key.clone(),
@@ -131,46 +119,31 @@ impl Taken {
                 });
             }
         }
-        if let Some((key, member)) = &self.in_flight {
+        for key in &self.in_flight {
             send(Pending::Release {
                 key: key.clone(),
-                member: member.clone(),
+                member: self.call_id.clone(),
             });
         }
     }
 }
 
 /// Money as whole micro-units, rounded up: a budget never undercounts.
-fn micros_up(money: Money) -> u64 {
+pub(crate) fn micros_up(money: Money) -> u64 {
     u64::try_from(money.nanos().max(0))
         .unwrap_or(0)
         .div_ceil(1_000)
 }
 
-/// `2026-12` and the end of that calendar month (UTC), in Unix milliseconds.
-fn this_month(now: OffsetDateTime) -> (String, u64) {
-    let (year, month) = (now.year(), now.month());
-    let next = match time::Date::from_calendar_date(year, month.next(), 1) {
-        Ok(date) if month != time::Month::December => date,
-        _ => time::Date::from_calendar_date(year + 1, time::Month::January, 1)
-            .unwrap_or(time::Date::MAX),
-    };
-    let ends = next.midnight().assume_utc().unix_timestamp_nanos() / 1_000_000;
-    (
-        format!("{year}-{:02}", u8::from(month)),
-        u64::try_from(ends).unwrap_or(u64::MAX),
-    )
-}
-
-/// Takes what `record`'s call needs from every limit its key sets; on success the record
-/// holds what was taken (settled when it ends), and `ctx.limits` the `x-ratelimit-*` headers
-/// the answer gets (`Gateway::chat` and its siblings add them). A key without limits costs a
-/// branch.
+/// Takes what `record`'s call needs from every limit that applies to it; on success the
+/// record holds what was taken (settled when it ends), and `ctx.limits` the `x-ratelimit-*`
+/// headers the answer gets (`Gateway::chat` and its siblings add them). A call no limit
+/// applies to costs two branches.
 ///
 /// # Errors
 /// 429 `rate_limited` (with `retry-after`) or `insufficient_quota` (`x-should-retry: false`)
-/// when a limit refuses; 503 when the shared counters are unreachable and the call has a
-/// budget (budgets fail closed). The refusal is recorded.
+/// when a limit refuses; 503 when the shared counters are unreachable and the tenant's policy
+/// (or a hard budget) says fail closed. The refusal is recorded.
 pub(crate) async fn admit(
     gw: &Gateway,
     ctx: &RequestCtx,
@@ -178,159 +151,85 @@ pub(crate) async fn admit(
     mut record: CallRecord,
     demand: impl FnOnce() -> Demand,
 ) -> Result<CallRecord, Error> {
-    let limits = &ctx.principal.key.scopes.limits;
-    if !limits.any() {
+    let principal = &ctx.principal;
+    if principal.limits.is_none() && !principal.key.scopes.limits.any() {
         return Ok(record);
     }
+    let who = Who {
+        tenant: principal.tenant_id(),
+        partner: principal.partner,
+        key: Some(&principal.key),
+        limits: principal.limits.as_deref(),
+    };
+    let mut plan = Plan::of(who, Models::One(&route.alias), ctx.received_at);
+    if plan.is_empty() {
+        return Ok(record);
+    }
+    let mut reserve = Reserve::default();
+    if plan.needs_demand() {
+        let demand = demand();
+        reserve = most_it_can_cost(ctx, route, demand);
+        reserve.tokens = demand.prompt_tokens.saturating_add(demand.max_output);
+        plan.fill(reserve);
+    }
     let limiter = &gw.limits;
-    let needs_demand = limits.tokens_per_minute.is_some()
-        || limits.tokens_per_day.is_some()
-        || limits.monthly_budget_micros.is_some();
-    let demand = needs_demand.then(demand);
-    let tokens = demand.map_or(0, |it| it.prompt_tokens.saturating_add(it.max_output));
-    let tag = format!(
-        "{{t:{}}}:k:{}",
-        ctx.principal.tenant_id(),
-        ctx.principal.key.id
-    );
-    let mut counters: SmallVec<[Counter; 4]> = SmallVec::new();
-    let mut kinds: SmallVec<[Kind; 4]> = SmallVec::new();
-    let mut add = |kind: Kind, name: &str, window: Window, limit: u64, take: u64| {
-        counters.push(Counter {
-            key: format!("{tag}:{name}"),
-            window,
-            limit,
-            take,
-        });
-        kinds.push(kind);
-    };
-    let minute = || Window::Sliding { span_ms: MINUTE_MS };
-    let day = || Window::Sliding {
-        span_ms: store::limits::DAY_MS,
-    };
-    if let Some(limit) = limits.requests_per_minute {
-        add(
-            Kind::RequestsPerMinute,
-            "rpm",
-            minute(),
-            u64::from(limit),
-            1,
-        );
-    }
-    if let Some(limit) = limits.requests_per_day {
-        add(Kind::RequestsPerDay, "rpd", day(), u64::from(limit), 1);
-    }
-    if let Some(limit) = limits.tokens_per_minute {
-        add(Kind::TokensPerMinute, "tpm", minute(), limit, tokens);
-    }
-    if let Some(limit) = limits.tokens_per_day {
-        add(Kind::TokensPerDay, "tpd", day(), limit, tokens);
-    }
-    if let Some(limit) = limits.max_concurrent {
-        add(
-            Kind::InFlight,
-            "concurrent",
-            Window::InFlight { lease_ms: LEASE_MS },
-            u64::from(limit),
-            1,
-        );
-    }
-    let mut reserved_micros = 0;
-    if let Some(budget) = limits.monthly_budget_micros {
-        reserved_micros = demand.map_or(0, |it| most_it_can_cost(ctx, route, it));
-        let (id, ends_at_ms) = this_month(ctx.received_at);
-        add(
-            Kind::Spend,
-            "budget",
-            Window::Period { id, ends_at_ms },
-            u64::try_from(budget.max(0)).unwrap_or(0),
-            reserved_micros,
-        );
-    }
     let call_id = record.id().to_string();
-    let (admission, local) = match limiter.admit(&counters, &call_id).await {
+    let (admission, local) = match limiter.admit(&plan.counters, &call_id).await {
         Ok(admission) => (admission, false),
-        Err(unavailable) if kinds.contains(&Kind::Spend) => {
-            tracing::warn!(error = %unavailable.0, "spend counters unreachable: the call is refused (budgets fail closed)");
-            let mut error = Error::new(
-                ErrorKind::Unavailable,
-                "the gateway cannot check this key's budget right now; retry shortly",
-            );
-            error.retry_after = Some(Duration::from_secs(1));
-            record.fail(&error);
-            return Err(error);
-        }
         Err(unavailable) => {
-            tracing::warn!(error = %unavailable.0, "rate-limit counters unreachable: this node's counters apply");
-            (limiter.admit_local(&counters, &call_id), true)
+            let policy = principal
+                .limits
+                .as_deref()
+                .map_or(CountersDown::Default, |it| it.counters_down());
+            let closed = match policy {
+                CountersDown::Closed => true,
+                CountersDown::Default => plan.has_hard_budget(),
+                CountersDown::Open => false,
+            };
+            if closed {
+                tracing::warn!(error = %unavailable.0, "limit counters unreachable: the call is refused (the tenant's limits fail closed)");
+                let mut error = Error::new(
+                    ErrorKind::Unavailable,
+                    "the gateway cannot check this tenant's limits right now; retry shortly",
+                );
+                error.retry_after = Some(Duration::from_secs(1));
+                record.fail(&error);
+                return Err(error);
+            }
+            tracing::warn!(error = %unavailable.0, "limit counters unreachable: this node's counters apply");
+            (limiter.admit_local(&plan.counters, &call_id), true)
         }
     };
-    let headers = rate_headers(&counters, &kinds, &admission);
+    let headers = rate_headers(&plan, &admission);
     if let Some(refusal) = &admission.refused {
-        let kind = kinds
-            .get(refusal.index)
-            .copied()
-            .unwrap_or(Kind::RequestsPerMinute);
-        let limit = counters.get(refusal.index).map_or(0, |it| it.limit);
-        let mut error = if kind == Kind::Spend {
-            let mut error = Error::new(
-                ErrorKind::InsufficientQuota,
-                format!(
-                    "this api key has reached {}; it resets at the start of next month (UTC)",
-                    kind.describe(limit)
-                ),
-            );
-            error
-                .headers_mut()
-                .set(headers::SHOULD_RETRY, HeaderText::Static("false"));
-            error
-        } else if refusal.exceeds_limit {
-            let mut error = Error::new(
-                ErrorKind::RateLimited,
-                format!(
-                    "this request alone needs more than this api key's limit of {} (about {tokens} tokens with its maximum output); lower `max_tokens` or shorten the prompt",
-                    kind.describe(limit)
-                ),
-            );
-            error
-                .headers_mut()
-                .set(headers::SHOULD_RETRY, HeaderText::Static("false"));
-            error
-        } else {
-            let mut error = Error::new(
-                ErrorKind::RateLimited,
-                format!(
-                    "this api key's limit of {} is reached; retry later",
-                    kind.describe(limit)
-                ),
-            );
-            error.retry_after = Some(Duration::from_millis(refusal.retry_after_ms.max(1)));
-            error
-        };
+        let mut error = refusal_error(&plan, refusal, reserve.tokens);
         for (name, value) in headers.iter() {
             error.headers_mut().set(name, value.clone());
         }
         record.fail(&error);
         return Err(error);
     }
+    crate::alerts::crossed(gw, ctx, &plan, &admission);
     let mut taken = Taken {
         limiter: limiter.clone(),
         local,
-        reserved_tokens: tokens,
+        reserve,
         tokens: SmallVec::new(),
-        reserved_micros,
-        spend: None,
-        in_flight: None,
+        spend: SmallVec::new(),
+        in_flight: SmallVec::new(),
+        call_id,
     };
-    for ((counter, kind), state) in counters.iter().zip(&kinds).zip(&admission.counters) {
-        match (kind, &state.bucket) {
-            (Kind::TokensPerMinute | Kind::TokensPerDay, Some(bucket)) => {
-                taken.tokens.push((counter.key.clone(), bucket.clone()));
+    let counters = plan.counters.into_iter().zip(&plan.meanings);
+    for ((counter, meaning), state) in counters.zip(admission.counters) {
+        match (meaning.kind, state.bucket) {
+            (Kind::InFlight, _) => taken.in_flight.push(counter.key),
+            (Kind::Spend(_), Some(bucket)) => {
+                let wholesale = meaning.owner == Owner::Partner;
+                taken.spend.push((counter.key, bucket, wholesale));
             }
-            (Kind::Spend, Some(bucket)) => {
-                taken.spend = Some((counter.key.clone(), bucket.clone()))
+            (Kind::TokensPerMinute | Kind::TokensPerDay | Kind::TokenBudget(_), Some(bucket)) => {
+                taken.tokens.push((counter.key, bucket))
             }
-            (Kind::InFlight, _) => taken.in_flight = Some((counter.key.clone(), call_id.clone())),
             _ => {}
         }
     }
@@ -339,31 +238,78 @@ pub(crate) async fn admit(
     Ok(record)
 }
 
-/// The most the call can cost the caller: the dearest of the route's deployments at its
-/// price, for the whole prompt and the most output; 0 when none is priced.
-fn most_it_can_cost(ctx: &RequestCtx, route: &Route, demand: Demand) -> u64 {
-    route
-        .deployments
-        .iter()
-        .filter(|it| it.shadow.is_none())
-        .filter_map(|deployment| {
-            crate::pricing::rates(&ctx.principal, deployment, false, ctx.received_at).price
-        })
-        .map(|rates| micros_up(rates.ceiling(demand.prompt_tokens, demand.max_output)))
-        .max()
-        .unwrap_or(0)
+/// The error a refused call gets, naming the limit and whose it is.
+fn refusal_error(plan: &Plan, refusal: &store::limits::Refusal, tokens: u64) -> Error {
+    let Some(meaning) = plan.meanings.get(refusal.index) else {
+        return Error::new(ErrorKind::RateLimited, "a limit is reached; retry later");
+    };
+    let limit = meaning.kind.describe(meaning.limit);
+    let whose = meaning.whose();
+    if let Some(period) = meaning.kind.period() {
+        let resets = match period {
+            BudgetPeriod::Day => "at midnight (UTC)",
+            BudgetPeriod::Week => "on Monday (UTC)",
+            BudgetPeriod::Month => "at the start of next month (UTC)",
+            BudgetPeriod::Rolling30Days => "as its oldest day leaves the 30 days",
+        };
+        let mut error = Error::new(
+            ErrorKind::InsufficientQuota,
+            format!("{whose} of {limit} is reached; it frees up {resets}"),
+        );
+        error
+            .headers_mut()
+            .set(headers::SHOULD_RETRY, HeaderText::Static("false"));
+        return error;
+    }
+    if refusal.exceeds_limit {
+        let mut error = Error::new(
+            ErrorKind::RateLimited,
+            format!(
+                "this request alone needs more than {whose} of {limit} (about {tokens} tokens with its maximum output); lower `max_tokens` or shorten the prompt"
+            ),
+        );
+        error
+            .headers_mut()
+            .set(headers::SHOULD_RETRY, HeaderText::Static("false"));
+        return error;
+    }
+    let mut error = Error::new(
+        ErrorKind::RateLimited,
+        format!("{whose} of {limit} is reached; retry later"),
+    );
+    error.retry_after = Some(Duration::from_millis(refusal.retry_after_ms.max(1)));
+    error
+}
+
+/// The most the call can cost the tenant (and its partner): the dearest of the route's
+/// deployments at its price, for the whole prompt and the most output; 0 when none is priced.
+fn most_it_can_cost(ctx: &RequestCtx, route: &Route, demand: Demand) -> Reserve {
+    let mut reserve = Reserve::default();
+    for deployment in route.deployments.iter().filter(|it| it.shadow.is_none()) {
+        let rates = crate::pricing::rates(&ctx.principal, deployment, false, ctx.received_at);
+        let most = |rates: domain::pricing::Rates| {
+            micros_up(rates.ceiling(demand.prompt_tokens, demand.max_output))
+        };
+        if let Some(price) = rates.price {
+            reserve.price_micros = reserve.price_micros.max(most(price));
+        }
+        if let Some(wholesale) = rates.wholesale.or(rates.price) {
+            reserve.wholesale_micros = reserve.wholesale_micros.max(most(wholesale));
+        }
+    }
+    reserve
 }
 
 /// OpenAI's `x-ratelimit-*` headers: for requests and for tokens, the counter with the least
-/// left (per minute or per day).
-fn rate_headers(counters: &[Counter], kinds: &[Kind], admission: &Admission) -> ResponseHeaders {
+/// left (per minute or per day, whoever's limit it is).
+fn rate_headers(plan: &Plan, admission: &Admission) -> ResponseHeaders {
     let mut res = ResponseHeaders::default();
     let tightest = |wanted: &[Kind]| {
-        counters
+        plan.counters
             .iter()
-            .zip(kinds)
+            .zip(&plan.meanings)
             .zip(&admission.counters)
-            .filter(|((_, kind), _)| wanted.contains(kind))
+            .filter(|((_, meaning), _)| wanted.contains(&meaning.kind))
             .min_by_key(|(_, state)| state.remaining)
             .map(|((counter, _), state)| (counter.limit, state.remaining, state.reset_ms))
     };
@@ -421,7 +367,6 @@ fn reset_text(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
 
     #[test]
     fn resets_are_written_as_openai_does() {
@@ -430,16 +375,6 @@ mod tests {
         assert_eq!(reset_text(1_500), "1.5s");
         assert_eq!(reset_text(360_000), "6m0s");
         assert_eq!(reset_text(3_723_000), "1h2m3s");
-    }
-
-    #[test]
-    fn a_month_ends_at_the_next_ones_midnight() {
-        let (id, end) = this_month(datetime!(2026-12-06 10:00 UTC));
-        assert_eq!(id, "2026-12");
-        assert_eq!(end, 1_798_761_600_000, "2027-01-01T00:00:00Z");
-        let (id, end) = this_month(datetime!(2026-02-28 23:59 UTC));
-        assert_eq!(id, "2026-02");
-        assert_eq!(end, 1_772_323_200_000, "2026-03-01T00:00:00Z");
     }
 
     #[test]

@@ -349,18 +349,11 @@ impl CallRecord {
         if !self.from_cache
             && let Some(ceiling) = self.deployment().and_then(|it| it.ceiling.as_ref())
         {
-            let used = match &finish.tokens {
-                Tokens::None => 0,
-                Tokens::Reported(report) => report.counts.prompt + report.counts.completion,
-                Tokens::Estimate {
-                    prompt_tokens,
-                    completion_text,
-                    ..
-                } => prompt_tokens
-                    .unwrap_or_else(|| tokens_from_body(self.ctx.body_bytes))
-                    .saturating_add(tokens_from_body(completion_text.len())),
-            };
-            ceiling.used(Instant::now(), used);
+            let counts = self.counts_now(&finish.tokens);
+            ceiling.used(
+                Instant::now(),
+                counts.prompt.saturating_add(counts.completion),
+            );
         }
         let mut draft = self.draft(finish, latency);
         if draft.rates.price.is_none()
@@ -371,8 +364,11 @@ impl CallRecord {
         }
         if let Some(taken) = self.taken.take() {
             let counts = self.counts_now(&draft.tokens);
-            let price = draft.rates.price.map(|it| it.charge(&counts));
-            taken.settle(counts.prompt.saturating_add(counts.completion), price);
+            taken.settle(crate::admit::Used {
+                tokens: counts.prompt.saturating_add(counts.completion),
+                price: draft.rates.price.map(|it| it.charge(&counts)),
+                wholesale: draft.rates.wholesale.map(|it| it.charge(&counts)),
+            });
         }
         if self.from_cache && draft.status == UsageStatus::Ok {
             draft.status = UsageStatus::CacheHit;

@@ -7,6 +7,7 @@ mod access_token;
 mod accounting;
 pub mod admin;
 mod admit;
+pub mod alerts;
 pub mod breaker;
 pub mod byok;
 pub mod cache;
@@ -21,6 +22,7 @@ mod embeddings;
 mod error;
 pub mod headers;
 pub mod health;
+pub mod limit_usage;
 pub mod limits;
 mod messages;
 mod pricing;
@@ -121,8 +123,10 @@ pub struct Gateway {
     semantic: semantic::SemanticCache,
     /// Where background work of calls runs (shadow mirrors), so shutdown drains it.
     tasks: TaskTracker,
-    /// The counters of the keys' limits: shared through Redis when configured.
+    /// The counters of every limit: shared through Redis when configured.
     limits: limits::Limiter,
+    /// Budget alerts on their way to the store.
+    alerts: alerts::Alerts,
 }
 
 impl Gateway {
@@ -168,6 +172,7 @@ impl Gateway {
             ),
             None => limits::Limiter::local(local),
         };
+        let alerts = alerts::Alerts::start(store.clone(), tracker, cancel.clone());
         let usage = accounting::start(&config.usage, store.clone(), tracker, cancel);
         Ok(Arc::new(Gateway {
             access,
@@ -182,6 +187,7 @@ impl Gateway {
             semantic,
             tasks: tracker.clone(),
             limits,
+            alerts,
         }))
     }
 
@@ -313,7 +319,7 @@ impl Gateway {
                     .is_none_or(|own| own.get(&route.alias).is_none())
             })
             .chain(own)
-            .filter(|route| principal.key.allows_model(&route.alias))
+            .filter(|route| principal.allows_model(&route.alias))
             .filter(|route| {
                 !principal.restricted()
                     || route
@@ -360,7 +366,7 @@ impl Gateway {
     /// must not reveal what a key cannot use).
     pub fn model<'a>(&'a self, principal: &'a Principal, id: &str) -> Result<&'a Route, Error> {
         let route: &Route = self.resolve(principal, id)?;
-        if principal.key.allows_model(&route.alias) {
+        if principal.allows_model(&route.alias) {
             Ok(route)
         } else {
             Err(Error::new(
@@ -384,6 +390,13 @@ impl Gateway {
             return Err(Error::new(
                 ErrorKind::ModelNotAllowed,
                 format!("this api key may not use the model `{}`", route.alias),
+            )
+            .with_param("model"));
+        }
+        if !ctx.principal.allows_model(&route.alias) {
+            return Err(Error::new(
+                ErrorKind::ModelNotAllowed,
+                format!("this tenant may not use the model `{}`", route.alias),
             )
             .with_param("model"));
         }

@@ -1,5 +1,6 @@
 //! Row → domain conversions, written once over both engines' row types.
 
+use domain::limits::{AlertRecipient, PolicyScope, ScopedPolicy};
 use domain::pricing::{MarkupEntry, Money, PriceEntry, PriceScope, PriceSource, Rates};
 use domain::{ApiKey, KeyHash, Tenant, TenantStatus, UsageAttempt, UsageRecord, UsageStatus};
 use sqlx::Row;
@@ -476,4 +477,35 @@ pub fn markup_from_row(row: &impl SqlRow) -> Result<MarkupEntry, Error> {
         basis_points: i32::try_from(row.int("basis_points")?)
             .map_err(|_| corrupt("basis_points"))?,
     })
+}
+
+/// A limit policy's `(scope, scope_id)` columns.
+pub fn policy_scope_columns(scope: PolicyScope) -> (&'static str, String) {
+    match scope {
+        PolicyScope::Platform => ("platform", String::new()),
+        PolicyScope::Partner(id) => ("partner", id.to_string()),
+        PolicyScope::Tenant(id) => ("tenant", id.to_string()),
+    }
+}
+
+/// # Errors
+/// Missing columns or corrupt values (a policy that no longer reads, an unknown scope).
+pub fn policy_from_row(row: &impl SqlRow) -> Result<ScopedPolicy, Error> {
+    let id = row.text("scope_id")?;
+    let scope = match row.text("scope")?.as_str() {
+        "platform" => PolicyScope::Platform,
+        "partner" => PolicyScope::Partner(id.parse().map_err(|_| corrupt("scope_id"))?),
+        "tenant" => PolicyScope::Tenant(id.parse().map_err(|_| corrupt("scope_id"))?),
+        _ => return Err(corrupt("scope")),
+    };
+    let policy = serde_json::from_str(&row.text("policy")?).map_err(|_| corrupt("policy"))?;
+    Ok(ScopedPolicy { scope, policy })
+}
+
+/// An alert recipient's `(recipient, recipient_id)` columns.
+pub fn recipient_columns(recipient: AlertRecipient) -> (&'static str, String) {
+    match recipient {
+        AlertRecipient::Tenant(id) => ("tenant", id.to_string()),
+        AlertRecipient::Partner(id) => ("partner", id.to_string()),
+    }
 }

@@ -13,6 +13,8 @@ pub mod tables_core;
 #[doc(hidden)]
 pub mod tables_credentials;
 #[doc(hidden)]
+pub mod tables_limits;
+#[doc(hidden)]
 pub mod tables_partners;
 #[doc(hidden)]
 pub mod tables_prices;
@@ -25,10 +27,11 @@ pub mod tables_sso;
 
 pub use convert::{
     SqlRow, attempts_column, audit_from_row, credential_from_row, from_micros, invitation_from_row,
-    key_from_row, markup_from_row, member_from_row, micros, partner_from_row, price_entry_from_row,
-    reach_from_row, route_from_row, scope_columns, service_account_from_row, session_from_row,
-    signing_key_from_row, sso_domain_from_tuple, tenant_from_row, tenant_role_from_row, to_i64,
-    token_from_row, usage_from_row, user_from_row, user_id_from_row,
+    key_from_row, markup_from_row, member_from_row, micros, partner_from_row, policy_from_row,
+    policy_scope_columns, price_entry_from_row, reach_from_row, recipient_columns, route_from_row,
+    scope_columns, service_account_from_row, session_from_row, signing_key_from_row,
+    sso_domain_from_tuple, tenant_from_row, tenant_role_from_row, to_i64, token_from_row,
+    usage_from_row, user_from_row, user_id_from_row,
 };
 
 use store::Error;
@@ -161,5 +164,7 @@ macro_rules! impl_sql_store {
         $crate::impl_sso_store!($store, $db);
         $crate::impl_semantic_cache_store!($store, $db);
         $crate::impl_price_store!($store, $db);
+        $crate::impl_limit_store!($store, $db);
+        $crate::impl_alert_store!($store, $db);
     };
 }

@@ -625,6 +625,7 @@ macro_rules! impl_core_store {
                     .map($crate::user_id_from_row)
                     .collect::<Result<_, _>>()?;
                 let (prices, markups) = $crate::load_prices!(tx)?;
+                let limit_policies = $crate::load_limit_policies!(tx)?;
                 tx.commit().await.map_err($crate::map_err)?;
                 Ok(::store::AccessData {
                     keys,
@@ -640,6 +641,7 @@ macro_rules! impl_core_store {
                     semantic_thresholds,
                     prices,
                     markups,
+                    limit_policies,
                 })
             }
 

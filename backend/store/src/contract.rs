@@ -53,6 +53,7 @@ macro_rules! store_contract_tests {
             sso_states_work_once_and_domains_have_one_owner,
             semantic_entries_are_tenant_scoped_bounded_and_expire,
             semantic_thresholds_are_per_tenant_exact_and_reach_the_snapshot,
+            limit_policies_are_per_scope_replaced_whole_and_reach_the_snapshot,
             ping_succeeds
         );
     };
@@ -1787,4 +1788,74 @@ pub async fn semantic_thresholds_are_per_tenant_exact_and_reach_the_snapshot(sto
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound), "{err:?}");
+}
+
+pub async fn limit_policies_are_per_scope_replaced_whole_and_reach_the_snapshot(
+    store: &impl Store,
+) {
+    use domain::limits::{
+        Budget, BudgetAmount, BudgetPeriod, LimitPolicy, PolicyScope, ScopedPolicy,
+    };
+    let a = tenant("acme");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    let scope = PolicyScope::Tenant(a.id);
+    assert_eq!(store.limit_policy(scope).await.unwrap(), None);
+    let mut policy = LimitPolicy::default();
+    policy.rates.requests_per_minute = Some(60);
+    policy.budgets.push(Budget {
+        period: BudgetPeriod::Rolling30Days,
+        amount: BudgetAmount::Spend(domain::pricing::Money::from_nanos(25_000_000_000)),
+        hard: false,
+        alert_at_percent: vec![50, 100],
+    });
+    policy.denied_models.push("ünïcode-model".into());
+    let before = store.revision().await.unwrap();
+    store
+        .set_limit_policy(scope, Some(&policy), &audit())
+        .await
+        .unwrap();
+    assert!(store.revision().await.unwrap() > before, "nodes reload");
+    assert_eq!(
+        store.limit_policy(scope).await.unwrap(),
+        Some(policy.clone())
+    );
+    assert_eq!(
+        store.limit_policy(PolicyScope::Platform).await.unwrap(),
+        None,
+        "scopes are apart"
+    );
+    let mut platform = LimitPolicy::default();
+    platform.rates.max_concurrent = Some(5);
+    store
+        .set_limit_policy(PolicyScope::Platform, Some(&platform), &audit())
+        .await
+        .unwrap();
+    let mut replaced = LimitPolicy::default();
+    replaced.rates.tokens_per_day = Some(9);
+    store
+        .set_limit_policy(scope, Some(&replaced), &audit())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.limit_policy(scope).await.unwrap(),
+        Some(replaced.clone())
+    );
+    let mut loaded = store.load_access().await.unwrap().limit_policies;
+    loaded.sort_by_key(|it| matches!(it.scope, PolicyScope::Tenant(_)));
+    assert_eq!(
+        loaded,
+        vec![
+            ScopedPolicy {
+                scope: PolicyScope::Platform,
+                policy: platform
+            },
+            ScopedPolicy {
+                scope,
+                policy: replaced
+            },
+        ]
+    );
+    store.set_limit_policy(scope, None, &audit()).await.unwrap();
+    assert_eq!(store.limit_policy(scope).await.unwrap(), None);
+    assert_eq!(store.load_access().await.unwrap().limit_policies.len(), 1);
 }

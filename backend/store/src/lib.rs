@@ -115,6 +115,38 @@ pub trait PriceStore: Send + Sync {
     ) -> Result<(), Error>;
 }
 
+/// The limit policies above keys' (the management API's): one per scope, replaced whole.
+#[async_trait]
+pub trait LimitStore: Send + Sync {
+    async fn limit_policy(
+        &self,
+        scope: domain::limits::PolicyScope,
+    ) -> Result<Option<domain::limits::LimitPolicy>, Error>;
+    /// Replaces the scope's policy; `None` removes it.
+    async fn set_limit_policy(
+        &self,
+        scope: domain::limits::PolicyScope,
+        policy: Option<&domain::limits::LimitPolicy>,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+}
+
+/// Budget alerts, raised once per budget, period and threshold, and their deliveries.
+#[async_trait]
+pub trait AlertStore: Send + Sync {
+    /// Stores `alert` unless the same alert (its `dedupe_key`) was raised before.
+    ///
+    /// # Returns
+    /// Whether it was new.
+    async fn raise_alert(&self, alert: &domain::limits::BudgetAlert) -> Result<bool, Error>;
+    /// A recipient's alerts, newest first.
+    async fn list_alerts(
+        &self,
+        recipient: domain::limits::AlertRecipient,
+        limit: u32,
+    ) -> Result<Vec<domain::limits::BudgetAlert>, Error>;
+}
+
 /// Tenants. Platform-level: tenants are what everything else is scoped by.
 #[async_trait]
 pub trait TenantStore: Send + Sync {
@@ -290,6 +322,8 @@ pub struct AccessData {
     /// The stored price lists and markups, which join the node's own in its price book.
     pub prices: Vec<domain::pricing::PriceEntry>,
     pub markups: Vec<domain::pricing::MarkupEntry>,
+    /// Every stored limit policy (platform, partners', tenants').
+    pub limit_policies: Vec<domain::limits::ScopedPolicy>,
 }
 
 /// One person's reach into one tenant.
@@ -762,6 +796,8 @@ pub trait Store:
     + SsoStore
     + SemanticCacheStore
     + PriceStore
+    + LimitStore
+    + AlertStore
     + std::fmt::Debug
     + 'static
 {

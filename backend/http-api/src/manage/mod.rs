@@ -8,6 +8,7 @@ mod credentials;
 mod doc;
 mod explorer;
 mod keys;
+mod limits;
 mod models;
 mod partners;
 mod prices;
@@ -383,6 +384,42 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 put => routes::put_cache_settings,
             ))
             .service(resource!(
+                "/platform/limits",
+                refuse = method_not_allowed,
+                get => limits::get_platform,
+                put => limits::put_platform,
+                delete => limits::delete_platform,
+            ))
+            .service(resource!(
+                "/partners/{partner}/limits",
+                refuse = method_not_allowed,
+                get => limits::get_partner,
+                put => limits::put_partner,
+                delete => limits::delete_partner,
+            ))
+            .service(resource!(
+                "/partners/{partner}/alerts",
+                refuse = method_not_allowed,
+                get => limits::partner_alerts,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/limits",
+                refuse = method_not_allowed,
+                get => limits::get_tenant,
+                put => limits::put_tenant,
+                delete => limits::delete_tenant,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/keys/{key}/limits",
+                refuse = method_not_allowed,
+                get => limits::key_limits,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/alerts",
+                refuse = method_not_allowed,
+                get => limits::tenant_alerts,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/price-list",
                 refuse = method_not_allowed,
                 get => prices::tenant_price_list,
@@ -594,6 +631,18 @@ impl Modify for SecuritySchemes {
         routes::delete_route,
         routes::get_residency,
         routes::put_residency,
+        limits::get_platform,
+        limits::put_platform,
+        limits::delete_platform,
+        limits::get_partner,
+        limits::put_partner,
+        limits::delete_partner,
+        limits::partner_alerts,
+        limits::get_tenant,
+        limits::put_tenant,
+        limits::delete_tenant,
+        limits::key_limits,
+        limits::tenant_alerts,
         prices::tenant_price_list,
         prices::list_tenant,
         prices::add_tenant,
@@ -642,6 +691,7 @@ impl Modify for SecuritySchemes {
         (name = "oauth", description = "The OAuth 2.0 authorization server: client-credentials tokens and their signing keys. Errors follow RFC 6749."),
         (name = "usage", description = "The tenant's usage, for dashboards, from the usage records"),
         (name = "models", description = "The models a tenant can call, their deployments and their health"),
+        (name = "limits", description = "Limits above keys: the platform's for every tenant, a partner's shared by its sub-tenants, a tenant's (per model, and which models it may use); budgets by period with alerts; what every limit holds now"),
         (name = "prices", description = "Price lists: what providers charge the platform, what the platform, partners and negotiated deals charge tenants; versioned, only ever added to"),
         (name = "explorer", description = "Short-lived data-plane tokens for the portal's API explorer"),
         (name = "audit", description = "The tamper-evident audit log"),

@@ -1,0 +1,515 @@
+//! Limits above keys: `/api/v1/platform/limits` (operators: every tenant, each on its own),
+//! `/api/v1/partners/{partner}/limits` (shared by the partner's sub-tenants; set by
+//! operators), `/api/v1/tenants/{tenant}/limits` (the tenant's, with what every limit over it
+//! holds now), a key's effective limits under `/api/v1/tenants/{tenant}/keys/{key}/limits`,
+//! and the budget alerts under `…/alerts`.
+
+use std::collections::BTreeMap;
+
+use actix_web::web::{self, Payload};
+use actix_web::{HttpRequest, HttpResponse};
+use api_types::limits::{
+    BudgetAlertList, BudgetAlertView, BudgetView, EffectiveLimitsView, LimitPolicyView,
+    LimitUsageView, LimitsView, RateLimitsView,
+};
+use api_types::manage::Problem;
+use domain::limits::{
+    AlertRecipient, Budget, BudgetAlert, BudgetAmount, BudgetPeriod, CountersDown, LimitPolicy,
+    PolicyScope, RateLimits,
+};
+use domain::pricing::Money;
+use gateway::limit_usage::LimitUsage;
+
+use super::caller::caller;
+use super::{ApiProblem, json, ok, path_id, tenant_id};
+use crate::AppState;
+
+fn invalid(field: String, message: String) -> ApiProblem {
+    management::Error::Invalid { field, message }.into()
+}
+
+fn rates_of(view: &RateLimitsView) -> RateLimits {
+    RateLimits {
+        requests_per_minute: view.requests_per_minute,
+        requests_per_day: view.requests_per_day,
+        tokens_per_minute: view.tokens_per_minute,
+        tokens_per_day: view.tokens_per_day,
+        max_concurrent: view.max_concurrent,
+    }
+}
+
+fn rates_view(rates: &RateLimits) -> RateLimitsView {
+    RateLimitsView {
+        requests_per_minute: rates.requests_per_minute,
+        requests_per_day: rates.requests_per_day,
+        tokens_per_minute: rates.tokens_per_minute,
+        tokens_per_day: rates.tokens_per_day,
+        max_concurrent: rates.max_concurrent,
+    }
+}
+
+/// The policy a request describes; its bounds are checked by `management`.
+fn policy_of(view: LimitPolicyView) -> Result<LimitPolicy, ApiProblem> {
+    let mut budgets = Vec::with_capacity(view.budgets.len());
+    for (i, budget) in view.budgets.into_iter().enumerate() {
+        let at = |name: &str| format!("budgets[{i}].{name}");
+        let period = BudgetPeriod::parse(&budget.period).ok_or_else(|| {
+            invalid(
+                at("period"),
+                format!(
+                    "`{}` is not a period: use `day`, `week`, `month` or `rolling_30d`",
+                    budget.period.escape_debug()
+                ),
+            )
+        })?;
+        let amount = match (budget.spend, budget.tokens) {
+            (Some(spend), None) => BudgetAmount::Spend(
+                Money::parse_non_negative(&spend)
+                    .map_err(|e| invalid(at("spend"), format!("`{}` {e}", spend.escape_debug())))?,
+            ),
+            (None, Some(tokens)) => BudgetAmount::Tokens(tokens),
+            _ => {
+                return Err(invalid(
+                    at("spend"),
+                    "a budget sets exactly one of `spend` (money) and `tokens`".into(),
+                ));
+            }
+        };
+        budgets.push(Budget {
+            period,
+            amount,
+            hard: budget.hard,
+            alert_at_percent: budget.alert_at_percent,
+        });
+    }
+    let counters_down = match view.counters_down.as_str() {
+        "default" => CountersDown::Default,
+        "closed" => CountersDown::Closed,
+        "open" => CountersDown::Open,
+        other => {
+            return Err(invalid(
+                "counters_down".into(),
+                format!(
+                    "`{}` is not a policy: use `default`, `closed` or `open`",
+                    other.escape_debug()
+                ),
+            ));
+        }
+    };
+    Ok(LimitPolicy {
+        rates: RateLimits {
+            requests_per_minute: view.requests_per_minute,
+            requests_per_day: view.requests_per_day,
+            tokens_per_minute: view.tokens_per_minute,
+            tokens_per_day: view.tokens_per_day,
+            max_concurrent: view.max_concurrent,
+        },
+        budgets,
+        models: view
+            .models
+            .iter()
+            .map(|(model, rates)| (model.clone(), rates_of(rates)))
+            .collect(),
+        allowed_models: view.allowed_models,
+        denied_models: view.denied_models,
+        counters_down,
+        locked: view.locked,
+    })
+}
+
+fn policy_view(policy: &LimitPolicy) -> LimitPolicyView {
+    LimitPolicyView {
+        requests_per_minute: policy.rates.requests_per_minute,
+        requests_per_day: policy.rates.requests_per_day,
+        tokens_per_minute: policy.rates.tokens_per_minute,
+        tokens_per_day: policy.rates.tokens_per_day,
+        max_concurrent: policy.rates.max_concurrent,
+        budgets: policy
+            .budgets
+            .iter()
+            .map(|budget| {
+                let (spend, tokens) = match budget.amount {
+                    BudgetAmount::Spend(money) => (Some(money.to_string()), None),
+                    BudgetAmount::Tokens(tokens) => (None, Some(tokens)),
+                };
+                BudgetView {
+                    period: budget.period.as_str().to_owned(),
+                    spend,
+                    tokens,
+                    hard: budget.hard,
+                    alert_at_percent: budget.alert_at_percent.clone(),
+                }
+            })
+            .collect(),
+        models: policy
+            .models
+            .iter()
+            .map(|(model, rates)| (model.clone(), rates_view(rates)))
+            .collect::<BTreeMap<_, _>>(),
+        allowed_models: policy.allowed_models.clone(),
+        denied_models: policy.denied_models.clone(),
+        counters_down: match policy.counters_down {
+            CountersDown::Default => "default",
+            CountersDown::Closed => "closed",
+            CountersDown::Open => "open",
+        }
+        .to_owned(),
+        locked: policy.locked,
+    }
+}
+
+fn money(micros: u64) -> String {
+    Money::from_micros(i64::try_from(micros).unwrap_or(i64::MAX))
+        .unwrap_or(Money::ZERO)
+        .to_string()
+}
+
+fn usage_view(usage: LimitUsage, now: time::OffsetDateTime) -> LimitUsageView {
+    let spend = usage.kind == "spend";
+    let resets_in = time::Duration::try_from(usage.resets_in).unwrap_or(time::Duration::ZERO);
+    LimitUsageView {
+        owner: usage.owner.to_owned(),
+        kind: usage.kind.to_owned(),
+        period: usage.period.map(|it| it.as_str().to_owned()),
+        model: usage.model,
+        limit: usage.limit,
+        used: usage.used,
+        remaining: usage.remaining,
+        limit_amount: spend.then(|| money(usage.limit)),
+        used_amount: spend.then(|| money(usage.used)),
+        remaining_amount: spend.then(|| money(usage.remaining)),
+        resets_at: now + resets_in,
+        hard: usage.hard,
+        alert_at_percent: usage.alert_at_percent,
+    }
+}
+
+fn alert_view(alert: BudgetAlert) -> BudgetAlertView {
+    BudgetAlertView {
+        id: alert.id.0,
+        tenant_id: alert.tenant_id.0,
+        owner: alert.owner,
+        key_id: alert.key_id.map(|it| it.0),
+        budget: alert.budget,
+        period: alert.period.as_str().to_owned(),
+        period_id: alert.period_id,
+        threshold_percent: alert.threshold_percent,
+        limit: alert.limit,
+        used: alert.used,
+        hard: alert.hard,
+        raised_at: alert.raised_at,
+    }
+}
+
+fn currency(state: &AppState) -> String {
+    state.manager.config().prices.currency.to_string()
+}
+
+async fn show(
+    req: &HttpRequest,
+    state: &AppState,
+    scope: PolicyScope,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(req, state).await?;
+    let found = state.manager.limit_policy(&identity, scope).await?;
+    let usage = match scope {
+        PolicyScope::Tenant(tenant) => {
+            let now = time::OffsetDateTime::now_utc();
+            state
+                .gateway
+                .limit_usage(tenant, None)
+                .await?
+                .into_iter()
+                .map(|it| usage_view(it, now))
+                .collect()
+        }
+        PolicyScope::Platform | PolicyScope::Partner(_) => Vec::new(),
+    };
+    Ok(ok(&LimitsView {
+        currency: currency(state),
+        set: found.policy.is_some(),
+        policy: found.policy.as_ref().map(policy_view).unwrap_or_default(),
+        editable: found.editable,
+        usage,
+    }))
+}
+
+async fn replace(
+    req: &HttpRequest,
+    payload: Payload,
+    state: &AppState,
+    scope: PolicyScope,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(req, state).await?;
+    let body: LimitPolicyView = json(req, payload).await?;
+    let policy = policy_of(body)?;
+    state
+        .manager
+        .set_limit_policy(&identity, scope, Some(policy))
+        .await?;
+    show(req, state, scope).await
+}
+
+async fn remove(
+    req: &HttpRequest,
+    state: &AppState,
+    scope: PolicyScope,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(req, state).await?;
+    state
+        .manager
+        .set_limit_policy(&identity, scope, None)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The limits the operator sets for every tenant (each counted on its own). Operators only.
+#[utoipa::path(get, path = "/api/v1/platform/limits", tag = "limits",
+    responses(
+        (status = 200, description = "The policy", body = LimitsView),
+        (status = 403, description = "Not an operator", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn get_platform(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    show(&req, &state, PolicyScope::Platform).await
+}
+
+/// Replace the limits for every tenant. Operators only.
+#[utoipa::path(put, path = "/api/v1/platform/limits", tag = "limits",
+    request_body = LimitPolicyView,
+    responses(
+        (status = 200, description = "The policy now", body = LimitsView),
+        (status = 400, description = "A field at fault: a zero limit, a budget in an unknown period, as a float or with more than six decimals, thresholds out of order", body = Problem),
+        (status = 403, description = "Not an operator", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn put_platform(
+    req: HttpRequest,
+    payload: Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    replace(&req, payload, &state, PolicyScope::Platform).await
+}
+
+/// Remove the limits for every tenant. Operators only.
+#[utoipa::path(delete, path = "/api/v1/platform/limits", tag = "limits",
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "Not an operator", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn delete_platform(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    remove(&req, &state, PolicyScope::Platform).await
+}
+
+fn partner(raw: &str) -> Result<PolicyScope, ApiProblem> {
+    Ok(PolicyScope::Partner(path_id(raw, "partner")?))
+}
+
+/// The limits shared by all of a partner's sub-tenants. Its administrators read them;
+/// operators set them.
+#[utoipa::path(get, path = "/api/v1/partners/{partner}/limits", tag = "limits",
+    params(("partner" = uuid::Uuid, Path, description = "Partner id")),
+    responses(
+        (status = 200, description = "The policy", body = LimitsView),
+        (status = 404, description = "No such partner for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn get_partner(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    show(&req, &state, partner(&path)?).await
+}
+
+/// Replace the limits shared by a partner's sub-tenants. Operators only.
+#[utoipa::path(put, path = "/api/v1/partners/{partner}/limits", tag = "limits",
+    params(("partner" = uuid::Uuid, Path, description = "Partner id")),
+    request_body = LimitPolicyView,
+    responses(
+        (status = 200, description = "The policy now", body = LimitsView),
+        (status = 400, description = "A field at fault", body = Problem),
+        (status = 403, description = "Not an operator", body = Problem),
+        (status = 404, description = "No such partner for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn put_partner(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    replace(&req, payload, &state, partner(&path)?).await
+}
+
+/// Remove a partner's shared limits. Operators only.
+#[utoipa::path(delete, path = "/api/v1/partners/{partner}/limits", tag = "limits",
+    params(("partner" = uuid::Uuid, Path, description = "Partner id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "Not an operator", body = Problem),
+        (status = 404, description = "No such partner for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn delete_partner(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    remove(&req, &state, partner(&path)?).await
+}
+
+fn tenant(raw: &str) -> Result<PolicyScope, ApiProblem> {
+    Ok(PolicyScope::Tenant(tenant_id(raw)?))
+}
+
+/// The tenant's limits (for all its keys together, per model, and which models it may use),
+/// and what every limit over its calls holds now: the platform's, its partner's, its own.
+/// Members who see usage read them.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/limits", tag = "limits",
+    params(("tenant" = uuid::Uuid, Path, description = "Tenant id")),
+    responses(
+        (status = 200, description = "The policy and its live usage", body = LimitsView),
+        (status = 403, description = "The caller's role does not see usage", body = Problem),
+        (status = 404, description = "No such tenant for the caller", body = Problem),
+        (status = 503, description = "The shared counters cannot be read right now", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn get_tenant(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    show(&req, &state, tenant(&path)?).await
+}
+
+/// Replace the tenant's limits. Its administrators, unless its partner or an operator locked
+/// them; the partner's administrators and operators (who may lock them).
+#[utoipa::path(put, path = "/api/v1/tenants/{tenant}/limits", tag = "limits",
+    params(("tenant" = uuid::Uuid, Path, description = "Tenant id")),
+    request_body = LimitPolicyView,
+    responses(
+        (status = 200, description = "The policy now, with its live usage", body = LimitsView),
+        (status = 400, description = "A field at fault: a zero limit, a budget in an unknown period, as a float or with more than six decimals, thresholds out of order; `locked` from the tenant's own administrators", body = Problem),
+        (status = 403, description = "The caller may not change them (locked, or a role that does not manage the tenant)", body = Problem),
+        (status = 404, description = "No such tenant for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn put_tenant(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    replace(&req, payload, &state, tenant(&path)?).await
+}
+
+/// Remove the tenant's limits (as for replacing them).
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/limits", tag = "limits",
+    params(("tenant" = uuid::Uuid, Path, description = "Tenant id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "The caller may not change them", body = Problem),
+        (status = 404, description = "No such tenant for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn delete_tenant(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    remove(&req, &state, tenant(&path)?).await
+}
+
+/// Every limit over one key's calls (the platform's, the partner's, the tenant's and its
+/// per-model rates, the key's own) and what each holds now.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/keys/{key}/limits", tag = "limits",
+    params(
+        ("tenant" = uuid::Uuid, Path, description = "Tenant id"),
+        ("key" = uuid::Uuid, Path, description = "Key id"),
+    ),
+    responses(
+        (status = 200, description = "The effective limits", body = EffectiveLimitsView),
+        (status = 404, description = "No such tenant or key for the caller", body = Problem),
+        (status = 503, description = "The shared counters cannot be read right now", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn key_limits(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(&req, &state).await?;
+    let tenant = tenant_id(&path.0)?;
+    let key = path_id(&path.1, "key")?;
+    let (key, _) = state.manager.key_for_limits(&identity, tenant, key).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let limits = state
+        .gateway
+        .limit_usage(tenant, Some(&key))
+        .await?
+        .into_iter()
+        .map(|it| usage_view(it, now))
+        .collect();
+    Ok(ok(&EffectiveLimitsView {
+        currency: currency(&state),
+        limits,
+    }))
+}
+
+async fn alerts(
+    req: &HttpRequest,
+    state: &AppState,
+    recipient: AlertRecipient,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(req, state).await?;
+    let alerts = state.manager.budget_alerts(&identity, recipient).await?;
+    Ok(ok(&BudgetAlertList {
+        alerts: alerts.into_iter().map(alert_view).collect(),
+    }))
+}
+
+/// The budget alerts the tenant received (its own budgets', its keys', its plan's), newest
+/// first.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/alerts", tag = "limits",
+    params(("tenant" = uuid::Uuid, Path, description = "Tenant id")),
+    responses(
+        (status = 200, description = "The alerts", body = BudgetAlertList),
+        (status = 404, description = "No such tenant for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn tenant_alerts(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    alerts(&req, &state, AlertRecipient::Tenant(tenant_id(&path)?)).await
+}
+
+/// The alerts of a partner's shared budgets, newest first.
+#[utoipa::path(get, path = "/api/v1/partners/{partner}/alerts", tag = "limits",
+    params(("partner" = uuid::Uuid, Path, description = "Partner id")),
+    responses(
+        (status = 200, description = "The alerts", body = BudgetAlertList),
+        (status = 404, description = "No such partner for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn partner_alerts(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    alerts(
+        &req,
+        &state,
+        AlertRecipient::Partner(path_id(&path, "partner")?),
+    )
+    .await
+}
