@@ -123,6 +123,9 @@ pub struct LimitsView {
     /// What every limit over the scope's calls holds now (for a tenant: the platform's, its
     /// partner's and its own; for a partner or the platform: empty).
     pub usage: Vec<LimitUsageView>,
+    /// False when the shared counters could not be read just now (`usage` is then empty; the
+    /// policy was still read, or written).
+    pub counters_reachable: bool,
 }
 
 /// One limit and what its counter holds now.

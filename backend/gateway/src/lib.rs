@@ -403,6 +403,11 @@ impl Gateway {
         Ok(route)
     }
 
+    /// Where limits are counted now (`shared`, `local`, `unreachable`), for `/readyz`.
+    pub fn limits_state(&self) -> &'static str {
+        self.limits.state()
+    }
+
     /// Whether the store answers, for `/readyz`, within [`READY_TIMEOUT`].
     ///
     /// A store that is down does not fail fast: the pool waits for a connection up to its

@@ -71,6 +71,8 @@ struct Inner {
     wake: Notify,
     /// Dropped since the flusher last said so.
     dropped_unreported: AtomicU64,
+    /// Whether the last round trip to the shared counters failed.
+    unreachable: std::sync::atomic::AtomicBool,
     metrics: Metrics,
 }
 
@@ -93,6 +95,8 @@ struct Metrics {
     settle_error: MetricCounter,
     fallbacks: MetricCounter,
     dropped: MetricCounter,
+    /// 1 while the last round trip to the shared counters failed.
+    unreachable: metrics::Gauge,
 }
 
 impl Metrics {
@@ -105,6 +109,7 @@ impl Metrics {
             settle_error: trip("settle", "error"),
             fallbacks: metrics::counter!("gateway_limits_fallbacks_total"),
             dropped: metrics::counter!("gateway_limits_settlements_dropped_total"),
+            unreachable: metrics::gauge!("gateway_limits_shared_unreachable"),
         }
     }
 }
@@ -139,6 +144,7 @@ impl Limiter {
                 queue: Mutex::new(VecDeque::new()),
                 wake: Notify::new(),
                 dropped_unreported: AtomicU64::new(0),
+                unreachable: std::sync::atomic::AtomicBool::new(false),
                 metrics: Metrics::new(),
             }),
         }
@@ -147,6 +153,24 @@ impl Limiter {
     /// Whether counters are shared between nodes.
     pub fn is_shared(&self) -> bool {
         self.inner.shared.is_some()
+    }
+
+    /// Where calls are counted now: `shared`, `local` (no shared counters configured) or
+    /// `unreachable` (configured, but the last round trip failed: each tenant's policy
+    /// applies, and fail-open calls are counted by this node alone).
+    pub fn state(&self) -> &'static str {
+        match &self.inner.shared {
+            None => "local",
+            Some(_) if self.inner.unreachable.load(Ordering::Relaxed) => "unreachable",
+            Some(_) => "shared",
+        }
+    }
+
+    fn reached(&self, ok: bool) {
+        let inner = &*self.inner;
+        if inner.unreachable.swap(!ok, Ordering::Relaxed) == ok {
+            inner.metrics.unreachable.set(if ok { 0.0 } else { 1.0 });
+        }
     }
 
     /// Admits `call_id` on `counters`, all or nothing, carrying this node's queued adjustments
@@ -176,6 +200,7 @@ impl Limiter {
         let error = match asked {
             Ok(Ok(admission)) => {
                 inner.metrics.admit_ok.increment(1);
+                self.reached(true);
                 return Ok(admission);
             }
             Ok(Err(e)) => e,
@@ -184,6 +209,7 @@ impl Limiter {
             }
         };
         inner.metrics.admit_error.increment(1);
+        self.reached(false);
         let carry = matches!(error, store::Error::Unavailable(_));
         self.requeue(carried, carry);
         Err(LimitsUnavailable(error))

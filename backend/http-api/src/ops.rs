@@ -12,10 +12,14 @@ pub(crate) async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: the process can serve, its store answers.
+/// `GET /readyz`: the process can serve, its store answers. `limits` says where calls are
+/// counted: `shared`, `local` (no Redis configured) or `unreachable` (Redis configured but not
+/// answering: tenants whose policy fails open are counted by this node alone). An unreachable
+/// Redis does not make the node unready: taking it out of rotation would not bring Redis back.
 pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let limits = state.gateway.limits_state();
     match state.gateway.ready().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "limits": limits})),
         Err(e) => {
             tracing::warn!(detail = ?e.detail, "readiness check failed");
             HttpResponse::ServiceUnavailable()

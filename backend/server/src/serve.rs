@@ -214,14 +214,23 @@ async fn shared_cache(settings: &Settings) -> Option<Arc<dyn store::SharedCache>
     }
 }
 
-/// The rate-limit and budget counters every node shares, when Redis is configured.
+/// The rate-limit and budget counters every node shares, when Redis is configured. Redis
+/// down at start is no reason to count alone: the limiter connects when it can, and until
+/// then each tenant's policy says what its calls do.
 async fn shared_limiter(settings: &Settings) -> Option<Arc<dyn store::SharedLimiter>> {
     let url = settings.redis_url.as_ref()?;
-    match store_redis::RedisLimiter::connect(url, store_redis::limits::DEFAULT_TIMEOUT).await {
+    let timeout = store_redis::limits::DEFAULT_TIMEOUT;
+    match store_redis::RedisLimiter::connect(url, timeout).await {
         Ok(limiter) => Some(Arc::new(limiter)),
         Err(e) => {
-            tracing::error!(error = %e, "redis is unreachable at start: keys' limits are counted by this node alone");
-            None
+            tracing::error!(error = %e, "redis is unreachable at start: the limit counters connect when it answers; until then each tenant's policy applies (budgets fail closed)");
+            match store_redis::RedisLimiter::lazy(url, timeout) {
+                Ok(limiter) => Some(Arc::new(limiter)),
+                Err(e) => {
+                    tracing::error!(error = %e, "the redis url is invalid: limits are counted by this node alone");
+                    None
+                }
+            }
         }
     }
 }

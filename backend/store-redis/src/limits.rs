@@ -21,47 +21,82 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// The counters in Redis. Cheap to clone; clones share the connection and the count of round
 /// trips.
+///
+/// A limiter made with [`RedisLimiter::lazy`] connects on its first call, and while Redis is
+/// unreachable tries again at most once a second, answering `Unavailable` in between: a node
+/// that started while Redis was down uses it as soon as it is back, instead of counting alone
+/// (and letting budgets through) until restarted.
 #[derive(Clone)]
 pub struct RedisLimiter {
-    conn: Counted,
+    conn: Arc<tokio::sync::OnceCell<Counted>>,
+    connector: Arc<Connector>,
     script: Arc<redis::Script>,
     timeout: Duration,
+    trips: Arc<AtomicU64>,
 }
+
+/// What makes the first connection.
+struct Connector {
+    client: redis::Client,
+    config: ConnectionManagerConfig,
+    /// When the last attempt failed: the next waits a second after it.
+    failed_at: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Connector {
+    fn failed(&self) {
+        *self
+            .failed_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::time::Instant::now());
+    }
+}
+
+/// How long after a failed connection attempt the next may be made.
+const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
 impl std::fmt::Debug for RedisLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URL may hold a password: not shown.
         f.debug_struct("RedisLimiter")
             .field("timeout", &self.timeout)
+            .field("connected", &self.conn.initialized())
             .field("round_trips", &self.round_trips())
             .finish_non_exhaustive()
     }
 }
 
 impl RedisLimiter {
-    /// Connects and loads the script; every call then times out after `timeout`.
+    /// A limiter that connects on its first call; every call then times out after `timeout`.
     ///
     /// # Errors
-    /// An invalid URL, or a server that does not answer within a second.
-    pub async fn connect(url: &str, timeout: Duration) -> Result<Self, crate::Error> {
+    /// An invalid URL.
+    pub fn lazy(url: &str, timeout: Duration) -> Result<Self, crate::Error> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_number_of_retries(1)
             .set_connection_timeout(Some(Duration::from_secs(1)))
             .set_response_timeout(Some(timeout));
-        let connect = async {
-            let conn = ConnectionManager::new_with_config(client, config).await?;
-            let mut conn = Counted {
-                inner: conn,
-                trips: Arc::new(AtomicU64::new(0)),
-            };
-            let script = redis::Script::new(SCRIPT);
-            // Loaded now, so that the first call is one `EVALSHA` (a server that lost it, after
-            // a restart, answers `NOSCRIPT` and `Script` loads it again).
-            script.prepare_invoke().load_async(&mut conn).await?;
-            Ok::<_, redis::RedisError>((conn, script))
-        };
-        let (conn, script) = tokio::time::timeout(Duration::from_secs(1) + timeout, connect)
+        Ok(RedisLimiter {
+            conn: Arc::new(tokio::sync::OnceCell::new()),
+            connector: Arc::new(Connector {
+                client,
+                config,
+                failed_at: std::sync::Mutex::new(None),
+            }),
+            script: Arc::new(redis::Script::new(SCRIPT)),
+            timeout,
+            trips: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Connects and loads the script now; every call then times out after `timeout`.
+    ///
+    /// # Errors
+    /// An invalid URL, or a server that does not answer within a second.
+    pub async fn connect(url: &str, timeout: Duration) -> Result<Self, crate::Error> {
+        let limiter = Self::lazy(url, timeout)?;
+        tokio::time::timeout(Duration::from_secs(1) + timeout, limiter.connection())
             .await
             .map_err(|_| {
                 redis::RedisError::from((
@@ -69,16 +104,56 @@ impl RedisLimiter {
                     "timed out connecting to Redis for the limits",
                 ))
             })??;
-        Ok(RedisLimiter {
-            conn,
-            script: Arc::new(script),
-            timeout,
-        })
+        Ok(limiter)
     }
 
-    /// Commands sent to Redis since [`RedisLimiter::connect`], its own script load included.
+    /// The connection, made (with the script loaded) on first use.
+    async fn connection(&self) -> Result<Counted, redis::RedisError> {
+        if let Some(conn) = self.conn.get() {
+            return Ok(conn.clone());
+        }
+        let connector = &self.connector;
+        let recently_failed = connector
+            .failed_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some_and(|at| at.elapsed() < RECONNECT_AFTER);
+        if recently_failed {
+            return Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "Redis was unreachable a moment ago",
+            )));
+        }
+        let made = self
+            .conn
+            .get_or_try_init(|| async {
+                let inner = ConnectionManager::new_with_config(
+                    connector.client.clone(),
+                    connector.config.clone(),
+                )
+                .await?;
+                let mut conn = Counted {
+                    inner,
+                    trips: self.trips.clone(),
+                };
+                // Loaded now, so that the first call is one `EVALSHA` (a server that lost it,
+                // after a restart, answers `NOSCRIPT` and `Script` loads it again).
+                self.script.prepare_invoke().load_async(&mut conn).await?;
+                Ok::<_, redis::RedisError>(conn)
+            })
+            .await;
+        match made {
+            Ok(conn) => Ok(conn.clone()),
+            Err(e) => {
+                connector.failed();
+                Err(e)
+            }
+        }
+    }
+
+    /// Commands sent to Redis since the limiter was made, its own script load included.
     pub fn round_trips(&self) -> u64 {
-        self.conn.trips.load(Ordering::Relaxed)
+        self.trips.load(Ordering::Relaxed)
     }
 
     async fn run(
@@ -88,16 +163,22 @@ impl RedisLimiter {
         call_id: &str,
     ) -> Result<Vec<i64>, store::Error> {
         let invocation = invocation(&self.script, pending, counters, call_id);
-        let mut conn = self.conn.clone();
-        let reply =
-            tokio::time::timeout(self.timeout, invocation.invoke_async::<Vec<i64>>(&mut conn))
-                .await
-                .map_err(|_| {
-                    store::Error::Unavailable(Box::new(redis::RedisError::from((
-                        redis::ErrorKind::Io,
-                        "Redis did not answer in time",
-                    ))))
-                })?;
+        let call = async {
+            let mut conn = self.connection().await?;
+            invocation.invoke_async::<Vec<i64>>(&mut conn).await
+        };
+        let reply = tokio::time::timeout(self.timeout, call)
+            .await
+            .map_err(|_| {
+                if !self.conn.initialized() {
+                    // A first connection cut short by the timeout failed too: wait before the next.
+                    self.connector.failed();
+                }
+                store::Error::Unavailable(Box::new(redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "Redis did not answer in time",
+                ))))
+            })?;
         reply.map_err(|e| match e.kind() {
             // The script refused its arguments, or the keys are not in one slot: retrying
             // will not help.

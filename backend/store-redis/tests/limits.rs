@@ -452,3 +452,49 @@ async fn a_redis_that_is_not_there_fails_to_connect_quickly() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_lazy_limiter_uses_redis_once_it_answers() {
+    if limiter().await.is_none() {
+        return;
+    }
+    let target: SocketAddr = {
+        let url = url();
+        let authority = url.trim_start_matches("redis://");
+        let host_port = authority.split('/').next().unwrap();
+        tokio::net::lookup_host(host_port)
+            .await
+            .unwrap()
+            .next()
+            .unwrap()
+    };
+    // A port where nothing listens yet: Redis is down when the node starts.
+    let addr = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let limiter = RedisLimiter::lazy(&format!("redis://{addr}"), TIMEOUT).unwrap();
+    let key = format!("{}:rpm", tag());
+    for _ in 0..2 {
+        let res = limiter.admit(&[], &[rpm(&key, 5)], "a").await;
+        assert!(matches!(res, Err(store::Error::Unavailable(_))), "{res:?}");
+    }
+    // Redis comes up there: after the pause between attempts, the limiter connects.
+    let listener = TcpListener::bind(addr).await.unwrap();
+    let (open, watching) = watch::channel(true);
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            tokio::spawn(relay(client, target, watching.clone()));
+        }
+    });
+    let mut admitted = false;
+    for _ in 0..40 {
+        if let Ok(admission) = limiter.admit(&[], &[rpm(&key, 5)], "b").await {
+            admitted = admission.is_admitted();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(admitted, "connected once Redis answered");
+    drop(open);
+}

@@ -33,6 +33,7 @@ mod service_accounts;
 mod slow_clients;
 mod sso;
 mod streaming;
+mod tenant_limits;
 mod tenant_routes;
 mod tidy;
 mod traffic;

@@ -29,7 +29,10 @@ async fn health_readiness_and_metrics_answer() {
             .unwrap(),
     )
     .await;
-    assert_eq!((status, body), (200, json!({"status": "ready"})));
+    assert_eq!(
+        (status, body),
+        (200, json!({"status": "ready", "limits": "local"}))
+    );
 
     let (status, _) = app
         .chat(&json!({"model": "mock", "messages": [{"role": "user", "content": "x"}]}))
@@ -137,7 +140,10 @@ async fn readiness_says_503_within_a_second_when_the_database_stops_answering() 
         )
         .await
     };
-    assert_eq!(readyz().await, (200, json!({"status": "ready"})));
+    assert_eq!(
+        readyz().await,
+        (200, json!({"status": "ready", "limits": "local"}))
+    );
 
     // Connections go silent, and new ones are accepted but never answered: the pool would wait
     // 5 s.

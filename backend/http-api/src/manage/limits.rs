@@ -212,18 +212,21 @@ async fn show(
 ) -> Result<HttpResponse, ApiProblem> {
     let identity = caller(req, state).await?;
     let found = state.manager.limit_policy(&identity, scope).await?;
-    let usage = match scope {
+    let (usage, counters_reachable) = match scope {
         PolicyScope::Tenant(tenant) => {
             let now = time::OffsetDateTime::now_utc();
-            state
-                .gateway
-                .limit_usage(tenant, None)
-                .await?
-                .into_iter()
-                .map(|it| usage_view(it, now))
-                .collect()
+            match state.gateway.limit_usage(tenant, None).await {
+                Ok(usage) => (
+                    usage.into_iter().map(|it| usage_view(it, now)).collect(),
+                    true,
+                ),
+                Err(e) if e.kind == gateway::ErrorKind::Unavailable => (Vec::new(), false),
+                // A tenant made a moment ago on another node: this one learns of it shortly.
+                Err(e) if e.kind == gateway::ErrorKind::NotFound => (Vec::new(), true),
+                Err(e) => return Err(e.into()),
+            }
         }
-        PolicyScope::Platform | PolicyScope::Partner(_) => Vec::new(),
+        PolicyScope::Platform | PolicyScope::Partner(_) => (Vec::new(), true),
     };
     Ok(ok(&LimitsView {
         currency: currency(state),
@@ -231,6 +234,7 @@ async fn show(
         policy: found.policy.as_ref().map(policy_view).unwrap_or_default(),
         editable: found.editable,
         usage,
+        counters_reachable,
     }))
 }
 

@@ -1,0 +1,533 @@
+//! Limits above keys: a tenant's shared by all its keys and per model, which models it may
+//! use, its budgets by period (hard refuse, soft only alert, each threshold once), a partner's
+//! shared by its sub-tenants, the platform's for every tenant; what each holds now through the
+//! management API; bad policies refused naming the field, changing nothing; and what happens
+//! when the shared counters are down, as each tenant's policy says.
+
+use std::time::Duration;
+
+use it::harness::{TestApp, json_of};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::manage::Browser;
+
+const CONFIG: &str = r#"
+[providers.mock]
+kind = "mock"
+
+[[models]]
+alias = "echo"
+provider = "mock"
+model = "echo-1"
+
+[[models]]
+alias = "other"
+provider = "mock"
+model = "echo-2"
+
+[[pricing.cost]]
+provider = "mock"
+model = "echo-1"
+input = "1"
+output = "2"
+
+[[pricing.cost]]
+provider = "mock"
+model = "echo-2"
+input = "1"
+output = "2"
+"#;
+
+fn ask(model: &str) -> Value {
+    json!({"model": model, "max_tokens": 5,
+           "messages": [{"role": "user", "content": "count me"}]})
+}
+
+async fn key_of(browser: &Browser, tenant: &str) -> String {
+    let (status, key) = browser
+        .post(
+            &format!("/api/v1/tenants/{tenant}/keys"),
+            json!({"name": "app"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    key["secret"].as_str().unwrap().to_owned()
+}
+
+async fn put(browser: &Browser, path: &str, policy: Value) -> (StatusCode, Value) {
+    browser.call(Method::PUT, path, Some(policy)).await
+}
+
+/// Calls `model` until a call is refused (at most `most` calls): how many were answered, and
+/// the refusal.
+async fn until_refused(
+    app: &TestApp,
+    key: &str,
+    model: &str,
+    most: usize,
+) -> (usize, Option<(u16, Value)>) {
+    for answered in 0..most {
+        let res = app.post_as(key, "/v1/chat/completions", &ask(model)).await;
+        if res.status() != 200 {
+            let (status, body) = json_of(res).await;
+            return (answered, Some((status, body)));
+        }
+    }
+    (most, None)
+}
+
+/// Waits until a policy written on this node reaches its snapshot (a call sees it).
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+fn usage_of<'a>(view: &'a Value, owner: &str, kind: &str) -> &'a Value {
+    view["usage"]
+        .as_array()
+        .or(view["limits"].as_array())
+        .unwrap()
+        .iter()
+        .find(|it| it["owner"] == owner && it["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {owner} {kind} in {view}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_limit_is_shared_by_its_keys_and_shown_with_what_remains() {
+    let app = TestApp::builder().config(CONFIG).spawn().await;
+    let owner = Browser::join(&app, "ada@example.com").await;
+    let tenant = owner.create_tenant("Shared").await;
+    let (first, second) = (key_of(&owner, &tenant).await, key_of(&owner, &tenant).await);
+    let path = format!("/api/v1/tenants/{tenant}/limits");
+    let (status, view) = put(&owner, &path, json!({"requests_per_minute": 3})).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["set"], true);
+    assert_eq!(view["editable"], true);
+    settle().await;
+
+    for key in [&first, &second, &first] {
+        let res = app.post_as(key, "/v1/chat/completions", &ask("echo")).await;
+        assert_eq!(res.status(), 200);
+    }
+    let res = app
+        .post_as(&second, "/v1/chat/completions", &ask("echo"))
+        .await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    let (_, body) = json_of(res).await;
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("this tenant's limit of 3 requests per minute"),
+        "{message}"
+    );
+
+    let (status, view) = owner.get(&path).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let rpm = usage_of(&view, "tenant", "requests_per_minute");
+    assert_eq!(
+        (rpm["limit"].as_u64(), rpm["used"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(rpm["remaining"], 0);
+    assert!(rpm["resets_at"].as_str().is_some());
+
+    // A key's effective limits show the tenant's with the key's own.
+    let (_, keys) = owner.get(&format!("/api/v1/tenants/{tenant}/keys")).await;
+    let key_id = keys["items"][0]["id"].as_str().unwrap();
+    let (status, effective) = owner
+        .get(&format!("/api/v1/tenants/{tenant}/keys/{key_id}/limits"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{effective}");
+    assert_eq!(
+        usage_of(&effective, "tenant", "requests_per_minute")["used"],
+        3
+    );
+
+    // Removing the policy lifts the limit.
+    let (status, _) = owner.call(Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    settle().await;
+    let res = app
+        .post_as(&second, "/v1/chat/completions", &ask("echo"))
+        .await;
+    assert_eq!(res.status(), 200);
+    let (_, view) = owner.get(&path).await;
+    assert_eq!(view["set"], false);
+    assert_eq!(view["usage"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_limits_one_model_and_keeps_its_keys_from_another() {
+    let app = TestApp::builder().config(CONFIG).spawn().await;
+    let owner = Browser::join(&app, "ada@example.com").await;
+    let tenant = owner.create_tenant("Models").await;
+    let key = key_of(&owner, &tenant).await;
+    let path = format!("/api/v1/tenants/{tenant}/limits");
+    let (status, view) = put(
+        &owner,
+        &path,
+        json!({"models": {"echo": {"requests_per_minute": 1}}, "denied_models": ["other"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    settle().await;
+
+    let (answered, refused) = until_refused(&app, &key, "echo", 5).await;
+    assert_eq!(answered, 1);
+    let (status, body) = refused.unwrap();
+    assert_eq!(status, 429);
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("limit for `echo`"), "{message}");
+
+    let res = app
+        .post_as(&key, "/v1/chat/completions", &ask("other"))
+        .await;
+    let (status, body) = json_of(res).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("model_not_allowed")),
+        "{body}"
+    );
+    let res = app
+        .client()
+        .get(format!("{}/v1/models", app.url))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    let (_, models) = json_of(res).await;
+    let ids: Vec<&str> = models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| it["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"echo") && !ids.contains(&"other"), "{ids:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hard_budgets_refuse_soft_ones_alert_once_per_threshold() {
+    let app = TestApp::builder().config(CONFIG).spawn().await;
+    let owner = Browser::join(&app, "ada@example.com").await;
+    let tenant = owner.create_tenant("Budgets").await;
+    let key = key_of(&owner, &tenant).await;
+    let path = format!("/api/v1/tenants/{tenant}/limits");
+    // A call reserves its prompt and 5 tokens of answer; 60 tokens a day hold a few calls.
+    // The soft spend budget of 1 micro-dollar a week is passed by the first call.
+    let (status, view) = put(
+        &owner,
+        &path,
+        json!({"budgets": [
+            {"period": "day", "tokens": 60},
+            {"period": "week", "spend": "0.000001", "hard": false, "alert_at_percent": [50, 100, 1000]},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    settle().await;
+    let (answered, refused) = until_refused(&app, &key, "echo", 30).await;
+    assert!((2..30).contains(&answered), "{answered} calls fit");
+    let (status, body) = refused.unwrap();
+    assert_eq!(status, 429);
+    assert_eq!(body["error"]["code"], "insufficient_quota", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("a daily budget of 60 tokens") && message.contains("midnight"),
+        "{message}"
+    );
+
+    let (_, view) = owner.get(&path).await;
+    let tokens = usage_of(&view, "tenant", "tokens");
+    assert_eq!(tokens["period"], "day");
+    assert!(tokens["used"].as_u64().unwrap() <= 60, "{tokens}");
+    let spend = usage_of(&view, "tenant", "spend");
+    assert_eq!(spend["hard"], false);
+    assert_eq!(spend["limit_amount"], "0.000001");
+    assert!(
+        spend["used"].as_u64().unwrap() > 1,
+        "a soft budget counts past its limit: {spend}"
+    );
+
+    // Each threshold the soft budget passed raised one alert, however many calls passed it.
+    let mut thresholds = Vec::new();
+    for _ in 0..50 {
+        let (status, alerts) = owner.get(&format!("/api/v1/tenants/{tenant}/alerts")).await;
+        assert_eq!(status, StatusCode::OK, "{alerts}");
+        thresholds = alerts["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|it| {
+                assert_eq!(it["budget"], "spend");
+                assert_eq!(it["owner"], "tenant");
+                it["threshold_percent"].as_u64().unwrap()
+            })
+            .collect::<Vec<_>>();
+        if thresholds.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    thresholds.sort_unstable();
+    assert_eq!(thresholds, [50, 100, 1000]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partners_limit_is_shared_by_its_tenants_and_set_by_operators_only() {
+    let app = TestApp::builder().config(CONFIG).spawn().await;
+    let crate::partners::World {
+        operator,
+        admin,
+        partner,
+    } = crate::partners::world(&app).await;
+    let mut keys = Vec::new();
+    for name in ["Customer One", "Customer Two"] {
+        let (status, tenant) = admin
+            .post(
+                &format!("/api/v1/partners/{partner}/tenants"),
+                json!({"name": name}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{tenant}");
+        keys.push(key_of(&admin, tenant["id"].as_str().unwrap()).await);
+    }
+    let path = format!("/api/v1/partners/{partner}/limits");
+    let (status, problem) = put(&admin, &path, json!({"requests_per_minute": 100})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, view) = put(&operator, &path, json!({"requests_per_minute": 3})).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let (status, view) = admin.get(&path).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(
+        (
+            view["policy"]["requests_per_minute"].as_u64(),
+            view["editable"].as_bool()
+        ),
+        (Some(3), Some(false))
+    );
+    settle().await;
+
+    for key in [&keys[0], &keys[1], &keys[0]] {
+        let res = app.post_as(key, "/v1/chat/completions", &ask("echo")).await;
+        assert_eq!(res.status(), 200);
+    }
+    let res = app
+        .post_as(&keys[1], "/v1/chat/completions", &ask("echo"))
+        .await;
+    let (status, body) = json_of(res).await;
+    assert_eq!(status, 429, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("shared limit"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platforms_limit_holds_for_each_tenant_on_its_own_and_locks_hold() {
+    let app = TestApp::builder().config(CONFIG).spawn().await;
+    let operator = Browser::join(&app, "operator@example.com").await;
+    let (status, problem) = put(
+        &operator,
+        "/api/v1/platform/limits",
+        json!({"requests_per_minute": 2, "locked": true}),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "only a tenant's lock: {problem}"
+    );
+    let (status, view) = put(
+        &operator,
+        "/api/v1/platform/limits",
+        json!({"requests_per_minute": 2}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let owner = Browser::join(&app, "ada@example.com").await;
+    let (status, problem) = owner.get("/api/v1/platform/limits").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (a, b) = (
+        owner.create_tenant("A").await,
+        owner.create_tenant("B").await,
+    );
+    let (key_a, key_b) = (key_of(&owner, &a).await, key_of(&owner, &b).await);
+    settle().await;
+    assert_eq!(until_refused(&app, &key_a, "echo", 5).await.0, 2);
+    assert_eq!(
+        until_refused(&app, &key_b, "echo", 5).await.0,
+        2,
+        "each on its own"
+    );
+    let (_, view) = owner.get(&format!("/api/v1/tenants/{a}/limits")).await;
+    assert_eq!(
+        usage_of(&view, "platform", "requests_per_minute")["used"],
+        2
+    );
+
+    // The operator locks tenant A's limits: its owner reads them but cannot change them.
+    let path = format!("/api/v1/tenants/{a}/limits");
+    let (status, problem) = put(
+        &owner,
+        &path,
+        json!({"requests_per_day": 5, "locked": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "locked", "{problem}");
+    let (status, _) = put(
+        &operator,
+        &path,
+        json!({"requests_per_day": 500, "locked": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, view) = owner.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(view["editable"], false);
+    let (status, problem) = put(&owner, &path, json!({"requests_per_day": 5000})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, _) = owner.call(Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, view) = owner.get(&path).await;
+    assert_eq!(view["policy"]["requests_per_day"], 500, "nothing changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_policies_are_400_naming_the_field_and_change_nothing() {
+    let app = TestApp::builder().config(CONFIG).spawn().await;
+    let owner = Browser::join(&app, "ada@example.com").await;
+    let tenant = owner.create_tenant("Careful").await;
+    let path = format!("/api/v1/tenants/{tenant}/limits");
+    let (status, _) = put(&owner, &path, json!({"requests_per_minute": 7})).await;
+    assert_eq!(status, StatusCode::OK);
+    let cases = [
+        (json!({"requests_per_minute": 0}), "requests_per_minute"),
+        (json!({"requests_per_minute": -1}), "requests_per_minute"),
+        (json!({"tokens_per_day": 1.5}), "tokens_per_day"),
+        (
+            json!({"budgets": [{"period": "fortnight", "tokens": 5}]}),
+            "budgets[0].period",
+        ),
+        (
+            json!({"budgets": [{"period": "month", "spend": 5.5}]}),
+            "budgets[0].spend",
+        ),
+        (
+            json!({"budgets": [{"period": "month", "spend": "1.0000001"}]}),
+            "budgets[0].spend",
+        ),
+        (
+            json!({"budgets": [{"period": "month", "spend": "-5"}]}),
+            "budgets[0].spend",
+        ),
+        (
+            json!({"budgets": [{"period": "month", "spend": "5", "tokens": 5}]}),
+            "budgets[0].spend",
+        ),
+        (
+            json!({"budgets": [{"period": "month", "spend": "5", "currency": "EUR"}]}),
+            "budgets[0].currency",
+        ),
+        (
+            json!({"budgets": [{"period": "day", "tokens": 5, "alert_at_percent": [80, 50]}]}),
+            "budgets[0].alert_at_percent",
+        ),
+        (
+            json!({"budgets": [{"period": "day", "tokens": 5}, {"period": "day", "tokens": 9}]}),
+            "budgets[1].period",
+        ),
+        (
+            json!({"models": {"echo": {"max_concurrent": 0}}}),
+            "models.echo.max_concurrent",
+        ),
+        (json!({"counters_down": "sometimes"}), "counters_down"),
+        (json!({"denied_models": ["a\u{0}b"]}), "denied_models"),
+        (json!({"requests_per_hour": 5}), "requests_per_hour"),
+    ];
+    for (body, field) in cases {
+        let (status, problem) = put(&owner, &path, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {problem}");
+        let named = problem["errors"][0]["field"].as_str().unwrap_or_default();
+        assert!(
+            named == field || named.ends_with(field),
+            "{body}: expected `{field}`, got {problem}"
+        );
+    }
+    let (_, view) = owner.get(&path).await;
+    assert_eq!(
+        view["policy"],
+        json!({"requests_per_minute": 7, "budgets": [], "models": {}, "allowed_models": [],
+               "denied_models": [], "counters_down": "default", "locked": false}),
+        "nothing changed"
+    );
+}
+
+/// Nodes whose shared counters are unreachable (nothing listens at the Redis address).
+async fn app_without_counters() -> TestApp {
+    let extra = "\n[redis]\nurl = \"redis://127.0.0.1:9\"\n";
+    TestApp::builder()
+        .config(format!("{CONFIG}{extra}"))
+        .spawn()
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_counters_down_each_tenant_fails_open_or_closed_as_it_says() {
+    let app = app_without_counters().await;
+    let owner = Browser::join(&app, "ada@example.com").await;
+    let cases = [
+        // Rates alone fall back to the node's own counters by default.
+        (json!({"requests_per_minute": 100}), 200),
+        // A hard budget fails closed by default.
+        (
+            json!({"budgets": [{"period": "month", "spend": "10"}]}),
+            503,
+        ),
+        (
+            json!({"budgets": [{"period": "month", "spend": "10"}], "counters_down": "open"}),
+            200,
+        ),
+        (
+            json!({"requests_per_minute": 100, "counters_down": "closed"}),
+            503,
+        ),
+    ];
+    for (i, (policy, expected)) in cases.into_iter().enumerate() {
+        let tenant = owner.create_tenant(&format!("T{i}")).await;
+        let key = key_of(&owner, &tenant).await;
+        let (status, view) = put(
+            &owner,
+            &format!("/api/v1/tenants/{tenant}/limits"),
+            policy.clone(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{view}");
+        assert_eq!(
+            (view["counters_reachable"].as_bool(), view["usage"].clone()),
+            (Some(false), json!([])),
+            "the counters cannot be read, and the view says so"
+        );
+        settle().await;
+        let res = app
+            .post_as(&key, "/v1/chat/completions", &ask("echo"))
+            .await;
+        let status = res.status().as_u16();
+        let (_, body) = json_of(res).await;
+        assert_eq!(status, expected, "{policy}: {body}");
+        if expected == 503 {
+            assert_eq!(body["error"]["code"], "service_unavailable", "{body}");
+        }
+    }
+    // The node stays ready, and says where it counts.
+    let res = app
+        .client()
+        .get(format!("{}/readyz", app.url))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(res).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"status": "ready", "limits": "unreachable"}))
+    );
+}
