@@ -195,6 +195,19 @@ pub struct BudgetAlertView {
     pub hard: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub raised_at: OffsetDateTime,
+    /// Its webhook: `pending` (retried with backoff), `delivered`, `failed` (out of
+    /// attempts) or `no_endpoint` (no webhook was set when it was due).
+    pub delivery: String,
+    pub attempts: u32,
+    /// Why the last attempt failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delivered_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,4 +215,34 @@ pub struct BudgetAlertView {
 pub struct BudgetAlertList {
     /// Newest first, at most 200.
     pub alerts: Vec<BudgetAlertView>,
+}
+
+/// Where a tenant's or partner's budget alerts are sent. Each is a POST of JSON
+/// (`{"type": "budget.threshold_reached", "timestamp": …, "data": <the alert>}`) signed as
+/// Standard Webhooks sign: headers `webhook-id`, `webhook-timestamp` (Unix seconds) and
+/// `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}" keyed with the
+/// base64-decoded part of the secret after `whsec_`>`. A delivery that does not get a 2xx
+/// answer within 10 s is retried after 5 s, 30 s, 2 min, 15 min, 1 h, 4 h and 12 h.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookView {
+    pub url: String,
+    /// The signing secret (`whsec_…`): only in the answer that made or rotated it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WebhookRequest {
+    /// A public `https://` (or `http://`) URL.
+    pub url: String,
+    /// Make a new signing secret (a new webhook always gets one).
+    #[serde(default)]
+    pub rotate_secret: bool,
 }

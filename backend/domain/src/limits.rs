@@ -398,6 +398,71 @@ impl BudgetAlert {
     }
 }
 
+/// Where a budget alert's webhook stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Due (again) at its next attempt.
+    Pending,
+    Delivered,
+    /// Out of attempts.
+    Failed,
+    /// The recipient had no webhook when it was due.
+    NoEndpoint,
+}
+
+impl Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Pending => "pending",
+            Delivery::Delivered => "delivered",
+            Delivery::Failed => "failed",
+            Delivery::NoEndpoint => "no_endpoint",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "pending" => Delivery::Pending,
+            "delivered" => Delivery::Delivered,
+            "failed" => Delivery::Failed,
+            "no_endpoint" => Delivery::NoEndpoint,
+            _ => return None,
+        })
+    }
+}
+
+/// A stored alert with its delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAlert {
+    pub alert: BudgetAlert,
+    pub delivery: Delivery,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<time::OffsetDateTime>,
+}
+
+/// How one delivery attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Delivered(time::OffsetDateTime),
+    /// Try again at the time.
+    Retry {
+        at: time::OffsetDateTime,
+        error: String,
+    },
+    Failed(String),
+    NoEndpoint,
+}
+
+/// A recipient's webhook: where its alerts go and the secret that signs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEndpoint {
+    pub url: String,
+    pub secret: crate::crypto::Sealed,
+    pub created_at: time::OffsetDateTime,
+    pub updated_at: time::OffsetDateTime,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

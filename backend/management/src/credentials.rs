@@ -98,10 +98,10 @@ fn credential_json(credential: &ProviderCredential) -> String {
 }
 
 impl Manager {
-    fn keyring(&self) -> Result<&Keyring, Error> {
+    pub(crate) fn keyring(&self) -> Result<&Keyring, Error> {
         self.config.keyring.as_ref().ok_or_else(|| {
             Error::Unavailable(
-                "provider credentials need a master key, which the operator has not configured"
+                "stored secrets (provider credentials, webhook secrets) need a master key, which the operator has not configured"
                     .into(),
             )
         })

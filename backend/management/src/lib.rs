@@ -24,6 +24,7 @@ mod sso;
 mod tenants;
 mod throttle;
 mod usage;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -47,6 +48,7 @@ pub use smtp::{SmtpConfigError, SmtpMailer};
 pub use sso::{SsoCallback, SsoError, SsoFailure, SsoProviderInfo};
 pub use tenants::InvitationLink;
 pub use usage::{KeyLabels, SummaryRequest, UsageReport};
+pub use webhooks::{SECRET_PREFIX, WebhookView};
 
 /// Settings of the management plane.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 //! administrators, or over them, locked, by its partner or an operator), and the budget alerts
 //! they raise.
 
-use domain::limits::{AlertRecipient, BudgetAlert, LimitPolicy, PolicyScope};
+use domain::limits::{AlertRecipient, LimitPolicy, PolicyScope, StoredAlert};
 use domain::{ApiKey, ApiKeyId, PartnerId, Permission, TenantId};
 
 use crate::{Error, Identity, Manager};
@@ -180,7 +180,7 @@ impl Manager {
         &self,
         identity: &Identity,
         recipient: AlertRecipient,
-    ) -> Result<Vec<BudgetAlert>, Error> {
+    ) -> Result<Vec<StoredAlert>, Error> {
         match recipient {
             AlertRecipient::Tenant(tenant) => {
                 self.standing(identity, PolicyScope::Tenant(tenant)).await?;

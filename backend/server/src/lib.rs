@@ -11,6 +11,7 @@ pub mod serve;
 pub mod settings;
 pub mod stores;
 pub mod telemetry;
+mod webhooks;
 
 pub use entry::main;
 

@@ -568,6 +568,13 @@ pub async fn start_with_mailer(
             },
         ))
     };
+    crate::webhooks::Deliverer::new(
+        store.clone(),
+        manager.config().keyring.clone(),
+        settings.security.allow_private_upstreams,
+        settings.webhooks.first_retry,
+    )?
+    .start(&tracker, cancel.clone());
     if manager.config().keyring.is_some() {
         // Once before serving, so the first token request finds a key; then on a schedule.
         if let Err(e) = manager.ensure_signing_key(false, false).await {

@@ -1,6 +1,8 @@
 //! Row → domain conversions, written once over both engines' row types.
 
-use domain::limits::{AlertRecipient, PolicyScope, ScopedPolicy};
+use domain::limits::{
+    AlertRecipient, Delivery, PolicyScope, ScopedPolicy, StoredAlert, WebhookEndpoint,
+};
 use domain::pricing::{MarkupEntry, Money, PriceEntry, PriceScope, PriceSource, Rates};
 use domain::{ApiKey, KeyHash, Tenant, TenantStatus, UsageAttempt, UsageRecord, UsageStatus};
 use sqlx::Row;
@@ -508,4 +510,43 @@ pub fn recipient_columns(recipient: AlertRecipient) -> (&'static str, String) {
         AlertRecipient::Tenant(id) => ("tenant", id.to_string()),
         AlertRecipient::Partner(id) => ("partner", id.to_string()),
     }
+}
+
+/// The recipient of `(recipient, recipient_id)` columns.
+///
+/// # Errors
+/// An unknown recipient or a malformed id.
+pub fn recipient_of(recipient: &str, id: &str) -> Result<AlertRecipient, Error> {
+    match recipient {
+        "tenant" => Ok(AlertRecipient::Tenant(
+            id.parse().map_err(|_| corrupt("recipient_id"))?,
+        )),
+        "partner" => Ok(AlertRecipient::Partner(
+            id.parse().map_err(|_| corrupt("recipient_id"))?,
+        )),
+        _ => Err(corrupt("recipient")),
+    }
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn stored_alert_from_row(row: &impl SqlRow) -> Result<StoredAlert, Error> {
+    Ok(StoredAlert {
+        alert: serde_json::from_str(&row.text("alert")?).map_err(|_| corrupt("alert"))?,
+        delivery: Delivery::parse(&row.text("delivery")?).ok_or_else(|| corrupt("delivery"))?,
+        attempts: u32::try_from(row.int("attempts")?).unwrap_or(u32::MAX),
+        last_error: row.opt_text("last_error")?,
+        delivered_at: row.opt_int("delivered_at")?.map(from_micros).transpose()?,
+    })
+}
+
+/// # Errors
+/// Missing columns or corrupt values.
+pub fn webhook_from_row(row: &impl SqlRow) -> Result<WebhookEndpoint, Error> {
+    Ok(WebhookEndpoint {
+        url: row.text("url")?,
+        secret: serde_json::from_str(&row.text("secret")?).map_err(|_| corrupt("secret"))?,
+        created_at: time_at(row, "created_at")?,
+        updated_at: time_at(row, "updated_at")?,
+    })
 }

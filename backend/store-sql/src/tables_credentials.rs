@@ -84,8 +84,16 @@ macro_rules! impl_credential_store {
                         .fetch_all(&self.pool)
                         .await
                         .map_err($crate::map_err)?;
+                let webhooks: Vec<(String, String, String)> = ::sqlx::query_as(
+                    "select recipient, recipient_id, secret from webhook_endpoints \
+                     order by recipient, recipient_id",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::map_err)?;
                 let corrupt = |e: ::serde_json::Error| ::store::Error::Other(Box::new(e));
-                let mut res = Vec::with_capacity(credentials.len() + signing_keys.len());
+                let mut res =
+                    Vec::with_capacity(credentials.len() + signing_keys.len() + webhooks.len());
                 for (id, sealed) in credentials {
                     let id = id.parse().map_err(|e| ::store::Error::Other(Box::new(e)))?;
                     res.push((
@@ -96,6 +104,12 @@ macro_rules! impl_credential_store {
                 for (kid, sealed) in signing_keys {
                     res.push((
                         ::store::SecretRef::SigningKey(kid),
+                        ::serde_json::from_str(&sealed).map_err(corrupt)?,
+                    ));
+                }
+                for (recipient, id, sealed) in webhooks {
+                    res.push((
+                        ::store::SecretRef::Webhook($crate::recipient_of(&recipient, &id)?),
                         ::serde_json::from_str(&sealed).map_err(corrupt)?,
                     ));
                 }
@@ -111,19 +125,34 @@ macro_rules! impl_credential_store {
                 for (target, sealed) in resealed {
                     let sealed = ::serde_json::to_string(sealed)
                         .map_err(|e| ::store::Error::Other(Box::new(e)))?;
-                    let (statement, id) = match target {
+                    let (statement, id, recipient) = match target {
                         ::store::SecretRef::Credential(id) => (
                             "update provider_credentials set sealed = $1 where id = $2",
                             id.to_string(),
+                            "",
                         ),
                         ::store::SecretRef::SigningKey(kid) => (
                             "update signing_keys set private_key = $1 where kid = $2",
                             kid.clone(),
+                            "",
                         ),
+                        ::store::SecretRef::Webhook(recipient) => {
+                            let (recipient, id) = $crate::recipient_columns(*recipient);
+                            (
+                                "update webhook_endpoints set secret = $1 \
+                                 where recipient_id = $2 and recipient = $3",
+                                id,
+                                recipient,
+                            )
+                        }
                     };
-                    ::sqlx::query(statement)
-                        .bind(sealed)
-                        .bind(id)
+                    let query = ::sqlx::query(statement).bind(sealed).bind(id);
+                    let query = if recipient.is_empty() {
+                        query
+                    } else {
+                        query.bind(recipient)
+                    };
+                    query
                         .execute(&mut *tx)
                         .await
                         .map_err($crate::map_err)?;

@@ -54,6 +54,7 @@ macro_rules! store_contract_tests {
             semantic_entries_are_tenant_scoped_bounded_and_expire,
             semantic_thresholds_are_per_tenant_exact_and_reach_the_snapshot,
             limit_policies_are_per_scope_replaced_whole_and_reach_the_snapshot,
+            alerts_are_raised_once_and_delivered_by_one_claimer_at_a_time,
             ping_succeeds
         );
     };
@@ -1858,4 +1859,136 @@ pub async fn limit_policies_are_per_scope_replaced_whole_and_reach_the_snapshot(
     store.set_limit_policy(scope, None, &audit()).await.unwrap();
     assert_eq!(store.limit_policy(scope).await.unwrap(), None);
     assert_eq!(store.load_access().await.unwrap().limit_policies.len(), 1);
+}
+
+pub async fn alerts_are_raised_once_and_delivered_by_one_claimer_at_a_time(store: &impl Store) {
+    use domain::limits::{
+        AlertRecipient, AttemptOutcome, BudgetAlert, BudgetPeriod, Delivery, WebhookEndpoint,
+    };
+    let a = tenant("acme");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    let now = OffsetDateTime::now_utc();
+    let alert = |percent: u16| BudgetAlert {
+        id: domain::AlertId::new(),
+        tenant_id: a.id,
+        partner_id: None,
+        owner: "tenant".into(),
+        key_id: None,
+        budget: "spend".into(),
+        period: BudgetPeriod::Month,
+        period_id: "2026-12".into(),
+        threshold_percent: percent,
+        limit: "10".into(),
+        used: "8.5".into(),
+        hard: true,
+        raised_at: now,
+    };
+    let first = alert(80);
+    assert!(store.raise_alert(&first).await.unwrap());
+    assert!(
+        !store.raise_alert(&alert(80)).await.unwrap(),
+        "the same threshold of the same period is raised once"
+    );
+    assert!(store.raise_alert(&alert(100)).await.unwrap());
+    let listed = store
+        .list_alerts(AlertRecipient::Tenant(a.id), 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed
+            .iter()
+            .all(|it| it.delivery == Delivery::Pending && it.attempts == 0)
+    );
+
+    // Two nodes claim at once: each alert goes to one of them.
+    let lease = time::Duration::minutes(1);
+    let (one, two) = futures_util::join!(
+        store.claim_due_alerts(now, lease, 10),
+        store.claim_due_alerts(now, lease, 10)
+    );
+    let (one, two) = (one.unwrap(), two.unwrap());
+    assert_eq!(one.len() + two.len(), 2, "{one:?} {two:?}");
+    assert!(one.iter().chain(&two).all(|it| it.attempts == 1));
+    assert!(
+        store
+            .claim_due_alerts(now, lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    // A failed attempt is due again at its retry; then it is delivered.
+    let retry_at = now + time::Duration::seconds(5);
+    store
+        .alert_attempted(
+            first.id,
+            &AttemptOutcome::Retry {
+                at: retry_at,
+                error: "503 ünïcode".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_due_alerts(now, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store.claim_due_alerts(retry_at, lease, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].alert, first);
+    assert_eq!(again[0].attempts, 2);
+    assert_eq!(again[0].last_error.as_deref(), Some("503 ünïcode"));
+    store
+        .alert_attempted(first.id, &AttemptOutcome::Delivered(retry_at))
+        .await
+        .unwrap();
+    let listed = store
+        .list_alerts(AlertRecipient::Tenant(a.id), 10)
+        .await
+        .unwrap();
+    let delivered = listed.iter().find(|it| it.alert.id == first.id).unwrap();
+    assert_eq!(delivered.delivery, Delivery::Delivered);
+    assert!(delivered.delivered_at.is_some());
+    assert!(
+        store
+            .list_alerts(AlertRecipient::Partner(domain::PartnerId::new()), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Webhooks: one per recipient, replaced, removed; their secrets are re-sealable.
+    let recipient = AlertRecipient::Tenant(a.id);
+    assert_eq!(store.webhook(recipient).await.unwrap(), None);
+    let sealed = domain::crypto::Keyring::new(domain::crypto::MasterKey::generate(), vec![])
+        .seal(b"whsec_x")
+        .unwrap();
+    let endpoint = WebhookEndpoint {
+        url: "https://hooks.example/ü".into(),
+        secret: sealed,
+        created_at: now.replace_nanosecond(0).unwrap(),
+        updated_at: now.replace_nanosecond(0).unwrap(),
+    };
+    store
+        .set_webhook(recipient, Some(&endpoint), &audit())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.webhook(recipient).await.unwrap(),
+        Some(endpoint.clone())
+    );
+    assert!(
+        store
+            .sealed_secrets()
+            .await
+            .unwrap()
+            .iter()
+            .any(|(id, _)| *id == crate::SecretRef::Webhook(recipient))
+    );
+    store.set_webhook(recipient, None, &audit()).await.unwrap();
+    assert_eq!(store.webhook(recipient).await.unwrap(), None);
 }

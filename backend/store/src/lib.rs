@@ -139,12 +139,39 @@ pub trait AlertStore: Send + Sync {
     /// # Returns
     /// Whether it was new.
     async fn raise_alert(&self, alert: &domain::limits::BudgetAlert) -> Result<bool, Error>;
-    /// A recipient's alerts, newest first.
+    /// A recipient's alerts with their deliveries, newest first.
     async fn list_alerts(
         &self,
         recipient: domain::limits::AlertRecipient,
         limit: u32,
-    ) -> Result<Vec<domain::limits::BudgetAlert>, Error>;
+    ) -> Result<Vec<domain::limits::StoredAlert>, Error>;
+    /// Claims up to `limit` pending alerts due at `now` for delivery: each claimed alert's
+    /// next attempt moves to `now + lease` and its attempts count one more, so no other node
+    /// claims it meanwhile (and one that died mid-delivery is tried again after the lease).
+    async fn claim_due_alerts(
+        &self,
+        now: time::OffsetDateTime,
+        lease: time::Duration,
+        limit: u32,
+    ) -> Result<Vec<domain::limits::StoredAlert>, Error>;
+    /// Records how the attempt on alert `id` ended.
+    async fn alert_attempted(
+        &self,
+        id: domain::AlertId,
+        outcome: &domain::limits::AttemptOutcome,
+    ) -> Result<(), Error>;
+    /// The recipient's webhook, if it set one.
+    async fn webhook(
+        &self,
+        recipient: domain::limits::AlertRecipient,
+    ) -> Result<Option<domain::limits::WebhookEndpoint>, Error>;
+    /// Sets (`Some`) or removes the recipient's webhook.
+    async fn set_webhook(
+        &self,
+        recipient: domain::limits::AlertRecipient,
+        endpoint: Option<&domain::limits::WebhookEndpoint>,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
 }
 
 /// Tenants. Platform-level: tenants are what everything else is scoped by.
@@ -571,6 +598,8 @@ pub enum SecretRef {
     Credential(domain::CredentialId),
     /// A token signing key, by `kid`.
     SigningKey(String),
+    /// A webhook's signing secret, by its recipient.
+    Webhook(domain::limits::AlertRecipient),
 }
 
 impl std::fmt::Display for SecretRef {
@@ -578,6 +607,12 @@ impl std::fmt::Display for SecretRef {
         match self {
             SecretRef::Credential(id) => write!(f, "provider credential {id}"),
             SecretRef::SigningKey(kid) => write!(f, "signing key {kid}"),
+            SecretRef::Webhook(domain::limits::AlertRecipient::Tenant(id)) => {
+                write!(f, "webhook secret of tenant {id}")
+            }
+            SecretRef::Webhook(domain::limits::AlertRecipient::Partner(id)) => {
+                write!(f, "webhook secret of partner {id}")
+            }
         }
     }
 }

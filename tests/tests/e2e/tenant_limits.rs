@@ -531,3 +531,123 @@ async fn with_the_counters_down_each_tenant_fails_open_or_closed_as_it_says() {
         (200, json!({"status": "ready", "limits": "unreachable"}))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_reach_the_webhook_signed_and_a_failed_delivery_is_retried() {
+    use base64::Engine;
+    use it::mock_upstream::{MockUpstream, Reply};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let receiver = {
+        let seen = seen.clone();
+        MockUpstream::start(move |_| {
+            // The first delivery fails; the retry succeeds.
+            if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                Reply::status(503, "{}")
+            } else {
+                Reply::json("{}")
+            }
+        })
+        .await
+    };
+    let app = TestApp::builder()
+        .config(CONFIG)
+        .env("SLUICE_ALLOW_PRIVATE_UPSTREAMS", "true")
+        .env("SLUICE_WEBHOOKS_FIRST_RETRY_MS", "100")
+        .spawn()
+        .await;
+    let owner = Browser::join(&app, "ada@example.com").await;
+    let tenant = owner.create_tenant("Hooked").await;
+    let key = key_of(&owner, &tenant).await;
+    let hook = format!("/api/v1/tenants/{tenant}/webhook");
+    let (status, _) = owner.get(&hook).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no webhook yet");
+    for bad in ["ftp://example.com/", "not a url", " http://example.com/"] {
+        let (status, problem) = put(&owner, &hook, json!({"url": bad})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "url");
+    }
+    let url = format!("{}/hooks/budget", receiver.url);
+    let (status, made) = put(&owner, &hook, json!({"url": url})).await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let secret = made["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let (_, shown) = owner.get(&hook).await;
+    assert_eq!(shown["url"], url);
+    assert!(shown.get("secret").is_none(), "the secret is shown once");
+    let (_, same) = put(&owner, &hook, json!({"url": url})).await;
+    assert!(
+        same.get("secret").is_none(),
+        "the secret stays unless rotated"
+    );
+
+    let (status, _) = put(
+        &owner,
+        &format!("/api/v1/tenants/{tenant}/limits"),
+        json!({"budgets": [{"period": "month", "spend": "0.000001", "hard": false,
+                            "alert_at_percent": [100]}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let res = app
+        .post_as(&key, "/v1/chat/completions", &ask("echo"))
+        .await;
+    assert_eq!(res.status(), 200, "a soft budget never refuses");
+
+    let mut delivered = None;
+    for _ in 0..100 {
+        let (_, alerts) = owner.get(&format!("/api/v1/tenants/{tenant}/alerts")).await;
+        if alerts["alerts"][0]["delivery"] == "delivered" {
+            delivered = Some(alerts["alerts"][0].clone());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let alert = delivered.expect("the alert was delivered");
+    assert_eq!(alert["attempts"], 2, "{alert}");
+    assert_eq!(alert["threshold_percent"], 100);
+    assert!(
+        alert["last_error"].as_str().unwrap().contains("503"),
+        "{alert}"
+    );
+
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 2, "one failure, one delivery");
+    let last = requests.last().unwrap();
+    assert_eq!(last.path, "/hooks/budget");
+    assert_eq!(last.method, "POST");
+    let (id, timestamp) = (
+        last.header("webhook-id").unwrap(),
+        last.header("webhook-timestamp").unwrap(),
+    );
+    assert_eq!(id, alert["id"].as_str().unwrap());
+    assert_eq!(
+        requests[0].header("webhook-id"),
+        Some(id),
+        "a retry is the same message"
+    );
+    let key_bytes = base64::engine::general_purpose::STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .unwrap();
+    let mac = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key_bytes);
+    let signed = [id.as_bytes(), b".", timestamp.as_bytes(), b".", &last.body].concat();
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(ring::hmac::sign(&mac, &signed))
+    );
+    assert_eq!(last.header("webhook-signature"), Some(expected.as_str()));
+    let body = last.json();
+    assert_eq!(body["type"], "budget.threshold_reached");
+    assert_eq!(body["data"]["tenant_id"], tenant.as_str());
+    assert_eq!(body["data"]["budget"], "spend");
+    assert_eq!(body["data"]["limit"], "0.000001");
+
+    // A rotated secret is new, and removing the webhook stops deliveries.
+    let (_, rotated) = put(&owner, &hook, json!({"url": url, "rotate_secret": true})).await;
+    assert_ne!(rotated["secret"].as_str().unwrap(), secret);
+    let (status, _) = owner.call(Method::DELETE, &hook, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = owner.call(Method::DELETE, &hook, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -10,12 +10,12 @@ use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use api_types::limits::{
     BudgetAlertList, BudgetAlertView, BudgetView, EffectiveLimitsView, LimitPolicyView,
-    LimitUsageView, LimitsView, RateLimitsView,
+    LimitUsageView, LimitsView, RateLimitsView, WebhookRequest, WebhookView,
 };
 use api_types::manage::Problem;
 use domain::limits::{
-    AlertRecipient, Budget, BudgetAlert, BudgetAmount, BudgetPeriod, CountersDown, LimitPolicy,
-    PolicyScope, RateLimits,
+    AlertRecipient, Budget, BudgetAmount, BudgetPeriod, CountersDown, LimitPolicy, PolicyScope,
+    RateLimits, StoredAlert,
 };
 use domain::pricing::Money;
 use gateway::limit_usage::LimitUsage;
@@ -184,8 +184,13 @@ fn usage_view(usage: LimitUsage, now: time::OffsetDateTime) -> LimitUsageView {
     }
 }
 
-fn alert_view(alert: BudgetAlert) -> BudgetAlertView {
+fn alert_view(stored: StoredAlert) -> BudgetAlertView {
+    let alert = stored.alert;
     BudgetAlertView {
+        delivery: stored.delivery.as_str().to_owned(),
+        attempts: stored.attempts,
+        last_error: stored.last_error,
+        delivered_at: stored.delivered_at,
         id: alert.id.0,
         tenant_id: alert.tenant_id.0,
         owner: alert.owner,
@@ -516,4 +521,163 @@ pub(crate) async fn partner_alerts(
         AlertRecipient::Partner(path_id(&path, "partner")?),
     )
     .await
+}
+
+fn webhook_view(view: management::WebhookView) -> WebhookView {
+    WebhookView {
+        url: view.url,
+        secret: view.secret,
+        created_at: view.created_at,
+        updated_at: view.updated_at,
+    }
+}
+
+fn recipient(kind: &str, raw: &str) -> Result<AlertRecipient, ApiProblem> {
+    Ok(match kind {
+        "partners" => AlertRecipient::Partner(path_id(raw, "partner")?),
+        _ => AlertRecipient::Tenant(tenant_id(raw)?),
+    })
+}
+
+async fn get_webhook(
+    req: &HttpRequest,
+    state: &AppState,
+    recipient: AlertRecipient,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(req, state).await?;
+    match state.manager.webhook(&identity, recipient).await? {
+        Some(view) => Ok(ok(&webhook_view(view))),
+        None => Err(management::Error::NotFound("webhook").into()),
+    }
+}
+
+async fn put_webhook(
+    req: &HttpRequest,
+    payload: Payload,
+    state: &AppState,
+    recipient: AlertRecipient,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(req, state).await?;
+    let body: WebhookRequest = json(req, payload).await?;
+    let view = state
+        .manager
+        .set_webhook(&identity, recipient, &body.url, body.rotate_secret)
+        .await?;
+    Ok(ok(&webhook_view(view)))
+}
+
+async fn delete_webhook(
+    req: &HttpRequest,
+    state: &AppState,
+    recipient: AlertRecipient,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(req, state).await?;
+    state.manager.remove_webhook(&identity, recipient).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Where the tenant's budget alerts are sent (without the secret). Members who see usage.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/webhook", tag = "limits",
+    params(("tenant" = uuid::Uuid, Path, description = "Tenant id")),
+    responses(
+        (status = 200, description = "The webhook", body = WebhookView),
+        (status = 404, description = "No webhook, or no such tenant for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn get_tenant_webhook(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    get_webhook(&req, &state, recipient("tenants", &path)?).await
+}
+
+/// Send the tenant's budget alerts to a URL, signed; the answer that makes the webhook (or
+/// rotates its secret) is the only one that shows the secret. Roles that manage the tenant.
+#[utoipa::path(put, path = "/api/v1/tenants/{tenant}/webhook", tag = "limits",
+    params(("tenant" = uuid::Uuid, Path, description = "Tenant id")),
+    request_body = WebhookRequest,
+    responses(
+        (status = 200, description = "The webhook", body = WebhookView),
+        (status = 400, description = "Not a public http(s) URL", body = Problem),
+        (status = 403, description = "The caller's role does not manage the tenant", body = Problem),
+        (status = 404, description = "No such tenant for the caller", body = Problem),
+        (status = 503, description = "No master key to seal the secret with", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn put_tenant_webhook(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    put_webhook(&req, payload, &state, recipient("tenants", &path)?).await
+}
+
+/// Stop sending the tenant's budget alerts.
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/webhook", tag = "limits",
+    params(("tenant" = uuid::Uuid, Path, description = "Tenant id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No webhook, or no such tenant for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn delete_tenant_webhook(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    delete_webhook(&req, &state, recipient("tenants", &path)?).await
+}
+
+/// Where the partner's shared budgets' alerts are sent (without the secret).
+#[utoipa::path(get, path = "/api/v1/partners/{partner}/webhook", tag = "limits",
+    params(("partner" = uuid::Uuid, Path, description = "Partner id")),
+    responses(
+        (status = 200, description = "The webhook", body = WebhookView),
+        (status = 404, description = "No webhook, or no such partner for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn get_partner_webhook(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    get_webhook(&req, &state, recipient("partners", &path)?).await
+}
+
+/// Send the partner's alerts to a URL, signed (the secret is shown once). Its administrators.
+#[utoipa::path(put, path = "/api/v1/partners/{partner}/webhook", tag = "limits",
+    params(("partner" = uuid::Uuid, Path, description = "Partner id")),
+    request_body = WebhookRequest,
+    responses(
+        (status = 200, description = "The webhook", body = WebhookView),
+        (status = 400, description = "Not a public http(s) URL", body = Problem),
+        (status = 404, description = "No such partner for the caller", body = Problem),
+        (status = 503, description = "No master key to seal the secret with", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn put_partner_webhook(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    put_webhook(&req, payload, &state, recipient("partners", &path)?).await
+}
+
+/// Stop sending the partner's alerts.
+#[utoipa::path(delete, path = "/api/v1/partners/{partner}/webhook", tag = "limits",
+    params(("partner" = uuid::Uuid, Path, description = "Partner id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No webhook, or no such partner for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn delete_partner_webhook(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    delete_webhook(&req, &state, recipient("partners", &path)?).await
 }

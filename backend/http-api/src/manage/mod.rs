@@ -420,6 +420,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 get => limits::tenant_alerts,
             ))
             .service(resource!(
+                "/tenants/{tenant}/webhook",
+                refuse = method_not_allowed,
+                get => limits::get_tenant_webhook,
+                put => limits::put_tenant_webhook,
+                delete => limits::delete_tenant_webhook,
+            ))
+            .service(resource!(
+                "/partners/{partner}/webhook",
+                refuse = method_not_allowed,
+                get => limits::get_partner_webhook,
+                put => limits::put_partner_webhook,
+                delete => limits::delete_partner_webhook,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/price-list",
                 refuse = method_not_allowed,
                 get => prices::tenant_price_list,
@@ -643,6 +657,12 @@ impl Modify for SecuritySchemes {
         limits::delete_tenant,
         limits::key_limits,
         limits::tenant_alerts,
+        limits::get_tenant_webhook,
+        limits::put_tenant_webhook,
+        limits::delete_tenant_webhook,
+        limits::get_partner_webhook,
+        limits::put_partner_webhook,
+        limits::delete_partner_webhook,
         prices::tenant_price_list,
         prices::list_tenant,
         prices::add_tenant,

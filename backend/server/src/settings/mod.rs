@@ -142,6 +142,14 @@ pub struct PartnerSettings {
     pub dns_resolver: Option<SocketAddr>,
 }
 
+/// Budget alerts' webhooks.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// The wait before the first retry of a failed delivery; each later one waits longer
+    /// (×6, ×24, ×180, ×720, ×2880, ×8640: 5 s, 30 s, 2 min, 15 min, 1 h, 4 h, 12 h by default).
+    pub first_retry: Duration,
+}
+
 /// One configured upstream.
 #[derive(Debug, Clone)]
 pub struct ProviderSettings {
@@ -189,6 +197,7 @@ pub struct Settings {
     pub sso: Vec<sso::Config>,
     pub mail: MailSettings,
     pub partners: PartnerSettings,
+    pub webhooks: WebhookSettings,
     pub providers: Vec<ProviderSettings>,
     pub models: Vec<ModelSettings>,
     /// The prices the node starts with: the shipped defaults and `[pricing]`.
@@ -597,6 +606,13 @@ impl Settings {
             sso,
             mail,
             partners: PartnerSettings { dns_resolver },
+            webhooks: WebhookSettings {
+                first_retry: millis(
+                    env_parse::<u64>(env, "SLUICE_WEBHOOKS_FIRST_RETRY_MS")?
+                        .or(raw.webhooks.as_ref().and_then(|it| it.first_retry_ms)),
+                    Duration::from_secs(5),
+                ),
+            },
             providers,
             models,
             prices,

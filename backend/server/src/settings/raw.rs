@@ -23,6 +23,7 @@ pub(super) struct RawSettings {
     pub(super) sso: Option<RawSso>,
     pub(super) mail: Option<RawMail>,
     pub(super) partners: Option<RawPartners>,
+    pub(super) webhooks: Option<RawWebhooks>,
     pub(super) pricing: Option<RawPricing>,
     #[serde(default)]
     pub(super) providers: BTreeMap<String, RawProvider>,
@@ -70,6 +71,12 @@ pub(super) struct RawPriceLine {
     pub(super) cache_write: Option<Spanned<String>>,
     pub(super) reasoning: Option<Spanned<String>>,
     pub(super) effective_from: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebhooks {
+    pub(super) first_retry_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
