@@ -93,6 +93,13 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<(
             out(&format!("new token signing key {kid}; {old}\n"))?;
             announce(settings).await;
         }
+        AdminCommand::Limits(command) => {
+            let (text, changed) = crate::admin_limits::run(store, command).await?;
+            out(&text)?;
+            if changed {
+                announce(settings).await;
+            }
+        }
         AdminCommand::Tenant(TenantCommand::List) => {
             let mut text = format!("{:<38} {:<10} {:<26} NAME\n", "ID", "STATUS", "CREATED");
             for tenant in store.list_tenants().await? {

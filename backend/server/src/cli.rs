@@ -56,6 +56,10 @@ pub enum AdminCommand {
     Tenant(TenantCommand),
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Limits above keys: the platform's for every tenant, a partner's shared by its
+    /// sub-tenants, a tenant's.
+    #[command(subcommand)]
+    Limits(LimitsCommand),
     /// Show a tenant's most recent usage records.
     Usage(UsageArgs),
     #[command(subcommand)]
@@ -125,6 +129,41 @@ pub enum KeyCommand {
     },
     /// Revoke a key by id; every node stops accepting it within a second.
     Revoke { key_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LimitsCommand {
+    /// Print a scope's policy as JSON (the management API's shape).
+    Show(LimitsScope),
+    /// Replace a scope's policy with JSON in the management API's shape, e.g.
+    /// `{"requests_per_minute": 600, "budgets": [{"period": "month", "spend": "250"}]}`.
+    Set {
+        #[command(flatten)]
+        scope: LimitsScope,
+        /// The policy as JSON text.
+        #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+        json: Option<String>,
+        /// A file holding the policy as JSON.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+    /// Remove a scope's policy.
+    Clear(LimitsScope),
+}
+
+/// Whose limits: exactly one of `--tenant`, `--partner`, `--platform`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct LimitsScope {
+    /// A tenant's (id or name), for all its keys together.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// A partner's (id), shared by all its sub-tenants.
+    #[arg(long)]
+    pub partner: Option<String>,
+    /// The platform's, for every tenant (each on its own).
+    #[arg(long)]
+    pub platform: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! business logic; everything here composes the other crates.
 
 pub mod admin_cmd;
+mod admin_limits;
 pub mod cli;
 mod entry;
 mod json_log;

@@ -48,8 +48,12 @@ fn rates_view(rates: &RateLimits) -> RateLimitsView {
     }
 }
 
-/// The policy a request describes; its bounds are checked by `management`.
-fn policy_of(view: LimitPolicyView) -> Result<LimitPolicy, ApiProblem> {
+/// The policy a request describes (the API's shape, also `sluice admin limits set`'s); its
+/// bounds are checked by [`LimitPolicy::validate`].
+///
+/// # Errors
+/// A period, amount or policy name that does not parse, naming the field.
+pub fn policy_of(view: LimitPolicyView) -> Result<LimitPolicy, ApiProblem> {
     let mut budgets = Vec::with_capacity(view.budgets.len());
     for (i, budget) in view.budgets.into_iter().enumerate() {
         let at = |name: &str| format!("budgets[{i}].{name}");
@@ -117,7 +121,8 @@ fn policy_of(view: LimitPolicyView) -> Result<LimitPolicy, ApiProblem> {
     })
 }
 
-fn policy_view(policy: &LimitPolicy) -> LimitPolicyView {
+/// A policy in the API's shape.
+pub fn policy_view(policy: &LimitPolicy) -> LimitPolicyView {
     LimitPolicyView {
         requests_per_minute: policy.rates.requests_per_minute,
         requests_per_day: policy.rates.requests_per_day,

@@ -31,6 +31,7 @@ use utoipa::{IntoParams, Modify, OpenApi};
 use doc::SharedErrors;
 
 pub use caller::{CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE};
+pub use limits::{policy_of, policy_view};
 pub use problem::ApiProblem;
 
 /// Largest management request body.
