@@ -6,6 +6,8 @@
 #
 #   bench/profile.sh [REQUESTS] [WARMUP]     # defaults: 4000 1000
 #   SLUICE_BIN=/path/to/sluice bench/profile.sh   # a binary built elsewhere (A/B of two commits)
+#   BENCH_LIMITS='{"requests_per_minute": 100000000}' bench/profile.sh   # with the tenant's limits
+#     (a policy in the management API's shape, set with `sluice admin limits set` before the warm-up)
 #
 # The profile stays in bench/profile/full.out: `callgrind_annotate bench/profile/full.out`.
 set -euo pipefail
@@ -59,6 +61,10 @@ load() { # count
   oha --no-tui --output-format quiet -n "$1" -c 4 -m POST -H 'content-type: application/json' \
     -H "authorization: Bearer $key" -d "$bench_body" "http://$gateway_addr/v1/chat/completions"
 }
+if [ -n "${BENCH_LIMITS:-}" ]; then
+  SLUICE_DATA_DIR="$work/data" "$sluice_bin" admin limits set --tenant default --json "$BENCH_LIMITS" >&2
+  sleep 3 # every node polls the store's revision each second
+fi
 echo "profiling: $warmup warm-up requests (not counted), then $requests counted" >&2
 [ "$warmup" -gt 0 ] && load "$warmup"
 sleep 2 # the warm-up's usage records are written before counting starts

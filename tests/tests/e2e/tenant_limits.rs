@@ -651,3 +651,166 @@ async fn alerts_reach_the_webhook_signed_and_a_failed_delivery_is_retried() {
     let (status, _) = owner.call(Method::DELETE, &hook, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// A tenant's counters as its limits page reads them: `kind` → used.
+async fn used(owner: &Browser, tenant: &str, kind: &str) -> u64 {
+    let (_, view) = owner.get(&format!("/api/v1/tenants/{tenant}/limits")).await;
+    usage_of(&view, "tenant", kind)["used"].as_u64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reservations_come_back_when_the_upstream_fails_or_the_client_leaves() {
+    use it::mock_upstream::{MockUpstream, Reply};
+
+    let failing =
+        MockUpstream::start(|_| Reply::status(500, r#"{"error": {"message": "down"}}"#)).await;
+    let config = format!(
+        r#"{CONFIG}
+[providers.failing]
+kind = "openai"
+base_url = "{}/v1"
+api_key = "env:UPSTREAM_KEY"
+
+[providers.streamy]
+kind = "mock"
+chunk_delay_ms = 200
+
+[[models]]
+alias = "broken"
+provider = "failing"
+model = "gpt-4o-mini"
+
+[[models]]
+alias = "long"
+provider = "streamy"
+model = "echo-1"
+"#,
+        failing.url
+    );
+    let app = TestApp::builder()
+        .config(config)
+        .env("UPSTREAM_KEY", crate::common::UPSTREAM_KEY)
+        .spawn()
+        .await;
+    let owner = Browser::join(&app, "ada@example.com").await;
+    let tenant = owner.create_tenant("Released").await;
+    let key = key_of(&owner, &tenant).await;
+    let (status, _) = put(
+        &owner,
+        &format!("/api/v1/tenants/{tenant}/limits"),
+        json!({"max_concurrent": 1, "tokens_per_day": 1000000,
+               "budgets": [{"period": "day", "spend": "100"}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // An upstream failure gives back everything the call reserved.
+    let res = app
+        .post_as(&key, "/v1/chat/completions", &ask("broken"))
+        .await;
+    assert!(res.status().is_server_error(), "{}", res.status());
+    let mut back = false;
+    for _ in 0..50 {
+        if used(&owner, &tenant, "tokens_per_day").await == 0
+            && used(&owner, &tenant, "spend").await == 0
+            && used(&owner, &tenant, "max_concurrent").await == 0
+        {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(back, "the failed call's tokens, spend and slot came back");
+
+    // A client that leaves mid-stream frees its slot; what streamed is still counted.
+    let mut body = ask("long");
+    body["stream"] = json!(true);
+    let res = app.post_as(&key, "/v1/chat/completions", &body).await;
+    assert_eq!(res.status(), 200);
+    let mut stream = res.bytes_stream();
+    let first = futures_util::StreamExt::next(&mut stream).await;
+    assert!(first.is_some(), "the stream started");
+    let refused = app
+        .post_as(&key, "/v1/chat/completions", &ask("echo"))
+        .await;
+    assert_eq!(refused.status(), 429, "the stream holds the only slot");
+    drop(stream);
+    let mut freed = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if app
+            .post_as(&key, "/v1/chat/completions", &ask("echo"))
+            .await
+            .status()
+            == 200
+        {
+            freed = true;
+            break;
+        }
+    }
+    assert!(freed, "the slot came back when the client left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_running_when_its_budget_runs_out_finishes_and_is_billed() {
+    let config = format!(
+        r#"{CONFIG}
+[providers.streamy]
+kind = "mock"
+chunk_delay_ms = 100
+
+[[models]]
+alias = "long"
+provider = "streamy"
+model = "echo-1"
+"#
+    );
+    let app = TestApp::builder().config(config).spawn().await;
+    let owner = Browser::join(&app, "ada@example.com").await;
+    let tenant = owner.create_tenant("Streaming").await;
+    let key = key_of(&owner, &tenant).await;
+    // A call reserves its prompt (5 tokens) and 5 tokens of answer at 1 and 2 per million:
+    // 15 micro-dollars. A budget of 25 holds one call in flight and not a second.
+    let (status, _) = put(
+        &owner,
+        &format!("/api/v1/tenants/{tenant}/limits"),
+        json!({"budgets": [{"period": "month", "spend": "0.000025"}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut body = ask("long");
+    body["stream"] = json!(true);
+    let res = app.post_as(&key, "/v1/chat/completions", &body).await;
+    assert_eq!(res.status(), 200);
+    let streaming = async { res.text().await.unwrap() };
+    let meanwhile = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let res = app
+            .post_as(&key, "/v1/chat/completions", &ask("echo"))
+            .await;
+        json_of(res).await
+    };
+    let (text, (status, refusal)) = tokio::join!(streaming, meanwhile);
+    assert_eq!(status, 429, "{refusal}");
+    assert_eq!(refusal["error"]["code"], "insufficient_quota");
+    assert!(
+        text.contains("data: [DONE]"),
+        "the running stream finished: {text}"
+    );
+    let tenant_id: domain::TenantId = tenant.parse().unwrap();
+    let mut billed = None;
+    for _ in 0..100 {
+        let records = app.store.list_usage(tenant_id, 10).await.unwrap();
+        if let Some(record) = records.iter().find(|it| it.stream && it.price.is_some()) {
+            billed = record.price;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let billed = billed.expect("the stream was billed");
+    assert!(billed.nanos() > 0);
+    assert!(
+        used(&owner, &tenant, "spend").await <= 25,
+        "the budget holds what was billed, never more than its limit"
+    );
+}

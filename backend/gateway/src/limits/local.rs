@@ -8,7 +8,9 @@
 //! used, at most once a second, so memory follows the counters in use.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+/// Counter names are the gateway's own (ids and configured aliases), not a caller's text: a
+/// fast seeded hash is enough, where SipHash was half of an admission's work.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::collections::hash_map::Entry;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,7 +77,7 @@ impl Clock for ManualClock {
 #[derive(Debug)]
 pub struct LocalLimiter {
     shards: Box<[Mutex<Shard>]>,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: foldhash::fast::RandomState,
     clock: Arc<dyn Clock>,
 }
 
@@ -118,7 +120,7 @@ impl LocalLimiter {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         LocalLimiter {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            hasher: std::collections::hash_map::RandomState::new(),
+            hasher: foldhash::fast::RandomState::default(),
             clock,
         }
     }
@@ -579,7 +581,7 @@ fn take(slots: &mut HashMap<String, Slot>, name: &str, counter: &Counter, call_i
                 name,
                 now,
                 |it| matches!(it, State::Members(_)),
-                || State::Members(HashMap::new()),
+                || State::Members(HashMap::default()),
             );
             if let State::Members(members) = &mut slot.state {
                 members.retain(|_, lease_end| *lease_end > now);
