@@ -814,3 +814,65 @@ model = "echo-1"
         "the budget holds what was billed, never more than its limit"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_redis_stops_mid_run_budgets_fail_closed_rates_fall_back_and_both_recover() {
+    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let (proxy, through) = it::tcp_proxy::TcpProxy::in_front_of(&redis).await;
+    let prefix = format!("it-{}", uuid::Uuid::now_v7());
+    let app = TestApp::builder()
+        .config(format!(
+            "{CONFIG}\n[redis]\nurl = \"{through}\"\nprefix = \"{prefix}\"\n"
+        ))
+        .spawn()
+        .await;
+    let owner = Browser::join(&app, "ada@example.com").await;
+    let rates = owner.create_tenant("Rates").await;
+    let budget = owner.create_tenant("Budget").await;
+    let (rates_key, budget_key) = (key_of(&owner, &rates).await, key_of(&owner, &budget).await);
+    let (status, _) = put(
+        &owner,
+        &format!("/api/v1/tenants/{rates}/limits"),
+        json!({"requests_per_minute": 1000}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = put(
+        &owner,
+        &format!("/api/v1/tenants/{budget}/limits"),
+        json!({"budgets": [{"period": "month", "spend": "100"}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let call = |key: &str| {
+        let req = app
+            .client()
+            .post(format!("{}/v1/chat/completions", app.url))
+            .bearer_auth(key)
+            .json(&ask("echo"));
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!((call(&rates_key).await, call(&budget_key).await), (200, 200));
+
+    proxy.black_hole();
+    assert_eq!(call(&rates_key).await, 200, "rates fall back to this node's counters");
+    assert_eq!(call(&budget_key).await, 503, "a hard budget is not spent unchecked");
+
+    proxy.restore();
+    let mut recovered = false;
+    for _ in 0..60 {
+        if call(&budget_key).await == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "the budget is checked again once Redis is back");
+    let res = app
+        .client()
+        .get(format!("{}/readyz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(res).await.1["limits"], "shared");
+}
