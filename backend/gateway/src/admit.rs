@@ -161,7 +161,12 @@ pub(crate) async fn admit(
         key: Some(&principal.key),
         limits: principal.limits.as_deref(),
     };
-    let mut plan = Plan::of(who, Models::One(&route.alias), ctx.received_at);
+    let mut plan = Plan::of(
+        who,
+        Models::One(&route.alias),
+        ctx.received_at,
+        plan::lease_for(route),
+    );
     if plan.is_empty() {
         return Ok(record);
     }

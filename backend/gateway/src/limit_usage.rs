@@ -54,7 +54,12 @@ impl Gateway {
             key,
             limits: limits.as_deref(),
         };
-        let mut plan = Plan::of(who, Models::All, OffsetDateTime::now_utc());
+        let mut plan = Plan::of(
+            who,
+            Models::All,
+            OffsetDateTime::now_utc(),
+            crate::admit::plan::LEASE_MS,
+        );
         if plan.is_empty() {
             return Ok(Vec::new());
         }

@@ -852,11 +852,22 @@ async fn when_redis_stops_mid_run_budgets_fail_closed_rates_fall_back_and_both_r
             .json(&ask("echo"));
         async move { req.send().await.unwrap().status().as_u16() }
     };
-    assert_eq!((call(&rates_key).await, call(&budget_key).await), (200, 200));
+    assert_eq!(
+        (call(&rates_key).await, call(&budget_key).await),
+        (200, 200)
+    );
 
     proxy.black_hole();
-    assert_eq!(call(&rates_key).await, 200, "rates fall back to this node's counters");
-    assert_eq!(call(&budget_key).await, 503, "a hard budget is not spent unchecked");
+    assert_eq!(
+        call(&rates_key).await,
+        200,
+        "rates fall back to this node's counters"
+    );
+    assert_eq!(
+        call(&budget_key).await,
+        503,
+        "a hard budget is not spent unchecked"
+    );
 
     proxy.restore();
     let mut recovered = false;

@@ -15,9 +15,33 @@ use time::OffsetDateTime;
 use crate::access::TenantLimits;
 
 pub(crate) const MINUTE_MS: u64 = 60_000;
-/// How long an in-flight slot holds without being released: a node that died mid-call frees
-/// its slots then (a stream longer than this frees its slot early).
+/// How long an in-flight slot holds without being released when the call's route does not
+/// say how long a call may last: a node that died mid-call frees its slots then.
 pub(crate) const LEASE_MS: u64 = 15 * MINUTE_MS;
+/// The longest lease: a route whose calls may run longer frees their slots early.
+const MAX_LEASE_MS: u64 = 24 * 60 * MINUTE_MS;
+
+/// How long a call on `route` may hold its in-flight slots: as long as the call can last (its
+/// route's deadline, else every try at its provider's total timeout), and a minute more, so a
+/// stream never loses its slot while it runs and a node that died frees it soon after.
+pub(crate) fn lease_for(route: &crate::catalog::Route) -> u64 {
+    let longest = match route.retry.total_timeout {
+        Some(deadline) => deadline,
+        None => {
+            let each = route
+                .deployments
+                .iter()
+                .map(|it| it.provider.timeouts().total)
+                .max()
+                .unwrap_or_default();
+            each.saturating_mul(route.retry.max_attempts.max(1))
+        }
+    };
+    u64::try_from(longest.as_millis())
+        .unwrap_or(u64::MAX)
+        .saturating_add(MINUTE_MS)
+        .min(MAX_LEASE_MS)
+}
 /// A soft budget's counter limit: it counts but never refuses (the most the counters take).
 const SOFT_LIMIT: u64 = 999_999_999_999_999;
 
@@ -174,6 +198,7 @@ pub(crate) enum Models<'a> {
 pub(crate) struct Plan {
     pub(crate) counters: SmallVec<[Counter; 4]>,
     pub(crate) meanings: SmallVec<[Meaning; 4]>,
+    lease_ms: u64,
 }
 
 /// What a call reserves from token and spend counters.
@@ -187,9 +212,13 @@ pub(crate) struct Reserve {
 }
 
 impl Plan {
-    /// Every counter that applies to `who`'s calls of `models` at `now`.
-    pub(crate) fn of(who: Who<'_>, models: Models<'_>, now: OffsetDateTime) -> Plan {
-        let mut plan = Plan::default();
+    /// Every counter that applies to `who`'s calls of `models` at `now`; in-flight slots are
+    /// held for at most `lease_ms`.
+    pub(crate) fn of(who: Who<'_>, models: Models<'_>, now: OffsetDateTime, lease_ms: u64) -> Plan {
+        let mut plan = Plan {
+            lease_ms,
+            ..Plan::default()
+        };
         let base = match who.partner {
             Some(partner) => format!("{{p:{partner}}}:t:{}", who.tenant),
             None => format!("{{t:{}}}", who.tenant),
@@ -319,7 +348,9 @@ impl Plan {
         if let Some(limit) = rates.max_concurrent {
             self.push(
                 format!("{prefix}:concurrent"),
-                Window::InFlight { lease_ms: LEASE_MS },
+                Window::InFlight {
+                    lease_ms: self.lease_ms,
+                },
                 meaning(Kind::InFlight, u64::from(limit)),
                 1,
             );
