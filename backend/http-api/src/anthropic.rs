@@ -88,13 +88,7 @@ impl ResponseError for AnthropicError {
         error::log(&self.0);
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
-        if let Some(wait) = self.0.retry_after {
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            res.insert_header((
-                actix_web::http::header::RETRY_AFTER,
-                secs.max(1).to_string(),
-            ));
-        }
+        error::retry_after(&mut res, &self.0);
         if let Some(headers) = &self.0.headers {
             error::stage_headers(&mut res, &anthropic_headers(headers));
         }

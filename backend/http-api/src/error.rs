@@ -112,12 +112,17 @@ fn small_number(n: u64) -> Option<HeaderValue> {
 /// The headers of an error answer, in either API's shape: when to retry, and what the
 /// pipeline's stages said.
 pub(crate) fn error_headers(res: &mut HttpResponseBuilder, e: &Error) {
+    retry_after(res, e);
+    if let Some(headers) = &e.headers {
+        stage_headers(res, headers);
+    }
+}
+
+/// `retry-after` in whole seconds, rounded up (at least 1), when the error says when.
+pub(crate) fn retry_after(res: &mut HttpResponseBuilder, e: &Error) {
     if let Some(wait) = e.retry_after {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         res.insert_header((RETRY_AFTER, secs.max(1).to_string()));
-    }
-    if let Some(headers) = &e.headers {
-        stage_headers(res, headers);
     }
 }
 
