@@ -1005,6 +1005,12 @@ pub struct UsageFiguresView {
     pub latency_p50_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_p95_ms: Option<u64>,
+    /// What the calls were charged, in the platform's currency (a decimal string).
+    #[serde(default)]
+    pub spend: String,
+    /// Calls that used tokens of a model with no price (not in `spend`).
+    #[serde(default)]
+    pub unpriced: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

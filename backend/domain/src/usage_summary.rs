@@ -26,6 +26,11 @@ pub struct UsageFigures {
     pub completion_tokens: u64,
     pub latency_p50_ms: Option<u64>,
     pub latency_p95_ms: Option<u64>,
+    /// What the calls were charged (their price; 0 for those on the tenant's own credential
+    /// and cache hits).
+    pub spend: crate::pricing::Money,
+    /// Calls that used tokens of a model with no price: not in `spend`.
+    pub unpriced: u64,
 }
 
 /// One time bucket.
@@ -77,6 +82,13 @@ impl Accumulator {
         }
         self.figures.prompt_tokens += record.prompt_tokens;
         self.figures.completion_tokens += record.completion_tokens;
+        match record.price {
+            Some(price) => self.figures.spend = self.figures.spend.saturating_add(price),
+            None if record.prompt_tokens + record.completion_tokens > 0 => {
+                self.figures.unpriced += 1;
+            }
+            None => {}
+        }
         self.latencies.push(record.latency_ms);
     }
 
@@ -195,6 +207,31 @@ mod tests {
             wholesale: None,
             price: None,
         }
+    }
+
+    #[test]
+    fn spend_is_summed_exactly_and_unpriced_calls_are_counted_apart() {
+        let from = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let key = ApiKeyId::new();
+        let mut priced = record(from, "gpt", key, 10, true);
+        priced.price = Some(crate::pricing::Money::from_nanos(1_500));
+        let mut cheap = record(from, "gpt", key, 10, true);
+        cheap.price = Some(crate::pricing::Money::from_nanos(1));
+        let unpriced = record(from, "new", key, 10, true);
+        let mut nothing_used = record(from, "new", key, 10, false);
+        nothing_used.prompt_tokens = 0;
+        nothing_used.completion_tokens = 0;
+        let summary = summarize(
+            &[priced, cheap, unpriced, nothing_used],
+            from,
+            from + time::Duration::hours(1),
+            3600,
+            GroupBy::Model,
+        );
+        assert_eq!(summary.totals.spend.nanos(), 1_501);
+        assert_eq!(summary.totals.unpriced, 1, "a failed call that used nothing is not unpriced");
+        let gpt = &summary.groups.iter().find(|(it, _)| it == "gpt").unwrap().1;
+        assert_eq!((gpt.spend.nanos(), gpt.unpriced), (1_501, 0));
     }
 
     #[test]

@@ -232,6 +232,8 @@ mod tests {
             completion_tokens: requests * 5,
             latency_p50_ms: p50,
             latency_p95_ms: p50.map(|it| it * 2),
+            spend: "0".into(),
+            unpriced: 0,
         }
     }
 

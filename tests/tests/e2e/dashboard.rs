@@ -22,6 +22,13 @@ connect_timeout_ms = 500
 [[models]]
 alias = "mock"
 provider = "mock"
+model = "echo-1"
+
+[[pricing.cost]]
+provider = "mock"
+model = "echo-1"
+input = "1"
+output = "2"
 
 [[models]]
 alias = "broken"
@@ -111,6 +118,14 @@ async fn the_dashboard_summarises_the_tenants_requests() {
     assert_eq!(last["requests"], 5, "this hour's bucket: {summary}");
     assert_eq!(summary["groups"][0]["key"], "mock");
     assert_eq!(summary["groups"][0]["requests"], 4);
+    // The mock model is priced: its calls' spend is summed in money.
+    let spend = summary["groups"][0]["spend"].as_str().unwrap();
+    assert!(
+        domain::pricing::Money::parse(spend).unwrap().nanos() > 0,
+        "{summary}"
+    );
+    assert_eq!(summary["groups"][0]["unpriced"], 0);
+    assert_eq!(summary["totals"]["spend"], spend, "the failed call cost nothing");
     assert_eq!(summary["groups"][1]["key"], "broken");
     assert_eq!(summary["groups"][1]["errors"], 1);
     let (_, by_key) = owner.get(&format!("{path}/summary?group_by=key")).await;

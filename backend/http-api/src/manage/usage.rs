@@ -64,6 +64,8 @@ fn figures(figures: &UsageFigures) -> UsageFiguresView {
         completion_tokens: figures.completion_tokens,
         latency_p50_ms: figures.latency_p50_ms,
         latency_p95_ms: figures.latency_p95_ms,
+        spend: figures.spend.to_string(),
+        unpriced: figures.unpriced,
     }
 }
 
