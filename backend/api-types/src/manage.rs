@@ -1045,6 +1045,9 @@ pub struct UsageSummaryView {
     pub bucket_seconds: i64,
     /// `model`, `key` or `variant`.
     pub group_by: String,
+    /// The currency `spend` is in (ISO 4217).
+    #[serde(default)]
+    pub currency: String,
     pub totals: UsageFiguresView,
     pub series: Vec<UsageBucketView>,
     /// Busiest first.

@@ -229,7 +229,10 @@ mod tests {
             GroupBy::Model,
         );
         assert_eq!(summary.totals.spend.nanos(), 1_501);
-        assert_eq!(summary.totals.unpriced, 1, "a failed call that used nothing is not unpriced");
+        assert_eq!(
+            summary.totals.unpriced, 1,
+            "a failed call that used nothing is not unpriced"
+        );
         let gpt = &summary.groups.iter().find(|(it, _)| it == "gpt").unwrap().1;
         assert_eq!((gpt.spend.nanos(), gpt.unpriced), (1_501, 0));
     }

@@ -151,6 +151,20 @@ pub struct GroupRow {
     pub error_rate: Option<f64>,
     pub latency_p50_ms: Option<u64>,
     pub latency_p95_ms: Option<u64>,
+    /// What the rows' calls were charged (a decimal string).
+    pub spend: String,
+    pub unpriced: u64,
+}
+
+/// Spend as the dashboard shows it: `12.50 USD`, with `+ n unpriced` when some calls had no
+/// price (never counted as free).
+pub fn spend_text(spend: &str, unpriced: u64, currency: &str) -> String {
+    let amount = if spend.is_empty() { "0" } else { spend };
+    let mut text = format!("{amount} {currency}").trim().to_owned();
+    if unpriced > 0 {
+        text.push_str(&format!(" + {unpriced} unpriced"));
+    }
+    text
 }
 
 /// The breakdown's rows, busiest first (as the API sorts them).
@@ -174,6 +188,8 @@ pub fn group_rows(groups: &[UsageGroupView], total_requests: u64) -> Vec<GroupRo
             error_rate: error_rate(&it.figures),
             latency_p50_ms: it.figures.latency_p50_ms,
             latency_p95_ms: it.figures.latency_p95_ms,
+            spend: it.figures.spend.clone(),
+            unpriced: it.figures.unpriced,
         })
         .collect()
 }
@@ -218,6 +234,21 @@ pub fn failed_tries_text(attempts: &[UsageAttemptView]) -> Option<(String, Strin
 }
 
 #[cfg(test)]
+mod spend_tests {
+    use super::spend_text;
+
+    #[test]
+    fn spend_says_its_currency_and_what_was_not_priced() {
+        assert_eq!(spend_text("12.5", 0, "USD"), "12.5 USD");
+        assert_eq!(spend_text("", 0, "EUR"), "0 EUR");
+        assert_eq!(
+            spend_text("0.000015", 3, "USD"),
+            "0.000015 USD + 3 unpriced"
+        );
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use api_types::manage::UsageBucketView;
     use time::macros::datetime;
@@ -243,6 +274,7 @@ mod tests {
             to: datetime!(2026-11-25 12:02 UTC),
             bucket_seconds: 60,
             group_by: "model".into(),
+            currency: "USD".into(),
             totals: figures(4, 1, Some(120)),
             series: vec![
                 UsageBucketView {

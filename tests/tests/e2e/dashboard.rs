@@ -125,7 +125,10 @@ async fn the_dashboard_summarises_the_tenants_requests() {
         "{summary}"
     );
     assert_eq!(summary["groups"][0]["unpriced"], 0);
-    assert_eq!(summary["totals"]["spend"], spend, "the failed call cost nothing");
+    assert_eq!(
+        summary["totals"]["spend"], spend,
+        "the failed call cost nothing"
+    );
     assert_eq!(summary["groups"][1]["key"], "broken");
     assert_eq!(summary["groups"][1]["errors"], 1);
     let (_, by_key) = owner.get(&format!("{path}/summary?group_by=key")).await;

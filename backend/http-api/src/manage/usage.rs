@@ -132,6 +132,7 @@ pub(crate) async fn summary(
             GroupBy::Variant => "variant",
         }
         .to_owned(),
+        currency: state.manager.config().prices.currency.to_string(),
         totals: figures(&summary.totals),
         series: summary
             .series

@@ -6,12 +6,22 @@ use leptos::prelude::*;
 use crate::components::chart::ChartFigure;
 use crate::model::chart::{Kind, Unit, layout};
 use crate::model::usage_figures::{
-    Metric, axis, count, error_rate, latency_text, per_bucket, rate_text, tokens,
+    Metric, axis, count, error_rate, latency_text, per_bucket, rate_text, spend_text, tokens,
 };
 
 #[component]
-pub fn Totals(totals: UsageFiguresView) -> impl IntoView {
+pub fn Totals(totals: UsageFiguresView, #[prop(into)] currency: String) -> impl IntoView {
     let cards = [
+        (
+            "total-spend",
+            "Spend",
+            spend_text(&totals.spend, 0, &currency),
+            if totals.unpriced > 0 {
+                format!("{} calls unpriced", count(totals.unpriced))
+            } else {
+                String::new()
+            },
+        ),
         (
             "total-requests",
             "Requests",

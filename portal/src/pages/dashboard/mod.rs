@@ -152,7 +152,7 @@ fn Dashboard(snapshot: Snapshot, grouping: RwSignal<Grouping>) -> impl IntoView 
     let Snapshot { summary, records } = snapshot;
     let empty = summary.totals.requests == 0 && records.is_empty();
     view! {
-        <Totals totals=summary.totals.clone() />
+        <Totals totals=summary.totals.clone() currency=summary.currency.clone() />
         {shadow_note(&summary).map(|note| view! {
             <div class="notice" role="note"><p>{note}</p></div>
         })}

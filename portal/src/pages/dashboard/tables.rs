@@ -6,13 +6,16 @@ use leptos::prelude::*;
 
 use crate::components::status::Empty;
 use crate::model::format::{self, fixed};
-use crate::model::usage_figures::{count, failed_tries_text, group_rows, latency_text, rate_text};
+use crate::model::usage_figures::{
+    count, failed_tries_text, group_rows, latency_text, rate_text, spend_text,
+};
 use crate::model::usage_window::Grouping;
 use crate::state::ui::now;
 
 #[component]
 pub fn Breakdown(summary: UsageSummaryView, grouping: RwSignal<Grouping>) -> impl IntoView {
     let current = grouping.get_untracked();
+    let currency = summary.currency.clone();
     let rows = group_rows(&summary.groups, summary.totals.requests);
     let table = if rows.is_empty() {
         view! { <Empty title="Nothing in this window"><p>"No requests in the chosen window."</p></Empty> }
@@ -26,6 +29,7 @@ pub fn Breakdown(summary: UsageSummaryView, grouping: RwSignal<Grouping>) -> imp
                             <th scope="col">{current.column()}</th>
                             <th scope="col">"Requests"</th>
                             <th scope="col">"Tokens"</th>
+                            <th scope="col">"Spend"</th>
                             <th scope="col">"Errors"</th>
                             <th scope="col">"p50"</th>
                             <th scope="col">"p95"</th>
@@ -46,6 +50,7 @@ pub fn Breakdown(summary: UsageSummaryView, grouping: RwSignal<Grouping>) -> imp
                                             {count(row.requests)}
                                         </td>
                                         <td>{count(row.tokens)}</td>
+                                        <td>{spend_text(&row.spend, row.unpriced, &currency)}</td>
                                         <td>{rate_text(row.error_rate)}</td>
                                         <td>{latency_text(row.latency_p50_ms)}</td>
                                         <td>{latency_text(row.latency_p95_ms)}</td>
