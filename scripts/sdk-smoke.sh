@@ -48,8 +48,19 @@ export SLUICE_BASE_URL="http://127.0.0.1:$port/v1" SLUICE_API_KEY="$key"
 new_key() { (cd "$workdir" && "$OLDPWD/target/debug/sluice" admin key create --tenant default "$@" 2>/dev/null | head -1); }
 limited=$(new_key --name limited --rpm 1)
 broke=$(new_key --name broke --monthly-budget 0.000001)
+# Tenants' own limits, set with the CLI: one a minute for all of a tenant's keys, and a spent
+# daily token budget.
+admin() { (cd "$workdir" && "$OLDPWD/target/debug/sluice" admin "$@" >/dev/null); }
+admin tenant create capped
+admin tenant create spent
+admin limits set --tenant capped --json '{"requests_per_minute": 1}'
+admin limits set --tenant spent --json '{"budgets": [{"period": "day", "tokens": 1}]}'
+tenant_key() { (cd "$workdir" && "$OLDPWD/target/debug/sluice" admin key create --tenant "$1" 2>/dev/null | head -1); }
+capped=$(tenant_key capped)
+spent=$(tenant_key spent)
 sleep 1
-SLUICE_LIMITED_KEY="$limited" SLUICE_BROKE_KEY="$broke" "$venv/bin/python" tests/sdk/limits_smoke.py
+SLUICE_LIMITED_KEY="$limited" SLUICE_BROKE_KEY="$broke" SLUICE_CAPPED_KEY="$capped" SLUICE_SPENT_KEY="$spent" \
+  "$venv/bin/python" tests/sdk/limits_smoke.py
 
 # The relay: a second sluice with one Anthropic provider, in front of a stand-in for Anthropic's
 # API; the Anthropic SDK's calls must pass through untouched.
