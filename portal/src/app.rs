@@ -16,6 +16,7 @@ use crate::pages::explorer::ExplorerPage;
 use crate::pages::forgot_password::ForgotPasswordPage;
 use crate::pages::home::HomePage;
 use crate::pages::keys::KeysPage;
+use crate::pages::limits::LimitsPage;
 use crate::pages::login::LoginPage;
 use crate::pages::members::MembersPage;
 use crate::pages::models::ModelsPage;
@@ -54,6 +55,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/provider-credentials") view=CredentialsPage />
                     <Route path=path!("/models") view=ModelsPage />
                     <Route path=path!("/prices") view=PricesPage />
+                    <Route path=path!("/limits") view=LimitsPage />
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/tenants") view=TenantsPage />
                     <Route path=path!("/tokens") view=TokensPage />

@@ -274,6 +274,18 @@ async function clientCredentials(clientId, clientSecret) {
   });
 }
 
+/** Dismisses the toasts, which sit over the right-hand side of the page, as a person would. */
+async function dismissToasts(target = page) {
+  const dismiss = target.getByRole('button', { name: 'Dismiss' });
+  while (await dismiss.count()) await dismiss.first().click({ timeout: 1_000 }).catch(() => {});
+}
+
+/** A limit's bar on the page: `owner` and `kind` as the API names them. */
+function limitBar(target, owner, kind, period) {
+  const periodFilter = period ? `[data-period="${period}"]` : '';
+  return target.locator(`li.limit-bar[data-owner="${owner}"][data-kind="${kind}"]${periodFilter}`);
+}
+
 /** A fresh browser session (its own cookies) that records console errors. */
 async function newSession() {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
@@ -765,6 +777,80 @@ step('Prices: a member sees what each model costs the tenant per million tokens'
   await shot('08i-prices');
 });
 
+step('Limits: a tenant admin sets a rate and budgets with alert thresholds, checked as the server checks them, and watches them fill', async () => {
+  await page.getByRole('link', { name: 'Limits', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: 'Limits', exact: true }).waitFor();
+  await page.locator('section[aria-labelledby="limits-now-title"] .empty', { hasText: 'No limits' }).waitFor();
+  await page.locator('#limits-requests-per-minute').fill('0');
+  await page.getByRole('button', { name: 'Add budget' }).click();
+  const monthly = page.locator('.budget-row').nth(0);
+  await monthly.getByLabel('Amount').fill('1.0000001');
+  await monthly.getByLabel('Alert at (%)').fill('80, 50');
+  // A second, soft budget of a few tokens a day: the first call passes its 50 % alert.
+  await page.getByRole('button', { name: 'Add budget' }).click();
+  const daily = page.locator('.budget-row').nth(1);
+  await daily.getByLabel('Period').selectOption('day');
+  await daily.getByLabel('Counts').selectOption('tokens');
+  await daily.getByLabel('Amount').fill('20');
+  await daily.getByLabel('Alert at (%)').fill('50');
+  await daily.getByLabel(/^Hard:/).uncheck();
+  await page.getByRole('button', { name: 'Save limits' }).click();
+  await page.getByText('Enter at least 1, or leave it empty for no limit.').waitFor();
+  await monthly.getByText('Use at most six decimal places: budgets are counted to the millionth.').waitFor();
+  assert.equal(await monthly.getByLabel('Amount').getAttribute('aria-invalid'), 'true');
+  await shot('08j-limits-errors');
+  await page.locator('#limits-requests-per-minute').fill('600');
+  await monthly.getByLabel('Amount').fill('250');
+  await page.getByRole('button', { name: 'Save limits' }).click();
+  await page.getByText('Saved the limits').waitFor();
+  // Saved and read back: the thresholds in order.
+  await eventually('the saved thresholds', async () =>
+    (await page.locator('.budget-row').nth(0).getByLabel('Alert at (%)').inputValue()) === '50, 80');
+  const rpm = limitBar(page, 'tenant', 'requests_per_minute');
+  await rpm.getByText('This tenant', { exact: true }).waitFor();
+  const spend = limitBar(page, 'tenant', 'spend', 'month');
+  await spend.locator('.limit-bar-figure', { hasText: /of 250 USD \(/ }).waitFor();
+  await spend.getByText('Alerts at 50%, 80%').waitFor();
+  await spend.getByText(/^resets at \d{4}-\d{2}-\d{2} \d{2}:\d{2}$/).waitFor();
+  const tokens = limitBar(page, 'tenant', 'tokens', 'day');
+  await tokens.getByText('alert only').waitFor();
+
+  // Two calls: the bars fill, and the soft budget's alert is raised.
+  for (let i = 0; i < 2; i++) assert.equal((await chat(state.key)).status, 200);
+  await eventually('the calls on the bars and the alert in the list', async () => {
+    await page.locator('section[aria-labelledby="limits-now-title"]').getByRole('button', { name: 'Refresh' }).click();
+    const figure = await rpm.locator('.limit-bar-figure').textContent().catch(() => '');
+    const alerts = await page.locator('.alerts-table tbody tr').count();
+    return /^[12] of 600 requests \(<1%\)$/.test(figure) && alerts > 0;
+  });
+  assert.match(await spend.locator('.limit-bar-figure').textContent(), /^[\d.]+ of 250 USD \((<1|0)%\)$/);
+  assert.equal(await rpm.getByRole('progressbar').getAttribute('aria-valuenow'), '0');
+  const alert = page.locator('.alerts-table tbody tr').first();
+  await alert.getByText('This tenant · Tokens per day').waitFor();
+  await alert.getByText('50%', { exact: true }).waitFor();
+  await shot('08k-limits');
+
+  // A key's effective limits: its own and the tenant's.
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await dismissToasts();
+  await page.locator('.keys-table tbody tr', { hasText: 'ci' }).getByRole('button', { name: 'Limits' }).click();
+  const panel = page.getByRole('region', { name: 'Limits of ci' });
+  await limitBar(panel, 'key', 'spend', 'month').getByText('This key', { exact: true }).waitFor();
+  await limitBar(panel, 'tenant', 'requests_per_minute').waitFor();
+  await shot('08l-key-limits');
+  await panel.getByRole('button', { name: 'Close' }).click();
+
+  // Removed after a confirmation: nothing limits the tenant any more (the alert stays).
+  await page.getByRole('link', { name: 'Limits', exact: true }).click();
+  await page.getByRole('button', { name: 'Remove all limits' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Remove all limits?' });
+  await confirm.getByRole('button', { name: 'Remove all limits' }).click();
+  await page.getByText('Removed all limits set here.').waitFor();
+  await page.locator('section[aria-labelledby="limits-now-title"] .empty', { hasText: 'No limits' }).waitFor();
+  await eventually('the empty form', async () => (await page.locator('.budget-row').count()) === 0);
+  await page.locator('.alerts-table tbody tr').first().waitFor();
+});
+
 step('invite a colleague with a role', async () => {
   await page.getByRole('link', { name: 'Members' }).click();
   await page.getByText(EMAIL).first().waitFor();
@@ -1168,6 +1254,42 @@ step('the partner\'s administrator sets a markup and a price on the rate card, c
   assert.deepEqual((await slow.allTextContents()).slice(0, 2), ['1', '2']);
 });
 
+step('limits over a partner: the operator sets the shared ones, the partner\'s administrator reads them and sets (and locks) a sub-tenant\'s own', async () => {
+  // As operator: the partner console's shared limits are editable.
+  await visit(state.partnerPath);
+  const shared = page.locator('.shared-limits');
+  await shared.locator('#partner-limits-requests-per-minute').fill('1000');
+  await shared.getByRole('button', { name: 'Save limits' }).click();
+  await page.getByText('Saved the limits').waitFor();
+
+  const { tab } = state.partnerSession;
+  await visit(state.partnerPath, tab);
+  const readOnly = tab.locator('.shared-limits');
+  await readOnly.getByText('The platform\'s operators set these limits').waitFor();
+  const field = readOnly.locator('#partner-limits-requests-per-minute');
+  assert.equal(await field.inputValue(), '1000');
+  assert.ok(await field.isDisabled(), 'read-only for the partner\'s administrators');
+  assert.equal(await readOnly.getByRole('button', { name: 'Save limits' }).count(), 0);
+  await readOnly.getByText('No alerts yet').waitFor();
+  await shot('23c-partner-limits', tab);
+
+  // A sub-tenant's own limits, locked over its own administrators.
+  await dismissToasts(tab);
+  await tab.getByRole('button', { name: 'Limits of Globex' }).click();
+  await tab.getByRole('heading', { level: 1, name: 'Limits', exact: true }).waitFor();
+  assert.equal((await tab.locator('#tenant-switcher option:checked').textContent())?.trim(), 'Globex');
+  await limitBar(tab, 'partner', 'requests_per_minute')
+    .getByText('Shared with your provider\'s other customers', { exact: true }).waitFor();
+  await tab.locator('#limits-tokens-per-minute').fill('100000');
+  await tab.getByLabel('Lock (customer cannot change)').check();
+  await tab.getByRole('button', { name: 'Save limits' }).click();
+  await tab.getByText('Saved the limits').waitFor();
+  await limitBar(tab, 'tenant', 'tokens_per_minute').waitFor();
+  await eventually('the lock read back', async () =>
+    tab.getByLabel('Lock (customer cannot change)').isChecked());
+  await shot('23d-sub-tenant-limits', tab);
+});
+
 step('on the partner\'s domain the portal shows only the partner\'s brand', async () => {
   const partnerBase = `http://${PARTNER_DOMAIN}:${port}`;
   const { ctx, tab } = await newSession();
@@ -1218,6 +1340,15 @@ step('on the partner\'s domain the portal shows only the partner\'s brand', asyn
   await tab.locator('#explorer-served').waitFor();
   await unbranded('the explorer after a call');
   await shot('24b-partner-domain-explorer', tab);
+  // Limits name the plan and the provider in plain words, never the platform's brand.
+  await tab.getByRole('link', { name: 'Limits', exact: true }).click();
+  await limitBar(tab, 'partner', 'requests_per_minute').waitFor();
+  await limitBar(tab, 'tenant', 'tokens_per_minute').waitFor();
+  await unbranded('Limits');
+  await tab.goto(partnerBase + state.partnerPath);
+  await ready(tab);
+  await tab.locator('.shared-limits #partner-limits-requests-per-minute').waitFor();
+  await unbranded('the partner console\'s limits');
   await ctx.close();
 });
 
@@ -1247,6 +1378,7 @@ step('every page renders, on a desktop and on a phone, in both themes', async ()
     ['provider-keys', '/provider-credentials', 'Provider keys'],
     ['models', '/models', 'Models and routes'],
     ['prices', '/prices', 'Prices'],
+    ['limits', '/limits', 'Limits'],
     ['audit', '/audit', 'Audit log'],
     ['tenants', '/tenants', 'Tenants'],
     ['tokens', '/tokens', 'Personal access tokens'],

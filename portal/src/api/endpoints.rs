@@ -1,6 +1,9 @@
 //! One function per management API endpoint the portal uses, typed with `api_types::manage`
-//! (and `api_types::prices` for the price lists).
+//! (and `api_types::prices` for the price lists, `api_types::limits` for limits and alerts).
 
+use api_types::limits::{
+    BudgetAlertList, BudgetAlertView, EffectiveLimitsView, LimitPolicyView, LimitsView,
+};
 use api_types::manage::{
     AcceptedInvitation, AddDomainRequest, AuditEventView, BrandingView, ByokProviderView,
     CacheSettings, CreateInvitationRequest, CreateKeyRequest, CreatePartnerRequest,
@@ -22,7 +25,7 @@ use uuid::Uuid;
 
 use super::ApiError;
 use super::client::{delete, get, patch, patch_quiet, post, post_empty, post_quiet, put};
-use super::paths::{self, AuditQuery, PlatformPriceList, UsageQuery};
+use super::paths::{self, AuditQuery, LimitScope, PlatformPriceList, UsageQuery};
 
 pub(crate) use super::client::may_have_session;
 
@@ -397,6 +400,41 @@ pub async fn add_platform_price(
 /// The platform's markup over cost (operators).
 pub async fn set_platform_markup(body: &NewMarkupRequest) -> Result<MarkupView, ApiError> {
     post(&paths::platform_markup(), body).await
+}
+
+/// A scope's limit policy, whether the caller may change it, and (for a tenant) what every
+/// limit over its calls holds now.
+pub async fn limits(scope: LimitScope) -> Result<LimitsView, ApiError> {
+    get(&paths::limits(scope)).await
+}
+
+/// Replaces a scope's limit policy; the answer is as [`limits`]'s, after the change.
+pub async fn set_limits(scope: LimitScope, body: &LimitPolicyView) -> Result<LimitsView, ApiError> {
+    put(&paths::limits(scope), body).await
+}
+
+/// Removes every limit the scope sets.
+pub async fn remove_limits(scope: LimitScope) -> Result<(), ApiError> {
+    delete(&paths::limits(scope)).await
+}
+
+/// Every limit over one key's calls (the plan's, the partner's, the tenant's, the key's own).
+pub async fn key_limits(tenant: Uuid, key: Uuid) -> Result<EffectiveLimitsView, ApiError> {
+    get(&paths::key_limits(tenant, key)).await
+}
+
+/// The budget alerts the tenant received, newest first.
+pub async fn tenant_alerts(tenant: Uuid) -> Result<Vec<BudgetAlertView>, ApiError> {
+    get::<BudgetAlertList>(&paths::tenant_alerts(tenant))
+        .await
+        .map(|it| it.alerts)
+}
+
+/// The alerts of the partner's shared budgets, newest first.
+pub async fn partner_alerts(partner: Uuid) -> Result<Vec<BudgetAlertView>, ApiError> {
+    get::<BudgetAlertList>(&paths::partner_alerts(partner))
+        .await
+        .map(|it| it.alerts)
 }
 
 /// A short-lived data-plane token for the API explorer (only `api::data_plane` asks).

@@ -243,6 +243,38 @@ pub fn platform_markup() -> String {
     format!("{API}/prices/platform/markup")
 }
 
+/// Whose limit policy: the platform's for every tenant (operators), a partner's shared by its
+/// sub-tenants, or a tenant's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitScope {
+    Platform,
+    Partner(Uuid),
+    Tenant(Uuid),
+}
+
+pub fn limits(scope: LimitScope) -> String {
+    match scope {
+        LimitScope::Platform => format!("{API}/platform/limits"),
+        LimitScope::Partner(p) => format!("{API}/partners/{p}/limits"),
+        LimitScope::Tenant(t) => tenant(t, "limits"),
+    }
+}
+
+/// Every limit over one key's calls, and what each holds now.
+pub fn key_limits(t: Uuid, key: Uuid) -> String {
+    tenant(t, &format!("keys/{key}/limits"))
+}
+
+/// The budget alerts a tenant received.
+pub fn tenant_alerts(t: Uuid) -> String {
+    tenant(t, "alerts")
+}
+
+/// The alerts of a partner's shared budgets.
+pub fn partner_alerts(p: Uuid) -> String {
+    format!("{API}/partners/{p}/alerts")
+}
+
 /// Mints the API explorer's short-lived data-plane token.
 pub fn explorer_token(t: Uuid) -> String {
     tenant(t, "explorer/token")
@@ -427,6 +459,26 @@ mod tests {
             "/api/v1/prices/platform"
         );
         assert_eq!(platform_markup(), "/api/v1/prices/platform/markup");
+    }
+
+    #[test]
+    fn limit_paths() {
+        let id = Uuid::nil();
+        assert_eq!(limits(LimitScope::Platform), "/api/v1/platform/limits");
+        assert_eq!(
+            limits(LimitScope::Partner(id)),
+            format!("/api/v1/partners/{id}/limits")
+        );
+        assert_eq!(
+            limits(LimitScope::Tenant(id)),
+            format!("/api/v1/tenants/{id}/limits")
+        );
+        assert_eq!(
+            key_limits(id, id),
+            format!("/api/v1/tenants/{id}/keys/{id}/limits")
+        );
+        assert_eq!(tenant_alerts(id), format!("/api/v1/tenants/{id}/alerts"));
+        assert_eq!(partner_alerts(id), format!("/api/v1/partners/{id}/alerts"));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::icons::{
-    BOOK, BOT, BUILDING, CHART, COMPASS, EXTERNAL, HANDSHAKE, KEY, LIST, LOCK, SHIELD, TAG,
+    BOOK, BOT, BUILDING, CHART, COMPASS, EXTERNAL, GAUGE, HANDSHAKE, KEY, LIST, LOCK, SHIELD, TAG,
     TERMINAL, USERS, icon,
 };
 use crate::routes;
@@ -22,6 +22,7 @@ pub fn Nav() -> impl IntoView {
             <NavLink href=routes::EXPLORER icon=COMPASS label="API explorer" />
             <NavLink href=routes::MODELS icon=LIST label="Models and routes" />
             <NavLink href=routes::PRICES icon=TAG label="Prices" />
+            <NavLink href=routes::LIMITS icon=GAUGE label="Limits" />
             <NavLink href=routes::KEYS icon=KEY label="API keys" />
             <NavLink href=routes::SERVICE_ACCOUNTS icon=BOT label="Service accounts" />
             <NavLink href=routes::MEMBERS icon=USERS label="Members" />

@@ -116,7 +116,7 @@ pub fn ScopeFields(
         {children.map(|it| it())}
         <fieldset class="field">
             <legend>"Limits"</legend>
-            <p class="hint">"Enforced on every call, on every node: a call over a limit is refused (429) and never reaches a provider. Optional; empty: no limit."</p>
+            <p class="hint">"Enforced on every call, on every node: once one is reached, calls are refused with 429 until it resets, and never reach a provider. They apply on top of the tenant's limits (see Limits). Optional; empty: no limit."</p>
             <div class="field-row">
                 <TextField id=format!("{prefix}-rpm") label="Requests per minute" kind="number" value=inputs.requests_per_minute error=form.field("limits.requests_per_minute") />
                 <TextField id=format!("{prefix}-rpd") label="Requests per day" kind="number" value=inputs.requests_per_day error=form.field("limits.requests_per_day") />

@@ -43,13 +43,20 @@ impl FieldErrors {
         }
     }
 
-    /// The server's field messages, under the same names.
+    /// The server's field messages, under the same names: a list's message both under the
+    /// list (`deployments`, for a form that shows one message for it) and under the item's own
+    /// path (`budgets[1].spend`, for a form with an input per item).
     pub fn from_api(error: &ApiError) -> Self {
         let mut out = FieldErrors::new();
         for it in &error.fields {
             let name = it.field.split('[').next().unwrap_or(&it.field);
             if let Some(message) = error.field(name) {
                 out.add(name, message);
+            }
+            if name != it.field
+                && let Some(message) = error.field(&it.field)
+            {
+                out.add(&it.field, message);
             }
         }
         out
@@ -69,5 +76,26 @@ mod tests {
         assert_eq!(errors.get("other"), None);
         assert!(errors.clone().into_result(()).is_err());
         assert_eq!(FieldErrors::new().into_result(1), Ok(1));
+    }
+
+    #[test]
+    fn a_list_items_message_lands_on_the_list_and_on_the_item() {
+        let problem: api_types::manage::Problem = serde_json::from_value(serde_json::json!({
+            "type": "about:blank",
+            "title": "Bad Request",
+            "status": 400,
+            "code": "invalid_request",
+            "detail": "`budgets[1].spend` has more than 6 decimal places",
+            "errors": [
+                { "field": "budgets[1].spend", "message": "has more than 6 decimal places" },
+                { "field": "requests_per_minute", "message": "must be at least 1" },
+            ],
+        }))
+        .unwrap();
+        let errors = FieldErrors::from_api(&ApiError::from_problem(problem, None));
+        assert!(errors.get("budgets").is_some());
+        assert!(errors.get("budgets[1].spend").is_some());
+        assert!(errors.get("requests_per_minute").is_some());
+        assert_eq!(errors.get("budgets[0].spend"), None);
     }
 }

@@ -31,6 +31,14 @@ pub fn datetime(at: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// `2026-11-25 15:03` in the viewer's own time (`offset`: theirs at that moment), for times
+/// that matter where they are, like when a limit resets.
+pub fn local_datetime(at: OffsetDateTime, offset: UtcOffset) -> String {
+    at.to_offset(offset)
+        .format(format_description!("[year]-[month]-[day] [hour]:[minute]"))
+        .unwrap_or_default()
+}
+
 /// `2026-11-25`.
 pub fn date(at: OffsetDateTime) -> String {
     at.to_offset(UtcOffset::UTC)
@@ -156,6 +164,10 @@ mod tests {
             "2026-11-25 14:03 UTC"
         );
         assert_eq!(date(NOW), "2026-11-25");
+        assert_eq!(
+            local_datetime(datetime!(2026-11-25 23:30 UTC), time::macros::offset!(+2)),
+            "2026-11-26 01:30"
+        );
         assert_eq!(
             time_of_day(datetime!(2026-11-25 15:03:09 +01:00)),
             "14:03:09 UTC"

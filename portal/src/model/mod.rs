@@ -1,7 +1,8 @@
 //! Plain-Rust logic behind the pages: form validation and conversion into API requests,
 //! formatting for display, the API explorer's request building, stream decoding and code
-//! snippets, the dashboard's figures and chart geometry, partners' domain proofs, and price
-//! lists (`price_form`). Nothing here touches the browser, so it is tested with `cargo test`.
+//! snippets, the dashboard's figures and chart geometry, partners' domain proofs, price lists
+//! (`price_form`), and limits: the form (`limit_form`) and what they hold now
+//! (`limit_usage`). Nothing here touches the browser, so it is tested with `cargo test`.
 
 pub mod audit_filter;
 pub mod branding_form;
@@ -14,6 +15,8 @@ pub mod errors;
 pub mod expiry;
 pub mod format;
 pub mod key_form;
+pub mod limit_form;
+pub mod limit_usage;
 pub mod lists;
 pub mod partner_form;
 pub mod price_form;

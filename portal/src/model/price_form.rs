@@ -16,7 +16,7 @@ const MAX_NANOS: i128 = i64::MAX as i128;
 
 /// Why a text is not a plain decimal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DecimalError {
+pub(crate) enum DecimalError {
     NotANumber,
     TooPrecise,
     TooLarge,
@@ -56,6 +56,12 @@ fn scaled(text: &str, decimals: usize) -> Result<i128, DecimalError> {
         return Err(DecimalError::TooLarge);
     }
     Ok(if negative { -value } else { value })
+}
+
+/// An amount of money as the server parses it (`Money::parse`: at most nine decimals), in
+/// nano-units; budgets (`limit_form`) check their own, coarser precision on it.
+pub(crate) fn money_nanos(text: &str) -> Result<i128, DecimalError> {
+    scaled(text, RATE_DECIMALS)
 }
 
 /// A markup's percentage as typed, checked like the server (a decimal of at most two places,

@@ -1,6 +1,7 @@
 //! The tenant's data-plane API keys: create with scopes (the secret is shown once), edit an
 //! active key's name and scopes (sending only what changed), rotate with a grace period, revoke
-//! after a confirmation.
+//! after a confirmation; every limit over a key's calls and what each holds now (its effective
+//! limits, in the editor and behind each key's Limits button).
 
 use api_types::manage::{CreatedKey, KeyView, UpdateKeyRequest};
 use leptos::prelude::*;
@@ -19,6 +20,7 @@ use crate::components::secret::SecretOnce;
 use crate::components::status::{Empty, loaded};
 use crate::model::key_form::{EditKeyForm, KeyForm, ScopeText, limits_summary};
 use crate::model::{expiry, format, lists};
+use crate::pages::limits::KeyLimits;
 use crate::state::session::Session;
 use crate::state::ui::{Ui, now};
 
@@ -48,6 +50,7 @@ fn TenantKeys(tenant: Uuid) -> impl IntoView {
     let rotate_open = RwSignal::new(false);
     let grace = RwSignal::new("86400".to_owned());
     let editing = RwSignal::new(None::<KeyView>);
+    let limits_of = RwSignal::new(None::<KeyView>);
 
     let key_label = |key: &KeyView| {
         key.name
@@ -114,6 +117,18 @@ fn TenantKeys(tenant: Uuid) -> impl IntoView {
         {move || editing.get().map(|key| view! {
             <EditKeyPanel tenant=tenant key=key on_saved=on_saved on_cancel=Callback::new(move |()| editing.set(None)) />
         })}
+        {move || limits_of.get().map(|key| {
+            let title = format!("Limits of {}", key_label(&key));
+            view! {
+                <section class="card" aria-labelledby="key-limits-panel-title">
+                    <div class="section-header">
+                        <h2 id="key-limits-panel-title">{title}</h2>
+                        <button type="button" class="button secondary small" on:click=move |_| limits_of.set(None)>"Close"</button>
+                    </div>
+                    <KeyLimits tenant=tenant key=key.id />
+                </section>
+            }
+        })}
         {move || fresh.get().map(|(title, created)| view! { <NewKey title=title created=created on_done=Callback::new(move |()| fresh.set(None)) /> })}
         <section class="card" aria-labelledby="keys-list">
             <h2 id="keys-list">"Keys"</h2>
@@ -148,6 +163,7 @@ fn TenantKeys(tenant: Uuid) -> impl IntoView {
                                         let for_revoke = key.clone();
                                         let for_rotate = key.clone();
                                         let for_edit = key.clone();
+                                        let for_limits = key.clone();
                                         let name = key.name.clone().unwrap_or_else(|| "(unnamed)".to_owned());
                                         view! {
                                             <tr class:inactive=!active>
@@ -162,6 +178,18 @@ fn TenantKeys(tenant: Uuid) -> impl IntoView {
                                                 <td><span class=format!("badge status-{}", key.status)>{key.status.clone()}</span></td>
                                                 <td>{key.expires_at.map_or_else(|| "Never".to_owned(), |at| format::relative(at, today))}</td>
                                                 <td class="actions">
+                                                    <Show when=move || active>
+                                                        <button
+                                                            type="button"
+                                                            class="button secondary small"
+                                                            on:click={
+                                                                let key = for_limits.clone();
+                                                                move |_| limits_of.set(Some(key.clone()))
+                                                            }
+                                                        >
+                                                            "Limits"
+                                                        </button>
+                                                    </Show>
                                                     <Show when=move || active && can_manage.get()>
                                                         <button
                                                             type="button"
@@ -387,6 +415,7 @@ fn EditKeyPanel(
             .clone()
             .unwrap_or_else(|| format::key_hint(&key.prefix, &key.last_four))
     );
+    let key_id = key.id;
     let inputs = scopes.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -437,6 +466,7 @@ fn EditKeyPanel(
                     <button type="button" class="button secondary" on:click=move |_| on_cancel.run(())>"Cancel"</button>
                 </div>
             </form>
+            <KeyLimits tenant=tenant key=key_id />
         </section>
     }
 }

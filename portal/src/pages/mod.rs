@@ -9,6 +9,7 @@ pub mod explorer;
 pub mod forgot_password;
 pub mod home;
 pub mod keys;
+pub mod limits;
 pub mod login;
 pub mod members;
 pub mod models;

@@ -1,5 +1,5 @@
 //! `/operator`: the whole platform, for its operators: every tenant (with the partner managing
-//! it), every partner, and every deployment's health.
+//! it), every partner, every deployment's health, and the limits every tenant is held to.
 
 use std::collections::HashMap;
 
@@ -7,6 +7,7 @@ use api_types::manage::{ModelRouteView, PartnerView, TenantView};
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use super::limits::PlatformLimits;
 use super::models::ModelCard;
 use super::partners::PartnerTable;
 use crate::api::endpoints;
@@ -87,6 +88,7 @@ fn PlatformOverview() -> impl IntoView {
                 view! { <PartnerTable partners=list /> }.into_any()
             })}
         </section>
+        <PlatformLimits />
         <section class="operator-deployments" aria-labelledby="all-deployments">
             <div class="section-header">
                 <h2 id="all-deployments">"Deployment health"</h2>

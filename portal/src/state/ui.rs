@@ -132,6 +132,18 @@ pub fn now() -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+/// The viewer's offset from UTC at `at`, as their browser knows their zone (daylight saving
+/// included); UTC when it cannot say.
+pub fn local_offset(at: OffsetDateTime) -> time::UtcOffset {
+    let millis = (at.unix_timestamp_nanos() / 1_000_000) as f64;
+    // JavaScript's offset is UTC minus local time, in minutes.
+    let minutes = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis)).get_timezone_offset();
+    if !minutes.is_finite() {
+        return time::UtcOffset::UTC;
+    }
+    time::UtcOffset::from_whole_seconds(-(minutes as i32) * 60).unwrap_or(time::UtcOffset::UTC)
+}
+
 /// Milliseconds on the browser's monotonic clock (`performance.now()`), for measuring calls.
 pub fn monotonic_ms() -> f64 {
     window()

@@ -14,6 +14,7 @@ use super::sub_tenants::SubTenants;
 use crate::api::endpoints;
 use crate::components::page::PageHeader;
 use crate::components::status::{Empty, loaded};
+use crate::pages::limits::SharedLimits;
 use crate::routes;
 
 #[component]
@@ -44,7 +45,7 @@ pub fn PartnerPage() -> impl IntoView {
 fn PartnerConsole(partner: PartnerView) -> impl IntoView {
     let id = partner.id;
     let description = format!(
-        "Partner console: how {} looks on its domains, who administers it, its customers' tenants, and what they pay.",
+        "Partner console: how {} looks on its domains, who administers it, its customers' tenants, what they pay, and the limits they share.",
         partner.branding.display_name
     );
     view! {
@@ -56,5 +57,6 @@ fn PartnerConsole(partner: PartnerView) -> impl IntoView {
         <Admins partner=id />
         <SubTenants partner=id key_prefix=partner.key_prefix />
         <RateCard partner=id />
+        <SharedLimits partner=id />
     }
 }

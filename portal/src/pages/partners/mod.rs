@@ -1,7 +1,7 @@
 //! The partner console: `/partners` lists the partners one administers (every partner, for
 //! operators, who also create them here); `/partners/:id` is one partner's console, one module
-//! per section: branding with a live preview, custom domains, administrators, sub-tenants, and
-//! the rate card (markup and prices).
+//! per section: branding with a live preview, custom domains, administrators, sub-tenants, the
+//! rate card (markup and prices), and the limits its sub-tenants share (`pages::limits`).
 
 pub mod admins;
 pub mod branding;

@@ -1,10 +1,12 @@
 //! The partner's sub-tenants (its customers): create one, and switch the portal to it so the
 //! keys, service accounts and members pages manage it (partner administrators may do
-//! everything there; keys issued there carry the partner's prefix).
+//! everything there; keys issued there carry the partner's prefix), or straight to its Limits
+//! page to set (and lock) its own limits.
 
 use api_types::manage::TenantView;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
 use uuid::Uuid;
 
 use crate::api::endpoints;
@@ -12,6 +14,7 @@ use crate::components::form::{FormError, FormState, SubmitButton, TextField};
 use crate::components::status::{Empty, loaded};
 use crate::model::errors::FieldErrors;
 use crate::model::{format, validate};
+use crate::routes;
 use crate::state::session::Session;
 use crate::state::ui::Ui;
 
@@ -57,6 +60,11 @@ pub fn SubTenants(partner: Uuid, key_prefix: String) -> impl IntoView {
             "Switched to {label}: API keys, service accounts and members now manage it."
         ));
     };
+    let navigate = use_navigate();
+    let limits = move |tenant: TenantView| {
+        session.switch_to(tenant);
+        navigate(routes::LIMITS, Default::default());
+    };
 
     view! {
         <section class="card" aria-labelledby="sub-tenants-title">
@@ -92,12 +100,24 @@ pub fn SubTenants(partner: Uuid, key_prefix: String) -> impl IntoView {
                                         let id = tenant.id;
                                         let label = tenant.name.clone();
                                         let for_switch = tenant.clone();
+                                        let for_limits = tenant.clone();
+                                        let limits = limits.clone();
                                         view! {
                                             <tr>
                                                 <th scope="row">{tenant.name.clone()}</th>
                                                 <td><span class=format!("badge status-{}", tenant.status)>{tenant.status.clone()}</span></td>
                                                 <td>{format::date(tenant.created_at)}</td>
                                                 <td class="actions">
+                                                    <button
+                                                        type="button"
+                                                        class="button secondary small"
+                                                        on:click={
+                                                            let tenant = for_limits.clone();
+                                                            move |_| limits(tenant.clone())
+                                                        }
+                                                    >
+                                                        "Limits" <span class="sr-only">" of " {label.clone()}</span>
+                                                    </button>
                                                     <Show
                                                         when=move || session.current.get() != Some(id)
                                                         fallback=|| view! { <span class="badge current">"Current"</span> }
