@@ -121,7 +121,8 @@ pub struct LimitsView {
     /// Whether the caller may change it.
     pub editable: bool,
     /// What every limit over the scope's calls holds now (for a tenant: the platform's, its
-    /// partner's and its own; for a partner or the platform: empty).
+    /// partner's and its own; for a partner: its shared limits; for the platform: empty, as
+    /// each tenant counts its own).
     pub usage: Vec<LimitUsageView>,
     /// False when the shared counters could not be read just now (`usage` is then empty; the
     /// policy was still read, or written).
@@ -191,6 +192,9 @@ pub struct BudgetAlertView {
     pub threshold_percent: u16,
     /// Money as a decimal string for `spend`, else tokens.
     pub limit: String,
+    /// What the budget held once the call that passed the threshold was counted: its
+    /// reservation (the most it could cost) included, since alerts are raised when a call is
+    /// admitted; the call's settled cost may be less.
     pub used: String,
     pub hard: bool,
     #[serde(with = "time::serde::rfc3339")]

@@ -3,10 +3,13 @@
 
 use std::time::Duration;
 
-use domain::limits::BudgetPeriod;
-use domain::{ApiKey, TenantId};
+use std::sync::Arc;
+
+use domain::limits::{BudgetPeriod, LimitPolicy};
+use domain::{ApiKey, PartnerId, TenantId};
 use time::OffsetDateTime;
 
+use crate::access::TenantLimits;
 use crate::admit::{Models, Plan, Who};
 use crate::{Error, ErrorKind, Gateway};
 
@@ -28,6 +31,9 @@ pub struct LimitUsage {
     pub remaining: u64,
     /// Until the counter holds nothing of what it holds now (a period's end).
     pub resets_in: Duration,
+    /// The same moment on the counters' clock (Redis's), in Unix milliseconds: exact for a
+    /// period's end.
+    pub resets_at_ms: u64,
     /// A soft budget only alerts.
     pub hard: bool,
     pub alert_at_percent: Vec<u16>,
@@ -54,12 +60,46 @@ impl Gateway {
             key,
             limits: limits.as_deref(),
         };
-        let mut plan = Plan::of(
+        let plan = Plan::of(
             who,
             Models::All,
             OffsetDateTime::now_utc(),
             crate::admit::plan::LEASE_MS,
         );
+        self.read(plan).await
+    }
+
+    /// What a partner's shared limits (`policy`) hold now.
+    ///
+    /// # Errors
+    /// `Unavailable` when the shared counters cannot be read.
+    pub async fn partner_limit_usage(
+        &self,
+        partner: PartnerId,
+        policy: &LimitPolicy,
+    ) -> Result<Vec<LimitUsage>, Error> {
+        let limits = TenantLimits {
+            partner: Some(Arc::new(policy.clone())),
+            ..TenantLimits::default()
+        };
+        // The partner's counters are named by the partner alone: any tenant names them alike.
+        let who = Who {
+            tenant: TenantId(uuid::Uuid::nil()),
+            partner: Some(partner),
+            key: None,
+            limits: Some(&limits),
+        };
+        let plan = Plan::of(
+            who,
+            Models::All,
+            OffsetDateTime::now_utc(),
+            crate::admit::plan::LEASE_MS,
+        );
+        self.read(plan).await
+    }
+
+    /// Reads `plan`'s counters without taking from them.
+    async fn read(&self, mut plan: Plan) -> Result<Vec<LimitUsage>, Error> {
         if plan.is_empty() {
             return Ok(Vec::new());
         }
@@ -74,6 +114,7 @@ impl Gateway {
                 .with_detail(providers::error_chain(&unavailable.0)));
             }
         };
+        let now_ms = admission.now_ms;
         Ok(plan
             .meanings
             .into_iter()
@@ -87,6 +128,7 @@ impl Gateway {
                 used: state.used,
                 remaining: meaning.limit.saturating_sub(state.used),
                 resets_in: Duration::from_millis(state.reset_ms),
+                resets_at_ms: now_ms.saturating_add(state.reset_ms),
                 hard: meaning.hard,
                 alert_at_percent: meaning.alert_at_percent.to_vec(),
             })

@@ -124,7 +124,7 @@ impl Manager {
         if let Some(policy) = &policy {
             policy
                 .validate()
-                .map_err(|e| Error::invalid(&e.field, e.to_string()))?;
+                .map_err(|e| Error::invalid(&e.field, e.message))?;
             if !matches!(scope, PolicyScope::Tenant(_)) && policy.locked {
                 return Err(Error::invalid(
                     "locked",

@@ -398,6 +398,10 @@ mod tests {
             used: if budget == "spend" { "200.5" } else { "80000" }.into(),
             hard: true,
             raised_at: at,
+            delivery: "delivered".into(),
+            attempts: 1,
+            last_error: None,
+            delivered_at: Some(at),
         };
         let lines = alert_lines(
             &[

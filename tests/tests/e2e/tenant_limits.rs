@@ -155,6 +155,7 @@ async fn a_tenants_limit_is_shared_by_its_keys_and_shown_with_what_remains() {
     let (_, view) = owner.get(&path).await;
     assert_eq!(view["set"], false);
     assert_eq!(view["usage"], json!([]));
+    assert_eq!(view["policy"]["counters_down"], "default");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -319,6 +320,13 @@ async fn a_partners_limit_is_shared_by_its_tenants_and_set_by_operators_only() {
     assert_eq!(status, 429, "{body}");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("shared limit"), "{message}");
+    let (_, view) = admin.get(&path).await;
+    let shared = usage_of(&view, "partner", "requests_per_minute");
+    assert_eq!(
+        (shared["used"].as_u64(), shared["limit"].as_u64()),
+        (Some(3), Some(3)),
+        "{view}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -169,9 +169,11 @@ fn money(micros: u64) -> String {
         .to_string()
 }
 
-fn usage_view(usage: LimitUsage, now: time::OffsetDateTime) -> LimitUsageView {
+fn usage_view(usage: LimitUsage) -> LimitUsageView {
     let spend = usage.kind == "spend";
-    let resets_in = time::Duration::try_from(usage.resets_in).unwrap_or(time::Duration::ZERO);
+    let resets_at =
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(usage.resets_at_ms) * 1_000_000)
+            .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
     LimitUsageView {
         owner: usage.owner.to_owned(),
         kind: usage.kind.to_owned(),
@@ -183,7 +185,7 @@ fn usage_view(usage: LimitUsage, now: time::OffsetDateTime) -> LimitUsageView {
         limit_amount: spend.then(|| money(usage.limit)),
         used_amount: spend.then(|| money(usage.used)),
         remaining_amount: spend.then(|| money(usage.remaining)),
-        resets_at: now + resets_in,
+        resets_at,
         hard: usage.hard,
         alert_at_percent: usage.alert_at_percent,
     }
@@ -222,26 +224,24 @@ async fn show(
 ) -> Result<HttpResponse, ApiProblem> {
     let identity = caller(req, state).await?;
     let found = state.manager.limit_policy(&identity, scope).await?;
-    let (usage, counters_reachable) = match scope {
-        PolicyScope::Tenant(tenant) => {
-            let now = time::OffsetDateTime::now_utc();
-            match state.gateway.limit_usage(tenant, None).await {
-                Ok(usage) => (
-                    usage.into_iter().map(|it| usage_view(it, now)).collect(),
-                    true,
-                ),
-                Err(e) if e.kind == gateway::ErrorKind::Unavailable => (Vec::new(), false),
-                // A tenant made a moment ago on another node: this one learns of it shortly.
-                Err(e) if e.kind == gateway::ErrorKind::NotFound => (Vec::new(), true),
-                Err(e) => return Err(e.into()),
-            }
+    let usage = match (scope, &found.policy) {
+        (PolicyScope::Tenant(tenant), _) => state.gateway.limit_usage(tenant, None).await,
+        (PolicyScope::Partner(partner), Some(policy)) => {
+            state.gateway.partner_limit_usage(partner, policy).await
         }
-        PolicyScope::Platform | PolicyScope::Partner(_) => (Vec::new(), true),
+        (PolicyScope::Platform | PolicyScope::Partner(_), _) => Ok(Vec::new()),
+    };
+    let (usage, counters_reachable) = match usage {
+        Ok(usage) => (usage.into_iter().map(usage_view).collect(), true),
+        Err(e) if e.kind == gateway::ErrorKind::Unavailable => (Vec::new(), false),
+        // A tenant made a moment ago on another node: this one learns of it shortly.
+        Err(e) if e.kind == gateway::ErrorKind::NotFound => (Vec::new(), true),
+        Err(e) => return Err(e.into()),
     };
     Ok(ok(&LimitsView {
         currency: currency(state),
         set: found.policy.is_some(),
-        policy: found.policy.as_ref().map(policy_view).unwrap_or_default(),
+        policy: policy_view(found.policy.as_ref().unwrap_or(&LimitPolicy::default())),
         editable: found.editable,
         usage,
         counters_reachable,
@@ -464,13 +464,12 @@ pub(crate) async fn key_limits(
     let tenant = tenant_id(&path.0)?;
     let key = path_id(&path.1, "key")?;
     let (key, _) = state.manager.key_for_limits(&identity, tenant, key).await?;
-    let now = time::OffsetDateTime::now_utc();
     let limits = state
         .gateway
         .limit_usage(tenant, Some(&key))
         .await?
         .into_iter()
-        .map(|it| usage_view(it, now))
+        .map(usage_view)
         .collect();
     Ok(ok(&EffectiveLimitsView {
         currency: currency(&state),
