@@ -260,6 +260,11 @@ pub struct KeyLimitsView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub monthly_budget_micros: Option<i64>,
+    /// Spend and token budgets per period (day, week, month, rolling 30 days), hard or soft
+    /// with alert thresholds, as a tenant's limits have them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 8))]
+    pub budgets: Vec<crate::limits::BudgetView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

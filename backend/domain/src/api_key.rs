@@ -219,6 +219,9 @@ pub struct KeyLimits {
     /// Spend cap per calendar month, in micro-dollars.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monthly_budget_micros: Option<i64>,
+    /// Spend and token budgets per period, as a tenant's policy has them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<crate::limits::Budget>,
 }
 
 impl KeyLimits {

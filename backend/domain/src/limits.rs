@@ -225,61 +225,7 @@ impl LimitPolicy {
     /// many entries, a model name that cannot be an alias.
     pub fn validate(&self) -> Result<(), PolicyError> {
         self.rates.validate("")?;
-        if self.budgets.len() > MAX_BUDGETS {
-            return Err(PolicyError::new(
-                "budgets",
-                format!("has more than {MAX_BUDGETS} budgets"),
-            ));
-        }
-        for (i, budget) in self.budgets.iter().enumerate() {
-            let at = |name: &str| format!("budgets[{i}].{name}");
-            match budget.amount {
-                BudgetAmount::Spend(money) if money.nanos() <= 0 => {
-                    return Err(PolicyError::new(at("spend"), "must be more than 0"));
-                }
-                BudgetAmount::Spend(money) if money.nanos() % 1_000 != 0 => {
-                    return Err(PolicyError::new(
-                        at("spend"),
-                        "has more than 6 decimal places, more than budgets are counted to",
-                    ));
-                }
-                BudgetAmount::Tokens(0) => {
-                    return Err(PolicyError::new(at("tokens"), "must be at least 1"));
-                }
-                _ => {}
-            }
-            if self.budgets[..i]
-                .iter()
-                .any(|it| it.period == budget.period && it.is_spend() == budget.is_spend())
-            {
-                return Err(PolicyError::new(
-                    at("period"),
-                    "repeats another budget of the same kind and period",
-                ));
-            }
-            if budget.alert_at_percent.len() > MAX_THRESHOLDS {
-                return Err(PolicyError::new(
-                    at("alert_at_percent"),
-                    format!("has more than {MAX_THRESHOLDS} thresholds"),
-                ));
-            }
-            if budget
-                .alert_at_percent
-                .iter()
-                .any(|it| !(1..=1000).contains(it))
-            {
-                return Err(PolicyError::new(
-                    at("alert_at_percent"),
-                    "must be percentages from 1 to 1000",
-                ));
-            }
-            if budget.alert_at_percent.windows(2).any(|w| w[0] >= w[1]) {
-                return Err(PolicyError::new(
-                    at("alert_at_percent"),
-                    "must be ascending, each once",
-                ));
-            }
-        }
+        validate_budgets(&self.budgets, "budgets")?;
         if self.models.len() > MAX_MODEL_LIMITS {
             return Err(PolicyError::new(
                 "models",
@@ -306,6 +252,70 @@ impl LimitPolicy {
         }
         Ok(())
     }
+}
+
+/// Checks a list of budgets named `field` (`budgets`, `limits.budgets`).
+///
+/// # Errors
+/// A negative or zero amount, spend finer than a micro-unit, two budgets of the same kind and
+/// period, thresholds out of 1–1000 or not ascending, too many of either.
+pub fn validate_budgets(budgets: &[Budget], field: &str) -> Result<(), PolicyError> {
+    if budgets.len() > MAX_BUDGETS {
+        return Err(PolicyError::new(
+            field,
+            format!("has more than {MAX_BUDGETS} budgets"),
+        ));
+    }
+    for (i, budget) in budgets.iter().enumerate() {
+        let at = |name: &str| format!("{field}[{i}].{name}");
+        match budget.amount {
+            BudgetAmount::Spend(money) if money.nanos() <= 0 => {
+                return Err(PolicyError::new(at("spend"), "must be more than 0"));
+            }
+            BudgetAmount::Spend(money) if money.nanos() % 1_000 != 0 => {
+                return Err(PolicyError::new(
+                    at("spend"),
+                    "has more than 6 decimal places, more than budgets are counted to",
+                ));
+            }
+            BudgetAmount::Tokens(0) => {
+                return Err(PolicyError::new(at("tokens"), "must be at least 1"));
+            }
+            _ => {}
+        }
+        if budgets[..i]
+            .iter()
+            .any(|it| it.period == budget.period && it.is_spend() == budget.is_spend())
+        {
+            return Err(PolicyError::new(
+                at("period"),
+                "repeats another budget of the same kind and period",
+            ));
+        }
+        if budget.alert_at_percent.len() > MAX_THRESHOLDS {
+            return Err(PolicyError::new(
+                at("alert_at_percent"),
+                format!("has more than {MAX_THRESHOLDS} thresholds"),
+            ));
+        }
+        if budget
+            .alert_at_percent
+            .iter()
+            .any(|it| !(1..=1000).contains(it))
+        {
+            return Err(PolicyError::new(
+                at("alert_at_percent"),
+                "must be percentages from 1 to 1000",
+            ));
+        }
+        if budget.alert_at_percent.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(PolicyError::new(
+                at("alert_at_percent"),
+                "must be ascending, each once",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A model alias as a policy may name it: 1–200 printable characters.

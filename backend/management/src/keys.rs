@@ -99,7 +99,8 @@ pub(crate) fn check_scopes(scopes: &KeyScopes) -> Result<(), Error> {
             "a budget cannot be negative",
         ));
     }
-    Ok(())
+    domain::limits::validate_budgets(&limits.budgets, "limits.budgets")
+        .map_err(|e| Error::invalid(&e.field, e.message))
 }
 
 fn check_expiry(expires_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Result<(), Error> {

@@ -174,6 +174,7 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<(
                         tokens_per_day: args.tpd,
                         max_concurrent: args.concurrent,
                         monthly_budget_micros,
+                        budgets: Vec::new(),
                     },
                 },
             )

@@ -118,6 +118,7 @@ impl EditKeyForm {
                     .monthly_budget_micros
                     .map(micros_to_input)
                     .unwrap_or_default(),
+                budgets: key.limits.budgets.clone(),
             },
         }
     }
@@ -174,6 +175,9 @@ pub struct ScopeText {
     pub max_concurrent: String,
     /// Dollars, e.g. `25` or `12.50`.
     pub monthly_budget: String,
+    /// The key's budgets per period, set through the API: carried through an edit unchanged
+    /// (the form does not show them), so saving it never drops them.
+    pub budgets: Vec<api_types::limits::BudgetView>,
 }
 
 /// Checked scopes, as the API takes them.
@@ -248,6 +252,7 @@ impl ScopeText {
                     None
                 }
             },
+            budgets: self.budgets.clone(),
         };
         Scopes {
             models,
@@ -384,6 +389,7 @@ mod tests {
                 tokens_per_day: String::new(),
                 max_concurrent: "4".into(),
                 monthly_budget: "$12.50".into(),
+                budgets: Vec::new(),
             },
             expiry: "30".into(),
             expiry_date: String::new(),
@@ -408,6 +414,7 @@ mod tests {
                 tokens_per_day: None,
                 max_concurrent: Some(4),
                 monthly_budget_micros: Some(12_500_000),
+                budgets: Vec::new(),
             }
         );
     }

@@ -895,3 +895,63 @@ async fn when_redis_stops_mid_run_budgets_fail_closed_rates_fall_back_and_both_r
         .unwrap();
     assert_eq!(json_of(res).await.1["limits"], "shared");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keys_own_budgets_by_period_hold_and_bad_ones_are_refused() {
+    let app = TestApp::builder().config(CONFIG).spawn().await;
+    let owner = Browser::join(&app, "ada@example.com").await;
+    let tenant = owner.create_tenant("Keyed").await;
+    let keys = format!("/api/v1/tenants/{tenant}/keys");
+    for (budgets, field) in [
+        (
+            json!([{"period": "hourly", "tokens": 5}]),
+            "limits.budgets[0].period",
+        ),
+        (
+            json!([{"period": "day", "spend": 1.5}]),
+            "limits.budgets[0].spend",
+        ),
+        (
+            json!([{"period": "day", "tokens": 0}]),
+            "limits.budgets[0].tokens",
+        ),
+        (
+            json!([{"period": "week", "spend": "1", "alert_at_percent": [0]}]),
+            "limits.budgets[0].alert_at_percent",
+        ),
+    ] {
+        let (status, problem) = owner
+            .post(
+                &keys,
+                json!({"name": "bad", "limits": {"budgets": budgets}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{budgets}: {problem}");
+        let named = problem["errors"][0]["field"].as_str().unwrap_or_default();
+        assert!(
+            named.ends_with(field),
+            "{budgets}: expected {field}, got {problem}"
+        );
+    }
+    let (status, made) = owner
+        .post(
+            &keys,
+            json!({"name": "budgeted", "limits": {"budgets": [{"period": "day", "tokens": 40}]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(made["key"]["limits"]["budgets"][0]["tokens"], 40);
+    let secret = made["secret"].as_str().unwrap();
+    let (answered, refused) = until_refused(&app, secret, "echo", 20).await;
+    assert!((1..20).contains(&answered), "{answered}");
+    let (status, body) = refused.unwrap();
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("insufficient_quota"))
+    );
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("this api key's limit of a daily budget of 40 tokens"),
+        "{message}"
+    );
+}

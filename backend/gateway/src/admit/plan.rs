@@ -385,6 +385,9 @@ impl Plan {
             limits.monthly_budget_micros,
             now,
         );
+        for budget in &limits.budgets {
+            self.budget(budget, Owner::Key, prefix, now);
+        }
     }
 
     fn policy(

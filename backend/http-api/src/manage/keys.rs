@@ -95,7 +95,7 @@ pub(crate) async fn create_key(
         scopes: KeyScopes {
             endpoints: body.endpoints,
             ip_allowlist: networks("ip_allowlist", &body.ip_allowlist)?,
-            limits: views::limits_of(&body.limits),
+            limits: views::limits_of(&body.limits)?,
             regions: regions(&body.regions)?,
         },
         expires_at: body.expires_at,
@@ -171,7 +171,7 @@ pub(crate) async fn update_key(
             limits: body
                 .limits
                 .as_ref()
-                .map_or(current.limits, views::limits_of),
+                .map_or(Ok(current.limits), views::limits_of)?,
             regions: match &body.regions {
                 Some(raw) => regions(raw)?,
                 None => current.regions,

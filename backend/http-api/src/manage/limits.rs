@@ -48,15 +48,15 @@ fn rates_view(rates: &RateLimits) -> RateLimitsView {
     }
 }
 
-/// The policy a request describes (the API's shape, also `sluice admin limits set`'s); its
-/// bounds are checked by [`LimitPolicy::validate`].
+/// The budgets a request describes, the list named `field`; their bounds are checked by
+/// [`domain::limits::validate_budgets`].
 ///
 /// # Errors
-/// A period, amount or policy name that does not parse, naming the field.
-pub fn policy_of(view: LimitPolicyView) -> Result<LimitPolicy, ApiProblem> {
-    let mut budgets = Vec::with_capacity(view.budgets.len());
-    for (i, budget) in view.budgets.into_iter().enumerate() {
-        let at = |name: &str| format!("budgets[{i}].{name}");
+/// A period or amount that does not parse, naming the field.
+pub(crate) fn budgets_of(views: Vec<BudgetView>, field: &str) -> Result<Vec<Budget>, ApiProblem> {
+    let mut budgets = Vec::with_capacity(views.len());
+    for (i, budget) in views.into_iter().enumerate() {
+        let at = |name: &str| format!("{field}[{i}].{name}");
         let period = BudgetPeriod::parse(&budget.period).ok_or_else(|| {
             invalid(
                 at("period"),
@@ -86,6 +86,16 @@ pub fn policy_of(view: LimitPolicyView) -> Result<LimitPolicy, ApiProblem> {
             alert_at_percent: budget.alert_at_percent,
         });
     }
+    Ok(budgets)
+}
+
+/// The policy a request describes (the API's shape, also `sluice admin limits set`'s); its
+/// bounds are checked by [`LimitPolicy::validate`].
+///
+/// # Errors
+/// A period, amount or policy name that does not parse, naming the field.
+pub fn policy_of(view: LimitPolicyView) -> Result<LimitPolicy, ApiProblem> {
+    let budgets = budgets_of(view.budgets, "budgets")?;
     let counters_down = match view.counters_down.as_str() {
         "default" => CountersDown::Default,
         "closed" => CountersDown::Closed,
@@ -129,23 +139,7 @@ pub fn policy_view(policy: &LimitPolicy) -> LimitPolicyView {
         tokens_per_minute: policy.rates.tokens_per_minute,
         tokens_per_day: policy.rates.tokens_per_day,
         max_concurrent: policy.rates.max_concurrent,
-        budgets: policy
-            .budgets
-            .iter()
-            .map(|budget| {
-                let (spend, tokens) = match budget.amount {
-                    BudgetAmount::Spend(money) => (Some(money.to_string()), None),
-                    BudgetAmount::Tokens(tokens) => (None, Some(tokens)),
-                };
-                BudgetView {
-                    period: budget.period.as_str().to_owned(),
-                    spend,
-                    tokens,
-                    hard: budget.hard,
-                    alert_at_percent: budget.alert_at_percent.clone(),
-                }
-            })
-            .collect(),
+        budgets: policy.budgets.iter().map(budget_view).collect(),
         models: policy
             .models
             .iter()
@@ -160,6 +154,21 @@ pub fn policy_view(policy: &LimitPolicy) -> LimitPolicyView {
         }
         .to_owned(),
         locked: policy.locked,
+    }
+}
+
+/// A budget in the API's shape.
+pub(crate) fn budget_view(budget: &Budget) -> BudgetView {
+    let (spend, tokens) = match budget.amount {
+        BudgetAmount::Spend(money) => (Some(money.to_string()), None),
+        BudgetAmount::Tokens(tokens) => (None, Some(tokens)),
+    };
+    BudgetView {
+        period: budget.period.as_str().to_owned(),
+        spend,
+        tokens,
+        hard: budget.hard,
+        alert_at_percent: budget.alert_at_percent.clone(),
     }
 }
 

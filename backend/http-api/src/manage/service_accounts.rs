@@ -112,7 +112,7 @@ pub(crate) async fn create_service_account(
         scopes: KeyScopes {
             endpoints: body.endpoints,
             ip_allowlist: networks("ip_allowlist", &body.ip_allowlist)?,
-            limits: views::limits_of(&body.limits),
+            limits: views::limits_of(&body.limits)?,
             regions: super::keys::regions(&body.regions)?,
         },
     };

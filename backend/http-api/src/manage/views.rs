@@ -88,18 +88,28 @@ pub(crate) fn limits(limits: &KeyLimits) -> KeyLimitsView {
         tokens_per_day: limits.tokens_per_day,
         max_concurrent: limits.max_concurrent,
         monthly_budget_micros: limits.monthly_budget_micros,
+        budgets: limits
+            .budgets
+            .iter()
+            .map(super::limits::budget_view)
+            .collect(),
     }
 }
 
-pub(crate) fn limits_of(view: &KeyLimitsView) -> KeyLimits {
-    KeyLimits {
+/// A key's limits as a request gives them; their bounds are checked by `management`.
+///
+/// # Errors
+/// A budget whose period or amount does not parse, naming the field.
+pub(crate) fn limits_of(view: &KeyLimitsView) -> Result<KeyLimits, super::ApiProblem> {
+    Ok(KeyLimits {
         requests_per_minute: view.requests_per_minute,
         requests_per_day: view.requests_per_day,
         tokens_per_minute: view.tokens_per_minute,
         tokens_per_day: view.tokens_per_day,
         max_concurrent: view.max_concurrent,
         monthly_budget_micros: view.monthly_budget_micros,
-    }
+        budgets: super::limits::budgets_of(view.budgets.clone(), "limits.budgets")?,
+    })
 }
 
 pub(crate) fn key(key: &ApiKey, now: OffsetDateTime) -> KeyView {
