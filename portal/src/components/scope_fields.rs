@@ -21,6 +21,8 @@ pub struct ScopeInputs {
     pub tokens_per_day: RwSignal<String>,
     pub max_concurrent: RwSignal<String>,
     pub monthly_budget: RwSignal<String>,
+    /// The key's budgets per period (set through the API), carried through unchanged.
+    pub budgets: Vec<api_types::limits::BudgetView>,
 }
 
 impl ScopeInputs {
@@ -43,6 +45,7 @@ impl ScopeInputs {
             tokens_per_day: RwSignal::new(initial.tokens_per_day.clone()),
             max_concurrent: RwSignal::new(initial.max_concurrent.clone()),
             monthly_budget: RwSignal::new(initial.monthly_budget.clone()),
+            budgets: initial.budgets.clone(),
         }
     }
 
@@ -64,6 +67,7 @@ impl ScopeInputs {
             tokens_per_day: self.tokens_per_day.get_untracked(),
             max_concurrent: self.max_concurrent.get_untracked(),
             monthly_budget: self.monthly_budget.get_untracked(),
+            budgets: self.budgets.clone(),
         }
     }
 }
