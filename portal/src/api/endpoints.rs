@@ -3,6 +3,7 @@
 
 use api_types::limits::{
     BudgetAlertList, BudgetAlertView, EffectiveLimitsView, LimitPolicyView, LimitsView,
+    WebhookRequest, WebhookView,
 };
 use api_types::manage::{
     AcceptedInvitation, AddDomainRequest, AuditEventView, BrandingView, ByokProviderView,
@@ -25,7 +26,7 @@ use uuid::Uuid;
 
 use super::ApiError;
 use super::client::{delete, get, patch, patch_quiet, post, post_empty, post_quiet, put};
-use super::paths::{self, AuditQuery, LimitScope, PlatformPriceList, UsageQuery};
+use super::paths::{self, AlertRecipient, AuditQuery, LimitScope, PlatformPriceList, UsageQuery};
 
 pub(crate) use super::client::may_have_session;
 
@@ -435,6 +436,30 @@ pub async fn partner_alerts(partner: Uuid) -> Result<Vec<BudgetAlertView>, ApiEr
     get::<BudgetAlertList>(&paths::partner_alerts(partner))
         .await
         .map(|it| it.alerts)
+}
+
+/// The webhook the recipient's budget alerts are sent to (never with its secret), or `None`
+/// when there is none (the API answers 404).
+pub async fn webhook(recipient: AlertRecipient) -> Result<Option<WebhookView>, ApiError> {
+    match get(&paths::webhook(recipient)).await {
+        Ok(view) => Ok(Some(view)),
+        Err(e) if e.status == 404 => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sets (or changes) the webhook; the answer carries the signing secret only when the webhook
+/// is new or `rotate_secret` was asked.
+pub async fn set_webhook(
+    recipient: AlertRecipient,
+    body: &WebhookRequest,
+) -> Result<WebhookView, ApiError> {
+    put(&paths::webhook(recipient), body).await
+}
+
+/// Stops sending the recipient's alerts anywhere (they are still listed).
+pub async fn remove_webhook(recipient: AlertRecipient) -> Result<(), ApiError> {
+    delete(&paths::webhook(recipient)).await
 }
 
 /// A short-lived data-plane token for the API explorer (only `api::data_plane` asks).

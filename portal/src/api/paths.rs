@@ -275,6 +275,21 @@ pub fn partner_alerts(p: Uuid) -> String {
     format!("{API}/partners/{p}/alerts")
 }
 
+/// Who budget alerts go to: a tenant (its own budgets') or a partner (its shared budgets').
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertRecipient {
+    Tenant(Uuid),
+    Partner(Uuid),
+}
+
+/// The webhook a recipient's budget alerts are sent to.
+pub fn webhook(recipient: AlertRecipient) -> String {
+    match recipient {
+        AlertRecipient::Tenant(t) => tenant(t, "webhook"),
+        AlertRecipient::Partner(p) => format!("{API}/partners/{p}/webhook"),
+    }
+}
+
 /// Mints the API explorer's short-lived data-plane token.
 pub fn explorer_token(t: Uuid) -> String {
     tenant(t, "explorer/token")
@@ -479,6 +494,14 @@ mod tests {
         );
         assert_eq!(tenant_alerts(id), format!("/api/v1/tenants/{id}/alerts"));
         assert_eq!(partner_alerts(id), format!("/api/v1/partners/{id}/alerts"));
+        assert_eq!(
+            webhook(AlertRecipient::Tenant(id)),
+            format!("/api/v1/tenants/{id}/webhook")
+        );
+        assert_eq!(
+            webhook(AlertRecipient::Partner(id)),
+            format!("/api/v1/partners/{id}/webhook")
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What every limit over a tenant's (or one key's) calls holds now, as the portal shows it: one
 //! labelled bar per limit (whose it is in plain words, never the platform's brand; used of
 //! limit, money as amounts in the currency; the share used; when it resets), and the budget
-//! alerts raised, newest first.
+//! alerts raised, newest first, with how their webhook delivery went.
 
 use api_types::limits::{BudgetAlertView, LimitUsageView};
 use time::{OffsetDateTime, UtcOffset};
@@ -236,6 +236,28 @@ pub struct AlertLine {
     pub used: String,
     pub hard: bool,
     pub tenant_id: uuid::Uuid,
+    /// How its webhook delivery went: `Delivered`, `Retrying (2 attempts): timed out`…
+    pub delivery: String,
+}
+
+/// How an alert's webhook delivery went, in plain words (the API's `delivery`, `attempts` and
+/// `last_error`).
+pub fn delivery_words(delivery: &str, attempts: u32, last_error: Option<&str>) -> String {
+    let why = |words: String| match last_error {
+        Some(error) if !error.trim().is_empty() => format!("{words}: {}", error.trim()),
+        _ => words,
+    };
+    match delivery {
+        "delivered" => "Delivered".to_owned(),
+        "no_endpoint" => "No webhook".to_owned(),
+        "failed" => why("Failed".to_owned()),
+        "pending" if attempts == 0 => "Sending".to_owned(),
+        "pending" => why(format!(
+            "Retrying ({attempts} attempt{})",
+            if attempts == 1 { "" } else { "s" }
+        )),
+        other => other.replace('_', " "),
+    }
 }
 
 /// The alerts, newest first, with `currency` as the unit of spend.
@@ -262,6 +284,11 @@ pub fn alert_lines(alerts: &[BudgetAlertView], currency: &str, viewer: Viewer) -
                 used,
                 hard: alert.hard,
                 tenant_id: alert.tenant_id,
+                delivery: delivery_words(
+                    &alert.delivery,
+                    alert.attempts,
+                    alert.last_error.as_deref(),
+                ),
             }
         })
         .collect();
@@ -416,5 +443,26 @@ mod tests {
         assert_eq!(lines[0].threshold, "80%");
         assert_eq!(lines[1].used, "80\u{202f}000 of 100\u{202f}000 tokens");
         assert_eq!(lines[1].period, "2026-11");
+        assert_eq!(lines[0].delivery, "Delivered");
+    }
+
+    #[test]
+    fn deliveries_read_in_plain_words_with_why_the_last_try_failed() {
+        assert_eq!(delivery_words("delivered", 1, None), "Delivered");
+        assert_eq!(delivery_words("no_endpoint", 0, None), "No webhook");
+        assert_eq!(delivery_words("pending", 0, None), "Sending");
+        assert_eq!(
+            delivery_words("pending", 1, Some("timed out")),
+            "Retrying (1 attempt): timed out"
+        );
+        assert_eq!(
+            delivery_words("pending", 3, Some("answered 500")),
+            "Retrying (3 attempts): answered 500"
+        );
+        assert_eq!(
+            delivery_words("failed", 8, Some("answered 404")),
+            "Failed: answered 404"
+        );
+        assert_eq!(delivery_words("failed", 8, None), "Failed");
     }
 }

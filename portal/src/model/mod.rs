@@ -1,8 +1,9 @@
 //! Plain-Rust logic behind the pages: form validation and conversion into API requests,
 //! formatting for display, the API explorer's request building, stream decoding and code
 //! snippets, the dashboard's figures and chart geometry, partners' domain proofs, price lists
-//! (`price_form`), and limits: the form (`limit_form`) and what they hold now
-//! (`limit_usage`). Nothing here touches the browser, so it is tested with `cargo test`.
+//! (`price_form`), and limits: the form (`limit_form`), what they hold now
+//! (`limit_usage`) and the budget alerts' webhook (`webhook_form`). Nothing here touches the
+//! browser, so it is tested with `cargo test`.
 
 pub mod audit_filter;
 pub mod branding_form;
@@ -29,3 +30,4 @@ pub mod token_freshness;
 pub mod usage_figures;
 pub mod usage_window;
 pub mod validate;
+pub mod webhook_form;

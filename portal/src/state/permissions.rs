@@ -17,7 +17,7 @@ pub struct Abilities {
     pub manage_service_accounts: bool,
     /// Calling models from the API explorer (the server mints its token only for these roles).
     pub call_models: bool,
-    /// Defining the tenant's own model aliases (the tenant's settings).
+    /// The tenant's settings: its own model aliases, where its budget alerts are sent.
     pub manage_routes: bool,
 }
 

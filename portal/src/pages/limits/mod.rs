@@ -1,12 +1,13 @@
 //! "Limits": what every limit over the tenant's calls holds now (its plan's, the limits it
 //! shares with its provider's other customers, its own, per model), the tenant's own policy in
-//! the one limits form (`editor`), and the budget alerts it received. The same form edits a
-//! partner's shared limits (`SharedLimits`, in the partner console) and the platform's
-//! (`PlatformLimits`, in the operator view); a key's effective limits (`KeyLimits`) show on the
-//! keys page.
+//! the one limits form (`editor`), and the budget alerts it received with the webhook they are
+//! sent to (`webhook`). The same form edits a partner's shared limits (`SharedLimits`, in the
+//! partner console, with its own alerts' webhook) and the platform's (`PlatformLimits`, in the
+//! operator view); a key's effective limits (`KeyLimits`) show on the keys page.
 
 pub mod editor;
 pub mod usage;
+pub mod webhook;
 
 use api_types::limits::{BudgetAlertView, EffectiveLimitsView, LimitsView};
 use leptos::prelude::*;
@@ -14,8 +15,9 @@ use uuid::Uuid;
 
 use self::editor::LimitsEditor;
 use self::usage::{AlertTable, UsageBars};
+use self::webhook::WebhookCard;
 use crate::api::endpoints;
-use crate::api::paths::LimitScope;
+use crate::api::paths::{AlertRecipient, LimitScope};
 use crate::components::page::{PageHeader, for_tenant};
 use crate::components::status::loaded;
 use crate::model::limit_form::PolicyOwner;
@@ -57,6 +59,10 @@ fn TenantLimits(tenant: Uuid) -> impl IntoView {
     // rule: whoever reaches it without being a member).
     let can_lock = operator || current.as_ref().is_some_and(|it| it.role.is_none());
     let managed = current.as_ref().is_some_and(|it| it.partner_id.is_some());
+    // Where alerts are sent is the tenant's setting: its owners and admins (and whoever has
+    // full reach) change it, even when its limits are locked.
+    let manage_webhook = untrack(|| session.abilities().manage_routes);
+    let alerts_changed = Callback::new(move |()| alerts.refetch());
     view! {
         <section class="card" aria-labelledby="limits-now-title">
             <div class="section-header">
@@ -94,6 +100,12 @@ fn TenantLimits(tenant: Uuid) -> impl IntoView {
         <section class="card" aria-labelledby="alerts-title">
             <h2 id="alerts-title">"Budget alerts"</h2>
             <p class="muted">"Raised when a budget over this tenant's calls passes one of its thresholds, newest first."</p>
+            <WebhookCard
+                recipient=AlertRecipient::Tenant(tenant)
+                can_change=manage_webhook
+                prefix="limits"
+                on_changed=alerts_changed
+            />
             {move || {
                 let currency = currency_of(now);
                 loaded(alerts, move |list: Vec<BudgetAlertView>| view! {
@@ -163,6 +175,12 @@ pub fn SharedLimits(partner: Uuid) -> impl IntoView {
                 />
             })}
             <h3>"Budget alerts"</h3>
+            <WebhookCard
+                recipient=AlertRecipient::Partner(partner)
+                can_change=true
+                prefix="partner-limits"
+                on_changed=Callback::new(move |()| alerts.refetch())
+            />
             {move || {
                 let currency = currency_of(limits);
                 loaded(alerts, move |list: Vec<BudgetAlertView>| view! {

@@ -1,6 +1,6 @@
 //! What limits hold now, as labelled bars (the tenant's Limits page and a key's effective
-//! limits), and the budget alerts raised (a tenant's, a partner's). The words come from
-//! `model::limit_usage`.
+//! limits), and the budget alerts raised (a tenant's, a partner's) with how their webhook
+//! delivery went. The words come from `model::limit_usage`.
 
 use api_types::limits::{BudgetAlertView, LimitUsageView};
 use leptos::prelude::*;
@@ -116,6 +116,7 @@ pub fn AlertTable(alerts: Vec<BudgetAlertView>, currency: String, viewer: Viewer
                     <td>{line.period}</td>
                     <td class="threshold">{line.threshold}</td>
                     <td class="figure">{line.used}</td>
+                    <td class="delivery">{line.delivery}</td>
                 </tr>
             }
         })
@@ -131,6 +132,7 @@ pub fn AlertTable(alerts: Vec<BudgetAlertView>, currency: String, viewer: Viewer
                         <th scope="col">"Period"</th>
                         <th scope="col">"Threshold"</th>
                         <th scope="col">"Used of limit"</th>
+                        <th scope="col">"Delivery"</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
