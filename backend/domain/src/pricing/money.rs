@@ -118,18 +118,46 @@ pub(crate) fn saturate(value: i128) -> i64 {
     i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX })
 }
 
-/// The shortest exact decimal: `0.0000015`, `3`, `-1.25`.
+/// The shortest exact decimal: `0.0000015`, `3`, `-1.25`. Written digit by digit into a
+/// stack buffer: every priced answer writes its price twice (header and body), and the
+/// formatting machinery cost more than the rest of telling the price.
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
+        // A sign, 10 whole digits (i64::MAX nano-units is 9 223 372 036.854775807), a point
+        // and 9 decimals.
+        let mut buf = [0u8; 24];
+        let mut at = buf.len();
         let abs = self.0.unsigned_abs();
         let unit = NANOS_PER_UNIT.unsigned_abs();
-        let (whole, fraction) = (abs / unit, abs % unit);
-        if fraction == 0 {
-            return write!(f, "{sign}{whole}");
+        let (mut whole, mut fraction) = (abs / unit, abs % unit);
+        if fraction != 0 {
+            let mut places = MONEY_DECIMALS;
+            while fraction % 10 == 0 {
+                fraction /= 10;
+                places -= 1;
+            }
+            for _ in 0..places {
+                at -= 1;
+                buf[at] = b'0' + (fraction % 10) as u8;
+                fraction /= 10;
+            }
+            at -= 1;
+            buf[at] = b'.';
         }
-        let digits = format!("{fraction:09}");
-        write!(f, "{sign}{whole}.{}", digits.trim_end_matches('0'))
+        loop {
+            at -= 1;
+            buf[at] = b'0' + (whole % 10) as u8;
+            whole /= 10;
+            if whole == 0 {
+                break;
+            }
+        }
+        if self.0 < 0 {
+            at -= 1;
+            buf[at] = b'-';
+        }
+        // Only ASCII digits, a point and a minus were written.
+        f.write_str(std::str::from_utf8(&buf[at..]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -229,6 +257,22 @@ mod tests {
             assert_eq!(money.nanos(), nanos, "{text}");
             assert_eq!(money.to_string(), shown, "{text}");
         }
+    }
+
+    #[test]
+    fn the_extremes_are_written_whole() {
+        assert_eq!(
+            Money::from_nanos(i64::MAX).to_string(),
+            "9223372036.854775807"
+        );
+        assert_eq!(
+            Money::from_nanos(i64::MIN).to_string(),
+            "-9223372036.854775808"
+        );
+        assert_eq!(Money::from_nanos(-1).to_string(), "-0.000000001");
+        assert_eq!(Money::from_nanos(1_000_000_000).to_string(), "1");
+        assert_eq!(Money::from_nanos(0).to_string(), "0");
+        assert_eq!(Money::from_nanos(100).to_string(), "0.0000001");
     }
 
     #[test]
