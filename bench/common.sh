@@ -9,7 +9,16 @@ bench_body='{"model":"bench","messages":[{"role":"user","content":"Hello, how ar
 # second provider at the same mock); BENCH_CACHE=1 turns the response cache on for it (every
 # measured request is then a hit: the benchmark sends one request over and over).
 write_bench_config() { # file mock_addr
-  local cache=""
+  local cache="" pricing=""
+  # BENCH_UNPRICED=1 leaves the model without a price (what the pricing stage costs is the
+  # difference).
+  [ "${BENCH_UNPRICED:-}" = 1 ] || pricing='# Priced, as a production model is: every answer carries its price (usage.cost, x-request-cost).
+[[pricing.cost]]
+provider = "*"
+model = "gpt-4o-mini"
+input = "0.15"
+output = "0.6"'
+
   [ "${BENCH_CACHE:-}" = 1 ] && cache='cache = { ttl_secs = 3600 }'
   if [ "${BENCH_ROUTE:-}" = two ]; then
     cat >"$1" <<TOML
@@ -33,12 +42,7 @@ deployments = [
   { name = "primary", provider = "upstream", model = "gpt-4o-mini" },
   { name = "fallback", provider = "fallback", model = "gpt-4o-mini", priority = 1 },
 ]
-# Priced, as a production model is: every answer carries its price (usage.cost, x-request-cost).
-[[pricing.cost]]
-provider = "*"
-model = "gpt-4o-mini"
-input = "0.15"
-output = "0.6"
+$pricing
 TOML
     return
   fi
@@ -56,12 +60,7 @@ alias = "bench"
 provider = "upstream"
 model = "gpt-4o-mini"
 $cache
-# Priced, as a production model is: every answer carries its price (usage.cost, x-request-cost).
-[[pricing.cost]]
-provider = "*"
-model = "gpt-4o-mini"
-input = "0.15"
-output = "0.6"
+$pricing
 TOML
 }
 

@@ -18,6 +18,8 @@
 #
 #   bench/run.sh [SECONDS] [CONCURRENCY] [RATE] [ROUNDS]   # defaults: 10 s, 32, 5000 req/s, 3
 #   SLUICE_BIN=/path/to/sluice bench/run.sh …   # a binary built elsewhere (A/B of two commits)
+#   BENCH_LIMITS='{"requests_per_minute": 100000000}' bench/run.sh …   # with the tenant's limits
+#     (a policy in the management API's shape, as for bench/profile.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
@@ -108,6 +110,10 @@ fi
 
 key=$(first_key "$work/out.txt" 10)
 [ -n "$key" ] || { echo "sluice did not start" >&2; cat "$work/sluice.log" >&2; exit 1; }
+if [ -n "${BENCH_LIMITS:-}" ]; then
+  (cd "$work" && "$sluice_bin" admin limits set --tenant default --json "$BENCH_LIMITS") >&2
+  sleep 3 # every node polls the store's revision each second
+fi
 
 url_of() {
   case $1 in

@@ -89,7 +89,7 @@ pub(crate) async fn handle(
         record,
         sent.asked,
         reply.usage,
-        reply.body.clone(),
+        (reply.body.clone(), reply.usage_at),
         &mut headers,
         texts,
     );
@@ -122,7 +122,7 @@ fn replay(
             record,
             Instant::now(),
             Some(usage),
-            entry.body.clone(),
+            (entry.body.clone(), None),
             &mut headers,
             || (String::new(), String::new()),
         );
@@ -202,17 +202,18 @@ pub(crate) fn open<'a>(
 }
 
 /// Records a complete (non-streamed) answer asked for at `asked` (see [`recorded`]) and
-/// answers `body` with its price told (`pricing::tell`) where the usage is known now.
+/// answers `body` with its price told (`pricing::tell`) where the usage is known now;
+/// `usage_at` is where the usage object lies in `body`, when the provider's scan found it.
 pub(crate) fn answered(
     record: CallRecord,
     asked: Instant,
     usage: Option<UsageReport>,
-    body: Bytes,
+    (body, usage_at): (Bytes, Option<std::ops::Range<usize>>),
     headers: &mut ResponseHeaders,
     texts: impl FnOnce() -> (String, String),
 ) -> Bytes {
     let price = recorded(record, asked, usage, texts);
-    crate::pricing::tell(body, price, headers)
+    crate::pricing::tell(body, usage_at, price, headers)
 }
 
 /// Records a complete (non-streamed) answer asked for at `asked`: with the upstream's usage,

@@ -93,7 +93,7 @@ pub(crate) async fn handle(
         record,
         sent.asked,
         reply.usage,
-        reply.body.clone(),
+        (reply.body.clone(), reply.usage_at),
         &mut headers,
         texts,
     );
@@ -165,6 +165,7 @@ fn response_as_completion(reply: Reply) -> Result<Reply, ProviderError> {
     Ok(Reply {
         body: Bytes::from(serde_json::to_vec(&res).map_err(ProviderError::decode)?),
         usage: reply.usage,
+        usage_at: None,
     })
 }
 

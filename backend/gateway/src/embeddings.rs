@@ -44,7 +44,7 @@ pub(crate) async fn handle(
             record,
             std::time::Instant::now(),
             Some(usage),
-            entry.body.clone(),
+            (entry.body.clone(), None),
             &mut headers,
             || (String::new(), String::new()),
         );
@@ -72,7 +72,7 @@ pub(crate) async fn handle(
         record,
         sent.asked,
         reply.usage,
-        reply.body,
+        (reply.body, reply.usage_at),
         &mut headers,
         || (req.input.texts().join("\n"), String::new()),
     );

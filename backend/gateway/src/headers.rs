@@ -61,6 +61,12 @@ impl ResponseHeaders {
         }
     }
 
+    /// Adds `name`, which the caller knows is not set yet (no search).
+    pub(crate) fn add_new(&mut self, name: &'static str, value: HeaderText) {
+        debug_assert!(self.get(name).is_none(), "{name} is set already");
+        self.0.push((name, value));
+    }
+
     /// Sets every header of `other`, replacing values of the same names.
     pub fn merge(&mut self, other: &ResponseHeaders) {
         for (name, value) in other.iter() {

@@ -125,6 +125,8 @@ pub struct Gateway {
     tasks: TaskTracker,
     /// The counters of every limit: shared through Redis when configured.
     limits: limits::Limiter,
+    /// The counters of each key's calls, named once.
+    plans: admit::BuiltPlans,
     /// Budget alerts on their way to the store.
     alerts: alerts::Alerts,
 }
@@ -187,6 +189,7 @@ impl Gateway {
             semantic,
             tasks: tracker.clone(),
             limits,
+            plans: admit::BuiltPlans::default(),
             alerts,
         }))
     }

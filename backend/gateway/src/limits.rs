@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use metrics::Counter as MetricCounter;
+use smallvec::SmallVec;
 use store::SharedLimiter;
 use store::limits::{Admission, Counter, Pending, hash_tag};
 use tokio::sync::Notify;
@@ -84,6 +85,9 @@ struct Queued {
     /// carried it as malformed, so that a bad adjustment cannot keep failing admissions (the
     /// flusher then sends it alone, and drops it if it is refused again).
     carry: bool,
+    /// The batch it was sent in when the reply was lost: it goes again in that batch, which
+    /// the counters apply at most once (`Pending::Batch`).
+    batch: Option<Arc<str>>,
 }
 
 /// Pre-registered handles, so that counting allocates nothing.
@@ -188,9 +192,9 @@ impl Limiter {
         let Some(shared) = &inner.shared else {
             return Ok(inner.local.admit(&[], counters, call_id));
         };
-        let carried = match counters.first() {
-            Some(first) => self.take_queued(hash_tag(&first.key)),
-            None => Vec::new(),
+        let (carried, batch) = match counters.first() {
+            Some(first) => self.take_queued(hash_tag(&first.key), call_id),
+            None => (Vec::new(), None),
         };
         let asked = tokio::time::timeout(
             inner.config.timeout,
@@ -211,7 +215,7 @@ impl Limiter {
         inner.metrics.admit_error.increment(1);
         self.reached(false);
         let carry = matches!(error, store::Error::Unavailable(_));
-        self.requeue(carried, carry);
+        self.requeue(carried, carry, batch);
         Err(LimitsUnavailable(error))
     }
 
@@ -226,18 +230,26 @@ impl Limiter {
 
     /// Queues an adjustment of what [`Limiter::admit`] admitted; it never waits.
     pub fn settle(&self, item: Pending) {
+        self.settle_all([item]);
+    }
+
+    /// Queues the adjustments of one call at once; it never waits.
+    pub fn settle_all(&self, items: impl IntoIterator<Item = Pending>) {
         let inner = &*self.inner;
         if inner.shared.is_none() {
-            inner.local.settle(std::slice::from_ref(&item));
+            let items: SmallVec<[Pending; 4]> = items.into_iter().collect();
+            inner.local.settle(&items);
             return;
         }
         let len = {
+            let since = Instant::now();
             let mut queue = self.queue();
-            queue.push_back(Queued {
-                since: Instant::now(),
+            queue.extend(items.into_iter().map(|item| Queued {
+                since,
                 item,
                 carry: true,
-            });
+                batch: None,
+            }));
             self.trim(&mut queue);
             queue.len()
         };
@@ -248,7 +260,13 @@ impl Limiter {
 
     /// Adjusts what [`Limiter::admit_local`] admitted.
     pub fn settle_local(&self, item: Pending) {
-        self.inner.local.settle(std::slice::from_ref(&item));
+        self.settle_local_all([item]);
+    }
+
+    /// Adjusts at once what [`Limiter::admit_local`] admitted for one call.
+    pub fn settle_local_all(&self, items: impl IntoIterator<Item = Pending>) {
+        let items: SmallVec<[Pending; 4]> = items.into_iter().collect();
+        self.inner.local.settle(&items);
     }
 
     /// Adjustments waiting to be sent.
@@ -285,37 +303,52 @@ impl Limiter {
     }
 
     /// Takes up to `max_carried` queued adjustments of hash tag `tag`, oldest first, looking
-    /// no further than a few times that into the queue (the request path holds the lock).
-    fn take_queued(&self, tag: &str) -> Vec<Pending> {
+    /// no further than a few times that into the queue (the request path holds the lock), as
+    /// one batch: the batch of the oldest when its first sending's reply was lost (the same
+    /// adjustments again, so that the counters apply them at most once), else a new one
+    /// named `fresh`. Answers them after the batch's mark, and the batch's id.
+    fn take_queued(&self, tag: &str, fresh: &str) -> (Vec<Pending>, Option<Arc<str>>) {
         let max = self.inner.config.max_carried;
         let mut queue = self.queue();
         let mut res = Vec::new();
+        let mut batch = None;
         let mut i = 0;
         while i < queue.len() && i < max * 4 && res.len() < max {
-            if queue[i].carry && hash_tag(queue[i].item.key()) == tag {
+            let it = &queue[i];
+            let joins = res.is_empty() || it.batch == batch;
+            if it.carry && joins && hash_tag(it.item.key()) == tag {
                 if let Some(it) = queue.remove(i) {
+                    if res.is_empty() {
+                        batch = it.batch;
+                    }
                     res.push(it.item);
                 }
             } else {
                 i += 1;
             }
         }
-        res
+        drop(queue);
+        let batch = marked(tag, &mut res, batch, fresh);
+        (res, batch)
     }
 
     /// Puts back adjustments that could not be sent, ahead of newer ones (so that the bound
-    /// drops them first).
-    fn requeue(&self, items: Vec<Pending>, carry: bool) {
+    /// drops them first), remembering the batch they were sent in.
+    fn requeue(&self, items: Vec<Pending>, carry: bool, batch: Option<Arc<str>>) {
         if items.is_empty() {
             return;
         }
         let now = Instant::now();
         let mut queue = self.queue();
         for item in items.into_iter().rev() {
+            if matches!(item, Pending::Batch { .. }) {
+                continue;
+            }
             queue.push_front(Queued {
                 since: now,
                 item,
                 carry,
+                batch: batch.clone(),
             });
         }
         self.trim(&mut queue);
@@ -328,7 +361,7 @@ impl Limiter {
         let Some(shared) = &inner.shared else {
             return Ok(());
         };
-        let due: Vec<Pending> = {
+        let due: Vec<(Pending, Option<Arc<str>>)> = {
             let mut queue = self.queue();
             let now = Instant::now();
             let n = queue
@@ -341,30 +374,48 @@ impl Limiter {
             } else {
                 n
             };
-            queue.drain(..n).map(|it| it.item).collect()
+            queue.drain(..n).map(|it| (it.item, it.batch)).collect()
         };
-        let mut groups: Vec<(String, Vec<Pending>)> = Vec::new();
-        for item in due {
+        // By hash tag (one round trip each, as Redis Cluster requires) and batch: a batch
+        // whose reply was lost goes again whole and alone.
+        type Group = (String, Option<Arc<str>>, Vec<Pending>);
+        let mut groups: Vec<Group> = Vec::new();
+        for (item, batch) in due {
             let tag = hash_tag(item.key());
-            match groups.iter_mut().find(|(it, _)| it == tag) {
-                Some((_, group)) => group.push(item),
-                None => groups.push((tag.to_owned(), vec![item])),
+            match groups
+                .iter_mut()
+                .find(|(it, of, _)| it == tag && *of == batch)
+            {
+                Some((_, _, group)) => group.push(item),
+                None => groups.push((tag.to_owned(), batch, vec![item])),
             }
         }
         let mut failed: Option<store::Error> = None;
-        let mut unsent = Vec::new();
-        for (_, group) in groups {
-            for chunk in group.chunks(inner.config.max_carried.max(1)) {
+        let mut unsent: Vec<(Pending, Option<Arc<str>>)> = Vec::new();
+        let size = inner.config.max_carried.max(1);
+        for (tag, batch, group) in groups {
+            let chunks: Vec<Vec<Pending>> = if batch.is_some() {
+                vec![group]
+            } else {
+                group.chunks(size).map(<[Pending]>::to_vec).collect()
+            };
+            for mut chunk in chunks {
+                let fresh = uuid::Uuid::now_v7().simple().to_string();
+                let batch = marked(&tag, &mut chunk, batch.clone(), &fresh);
                 if failed.is_some() {
-                    unsent.extend_from_slice(chunk);
+                    unsent.extend(chunk.into_iter().map(|it| (it, batch.clone())));
                     continue;
                 }
-                match tokio::time::timeout(inner.config.timeout, shared.settle(chunk)).await {
+                match tokio::time::timeout(inner.config.timeout, shared.settle(&chunk)).await {
                     Ok(Ok(())) => inner.metrics.settle_ok.increment(1),
                     Ok(Err(e @ (store::Error::Other(_) | store::Error::Conflict(_)))) => {
                         // Refused as malformed: sending it again would fail again.
                         inner.metrics.settle_error.increment(1);
-                        let n = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
+                        let n = chunk
+                            .iter()
+                            .filter(|it| !matches!(it, Pending::Batch { .. }))
+                            .count();
+                        let n = u64::try_from(n).unwrap_or(u64::MAX);
                         inner.metrics.dropped.increment(n);
                         tracing::error!(error = %e, dropped = n, "limits: settlements refused by the shared counters, dropped");
                     }
@@ -376,12 +427,15 @@ impl Limiter {
                                 "the shared counters did not answer in time".into(),
                             ),
                         });
-                        unsent.extend_from_slice(chunk);
+                        unsent.extend(chunk.into_iter().map(|it| (it, batch.clone())));
                     }
                 }
             }
         }
-        self.requeue(unsent, true);
+        // Back in order, each with the batch it was sent in.
+        for (item, batch) in unsent.into_iter().rev() {
+            self.requeue(vec![item], true, batch);
+        }
         failed.map_or(Ok(()), |e| Err(LimitsUnavailable(e)))
     }
 
@@ -421,6 +475,28 @@ impl Limiter {
     }
 }
 
+/// Puts the mark of `items`' batch (of hash tag `tag`) in front of them when one of them
+/// changes a count (a release is harmless to repeat): the batch `batch` they were sent in
+/// before, else a new one named `fresh`. Answers the batch's id.
+fn marked(
+    tag: &str,
+    items: &mut Vec<Pending>,
+    batch: Option<Arc<str>>,
+    fresh: &str,
+) -> Option<Arc<str>> {
+    if !items.iter().any(|it| matches!(it, Pending::Settle { .. })) {
+        return batch;
+    }
+    let id = batch.unwrap_or_else(|| Arc::from(fresh));
+    items.insert(
+        0,
+        Pending::Batch {
+            key: store::limits::batch_key(tag, &id),
+        },
+    );
+    Some(id)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -439,6 +515,8 @@ mod tests {
     struct Switch {
         up: AtomicBool,
         hang: AtomicBool,
+        /// Applies what it is sent, then answers as if the reply was lost.
+        lose: AtomicBool,
         counters: LocalLimiter,
         admits: AtomicUsize,
         settles: AtomicUsize,
@@ -450,11 +528,19 @@ mod tests {
             Arc::new(Switch {
                 up: AtomicBool::new(true),
                 hang: AtomicBool::new(false),
+                lose: AtomicBool::new(false),
                 counters: LocalLimiter::new(Arc::new(ManualClock::at_system_time())),
                 admits: AtomicUsize::new(0),
                 settles: AtomicUsize::new(0),
                 carried: std::sync::Mutex::new(Vec::new()),
             })
+        }
+
+        fn lost(&self) -> Result<(), store::Error> {
+            if self.lose.load(Ordering::Relaxed) {
+                return Err(store::Error::Unavailable("the reply was lost".into()));
+            }
+            Ok(())
         }
 
         async fn gate(&self) -> Result<(), store::Error> {
@@ -479,15 +565,21 @@ mod tests {
         ) -> Result<Admission, store::Error> {
             self.gate().await?;
             self.admits.fetch_add(1, Ordering::Relaxed);
-            self.carried.lock().unwrap().push(pending.len());
-            Ok(self.counters.admit(pending, counters, call_id))
+            let adjustments = pending
+                .iter()
+                .filter(|it| !matches!(it, Pending::Batch { .. }))
+                .count();
+            self.carried.lock().unwrap().push(adjustments);
+            let admission = self.counters.admit(pending, counters, call_id);
+            self.lost()?;
+            Ok(admission)
         }
 
         async fn settle(&self, pending: &[Pending]) -> Result<(), store::Error> {
             self.gate().await?;
             self.settles.fetch_add(1, Ordering::Relaxed);
             self.counters.settle(pending);
-            Ok(())
+            self.lost()
         }
     }
 
@@ -555,6 +647,84 @@ mod tests {
         );
         assert_eq!(*switch.carried.lock().unwrap(), [0, 0, 1]);
         assert_eq!(switch.settles.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn a_settlement_whose_reply_was_lost_is_applied_once_when_sent_again() {
+        let switch = Switch::new();
+        let (limiter, _tasks, _cancel) = shared(&switch, quiet());
+        let tpm = Counter {
+            key: "{t:a}:tpm".into(),
+            window: Window::Sliding { span_ms: 60_000 },
+            limit: 1_000,
+            take: 100,
+        };
+        let check = Counter {
+            take: 0,
+            ..tpm.clone()
+        };
+        let first = limiter
+            .admit(std::slice::from_ref(&tpm), "c1")
+            .await
+            .unwrap();
+        let bucket = first.counters[0].bucket.clone().unwrap();
+        let settle = |delta| Pending::Settle {
+            key: tpm.key.clone(),
+            bucket: bucket.clone(),
+            delta,
+        };
+        // Carried by an admission that the counters applied but whose reply was lost.
+        limiter.settle(settle(-60));
+        switch.lose.store(true, Ordering::Relaxed);
+        assert!(
+            limiter
+                .admit(std::slice::from_ref(&check), "c2")
+                .await
+                .is_err()
+        );
+        assert_eq!(limiter.pending(), 1, "kept: it may not have been applied");
+        switch.lose.store(false, Ordering::Relaxed);
+        let res = limiter
+            .admit(std::slice::from_ref(&check), "c3")
+            .await
+            .unwrap();
+        assert_eq!(res.counters[0].used, 40, "100 − 60, once");
+        assert_eq!(limiter.pending(), 0);
+        // Sent alone by the flusher, the same.
+        limiter.settle(settle(-10));
+        switch.lose.store(true, Ordering::Relaxed);
+        assert!(limiter.flush().await.is_err());
+        assert_eq!(limiter.pending(), 1);
+        switch.lose.store(false, Ordering::Relaxed);
+        limiter.flush().await.unwrap();
+        assert_eq!(limiter.pending(), 0);
+        let res = limiter
+            .admit(std::slice::from_ref(&check), "c4")
+            .await
+            .unwrap();
+        assert_eq!(res.counters[0].used, 30, "40 − 10, once");
+        // A settlement queued behind the lost batch goes in a batch of its own, and applies.
+        limiter.settle(settle(-5));
+        switch.lose.store(true, Ordering::Relaxed);
+        assert!(
+            limiter
+                .admit(std::slice::from_ref(&check), "c5")
+                .await
+                .is_err()
+        );
+        switch.lose.store(false, Ordering::Relaxed);
+        limiter.settle(settle(-3));
+        limiter
+            .admit(std::slice::from_ref(&check), "c6")
+            .await
+            .unwrap();
+        assert_eq!(
+            limiter.pending(),
+            1,
+            "the newer one waits for the next carrier"
+        );
+        let res = limiter.admit(&[check], "c7").await.unwrap();
+        assert_eq!(res.counters[0].used, 22, "30 − 5 − 3");
     }
 
     #[tokio::test]
@@ -639,7 +809,7 @@ mod tests {
             .iter()
             .map(|it| match &it.item {
                 Pending::Release { member, .. } => member.clone(),
-                Pending::Settle { .. } => String::new(),
+                Pending::Settle { .. } | Pending::Batch { .. } => String::new(),
             })
             .collect();
         assert_eq!(

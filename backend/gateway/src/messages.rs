@@ -195,7 +195,7 @@ async fn relay(
                 record,
                 sent.asked,
                 reply.usage,
-                reply.body.clone(),
+                (reply.body.clone(), reply.usage_at),
                 &mut headers,
                 texts,
             )
@@ -214,7 +214,7 @@ async fn relay(
                 record,
                 sent.asked,
                 reply.usage,
-                Bytes::from(told),
+                (Bytes::from(told), None),
                 &mut headers,
                 texts,
             )

@@ -2,8 +2,11 @@
 //! from the price book in force when it arrived), and the price told to the caller in the
 //! answer's `usage.cost` and the `x-request-cost` header.
 
+use std::ops::Range;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use domain::pricing::{CallRates, Money, PriceQuery};
+use providers::json_scan;
 use time::OffsetDateTime;
 
 use crate::access::Principal;
@@ -46,121 +49,52 @@ pub(crate) fn rates(
 
 /// Tells the caller its price: `usage.cost` in `body` and the `x-request-cost` header; the
 /// body as it was when the price is not known (unpriced, or usage to be estimated later).
-pub(crate) fn tell(body: Bytes, price: Option<Money>, headers: &mut ResponseHeaders) -> Bytes {
+/// `usage_at` is where the provider's scan found the usage object in this very body, when it
+/// did: the price is then written there without scanning the body again.
+pub(crate) fn tell(
+    body: Bytes,
+    usage_at: Option<Range<usize>>,
+    price: Option<Money>,
+    headers: &mut ResponseHeaders,
+) -> Bytes {
     let Some(price) = price else {
         return body;
     };
     headers.set(headers::COST, HeaderText::Money(price));
-    with_cost(&body, price).unwrap_or(body)
+    let found = usage_at
+        .filter(|at| {
+            at.start < at.end
+                && body.get(at.start) == Some(&b'{')
+                && body.get(at.end - 1) == Some(&b'}')
+        })
+        .or_else(|| json_scan::object_member(&body, b"usage"));
+    match found {
+        Some(at) => cost_into(&body, at, price),
+        None => body,
+    }
 }
 
 /// `body` (an answer or a stream chunk, JSON) with `"cost": <price>` added to its top-level
 /// `usage` object, without parsing or writing anything else; `None` when it has no such
 /// object (the caller then sends it as it was).
 pub(crate) fn with_cost(body: &[u8], price: Money) -> Option<Bytes> {
-    let (open, close) = top_level_usage(body)?;
-    let empty = body[open + 1..close].iter().all(u8::is_ascii_whitespace);
+    let at = json_scan::object_member(body, b"usage")?;
+    Some(cost_into(body, at, price))
+}
+
+/// `body` with `"cost": <price>` added to the object at `at` (from its `{` to past its `}`).
+fn cost_into(body: &[u8], at: Range<usize>, price: Money) -> Bytes {
+    let close = at.end - 1;
+    let empty = body[at.start + 1..close]
+        .iter()
+        .all(u8::is_ascii_whitespace);
     let mut res = BytesMut::with_capacity(body.len() + 32);
     res.put_slice(&body[..close]);
     res.put_slice(if empty { b"\"cost\":" } else { b",\"cost\":" });
-    std::fmt::Write::write_fmt(&mut res, format_args!("{price}")).ok()?;
+    // Writing into a `BytesMut` cannot fail.
+    let _ = std::fmt::Write::write_fmt(&mut res, format_args!("{price}"));
     res.put_slice(&body[close..]);
-    Some(res.freeze())
-}
-
-/// Where the top-level `usage` object of a JSON object lies: its `{` and its `}`. A scan of
-/// the bytes that only tracks strings and nesting (the body came from the provider's parser
-/// already, so the scan trusts it is JSON and stops at `usage`; a full parse here cost 10 000
-/// instructions a call). `None` when the body is not an object, has no such member, or its
-/// value is not an object.
-fn top_level_usage(body: &[u8]) -> Option<(usize, usize)> {
-    let mut at = skip_space(body, 0);
-    if body.get(at) != Some(&b'{') {
-        return None;
-    }
-    at += 1;
-    loop {
-        at = skip_space(body, at);
-        match body.get(at)? {
-            b'}' => return None,
-            b',' => {
-                at += 1;
-                continue;
-            }
-            b'"' => {}
-            _ => return None,
-        }
-        let key_end = skip_string(body, at)?;
-        let key = &body[at + 1..key_end - 1];
-        at = skip_space(body, key_end);
-        if body.get(at) != Some(&b':') {
-            return None;
-        }
-        at = skip_space(body, at + 1);
-        let value_end = skip_value(body, at)?;
-        if key == b"usage" {
-            return (body.get(at) == Some(&b'{')).then_some((at, value_end - 1));
-        }
-        at = value_end;
-    }
-}
-
-fn skip_space(body: &[u8], mut at: usize) -> usize {
-    while body.get(at).is_some_and(u8::is_ascii_whitespace) {
-        at += 1;
-    }
-    at
-}
-
-/// Past the string that starts (with its `"`) at `at`.
-fn skip_string(body: &[u8], at: usize) -> Option<usize> {
-    let mut i = at + 1;
-    loop {
-        match body.get(i)? {
-            b'"' => return Some(i + 1),
-            b'\\' => i += 2,
-            _ => i += 1,
-        }
-    }
-}
-
-/// Past the value that starts at `at`: a string, an object or array (to its matching close,
-/// strings inside skipped), or a scalar (to the next delimiter).
-fn skip_value(body: &[u8], at: usize) -> Option<usize> {
-    match body.get(at)? {
-        b'"' => skip_string(body, at),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut i = at;
-            loop {
-                match body.get(i)? {
-                    b'"' => {
-                        i = skip_string(body, i)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(i + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-        }
-        _ => {
-            let mut i = at;
-            while body
-                .get(i)
-                .is_some_and(|b| !matches!(b, b',' | b'}' | b']') && !b.is_ascii_whitespace())
-            {
-                i += 1;
-            }
-            (i > at).then_some(i)
-        }
-    }
+    res.freeze()
 }
 
 #[cfg(test)]

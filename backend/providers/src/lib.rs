@@ -11,6 +11,7 @@
 pub mod anthropic;
 mod error;
 pub mod http;
+pub mod json_scan;
 pub mod mock;
 pub mod openai;
 pub mod sse;
@@ -77,6 +78,10 @@ pub struct UsageReport {
 pub struct Reply {
     pub body: Bytes,
     pub usage: Option<UsageReport>,
+    /// Where `usage`'s object lies in `body` (from its `{` to past its `}`), when the body is
+    /// the provider's own and its scan found it: the price is written there without a
+    /// second scan.
+    pub usage_at: Option<std::ops::Range<usize>>,
 }
 
 /// One event of a streamed answer.

@@ -192,6 +192,7 @@ impl Mock {
         Ok(Reply {
             body: to_bytes(&res)?,
             usage: report(usage),
+            usage_at: None,
         })
     }
 
@@ -328,6 +329,7 @@ impl Mock {
         Ok(Reply {
             body: to_bytes(&res)?,
             usage: report(usage),
+            usage_at: None,
         })
     }
 
@@ -418,6 +420,7 @@ impl Mock {
         Ok(Reply {
             body: to_bytes(&res)?,
             usage: report(usage),
+            usage_at: None,
         })
     }
 }

@@ -7,7 +7,10 @@
 -- ARGV: "1" (the layout's version), P (adjustments), C (counters), the call id, then four
 -- arguments per adjustment and four per counter:
 --   adjustment  's' span_ms index delta | 'p' ends_at_ms "" delta | 'r' days day delta
---               | 'f' member "" ""
+--               | 'f' member "" "" | 'b' memory_ms "" ""
+-- A 'b' adjustment marks the ones after it (up to the next mark) as one batch, applied at
+-- most once: its key is set for memory_ms, and a batch whose mark is already set is skipped
+-- (it was applied by an earlier sending whose reply was lost).
 --   counter     's' limit take span_ms | 'p' limit take ends_at_ms | 'r' limit take days
 --               | 'f' limit take lease_ms
 -- Numbers are decimal integers below 10^15 (exact in Lua's doubles); anything else is an
@@ -104,6 +107,11 @@ for i = 1, n_pending do
     op.days, op.day, op.delta = uint(a, 'days'), uint(b, 'day'), int(c, 'delta')
   elseif kind == 'f' then
     op.member = a
+  elseif kind == 'b' then
+    op.memory = uint(a, 'batch memory')
+    if op.memory == 0 then
+      fail('batch memory', a)
+    end
   else
     fail('adjustment kind', kind)
   end
@@ -131,9 +139,14 @@ end
 
 -- Adjustments, in order. Each touches its bucket only while the bucket still counts, so an
 -- expired key is never brought back, and every write sets the key's expiry.
+local skipping = false
 for _, op in ipairs(adjustments) do
   local key = op.key
-  if op.kind == 's' then
+  if op.kind == 'b' then
+    skipping = not redis.call('SET', key, '1', 'NX', 'PX', op.memory)
+  elseif skipping then
+    -- This batch was applied already.
+  elseif op.kind == 's' then
     local current = idiv(now, op.span)
     if op.delta ~= 0 and op.index + 1 >= current and op.index <= current then
       if hash_add(key, tostring(op.index), op.delta) then

@@ -226,6 +226,13 @@ fn invocation<'a>(
             Pending::Release { key, member } => {
                 res.key(key).arg("f").arg(member).arg("").arg("");
             }
+            Pending::Batch { key } => {
+                res.key(key)
+                    .arg("b")
+                    .arg(store::limits::BATCH_MEMORY_MS)
+                    .arg("")
+                    .arg("");
+            }
         }
     }
     for counter in counters {

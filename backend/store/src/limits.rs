@@ -118,13 +118,32 @@ pub enum Pending {
     },
     /// Frees the in-flight slot of call `member` (the call id given at admit).
     Release { key: String, member: String },
+    /// Makes the adjustments after it, up to the next mark, one batch applied at most once:
+    /// a batch sent again because the reply to its first sending was lost (it may or may not
+    /// have been applied) is skipped when it was. `key` names the batch under the hash tag of
+    /// its adjustments (see [`batch_key`]); the mark is remembered for [`BATCH_MEMORY_MS`].
+    Batch { key: String },
+}
+
+/// How long a batch's mark is remembered: a batch sent again later than this after its first
+/// sending could be applied twice. Retries come within milliseconds (the next admission of
+/// the same tag, or the flusher within a second) unless the counters stay unreachable this
+/// long. Each carrying round trip leaves one small key for this long (about 12 MB in Redis
+/// at 1 000 carrying calls a second).
+pub const BATCH_MEMORY_MS: u64 = 2 * 60_000;
+
+/// The name of batch `id`'s mark under hash tag `tag` (as [`hash_tag`] answers it).
+pub fn batch_key(tag: &str, id: &str) -> String {
+    format!("{{{tag}}}:batch:{id}")
 }
 
 impl Pending {
     /// The counter's name.
     pub fn key(&self) -> &str {
         match self {
-            Pending::Settle { key, .. } | Pending::Release { key, .. } => key,
+            Pending::Settle { key, .. } | Pending::Release { key, .. } | Pending::Batch { key } => {
+                key
+            }
         }
     }
 }

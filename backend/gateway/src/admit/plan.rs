@@ -194,7 +194,7 @@ pub(crate) enum Models<'a> {
 
 /// The counters that apply, each with its meaning; takes for tokens and spend are filled in
 /// once the call's demand is known ([`Plan::fill`]).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Plan {
     pub(crate) counters: SmallVec<[Counter; 4]>,
     pub(crate) meanings: SmallVec<[Meaning; 4]>,
@@ -250,6 +250,17 @@ impl Plan {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.counters.is_empty()
+    }
+
+    /// Holds the plan's in-flight slots for `lease_ms` (a kept plan serves calls of every
+    /// route).
+    pub(crate) fn set_lease(&mut self, lease_ms: u64) {
+        self.lease_ms = lease_ms;
+        for counter in &mut self.counters {
+            if let Window::InFlight { lease_ms: held } = &mut counter.window {
+                *held = lease_ms;
+            }
+        }
     }
 
     /// Whether any counter takes the call's tokens or spend (the demand is worth computing).

@@ -11,7 +11,6 @@ use std::borrow::Cow;
 /// Counter names are the gateway's own (ids and configured aliases), not a caller's text: a
 /// fast seeded hash is enough, where SipHash was half of an admission's work.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-use std::collections::hash_map::Entry;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -19,7 +18,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use smallvec::SmallVec;
 use store::limits::arithmetic::{live_until, rolling, sliding_reset, sliding_retry, sliding_used};
 use store::limits::{
-    Admission, Bucket, Counter, CounterState, DAY_MS, PERIOD_GRACE_MS, Pending, Refusal, Window,
+    Admission, BATCH_MEMORY_MS, Bucket, Counter, CounterState, DAY_MS, PERIOD_GRACE_MS, Pending,
+    Refusal, Window,
 };
 
 const SHARDS: usize = 16;
@@ -138,22 +138,23 @@ impl LocalLimiter {
     /// `store::SharedLimiter::admit`).
     pub fn admit(&self, pending: &[Pending], counters: &[Counter], call_id: &str) -> Admission {
         let now = self.clock.now_ms();
-        let names: SmallVec<[Cow<'_, str>; 8]> = counters.iter().map(name_of).collect();
-        let adjusted: SmallVec<[Cow<'_, str>; 8]> = pending.iter().map(pending_name_of).collect();
-        let mut locked = self.lock_for(adjusted.iter().chain(names.iter()).map(|it| &**it), now);
-        for (item, name) in pending.iter().zip(&adjusted) {
-            if let Some(slots) = locked.slots(self.shard_of(name)) {
-                apply(slots, item, name, now);
-            }
-        }
+        // Each name is hashed for its shard once.
+        let names: SmallVec<[(Cow<'_, str>, usize); 8]> = counters
+            .iter()
+            .map(|it| self.sharded(name_of(it)))
+            .collect();
+        let adjusted: SmallVec<[(Cow<'_, str>, usize); 8]> = pending
+            .iter()
+            .map(|it| self.sharded(pending_name_of(it)))
+            .collect();
+        let mut locked = self.lock_for(adjusted.iter().chain(names.iter()).map(|it| it.1), now);
+        apply_all(&mut locked, pending, &adjusted, now);
 
         // First pass: every counter as it is, and the first that refuses.
         let mut refused = None;
         let mut states: SmallVec<[Look; 8]> = SmallVec::new();
-        for (i, (counter, name)) in counters.iter().zip(&names).enumerate() {
-            let slot = locked
-                .slots(self.shard_of(name))
-                .and_then(|it| it.get(&**name));
+        for (i, (counter, (name, shard))) in counters.iter().zip(&names).enumerate() {
+            let slot = locked.slots(*shard).and_then(|it| it.get(&**name));
             let look = look(slot, &counter.window, now);
             let need = match counter.window {
                 Window::InFlight { .. } => u64::from(counter.take > 0),
@@ -177,13 +178,15 @@ impl LocalLimiter {
 
         // Second pass, only when admitted: take.
         if refused.is_none() {
-            for ((counter, name), look) in counters.iter().zip(&names).zip(&mut states) {
+            for ((counter, (name, shard)), look) in counters.iter().zip(&names).zip(&mut states) {
                 if counter.take == 0 {
                     continue;
                 }
-                if let Some(slots) = locked.slots(self.shard_of(name)) {
-                    take(slots, name, counter, call_id, now);
-                    *look = self::look(slots.get(&**name), &counter.window, now);
+                if let Some(taken) = locked
+                    .slots(*shard)
+                    .and_then(|slots| take(slots, name, counter, call_id, now))
+                {
+                    *look = taken;
                 }
             }
         }
@@ -212,22 +215,23 @@ impl LocalLimiter {
     /// Applies `pending` alone.
     pub fn settle(&self, pending: &[Pending]) {
         let now = self.clock.now_ms();
-        let adjusted: SmallVec<[Cow<'_, str>; 8]> = pending.iter().map(pending_name_of).collect();
-        let mut locked = self.lock_for(adjusted.iter().map(|it| &**it), now);
-        for (item, name) in pending.iter().zip(&adjusted) {
-            if let Some(slots) = locked.slots(self.shard_of(name)) {
-                apply(slots, item, name, now);
-            }
-        }
+        let adjusted: SmallVec<[(Cow<'_, str>, usize); 8]> = pending
+            .iter()
+            .map(|it| self.sharded(pending_name_of(it)))
+            .collect();
+        let mut locked = self.lock_for(adjusted.iter().map(|it| it.1), now);
+        apply_all(&mut locked, pending, &adjusted, now);
     }
 
-    fn shard_of(&self, name: &str) -> usize {
-        usize::try_from(self.hasher.hash_one(name) % SHARDS as u64).unwrap_or(0)
+    /// `name` with the index of the shard that holds it.
+    fn sharded<'a>(&self, name: Cow<'a, str>) -> (Cow<'a, str>, usize) {
+        let shard = usize::try_from(self.hasher.hash_one(&*name) % SHARDS as u64).unwrap_or(0);
+        (name, shard)
     }
 
-    /// Locks the shards of `names` in index order, pruning those that are due.
-    fn lock_for<'a>(&self, names: impl Iterator<Item = &'a str>, now: u64) -> Locked<'_> {
-        let mut wanted: SmallVec<[usize; 8]> = names.map(|it| self.shard_of(it)).collect();
+    /// Locks `shards` in index order, pruning those that are due.
+    fn lock_for(&self, shards: impl Iterator<Item = usize>, now: u64) -> Locked<'_> {
+        let mut wanted: SmallVec<[usize; 8]> = shards.collect();
         wanted.sort_unstable();
         wanted.dedup();
         let guards = wanted
@@ -263,6 +267,41 @@ impl Locked<'_> {
             .find(|(i, _)| *i == shard)
             .map(|(_, guard)| &mut guard.slots)
     }
+}
+
+/// Applies `pending` in order, skipping a batch whose mark is set already (it was applied).
+fn apply_all(
+    locked: &mut Locked<'_>,
+    pending: &[Pending],
+    adjusted: &[(Cow<'_, str>, usize)],
+    now: u64,
+) {
+    let mut skipping = false;
+    for (item, (name, shard)) in pending.iter().zip(adjusted) {
+        let Some(slots) = locked.slots(*shard) else {
+            continue;
+        };
+        if let Pending::Batch { .. } = item {
+            skipping = !mark_batch(slots, name, now);
+        } else if !skipping {
+            apply(slots, item, name, now);
+        }
+    }
+}
+
+/// Sets batch `name`'s mark; false when it was set already.
+fn mark_batch(slots: &mut HashMap<String, Slot>, name: &str, now: u64) -> bool {
+    if live(slots.get(name), now).is_some() {
+        return false;
+    }
+    slots.insert(
+        name.to_owned(),
+        Slot {
+            expires_at_ms: now.saturating_add(BATCH_MEMORY_MS),
+            state: State::Total(1),
+        },
+    );
+    true
 }
 
 /// A counter's storage name: a period has one per period id (as in Redis).
@@ -381,30 +420,27 @@ fn look(slot: Option<&Slot>, window: &Window, now: u64) -> Look {
 }
 
 /// The slot `name` as a live one of the kind `fresh` makes, replacing an expired one or one of
-/// another kind.
+/// another kind. The name is copied only when the slot is new (always `Some`).
 fn slot_mut<'a>(
     slots: &'a mut HashMap<String, Slot>,
     name: &str,
     now: u64,
     same_kind: impl Fn(&State) -> bool,
     fresh: impl FnOnce() -> State,
-) -> &'a mut Slot {
-    match slots.entry(name.to_owned()) {
-        Entry::Occupied(entry) => {
-            let slot = entry.into_mut();
-            if slot.expires_at_ms <= now || !same_kind(&slot.state) {
-                *slot = Slot {
-                    expires_at_ms: now,
-                    state: fresh(),
-                };
-            }
-            slot
-        }
-        Entry::Vacant(entry) => entry.insert(Slot {
-            expires_at_ms: now,
-            state: fresh(),
-        }),
+) -> Option<&'a mut Slot> {
+    let new = || Slot {
+        expires_at_ms: now,
+        state: fresh(),
+    };
+    if !slots.contains_key(name) {
+        slots.insert(name.to_owned(), new());
+        return slots.get_mut(name);
     }
+    let slot = slots.get_mut(name)?;
+    if slot.expires_at_ms <= now || !same_kind(&slot.state) {
+        *slot = new();
+    }
+    Some(slot)
 }
 
 fn is_sliding(state: &State) -> bool {
@@ -438,6 +474,8 @@ fn add(n: &mut u64, delta: i64) {
 /// nothing (and creates nothing).
 fn apply(slots: &mut HashMap<String, Slot>, item: &Pending, name: &str, now: u64) {
     match item {
+        // Marks are set by `apply_all`.
+        Pending::Batch { .. } => {}
         Pending::Release { member, .. } => {
             if let Some(Slot {
                 state: State::Members(members),
@@ -463,11 +501,13 @@ fn apply(slots: &mut HashMap<String, Slot>, item: &Pending, name: &str, now: u64
                         return;
                     }
                     let current_index = now / (*span_ms).max(1);
-                    let slot = slot_mut(slots, name, now, is_sliding, || State::Sliding {
+                    let Some(slot) = slot_mut(slots, name, now, is_sliding, || State::Sliding {
                         index: current_index,
                         current: 0,
                         previous: 0,
-                    });
+                    }) else {
+                        return;
+                    };
                     roll(&mut slot.state, current_index);
                     if let State::Sliding {
                         current, previous, ..
@@ -488,13 +528,15 @@ fn apply(slots: &mut HashMap<String, Slot>, item: &Pending, name: &str, now: u64
                     if *delta < 0 && !exists(name, slots) {
                         return;
                     }
-                    let slot = slot_mut(
+                    let Some(slot) = slot_mut(
                         slots,
                         name,
                         now,
                         |it| matches!(it, State::Total(_)),
                         || State::Total(0),
-                    );
+                    ) else {
+                        return;
+                    };
                     if let State::Total(n) = &mut slot.state {
                         add(n, *delta);
                     }
@@ -504,13 +546,15 @@ fn apply(slots: &mut HashMap<String, Slot>, item: &Pending, name: &str, now: u64
                     if *delta < 0 && !exists(name, slots) {
                         return;
                     }
-                    let slot = slot_mut(
+                    let Some(slot) = slot_mut(
                         slots,
                         name,
                         now,
                         |it| matches!(it, State::Days(_)),
                         || State::Days(Vec::new()),
-                    );
+                    ) else {
+                        return;
+                    };
                     if let State::Days(counts) = &mut slot.state {
                         match counts.iter_mut().find(|(d, _)| d == day) {
                             Some((_, n)) => add(n, *delta),
@@ -525,8 +569,14 @@ fn apply(slots: &mut HashMap<String, Slot>, item: &Pending, name: &str, now: u64
     }
 }
 
-/// Takes `counter.take` (admitted).
-fn take(slots: &mut HashMap<String, Slot>, name: &str, counter: &Counter, call_id: &str, now: u64) {
+/// Takes `counter.take` (admitted), and answers what the counter holds then.
+fn take(
+    slots: &mut HashMap<String, Slot>,
+    name: &str,
+    counter: &Counter,
+    call_id: &str,
+    now: u64,
+) -> Option<Look> {
     match &counter.window {
         Window::Sliding { span_ms } => {
             let span = (*span_ms).max(1);
@@ -535,12 +585,13 @@ fn take(slots: &mut HashMap<String, Slot>, name: &str, counter: &Counter, call_i
                 index,
                 current: 0,
                 previous: 0,
-            });
+            })?;
             roll(&mut slot.state, index);
             if let State::Sliding { current, .. } = &mut slot.state {
                 *current = current.saturating_add(counter.take);
             }
             slot.expires_at_ms = (index + 2) * span;
+            Some(look(Some(slot), &counter.window, now))
         }
         Window::Period { ends_at_ms, .. } => {
             let slot = slot_mut(
@@ -549,11 +600,12 @@ fn take(slots: &mut HashMap<String, Slot>, name: &str, counter: &Counter, call_i
                 now,
                 |it| matches!(it, State::Total(_)),
                 || State::Total(0),
-            );
+            )?;
             if let State::Total(n) = &mut slot.state {
                 *n = n.saturating_add(counter.take);
             }
             slot.expires_at_ms = ends_at_ms.saturating_add(PERIOD_GRACE_MS);
+            Some(look(Some(slot), &counter.window, now))
         }
         Window::Rolling { days } => {
             let today = now / DAY_MS;
@@ -564,7 +616,7 @@ fn take(slots: &mut HashMap<String, Slot>, name: &str, counter: &Counter, call_i
                 now,
                 |it| matches!(it, State::Days(_)),
                 || State::Days(Vec::new()),
-            );
+            )?;
             if let State::Days(counts) = &mut slot.state {
                 counts.retain(|(day, _)| *day >= first && *day <= today);
                 match counts.iter_mut().find(|(day, _)| *day == today) {
@@ -573,6 +625,7 @@ fn take(slots: &mut HashMap<String, Slot>, name: &str, counter: &Counter, call_i
                 }
             }
             slot.expires_at_ms = (today + u64::from(*days)) * DAY_MS;
+            Some(look(Some(slot), &counter.window, now))
         }
         Window::InFlight { lease_ms } => {
             let end = now.saturating_add(*lease_ms);
@@ -582,12 +635,13 @@ fn take(slots: &mut HashMap<String, Slot>, name: &str, counter: &Counter, call_i
                 now,
                 |it| matches!(it, State::Members(_)),
                 || State::Members(HashMap::default()),
-            );
+            )?;
             if let State::Members(members) = &mut slot.state {
                 members.retain(|_, lease_end| *lease_end > now);
                 members.insert(call_id.to_owned(), end);
             }
             slot.expires_at_ms = slot.expires_at_ms.max(end);
+            Some(look(Some(slot), &counter.window, now))
         }
     }
 }

@@ -249,6 +249,7 @@ impl Anthropic {
         Ok(Reply {
             body: Bytes::from(serde_json::to_vec(&res).map_err(ProviderError::decode)?),
             usage,
+            usage_at: None,
         })
     }
 

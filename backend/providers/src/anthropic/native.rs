@@ -27,7 +27,11 @@ pub(crate) fn reply(body: Bytes) -> Result<Reply, ProviderError> {
         Some(Value::Object(usage)) => Some(usage_report(usage, true)),
         _ => None,
     };
-    Ok(Reply { body, usage })
+    Ok(Reply {
+        body,
+        usage,
+        usage_at: None,
+    })
 }
 
 /// The fields Anthropic's token counting endpoint takes: what makes up the prompt. It refuses

@@ -218,7 +218,11 @@ impl OpenAi {
         let remaining = call.deadline.saturating_duration_since(Instant::now());
         let body = http::read_body(response, remaining.min(self.timeouts.idle)).await?;
         let usage = probe::body_usage(&body)?;
-        Ok(Reply { body, usage })
+        Ok(Reply {
+            body,
+            usage: usage.report,
+            usage_at: usage.at,
+        })
     }
 
     async fn stream(

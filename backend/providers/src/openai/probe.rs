@@ -119,10 +119,10 @@ fn report_of(usage: UsageCounts, raw: &str) -> UsageReport {
 ///
 /// # Errors
 /// A body that is not a JSON object, or an error object sent with a 2xx status (some servers do).
-pub(crate) fn body_usage(body: &[u8]) -> Result<Option<UsageReport>, ProviderError> {
+pub(crate) fn body_usage(body: &[u8]) -> Result<BodyUsage, ProviderError> {
     let mut usage = None;
     let (mut answer, mut error) = (false, false);
-    scan_object(body, |key, value| match key {
+    crate::json_scan::object_fields(body, |key, value| match key {
         b"usage" => usage = Some(value),
         b"choices" | b"data" => answer = true,
         b"error" => error = true,
@@ -137,123 +137,27 @@ pub(crate) fn body_usage(body: &[u8]) -> Result<Option<UsageReport>, ProviderErr
             "the answer has neither `choices` nor `data`",
         ));
     }
-    let Some(usage) = usage.filter(|it| *it != b"null") else {
-        return Ok(None);
+    let Some(at) = usage.filter(|it| &body[it.clone()] != b"null") else {
+        return Ok(BodyUsage::default());
     };
     // One parse: it both checks the JSON and reads the counts. Valid JSON of another shape
     // is kept as no usage (the call is then estimated), as for streamed usage.
-    let raw = std::str::from_utf8(usage).map_err(ProviderError::decode)?;
+    let raw = std::str::from_utf8(&body[at.clone()]).map_err(ProviderError::decode)?;
     match serde_json::from_str::<UsageCounts>(raw) {
-        Ok(counts) => Ok(Some(report_of(counts, raw))),
-        Err(e) if e.is_data() => Ok(None),
+        Ok(counts) => Ok(BodyUsage {
+            report: Some(report_of(counts, raw)),
+            at: Some(at),
+        }),
+        Err(e) if e.is_data() => Ok(BodyUsage::default()),
         Err(e) => Err(ProviderError::decode(e)),
     }
 }
 
-/// Calls `on_field(key, raw value)` for each top-level field of a JSON object, checking only
-/// the structure (brackets, strings and separators), not the contents.
-fn scan_object<'a>(body: &'a [u8], mut on_field: impl FnMut(&'a [u8], &'a [u8])) -> Option<()> {
-    let mut at = skip_space(body, 0);
-    if body.get(at) != Some(&b'{') {
-        return None;
-    }
-    at = skip_space(body, at + 1);
-    if body.get(at) == Some(&b'}') {
-        return Some(());
-    }
-    loop {
-        if body.get(at) != Some(&b'"') {
-            return None;
-        }
-        let key_end = skip_string(body, at)?;
-        let key = &body[at + 1..key_end - 1];
-        at = skip_space(body, key_end);
-        if body.get(at) != Some(&b':') {
-            return None;
-        }
-        let value_start = skip_space(body, at + 1);
-        let value_end = skip_value(body, value_start)?;
-        on_field(key, &body[value_start..value_end]);
-        at = skip_space(body, value_end);
-        match body.get(at)? {
-            b',' => at = skip_space(body, at + 1),
-            b'}' => return Some(()),
-            _ => return None,
-        }
-    }
-}
-
-fn skip_space(body: &[u8], mut at: usize) -> usize {
-    while body.get(at).is_some_and(u8::is_ascii_whitespace) {
-        at += 1;
-    }
-    at
-}
-
-/// The index just past the string starting at `at` (which holds its opening quote).
-fn skip_string(body: &[u8], at: usize) -> Option<usize> {
-    let mut i = at + 1;
-    loop {
-        // memchr skips the string's contents many bytes at a time: answers are mostly text.
-        i += memchr::memchr2(b'"', b'\\', body.get(i..)?)?;
-        match body[i] {
-            b'\\' => i += 2,
-            _ => return Some(i + 1),
-        }
-    }
-}
-
-/// Whether a byte opens or closes a container, or starts a string: the only bytes whose
-/// position a container's structure depends on.
-const STRUCTURAL: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b'"' as usize] = true;
-    table[b'{' as usize] = true;
-    table[b'[' as usize] = true;
-    table[b'}' as usize] = true;
-    table[b']' as usize] = true;
-    table
-};
-
-/// The index just past the value starting at `at`.
-fn skip_value(body: &[u8], at: usize) -> Option<usize> {
-    match body.get(at)? {
-        b'"' => skip_string(body, at),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut i = at;
-            loop {
-                i += body
-                    .get(i..)?
-                    .iter()
-                    .position(|b| STRUCTURAL[usize::from(*b)])?;
-                match body[i] {
-                    b'"' => {
-                        i = skip_string(body, i)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    _ => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(i + 1);
-                        }
-                    }
-                }
-                i += 1;
-            }
-        }
-        _ => {
-            let mut i = at;
-            while body
-                .get(i)
-                .is_some_and(|b| !matches!(b, b',' | b'}' | b']') && !b.is_ascii_whitespace())
-            {
-                i += 1;
-            }
-            (i > at).then_some(i)
-        }
-    }
+/// The usage of a complete answer, and where its object lies in the body.
+#[derive(Debug, Default)]
+pub(crate) struct BodyUsage {
+    pub report: Option<UsageReport>,
+    pub at: Option<std::ops::Range<usize>>,
 }
 
 /// What one streamed chunk carries for accounting.
@@ -363,14 +267,21 @@ mod tests {
                 br#"{"object":"list","data":[],"usage":{"prompt_tokens":1,"total_tokens":1}}"#
             )
             .unwrap()
+            .report
             .is_some()
         );
-        assert!(body_usage(br#"{"id":"x","choices":[]}"#).unwrap().is_none());
+        assert!(
+            body_usage(br#"{"id":"x","choices":[]}"#)
+                .unwrap()
+                .report
+                .is_none()
+        );
         assert!(body_usage(br#"{"id":"x"}"#).is_err());
         assert!(body_usage(b"<html>oops</html>").is_err());
         assert!(
             body_usage(br#"{"choices": [ {"a": "}{\"]"} ], "usage": null}"#)
                 .unwrap()
+                .report
                 .is_none()
         );
         assert!(body_usage(br#"{"choices":[], "usage""#).is_err());
@@ -381,6 +292,7 @@ mod tests {
                 r#"{"choices":[{"c":"ends in \\","d":"→ ünïcødé \""}],"usage":null}"#.as_bytes()
             )
             .unwrap()
+            .report
             .is_none()
         );
         assert!(body_usage(br#"{"choices":["abc"#).is_err());
@@ -390,6 +302,7 @@ mod tests {
         assert!(
             body_usage(br#"{"choices":[],"usage":{"prompt_tokens":"many"}}"#)
                 .unwrap()
+                .report
                 .is_none()
         );
         assert!(body_usage(br#"{"choices":[],"usage":{"prompt_tokens":}}"#).is_err());
@@ -399,7 +312,9 @@ mod tests {
     fn the_structural_scan_finds_top_level_usage_past_tricky_strings() {
         let body = br#" { "id" : "c\"1", "choices" : [ {"message": {"content": "usage: {\"prompt_tokens\": 99}"}} ],
             "usage" : {"prompt_tokens": 19, "completion_tokens": 10, "total_tokens": 29, "prompt_tokens_details": {"cached_tokens": 3}} , "x": true } "#;
-        let report = body_usage(body).unwrap().unwrap();
+        let found = body_usage(body).unwrap();
+        assert!(body[found.at.unwrap()].starts_with(br#"{"prompt_tokens": 19"#));
+        let report = found.report.unwrap();
         assert_eq!(
             (
                 report.counts.prompt,

@@ -39,7 +39,8 @@ macro_rules! limiter_contract_tests {
             remaining_and_reset_describe_the_window,
             a_zero_limit_refuses_every_take,
             a_zero_take_only_checks,
-            adjustments_apply_in_order_before_the_admission
+            adjustments_apply_in_order_before_the_admission,
+            a_batch_sent_again_is_applied_once
         );
     };
     (@each $make:path; $($name:ident),* $(,)?) => {
@@ -513,4 +514,58 @@ pub async fn adjustments_apply_in_order_before_the_admission(h: &impl Harness) {
         .await
         .unwrap();
     assert_eq!(used(h, &c).await, 2);
+}
+
+/// A batch re-sent because its reply was lost (carried by an admission or sent alone) changes
+/// the counts once; another batch with the same adjustments applies again; a batch's mark
+/// covers only the adjustments up to the next mark.
+pub async fn a_batch_sent_again_is_applied_once(h: &impl Harness) {
+    let key = h.key("batched");
+    let tag = super::hash_tag(&key).to_owned();
+    let c = counter(&key, sliding(HOUR_MS), 1_000_000, 100);
+    let res = admit(h, &[], std::slice::from_ref(&c)).await;
+    let bucket = res.counters[0].bucket.clone().unwrap();
+    let settle = |delta| Pending::Settle {
+        key: key.clone(),
+        bucket: bucket.clone(),
+        delta,
+    };
+    let mark = |id: &str| Pending::Batch {
+        key: super::batch_key(&tag, id),
+    };
+    let check = counter(&key, sliding(HOUR_MS), 1_000_000, 0);
+    let first = [mark("b1"), settle(50)];
+    assert_eq!(
+        admit(h, &first, std::slice::from_ref(&check))
+            .await
+            .counters[0]
+            .used,
+        150
+    );
+    assert_eq!(
+        admit(h, &first, std::slice::from_ref(&check))
+            .await
+            .counters[0]
+            .used,
+        150,
+        "the same batch again changes nothing"
+    );
+    h.limiter().settle(&first).await.unwrap();
+    assert_eq!(used(h, &check).await, 150, "nor when sent alone");
+    // A new batch applies; a second mark in the same call starts a batch of its own.
+    let both = [mark("b1"), settle(1), mark("b2"), settle(-30)];
+    assert_eq!(
+        admit(h, &both, std::slice::from_ref(&check)).await.counters[0].used,
+        120,
+        "b1 skipped, b2 applied"
+    );
+    assert_eq!(
+        admit(h, &both, std::slice::from_ref(&check)).await.counters[0].used,
+        120
+    );
+    // Adjustments before any mark are not a batch: they apply every time.
+    let unmarked = [settle(5)];
+    admit(h, &unmarked, &[]).await;
+    admit(h, &unmarked, &[]).await;
+    assert_eq!(used(h, &check).await, 130);
 }
