@@ -164,13 +164,27 @@ pub(crate) async fn admit(
     gw: &Gateway,
     ctx: &RequestCtx,
     route: &Route,
-    mut record: CallRecord,
+    record: CallRecord,
     demand: impl FnOnce() -> Demand,
 ) -> Result<CallRecord, Error> {
     let principal = &ctx.principal;
     if principal.limits.is_none() && !principal.key.scopes.limits.any() {
         return Ok(record);
     }
+    // Boxed: the stage's state (its plan, what it took) is large, and every caller's own
+    // state would otherwise make room for it, limits or not.
+    Box::pin(admit_limited(gw, ctx, route, record, demand)).await
+}
+
+/// [`admit`] for a call some limit applies to.
+async fn admit_limited(
+    gw: &Gateway,
+    ctx: &RequestCtx,
+    route: &Route,
+    mut record: CallRecord,
+    demand: impl FnOnce() -> Demand,
+) -> Result<CallRecord, Error> {
+    let principal = &ctx.principal;
     let who = Who {
         tenant: principal.tenant_id(),
         partner: principal.partner,

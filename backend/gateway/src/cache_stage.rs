@@ -37,7 +37,9 @@ impl Cached {
         let semantic = if exact.hit.is_some() || route.semantic.is_none() {
             semantic::Lookup::default()
         } else {
-            SemanticCache::lookup(gw, ctx, route, endpoint, req).await
+            // Boxed: the similar prompt's lookup embeds the prompt through dispatch, a large
+            // state every call's would otherwise make room for.
+            Box::pin(SemanticCache::lookup(gw, ctx, route, endpoint, req)).await
         };
         Cached { exact, semantic }
     }

@@ -113,11 +113,13 @@ pub(crate) struct CallRecord {
     shadow: bool,
     /// The try in progress (or the answering one) uses the tenant's own credential.
     own_credential: bool,
-    /// What the admit stage took from the key's limits, settled when the call ends.
-    taken: Option<crate::admit::Taken>,
+    /// What the admit stage took from the key's limits, settled when the call ends. Boxed,
+    /// as the rates below: a record is moved from stage to stage, and a call under no limits
+    /// should not copy room for them each time.
+    taken: Option<Box<crate::admit::Taken>>,
     /// The rates last resolved, for the deployment and credential they were resolved for:
     /// a call's answer and its record ask for them once each.
-    rates: Option<(usize, bool, CallRates)>,
+    rates: Option<Box<(usize, bool, CallRates)>>,
 }
 
 /// Prompt tokens guessed from the body's size, for calls that ended before anything counted
@@ -167,7 +169,7 @@ impl CallRecord {
 
     /// The admit stage took `taken` for this call: given back or corrected when it ends.
     pub(crate) fn admitted(&mut self, taken: crate::admit::Taken) {
-        self.taken = Some(taken);
+        self.taken = Some(Box::new(taken));
     }
 
     pub(crate) fn started(&self) -> Instant {
@@ -213,18 +215,18 @@ impl CallRecord {
     /// the price book in force when the call arrived.
     pub(crate) fn rates(&mut self) -> CallRates {
         let free = self.own_credential || self.from_cache;
-        if let Some((index, was_free, rates)) = self.rates
-            && index == self.deployment
-            && was_free == free
+        if let Some((index, was_free, rates)) = self.rates.as_deref()
+            && *index == self.deployment
+            && *was_free == free
         {
-            return rates;
+            return *rates;
         }
         let rates = self
             .deployment()
             .map_or_else(CallRates::default, |deployment| {
                 crate::pricing::rates(&self.ctx.principal, deployment, free, self.ctx.received_at)
             });
-        self.rates = Some((self.deployment, free, rates));
+        self.rates = Some(Box::new((self.deployment, free, rates)));
         rates
     }
 
