@@ -173,17 +173,24 @@ pub(crate) async fn admit(
     }
     // Boxed: the stage's state (its plan, what it took) is large, and every caller's own
     // state would otherwise make room for it, limits or not.
-    Box::pin(admit_limited(gw, ctx, route, record, demand)).await
+    let mut record = record;
+    match Box::pin(admit_limited(gw, ctx, route, &mut record, demand)).await {
+        Ok(()) => Ok(record),
+        Err(error) => {
+            record.fail(&error);
+            Err(error)
+        }
+    }
 }
 
-/// [`admit`] for a call some limit applies to.
+/// [`admit`] for a call some limit applies to; a refusal is recorded by the caller.
 async fn admit_limited(
     gw: &Gateway,
     ctx: &RequestCtx,
     route: &Route,
-    mut record: CallRecord,
+    record: &mut CallRecord,
     demand: impl FnOnce() -> Demand,
-) -> Result<CallRecord, Error> {
+) -> Result<(), Error> {
     let principal = &ctx.principal;
     let who = Who {
         tenant: principal.tenant_id(),
@@ -200,7 +207,7 @@ async fn admit_limited(
         plan::lease_for(route),
     );
     if plan.is_empty() {
-        return Ok(record);
+        return Ok(());
     }
     let mut reserve = Reserve::default();
     if plan.needs_demand() {
@@ -230,7 +237,6 @@ async fn admit_limited(
                     "the gateway cannot check this tenant's limits right now; retry shortly",
                 );
                 error.retry_after = Some(Duration::from_secs(1));
-                record.fail(&error);
                 return Err(error);
             }
             tracing::warn!(error = %unavailable.0, "limit counters unreachable: this node's counters apply");
@@ -243,7 +249,6 @@ async fn admit_limited(
         for (name, value) in headers.iter() {
             error.headers_mut().set(name, value.clone());
         }
-        record.fail(&error);
         return Err(error);
     }
     crate::alerts::crossed(gw, ctx, &plan, &admission);
@@ -272,7 +277,7 @@ async fn admit_limited(
     }
     record.admitted(taken);
     let _ = ctx.limits.set(headers);
-    Ok(record)
+    Ok(())
 }
 
 /// The error a refused call gets, naming the limit and whose it is.

@@ -67,6 +67,13 @@ impl ResponseHeaders {
         self.0.push((name, value));
     }
 
+    /// Adds every header of `other`, whose names the caller knows are not set yet.
+    pub(crate) fn add_new_all(&mut self, other: &ResponseHeaders) {
+        for (name, value) in other.iter() {
+            self.add_new(name, value.clone());
+        }
+    }
+
     /// Sets every header of `other`, replacing values of the same names.
     pub fn merge(&mut self, other: &ResponseHeaders) {
         for (name, value) in other.iter() {

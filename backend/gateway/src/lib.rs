@@ -100,9 +100,10 @@ fn with_limits<B>(ctx: &RequestCtx, res: Result<Answer<B>, Error>) -> Result<Ans
     let Some(limits) = ctx.limits.get() else {
         return res;
     };
+    // Only the admit stage sets `x-ratelimit-*`: an answer has none yet.
     match res {
         Ok(mut answer) => {
-            answer.headers.merge(limits);
+            answer.headers.add_new_all(limits);
             Ok(answer)
         }
         Err(mut error) => {

@@ -10,8 +10,10 @@
 use std::borrow::Cow;
 /// Counter names are the gateway's own (ids and configured aliases), not a caller's text: a
 /// fast seeded hash is enough, where SipHash was half of an admission's work.
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
 use std::hash::BuildHasher;
+
+use hashbrown::hash_map::EntryRef;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -432,15 +434,16 @@ fn slot_mut<'a>(
         expires_at_ms: now,
         state: fresh(),
     };
-    if !slots.contains_key(name) {
-        slots.insert(name.to_owned(), new());
-        return slots.get_mut(name);
+    match slots.entry_ref(name) {
+        EntryRef::Occupied(entry) => {
+            let slot = entry.into_mut();
+            if slot.expires_at_ms <= now || !same_kind(&slot.state) {
+                *slot = new();
+            }
+            Some(slot)
+        }
+        EntryRef::Vacant(entry) => Some(entry.insert(new())),
     }
-    let slot = slots.get_mut(name)?;
-    if slot.expires_at_ms <= now || !same_kind(&slot.state) {
-        *slot = new();
-    }
-    Some(slot)
 }
 
 fn is_sliding(state: &State) -> bool {
