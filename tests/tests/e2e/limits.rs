@@ -318,6 +318,75 @@ async fn three_nodes_sharing_redis_admit_exactly_the_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_sharing_redis_never_overspend_a_budget_under_concurrent_calls() {
+    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("it-{}", uuid::Uuid::now_v7());
+    let extra = format!("\n[redis]\nurl = \"{redis}\"\nprefix = \"{prefix}\"\n");
+    let first = TestApp::builder().config(config(&extra)).spawn().await;
+    let second = first.another_node(config(&extra)).await;
+    let third = first.another_node(config(&extra)).await;
+    // Each call reserves its most (about 20 micro-dollars) and costs less: a budget of 300
+    // holds a dozen or more, whichever node they reach.
+    let (_, tenant, key) = key_with(
+        &first,
+        "ada@example.com",
+        json!({"monthly_budget_micros": 300}),
+    )
+    .await;
+    let nodes = [&first, &second, &third];
+    for node in &nodes[1..] {
+        let mut seen = false;
+        for _ in 0..40 {
+            if node.get_as(&key, "/v1/models").await.status() == 200 {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert!(seen, "the key reached every node");
+    }
+    let mut calls = Vec::new();
+    for i in 0..90 {
+        let node = nodes[i % 3];
+        let req = node
+            .client()
+            .post(format!("{}/v1/chat/completions", node.url))
+            .bearer_auth(&key)
+            .json(&ask("echo", Some(5)));
+        calls.push(async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap();
+            (status, body)
+        });
+    }
+    let answers = futures_util::future::join_all(calls).await;
+    let admitted = answers.iter().filter(|(status, _)| *status == 200).count();
+    for (status, body) in answers.iter().filter(|(status, _)| *status != 200) {
+        assert_eq!(*status, 429, "{body}");
+        assert_eq!(body["error"]["code"], "insufficient_quota", "{body}");
+    }
+    assert!(admitted >= 10, "{admitted} calls fit the budget");
+    assert!(admitted < 90, "the budget ran out");
+    // Every call is recorded, the refused ones unbilled; what was billed never passes the
+    // budget, across the three nodes and whatever order the calls came in.
+    let records = usage_of(&first, &tenant, 90).await;
+    let billed: i64 = records
+        .iter()
+        .filter_map(|it| it.price)
+        .map(|it| it.nanos())
+        .sum();
+    assert!(
+        billed <= 300_000,
+        "never past the budget: {billed} nanos in {admitted} calls"
+    );
+    assert_eq!(
+        records.iter().filter(|it| it.http_status == 200).count(),
+        admitted
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anthropic_clients_get_anthropics_rate_limit_headers_and_error_shape() {
     let app = TestApp::builder().config(config("")).spawn().await;
     let (_, _, key) = key_with(&app, "ada@example.com", json!({"requests_per_minute": 1})).await;
