@@ -160,25 +160,10 @@ mod tests {
     }
 
     #[test]
-    fn broken_and_deep_bodies_are_left_alone_without_a_panic() {
-        let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
-        for body in [
-            &br#"{"usage":{"a":"1}}"#[..],
-            br#"{"a":,"usage":{}}"#,
-            br#"{"a" "usage":{}}"#,
-            br#"{"a":"\"#,
-            br#"{"usage""#,
-            b"{",
-            b"   ",
-            deep.as_bytes(),
-        ] {
-            assert!(
-                with_cost(body, price("1")).is_none(),
-                "{:?}",
-                String::from_utf8_lossy(body)
-            );
+    fn a_body_the_scan_refuses_is_left_alone() {
+        // Which bodies the scan refuses is `providers::json_scan`'s to test; one of each kind.
+        for body in [&br#"{"usage":{"a":"1}}"#[..], br#"{"a":,"usage":{}}"#, b"{"] {
+            assert!(with_cost(body, price("1")).is_none(), "{body:?}");
         }
-        let trailing = format!("{}, \"usage\": {{}}}}", &deep[..deep.len() - 1]);
-        assert!(with_cost(trailing.as_bytes(), price("1")).is_some());
     }
 }
