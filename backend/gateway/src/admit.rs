@@ -11,9 +11,10 @@
 mod built;
 pub(crate) mod plan;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::BytesMut;
 use domain::limits::{BudgetPeriod, CountersDown};
 use domain::pricing::Money;
 use smallvec::SmallVec;
@@ -50,9 +51,10 @@ impl Demand {
     /// tokenizer, a very long one at four bytes a token), and the call's own maximum answer or
     /// the default.
     pub(crate) fn of(text: &str, max_output: Option<u64>) -> Self {
-        let prompt_tokens = if text.len() <= SHORT_PROMPT_BYTES {
-            u64::try_from(text.len()).unwrap_or(u64::MAX)
-        } else if text.len() <= TOKENIZE_BYTES {
+        if let Some(demand) = Demand::short(text.len(), max_output) {
+            return demand;
+        }
+        let prompt_tokens = if text.len() <= TOKENIZE_BYTES {
             crate::tokens::count(text)
         } else {
             u64::try_from(text.len() / 4).unwrap_or(u64::MAX)
@@ -61,6 +63,15 @@ impl Demand {
             prompt_tokens,
             max_output: max_output.unwrap_or(DEFAULT_MAX_OUTPUT),
         }
+    }
+
+    /// The demand of a prompt of `len` bytes when it is short enough to count by its bytes
+    /// (so a caller that knows the length need not assemble the text).
+    pub(crate) fn short(len: usize, max_output: Option<u64>) -> Option<Self> {
+        (len <= SHORT_PROMPT_BYTES).then(|| Demand {
+            prompt_tokens: u64::try_from(len).unwrap_or(u64::MAX),
+            max_output: max_output.unwrap_or(DEFAULT_MAX_OUTPUT),
+        })
     }
 }
 
@@ -72,10 +83,10 @@ pub(crate) struct Taken {
     local: bool,
     reserve: Reserve,
     /// Counters the call's tokens were taken from.
-    tokens: SmallVec<[(String, Bucket); 2]>,
+    tokens: SmallVec<[(Arc<str>, Bucket); 2]>,
     /// Counters its price was taken from, and whether at the wholesale price (a partner's).
-    spend: SmallVec<[(String, Bucket, bool); 1]>,
-    in_flight: SmallVec<[String; 1]>,
+    spend: SmallVec<[(Arc<str>, Bucket, bool); 1]>,
+    in_flight: SmallVec<[Arc<str>; 1]>,
     call_id: String,
 }
 
@@ -212,12 +223,19 @@ async fn admit_limited(
     let mut reserve = Reserve::default();
     if plan.needs_demand() {
         let demand = demand();
-        reserve = most_it_can_cost(ctx, route, demand);
+        reserve = most_it_can_cost(record, route, demand);
         reserve.tokens = demand.prompt_tokens.saturating_add(demand.max_output);
         plan.fill(reserve);
     }
     let limiter = &gw.limits;
-    let call_id = record.id().to_string();
+    // The call's id names its in-flight slots and, with Redis, the batch it carries; a
+    // node's own counters need it for in-flight slots only.
+    let call_id = if limiter.is_shared() || plan.meanings.iter().any(|it| it.kind == Kind::InFlight)
+    {
+        record.id().to_string()
+    } else {
+        String::new()
+    };
     let (admission, local) = match limiter.admit(&plan.counters, &call_id).await {
         Ok(admission) => (admission, false),
         Err(unavailable) => {
@@ -325,10 +343,16 @@ fn refusal_error(plan: &Plan, refusal: &store::limits::Refusal, tokens: u64) -> 
 
 /// The most the call can cost the tenant (and its partner): the dearest of the route's
 /// deployments at its price, for the whole prompt and the most output; 0 when none is priced.
-fn most_it_can_cost(ctx: &RequestCtx, route: &Route, demand: Demand) -> Reserve {
+/// The rates come through the record, which keeps those of the first try for it.
+fn most_it_can_cost(record: &mut CallRecord, route: &Route, demand: Demand) -> Reserve {
     let mut reserve = Reserve::default();
-    for deployment in route.deployments.iter().filter(|it| it.shadow.is_none()) {
-        let rates = crate::pricing::rates(&ctx.principal, deployment, false, ctx.received_at);
+    for (index, _) in route
+        .deployments
+        .iter()
+        .enumerate()
+        .filter(|(_, it)| it.shadow.is_none())
+    {
+        let rates = record.rates_of(index);
         let most = |rates: domain::pricing::Rates| {
             micros_up(rates.ceiling(demand.prompt_tokens, demand.max_output))
         };
@@ -343,9 +367,9 @@ fn most_it_can_cost(ctx: &RequestCtx, route: &Route, demand: Demand) -> Reserve 
 }
 
 /// OpenAI's `x-ratelimit-*` headers: for requests and for tokens, the counter with the least
-/// left (per minute or per day, whoever's limit it is).
+/// left (per minute or per day, whoever's limit it is). Their values are written into one
+/// buffer and shared from it: two allocations for the six, not one each.
 fn rate_headers(plan: &Plan, admission: &Admission) -> ResponseHeaders {
-    let mut res = ResponseHeaders::default();
     let tightest = |wanted: &[Kind]| {
         plan.counters
             .iter()
@@ -372,61 +396,62 @@ fn rate_headers(plan: &Plan, admission: &Admission) -> ResponseHeaders {
                 headers::RESET_TOKENS,
             ],
         ),
-    ];
-    for (wanted, [limit_name, remaining_name, reset_name]) in groups {
-        if let Some((limit, remaining, reset_ms)) = tightest(&wanted) {
-            // Six distinct names into a fresh set: no search.
-            res.add_new(limit_name, HeaderText::Number(limit));
-            res.add_new(remaining_name, HeaderText::Number(remaining));
-            res.add_new(reset_name, HeaderText::Shared(reset_text(reset_ms)));
-        }
+    ]
+    .map(|(wanted, names)| (tightest(&wanted), names));
+    let count = groups.iter().filter(|(found, _)| found.is_some()).count();
+    let mut res = ResponseHeaders::with_capacity(count * 3);
+    // Room for the longest values: two numbers of 20 digits and a wait of 24 characters.
+    let mut text = BytesMut::with_capacity(count * 64);
+    for (found, [limit_name, remaining_name, reset_name]) in groups {
+        let Some((limit, remaining, reset_ms)) = found else {
+            continue;
+        };
+        // Six distinct names into a fresh set: no search.
+        push_number(&mut text, limit);
+        res.add_new(limit_name, HeaderText::Shared(text.split().freeze()));
+        push_number(&mut text, remaining);
+        res.add_new(remaining_name, HeaderText::Shared(text.split().freeze()));
+        push_reset(&mut text, reset_ms);
+        res.add_new(reset_name, HeaderText::Shared(text.split().freeze()));
     }
     res
 }
 
-/// A wait as OpenAI writes it in `x-ratelimit-reset-*`: `20ms`, `1.5s`, `6m0s`, `1h2m3s`.
-/// Written digit by digit on the stack: two of these go out with every limited answer.
-fn reset_text(ms: u64) -> Bytes {
-    let mut out = SmallVec::<[u8; 32]>::new();
+/// Appends a wait as OpenAI writes it in `x-ratelimit-reset-*`: `20ms`, `1.5s`, `6m0s`,
+/// `1h2m3s`.
+fn push_reset(out: &mut BytesMut, ms: u64) {
     if ms < 1_000 {
-        push_number(&mut out, ms);
+        push_number(out, ms);
         out.extend_from_slice(b"ms");
-        return Bytes::copy_from_slice(&out);
+        return;
     }
     let (hours, minutes) = (ms / 3_600_000, ms / 60_000 % 60);
     let (seconds, thousandths) = (ms % 60_000 / 1_000, ms % 1_000);
     if hours > 0 {
-        push_number(&mut out, hours);
-        out.push(b'h');
+        push_number(out, hours);
+        out.extend_from_slice(b"h");
     }
     if hours > 0 || minutes > 0 {
-        push_number(&mut out, minutes);
-        out.push(b'm');
+        push_number(out, minutes);
+        out.extend_from_slice(b"m");
     }
-    push_number(&mut out, seconds);
+    push_number(out, seconds);
     if thousandths > 0 {
-        out.push(b'.');
-        let digits = [thousandths / 100, thousandths / 10 % 10, thousandths % 10];
-        let last = digits.iter().rposition(|it| *it != 0).unwrap_or(0);
-        out.extend(digits[..=last].iter().map(|it| b'0' + *it as u8));
+        let digits = [
+            b'.',
+            b'0' + (thousandths / 100) as u8,
+            b'0' + (thousandths / 10 % 10) as u8,
+            b'0' + (thousandths % 10) as u8,
+        ];
+        let last = digits.iter().rposition(|it| *it != b'0').unwrap_or(0);
+        out.extend_from_slice(&digits[..=last]);
     }
-    out.push(b's');
-    Bytes::copy_from_slice(&out)
+    out.extend_from_slice(b"s");
 }
 
 /// Appends `n` in decimal.
-fn push_number(out: &mut SmallVec<[u8; 32]>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+fn push_number(out: &mut BytesMut, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 #[cfg(test)]
@@ -450,7 +475,9 @@ mod tests {
             (3_723_450, "1h2m3.45s"),
             (u64::MAX, "5124095576030h25m51.615s"),
         ] {
-            assert_eq!(reset_text(ms), text.as_bytes(), "{ms}");
+            let mut out = BytesMut::new();
+            push_reset(&mut out, ms);
+            assert_eq!(out, text.as_bytes(), "{ms}");
         }
     }
 

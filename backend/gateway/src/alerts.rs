@@ -94,7 +94,7 @@ pub(crate) fn crossed(gw: &Gateway, ctx: &RequestCtx, plan: &Plan, admission: &A
                 _ => (meaning.limit.to_string(), state.used.to_string()),
             };
             let period_id = match &counter.window {
-                store::limits::Window::Period { id, .. } => id.clone(),
+                store::limits::Window::Period { id, .. } => id.to_string(),
                 _ => ctx.received_at.date().to_string(),
             };
             gw.alerts.raise(BudgetAlert {

@@ -214,19 +214,34 @@ impl CallRecord {
     /// The rates the call is charged at: those of the deployment trying or answering, from
     /// the price book in force when the call arrived.
     pub(crate) fn rates(&mut self) -> CallRates {
+        self.rates_of(self.deployment)
+    }
+
+    /// The rates the call would be charged at were the route's deployment `index` to answer
+    /// it (the admit stage reserves at the dearest), kept for the try that follows.
+    pub(crate) fn rates_of(&mut self, index: usize) -> CallRates {
         let free = self.own_credential || self.from_cache;
-        if let Some((index, was_free, rates)) = self.rates.as_deref()
-            && *index == self.deployment
+        if let Some((kept, was_free, rates)) = self.rates.as_deref()
+            && *kept == index
             && *was_free == free
         {
             return *rates;
         }
-        let rates = self
-            .deployment()
-            .map_or_else(CallRates::default, |deployment| {
-                crate::pricing::rates(&self.ctx.principal, deployment, free, self.ctx.received_at)
-            });
-        self.rates = Some(Box::new((self.deployment, free, rates)));
+        let rates =
+            self.route
+                .deployments
+                .get(index)
+                .map_or_else(CallRates::default, |deployment| {
+                    crate::pricing::rates(
+                        &self.ctx.principal,
+                        deployment,
+                        free,
+                        self.ctx.received_at,
+                    )
+                });
+        if index == self.deployment || self.rates.is_none() {
+            self.rates = Some(Box::new((index, free, rates)));
+        }
         rates
     }
 

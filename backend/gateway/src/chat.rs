@@ -40,10 +40,7 @@ pub(crate) async fn handle(
     let mut record = crate::admit::admit(gw, ctx, route, record, || {
         let most = req.max_completion_tokens.or(req.max_tokens).map(u64::from);
         let choices = u64::from(req.n.unwrap_or(1).max(1));
-        Demand::of(
-            &prompt_text(&req),
-            most.map(|it| it.saturating_mul(choices)),
-        )
+        prompt_demand(&req, most.map(|it| it.saturating_mul(choices)))
     })
     .await?;
     ctx.identify(route, req.user.as_deref());
@@ -252,9 +249,41 @@ pub(crate) fn recorded(
     price
 }
 
+/// What a chat call asks of the limits: a short prompt of plain messages is measured without
+/// assembling its text (the length [`prompt_text`] would have).
+pub(crate) fn prompt_demand(req: &ChatRequest, max_output: Option<u64>) -> Demand {
+    let plain = req.tools.is_none()
+        && req
+            .messages
+            .iter()
+            .all(|it| !matches!(it.content, Some(Content::Parts(_))));
+    if plain {
+        let len = req.messages.iter().map(message_len).sum();
+        if let Some(demand) = Demand::short(len, max_output) {
+            return demand;
+        }
+    }
+    Demand::of(&prompt_text(req), max_output)
+}
+
+/// How many bytes a message adds to [`prompt_text`] (its text parts counted as in its text).
+fn message_len(message: &domain::llm::Message) -> usize {
+    let text = match &message.content {
+        Some(Content::Text(text)) => text.len(),
+        Some(Content::Parts(_)) | None => 0,
+    };
+    let calls: usize = message
+        .tool_calls
+        .iter()
+        .flatten()
+        .map(|it| it.function.name.len() + it.function.arguments.len())
+        .sum();
+    text + calls + 1
+}
+
 /// Everything the model read, for a tokenizer estimate: message text, tool calls and tools.
 pub(crate) fn prompt_text(req: &ChatRequest) -> String {
-    let mut res = String::new();
+    let mut res = String::with_capacity(req.messages.iter().map(message_len).sum());
     for message in &req.messages {
         if let Some(content) = &message.content {
             match content {
@@ -296,4 +325,39 @@ pub(crate) fn completion_text(body: &[u8]) -> String {
         }
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(json: serde_json::Value) -> ChatRequest {
+        serde_json::from_value(json).expect("a chat request")
+    }
+
+    #[test]
+    fn a_prompt_measured_without_its_text_counts_what_its_text_would() {
+        let calls = serde_json::json!([{"id": "c1", "type": "function",
+            "function": {"name": "lookup", "arguments": "{\"q\":\"é\"}"}}]);
+        for req in [
+            request(serde_json::json!({"model": "m", "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "héllo wörld"},
+                {"role": "assistant", "content": null, "tool_calls": calls},
+                {"role": "tool", "tool_call_id": "c1", "content": "42"}]})),
+            request(serde_json::json!({"model": "m", "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "parts"}]}]})),
+            request(
+                serde_json::json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+                "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}),
+            ),
+            request(serde_json::json!({"model": "m", "messages": [
+                {"role": "user", "content": "long ".repeat(300)}]})),
+        ] {
+            let measured = prompt_demand(&req, Some(7));
+            let counted = Demand::of(&prompt_text(&req), Some(7));
+            assert_eq!(measured.prompt_tokens, counted.prompt_tokens, "{req:?}");
+            assert_eq!(measured.max_output, 7);
+        }
+    }
 }

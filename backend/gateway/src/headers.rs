@@ -53,6 +53,11 @@ impl std::fmt::Display for HeaderText {
 pub struct ResponseHeaders(SmallVec<[(&'static str, HeaderText); 4]>);
 
 impl ResponseHeaders {
+    /// Room for `n` headers (beyond the few held inline, one allocation for all).
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        ResponseHeaders(SmallVec::with_capacity(n))
+    }
+
     /// Sets `name`, replacing an earlier value.
     pub fn set(&mut self, name: &'static str, value: HeaderText) {
         match self.0.iter_mut().find(|(it, _)| *it == name) {
@@ -69,6 +74,7 @@ impl ResponseHeaders {
 
     /// Adds every header of `other`, whose names the caller knows are not set yet.
     pub(crate) fn add_new_all(&mut self, other: &ResponseHeaders) {
+        self.0.reserve(other.0.len());
         for (name, value) in other.iter() {
             self.add_new(name, value.clone());
         }

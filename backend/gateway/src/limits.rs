@@ -585,7 +585,7 @@ mod tests {
 
     fn rpm(tenant: &str) -> Counter {
         Counter {
-            key: format!("{{t:{tenant}}}:rpm"),
+            key: format!("{{t:{tenant}}}:rpm").into(),
             window: Window::Sliding { span_ms: 60_000 },
             limit: 100,
             take: 1,
@@ -850,7 +850,7 @@ mod tests {
             CancellationToken::new(),
         );
         let tpm = Counter {
-            key: format!("{{t:{}}}:tpm", uuid::Uuid::now_v7()),
+            key: format!("{{t:{}}}:tpm", uuid::Uuid::now_v7()).into(),
             window: Window::Sliding { span_ms: 3_600_000 },
             limit: 1_000_000,
             take: 500,
@@ -890,7 +890,7 @@ mod tests {
             CancellationToken::new(),
         );
         let counter = Counter {
-            key: format!("{{t:{}}}:rpm", uuid::Uuid::now_v7()),
+            key: format!("{{t:{}}}:rpm", uuid::Uuid::now_v7()).into(),
             ..rpm("unused")
         };
         // A delta beyond what the script holds exactly: a caller's bug.

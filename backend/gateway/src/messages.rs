@@ -113,7 +113,7 @@ async fn relay(
     let stream = req.is_stream();
     let (route, record) = chat::open(gw, ctx, &req.model, Endpoint::Messages, stream)?;
     let record = crate::admit::admit(gw, ctx, route, record, || {
-        crate::admit::Demand::of(&chat::prompt_text(&chat), Some(u64::from(req.max_tokens)))
+        chat::prompt_demand(&chat, Some(u64::from(req.max_tokens)))
     })
     .await?;
     ctx.identify(

@@ -96,32 +96,21 @@ impl ResponseError for AnthropicError {
     }
 }
 
+pub(crate) const REQUESTS_LIMIT: &str = "anthropic-ratelimit-requests-limit";
+pub(crate) const REQUESTS_REMAINING: &str = "anthropic-ratelimit-requests-remaining";
+pub(crate) const REQUESTS_RESET: &str = "anthropic-ratelimit-requests-reset";
+pub(crate) const TOKENS_LIMIT: &str = "anthropic-ratelimit-tokens-limit";
+pub(crate) const TOKENS_REMAINING: &str = "anthropic-ratelimit-tokens-remaining";
+pub(crate) const TOKENS_RESET: &str = "anthropic-ratelimit-tokens-reset";
+
 /// OpenAI's rate-limit header names and Anthropic's for the same figure.
 const RATE_LIMIT_NAMES: [(&str, &str); 6] = [
-    (
-        gateway::headers::LIMIT_REQUESTS,
-        "anthropic-ratelimit-requests-limit",
-    ),
-    (
-        gateway::headers::REMAINING_REQUESTS,
-        "anthropic-ratelimit-requests-remaining",
-    ),
-    (
-        gateway::headers::RESET_REQUESTS,
-        "anthropic-ratelimit-requests-reset",
-    ),
-    (
-        gateway::headers::LIMIT_TOKENS,
-        "anthropic-ratelimit-tokens-limit",
-    ),
-    (
-        gateway::headers::REMAINING_TOKENS,
-        "anthropic-ratelimit-tokens-remaining",
-    ),
-    (
-        gateway::headers::RESET_TOKENS,
-        "anthropic-ratelimit-tokens-reset",
-    ),
+    (gateway::headers::LIMIT_REQUESTS, REQUESTS_LIMIT),
+    (gateway::headers::REMAINING_REQUESTS, REQUESTS_REMAINING),
+    (gateway::headers::RESET_REQUESTS, REQUESTS_RESET),
+    (gateway::headers::LIMIT_TOKENS, TOKENS_LIMIT),
+    (gateway::headers::REMAINING_TOKENS, TOKENS_REMAINING),
+    (gateway::headers::RESET_TOKENS, TOKENS_RESET),
 ];
 
 /// The stage headers as Anthropic's clients read them: `anthropic-ratelimit-*` names, and a

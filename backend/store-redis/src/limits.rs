@@ -210,7 +210,7 @@ fn invocation<'a>(
         match item {
             Pending::Settle { key, bucket, delta } => match bucket {
                 Bucket::Sliding { span_ms, index } => {
-                    res.key(key).arg("s").arg(span_ms).arg(index).arg(delta);
+                    res.key(&**key).arg("s").arg(span_ms).arg(index).arg(delta);
                 }
                 Bucket::Period { id, ends_at_ms } => {
                     res.key(period_key(key, id))
@@ -220,14 +220,14 @@ fn invocation<'a>(
                         .arg(delta);
                 }
                 Bucket::Rolling { days, day } => {
-                    res.key(key).arg("r").arg(days).arg(day).arg(delta);
+                    res.key(&**key).arg("r").arg(days).arg(day).arg(delta);
                 }
             },
             Pending::Release { key, member } => {
-                res.key(key).arg("f").arg(member).arg("").arg("");
+                res.key(&**key).arg("f").arg(member).arg("").arg("");
             }
             Pending::Batch { key } => {
-                res.key(key)
+                res.key(&**key)
                     .arg("b")
                     .arg(store::limits::BATCH_MEMORY_MS)
                     .arg("")
@@ -236,14 +236,20 @@ fn invocation<'a>(
         }
     }
     for counter in counters {
-        let (name, kind, param) = match &counter.window {
-            Window::Sliding { span_ms } => (counter.key.clone(), "s", *span_ms),
-            Window::Period { id, ends_at_ms } => (period_key(&counter.key, id), "p", *ends_at_ms),
-            Window::Rolling { days } => (counter.key.clone(), "r", u64::from(*days)),
-            Window::InFlight { lease_ms } => (counter.key.clone(), "f", *lease_ms),
+        let key = &*counter.key;
+        let (kind, param) = match &counter.window {
+            Window::Sliding { span_ms } => ("s", *span_ms),
+            Window::Period { id, ends_at_ms } => {
+                res.key(period_key(key, id));
+                ("p", *ends_at_ms)
+            }
+            Window::Rolling { days } => ("r", u64::from(*days)),
+            Window::InFlight { lease_ms } => ("f", *lease_ms),
         };
-        res.key(name)
-            .arg(kind)
+        if !matches!(counter.window, Window::Period { .. }) {
+            res.key(key);
+        }
+        res.arg(kind)
             .arg(counter.limit)
             .arg(counter.take)
             .arg(param);

@@ -83,7 +83,7 @@ async fn raw() -> redis::aio::MultiplexedConnection {
 
 fn rpm(key: &str, limit: u64) -> Counter {
     Counter {
-        key: key.to_owned(),
+        key: key.into(),
         window: Window::Sliding { span_ms: 3_600_000 },
         limit,
         take: 1,
@@ -162,7 +162,7 @@ async fn each_admission_carrying_settlements_is_one_round_trip() {
         assert!(res.is_admitted());
         // The previous call used 40 tokens fewer than it reserved.
         pending = vec![Pending::Settle {
-            key: key.clone(),
+            key: key.as_str().into(),
             bucket: res.counters[0].bucket.clone().unwrap(),
             delta: -40,
         }];
@@ -301,7 +301,7 @@ async fn every_key_the_counters_write_expires() {
     for (i, window) in windows.into_iter().enumerate() {
         let key = format!("{tag}:w{i}");
         let counter = Counter {
-            key: key.clone(),
+            key: key.as_str().into(),
             window,
             limit: 100,
             take: 3,
@@ -309,7 +309,7 @@ async fn every_key_the_counters_write_expires() {
         let res = limiter.admit(&[], &[counter], "c").await.unwrap();
         if let Some(bucket) = res.counters[0].bucket.clone() {
             let settle = |delta| Pending::Settle {
-                key: key.clone(),
+                key: key.as_str().into(),
                 bucket: bucket.clone(),
                 delta,
             };
@@ -322,7 +322,7 @@ async fn every_key_the_counters_write_expires() {
     limiter
         .settle(&[
             Pending::Settle {
-                key: format!("{tag}:new-sliding"),
+                key: format!("{tag}:new-sliding").into(),
                 bucket: Bucket::Sliding {
                     span_ms: 60_000,
                     index,
@@ -330,7 +330,7 @@ async fn every_key_the_counters_write_expires() {
                 delta: 7,
             },
             Pending::Settle {
-                key: format!("{tag}:new-rolling"),
+                key: format!("{tag}:new-rolling").into(),
                 bucket: Bucket::Rolling {
                     days: 7,
                     day: now / 86_400_000,

@@ -33,6 +33,8 @@
 #[cfg(feature = "contract")]
 pub mod contract;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::Error;
@@ -48,8 +50,9 @@ pub const PERIOD_GRACE_MS: u64 = 3_600_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counter {
     /// The counter's full name, built by the caller; unique within one call, and with the
-    /// call's hash tag (see the module's documentation).
-    pub key: String,
+    /// call's hash tag (see the module's documentation). Shared: a key's plan is built once
+    /// and its names go with every call's settlements.
+    pub key: Arc<str>,
     pub window: Window,
     /// The most the window may hold; 0 refuses every take but a check (`take` 0).
     pub limit: u64,
@@ -65,7 +68,7 @@ pub enum Window {
     Sliding { span_ms: u64 },
     /// A calendar period, computed by the caller: `id` names it (e.g. `2026-12`), `ends_at_ms`
     /// is its end in Unix milliseconds.
-    Period { id: String, ends_at_ms: u64 },
+    Period { id: Arc<str>, ends_at_ms: u64 },
     /// The last `days` UTC days, today's included.
     Rolling { days: u32 },
     /// Calls in progress, each held for at most `lease_ms` unless released.
@@ -78,7 +81,7 @@ pub enum Bucket {
     /// The bucket `index` (Unix milliseconds / `span_ms`) of a sliding window.
     Sliding { span_ms: u64, index: u64 },
     /// The period's counter.
-    Period { id: String, ends_at_ms: u64 },
+    Period { id: Arc<str>, ends_at_ms: u64 },
     /// The UTC `day` (Unix milliseconds / [`DAY_MS`]) of a rolling window.
     Rolling { days: u32, day: u64 },
 }
@@ -112,17 +115,17 @@ pub enum Pending {
     /// back all it took). A bucket that no longer counts is left alone, and a counter never
     /// goes below 0.
     Settle {
-        key: String,
+        key: Arc<str>,
         bucket: Bucket,
         delta: i64,
     },
     /// Frees the in-flight slot of call `member` (the call id given at admit).
-    Release { key: String, member: String },
+    Release { key: Arc<str>, member: String },
     /// Makes the adjustments after it, up to the next mark, one batch applied at most once:
     /// a batch sent again because the reply to its first sending was lost (it may or may not
     /// have been applied) is skipped when it was. `key` names the batch under the hash tag of
     /// its adjustments (see [`batch_key`]); the mark is remembered for [`BATCH_MEMORY_MS`].
-    Batch { key: String },
+    Batch { key: Arc<str> },
 }
 
 /// How long a batch's mark is remembered: a batch sent again later than this after its first
@@ -133,8 +136,8 @@ pub enum Pending {
 pub const BATCH_MEMORY_MS: u64 = 2 * 60_000;
 
 /// The name of batch `id`'s mark under hash tag `tag` (as [`hash_tag`] answers it).
-pub fn batch_key(tag: &str, id: &str) -> String {
-    format!("{{{tag}}}:batch:{id}")
+pub fn batch_key(tag: &str, id: &str) -> Arc<str> {
+    format!("{{{tag}}}:batch:{id}").into()
 }
 
 impl Pending {

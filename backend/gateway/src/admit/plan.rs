@@ -303,7 +303,7 @@ impl Plan {
             SOFT_LIMIT
         };
         self.counters.push(Counter {
-            key,
+            key: key.into(),
             window,
             limit,
             take,
@@ -479,7 +479,7 @@ pub(crate) fn window_of(period: BudgetPeriod, now: OffsetDateTime) -> (Window, &
     let name = period.as_str();
     (
         Window::Period {
-            id,
+            id: id.into(),
             ends_at_ms: u64::try_from(ends_at_ms).unwrap_or(u64::MAX),
         },
         name,
@@ -493,7 +493,7 @@ mod tests {
 
     fn period(window: Window) -> (String, u64) {
         match window {
-            Window::Period { id, ends_at_ms } => (id, ends_at_ms),
+            Window::Period { id, ends_at_ms } => (id.to_string(), ends_at_ms),
             other => panic!("{other:?}"),
         }
     }

@@ -5,15 +5,19 @@
 //! Counters live in shards of a hash map, each behind its own mutex; a call locks the shards
 //! of its keys in index order (so two calls cannot deadlock) and holds them for the whole
 //! check-then-take, which makes it all or nothing. Expired counters are pruned as a shard is
-//! used, at most once a second, so memory follows the counters in use.
+//! used, at most once a second, so memory follows the counters in use. Each name is hashed once
+//! per call, for its shard and its place in the shard's table. A period's counter is kept
+//! under the counter's name with the id of the period it counts (Redis keeps one key per
+//! period): a new period starts it over, and an adjustment of an earlier one finds nothing to
+//! adjust, as the earlier period no longer counts.
 
-use std::borrow::Cow;
 /// Counter names are the gateway's own (ids and configured aliases), not a caller's text: a
 /// fast seeded hash is enough, where SipHash was half of an admission's work.
 type HashMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
 use std::hash::BuildHasher;
 
-use hashbrown::hash_map::EntryRef;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -85,8 +89,63 @@ pub struct LocalLimiter {
 
 #[derive(Debug, Default)]
 struct Shard {
-    slots: HashMap<String, Slot>,
+    slots: Slots,
     next_prune_ms: u64,
+}
+
+/// A counter's name as a call uses it: hashed once, with the shard that holds it.
+#[derive(Debug, Clone, Copy)]
+struct Name<'a> {
+    text: &'a str,
+    hash: u64,
+    shard: usize,
+}
+
+/// One shard's counters by name, each kept with its name's hash (so a growing table never
+/// hashes again).
+#[derive(Debug, Default)]
+struct Slots(HashTable<(u64, Box<str>, Slot)>);
+
+impl Slots {
+    fn get(&self, name: Name<'_>) -> Option<&Slot> {
+        self.0
+            .find(name.hash, |it| *it.1 == *name.text)
+            .map(|it| &it.2)
+    }
+
+    fn get_mut(&mut self, name: Name<'_>) -> Option<&mut Slot> {
+        self.0
+            .find_mut(name.hash, |it| *it.1 == *name.text)
+            .map(|it| &mut it.2)
+    }
+
+    /// The slot `name`, made by `make` when there is none (the name copied only then).
+    fn get_or_insert(&mut self, name: Name<'_>, make: impl FnOnce() -> Slot) -> &mut Slot {
+        let entry = self.0.entry(name.hash, |it| *it.1 == *name.text, |it| it.0);
+        let entry = match entry {
+            Entry::Occupied(entry) => entry,
+            Entry::Vacant(entry) => entry.insert((name.hash, name.text.into(), make())),
+        };
+        &mut entry.into_mut().2
+    }
+
+    /// Sets the slot `name` to `slot`, replacing what it held.
+    fn put(&mut self, name: Name<'_>, slot: Slot) {
+        match self.0.entry(name.hash, |it| *it.1 == *name.text, |it| it.0) {
+            Entry::Occupied(mut entry) => entry.get_mut().2 = slot,
+            Entry::Vacant(entry) => {
+                entry.insert((name.hash, name.text.into(), slot));
+            }
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&Slot) -> bool) {
+        self.0.retain(|it| keep(&it.2));
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 #[derive(Debug)]
@@ -104,8 +163,10 @@ enum State {
         current: u64,
         previous: u64,
     },
-    /// A period's total.
-    Total(u64),
+    /// A batch's mark.
+    Mark,
+    /// A period's total, and which period it counts.
+    Period { id: Arc<str>, total: u64 },
     /// A rolling window's daily counts.
     Days(Vec<(u64, u64)>),
     /// In-flight calls and their lease ends.
@@ -140,23 +201,17 @@ impl LocalLimiter {
     /// `store::SharedLimiter::admit`).
     pub fn admit(&self, pending: &[Pending], counters: &[Counter], call_id: &str) -> Admission {
         let now = self.clock.now_ms();
-        // Each name is hashed for its shard once.
-        let names: SmallVec<[(Cow<'_, str>, usize); 8]> = counters
-            .iter()
-            .map(|it| self.sharded(name_of(it)))
-            .collect();
-        let adjusted: SmallVec<[(Cow<'_, str>, usize); 8]> = pending
-            .iter()
-            .map(|it| self.sharded(pending_name_of(it)))
-            .collect();
-        let mut locked = self.lock_for(adjusted.iter().chain(names.iter()).map(|it| it.1), now);
+        let names: SmallVec<[Name<'_>; 8]> = counters.iter().map(|it| self.name(&it.key)).collect();
+        let adjusted: SmallVec<[Name<'_>; 8]> =
+            pending.iter().map(|it| self.name(it.key())).collect();
+        let mut locked = self.lock_for(adjusted.iter().chain(names.iter()).map(|it| it.shard), now);
         apply_all(&mut locked, pending, &adjusted, now);
 
         // First pass: every counter as it is, and the first that refuses.
         let mut refused = None;
         let mut states: SmallVec<[Look; 8]> = SmallVec::new();
-        for (i, (counter, (name, shard))) in counters.iter().zip(&names).enumerate() {
-            let slot = locked.slots(*shard).and_then(|it| it.get(&**name));
+        for (i, (counter, name)) in counters.iter().zip(&names).enumerate() {
+            let slot = locked.slots(name.shard).and_then(|it| it.get(*name));
             let look = look(slot, &counter.window, now);
             let need = match counter.window {
                 Window::InFlight { .. } => u64::from(counter.take > 0),
@@ -180,13 +235,13 @@ impl LocalLimiter {
 
         // Second pass, only when admitted: take.
         if refused.is_none() {
-            for ((counter, (name, shard)), look) in counters.iter().zip(&names).zip(&mut states) {
+            for ((counter, name), look) in counters.iter().zip(&names).zip(&mut states) {
                 if counter.take == 0 {
                     continue;
                 }
                 if let Some(taken) = locked
-                    .slots(*shard)
-                    .and_then(|slots| take(slots, name, counter, call_id, now))
+                    .slots(name.shard)
+                    .map(|slots| take(slots, *name, counter, call_id, now))
                 {
                     *look = taken;
                 }
@@ -217,18 +272,17 @@ impl LocalLimiter {
     /// Applies `pending` alone.
     pub fn settle(&self, pending: &[Pending]) {
         let now = self.clock.now_ms();
-        let adjusted: SmallVec<[(Cow<'_, str>, usize); 8]> = pending
-            .iter()
-            .map(|it| self.sharded(pending_name_of(it)))
-            .collect();
-        let mut locked = self.lock_for(adjusted.iter().map(|it| it.1), now);
+        let adjusted: SmallVec<[Name<'_>; 8]> =
+            pending.iter().map(|it| self.name(it.key())).collect();
+        let mut locked = self.lock_for(adjusted.iter().map(|it| it.shard), now);
         apply_all(&mut locked, pending, &adjusted, now);
     }
 
-    /// `name` with the index of the shard that holds it.
-    fn sharded<'a>(&self, name: Cow<'a, str>) -> (Cow<'a, str>, usize) {
-        let shard = usize::try_from(self.hasher.hash_one(&*name) % SHARDS as u64).unwrap_or(0);
-        (name, shard)
+    /// `text` hashed, with the shard that holds it.
+    fn name<'a>(&self, text: &'a str) -> Name<'a> {
+        let hash = self.hasher.hash_one(text);
+        let shard = usize::try_from(hash % SHARDS as u64).unwrap_or(0);
+        Name { text, hash, shard }
     }
 
     /// Locks `shards` in index order, pruning those that are due.
@@ -241,7 +295,7 @@ impl LocalLimiter {
             .filter_map(|i| self.shards.get(i).map(|it| (i, lock(it))))
             .map(|(i, mut guard)| {
                 if now >= guard.next_prune_ms {
-                    guard.slots.retain(|_, slot| slot.expires_at_ms > now);
+                    guard.slots.retain(|slot| slot.expires_at_ms > now);
                     guard.next_prune_ms = now + PRUNE_EVERY_MS;
                 }
                 (i, guard)
@@ -263,7 +317,7 @@ struct Locked<'a> {
 impl Locked<'_> {
     /// The counters of `shard`; `lock_for` locked the shard of every name the call uses, so
     /// this is never `None`.
-    fn slots(&mut self, shard: usize) -> Option<&mut HashMap<String, Slot>> {
+    fn slots(&mut self, shard: usize) -> Option<&mut Slots> {
         self.guards
             .iter_mut()
             .find(|(i, _)| *i == shard)
@@ -272,58 +326,33 @@ impl Locked<'_> {
 }
 
 /// Applies `pending` in order, skipping a batch whose mark is set already (it was applied).
-fn apply_all(
-    locked: &mut Locked<'_>,
-    pending: &[Pending],
-    adjusted: &[(Cow<'_, str>, usize)],
-    now: u64,
-) {
+fn apply_all(locked: &mut Locked<'_>, pending: &[Pending], adjusted: &[Name<'_>], now: u64) {
     let mut skipping = false;
-    for (item, (name, shard)) in pending.iter().zip(adjusted) {
-        let Some(slots) = locked.slots(*shard) else {
+    for (item, name) in pending.iter().zip(adjusted) {
+        let Some(slots) = locked.slots(name.shard) else {
             continue;
         };
         if let Pending::Batch { .. } = item {
-            skipping = !mark_batch(slots, name, now);
+            skipping = !mark_batch(slots, *name, now);
         } else if !skipping {
-            apply(slots, item, name, now);
+            apply(slots, item, *name, now);
         }
     }
 }
 
 /// Sets batch `name`'s mark; false when it was set already.
-fn mark_batch(slots: &mut HashMap<String, Slot>, name: &str, now: u64) -> bool {
+fn mark_batch(slots: &mut Slots, name: Name<'_>, now: u64) -> bool {
     if live(slots.get(name), now).is_some() {
         return false;
     }
-    slots.insert(
-        name.to_owned(),
+    slots.put(
+        name,
         Slot {
             expires_at_ms: now.saturating_add(BATCH_MEMORY_MS),
-            state: State::Total(1),
+            state: State::Mark,
         },
     );
     true
-}
-
-/// A counter's storage name: a period has one per period id (as in Redis).
-fn name_of(counter: &Counter) -> Cow<'_, str> {
-    match &counter.window {
-        Window::Period { id, .. } => Cow::Owned(format!("{}:{id}", counter.key)),
-        _ => Cow::Borrowed(&counter.key),
-    }
-}
-
-/// The storage name an adjustment writes to.
-fn pending_name_of(item: &Pending) -> Cow<'_, str> {
-    match item {
-        Pending::Settle {
-            key,
-            bucket: Bucket::Period { id, .. },
-            ..
-        } => Cow::Owned(format!("{key}:{id}")),
-        _ => Cow::Borrowed(item.key()),
-    }
 }
 
 /// What a counter holds at `now`.
@@ -383,9 +412,9 @@ fn look(slot: Option<&Slot>, window: &Window, now: u64) -> Look {
                 ..Look::default()
             }
         }
-        Window::Period { ends_at_ms, .. } => Look {
+        Window::Period { id, ends_at_ms } => Look {
             used: match state {
-                Some(State::Total(n)) => *n,
+                Some(State::Period { id: at, total }) if at == id => *total,
                 _ => 0,
             },
             reset_ms: ends_at_ms.saturating_sub(now),
@@ -424,26 +453,21 @@ fn look(slot: Option<&Slot>, window: &Window, now: u64) -> Look {
 /// The slot `name` as a live one of the kind `fresh` makes, replacing an expired one or one of
 /// another kind. The name is copied only when the slot is new (always `Some`).
 fn slot_mut<'a>(
-    slots: &'a mut HashMap<String, Slot>,
-    name: &str,
+    slots: &'a mut Slots,
+    name: Name<'_>,
     now: u64,
     same_kind: impl Fn(&State) -> bool,
-    fresh: impl FnOnce() -> State,
-) -> Option<&'a mut Slot> {
+    fresh: impl Fn() -> State,
+) -> &'a mut Slot {
     let new = || Slot {
         expires_at_ms: now,
         state: fresh(),
     };
-    match slots.entry_ref(name) {
-        EntryRef::Occupied(entry) => {
-            let slot = entry.into_mut();
-            if slot.expires_at_ms <= now || !same_kind(&slot.state) {
-                *slot = new();
-            }
-            Some(slot)
-        }
-        EntryRef::Vacant(entry) => Some(entry.insert(new())),
+    let slot = slots.get_or_insert(name, new);
+    if slot.expires_at_ms <= now || !same_kind(&slot.state) {
+        *slot = new();
     }
+    slot
 }
 
 fn is_sliding(state: &State) -> bool {
@@ -475,7 +499,7 @@ fn add(n: &mut u64, delta: i64) {
 
 /// Applies one adjustment: only to a bucket that still counts; a decrease of nothing does
 /// nothing (and creates nothing).
-fn apply(slots: &mut HashMap<String, Slot>, item: &Pending, name: &str, now: u64) {
+fn apply(slots: &mut Slots, item: &Pending, name: Name<'_>, now: u64) {
     match item {
         // Marks are set by `apply_all`.
         Pending::Batch { .. } => {}
@@ -495,7 +519,7 @@ fn apply(slots: &mut HashMap<String, Slot>, item: &Pending, name: &str, now: u64
             if *delta == 0 {
                 return;
             }
-            let exists = |name: &str, slots: &HashMap<String, Slot>| {
+            let exists = |name: Name<'_>, slots: &Slots| {
                 slots.get(name).is_some_and(|it| it.expires_at_ms > now)
             };
             match bucket {
@@ -504,13 +528,11 @@ fn apply(slots: &mut HashMap<String, Slot>, item: &Pending, name: &str, now: u64
                         return;
                     }
                     let current_index = now / (*span_ms).max(1);
-                    let Some(slot) = slot_mut(slots, name, now, is_sliding, || State::Sliding {
+                    let slot = slot_mut(slots, name, now, is_sliding, || State::Sliding {
                         index: current_index,
                         current: 0,
                         previous: 0,
-                    }) else {
-                        return;
-                    };
+                    });
                     roll(&mut slot.state, current_index);
                     if let State::Sliding {
                         current, previous, ..
@@ -527,37 +549,41 @@ fn apply(slots: &mut HashMap<String, Slot>, item: &Pending, name: &str, now: u64
                     }
                     slot.expires_at_ms = until;
                 }
-                Bucket::Period { .. } => {
-                    if *delta < 0 && !exists(name, slots) {
-                        return;
+                Bucket::Period { id, .. } => match slots.get_mut(name) {
+                    Some(slot) if slot.expires_at_ms > now => {
+                        // Another period counts now: this one's adjustment changes nothing.
+                        if let State::Period { id: at, total } = &mut slot.state
+                            && at == id
+                        {
+                            add(total, *delta);
+                            slot.expires_at_ms = slot.expires_at_ms.max(until);
+                        }
                     }
-                    let Some(slot) = slot_mut(
-                        slots,
-                        name,
-                        now,
-                        |it| matches!(it, State::Total(_)),
-                        || State::Total(0),
-                    ) else {
-                        return;
-                    };
-                    if let State::Total(n) = &mut slot.state {
-                        add(n, *delta);
+                    _ if *delta > 0 => {
+                        slots.put(
+                            name,
+                            Slot {
+                                expires_at_ms: until,
+                                state: State::Period {
+                                    id: id.clone(),
+                                    total: delta.unsigned_abs(),
+                                },
+                            },
+                        );
                     }
-                    slot.expires_at_ms = slot.expires_at_ms.max(until);
-                }
+                    _ => {}
+                },
                 Bucket::Rolling { day, .. } => {
                     if *delta < 0 && !exists(name, slots) {
                         return;
                     }
-                    let Some(slot) = slot_mut(
+                    let slot = slot_mut(
                         slots,
                         name,
                         now,
                         |it| matches!(it, State::Days(_)),
                         || State::Days(Vec::new()),
-                    ) else {
-                        return;
-                    };
+                    );
                     if let State::Days(counts) = &mut slot.state {
                         match counts.iter_mut().find(|(d, _)| d == day) {
                             Some((_, n)) => add(n, *delta),
@@ -573,13 +599,7 @@ fn apply(slots: &mut HashMap<String, Slot>, item: &Pending, name: &str, now: u64
 }
 
 /// Takes `counter.take` (admitted), and answers what the counter holds then.
-fn take(
-    slots: &mut HashMap<String, Slot>,
-    name: &str,
-    counter: &Counter,
-    call_id: &str,
-    now: u64,
-) -> Option<Look> {
+fn take(slots: &mut Slots, name: Name<'_>, counter: &Counter, call_id: &str, now: u64) -> Look {
     match &counter.window {
         Window::Sliding { span_ms } => {
             let span = (*span_ms).max(1);
@@ -588,27 +608,30 @@ fn take(
                 index,
                 current: 0,
                 previous: 0,
-            })?;
+            });
             roll(&mut slot.state, index);
             if let State::Sliding { current, .. } = &mut slot.state {
                 *current = current.saturating_add(counter.take);
             }
             slot.expires_at_ms = (index + 2) * span;
-            Some(look(Some(slot), &counter.window, now))
+            look(Some(slot), &counter.window, now)
         }
-        Window::Period { ends_at_ms, .. } => {
+        Window::Period { id, ends_at_ms } => {
             let slot = slot_mut(
                 slots,
                 name,
                 now,
-                |it| matches!(it, State::Total(_)),
-                || State::Total(0),
-            )?;
-            if let State::Total(n) = &mut slot.state {
-                *n = n.saturating_add(counter.take);
+                |it| matches!(it, State::Period { id: at, .. } if at == id),
+                || State::Period {
+                    id: id.clone(),
+                    total: 0,
+                },
+            );
+            if let State::Period { total, .. } = &mut slot.state {
+                *total = total.saturating_add(counter.take);
             }
             slot.expires_at_ms = ends_at_ms.saturating_add(PERIOD_GRACE_MS);
-            Some(look(Some(slot), &counter.window, now))
+            look(Some(slot), &counter.window, now)
         }
         Window::Rolling { days } => {
             let today = now / DAY_MS;
@@ -619,7 +642,7 @@ fn take(
                 now,
                 |it| matches!(it, State::Days(_)),
                 || State::Days(Vec::new()),
-            )?;
+            );
             if let State::Days(counts) = &mut slot.state {
                 counts.retain(|(day, _)| *day >= first && *day <= today);
                 match counts.iter_mut().find(|(day, _)| *day == today) {
@@ -628,7 +651,7 @@ fn take(
                 }
             }
             slot.expires_at_ms = (today + u64::from(*days)) * DAY_MS;
-            Some(look(Some(slot), &counter.window, now))
+            look(Some(slot), &counter.window, now)
         }
         Window::InFlight { lease_ms } => {
             let end = now.saturating_add(*lease_ms);
@@ -638,13 +661,13 @@ fn take(
                 now,
                 |it| matches!(it, State::Members(_)),
                 || State::Members(HashMap::default()),
-            )?;
+            );
             if let State::Members(members) = &mut slot.state {
                 members.retain(|_, lease_end| *lease_end > now);
                 members.insert(call_id.to_owned(), end);
             }
             slot.expires_at_ms = slot.expires_at_ms.max(end);
-            Some(look(Some(slot), &counter.window, now))
+            look(Some(slot), &counter.window, now)
         }
     }
 }
@@ -720,7 +743,7 @@ mod tests {
         let limiter = LocalLimiter::new(clock.clone());
         for i in 0..100 {
             let counter = Counter {
-                key: format!("k{i}"),
+                key: format!("k{i}").into(),
                 window: Window::Sliding { span_ms: 1_000 },
                 limit: 10,
                 take: 1,
@@ -730,7 +753,7 @@ mod tests {
         assert_eq!(limiter.len(), 100);
         clock.advance(3_000);
         let touch = |i: usize| Counter {
-            key: format!("touch{i}"),
+            key: format!("touch{i}").into(),
             window: Window::Sliding { span_ms: 1_000 },
             limit: 10,
             take: 0,

@@ -35,6 +35,7 @@ macro_rules! limiter_contract_tests {
             in_flight_slots_are_released_by_call_id,
             an_expired_lease_frees_its_slot,
             periods_count_until_their_end,
+            a_new_period_is_not_changed_by_the_last_ones_settlements,
             rolling_windows_sum_their_days,
             remaining_and_reset_describe_the_window,
             a_zero_limit_refuses_every_take,
@@ -56,7 +57,7 @@ macro_rules! limiter_contract_tests {
 
 fn counter(key: &str, window: Window, limit: u64, take: u64) -> Counter {
     Counter {
-        key: key.to_owned(),
+        key: key.into(),
         window,
         limit,
         take,
@@ -139,7 +140,7 @@ pub async fn sliding_windows_weigh_the_previous_bucket(h: &impl Harness) {
     let index = now(h).await / span;
     h.limiter()
         .settle(&[Pending::Settle {
-            key: key.clone(),
+            key: key.as_str().into(),
             bucket: Bucket::Sliding {
                 span_ms: span,
                 index: index - 1,
@@ -200,7 +201,7 @@ pub async fn settlements_move_the_reserved_bucket_up_and_down(h: &impl Harness) 
         let res = admit(h, &[], std::slice::from_ref(&c)).await;
         let bucket = res.counters[0].bucket.clone().unwrap();
         let settle = |delta| Pending::Settle {
-            key: key.clone(),
+            key: key.as_str().into(),
             bucket: bucket.clone(),
             delta,
         };
@@ -241,7 +242,7 @@ pub async fn settling_a_bucket_that_no_longer_counts_changes_nothing(h: &impl Ha
         let key = h.key(&format!("old{i}"));
         h.limiter()
             .settle(&[Pending::Settle {
-                key: key.clone(),
+                key: key.as_str().into(),
                 bucket: bucket.clone(),
                 delta: 500,
             }])
@@ -258,7 +259,7 @@ pub async fn settling_a_bucket_that_no_longer_counts_changes_nothing(h: &impl Ha
     let fresh = h.key("fresh");
     h.limiter()
         .settle(&[Pending::Settle {
-            key: fresh.clone(),
+            key: fresh.as_str().into(),
             bucket: Bucket::Sliding {
                 span_ms: HOUR_MS,
                 index: now / HOUR_MS,
@@ -292,7 +293,7 @@ pub async fn in_flight_slots_are_released_by_call_id(h: &impl Harness) {
     );
 
     let release = Pending::Release {
-        key: key.clone(),
+        key: key.as_str().into(),
         member: "a".into(),
     };
     let c_in = admit_as(h, std::slice::from_ref(&release), one, "c").await;
@@ -350,11 +351,46 @@ pub async fn periods_count_until_their_end(h: &impl Harness) {
     assert!(too_much.refused.unwrap().exceeds_limit);
 }
 
+/// A call of the last period settled after the next one started (it ended after midnight)
+/// changes nothing the next period counts.
+pub async fn a_new_period_is_not_changed_by_the_last_ones_settlements(h: &impl Harness) {
+    let key = h.key("periods");
+    let ends_at_ms = now(h).await + HOUR_MS;
+    let last = Window::Period {
+        id: "2026-12".into(),
+        ends_at_ms,
+    };
+    let next = Window::Period {
+        id: "2027-01".into(),
+        ends_at_ms: ends_at_ms + HOUR_MS,
+    };
+    let taken = admit(h, &[], &[counter(&key, last, 100, 60)]).await;
+    let last_bucket = taken.counters[0].bucket.clone().unwrap();
+    let taken = admit(h, &[], &[counter(&key, next.clone(), 100, 10)]).await;
+    assert_eq!(taken.counters[0].used, 10, "a new period starts at 0");
+    let next_bucket = taken.counters[0].bucket.clone().unwrap();
+    let settle = |bucket: &Bucket, delta: i64| Pending::Settle {
+        key: key.as_str().into(),
+        bucket: bucket.clone(),
+        delta,
+    };
+    h.limiter()
+        .settle(&[settle(&last_bucket, 30), settle(&last_bucket, -90)])
+        .await
+        .unwrap();
+    assert_eq!(used(h, &counter(&key, next.clone(), 100, 0)).await, 10);
+    h.limiter()
+        .settle(&[settle(&next_bucket, 5)])
+        .await
+        .unwrap();
+    assert_eq!(used(h, &counter(&key, next, 100, 0)).await, 15);
+}
+
 pub async fn rolling_windows_sum_their_days(h: &impl Harness) {
     let key = h.key("rolling");
     let today = now(h).await / DAY_MS;
     let seed = |day: u64, delta: i64| Pending::Settle {
-        key: key.clone(),
+        key: key.as_str().into(),
         bucket: Bucket::Rolling { days: 3, day },
         delta,
     };
@@ -495,7 +531,7 @@ pub async fn adjustments_apply_in_order_before_the_admission(h: &impl Harness) {
     let res = admit(h, &[], std::slice::from_ref(&c)).await;
     let bucket = res.counters[0].bucket.clone().unwrap();
     let settle = |delta| Pending::Settle {
-        key: key.clone(),
+        key: key.as_str().into(),
         bucket: bucket.clone(),
         delta,
     };
@@ -526,7 +562,7 @@ pub async fn a_batch_sent_again_is_applied_once(h: &impl Harness) {
     let res = admit(h, &[], std::slice::from_ref(&c)).await;
     let bucket = res.counters[0].bucket.clone().unwrap();
     let settle = |delta| Pending::Settle {
-        key: key.clone(),
+        key: key.as_str().into(),
         bucket: bucket.clone(),
         delta,
     };
