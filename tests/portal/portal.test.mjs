@@ -477,6 +477,15 @@ step('create an API key and copy it', async () => {
   await page.getByLabel('Chat completions').check();
   await page.getByLabel('Expires').selectOption('30');
   await page.getByLabel('Monthly budget (USD)').fill('25');
+  // A budget per period: a bad amount is refused on its own input, the form kept.
+  await page.locator('#key-add-budget').click();
+  const budget = page.locator('.budget-row').first();
+  await budget.getByLabel('Period').selectOption('week');
+  await budget.getByLabel('Amount').fill('-1');
+  await budget.getByLabel('Alert at (%)').fill('50, 100');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await budget.locator('.field-error').waitFor();
+  await budget.getByLabel('Amount').fill('500');
   await shot('06-key-form');
   await page.getByRole('button', { name: 'Create key' }).click();
   const secret = page.locator('#new-key-secret');
@@ -490,6 +499,7 @@ step('create an API key and copy it', async () => {
   await shot('07-key-created');
   await page.getByRole('button', { name: 'Done, I have stored it' }).click();
   await page.locator('.keys-table').getByText('ci', { exact: true }).waitFor();
+  await page.locator('.keys-table').getByText('Limits: $25.00/month, 500/week').waitFor();
 });
 
 step('the copied key calls the data plane', async () => {
@@ -1028,6 +1038,42 @@ step('edit a key\'s name and restrict its models: the list and the data plane fo
     body: JSON.stringify({ model: 'slow-mock', messages: [{ role: 'user', content: 'x' }] }),
   });
   assert.equal(allowed.status, 200);
+  state.editedKey = secret;
+});
+
+step('a key\'s budget set in its edit form refuses its calls, and removing it lets them through', async () => {
+  const slowMock = () => fetch(`${base}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${state.editedKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'slow-mock', messages: [{ role: 'user', content: 'x' }], max_tokens: 5 }),
+  });
+  const row = page.locator('.keys-table tbody tr', { has: page.getByText('edited', { exact: true }) });
+  await row.getByRole('button', { name: 'Edit' }).click();
+  let panel = page.getByRole('region', { name: 'Edit edited' });
+  await panel.locator('#edit-key-add-budget').click();
+  const budget = panel.locator('.budget-row').first();
+  await budget.getByLabel('Period').selectOption('day');
+  await budget.getByLabel('Counts').selectOption('tokens');
+  await budget.getByLabel('Amount').fill('3');
+  await panel.getByRole('button', { name: 'Save changes' }).click();
+  await panel.waitFor({ state: 'detached' });
+  await row.getByText('3 tokens/day').waitFor();
+  const refused = await eventually('the key\'s budget to refuse its calls', async () => {
+    const res = await slowMock();
+    return res.status === 429 ? res : null;
+  });
+  const body = await refused.json();
+  assert.equal(body.error.code, 'insufficient_quota');
+  assert.match(body.error.message, /api key's limit/);
+  assert.equal(refused.headers.get('x-should-retry'), 'false');
+
+  await row.getByRole('button', { name: 'Edit' }).click();
+  panel = page.getByRole('region', { name: 'Edit edited' });
+  assert.equal(await panel.locator('.budget-row').getByLabel('Amount').inputValue(), '3', 'pre-filled from the key');
+  await panel.getByRole('button', { name: 'Remove budget 1' }).click();
+  await panel.getByRole('button', { name: 'Save changes' }).click();
+  await panel.waitFor({ state: 'detached' });
+  await eventually('the key to be served again', async () => (await slowMock()).status === 200);
 });
 
 step('create a service account, and trade its copied credentials for a token that calls the data plane', async () => {

@@ -247,3 +247,22 @@ pub fn SubmitButton(
         </button>
     }
 }
+
+/// The message for a field whose name is computed (a row's), tracked.
+pub fn field_error(
+    form: FormState,
+    name: impl Fn() -> String + Send + Sync + 'static,
+) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        let name = name();
+        form.fields.with(|it| it.get(&name))
+    })
+}
+
+/// Select options from `(value, words)` pairs.
+pub fn options(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(value, words)| ((*value).to_owned(), (*words).to_owned()))
+        .collect()
+}

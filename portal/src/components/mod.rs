@@ -1,7 +1,8 @@
 //! Reusable pieces of the portal's pages: layout and navigation, form fields with labels,
-//! buttons, the scope inputs keys and service accounts share, the confirm dialog,
+//! buttons, the scope inputs keys and service accounts share, budget rows, the confirm dialog,
 //! copy-to-clipboard, one-time secrets, loading/empty/error states, toasts and SVG charts.
 
+pub mod budget_list;
 pub mod chart;
 pub mod copy;
 pub mod dialog;

@@ -1,9 +1,10 @@
 //! The scope inputs API keys and service accounts share (allowed models, endpoints, IP
-//! allow-list, regions, limits), with the API's field names for their messages, so the create forms and
+//! allow-list, regions, limits and budgets), with the API's field names for their messages, so the create forms and
 //! the key editor look and behave the same.
 
 use leptos::prelude::*;
 
+use crate::components::budget_list::{BudgetList, BudgetRows};
 use crate::components::form::{Checkbox, FormState, TextField};
 use crate::model::key_form::{ENDPOINTS, ScopeText};
 
@@ -21,8 +22,8 @@ pub struct ScopeInputs {
     pub tokens_per_day: RwSignal<String>,
     pub max_concurrent: RwSignal<String>,
     pub monthly_budget: RwSignal<String>,
-    /// The key's budgets per period (set through the API), carried through unchanged.
-    pub budgets: Vec<api_types::limits::BudgetView>,
+    /// The key's budgets per period.
+    pub budgets: BudgetRows,
 }
 
 impl ScopeInputs {
@@ -45,7 +46,7 @@ impl ScopeInputs {
             tokens_per_day: RwSignal::new(initial.tokens_per_day.clone()),
             max_concurrent: RwSignal::new(initial.max_concurrent.clone()),
             monthly_budget: RwSignal::new(initial.monthly_budget.clone()),
-            budgets: initial.budgets.clone(),
+            budgets: BudgetRows::new(&initial.budgets),
         }
     }
 
@@ -67,7 +68,7 @@ impl ScopeInputs {
             tokens_per_day: self.tokens_per_day.get_untracked(),
             max_concurrent: self.max_concurrent.get_untracked(),
             monthly_budget: self.monthly_budget.get_untracked(),
-            budgets: self.budgets.clone(),
+            budgets: self.budgets.texts(),
         }
     }
 }
@@ -131,6 +132,11 @@ pub fn ScopeFields(
                 <TextField id=format!("{prefix}-tpd") label="Tokens per day" kind="number" value=inputs.tokens_per_day error=form.field("limits.tokens_per_day") />
                 <TextField id=format!("{prefix}-budget") label="Monthly budget (USD)" value=inputs.monthly_budget placeholder="25.00" error=form.field("limits.monthly_budget_micros") />
             </div>
+            <fieldset class="field budgets" class:invalid=move || form.field("limits.budgets").with(Option::is_some)>
+                <legend>"Budgets per period"</legend>
+                <p class="hint">"Spend or tokens per day, week, calendar month or rolling 30 days (UTC). A hard budget refuses this key's calls that would pass it (429 insufficient_quota); a soft one only raises alerts at the thresholds you list."</p>
+                <BudgetList rows=inputs.budgets form=form prefix=prefix field="limits.budgets" currency="USD" />
+            </fieldset>
         </fieldset>
     }
 }

@@ -7,6 +7,7 @@ use api_types::manage::{CreateKeyRequest, KeyLimitsView, KeyView, UpdateKeyReque
 use time::OffsetDateTime;
 
 use super::errors::FieldErrors;
+use super::limit_form::{BudgetText, check_budgets};
 use super::{expiry, lists, validate};
 
 /// The data-plane endpoints a key can be limited to: API name and label.
@@ -118,7 +119,12 @@ impl EditKeyForm {
                     .monthly_budget_micros
                     .map(micros_to_input)
                     .unwrap_or_default(),
-                budgets: key.limits.budgets.clone(),
+                budgets: key
+                    .limits
+                    .budgets
+                    .iter()
+                    .map(BudgetText::from_view)
+                    .collect(),
             },
         }
     }
@@ -175,9 +181,8 @@ pub struct ScopeText {
     pub max_concurrent: String,
     /// Dollars, e.g. `25` or `12.50`.
     pub monthly_budget: String,
-    /// The key's budgets per period, set through the API: carried through an edit unchanged
-    /// (the form does not show them), so saving it never drops them.
-    pub budgets: Vec<api_types::limits::BudgetView>,
+    /// The key's budgets per period (spend or tokens), one row each.
+    pub budgets: Vec<BudgetText>,
 }
 
 /// Checked scopes, as the API takes them.
@@ -252,7 +257,7 @@ impl ScopeText {
                     None
                 }
             },
-            budgets: self.budgets.clone(),
+            budgets: check_budgets(&self.budgets, "limits.budgets", errors),
         };
         Scopes {
             models,
@@ -336,6 +341,19 @@ pub fn limits_summary(limits: &KeyLimitsView) -> Option<String> {
     }
     if let Some(budget) = limits.monthly_budget_micros {
         parts.push(format!("{}/month", micros_to_dollars(budget)));
+    }
+    for budget in &limits.budgets {
+        let amount = match (&budget.spend, budget.tokens) {
+            (Some(spend), _) => spend.clone(),
+            (None, Some(tokens)) => format!("{tokens} tokens"),
+            (None, None) => continue,
+        };
+        let period = match budget.period.as_str() {
+            "rolling_30d" => "30 days",
+            other => other,
+        };
+        let soft = if budget.hard { "" } else { " (soft)" };
+        parts.push(format!("{amount}/{period}{soft}"));
     }
     (!parts.is_empty()).then(|| format!("Limits: {}", parts.join(", ")))
 }
@@ -552,6 +570,51 @@ mod tests {
     }
 
     #[test]
+    fn a_keys_budgets_are_edited_as_rows() {
+        let budgeted = KeyView {
+            limits: KeyLimitsView {
+                budgets: vec![api_types::limits::BudgetView {
+                    period: "week".into(),
+                    spend: Some("19.99".into()),
+                    tokens: None,
+                    hard: false,
+                    alert_at_percent: vec![50, 100],
+                }],
+                ..key().limits
+            },
+            ..key()
+        };
+        let mut form = EditKeyForm::from_key(&budgeted);
+        assert_eq!(form.scopes.budgets[0].amount, "19.99");
+        assert_eq!(form.scopes.budgets[0].thresholds, "50, 100");
+        assert_eq!(form.to_request(&budgeted), Ok(UpdateKeyRequest::default()));
+
+        form.scopes.budgets.push(BudgetText {
+            period: "day".into(),
+            kind: crate::model::limit_form::TOKENS.into(),
+            amount: "5000".into(),
+            ..BudgetText::default()
+        });
+        let request = form.to_request(&budgeted).unwrap();
+        let budgets = request.limits.unwrap().budgets;
+        assert_eq!(budgets.len(), 2);
+        assert_eq!(
+            (budgets[1].period.as_str(), budgets[1].tokens),
+            ("day", Some(5000))
+        );
+
+        form.scopes.budgets[1].amount = "1.5".into();
+        form.scopes.budgets.push(BudgetText {
+            amount: "-3".into(),
+            ..BudgetText::default()
+        });
+        let errors = form.to_request(&budgeted).unwrap_err();
+        for field in ["limits.budgets[1].tokens", "limits.budgets[2].spend"] {
+            assert!(errors.get(field).is_some(), "{field}");
+        }
+    }
+
+    #[test]
     fn a_broken_edit_is_not_sent() {
         let mut form = EditKeyForm::from_key(&key());
         form.name = "x".repeat(101);
@@ -575,6 +638,29 @@ mod tests {
         assert_eq!(
             limits_summary(&limits).as_deref(),
             Some("Limits: 60 requests/min, $25.00/month")
+        );
+        let budgeted = KeyLimitsView {
+            budgets: vec![
+                api_types::limits::BudgetView {
+                    period: "week".into(),
+                    spend: Some("19.99".into()),
+                    tokens: None,
+                    hard: true,
+                    alert_at_percent: Vec::new(),
+                },
+                api_types::limits::BudgetView {
+                    period: "rolling_30d".into(),
+                    spend: None,
+                    tokens: Some(5000),
+                    hard: false,
+                    alert_at_percent: Vec::new(),
+                },
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            limits_summary(&budgeted).as_deref(),
+            Some("Limits: 19.99/week, 5000 tokens/30 days (soft)")
         );
     }
 

@@ -161,8 +161,33 @@ impl Default for BudgetText {
     }
 }
 
+/// Budget rows as the API takes them, with a message per field that breaks a rule under `at`
+/// (`budgets` for a policy, `limits.budgets` for a key: the API's names).
+pub fn check_budgets(rows: &[BudgetText], at: &str, errors: &mut FieldErrors) -> Vec<BudgetView> {
+    if rows.len() > MAX_BUDGETS {
+        errors.add(at, format!("Use at most {MAX_BUDGETS} budgets."));
+    }
+    let mut budgets = Vec::with_capacity(rows.len());
+    for (i, typed) in rows.iter().enumerate() {
+        let row = format!("{at}[{i}]");
+        let budget = typed.check(&row, errors);
+        if rows[..i]
+            .iter()
+            .any(|it| it.period == typed.period && (it.kind == TOKENS) == (typed.kind == TOKENS))
+        {
+            errors.add(
+                &format!("{row}.period"),
+                "Another budget already counts the same for this period: change one, or remove it.",
+            );
+        }
+        budgets.push(budget);
+    }
+    budgets
+}
+
 impl BudgetText {
-    fn from_view(view: &BudgetView) -> Self {
+    /// A budget as the API answered it, as its row shows it.
+    pub fn from_view(view: &BudgetView) -> Self {
         let (kind, amount) = match (&view.spend, view.tokens) {
             (Some(spend), _) => (SPEND, spend.clone()),
             (None, Some(tokens)) => (TOKENS, tokens.to_string()),
@@ -362,23 +387,7 @@ impl LimitForm {
         let mut errors = FieldErrors::new();
         let rates = self.rates.check("", &mut errors);
 
-        if self.budgets.len() > MAX_BUDGETS {
-            errors.add("budgets", format!("Use at most {MAX_BUDGETS} budgets."));
-        }
-        let mut budgets = Vec::with_capacity(self.budgets.len());
-        for (i, typed) in self.budgets.iter().enumerate() {
-            let at = format!("budgets[{i}]");
-            let budget = typed.check(&at, &mut errors);
-            if self.budgets[..i].iter().any(|it| {
-                it.period == typed.period && (it.kind == TOKENS) == (typed.kind == TOKENS)
-            }) {
-                errors.add(
-                    &format!("{at}.period"),
-                    "Another budget already counts the same for this period: change one, or remove it.",
-                );
-            }
-            budgets.push(budget);
-        }
+        let budgets = check_budgets(&self.budgets, "budgets", &mut errors);
 
         if self.models.len() > MAX_MODEL_LIMITS {
             errors.add(

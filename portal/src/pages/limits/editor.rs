@@ -1,5 +1,5 @@
 //! The one limits form the tenant's Limits page, the partner console (shared limits) and the
-//! operator view (the platform's) share: rates, budgets (rows added and removed), per-model
+//! operator view (the platform's) share: rates, budgets (`components::budget_list`), per-model
 //! rates (a table with rows added and removed), allowed and denied models, what happens when
 //! the shared counters are down, and the lock over a tenant's own administrators. Read-only,
 //! with the reason, when the caller may not change it. Its checks live in `model::limit_form`;
@@ -11,15 +11,15 @@ use leptos::task::spawn_local;
 
 use crate::api::endpoints;
 use crate::api::paths::LimitScope;
+use crate::components::budget_list::{BudgetList, BudgetRows};
 use crate::components::dialog::ConfirmDialog;
 use crate::components::form::{
-    Checkbox, FormError, FormState, SelectField, SubmitButton, TextField,
+    Checkbox, FormError, FormState, SelectField, SubmitButton, TextField, field_error, options,
 };
 use crate::components::icons::{CLOSE, PLUS, icon};
 use crate::components::status::Empty;
 use crate::model::limit_form::{
-    self, BudgetText, COUNTERS_DOWN, LimitForm, MAX_BUDGETS, MAX_MODEL_LIMITS, ModelRatesText,
-    PERIODS, PolicyOwner, RATES, RatesText, SPEND, TOKENS,
+    self, COUNTERS_DOWN, LimitForm, MAX_MODEL_LIMITS, ModelRatesText, PolicyOwner, RATES, RatesText,
 };
 use crate::state::ui::Ui;
 
@@ -37,17 +37,6 @@ impl Rates {
     }
 }
 
-/// One budget being edited.
-#[derive(Debug, Clone, Copy)]
-struct BudgetRow {
-    id: u64,
-    period: RwSignal<String>,
-    kind: RwSignal<String>,
-    amount: RwSignal<String>,
-    hard: RwSignal<bool>,
-    thresholds: RwSignal<String>,
-}
-
 /// One model's own rates being edited.
 #[derive(Debug, Clone, Copy)]
 struct ModelRow {
@@ -60,7 +49,7 @@ struct ModelRow {
 #[derive(Debug, Clone, Copy)]
 struct Editor {
     rates: Rates,
-    budgets: RwSignal<Vec<BudgetRow>>,
+    budgets: BudgetRows,
     models: RwSignal<Vec<ModelRow>>,
     allowed: RwSignal<String>,
     denied: RwSignal<String>,
@@ -73,7 +62,7 @@ impl Editor {
     fn new(form: LimitForm) -> Self {
         let editor = Editor {
             rates: Rates::new(form.rates),
-            budgets: RwSignal::new(Vec::new()),
+            budgets: BudgetRows::new(&form.budgets),
             models: RwSignal::new(Vec::new()),
             allowed: RwSignal::new(form.allowed_models),
             denied: RwSignal::new(form.denied_models),
@@ -81,13 +70,7 @@ impl Editor {
             locked: RwSignal::new(form.locked),
             next_id: StoredValue::new(0),
         };
-        let budgets: Vec<BudgetRow> = form
-            .budgets
-            .into_iter()
-            .map(|it| editor.budget(it))
-            .collect();
         let models: Vec<ModelRow> = form.models.into_iter().map(|it| editor.model(it)).collect();
-        editor.budgets.set(budgets);
         editor.models.set(models);
         editor
     }
@@ -96,17 +79,6 @@ impl Editor {
         let id = self.next_id.get_value();
         self.next_id.set_value(id + 1);
         id
-    }
-
-    fn budget(self, text: BudgetText) -> BudgetRow {
-        BudgetRow {
-            id: self.next(),
-            period: RwSignal::new(text.period),
-            kind: RwSignal::new(text.kind),
-            amount: RwSignal::new(text.amount),
-            hard: RwSignal::new(text.hard),
-            thresholds: RwSignal::new(text.thresholds),
-        }
     }
 
     fn model(self, text: ModelRatesText) -> ModelRow {
@@ -121,17 +93,7 @@ impl Editor {
     fn form(self) -> LimitForm {
         LimitForm {
             rates: self.rates.text(),
-            budgets: self.budgets.with_untracked(|rows| {
-                rows.iter()
-                    .map(|row| BudgetText {
-                        period: row.period.get_untracked(),
-                        kind: row.kind.get_untracked(),
-                        amount: row.amount.get_untracked(),
-                        hard: row.hard.get_untracked(),
-                        thresholds: row.thresholds.get_untracked(),
-                    })
-                    .collect()
-            }),
+            budgets: self.budgets.texts(),
             models: self.models.with_untracked(|rows| {
                 rows.iter()
                     .map(|row| ModelRatesText {
@@ -146,24 +108,6 @@ impl Editor {
             locked: self.locked.get_untracked(),
         }
     }
-}
-
-/// The message for a field whose name is computed (a row's), tracked.
-fn field_error(
-    form: FormState,
-    name: impl Fn() -> String + Send + Sync + 'static,
-) -> Signal<Option<String>> {
-    Signal::derive(move || {
-        let name = name();
-        form.fields.with(|it| it.get(&name))
-    })
-}
-
-fn options(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(value, words)| ((*value).to_owned(), (*words).to_owned()))
-        .collect()
 }
 
 /// The form over `limits` (a scope's policy as the API answered it). `can_lock` offers the lock
@@ -261,11 +205,6 @@ pub fn LimitsEditor(
             }
         })
         .collect_view();
-    let budget_currency = currency.clone();
-    let add_budget = move |_: leptos::ev::MouseEvent| {
-        let row = editor.budget(BudgetText::default());
-        editor.budgets.update(|rows| rows.push(row));
-    };
     let add_model = move |_: leptos::ev::MouseEvent| {
         let row = editor.model(ModelRatesText::default());
         editor.models.update(|rows| rows.push(row));
@@ -287,26 +226,7 @@ pub fn LimitsEditor(
                     <p class="hint">
                         "Spend (in " {currency.clone()} ") or tokens per period, in UTC. A hard budget refuses calls that would pass it (429); a soft one only raises alerts. Alerts are raised once per period at each threshold you list."
                     </p>
-                    <Show when=move || !editable && editor.budgets.with(Vec::is_empty)>
-                        <p class="muted">"No budgets."</p>
-                    </Show>
-                    <ol class="budget-list">
-                        <For each=move || editor.budgets.get() key=|row| row.id let:row>
-                            <BudgetEditor editor=editor row=row form=form prefix=prefix currency=budget_currency.clone() />
-                        </For>
-                    </ol>
-                    {move || form.field("budgets").get().map(|message| view! { <p class="field-error" role="alert">{message}</p> })}
-                    <Show when=move || editable>
-                        <button
-                            type="button"
-                            class="button secondary small"
-                            disabled=move || { editor.budgets.with(Vec::len) >= MAX_BUDGETS }
-                            on:click=add_budget
-                        >
-                            {icon(PLUS)}
-                            <span>"Add budget"</span>
-                        </button>
-                    </Show>
+                    <BudgetList rows=editor.budgets form=form prefix=prefix field="budgets" currency=currency.clone() editable=editable />
                 </fieldset>
 
                 <fieldset class="field model-limits" class:invalid=move || form.field("models").with(Option::is_some)>
@@ -403,55 +323,6 @@ pub fn LimitsEditor(
         />
     }
     .into_any()
-}
-
-#[component]
-fn BudgetEditor(
-    editor: Editor,
-    row: BudgetRow,
-    form: FormState,
-    prefix: &'static str,
-    currency: String,
-) -> impl IntoView {
-    let index = move || {
-        editor
-            .budgets
-            .with(|all| all.iter().position(|it| it.id == row.id))
-            .unwrap_or(0)
-    };
-    let at = move |field: &'static str| {
-        field_error(form, move || format!("budgets[{}].{field}", index()))
-    };
-    let spend_error = at("spend");
-    let tokens_error = at("tokens");
-    let amount_error = Signal::derive(move || spend_error.get().or_else(|| tokens_error.get()));
-    let id = move |field: &str| format!("{prefix}-budget-{}-{field}", row.id);
-    let kinds = vec![
-        (SPEND.to_owned(), format!("Spend ({currency})")),
-        (TOKENS.to_owned(), "Tokens".to_owned()),
-    ];
-    view! {
-        <li class="budget-row">
-            <div class="route-row-head">
-                <strong>{move || format!("Budget {}", index() + 1)}</strong>
-                <button
-                    type="button"
-                    class="icon-button"
-                    aria-label=move || format!("Remove budget {}", index() + 1)
-                    on:click=move |_| editor.budgets.update(|rows| rows.retain(|it| it.id != row.id))
-                >
-                    {icon(CLOSE)}
-                </button>
-            </div>
-            <div class="field-row">
-                <SelectField id=id("period") label="Period" value=row.period options=Signal::derive(|| options(&PERIODS)) error=at("period") />
-                <SelectField id=id("kind") label="Counts" value=row.kind options=Signal::derive(move || kinds.clone()) />
-                <TextField id=id("amount") label="Amount" value=row.amount required=true placeholder="250" error=amount_error />
-                <TextField id=id("thresholds") label="Alert at (%)" value=row.thresholds placeholder="50, 80, 100" error=at("alert_at_percent") />
-            </div>
-            <Checkbox id=id("hard") label="Hard: refuse calls that would pass it (else alert only)" checked=row.hard />
-        </li>
-    }
 }
 
 #[component]
