@@ -267,6 +267,14 @@ async function chat(bearer, content = 'x') {
   });
 }
 
+/** Fills a budget row of the limits editor or a key form; fields left out keep their value. */
+async function fillBudget(row, { period, counts, amount, alertAt }) {
+  if (period) await row.getByLabel('Period').selectOption(period);
+  if (counts) await row.getByLabel('Counts').selectOption(counts);
+  if (amount !== undefined) await row.getByLabel('Amount').fill(amount);
+  if (alertAt !== undefined) await row.getByLabel('Alert at (%)').fill(alertAt);
+}
+
 /** POST /oauth/token with client credentials (client_secret_basic, as the portal's curl). */
 async function clientCredentials(clientId, clientSecret) {
   return fetch(`${base}/oauth/token`, {
@@ -480,9 +488,7 @@ step('create an API key and copy it', async () => {
   // A budget per period: a bad amount is refused on its own input, the form kept.
   await page.locator('#key-add-budget').click();
   const budget = page.locator('.budget-row').first();
-  await budget.getByLabel('Period').selectOption('week');
-  await budget.getByLabel('Amount').fill('-1');
-  await budget.getByLabel('Alert at (%)').fill('50, 100');
+  await fillBudget(budget, { period: 'week', amount: '-1', alertAt: '50, 100' });
   await page.getByRole('button', { name: 'Create key' }).click();
   await budget.locator('.field-error').waitFor();
   await budget.getByLabel('Amount').fill('500');
@@ -799,15 +805,11 @@ step('Limits: a tenant admin sets a rate and budgets with alert thresholds, chec
   await page.locator('#limits-requests-per-minute').fill('0');
   await page.getByRole('button', { name: 'Add budget' }).click();
   const monthly = page.locator('.budget-row').nth(0);
-  await monthly.getByLabel('Amount').fill('1.0000001');
-  await monthly.getByLabel('Alert at (%)').fill('80, 50');
+  await fillBudget(monthly, { amount: '1.0000001', alertAt: '80, 50' });
   // A second, soft budget of a few tokens a day: the first call passes its 50 % alert.
   await page.getByRole('button', { name: 'Add budget' }).click();
   const daily = page.locator('.budget-row').nth(1);
-  await daily.getByLabel('Period').selectOption('day');
-  await daily.getByLabel('Counts').selectOption('tokens');
-  await daily.getByLabel('Amount').fill('20');
-  await daily.getByLabel('Alert at (%)').fill('50');
+  await fillBudget(daily, { period: 'day', counts: 'tokens', amount: '20', alertAt: '50' });
   await daily.getByLabel(/^Hard:/).uncheck();
   await page.getByRole('button', { name: 'Save limits' }).click();
   await page.getByText('Enter at least 1, or leave it empty for no limit.').waitFor();
@@ -1052,9 +1054,7 @@ step('a key\'s budget set in its edit form refuses its calls, and removing it le
   let panel = page.getByRole('region', { name: 'Edit edited' });
   await panel.locator('#edit-key-add-budget').click();
   const budget = panel.locator('.budget-row').first();
-  await budget.getByLabel('Period').selectOption('day');
-  await budget.getByLabel('Counts').selectOption('tokens');
-  await budget.getByLabel('Amount').fill('3');
+  await fillBudget(budget, { period: 'day', counts: 'tokens', amount: '3' });
   await panel.getByRole('button', { name: 'Save changes' }).click();
   await panel.waitFor({ state: 'detached' });
   await row.getByText('3 tokens/day').waitFor();

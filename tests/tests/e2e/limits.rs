@@ -296,6 +296,30 @@ async fn known_everywhere(nodes: &[TestApp], key: &str) {
     }
 }
 
+/// `count` chat calls with `key`, spread over `nodes` in turn and sent at once: each call's
+/// status and body.
+async fn calls_across(
+    nodes: &[TestApp],
+    key: &str,
+    count: usize,
+    max_tokens: Option<u32>,
+) -> Vec<(u16, Value)> {
+    let calls = (0..count).map(|i| {
+        let node = &nodes[i % nodes.len()];
+        let req = node
+            .client()
+            .post(format!("{}/v1/chat/completions", node.url))
+            .bearer_auth(key)
+            .json(&ask("echo", max_tokens));
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.json().await.unwrap())
+        }
+    });
+    futures_util::future::join_all(calls).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_sharing_redis_admit_exactly_the_limit() {
     let nodes = three_nodes().await;
@@ -306,20 +330,10 @@ async fn three_nodes_sharing_redis_admit_exactly_the_limit() {
     )
     .await;
     known_everywhere(&nodes, &key).await;
-    let mut calls = Vec::new();
-    for i in 0..60 {
-        let node = &nodes[i % 3];
-        let req = node
-            .client()
-            .post(format!("{}/v1/chat/completions", node.url))
-            .bearer_auth(&key)
-            .json(&ask("echo", None));
-        calls.push(async move { req.send().await.unwrap().status().as_u16() });
-    }
-    let admitted = futures_util::future::join_all(calls)
+    let admitted = calls_across(&nodes, &key, 60, None)
         .await
-        .into_iter()
-        .filter(|it| *it == 200)
+        .iter()
+        .filter(|(status, _)| *status == 200)
         .count();
     assert_eq!(admitted, 20, "exactly the limit, across three nodes");
 }
@@ -336,22 +350,7 @@ async fn three_nodes_sharing_redis_never_overspend_a_budget_under_concurrent_cal
     )
     .await;
     known_everywhere(&nodes, &key).await;
-    let mut calls = Vec::new();
-    for i in 0..90 {
-        let node = &nodes[i % 3];
-        let req = node
-            .client()
-            .post(format!("{}/v1/chat/completions", node.url))
-            .bearer_auth(&key)
-            .json(&ask("echo", Some(5)));
-        calls.push(async move {
-            let res = req.send().await.unwrap();
-            let status = res.status().as_u16();
-            let body: Value = res.json().await.unwrap();
-            (status, body)
-        });
-    }
-    let answers = futures_util::future::join_all(calls).await;
+    let answers = calls_across(&nodes, &key, 90, Some(5)).await;
     let admitted = answers.iter().filter(|(status, _)| *status == 200).count();
     for (status, body) in answers.iter().filter(|(status, _)| *status != 200) {
         assert_eq!(*status, 429, "{body}");
