@@ -1005,7 +1005,8 @@ pub struct UsageFiguresView {
     pub errors: u64,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
-    /// Absent when there were no requests.
+    /// Absent when there were no requests. Read from a latency histogram whose buckets are
+    /// about 1.6 × apart: within a bucket's width of the exact percentile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_p50_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

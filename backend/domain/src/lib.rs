@@ -14,6 +14,7 @@ pub mod outbound;
 pub mod partner;
 pub mod pricing;
 pub mod roles;
+pub mod rollup;
 pub mod route;
 pub mod service_account;
 pub mod session;

@@ -1,11 +1,12 @@
-//! Usage over time for dashboards: requests, errors, tokens and latency percentiles per time
-//! bucket and per model or key, computed from usage records (never from metric labels).
+//! Usage over time for dashboards: requests, errors, tokens, spend and latency percentiles per
+//! time bucket and per model, key or experiment arm, folded from usage rollups (never from
+//! metric labels, and never from the raw records: a year of traffic reads as fast as a day).
 
 use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use crate::{UsageRecord, UsageStatus};
+use crate::rollup::{Rollup, RollupFigures};
 
 /// What a dashboard groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +25,7 @@ pub struct UsageFigures {
     pub errors: u64,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Read from the rollups' latency histogram: within a bucket's width of the exact value.
     pub latency_p50_ms: Option<u64>,
     pub latency_p95_ms: Option<u64>,
     /// What the calls were charged (their price; 0 for those on the tenant's own credential
@@ -31,6 +33,21 @@ pub struct UsageFigures {
     pub spend: crate::pricing::Money,
     /// Calls that used tokens of a model with no price: not in `spend`.
     pub unpriced: u64,
+}
+
+impl From<&RollupFigures> for UsageFigures {
+    fn from(sums: &RollupFigures) -> Self {
+        UsageFigures {
+            requests: sums.requests,
+            errors: sums.errors,
+            prompt_tokens: sums.prompt_tokens,
+            completion_tokens: sums.completion_tokens,
+            latency_p50_ms: sums.latency_percentile(50),
+            latency_p95_ms: sums.latency_percentile(95),
+            spend: sums.price,
+            unpriced: sums.unpriced,
+        }
+    }
 }
 
 /// One time bucket.
@@ -50,60 +67,15 @@ pub struct UsageSummary {
     pub totals: UsageFigures,
     pub series: Vec<UsageBucket>,
     pub groups: Vec<(String, UsageFigures)>,
-    /// Mirrors to shadow deployments (`UsageStatus::Shadow`): kept out of the totals, the
-    /// series and the groups, which count only the tenant's own calls.
+    /// Mirrors to shadow deployments: kept out of the totals, the series and the groups, which
+    /// count only the tenant's own calls.
     pub shadow: UsageFigures,
 }
 
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[u64], p: u64) -> Option<u64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (p * sorted.len() as u64).div_ceil(100).max(1);
-    sorted.get(usize::try_from(rank - 1).ok()?).copied()
-}
-
-#[derive(Default)]
-struct Accumulator {
-    figures: UsageFigures,
-    latencies: Vec<u64>,
-}
-
-impl Accumulator {
-    fn add(&mut self, record: &UsageRecord) {
-        self.figures.requests += 1;
-        // A call the server cut ended in an error for its client, whatever it was billed.
-        if matches!(
-            record.status,
-            UsageStatus::Error | UsageStatus::ServerClosed
-        ) {
-            self.figures.errors += 1;
-        }
-        self.figures.prompt_tokens += record.prompt_tokens;
-        self.figures.completion_tokens += record.completion_tokens;
-        match record.price {
-            Some(price) => self.figures.spend = self.figures.spend.saturating_add(price),
-            None if record.prompt_tokens + record.completion_tokens > 0 => {
-                self.figures.unpriced += 1;
-            }
-            None => {}
-        }
-        self.latencies.push(record.latency_ms);
-    }
-
-    fn finish(mut self) -> UsageFigures {
-        self.latencies.sort_unstable();
-        self.figures.latency_p50_ms = percentile(&self.latencies, 50);
-        self.figures.latency_p95_ms = percentile(&self.latencies, 95);
-        self.figures
-    }
-}
-
-/// Summarises `records` (of one tenant, any order) over `[from, to)` in buckets of
-/// `bucket_seconds`; records outside the window are ignored.
+/// Summarises `rollups` (of one tenant, one grain that divides `bucket_seconds`, any order)
+/// over `[from, to)` in buckets of `bucket_seconds`; rollups outside the window are ignored.
 pub fn summarize(
-    records: &[UsageRecord],
+    rollups: &[Rollup],
     from: OffsetDateTime,
     to: OffsetDateTime,
     bucket_seconds: i64,
@@ -114,58 +86,68 @@ pub fn summarize(
     // Rounded up without `span + bucket_seconds - 1`, which overflows for huge buckets.
     let buckets =
         usize::try_from(span / bucket_seconds + i64::from(span % bucket_seconds != 0)).unwrap_or(0);
-    let mut series: Vec<Accumulator> = (0..buckets).map(|_| Accumulator::default()).collect();
-    let mut totals = Accumulator::default();
-    let mut groups: BTreeMap<String, Accumulator> = BTreeMap::new();
-    let mut shadow = Accumulator::default();
-    for record in records {
-        if record.created_at < from || record.created_at >= to {
+    let mut series: Vec<RollupFigures> = vec![RollupFigures::default(); buckets];
+    let mut totals = RollupFigures::default();
+    let mut groups: BTreeMap<String, RollupFigures> = BTreeMap::new();
+    let mut shadow = RollupFigures::default();
+    for rollup in rollups {
+        if rollup.start < from || rollup.start >= to {
             continue;
         }
-        if record.status == UsageStatus::Shadow {
-            shadow.add(record);
+        let sums = &rollup.figures;
+        if rollup.shadow {
+            shadow.merge(sums);
             continue;
         }
-        let offset = (record.created_at - from).whole_seconds() / bucket_seconds;
+        let offset = (rollup.start - from).whole_seconds() / bucket_seconds;
         if let Some(bucket) = usize::try_from(offset).ok().and_then(|i| series.get_mut(i)) {
-            bucket.add(record);
+            bucket.merge(sums);
         }
-        totals.add(record);
+        totals.merge(sums);
         let key = match group_by {
-            GroupBy::Model => record.model_alias.clone(),
-            GroupBy::Key => record.key_id.to_string(),
-            GroupBy::Variant => record.variant.clone().unwrap_or_default(),
+            GroupBy::Model => rollup.model_alias.clone(),
+            GroupBy::Key => rollup.key_id.to_string(),
+            GroupBy::Variant => rollup.variant.clone(),
         };
-        groups.entry(key).or_default().add(record);
+        groups.entry(key).or_default().merge(sums);
     }
     let mut groups: Vec<(String, UsageFigures)> = groups
-        .into_iter()
-        .map(|(key, acc)| (key, acc.finish()))
+        .iter()
+        .map(|(key, sums)| (key.clone(), sums.into()))
         .collect();
     groups.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then_with(|| a.0.cmp(&b.0)));
     UsageSummary {
         from,
         to,
         bucket_seconds,
-        totals: totals.finish(),
+        totals: (&totals).into(),
         series: series
-            .into_iter()
+            .iter()
             .enumerate()
-            .map(|(i, acc)| UsageBucket {
+            .map(|(i, sums)| UsageBucket {
                 start: from
                     + time::Duration::seconds(bucket_seconds * i64::try_from(i).unwrap_or(0)),
-                figures: acc.finish(),
+                figures: sums.into(),
             })
             .collect(),
         groups,
-        shadow: shadow.finish(),
+        shadow: (&shadow).into(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ApiKeyId, RequestId, TenantId, UsageId};
+    use crate::rollup::{Grain, fold};
+    use crate::{ApiKeyId, RequestId, TenantId, UsageId, UsageRecord, UsageStatus};
+
+    /// The hourly rollups of `records`.
+    fn hourly(records: &[UsageRecord]) -> Vec<Rollup> {
+        fold(records)
+            .into_iter()
+            .filter(|it| it.grain == Grain::Hour)
+            .collect()
+    }
 
     fn record(
         at: OffsetDateTime,
@@ -222,7 +204,7 @@ mod tests {
         nothing_used.prompt_tokens = 0;
         nothing_used.completion_tokens = 0;
         let summary = summarize(
-            &[priced, cheap, unpriced, nothing_used],
+            &hourly(&[priced, cheap, unpriced, nothing_used]),
             from,
             from + time::Duration::hours(1),
             3600,
@@ -262,7 +244,7 @@ mod tests {
         ));
         records.push(record(from - time::Duration::seconds(1), "gpt", a, 1, true));
         records.push(record(to, "gpt", a, 1, true));
-        let summary = summarize(&records, from, to, 3600, GroupBy::Model);
+        let summary = summarize(&hourly(&records), from, to, 3600, GroupBy::Model);
         assert_eq!(summary.series.len(), 3);
         assert_eq!(summary.series[0].figures.requests, 20);
         assert_eq!(
@@ -276,18 +258,23 @@ mod tests {
             "records outside the window are ignored"
         );
         assert_eq!(summary.totals.prompt_tokens, 210);
-        assert_eq!(summary.series[0].figures.latency_p50_ms, Some(100));
-        assert_eq!(summary.series[0].figures.latency_p95_ms, Some(190));
+        // 10, 20, …, 200 ms: p50 is 100 and p95 190, read within their histogram buckets.
+        let p50 = summary.series[0].figures.latency_p50_ms.unwrap();
+        let p95 = summary.series[0].figures.latency_p95_ms.unwrap();
+        assert!(
+            (60..=100).contains(&p50) && (150..=250).contains(&p95),
+            "{p50} {p95}"
+        );
         assert_eq!(summary.series[1].figures.latency_p50_ms, None);
         assert_eq!(summary.groups[0].0, "gpt");
         assert_eq!(
             summary.groups[1],
             ("claude".to_owned(), summary.series[2].figures.clone())
         );
-        let by_key = summarize(&records, from, to, 3600, GroupBy::Key);
+        let by_key = summarize(&hourly(&records), from, to, 3600, GroupBy::Key);
         assert_eq!(by_key.groups[0].0, a.to_string());
         records[0].variant = Some("canary".into());
-        let by_variant = summarize(&records, from, to, 3600, GroupBy::Variant);
+        let by_variant = summarize(&hourly(&records), from, to, 3600, GroupBy::Variant);
         let keys: Vec<(&str, u64)> = by_variant
             .groups
             .iter()
@@ -301,20 +288,16 @@ mod tests {
         mirror.status = UsageStatus::Shadow;
         mirror.variant = Some("shadow-arm".into());
         records.push(mirror);
-        let with_shadow = summarize(&records, from, to, 3600, GroupBy::Variant);
+        let with_shadow = summarize(&hourly(&records), from, to, 3600, GroupBy::Variant);
         assert_eq!(with_shadow.totals, by_variant.totals);
         assert_eq!(with_shadow.series, by_variant.series);
         assert_eq!(with_shadow.groups, by_variant.groups);
         assert_eq!(with_shadow.shadow.requests, 1);
         assert_eq!(with_shadow.shadow.prompt_tokens, 10);
-        assert_eq!(with_shadow.shadow.latency_p50_ms, Some(7));
-    }
-
-    #[test]
-    fn percentiles_use_the_nearest_rank() {
-        assert_eq!(percentile(&[], 50), None);
-        assert_eq!(percentile(&[7], 95), Some(7));
-        assert_eq!(percentile(&[1, 2, 3, 4], 50), Some(2));
-        assert_eq!(percentile(&[1, 2, 3, 4], 95), Some(4));
+        assert_eq!(
+            with_shadow.shadow.latency_p50_ms,
+            Some(10),
+            "7 ms: in the 5-10 bucket"
+        );
     }
 }

@@ -1,8 +1,9 @@
-//! Usage for the tenant's dashboard: summaries over a window and the most recent records,
-//! read from the usage records the data plane writes.
+//! Usage for the tenant's dashboard: summaries over a window, read from the usage rollups, and
+//! the most recent records.
 
 use std::collections::HashMap;
 
+use domain::rollup::Grain;
 use domain::usage_summary::{GroupBy, UsageSummary, summarize};
 use domain::{Permission, TenantId, UsageRecord, UserId};
 use time::OffsetDateTime;
@@ -12,8 +13,8 @@ use crate::{Error, Identity, Manager};
 
 /// The longest window a summary covers.
 const MAX_WINDOW: time::Duration = time::Duration::days(31);
-/// Records read for one summary; beyond this the summary says it is truncated.
-const MAX_RECORDS: u32 = 200_000;
+/// Rollups read for one summary; beyond this the summary says it is truncated.
+const MAX_ROLLUPS: u32 = 200_000;
 /// The most buckets a series may have.
 const MAX_BUCKETS: i64 = 2_000;
 
@@ -40,7 +41,7 @@ impl KeyLabels {
 #[derive(Debug)]
 pub struct UsageReport {
     pub summary: UsageSummary,
-    /// Records were left out (a window too busy to read whole).
+    /// Rollups were left out (a window with too many keys and models to read whole).
     pub truncated: bool,
     /// Names of the keys in `summary.groups` when grouped by key.
     pub labels: KeyLabels,
@@ -55,13 +56,25 @@ pub struct SummaryRequest {
     pub group_by: GroupBy,
 }
 
+/// The first whole minute at or after `at`.
+fn ceil_minute(at: OffsetDateTime) -> OffsetDateTime {
+    let floor = Grain::Minute.floor(at);
+    if floor == at {
+        at
+    } else {
+        floor + time::Duration::minutes(1)
+    }
+}
+
 impl Manager {
-    /// Requests, errors, tokens and latency over a window, per bucket and per model, key or
-    /// experiment arm.
+    /// Requests, errors, tokens, spend and latency over a window, per bucket and per model,
+    /// key or experiment arm, from the rollups of the coarsest grain that tiles it. Rollups
+    /// start on whole minutes, so a window's end is moved to the next whole minute and its span
+    /// to whole minutes (the summary says which window it covers).
     ///
     /// # Errors
     /// Missing permission; a window that is empty, reversed, longer than 31 days, or cut into
-    /// more than 2000 buckets.
+    /// more than 2000 buckets or buckets that are not whole minutes.
     pub async fn usage_summary(
         &self,
         identity: &Identity,
@@ -76,6 +89,14 @@ impl Manager {
         if request.to - request.from > MAX_WINDOW {
             return Err(Error::invalid("from", "a summary covers at most 31 days"));
         }
+        // Whole minutes, anchored at the end (the newest calls stay in), the span kept.
+        let to = ceil_minute(request.to);
+        let span_minutes = ((request.to - request.from).whole_seconds() + 59) / 60;
+        let request = SummaryRequest {
+            from: to - time::Duration::minutes(span_minutes),
+            to,
+            ..request
+        };
         if !(60..=MAX_WINDOW.whole_seconds()).contains(&request.bucket_seconds) {
             return Err(Error::invalid(
                 "bucket_seconds",
@@ -91,18 +112,25 @@ impl Manager {
                 format!("at most {MAX_BUCKETS} buckets: choose larger buckets"),
             ));
         }
-        let records = self
+        let grain = Grain::coarsest_for(request.from, request.to, request.bucket_seconds)
+            .ok_or_else(|| {
+                Error::invalid("bucket_seconds", "`bucket_seconds` must be whole minutes")
+            })?;
+        let rollups = self
             .store
-            .usage_between(tenant, request.from, request.to, MAX_RECORDS)
+            .rollups_between(tenant, grain, request.from, request.to, MAX_ROLLUPS)
             .await?;
-        let truncated = records.len() >= usize::try_from(MAX_RECORDS).unwrap_or(usize::MAX);
+        let truncated = rollups.len() >= usize::try_from(MAX_ROLLUPS).unwrap_or(usize::MAX);
         let labels = match request.group_by {
-            GroupBy::Key => self.key_labels(tenant, &records).await?,
+            GroupBy::Key => {
+                self.key_labels(tenant, rollups.iter().map(|it| it.key_id.0))
+                    .await?
+            }
             GroupBy::Model | GroupBy::Variant => KeyLabels::default(),
         };
         Ok(UsageReport {
             summary: summarize(
-                &records,
+                &rollups,
                 request.from,
                 request.to,
                 request.bucket_seconds,
@@ -113,12 +141,12 @@ impl Manager {
         })
     }
 
-    /// Names every key id in `records`: keys by name (or prefix), service accounts by name,
+    /// Names every key id in `ids`: keys by name (or prefix), service accounts by name,
     /// explorer callers by email.
     async fn key_labels(
         &self,
         tenant: TenantId,
-        records: &[UsageRecord],
+        ids: impl Iterator<Item = Uuid>,
     ) -> Result<KeyLabels, Error> {
         let mut labels = HashMap::new();
         for key in self.store.list_keys(tenant).await? {
@@ -134,11 +162,7 @@ impl Manager {
         for member in self.store.list_members(tenant).await? {
             labels.insert(member.user_id.0, format!("Explorer · {}", member.email));
         }
-        let mut unknown: Vec<Uuid> = records
-            .iter()
-            .map(|it| it.key_id.0)
-            .filter(|it| !labels.contains_key(it))
-            .collect();
+        let mut unknown: Vec<Uuid> = ids.filter(|it| !labels.contains_key(it)).collect();
         unknown.sort_unstable();
         unknown.dedup();
         for id in unknown.into_iter().take(MAX_USER_LOOKUPS) {
@@ -165,7 +189,9 @@ impl Manager {
             return Err(Error::invalid("limit", "`limit` must be between 1 and 200"));
         }
         let records = self.store.list_usage(tenant, limit).await?;
-        let labels = self.key_labels(tenant, &records).await?;
+        let labels = self
+            .key_labels(tenant, records.iter().map(|it| it.key_id.0))
+            .await?;
         Ok((records, labels))
     }
 }

@@ -54,7 +54,10 @@ impl PgStore {
         MIGRATOR
             .run(&self.pool)
             .await
-            .map_err(|e| Error::Other(Box::new(e)))
+            .map_err(|e| Error::Other(Box::new(e)))?;
+        <Self as store::UsageStore>::backfill_rollups(self)
+            .await
+            .map(|_| ())
     }
 
     pub fn pool(&self) -> &PgPool {

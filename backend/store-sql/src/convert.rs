@@ -4,6 +4,7 @@ use domain::limits::{
     AlertRecipient, Delivery, PolicyScope, ScopedPolicy, StoredAlert, WebhookEndpoint,
 };
 use domain::pricing::{MarkupEntry, Money, PriceEntry, PriceScope, PriceSource, Rates};
+use domain::rollup::{Grain, LATENCY_BUCKETS, Rollup, RollupFigures};
 use domain::{ApiKey, KeyHash, Tenant, TenantStatus, UsageAttempt, UsageRecord, UsageStatus};
 use sqlx::Row;
 use store::Error;
@@ -181,6 +182,41 @@ pub fn usage_from_row(row: &impl SqlRow) -> Result<UsageRecord, Error> {
             .map(|it| u64::try_from(it).map_err(|_| corrupt("ttft_ms")))
             .transpose()?,
         created_at: time_at(row, "created_at")?,
+    })
+}
+
+/// One row of `usage_rollups`, as `tables_usage::rollup_columns` lists them.
+///
+/// # Errors
+/// A corrupt value.
+pub fn rollup_from_row(row: &impl SqlRow) -> Result<Rollup, Error> {
+    let mut latency = [0; LATENCY_BUCKETS];
+    for (count, column) in latency.iter_mut().zip(crate::tables_usage::LATENCY_COLUMNS) {
+        *count = self::count(row, column)?;
+    }
+    Ok(Rollup {
+        tenant_id: parsed(row, "tenant_id")?,
+        grain: Grain::from_stored(&row.text("grain")?).ok_or_else(|| corrupt("grain"))?,
+        start: time_at(row, "start_at")?,
+        key_id: parsed(row, "key_id")?,
+        model_alias: row.text("model_alias")?,
+        variant: row.text("variant")?,
+        shadow: row.int("shadow")? != 0,
+        figures: RollupFigures {
+            requests: count(row, "requests")?,
+            errors: count(row, "errors")?,
+            cache_hits: count(row, "cache_hits")?,
+            prompt_tokens: count(row, "prompt_tokens")?,
+            completion_tokens: count(row, "completion_tokens")?,
+            cached_tokens: count(row, "cached_tokens")?,
+            cache_write_tokens: count(row, "cache_write_tokens")?,
+            reasoning_tokens: count(row, "reasoning_tokens")?,
+            cost: Money::from_nanos(row.int("cost_nanos")?),
+            wholesale: Money::from_nanos(row.int("wholesale_nanos")?),
+            price: Money::from_nanos(row.int("price_nanos")?),
+            unpriced: count(row, "unpriced")?,
+            latency,
+        },
     })
 }
 

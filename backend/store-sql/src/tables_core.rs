@@ -1,80 +1,4 @@
-//! Tenants, keys, the access snapshot and usage records.
-
-/// Most usage rows per `insert` statement (27 bound parameters each); see
-/// `store::power_of_two_chunks`.
-pub const USAGE_INSERT_CHUNK: usize = 64;
-
-/// Columns of `usage_records` (see `usage_columns!`).
-const USAGE_COLUMN_COUNT: usize = 27;
-
-/// How a dialect writes bound parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Placeholders {
-    /// `$1, $2, …` (Postgres).
-    Numbered,
-    /// `?, ?, …` (SQLite). Numbered ones work there too, but SQLite looks each number up in
-    /// a list as long as the statement's parameters, which made a 64-row insert (1408
-    /// parameters then) quadratic: a quarter of the gateway's CPU at saturation.
-    Anonymous,
-}
-
-impl Placeholders {
-    /// The style for a sqlx database.
-    pub fn of<DB: sqlx::Database>() -> Self {
-        if DB::NAME == "SQLite" {
-            Placeholders::Anonymous
-        } else {
-            Placeholders::Numbered
-        }
-    }
-}
-
-/// The `insert` of `rows` usage rows (a power of two up to `USAGE_INSERT_CHUNK`), written
-/// once per size: building the statement's text for every batch cost more than binding it.
-pub fn usage_insert_sql(rows: usize, placeholders: Placeholders) -> &'static str {
-    static NUMBERED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    static ANONYMOUS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let cache = match placeholders {
-        Placeholders::Numbered => &NUMBERED,
-        Placeholders::Anonymous => &ANONYMOUS,
-    };
-    let statements = cache.get_or_init(|| {
-        (0..=USAGE_INSERT_CHUNK.trailing_zeros())
-            .map(|power| usage_insert_text(1 << power, placeholders))
-            .collect()
-    });
-    let index = rows.max(1).next_power_of_two().trailing_zeros() as usize;
-    statements
-        .get(index)
-        .or(statements.last())
-        .map_or("", String::as_str)
-}
-
-fn usage_insert_text(rows: usize, placeholders: Placeholders) -> String {
-    use std::fmt::Write;
-    let mut sql = String::from(concat!(
-        "insert into usage_records (",
-        crate::usage_columns!(),
-        ") values "
-    ));
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 0..USAGE_COLUMN_COUNT {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            match placeholders {
-                Placeholders::Numbered => {
-                    let _ = write!(sql, "${}", row * USAGE_COLUMN_COUNT + column + 1);
-                }
-                Placeholders::Anonymous => sql.push('?'),
-            }
-        }
-        sql.push(')');
-    }
-    sql.push_str(" on conflict (id) do nothing");
-    sql
-}
+//! Tenants, keys and the access snapshot.
 
 /// The columns of `api_keys`, as `key_from_row` reads them.
 #[macro_export]
@@ -84,18 +8,6 @@ macro_rules! key_columns {
         "tenant_id, id, name, display_prefix, last_four, key_hash, allowed_models, \
          allowed_endpoints, ip_allowlist, limits, created_by, rotated_from, \
          created_at, expires_at, revoked_at, regions"
-    };
-}
-
-/// The columns of `usage_records`, in the order `insert_usage` binds them.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! usage_columns {
-    () => {
-        "tenant_id, id, request_id, key_id, endpoint, model_alias, provider, upstream_model, \
-         stream, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, \
-         reasoning_tokens, estimated, raw_usage, status, http_status, error_code, latency_ms, \
-         ttft_ms, created_at, attempts, variant, cost_nanos, wholesale_nanos, price_nanos"
     };
 }
 
@@ -654,99 +566,6 @@ macro_rules! impl_core_store {
         }
 
         #[::async_trait::async_trait]
-        impl ::store::UsageStore for $store {
-            async fn insert_usage(
-                &self,
-                records: &[::domain::UsageRecord],
-            ) -> Result<u64, ::store::Error> {
-                let mut inserted = 0;
-                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
-                for chunk in ::store::power_of_two_chunks(records, $crate::tables_core::USAGE_INSERT_CHUNK) {
-                    let mut query = ::sqlx::query($crate::tables_core::usage_insert_sql(
-                        chunk.len(),
-                        $crate::tables_core::Placeholders::of::<$db>(),
-                    ));
-                    for r in chunk {
-                        query = query
-                            .bind(r.tenant_id.to_string())
-                            .bind(r.id.to_string())
-                            .bind(r.request_id.to_string())
-                            .bind(r.key_id.to_string())
-                            .bind(&r.endpoint)
-                            .bind(&r.model_alias)
-                            .bind(&r.provider)
-                            .bind(&r.upstream_model)
-                            .bind(r.stream)
-                            .bind($crate::to_i64(r.prompt_tokens))
-                            .bind($crate::to_i64(r.completion_tokens))
-                            .bind($crate::to_i64(r.cached_tokens))
-                            .bind($crate::to_i64(r.cache_write_tokens))
-                            .bind($crate::to_i64(r.reasoning_tokens))
-                            .bind(r.estimated)
-                            .bind(&r.raw_usage)
-                            .bind(r.status.as_str())
-                            .bind(i64::from(r.http_status))
-                            .bind(&r.error_code)
-                            .bind($crate::to_i64(r.latency_ms))
-                            .bind(r.ttft_ms.map($crate::to_i64))
-                            .bind($crate::micros(r.created_at))
-                            .bind($crate::attempts_column(&r.attempts)?)
-                            .bind(&r.variant)
-                            .bind(r.cost.map(::domain::pricing::Money::nanos))
-                            .bind(r.wholesale.map(::domain::pricing::Money::nanos))
-                            .bind(r.price.map(::domain::pricing::Money::nanos));
-                    }
-                    let done = query.execute(&mut *tx).await.map_err($crate::map_err)?;
-                    inserted += done.rows_affected();
-                }
-                tx.commit().await.map_err($crate::map_err)?;
-                Ok(inserted)
-            }
-
-            async fn list_usage(
-                &self,
-                tenant: ::domain::TenantId,
-                limit: u32,
-            ) -> Result<Vec<::domain::UsageRecord>, ::store::Error> {
-                let rows = ::sqlx::query(concat!(
-                    "select ",
-                    $crate::usage_columns!(),
-                    " from usage_records where tenant_id = $1 \
-                     order by created_at desc, id desc limit $2"
-                ))
-                .bind(tenant.to_string())
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await
-                .map_err($crate::map_err)?;
-                rows.iter().map($crate::usage_from_row).collect()
-            }
-
-            async fn usage_between(
-                &self,
-                tenant: ::domain::TenantId,
-                from: ::time::OffsetDateTime,
-                to: ::time::OffsetDateTime,
-                limit: u32,
-            ) -> Result<Vec<::domain::UsageRecord>, ::store::Error> {
-                let rows = ::sqlx::query(concat!(
-                    "select ",
-                    $crate::usage_columns!(),
-                    " from usage_records where tenant_id = $1 and created_at >= $2 \
-                     and created_at < $3 order by created_at, id limit $4"
-                ))
-                .bind(tenant.to_string())
-                .bind($crate::micros(from))
-                .bind($crate::micros(to))
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await
-                .map_err($crate::map_err)?;
-                rows.iter().map($crate::usage_from_row).collect()
-            }
-        }
-
-        #[::async_trait::async_trait]
         impl ::store::Store for $store {
             fn backend(&self) -> &'static str {
                 $backend
@@ -761,32 +580,4 @@ macro_rules! impl_core_store {
             }
         }
     };
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usage_inserts_bind_every_column_of_every_row() {
-        let one = usage_insert_sql(1, Placeholders::Numbered);
-        assert!(one.contains(") values ($1, $2, "), "{one}");
-        assert!(one.ends_with("$27) on conflict (id) do nothing"), "{one}");
-        let one = usage_insert_sql(1, Placeholders::Anonymous);
-        assert!(one.contains(") values (?, ?, "), "{one}");
-        assert!(!one.contains('$'), "{one}");
-        assert_eq!(
-            crate::usage_columns!().split(',').count(),
-            USAGE_COLUMN_COUNT
-        );
-        for rows in [1, 2, 4, 8, 16, 32, 64] {
-            let sql = usage_insert_sql(rows, Placeholders::Numbered);
-            assert_eq!(sql.matches('$').count(), rows * USAGE_COLUMN_COUNT);
-            assert!(sql.contains(&format!("${})", rows * USAGE_COLUMN_COUNT)));
-            let sql = usage_insert_sql(rows, Placeholders::Anonymous);
-            assert_eq!(sql.matches('?').count(), rows * USAGE_COLUMN_COUNT);
-        }
-        assert_eq!(Placeholders::of::<sqlx::Sqlite>(), Placeholders::Anonymous);
-        assert_eq!(Placeholders::of::<sqlx::Postgres>(), Placeholders::Numbered);
-    }
 }

@@ -48,7 +48,8 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations, then folds the usage records from before rollups into
+    /// them (once per database).
     ///
     /// # Errors
     /// When a migration fails or the database was migrated by a newer version.
@@ -56,7 +57,10 @@ impl SqliteStore {
         MIGRATOR
             .run(&self.pool)
             .await
-            .map_err(|e| Error::Other(Box::new(e)))
+            .map_err(|e| Error::Other(Box::new(e)))?;
+        <Self as store::UsageStore>::backfill_rollups(self)
+            .await
+            .map(|_| ())
     }
 
     pub async fn close(&self) {

@@ -191,3 +191,73 @@ const OLD_USAGE_ROW: &str = "insert into usage_records (tenant_id, id, request_i
     http_status, error_code, latency_ms, ttft_ms, created_at) values ($1, $2, $3, $4, \
     'chat.completions', 'gpt', 'openai', 'gpt-4o-mini', false, 10, 2, 0, 0, 0, false, null, \
     'ok', 200, null, 30, null, 0)";
+
+/// Records written before rollups existed are folded into them once, when the database is
+/// migrated: the dashboard of a tenant with old traffic shows all of it.
+#[tokio::test]
+async fn records_from_before_rollups_are_folded_once() {
+    use domain::rollup::Grain;
+    let dir = std::env::temp_dir().join(format!("sluice-sqlite-test-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("old.db").display());
+    let store = SqliteStore::connect(&Config {
+        url: url.clone(),
+        max_connections: 2,
+    })
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    let tenant = domain::TenantId::new();
+    let key = domain::ApiKeyId::new();
+    let base = store::contract::now();
+    // More than one page of the backfill's reads, some at the same instant.
+    let records: Vec<domain::UsageRecord> = (0..2_500)
+        .map(|i| {
+            let at = base - time::Duration::minutes(i / 2);
+            store::contract::usage(tenant, key, at)
+        })
+        .collect();
+    assert_eq!(store.insert_usage(&records).await.unwrap(), 2_500);
+    let (from, to) = (
+        base - time::Duration::days(30),
+        base + time::Duration::days(1),
+    );
+    let mut written = Vec::new();
+    for grain in Grain::ALL {
+        written.push(
+            store
+                .rollups_between(tenant, grain, from, to, 100_000)
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        written[2].iter().map(|it| it.figures.requests).sum::<u64>(),
+        2_500
+    );
+
+    // As a database from before rollups: the records, no rollups, the backfill not done.
+    let raw = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::from_str(&url).unwrap())
+        .await
+        .unwrap();
+    sqlx::raw_sql("delete from usage_rollups; update rollup_backfill set done = 0")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    store.migrate().await.unwrap();
+    for (grain, written) in Grain::ALL.into_iter().zip(written) {
+        let folded = store
+            .rollups_between(tenant, grain, from, to, 100_000)
+            .await
+            .unwrap();
+        assert_eq!(folded, written, "{grain:?}");
+    }
+    assert_eq!(
+        store.backfill_rollups().await.unwrap(),
+        0,
+        "folded once only"
+    );
+}

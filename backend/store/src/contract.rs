@@ -35,6 +35,7 @@ macro_rules! store_contract_tests {
             usage_is_scoped_by_tenant_and_newest_first,
             concurrent_usage_batches_all_land,
             large_batches_land_whole_and_replays_add_nothing,
+            rollups_hold_each_new_record_once_at_every_grain,
             users_round_trip_and_emails_are_unique,
             failed_logins_lock_and_a_success_unlocks,
             email_tokens_work_once_and_not_after_expiry,
@@ -357,23 +358,151 @@ pub async fn usage_is_scoped_by_tenant_and_newest_first(store: &impl Store) {
             a.id,
             base + time::Duration::seconds(1),
             base + time::Duration::seconds(2),
+            None,
             10,
         )
         .await
         .unwrap();
     assert_eq!(window, vec![ua[1].clone()]);
+    let hour = base + time::Duration::hours(1);
     let all = store
-        .usage_between(a.id, base, base + time::Duration::hours(1), 2)
+        .usage_between(a.id, base, hour, None, 2)
         .await
         .unwrap();
     assert_eq!(all, vec![ua[0].clone(), ua[1].clone()]);
+    // The next page starts after the last one's end, even at the same instant.
+    let mut twin = usage(a.id, ApiKeyId::new(), ua[1].created_at);
+    twin.id = "ffffffff-ffff-ffff-ffff-ffffffffffff".parse().unwrap();
+    store
+        .insert_usage(std::slice::from_ref(&twin))
+        .await
+        .unwrap();
+    let next = store
+        .usage_between(a.id, base, hour, Some(crate::UsageCursor::of(&all[1])), 2)
+        .await
+        .unwrap();
+    assert_eq!(next, vec![twin, ua[2].clone()]);
     assert_eq!(
         store
-            .usage_between(b.id, base, base + time::Duration::hours(1), 10)
+            .usage_between(b.id, base, hour, None, 10)
             .await
             .unwrap(),
         vec![ub]
     );
+}
+
+/// Rollups of `tenant` at `grain` over a wide window, as stored.
+async fn stored_rollups(
+    store: &impl Store,
+    tenant: TenantId,
+    grain: domain::rollup::Grain,
+) -> Vec<domain::rollup::Rollup> {
+    let from = OffsetDateTime::UNIX_EPOCH;
+    let to = now() + time::Duration::days(400);
+    let mut rollups = store
+        .rollups_between(tenant, grain, from, to, 100_000)
+        .await
+        .unwrap();
+    // In the fold's order (a database's collation may order texts otherwise).
+    rollups.sort_by(|a, b| {
+        (a.start, a.key_id, &a.model_alias, &a.variant, a.shadow).cmp(&(
+            b.start,
+            b.key_id,
+            &b.model_alias,
+            &b.variant,
+            b.shadow,
+        ))
+    });
+    rollups
+}
+
+pub async fn rollups_hold_each_new_record_once_at_every_grain(store: &impl Store) {
+    use domain::rollup::{Grain, fold};
+    let a = tenant("a");
+    let b = tenant("b");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
+    let (k1, k2) = (ApiKeyId::new(), ApiKeyId::new());
+    let base = Grain::Day.floor(now()) + time::Duration::hours(5);
+    let mut records: Vec<UsageRecord> = (0..40)
+        .map(|i| {
+            let mut it = usage(a.id, if i % 3 == 0 { k1 } else { k2 }, base);
+            it.created_at = base + time::Duration::seconds(i * 97);
+            it.prompt_tokens = 10 + u64::try_from(i).unwrap();
+            it.price = Some(domain::pricing::Money::from_nanos(1_000 + i));
+            it.latency_ms = u64::try_from(i).unwrap() * 25;
+            it.model_alias = if i % 4 == 0 { "claude" } else { "gpt" }.into();
+            it.variant = (i % 5 == 0).then(|| "canary ü".to_owned());
+            if i % 7 == 0 {
+                it.status = UsageStatus::Shadow;
+            }
+            it
+        })
+        .collect();
+    records.push(usage(b.id, k1, base));
+    assert_eq!(store.insert_usage(&records).await.unwrap(), 41);
+    let expected = |records: &[UsageRecord], grain: Grain| -> Vec<domain::rollup::Rollup> {
+        fold(records.iter().filter(|it| it.tenant_id == a.id))
+            .into_iter()
+            .filter(|it| it.grain == grain)
+            .collect()
+    };
+    for grain in Grain::ALL {
+        assert_eq!(
+            stored_rollups(store, a.id, grain).await,
+            expected(&records, grain),
+            "{grain:?}"
+        );
+    }
+    // A replay adds nothing; a batch that is half replay adds only its new record.
+    assert_eq!(store.insert_usage(&records).await.unwrap(), 0);
+    let mut late = usage(a.id, k1, base - time::Duration::days(3));
+    late.price = Some(domain::pricing::Money::from_nanos(5));
+    let mut mixed = records[..10].to_vec();
+    mixed.push(late.clone());
+    assert_eq!(store.insert_usage(&mixed).await.unwrap(), 1);
+    records.push(late);
+    for grain in Grain::ALL {
+        assert_eq!(
+            stored_rollups(store, a.id, grain).await,
+            expected(&records, grain),
+            "a late record lands in its own old bucket ({grain:?})"
+        );
+    }
+    // Another tenant's rollups are its own.
+    let theirs = stored_rollups(store, b.id, Grain::Day).await;
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].figures.requests, 1);
+    // The window: starts in [from, to), bounded.
+    let hours = store
+        .rollups_between(
+            a.id,
+            Grain::Hour,
+            base,
+            base + time::Duration::hours(1),
+            1_000,
+        )
+        .await
+        .unwrap();
+    assert!(!hours.is_empty() && hours.iter().all(|it| it.start == base));
+    let bounded = store
+        .rollups_between(a.id, Grain::Minute, base, base + time::Duration::days(1), 3)
+        .await
+        .unwrap();
+    assert_eq!(bounded.len(), 3);
+    // Sums saturate rather than fail the batch: two calls priced at the maximum still land.
+    let mut dear = usage(b.id, k2, base);
+    dear.price = Some(domain::pricing::Money::from_nanos(i64::MAX));
+    let mut dearer = usage(b.id, k2, base);
+    dearer.price = Some(domain::pricing::Money::from_nanos(i64::MAX));
+    assert_eq!(store.insert_usage(&[dear]).await.unwrap(), 1);
+    assert_eq!(store.insert_usage(&[dearer]).await.unwrap(), 1);
+    let day = stored_rollups(store, b.id, Grain::Day).await;
+    let k2_day = day.iter().find(|it| it.key_id == k2).unwrap();
+    assert_eq!(k2_day.figures.price.nanos(), i64::MAX);
+    assert_eq!(k2_day.figures.requests, 2);
+    // Once folded, the backfill has nothing left to do.
+    assert_eq!(store.backfill_rollups().await.unwrap(), 0);
 }
 
 pub async fn concurrent_usage_batches_all_land(store: &impl Store) {

@@ -11,6 +11,7 @@ pub mod limits;
 
 use async_trait::async_trait;
 use domain::partner::{Branding, Partner, PartnerAdmin, PartnerDomain};
+use domain::rollup::{Grain, Rollup};
 use domain::service_account::{ServiceAccount, SigningKey};
 use domain::session::{EmailPurpose, EmailToken, Invitation, Member, PersonalAccessToken, Session};
 use domain::sso::{SsoDomain, SsoState};
@@ -378,14 +379,47 @@ pub trait UsageStore: Send + Sync {
     async fn insert_usage(&self, records: &[UsageRecord]) -> Result<u64, Error>;
     /// The tenant's most recent records, newest first.
     async fn list_usage(&self, tenant: TenantId, limit: u32) -> Result<Vec<UsageRecord>, Error>;
-    /// The tenant's records created in `[from, to)`, oldest first, at most `limit`.
+    /// The tenant's records created in `[from, to)` after `after` (the last record of the
+    /// previous page), oldest first, at most `limit`: pages of a stream that holds no
+    /// connection between them.
     async fn usage_between(
         &self,
         tenant: TenantId,
         from: OffsetDateTime,
         to: OffsetDateTime,
+        after: Option<UsageCursor>,
         limit: u32,
     ) -> Result<Vec<UsageRecord>, Error>;
+    /// The tenant's rollups of one grain whose buckets start in `[from, to)`, oldest first, at
+    /// most `limit`.
+    async fn rollups_between(
+        &self,
+        tenant: TenantId,
+        grain: Grain,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Rollup>, Error>;
+    /// Folds the records written before rollups existed into them, once per database (the
+    /// first caller claims it; the rest answer 0): run by `migrate`, before a node serves.
+    /// Answers how many records it folded.
+    async fn backfill_rollups(&self) -> Result<u64, Error>;
+}
+
+/// Where a page of usage records ends: the next page starts after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageCursor {
+    pub created_at: OffsetDateTime,
+    pub id: domain::UsageId,
+}
+
+impl UsageCursor {
+    pub fn of(record: &UsageRecord) -> Self {
+        UsageCursor {
+            created_at: record.created_at,
+            id: record.id,
+        }
+    }
 }
 
 /// People, their passwords and one-time email tokens.

@@ -1,6 +1,6 @@
 //! `/api/v1/tenants/{tenant}/usage*`: the tenant's usage for its dashboard, from the usage
-//! records (requests, errors, tokens, latency percentiles over time, by model or key; each
-//! recent request with the tries it failed over from).
+//! rollups (requests, errors, tokens, spend, latency percentiles over time, by model, key or
+//! arm), and each recent request with the tries it failed over from.
 
 use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse};
@@ -26,7 +26,8 @@ pub(crate) struct SummaryQuery {
     /// RFC 3339; default 24 hours before `to`.
     #[param(format = DateTime)]
     from: Option<String>,
-    /// RFC 3339; default now.
+    /// RFC 3339; default now. Usage is kept per minute, so the window ends on the next whole
+    /// minute and spans whole minutes (the answer's `from` and `to` say which).
     #[param(format = DateTime)]
     to: Option<String>,
     /// Bucket width in seconds (60 to 31 days; default: an hour, or a day for windows over 3
