@@ -3,6 +3,7 @@
 //! Everything here is public API: renaming a field or an [`ErrorCode`] is a breaking change.
 //! The crate compiles to `wasm32-unknown-unknown` and depends on no runtime, database or HTTP crate.
 
+pub mod billing;
 mod error_code;
 pub mod limits;
 pub mod manage;

@@ -5,11 +5,13 @@
 //! permission check goes through [`Manager::authorize`] and the matrix in `domain::roles`.
 
 mod accounts;
+pub mod billing;
 mod cache_settings;
 mod credentials;
 pub mod domain_proof;
 mod error;
 mod explorer;
+pub mod export;
 mod keys;
 mod limits;
 pub mod mail;

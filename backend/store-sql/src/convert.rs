@@ -203,20 +203,31 @@ pub fn rollup_from_row(row: &impl SqlRow) -> Result<Rollup, Error> {
         variant: row.text("variant")?,
         shadow: row.int("shadow")? != 0,
         figures: RollupFigures {
-            requests: count(row, "requests")?,
-            errors: count(row, "errors")?,
-            cache_hits: count(row, "cache_hits")?,
-            prompt_tokens: count(row, "prompt_tokens")?,
-            completion_tokens: count(row, "completion_tokens")?,
-            cached_tokens: count(row, "cached_tokens")?,
-            cache_write_tokens: count(row, "cache_write_tokens")?,
-            reasoning_tokens: count(row, "reasoning_tokens")?,
-            cost: Money::from_nanos(row.int("cost_nanos")?),
-            wholesale: Money::from_nanos(row.int("wholesale_nanos")?),
-            price: Money::from_nanos(row.int("price_nanos")?),
-            unpriced: count(row, "unpriced")?,
             latency,
+            ..rollup_sums_from_row(row)?
         },
+    })
+}
+
+/// A rollup row's sums (not its latency).
+///
+/// # Errors
+/// A corrupt value.
+pub fn rollup_sums_from_row(row: &impl SqlRow) -> Result<RollupFigures, Error> {
+    Ok(RollupFigures {
+        requests: count(row, "requests")?,
+        errors: count(row, "errors")?,
+        cache_hits: count(row, "cache_hits")?,
+        prompt_tokens: count(row, "prompt_tokens")?,
+        completion_tokens: count(row, "completion_tokens")?,
+        cached_tokens: count(row, "cached_tokens")?,
+        cache_write_tokens: count(row, "cache_write_tokens")?,
+        reasoning_tokens: count(row, "reasoning_tokens")?,
+        cost: Money::from_nanos(row.int("cost_nanos")?),
+        wholesale: Money::from_nanos(row.int("wholesale_nanos")?),
+        price: Money::from_nanos(row.int("price_nanos")?),
+        unpriced: count(row, "unpriced")?,
+        latency: [0; LATENCY_BUCKETS],
     })
 }
 

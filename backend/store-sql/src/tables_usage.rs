@@ -216,6 +216,23 @@ pub fn rollup_select_sql() -> &'static str {
     })
 }
 
+/// The sums of one tenant's rollups of one grain in `[from, to)` per model, shadow left out.
+pub fn rollup_sums_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let sums: Vec<String> = ROLLUP_SUM_COLUMNS
+            .iter()
+            .map(|it| format!("cast(sum({it}) as bigint) as {it}"))
+            .collect();
+        format!(
+            "select model_alias, {} from usage_rollups where tenant_id = $1 and grain = $2 \
+             and start_at >= $3 and start_at < $4 and shadow = 0 \
+             group by model_alias order by model_alias",
+            sums.join(", ")
+        )
+    })
+}
+
 /// The columns of `usage_records`, in the order `insert_usage` binds them.
 #[macro_export]
 #[doc(hidden)]
@@ -419,6 +436,31 @@ macro_rules! impl_usage_store {
                     .await
                     .map_err($crate::map_err)?;
                 rows.iter().map($crate::rollup_from_row).collect()
+            }
+
+            async fn rollup_sums(
+                &self,
+                tenant: ::domain::TenantId,
+                grain: ::domain::rollup::Grain,
+                from: ::time::OffsetDateTime,
+                to: ::time::OffsetDateTime,
+            ) -> Result<Vec<(String, ::domain::rollup::RollupFigures)>, ::store::Error> {
+                let rows = ::sqlx::query($crate::tables_usage::rollup_sums_sql())
+                    .bind(tenant.to_string())
+                    .bind(grain.as_str())
+                    .bind($crate::micros(from))
+                    .bind($crate::micros(to))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::map_err)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok((
+                            $crate::SqlRow::text(row, "model_alias")?,
+                            $crate::rollup_sums_from_row(row)?,
+                        ))
+                    })
+                    .collect()
             }
 
             async fn backfill_rollups(&self) -> Result<u64, ::store::Error> {

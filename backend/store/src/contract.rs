@@ -469,6 +469,33 @@ pub async fn rollups_hold_each_new_record_once_at_every_grain(store: &impl Store
             "a late record lands in its own old bucket ({grain:?})"
         );
     }
+    // A bill's sums per model, summed by the database: the records' own sums, shadow left out.
+    for grain in Grain::ALL {
+        let sums = store
+            .rollup_sums(
+                a.id,
+                grain,
+                OffsetDateTime::UNIX_EPOCH,
+                base + time::Duration::days(2),
+            )
+            .await
+            .unwrap();
+        let mut expected: Vec<(String, domain::rollup::RollupFigures)> = Vec::new();
+        for model in ["claude", "gpt"] {
+            let mut figures = domain::rollup::RollupFigures::default();
+            records
+                .iter()
+                .filter(|it| {
+                    it.tenant_id == a.id
+                        && it.model_alias == model
+                        && it.status != UsageStatus::Shadow
+                })
+                .for_each(|it| figures.add(it));
+            figures.latency = Default::default();
+            expected.push((model.to_owned(), figures));
+        }
+        assert_eq!(sums, expected, "{grain:?}");
+    }
     // Another tenant's rollups are its own.
     let theirs = stored_rollups(store, b.id, Grain::Day).await;
     assert_eq!(theirs.len(), 1);

@@ -11,7 +11,7 @@ pub mod limits;
 
 use async_trait::async_trait;
 use domain::partner::{Branding, Partner, PartnerAdmin, PartnerDomain};
-use domain::rollup::{Grain, Rollup};
+use domain::rollup::{Grain, Rollup, RollupFigures};
 use domain::service_account::{ServiceAccount, SigningKey};
 use domain::session::{EmailPurpose, EmailToken, Invitation, Member, PersonalAccessToken, Session};
 use domain::sso::{SsoDomain, SsoState};
@@ -400,6 +400,16 @@ pub trait UsageStore: Send + Sync {
         to: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<Rollup>, Error>;
+    /// The tenant's rollups of one grain whose buckets start in `[from, to)` summed per model,
+    /// mirrors to shadow deployments left out, latency left empty: a bill's lines, summed by
+    /// the database (a year of many keys is a few rows).
+    async fn rollup_sums(
+        &self,
+        tenant: TenantId,
+        grain: Grain,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<(String, RollupFigures)>, Error>;
     /// Folds the records written before rollups existed into them, once per database (the
     /// first caller claims it; the rest answer 0): run by `migrate`, before a node serves.
     /// Answers how many records it folded.

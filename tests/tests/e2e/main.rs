@@ -4,6 +4,7 @@
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 mod anthropic;
+mod billing;
 mod byok;
 mod cache;
 mod common;

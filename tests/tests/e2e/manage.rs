@@ -94,6 +94,27 @@ impl Browser {
         self.call(Method::GET, path, None).await
     }
 
+    /// A GET whose answer is not JSON (an export): its status, content type, disposition and
+    /// body.
+    pub(crate) async fn get_text(&self, path: &str) -> (StatusCode, String, String, String) {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|it| it.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let (content_type, disposition) = (header("content-type"), header("content-disposition"));
+        let status = res.status();
+        (status, content_type, disposition, res.text().await.unwrap())
+    }
+
     pub(crate) async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(Method::POST, path, Some(body)).await
     }

@@ -3,6 +3,7 @@
 //! and render views. The OpenAPI document is generated from these handlers.
 
 mod accounts;
+mod billing;
 mod caller;
 mod credentials;
 mod doc;
@@ -364,6 +365,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 delete => sso::drop_rule,
             ))
             .service(resource!(
+                "/tenants/{tenant}/billing/statement",
+                refuse = method_not_allowed,
+                get => billing::tenant_statement,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/billing/export",
+                refuse = method_not_allowed,
+                get => billing::tenant_export,
+            ))
+            .service(resource!(
+                "/partners/{partner}/billing/statement",
+                refuse = method_not_allowed,
+                get => billing::partner_statement,
+            ))
+            .service(resource!(
+                "/partners/{partner}/billing/export",
+                refuse = method_not_allowed,
+                get => billing::partner_export,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/usage/summary",
                 refuse = method_not_allowed,
                 get => usage::summary,
@@ -639,6 +660,10 @@ impl Modify for SecuritySchemes {
         service_accounts::revoke_service_account,
         usage::summary,
         usage::records,
+        billing::tenant_statement,
+        billing::tenant_export,
+        billing::partner_statement,
+        billing::partner_export,
         models::list_models,
         models::list_deployments,
         routes::list_routes,
@@ -710,7 +735,8 @@ impl Modify for SecuritySchemes {
         (name = "service-accounts", description = "Service accounts: OAuth 2.0 clients whose access tokens call the data plane"),
         (name = "partners", description = "White-label partners: branding, custom domains, administrators and sub-tenants"),
         (name = "oauth", description = "The OAuth 2.0 authorization server: client-credentials tokens and their signing keys. Errors follow RFC 6749."),
-        (name = "usage", description = "The tenant's usage, for dashboards, from the usage records"),
+        (name = "usage", description = "The tenant's usage, for dashboards, from the usage rollups"),
+        (name = "billing", description = "Bills and finance exports: a period's calls per tenant and model with what they were charged (a partner's with its wholesale price and margin), and the ledger's entries as CSV or JSON, streamed"),
         (name = "models", description = "The models a tenant can call, their deployments and their health"),
         (name = "limits", description = "Limits above keys: the platform's for every tenant, a partner's shared by its sub-tenants, a tenant's (per model, and which models it may use); budgets by period with alerts; what every limit holds now"),
         (name = "prices", description = "Price lists: what providers charge the platform, what the platform, partners and negotiated deals charge tenants; versioned, only ever added to"),

@@ -48,7 +48,10 @@ pub(crate) struct RecordsQuery {
     limit: Option<u32>,
 }
 
-fn time_param(field: &str, raw: Option<&str>) -> Result<Option<OffsetDateTime>, ApiProblem> {
+pub(super) fn time_param(
+    field: &str,
+    raw: Option<&str>,
+) -> Result<Option<OffsetDateTime>, ApiProblem> {
     raw.map(|it| {
         OffsetDateTime::parse(it, &Rfc3339).map_err(|_| {
             management::Error::invalid(field, format!("`{field}` must be an RFC 3339 time")).into()

@@ -1,0 +1,70 @@
+//! The management API's bills: a period's calls per tenant and model with what they were
+//! charged. Money travels as decimal strings, exact to nine decimal places.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The sums of a set of calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BillFiguresView {
+    pub requests: u64,
+    /// Calls that ended in an error for their client.
+    pub errors: u64,
+    /// Calls answered from the gateway's response cache.
+    pub cache_hits: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// Prompt tokens read from the provider's cache (included in `prompt_tokens`).
+    pub cached_tokens: u64,
+    /// Prompt tokens written to the provider's cache (included in `prompt_tokens`).
+    pub cache_write_tokens: u64,
+    /// Completion tokens spent on reasoning (included in `completion_tokens`).
+    pub reasoning_tokens: u64,
+    /// What the calls are charged, in the statement's currency.
+    #[cfg_attr(feature = "openapi", schema(example = "12.5"))]
+    pub price: String,
+    /// A partner's statement only: what the platform charges the partner for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wholesale: Option<String>,
+    /// A partner's statement only: `price` less `wholesale`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<String>,
+    /// Calls that used tokens of a model with no price: not in `price`.
+    pub unpriced: u64,
+}
+
+/// One model's calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BillLineView {
+    /// The model alias the calls named.
+    pub model: String,
+    pub figures: BillFiguresView,
+}
+
+/// One tenant's calls in a statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TenantBillView {
+    pub tenant_id: Uuid,
+    pub tenant: String,
+    /// By model name.
+    pub lines: Vec<BillLineView>,
+    pub totals: BillFiguresView,
+}
+
+/// A period's bill: a tenant's, or a partner's with a part per sub-tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatementView {
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
+    /// ISO 4217.
+    pub currency: String,
+    pub tenants: Vec<TenantBillView>,
+    pub totals: BillFiguresView,
+}

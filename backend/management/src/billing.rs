@@ -1,0 +1,162 @@
+//! Usage bills: a period's calls per tenant and model with what they were charged, summed from
+//! the rollups (which the writer keeps equal to the ledger), for a tenant or for a partner's
+//! sub-tenants, where each line also shows the partner's wholesale price and its margin.
+
+use domain::pricing::Currency;
+use domain::rollup::{Grain, RollupFigures};
+use domain::{Permission, Tenant};
+use time::OffsetDateTime;
+
+use crate::export::ExportScope;
+use crate::{Error, Identity, Manager};
+
+/// The longest period one statement covers: a year, leap or not.
+const MAX_PERIOD: time::Duration = time::Duration::days(366);
+
+/// One model's calls in a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementLine {
+    pub model: String,
+    pub figures: RollupFigures,
+}
+
+/// One tenant's part of a statement.
+#[derive(Debug, Clone)]
+pub struct TenantStatement {
+    pub tenant: Tenant,
+    pub lines: Vec<StatementLine>,
+    pub totals: RollupFigures,
+}
+
+/// A period's bill.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub from: OffsetDateTime,
+    pub to: OffsetDateTime,
+    pub currency: Currency,
+    /// A partner's statement: its lines' wholesale prices and margins are shown.
+    pub partner: bool,
+    pub tenants: Vec<TenantStatement>,
+    pub totals: RollupFigures,
+}
+
+/// Checks a bill's period: `[from, to)`, whole minutes (rollups' finest grain), at most 366
+/// days; answers the coarsest grain that tiles it.
+///
+/// # Errors
+/// `Invalid` naming the field.
+pub fn period_grain(from: OffsetDateTime, to: OffsetDateTime) -> Result<Grain, Error> {
+    if to <= from {
+        return Err(Error::invalid("to", "`to` must be after `from`"));
+    }
+    if to - from > MAX_PERIOD {
+        return Err(Error::invalid(
+            "from",
+            "a statement covers at most 366 days: ask for longer periods in parts",
+        ));
+    }
+    for (field, at) in [("from", from), ("to", to)] {
+        if Grain::Minute.floor(at) != at {
+            return Err(Error::invalid(
+                field,
+                format!("`{field}` must be a whole minute: usage is kept per minute"),
+            ));
+        }
+    }
+    Ok(Grain::coarsest_for(from, to, (to - from).whole_seconds()).unwrap_or(Grain::Minute))
+}
+
+impl Manager {
+    /// The bill of `[from, to)`: the tenant's (for members who may see billing) or a
+    /// partner's, one part per sub-tenant (for its administrators and operators).
+    ///
+    /// # Errors
+    /// Missing permission; `NotFound` for an unknown tenant or partner; see `period_grain`.
+    pub async fn statement(
+        &self,
+        identity: &Identity,
+        scope: ExportScope,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Statement, Error> {
+        let tenants = match scope {
+            ExportScope::Tenant(tenant) => {
+                self.authorize(identity, tenant, Permission::ViewBilling)
+                    .await?;
+                vec![
+                    self.store
+                        .get_tenant(tenant)
+                        .await
+                        .map_err(Error::missing("tenant"))?,
+                ]
+            }
+            ExportScope::Partner(partner) => {
+                self.authorize_partner(identity, partner).await?;
+                self.store.list_partner_tenants(partner).await?
+            }
+        };
+        let grain = period_grain(from, to)?;
+        let mut parts = Vec::with_capacity(tenants.len());
+        let mut totals = RollupFigures::default();
+        for tenant in tenants {
+            let sums = self.store.rollup_sums(tenant.id, grain, from, to).await?;
+            let mut part_totals = RollupFigures::default();
+            let lines: Vec<StatementLine> = sums
+                .into_iter()
+                .map(|(model, figures)| {
+                    part_totals.merge(&figures);
+                    StatementLine { model, figures }
+                })
+                .collect();
+            totals.merge(&part_totals);
+            parts.push(TenantStatement {
+                tenant,
+                lines,
+                totals: part_totals,
+            });
+        }
+        Ok(Statement {
+            from,
+            to,
+            currency: self.config.prices.currency,
+            partner: matches!(scope, ExportScope::Partner(_)),
+            tenants: parts,
+            totals,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(seconds).unwrap()
+    }
+
+    #[test]
+    fn a_period_is_whole_minutes_forward_and_at_most_a_year() {
+        let day = 1_798_761_600; // 2027-01-01
+        assert_eq!(
+            period_grain(at(day), at(day + 31 * 86_400)).unwrap(),
+            Grain::Day
+        );
+        assert_eq!(
+            period_grain(at(day + 3_600), at(day + 7_200)).unwrap(),
+            Grain::Hour
+        );
+        assert_eq!(
+            period_grain(at(day + 60), at(day + 86_400)).unwrap(),
+            Grain::Minute
+        );
+        let field = |from, to| match period_grain(at(from), at(to)) {
+            Err(Error::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(day, day), "to");
+        assert_eq!(field(day + 60, day), "to");
+        assert_eq!(field(day, day + 367 * 86_400), "from");
+        assert_eq!(field(day + 1, day + 60), "from");
+        assert_eq!(field(day, day + 61), "to");
+    }
+}
