@@ -30,6 +30,31 @@ pub enum Command {
     /// Work with price files.
     #[command(subcommand)]
     Prices(PricesCommand),
+    /// Export a period's billable usage (the ledger's entries) of a tenant or of a partner's
+    /// sub-tenants as CSV or JSON, with a progress bar; the JSON form ends with its totals.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The tenant (id or name).
+    #[arg(long, conflicts_with = "partner", required_unless_present = "partner")]
+    pub tenant: Option<String>,
+    /// The partner (id or name): every sub-tenant's entries, one after the other.
+    #[arg(long)]
+    pub partner: Option<String>,
+    /// Start, inclusive: `2026-11-01` (midnight UTC) or an RFC 3339 time.
+    #[arg(long)]
+    pub from: String,
+    /// End, exclusive, at most 366 days after `--from`; as `--from`.
+    #[arg(long)]
+    pub to: String,
+    /// `csv` or `json`.
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// The file to write (default: standard output, without a progress bar).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

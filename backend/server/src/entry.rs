@@ -54,6 +54,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(command) => crate::admin_cmd::run(&settings, command).await,
+        Command::Export(args) => crate::export_cmd::run(&settings, args).await,
         Command::Prices(crate::cli::PricesCommand::Import {
             json,
             output,

@@ -5,6 +5,7 @@ pub mod admin_cmd;
 mod admin_limits;
 pub mod cli;
 mod entry;
+mod export_cmd;
 mod json_log;
 pub mod master_key;
 pub mod open_files;

@@ -126,7 +126,10 @@ async fn exports_and_statements_equal_the_ledger_with_late_records() {
         entries, 8,
         "six calls and two late records; the mirror is not billed"
     );
-    assert!(price.nanos() > 2_000_000_015, "the calls are priced too: {price}");
+    assert!(
+        price.nanos() > 2_000_000_015,
+        "the calls are priced too: {price}"
+    );
 
     let period = format!("from={}&to={}", rfc3339(from), rfc3339(to));
     let base = format!("/api/v1/tenants/{tenant}/billing");
@@ -363,4 +366,141 @@ async fn a_partners_statement_shows_each_sub_tenant_with_wholesale_and_margin() 
     let outsider = Browser::join(&app, "outsider@example.com").await;
     let (status, body) = outsider.get(&path).await;
     assert_problem(status, &body, StatusCode::NOT_FOUND, "not_found");
+}
+
+/// `sluice export` (run as the real binary on a stopped node's database): the JSON form's totals
+/// equal its entries' sums, CSV goes to standard output, and bad arguments fail with a message
+/// and leave no file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sluice_export_writes_a_period_and_refuses_bad_arguments() {
+    use std::process::Command;
+
+    const NODE: &str = env!("CARGO_BIN_EXE_sluice-node");
+    let data_dir = std::env::temp_dir().join(format!("sluice-export-{}", uuid::Uuid::now_v7()));
+    let mut node = it::process::Node::start(NODE, &data_dir, CONFIG, &[]).await;
+    let key = node.first_key();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    for _ in 0..5 {
+        let res = client
+            .post(format!("{}/v1/chat/completions", node.url))
+            .bearer_auth(&key)
+            .json(&json!({"model": "mock", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    node.terminate();
+    assert!(
+        node.exit_status(std::time::Duration::from_secs(30))
+            .await
+            .success()
+    );
+
+    let config = data_dir.join("export.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let today = OffsetDateTime::now_utc().date();
+    let (from, to) = (
+        (today - time::Duration::days(1)).to_string(),
+        (today + time::Duration::days(1)).to_string(),
+    );
+    let export = |args: &[&str]| {
+        Command::new(NODE)
+            .arg("export")
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("SLUICE_DATA_DIR", &data_dir)
+            .env_remove("SLUICE_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let file = data_dir.join("november.json");
+    let file_text = file.to_str().unwrap();
+    let out = export(&[
+        "--tenant", "default", "--from", &from, "--to", &to, "--format", "json", "--output",
+        file_text,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("exported 5 entries of default"), "{stderr}");
+    let document: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let entries = document["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 5);
+    let summed = entries
+        .iter()
+        .map(|it| Money::parse(it["price"].as_str().unwrap()).unwrap())
+        .fold(Money::ZERO, Money::saturating_add);
+    assert!(summed.nanos() > 0);
+    assert_eq!(document["totals"]["price"], summed.to_string());
+    assert!(
+        !data_dir.join("november.partial").exists(),
+        "renamed when complete"
+    );
+
+    let out = export(&["--tenant", "default", "--from", &from, "--to", &to]);
+    assert!(out.status.success());
+    let csv_text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        csv_text.lines().count(),
+        6,
+        "a header and five entries: {csv_text}"
+    );
+    assert!(csv_text.starts_with("id,created_at,"));
+
+    for (args, expected) in [
+        (
+            vec![
+                "--tenant",
+                "default",
+                "--from",
+                "2026-02-01",
+                "--to",
+                "2026-01-01",
+            ],
+            "`to` must be after `from`",
+        ),
+        (
+            vec![
+                "--tenant",
+                "default",
+                "--from",
+                "2025-01-01",
+                "--to",
+                "2026-03-01",
+            ],
+            "at most 366 days",
+        ),
+        (
+            vec!["--tenant", "nobody", "--from", &from, "--to", &to],
+            "nobody",
+        ),
+        (
+            vec!["--partner", "nobody", "--from", &from, "--to", &to],
+            "no partner `nobody`",
+        ),
+        (
+            vec![
+                "--tenant", "default", "--from", &from, "--to", &to, "--format", "xml",
+            ],
+            "--format `xml`",
+        ),
+        (
+            vec!["--tenant", "default", "--from", "yesterday", "--to", &to],
+            "--from `yesterday`",
+        ),
+        (vec!["--from", &from, "--to", &to], "--tenant"),
+    ] {
+        let bad = data_dir.join("bad.csv");
+        let mut with_output = args.clone();
+        with_output.extend(["--output", bad.to_str().unwrap()]);
+        let out = export(&with_output);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(
+            !bad.exists() && !data_dir.join("bad.partial").exists(),
+            "{args:?}"
+        );
+    }
 }
