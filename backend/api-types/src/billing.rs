@@ -44,6 +44,51 @@ pub struct BillLineView {
     pub figures: BillFiguresView,
 }
 
+/// A correction to a tenant's bill: only ever added, never changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AdjustmentView {
+    pub id: Uuid,
+    /// `credit` or `adjustment`.
+    pub kind: String,
+    /// The effect on what is owed: negative for every credit.
+    #[cfg_attr(feature = "openapi", schema(example = "-12.5"))]
+    pub amount: String,
+    pub reason: String,
+    /// The email of whoever made it.
+    pub author: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub effective_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A credit (money given back) or an adjustment (either way) to add to a tenant's bill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AddAdjustmentRequest {
+    /// `credit` or `adjustment`.
+    pub kind: String,
+    /// Decimal text, at most nine places: a credit's is positive (what is given back), an
+    /// adjustment's signed (positive charges more).
+    #[cfg_attr(feature = "openapi", schema(example = "12.5"))]
+    pub amount: String,
+    /// ISO 4217; when given, it must be the platform's currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Why: shown on the bill, kept in the audit log.
+    pub reason: String,
+    /// The time it counts at (the period it corrects); default now, never in the future, at
+    /// most 366 days back.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub effective_at: Option<OffsetDateTime>,
+}
+
 /// One tenant's calls in a statement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -53,6 +98,12 @@ pub struct TenantBillView {
     /// By model name.
     pub lines: Vec<BillLineView>,
     pub totals: BillFiguresView,
+    /// Credits and adjustments effective in the period, oldest first.
+    pub adjustments: Vec<AdjustmentView>,
+    /// Their sum.
+    pub adjusted: String,
+    /// What the tenant owes for the period: `totals.price` and `adjusted`.
+    pub due: String,
 }
 
 /// A period's bill: a tenant's, or a partner's with a part per sub-tenant.
@@ -67,4 +118,8 @@ pub struct StatementView {
     pub currency: String,
     pub tenants: Vec<TenantBillView>,
     pub totals: BillFiguresView,
+    /// Every part's corrections.
+    pub adjusted: String,
+    /// `totals.price` and `adjusted`.
+    pub due: String,
 }

@@ -89,3 +89,7 @@ uuid_id!(
     /// A budget alert (also its webhook delivery's id).
     AlertId
 );
+uuid_id!(
+    /// A correction to a tenant's bill (a credit or an adjustment).
+    AdjustmentId
+);

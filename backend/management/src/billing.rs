@@ -2,9 +2,10 @@
 //! the rollups (which the writer keeps equal to the ledger), for a tenant or for a partner's
 //! sub-tenants, where each line also shows the partner's wholesale price and its margin.
 
-use domain::pricing::Currency;
+use domain::ledger::{Adjustment, AdjustmentKind};
+use domain::pricing::{Currency, Money};
 use domain::rollup::{Grain, RollupFigures};
-use domain::{Permission, Tenant};
+use domain::{AdjustmentId, Permission, Tenant, TenantId};
 use time::OffsetDateTime;
 
 use crate::export::ExportScope;
@@ -26,6 +27,31 @@ pub struct TenantStatement {
     pub tenant: Tenant,
     pub lines: Vec<StatementLine>,
     pub totals: RollupFigures,
+    /// The corrections effective in the period, oldest first.
+    pub adjustments: Vec<Adjustment>,
+    /// Their sum (negative when they give back).
+    pub adjusted: Money,
+}
+
+impl TenantStatement {
+    /// What the tenant owes for the period: its calls' price and its corrections.
+    pub fn due(&self) -> Money {
+        self.totals.price.saturating_add(self.adjusted)
+    }
+}
+
+/// A correction as asked for, before its checks.
+#[derive(Debug, Clone)]
+pub struct AdjustmentDraft {
+    /// `credit` or `adjustment`.
+    pub kind: String,
+    /// Decimal text: a credit's is positive, an adjustment's signed.
+    pub amount: String,
+    /// When given, it must be the platform's currency.
+    pub currency: Option<String>,
+    pub reason: String,
+    /// Default: now; never in the future, at most 366 days back.
+    pub effective_at: Option<OffsetDateTime>,
 }
 
 /// A period's bill.
@@ -38,6 +64,20 @@ pub struct Statement {
     pub partner: bool,
     pub tenants: Vec<TenantStatement>,
     pub totals: RollupFigures,
+}
+
+impl Statement {
+    /// Every part's corrections summed.
+    pub fn adjusted(&self) -> Money {
+        self.tenants
+            .iter()
+            .fold(Money::ZERO, |sum, it| sum.saturating_add(it.adjusted))
+    }
+
+    /// What is owed for the period: the calls' price and the corrections.
+    pub fn due(&self) -> Money {
+        self.totals.price.saturating_add(self.adjusted())
+    }
 }
 
 /// Checks a bill's period: `[from, to)`, whole minutes (rollups' finest grain), at most 366
@@ -100,6 +140,10 @@ impl Manager {
         let mut totals = RollupFigures::default();
         for tenant in tenants {
             let sums = self.store.rollup_sums(tenant.id, grain, from, to).await?;
+            let adjustments = self.store.adjustments_between(tenant.id, from, to).await?;
+            let adjusted = adjustments
+                .iter()
+                .fold(Money::ZERO, |sum, it| sum.saturating_add(it.amount));
             let mut part_totals = RollupFigures::default();
             let lines: Vec<StatementLine> = sums
                 .into_iter()
@@ -113,6 +157,8 @@ impl Manager {
                 tenant,
                 lines,
                 totals: part_totals,
+                adjustments,
+                adjusted,
             });
         }
         Ok(Statement {
@@ -123,6 +169,102 @@ impl Manager {
             tenants: parts,
             totals,
         })
+    }
+}
+
+impl Manager {
+    /// Adds a credit or an adjustment to a tenant's bill. Operators may, and the
+    /// administrators of the tenant's partner; a tenant's own members may not (whoever pays
+    /// does not correct the bill).
+    ///
+    /// # Errors
+    /// `NotFound` for callers who cannot see the tenant; `Forbidden` for its members;
+    /// `Invalid` naming the field (`kind`, `amount`, `currency`, `reason`, `effective_at`).
+    pub async fn add_adjustment(
+        &self,
+        identity: &Identity,
+        tenant: TenantId,
+        draft: AdjustmentDraft,
+    ) -> Result<Adjustment, Error> {
+        let found = self
+            .store
+            .get_tenant(tenant)
+            .await
+            .map_err(Error::missing("tenant"))?;
+        let allowed = identity.user.is_operator
+            || match found.partner_id {
+                Some(partner) => {
+                    self.store
+                        .is_partner_admin(partner, identity.user.id)
+                        .await?
+                }
+                None => false,
+            };
+        if !allowed {
+            // Members learn why; everyone else learns nothing.
+            self.authorize(identity, tenant, Permission::ViewTenant)
+                .await?;
+            return Err(Error::Forbidden(
+                "credits and adjustments are made by the platform's operators or the tenant's partner"
+                    .into(),
+            ));
+        }
+        let now = OffsetDateTime::now_utc();
+        let kind = AdjustmentKind::parse(&draft.kind)
+            .ok_or_else(|| Error::invalid("kind", "`kind` is `credit` or `adjustment`"))?;
+        let currency = self.config.prices.currency;
+        if let Some(asked) = &draft.currency
+            && asked != currency.as_str()
+        {
+            return Err(Error::invalid(
+                "currency",
+                format!("bills are in {currency}, not `{asked}`"),
+            ));
+        }
+        let invalid = |e: domain::ledger::AdjustmentError| Error::invalid(e.field, e.message);
+        let amount = domain::ledger::effect(kind, &draft.amount).map_err(invalid)?;
+        let reason = domain::ledger::reason(&draft.reason).map_err(invalid)?;
+        let effective_at = draft.effective_at.unwrap_or(now);
+        if effective_at > now {
+            return Err(Error::invalid(
+                "effective_at",
+                "`effective_at` must not be in the future",
+            ));
+        }
+        if now - effective_at > MAX_PERIOD {
+            return Err(Error::invalid(
+                "effective_at",
+                "`effective_at` is at most 366 days back",
+            ));
+        }
+        let adjustment = Adjustment {
+            id: AdjustmentId::new(),
+            tenant_id: tenant,
+            kind,
+            amount,
+            reason,
+            author_id: identity.user.id,
+            author: identity.user.email.to_string(),
+            effective_at,
+            created_at: now,
+        };
+        let audit = identity
+            .audit(Some(tenant), "billing.adjustment")
+            .target("adjustment", adjustment.id)
+            .change(
+                None,
+                Some(
+                    serde_json::json!({
+                        "kind": kind.as_str(),
+                        "amount": amount.to_string(),
+                        "reason": adjustment.reason,
+                        "effective_at": effective_at.unix_timestamp(),
+                    })
+                    .to_string(),
+                ),
+            );
+        self.store.add_adjustment(&adjustment, &audit).await?;
+        Ok(adjustment)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Row → domain conversions, written once over both engines' row types.
 
+use domain::ledger::{Adjustment, AdjustmentKind};
 use domain::limits::{
     AlertRecipient, Delivery, PolicyScope, ScopedPolicy, StoredAlert, WebhookEndpoint,
 };
@@ -206,6 +207,24 @@ pub fn rollup_from_row(row: &impl SqlRow) -> Result<Rollup, Error> {
             latency,
             ..rollup_sums_from_row(row)?
         },
+    })
+}
+
+/// One row of `ledger_adjustments`.
+///
+/// # Errors
+/// A corrupt value.
+pub fn adjustment_from_row(row: &impl SqlRow) -> Result<Adjustment, Error> {
+    Ok(Adjustment {
+        id: parsed(row, "id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        kind: AdjustmentKind::parse(&row.text("kind")?).ok_or_else(|| corrupt("kind"))?,
+        amount: Money::from_nanos(row.int("amount_nanos")?),
+        reason: row.text("reason")?,
+        author_id: parsed(row, "author_id")?,
+        author: row.text("author")?,
+        effective_at: time_at(row, "effective_at")?,
+        created_at: time_at(row, "created_at")?,
     })
 }
 

@@ -463,6 +463,64 @@ macro_rules! impl_usage_store {
                     .collect()
             }
 
+            async fn add_adjustment(
+                &self,
+                adjustment: &::domain::ledger::Adjustment,
+                audit: &::domain::AuditEntry,
+            ) -> Result<(), ::store::Error> {
+                let a = adjustment;
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                let exists: Option<String> =
+                    ::sqlx::query_scalar("select id from tenants where id = $1")
+                        .bind(a.tenant_id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err($crate::map_err)?;
+                if exists.is_none() {
+                    return Err(::store::Error::NotFound);
+                }
+                ::sqlx::query(
+                    "insert into ledger_adjustments (id, tenant_id, kind, amount_nanos, reason, \
+                     author_id, author, effective_at, created_at) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(a.id.to_string())
+                .bind(a.tenant_id.to_string())
+                .bind(a.kind.as_str())
+                .bind(a.amount.nanos())
+                .bind(&a.reason)
+                .bind(a.author_id.to_string())
+                .bind(&a.author)
+                .bind($crate::micros(a.effective_at))
+                .bind($crate::micros(a.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::map_err)?;
+                Self::append_audit(&mut tx, audit).await?;
+                tx.commit().await.map_err($crate::map_err)
+            }
+
+            async fn adjustments_between(
+                &self,
+                tenant: ::domain::TenantId,
+                from: ::time::OffsetDateTime,
+                to: ::time::OffsetDateTime,
+            ) -> Result<Vec<::domain::ledger::Adjustment>, ::store::Error> {
+                let rows = ::sqlx::query(
+                    "select id, tenant_id, kind, amount_nanos, reason, author_id, author, \
+                     effective_at, created_at from ledger_adjustments \
+                     where tenant_id = $1 and effective_at >= $2 and effective_at < $3 \
+                     order by effective_at, id",
+                )
+                .bind(tenant.to_string())
+                .bind($crate::micros(from))
+                .bind($crate::micros(to))
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::map_err)?;
+                rows.iter().map($crate::adjustment_from_row).collect()
+            }
+
             async fn backfill_rollups(&self) -> Result<u64, ::store::Error> {
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
                 let claimed =

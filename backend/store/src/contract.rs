@@ -36,6 +36,7 @@ macro_rules! store_contract_tests {
             concurrent_usage_batches_all_land,
             large_batches_land_whole_and_replays_add_nothing,
             rollups_hold_each_new_record_once_at_every_grain,
+            adjustments_are_added_audited_and_read_by_period,
             users_round_trip_and_emails_are_unique,
             failed_logins_lock_and_a_success_unlocks,
             email_tokens_work_once_and_not_after_expiry,
@@ -530,6 +531,72 @@ pub async fn rollups_hold_each_new_record_once_at_every_grain(store: &impl Store
     assert_eq!(k2_day.figures.requests, 2);
     // Once folded, the backfill has nothing left to do.
     assert_eq!(store.backfill_rollups().await.unwrap(), 0);
+}
+
+pub async fn adjustments_are_added_audited_and_read_by_period(store: &impl Store) {
+    use domain::ledger::{Adjustment, AdjustmentKind};
+    let a = tenant("a");
+    let b = tenant("b");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
+    let base = now();
+    let adjustment = |tenant: TenantId, kind, nanos, at| Adjustment {
+        id: domain::AdjustmentId::new(),
+        tenant_id: tenant,
+        kind,
+        amount: domain::pricing::Money::from_nanos(nanos),
+        reason: "goodwill, \"ünïcode\"".into(),
+        author_id: domain::UserId::new(),
+        author: "finance@example.com".into(),
+        effective_at: at,
+        created_at: base,
+    };
+    let credit = adjustment(a.id, AdjustmentKind::Credit, -12_500_000_000, base);
+    let later = adjustment(
+        a.id,
+        AdjustmentKind::Adjustment,
+        3,
+        base + time::Duration::days(40),
+    );
+    let theirs = adjustment(b.id, AdjustmentKind::Adjustment, 7, base);
+    let entry = || {
+        domain::AuditEntry::new(
+            Some(a.id),
+            domain::Actor::system(),
+            "billing.adjustment",
+            base,
+        )
+    };
+    for it in [&credit, &later, &theirs] {
+        store.add_adjustment(it, &entry()).await.unwrap();
+    }
+    let period = store
+        .adjustments_between(a.id, base, base + time::Duration::days(30))
+        .await
+        .unwrap();
+    assert_eq!(period, vec![credit.clone()]);
+    let all = store
+        .adjustments_between(a.id, base, base + time::Duration::days(60))
+        .await
+        .unwrap();
+    assert_eq!(all, vec![credit, later]);
+    // A tenant that does not exist gets none.
+    let ghost = adjustment(TenantId::new(), AdjustmentKind::Credit, -1, base);
+    let err = store.add_adjustment(&ghost, &entry()).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound), "{err:?}");
+    let filter = crate::AuditFilter {
+        tenant: Some(a.id),
+        ..Default::default()
+    };
+    let events = store.list_audit(&filter, None, 100).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .filter(|it| it.entry.action == "billing.adjustment")
+            .count()
+            >= 2,
+        "each correction is audited"
+    );
 }
 
 pub async fn concurrent_usage_batches_all_land(store: &impl Store) {

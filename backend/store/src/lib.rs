@@ -10,6 +10,7 @@ mod error;
 pub mod limits;
 
 use async_trait::async_trait;
+use domain::ledger::Adjustment;
 use domain::partner::{Branding, Partner, PartnerAdmin, PartnerDomain};
 use domain::rollup::{Grain, Rollup, RollupFigures};
 use domain::service_account::{ServiceAccount, SigningKey};
@@ -410,6 +411,22 @@ pub trait UsageStore: Send + Sync {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<(String, RollupFigures)>, Error>;
+    /// Adds a correction to a tenant's bill, with its audit entry, in one transaction.
+    ///
+    /// # Errors
+    /// `NotFound` when the tenant does not exist.
+    async fn add_adjustment(
+        &self,
+        adjustment: &Adjustment,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// The tenant's corrections effective in `[from, to)`, oldest first.
+    async fn adjustments_between(
+        &self,
+        tenant: TenantId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<Adjustment>, Error>;
     /// Folds the records written before rollups existed into them, once per database (the
     /// first caller claims it; the rest answer 0): run by `migrate`, before a node serves.
     /// Answers how many records it folded.

@@ -158,6 +158,73 @@ async fn exports_and_statements_equal_the_ledger_with_late_records() {
         .collect();
     assert_eq!(lines, [("gpt", 2), ("mock", 6)], "{statement}");
 
+    // Corrections: a credit (by the platform's operator, the first account) lowers what is
+    // owed; bad ones are refused by field and change nothing.
+    let adjustments = format!("{base}/adjustments");
+    let (status, credit) = owner
+        .post(
+            &adjustments,
+            json!({"kind": "credit", "amount": "1.5", "currency": "USD",
+                   "reason": "goodwill for the outage", "effective_at": rfc3339(from + time::Duration::hours(5))}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{credit}");
+    assert_eq!(credit["amount"], "-1.5");
+    assert_eq!(credit["author"], "owner@example.com");
+    for (body, field) in [
+        (
+            json!({"kind": "refund", "amount": "1", "reason": "x"}),
+            "kind",
+        ),
+        (
+            json!({"kind": "credit", "amount": "-1", "reason": "x"}),
+            "amount",
+        ),
+        (
+            json!({"kind": "adjustment", "amount": "0", "reason": "x"}),
+            "amount",
+        ),
+        (
+            json!({"kind": "adjustment", "amount": "1e3", "reason": "x"}),
+            "amount",
+        ),
+        (
+            json!({"kind": "credit", "amount": "1", "currency": "EUR", "reason": "x"}),
+            "currency",
+        ),
+        (
+            json!({"kind": "credit", "amount": "1", "reason": "  "}),
+            "reason",
+        ),
+        (
+            json!({"kind": "credit", "amount": "1", "reason": "x", "effective_at": "2999-01-01T00:00:00Z"}),
+            "effective_at",
+        ),
+        (
+            json!({"kind": "credit", "amount": 1, "reason": "x"}),
+            "amount",
+        ),
+        (
+            json!({"kind": "credit", "amount": "1", "reason": "x", "approved": true}),
+            "approved",
+        ),
+    ] {
+        let (status, problem) = owner.post(&adjustments, body.clone()).await;
+        assert_problem(status, &problem, StatusCode::BAD_REQUEST, "invalid_request");
+        assert!(problem.to_string().contains(field), "{body}: {problem}");
+    }
+    let (_, statement) = owner.get(&format!("{base}/statement?{period}")).await;
+    let part = &statement["tenants"][0];
+    assert_eq!(
+        part["adjustments"].as_array().unwrap().len(),
+        1,
+        "{statement}"
+    );
+    assert_eq!(part["adjusted"], "-1.5");
+    let due = Money::from_nanos(price.nanos() - 1_500_000_000);
+    assert_eq!(part["due"], due.to_string());
+    assert_eq!(statement["due"], due.to_string());
+
     // CSV: a header, a line per entry; the price column sums to the ledger's.
     let (status, content_type, disposition, csv_text) =
         owner.get_text(&format!("{base}/export?{period}")).await;
@@ -278,6 +345,14 @@ async fn finance_sees_bills_developers_do_not() {
             .post("/api/v1/invitations/accept", json!({"token": token}))
             .await;
         assert_eq!(status, StatusCode::OK);
+        // Nobody corrects their own tenant's bill: operators and partners do.
+        let (status, body) = member
+            .post(
+                &format!("/api/v1/tenants/{tenant}/billing/adjustments"),
+                json!({"kind": "credit", "amount": "5", "reason": "mine"}),
+            )
+            .await;
+        assert_problem(status, &body, StatusCode::FORBIDDEN, "forbidden");
         for path in ["statement", "export"] {
             let (status, _, _, body) = member
                 .get_text(&format!("/api/v1/tenants/{tenant}/billing/{path}"))
@@ -355,6 +430,23 @@ async fn a_partners_statement_shows_each_sub_tenant_with_wholesale_and_margin() 
         money("price").nanos() - money("wholesale").nanos(),
         "{statement}"
     );
+    // The partner credits a customer: its part and the partner's total owe less.
+    let customer = statement["tenants"][0]["tenant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, credit) = world
+        .admin
+        .post(
+            &format!("/api/v1/tenants/{customer}/billing/adjustments"),
+            json!({"kind": "adjustment", "amount": "-0.25", "reason": "launch discount"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{credit}");
+    let (_, statement) = world.admin.get(&path).await;
+    assert_eq!(statement["tenants"][0]["adjusted"], "-0.25");
+    assert_eq!(statement["tenants"][1]["adjusted"], "0");
+    assert_eq!(statement["adjusted"], "-0.25");
     // The partner's export holds both sub-tenants' entries.
     let (status, _, _, csv_text) = world
         .admin

@@ -3,13 +3,18 @@
 
 use actix_web::http::header;
 use actix_web::web;
+use actix_web::web::Payload;
 use actix_web::{HttpRequest, HttpResponse};
-use api_types::billing::{BillFiguresView, BillLineView, StatementView, TenantBillView};
+use api_types::billing::{
+    AddAdjustmentRequest, AdjustmentView, BillFiguresView, BillLineView, StatementView,
+    TenantBillView,
+};
 use api_types::manage::Problem;
+use domain::ledger::Adjustment;
 use domain::pricing::Money;
 use domain::rollup::RollupFigures;
 use futures_util::StreamExt as _;
-use management::billing::Statement;
+use management::billing::{AdjustmentDraft, Statement};
 use management::export::{ExportFormat, ExportRequest, ExportScope};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -17,7 +22,7 @@ use utoipa::IntoParams;
 
 use super::caller::caller;
 use super::usage::time_param;
-use super::{ApiProblem, ok, path_id, query, tenant_id};
+use super::{ApiProblem, created, json, ok, path_id, query, tenant_id};
 use crate::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -89,6 +94,18 @@ fn figures(sums: &RollupFigures, partner: bool) -> BillFiguresView {
     }
 }
 
+fn adjustment_view(adjustment: &Adjustment) -> AdjustmentView {
+    AdjustmentView {
+        id: adjustment.id.0,
+        kind: adjustment.kind.as_str().to_owned(),
+        amount: adjustment.amount.to_string(),
+        reason: adjustment.reason.clone(),
+        author: adjustment.author.clone(),
+        effective_at: adjustment.effective_at,
+        created_at: adjustment.created_at,
+    }
+}
+
 fn statement_view(statement: &Statement) -> StatementView {
     let partner = statement.partner;
     StatementView {
@@ -110,10 +127,54 @@ fn statement_view(statement: &Statement) -> StatementView {
                     })
                     .collect(),
                 totals: figures(&part.totals, partner),
+                adjustments: part.adjustments.iter().map(adjustment_view).collect(),
+                adjusted: part.adjusted.to_string(),
+                due: part.due().to_string(),
             })
             .collect(),
         totals: figures(&statement.totals, partner),
+        adjusted: statement.adjusted().to_string(),
+        due: statement.due().to_string(),
     }
+}
+
+/// Add a credit or an adjustment to a tenant's bill: only ever added (a wrong one is undone by
+/// another), with its reason and author, audited. The platform's operators and the tenant's
+/// partner's administrators; the tenant's own members may not.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/billing/adjustments", tag = "billing",
+    params(("tenant" = uuid::Uuid, Path, description = "Tenant id")),
+    request_body = AddAdjustmentRequest,
+    responses(
+        (status = 201, description = "Added", body = AdjustmentView),
+        (status = 400, description = "A bad kind, amount, currency, reason or time, by field", body = Problem),
+        (status = 403, description = "The caller is the tenant's member, not its operator or partner", body = Problem),
+        (status = 404, description = "No such tenant for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn add_adjustment(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(&req, &state).await?;
+    let tenant = tenant_id(&path)?;
+    let body: AddAdjustmentRequest = json(&req, payload).await?;
+    let adjustment = state
+        .manager
+        .add_adjustment(
+            &identity,
+            tenant,
+            AdjustmentDraft {
+                kind: body.kind,
+                amount: body.amount,
+                currency: body.currency,
+                reason: body.reason,
+                effective_at: body.effective_at,
+            },
+        )
+        .await?;
+    Ok(created(&adjustment_view(&adjustment)))
 }
 
 async fn statement(

@@ -370,6 +370,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 get => billing::tenant_statement,
             ))
             .service(resource!(
+                "/tenants/{tenant}/billing/adjustments",
+                refuse = method_not_allowed,
+                post => billing::add_adjustment,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/billing/export",
                 refuse = method_not_allowed,
                 get => billing::tenant_export,
@@ -662,6 +667,7 @@ impl Modify for SecuritySchemes {
         usage::records,
         billing::tenant_statement,
         billing::tenant_export,
+        billing::add_adjustment,
         billing::partner_statement,
         billing::partner_export,
         models::list_models,
