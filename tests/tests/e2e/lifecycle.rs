@@ -38,6 +38,12 @@ base_url = "{upstream}/v1"
 alias = "m"
 provider = "upstream"
 model = "gpt-4o-mini"
+
+[[pricing.cost]]
+provider = "upstream"
+model = "gpt-4o-mini"
+input = "0.15"
+output = "0.6"
 "#
     )
 }
@@ -70,6 +76,8 @@ struct Seen {
     answered: HashSet<String>,
     /// Request ids of streams whose response had started.
     streams: HashSet<String>,
+    /// The price each answered plain call was told (`x-request-cost`), by request id.
+    told: HashMap<String, String>,
 }
 
 /// Calls the gateway until `stop` fires: `plain` clients in a loop, and `streams` streams.
@@ -100,8 +108,16 @@ async fn load(
             while !stop.is_cancelled() {
                 let Ok(res) = call(false).await else { continue };
                 let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+                let told = res
+                    .headers()
+                    .get("x-request-cost")
+                    .map(|it| it.to_str().unwrap().to_owned());
                 if res.status() == 200 && res.bytes().await.is_ok() {
-                    seen.lock().unwrap().answered.insert(id);
+                    let mut seen = seen.lock().unwrap();
+                    seen.answered.insert(id.clone());
+                    if let Some(told) = told {
+                        seen.told.insert(id, told);
+                    }
                 }
             }
         });
@@ -201,6 +217,56 @@ fn assert_billed_once(records: &[UsageRecord], seen: &Seen) {
     assert!(doubled.is_empty(), "billed twice: {doubled:?}");
 }
 
+/// Every answered call is billed at the price it was told, and the rollups (what statements
+/// read) hold exactly the ledger's sums: the replayed spill included, once.
+async fn assert_told_prices_billed(url: &str, records: &[UsageRecord], seen: &Seen) {
+    use domain::pricing::Money;
+    assert_eq!(
+        seen.told.len(),
+        seen.answered.len(),
+        "every call was told a price"
+    );
+    let billed = by_request(records);
+    let mut told_sum = Money::ZERO;
+    for (id, told) in &seen.told {
+        let told = Money::parse(told).unwrap();
+        assert_eq!(billed[id][0].price, Some(told), "{id}");
+        told_sum = told_sum.saturating_add(told);
+    }
+    assert!(told_sum > Money::ZERO);
+    let store = server::stores::open(&DatabaseSettings {
+        url: url.to_owned(),
+        max_connections: 2,
+    })
+    .await
+    .unwrap()
+    .store;
+    let (from, to) = (
+        time::OffsetDateTime::UNIX_EPOCH,
+        time::OffsetDateTime::now_utc() + time::Duration::days(1),
+    );
+    for tenant in store.list_tenants().await.unwrap() {
+        let ledger: Vec<&UsageRecord> = records
+            .iter()
+            .filter(|it| it.tenant_id == tenant.id)
+            .collect();
+        let ledger_price = ledger
+            .iter()
+            .filter_map(|it| it.price)
+            .fold(Money::ZERO, Money::saturating_add);
+        let sums = store
+            .rollup_sums(tenant.id, domain::rollup::Grain::Minute, from, to)
+            .await
+            .unwrap();
+        let rolled_price = sums
+            .iter()
+            .fold(Money::ZERO, |sum, (_, it)| sum.saturating_add(it.price));
+        let rolled_requests: u64 = sums.iter().map(|(_, it)| it.requests).sum();
+        assert_eq!(rolled_requests, ledger.len() as u64, "{}", tenant.name);
+        assert_eq!(rolled_price, ledger_price, "{}", tenant.name);
+    }
+}
+
 fn sqlite_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("sluice.db").display())
 }
@@ -231,6 +297,7 @@ async fn a_sigkill_under_load_loses_no_answered_call_and_no_open_stream() {
     )
     .await;
     assert_billed_once(&records, &seen);
+    assert_told_prices_billed(&sqlite_url(&data_dir), &records, &seen).await;
     let billed = by_request(&records);
     for id in &seen.streams {
         let stream = billed[id][0];
@@ -351,6 +418,7 @@ async fn sigterm_during_a_database_outage_spills_everything_and_a_restart_replay
     let mut restarted = Node::start(NODE, &data_dir, &config(&upstream.url), &env).await;
     let records = eventually_billed(&database, seen.answered.iter()).await;
     assert_billed_once(&records, &seen);
+    assert_told_prices_billed(&database, &records, &seen).await;
     restarted.terminate();
     let status = restarted.exit_status(Duration::from_secs(6)).await;
     assert!(status.success(), "{status:?}\n{}", restarted.log());
