@@ -28,7 +28,7 @@ pub enum ExportFormat {
     /// One header line, then a line per entry; no totals line (a sum in the data would be
     /// counted twice by whoever sums the column).
     Csv,
-    /// `{"currency", "from", "to", "entries": [...], "totals": {...}}`.
+    /// `{"currency", "from", "to", "entries": [...], "adjustments": [...], "totals": {...}}`.
     Json,
 }
 
@@ -109,6 +109,26 @@ pub struct ExportTotals {
     pub price: Money,
     /// Entries that used tokens of a model with no price: not in `price`.
     pub unpriced: u64,
+    /// The JSON form only: the corrections' sum (CSV holds the calls alone).
+    #[serde(serialize_with = "money_text")]
+    pub adjusted: Money,
+    /// The JSON form only: `price` and `adjusted`, what is owed for the period.
+    #[serde(serialize_with = "money_text")]
+    pub due: Money,
+}
+
+/// A correction as the JSON form lists it.
+#[derive(Debug, Serialize)]
+struct AdjustmentLine<'a> {
+    id: String,
+    tenant_id: String,
+    tenant: &'a str,
+    kind: &'static str,
+    amount: String,
+    reason: &'a str,
+    author: &'a str,
+    effective_at: String,
+    created_at: String,
 }
 
 fn money_text<S: serde::Serializer>(money: &Money, serializer: S) -> Result<S::Ok, S::Error> {
@@ -317,6 +337,9 @@ impl Pages {
         loop {
             let Some(tenant) = export.tenants.get(self.tenant) else {
                 if export.format == ExportFormat::Json {
+                    bytes.extend_from_slice(br#"],"adjustments":["#);
+                    self.write_adjustments(&mut bytes).await?;
+                    self.totals.due = self.totals.price.saturating_add(self.totals.adjusted);
                     bytes.extend_from_slice(br#"],"totals":"#);
                     serde_json::to_writer(&mut bytes, &self.totals).map_err(internal)?;
                     bytes.extend_from_slice(b"}\n");
@@ -369,6 +392,41 @@ impl Pages {
 }
 
 /// An entry's line; for CSV (`inert_texts`), its texts made inert.
+impl Pages {
+    /// The period's corrections of every tenant (a few rows: read whole), summed in `adjusted`.
+    async fn write_adjustments(&mut self, bytes: &mut Vec<u8>) -> Result<(), Error> {
+        let export = &self.export;
+        let mut first = true;
+        for tenant in &export.tenants {
+            let adjustments = export
+                .store
+                .adjustments_between(tenant.id, export.from, export.to)
+                .await?;
+            for it in &adjustments {
+                if !first {
+                    bytes.push(b',');
+                }
+                first = false;
+                let time = |at: OffsetDateTime| at.format(&Rfc3339).unwrap_or_default();
+                let line = AdjustmentLine {
+                    id: it.id.to_string(),
+                    tenant_id: tenant.id.to_string(),
+                    tenant: &tenant.name,
+                    kind: it.kind.as_str(),
+                    amount: it.amount.to_string(),
+                    reason: &it.reason,
+                    author: &it.author,
+                    effective_at: time(it.effective_at),
+                    created_at: time(it.created_at),
+                };
+                serde_json::to_writer(&mut *bytes, &line).map_err(internal)?;
+                self.totals.adjusted = self.totals.adjusted.saturating_add(it.amount);
+            }
+        }
+        Ok(())
+    }
+}
+
 fn line<'a>(
     record: &'a UsageRecord,
     tenant: &'a Tenant,

@@ -261,6 +261,14 @@ async fn exports_and_statements_equal_the_ledger_with_late_records() {
     assert_eq!(document["totals"]["entries"], 8);
     assert_eq!(document["totals"]["price"], price.to_string());
     assert_eq!(document["currency"], "USD");
+    assert_eq!(
+        document["adjustments"].as_array().unwrap().len(),
+        1,
+        "{json_text}"
+    );
+    assert_eq!(document["adjustments"][0]["amount"], "-1.5");
+    assert_eq!(document["totals"]["adjusted"], "-1.5");
+    assert_eq!(document["totals"]["due"], due.to_string());
 
     // An empty period: a header alone, an empty list with zero totals.
     let empty = "from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z";
@@ -271,7 +279,9 @@ async fn exports_and_statements_equal_the_ledger_with_late_records() {
         .await;
     let document: Value = serde_json::from_str(&json_text).unwrap();
     assert_eq!(document["entries"], json!([]));
+    assert_eq!(document["adjustments"], json!([]));
     assert_eq!(document["totals"]["price"], "0");
+    assert_eq!(document["totals"]["due"], "0");
 
     // Bad periods and formats are refused by field, and nothing is exported.
     for (path, field) in [
