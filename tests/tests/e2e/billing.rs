@@ -225,6 +225,16 @@ async fn exports_and_statements_equal_the_ledger_with_late_records() {
     assert_eq!(part["due"], due.to_string());
     assert_eq!(statement["due"], due.to_string());
 
+    // The printable page: the same bill, its texts escaped.
+    let (status, content_type, _, page) = owner
+        .get_text(&format!("{base}/statement.html?{period}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(page.contains("Billed, &quot;Inc&quot;"), "{page}");
+    assert!(page.contains(&format!("Total due: {due} USD")), "{page}");
+    assert!(page.contains("goodwill for the outage"));
+
     // CSV: a header, a line per entry; the price column sums to the ledger's.
     let (status, content_type, disposition, csv_text) =
         owner.get_text(&format!("{base}/export?{period}")).await;

@@ -181,12 +181,65 @@ async fn statement(
     req: &HttpRequest,
     state: &AppState,
     scope: ExportScope,
-) -> Result<HttpResponse, ApiProblem> {
+) -> Result<Statement, ApiProblem> {
     let identity = caller(req, state).await?;
     let params: PeriodQuery = query(req)?;
     let (from, to) = period(params.from.as_deref(), params.to.as_deref())?;
-    let statement = state.manager.statement(&identity, scope, from, to).await?;
-    Ok(ok(&statement_view(&statement)))
+    Ok(state.manager.statement(&identity, scope, from, to).await?)
+}
+
+/// A statement's printable page: self-contained, so its policy forbids everything but its
+/// own inline style.
+fn printable(statement: &Statement) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(super::statement_html::render(statement))
+}
+
+/// The tenant's bill for a period as a printable HTML page (a print stylesheet, no script).
+/// Owners, admins and finance.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/billing/statement.html", tag = "billing",
+    params(("tenant" = uuid::Uuid, Path, description = "Tenant id"), PeriodQuery),
+    responses(
+        (status = 200, description = "The bill as a page", content_type = "text/html", body = String),
+        (status = 400, description = "A period that is reversed, over 366 days or not in whole minutes", body = Problem),
+        (status = 403, description = "The caller's role may not see billing", body = Problem),
+        (status = 404, description = "No such tenant for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn tenant_statement_html(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    let tenant = tenant_id(&path)?;
+    let statement = statement(&req, &state, ExportScope::Tenant(tenant)).await?;
+    Ok(printable(&statement))
+}
+
+/// A partner's statement as a printable HTML page. The partner's administrators and
+/// operators.
+#[utoipa::path(get, path = "/api/v1/partners/{partner}/billing/statement.html", tag = "billing",
+    params(("partner" = uuid::Uuid, Path, description = "Partner id"), PeriodQuery),
+    responses(
+        (status = 200, description = "The statement as a page", content_type = "text/html", body = String),
+        (status = 400, description = "A period that is reversed, over 366 days or not in whole minutes", body = Problem),
+        (status = 404, description = "No such partner for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn partner_statement_html(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    let partner = path_id(&path, "partner")?;
+    let statement = statement(&req, &state, ExportScope::Partner(partner)).await?;
+    Ok(printable(&statement))
 }
 
 /// The tenant's bill for a period: its calls per model with what they were charged, summed
@@ -206,7 +259,8 @@ pub(crate) async fn tenant_statement(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiProblem> {
     let tenant = tenant_id(&path)?;
-    statement(&req, &state, ExportScope::Tenant(tenant)).await
+    let statement = statement(&req, &state, ExportScope::Tenant(tenant)).await?;
+    Ok(ok(&statement_view(&statement)))
 }
 
 /// A partner's statement for a period: each sub-tenant's calls per model with their retail
@@ -226,7 +280,8 @@ pub(crate) async fn partner_statement(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiProblem> {
     let partner = path_id(&path, "partner")?;
-    statement(&req, &state, ExportScope::Partner(partner)).await
+    let statement = statement(&req, &state, ExportScope::Partner(partner)).await?;
+    Ok(ok(&statement_view(&statement)))
 }
 
 async fn export(

@@ -17,6 +17,7 @@ mod problem;
 mod routes;
 mod service_accounts;
 mod sso;
+mod statement_html;
 mod tenants;
 mod usage;
 mod views;
@@ -370,6 +371,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 get => billing::tenant_statement,
             ))
             .service(resource!(
+                "/tenants/{tenant}/billing/statement.html",
+                refuse = method_not_allowed,
+                get => billing::tenant_statement_html,
+            ))
+            .service(resource!(
+                "/partners/{partner}/billing/statement.html",
+                refuse = method_not_allowed,
+                get => billing::partner_statement_html,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/billing/adjustments",
                 refuse = method_not_allowed,
                 post => billing::add_adjustment,
@@ -668,6 +679,8 @@ impl Modify for SecuritySchemes {
         billing::tenant_statement,
         billing::tenant_export,
         billing::add_adjustment,
+        billing::tenant_statement_html,
+        billing::partner_statement_html,
         billing::partner_statement,
         billing::partner_export,
         models::list_models,
