@@ -157,9 +157,11 @@ mod tests {
             partner_id: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
         };
-        let mut figures = RollupFigures::default();
-        figures.requests = 3;
-        figures.price = Money::parse("1.5").unwrap();
+        let figures = RollupFigures {
+            requests: 3,
+            price: Money::parse("1.5").unwrap(),
+            ..RollupFigures::default()
+        };
         let adjustment = domain::ledger::Adjustment {
             id: domain::AdjustmentId::new(),
             tenant_id: tenant.id,
