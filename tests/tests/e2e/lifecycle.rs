@@ -155,15 +155,20 @@ fn spilled(data_dir: &Path) -> Vec<UsageRecord> {
         .collect()
 }
 
-/// Every usage record of the database at `url`, all tenants.
-async fn usage(url: &str) -> Vec<UsageRecord> {
-    let store = server::stores::open(&DatabaseSettings {
+/// The store of the database at `url`, as a node opens it.
+async fn store_at(url: &str) -> std::sync::Arc<dyn store::Store> {
+    server::stores::open(&DatabaseSettings {
         url: url.to_owned(),
         max_connections: 2,
     })
     .await
     .unwrap()
-    .store;
+    .store
+}
+
+/// Every usage record of the database at `url`, all tenants.
+async fn usage(url: &str) -> Vec<UsageRecord> {
+    let store = store_at(url).await;
     let mut all = Vec::new();
     for tenant in store.list_tenants().await.unwrap() {
         all.extend(store.list_usage(tenant.id, 1_000_000).await.unwrap());
@@ -234,13 +239,7 @@ async fn assert_told_prices_billed(url: &str, records: &[UsageRecord], seen: &Se
         told_sum = told_sum.saturating_add(told);
     }
     assert!(told_sum > Money::ZERO);
-    let store = server::stores::open(&DatabaseSettings {
-        url: url.to_owned(),
-        max_connections: 2,
-    })
-    .await
-    .unwrap()
-    .store;
+    let store = store_at(url).await;
     let (from, to) = (
         time::OffsetDateTime::UNIX_EPOCH,
         time::OffsetDateTime::now_utc() + time::Duration::days(1),
