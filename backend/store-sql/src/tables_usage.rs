@@ -531,29 +531,39 @@ macro_rules! impl_usage_store {
                 if claimed.rows_affected() == 0 {
                     return Ok(0);
                 }
+                // Tenant by tenant, in pages along the (tenant, time) index: one scan of the
+                // table, not one per page.
+                let tenants: Vec<String> =
+                    ::sqlx::query_scalar("select distinct tenant_id from usage_records")
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err($crate::map_err)?;
                 let mut folded = 0;
-                let mut after = (i64::MIN, String::new());
-                loop {
-                    let rows = ::sqlx::query(concat!(
-                        "select ",
-                        $crate::usage_columns!(),
-                        " from usage_records where (created_at, id) > ($1, $2) \
-                         order by created_at, id limit $3"
-                    ))
-                    .bind(after.0)
-                    .bind(&after.1)
-                    .bind(i64::from($crate::tables_usage::USAGE_PAGE))
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err($crate::map_err)?;
-                    let records = rows
-                        .iter()
-                        .map($crate::usage_from_row)
-                        .collect::<Result<Vec<_>, _>>()?;
-                    let Some(last) = records.last() else { break };
-                    after = ($crate::micros(last.created_at), last.id.to_string());
-                    Self::add_rollups(&mut tx, &::domain::rollup::fold(&records)).await?;
-                    folded += records.len() as u64;
+                for tenant in tenants {
+                    let mut after = (i64::MIN, String::new());
+                    loop {
+                        let rows = ::sqlx::query(concat!(
+                            "select ",
+                            $crate::usage_columns!(),
+                            " from usage_records where tenant_id = $1 \
+                             and (created_at, id) > ($2, $3) order by created_at, id limit $4"
+                        ))
+                        .bind(&tenant)
+                        .bind(after.0)
+                        .bind(&after.1)
+                        .bind(i64::from($crate::tables_usage::USAGE_PAGE))
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err($crate::map_err)?;
+                        let records = rows
+                            .iter()
+                            .map($crate::usage_from_row)
+                            .collect::<Result<Vec<_>, _>>()?;
+                        let Some(last) = records.last() else { break };
+                        after = ($crate::micros(last.created_at), last.id.to_string());
+                        Self::add_rollups(&mut tx, &::domain::rollup::fold(&records)).await?;
+                        folded += records.len() as u64;
+                    }
                 }
                 tx.commit().await.map_err($crate::map_err)?;
                 Ok(folded)

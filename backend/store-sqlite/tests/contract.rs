@@ -210,14 +210,16 @@ async fn records_from_before_rollups_are_folded_once() {
     let tenant = domain::TenantId::new();
     let key = domain::ApiKeyId::new();
     let base = store::contract::now();
-    // More than one page of the backfill's reads, some at the same instant.
-    let records: Vec<domain::UsageRecord> = (0..2_500)
+    // More than one page of the backfill's reads, some at the same instant; another tenant's.
+    let mut records: Vec<domain::UsageRecord> = (0..2_500)
         .map(|i| {
             let at = base - time::Duration::minutes(i / 2);
             store::contract::usage(tenant, key, at)
         })
         .collect();
-    assert_eq!(store.insert_usage(&records).await.unwrap(), 2_500);
+    let other = domain::TenantId::new();
+    records.push(store::contract::usage(other, key, base));
+    assert_eq!(store.insert_usage(&records).await.unwrap(), 2_501);
     let (from, to) = (
         base - time::Duration::days(30),
         base + time::Duration::days(1),
@@ -255,6 +257,11 @@ async fn records_from_before_rollups_are_folded_once() {
             .unwrap();
         assert_eq!(folded, written, "{grain:?}");
     }
+    let theirs = store
+        .rollups_between(other, Grain::Day, from, to, 10)
+        .await
+        .unwrap();
+    assert_eq!(theirs.len(), 1, "every tenant's records are folded");
     assert_eq!(
         store.backfill_rollups().await.unwrap(),
         0,
