@@ -10,6 +10,7 @@ use leptos_router::path;
 use crate::components::layout::AppShell;
 use crate::pages::accept_invitation::AcceptInvitationPage;
 use crate::pages::audit::AuditPage;
+use crate::pages::billing::BillingPage;
 use crate::pages::credentials::CredentialsPage;
 use crate::pages::dashboard::DashboardPage;
 use crate::pages::explorer::ExplorerPage;
@@ -55,6 +56,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/provider-credentials") view=CredentialsPage />
                     <Route path=path!("/models") view=ModelsPage />
                     <Route path=path!("/prices") view=PricesPage />
+                    <Route path=path!("/billing") view=BillingPage />
                     <Route path=path!("/limits") view=LimitsPage />
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/tenants") view=TenantsPage />

@@ -26,6 +26,8 @@ pub const API_REFERENCE: &str = "/api/docs/";
 pub const MODELS: &str = "/models";
 /// What each model costs the tenant, per million tokens.
 pub const PRICES: &str = "/prices";
+/// The tenant's bills by month, and their exports.
+pub const BILLING: &str = "/billing";
 /// The tenant's limits, what they hold now, and its budget alerts.
 pub const LIMITS: &str = "/limits";
 /// Calling the tenant's models from the browser.

@@ -11,8 +11,10 @@
 // in, create a tenant (its dashboard is empty), a key (copied from the clipboard and used on the
 // data plane); call models from the API explorer (a stream with its timings, usage and code
 // snippets, tool calls, checks before sending, a data-plane error, a slow stream stopped
-// half-way) and see those calls on the dashboard, which refreshes itself; invite a
-// colleague, store a provider key (shown masked), read the audit log, make an access token,
+// half-way) and see those calls on the dashboard, which refreshes itself, and on this month's
+// bill (Billing: a line per model, last month empty, the month's entries as CSV); invite a
+// colleague, store a provider key (shown masked), read the audit log; invite a finance member,
+// who sees bills, usage and the audit log but no key actions; make an access token,
 // rotate and revoke the key, edit another one's name and models (and see the data plane follow);
 // create a service account and trade its copied credentials for a token that
 // calls the data plane, rotate and revoke it. The first account is a platform operator: it
@@ -22,7 +24,8 @@
 // publish, a Verify that fails in words without it, and succeeds once a fake DNS server here
 // serves it), creates a sub-tenant and issues a key there with the partner's prefix, sets a
 // markup (refused first with three decimals) and a price on the rate card, and sees the
-// sub-tenant's prices follow (the tenant's own owner saw the platform's earlier); the
+// sub-tenant's prices follow (the tenant's own owner saw the platform's earlier) and reads the
+// month's statement per sub-tenant with its margin; the
 // partner's domain (added by the operator, so verified; mapped to 127.0.0.1 in Chromium) then
 // shows only the partner's brand.
 // Single sign-on goes through a fake GitHub (a tiny HTTP server here) and the session it opens
@@ -51,6 +54,7 @@ const PROVIDER_SECRET = 'sk-own-provider-key-0123456789wxyz';
 const PARTNER_ADMIN = 'pat@acme.test';
 const PARTNER_DOMAIN = 'ai.acme.test';
 const SSO_EMAIL = 'sso-user@example.org';
+const FINANCE = 'finn@example.com';
 // A logo and a favicon inline, as partners may give them (no text in them).
 const svg = (fill) => `data:image/svg+xml;base64,${Buffer.from(
   `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><circle cx="12" cy="12" r="10" fill="${fill}"/></svg>`,
@@ -266,6 +270,47 @@ async function chat(bearer, content = 'x') {
     body: JSON.stringify({ model: 'mock', messages: [{ role: 'user', content }] }),
   });
 }
+
+/** Signs `email` up and verifies it through the API and the mailed link, without a browser. */
+async function signUpThroughApi(email, displayName) {
+  const res = await fetch(`${base}/api/v1/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: PASSWORD, display_name: displayName }),
+  });
+  assert.equal(res.status, 201, await res.text());
+  const link = await eventually('the verification mail', () => mailedLink(email, 'verify-email'));
+  const token = new URL(link).searchParams.get('token');
+  const verified = await fetch(`${base}/api/v1/auth/verify-email`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
+  assert.equal(verified.status, 200, await verified.text());
+}
+
+/** The calendar month before this one in UTC, as the billing pages name it: `November 2026`. */
+function lastMonthName() {
+  const now = new Date();
+  const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+  return first.toLocaleString('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+}
+
+/** GET `url` from the page's context (its session cookie goes along): status, headers, body. */
+async function fetchInPage(target, url) {
+  return target.evaluate(async (href) => {
+    const res = await fetch(href);
+    return {
+      status: res.status,
+      type: res.headers.get('content-type'),
+      disposition: res.headers.get('content-disposition'),
+      body: await res.text(),
+    };
+  }, url);
+}
+
+/** A figure of the portal's as a number (counts are grouped with narrow spaces). */
+const figure = (text) => Number(String(text).replace(/\D/g, ''));
 
 /** Fills a budget row of the limits editor or a key form; fields left out keep their value. */
 async function fillBudget(row, { period, counts, amount, alertAt }) {
@@ -798,6 +843,66 @@ step('Prices: a member sees what each model costs the tenant per million tokens'
   await shot('08i-prices');
 });
 
+step('Billing: the owner sees this month\'s running bill by model, an empty last month, and downloads the month\'s entries', async () => {
+  await page.getByRole('link', { name: 'Billing', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: 'Billing', exact: true }).waitFor();
+  const period = page.getByLabel('Billing period');
+  assert.equal((await period.locator('option:checked').textContent()).trim(), 'This month');
+  assert.equal(await period.locator('option').count(), 12, 'this month and the eleven before');
+  // The dashboard showed the calls already: the statement reads the same rollups.
+  const requests = page.locator('#bill-requests');
+  await requests.waitFor();
+  assert.ok(figure(await requests.textContent()) > 0, 'this month\'s calls are billed');
+  assert.match(await page.locator('#bill-price').textContent(), /^\d+(\.\d+)? USD$/);
+  assert.ok(figure(await page.locator('#bill-prompt-tokens').textContent()) > 0);
+  assert.ok(figure(await page.locator('#bill-completion-tokens').textContent()) > 0);
+  await page.locator('.billing-running', { hasText: 'is still running' }).waitFor();
+  const mock = page.locator('.bill-lines tbody tr[data-model="mock"]');
+  await mock.getByRole('rowheader', { name: 'mock', exact: true }).waitFor();
+  const cells = await mock.locator('td').allTextContents();
+  assert.equal(cells.length, 6, 'requests, errors, prompt, completion, cached tokens and price');
+  assert.ok(figure(cells[0]) > 0, `calls of mock: ${cells}`);
+  assert.match(cells[5], /^\d+(\.\d+)? USD/);
+  // The slow mock has no price: its line says so.
+  assert.match(await page.locator('.bill-lines tr[data-model="slow-mock"] td.price').textContent(), /unpriced/);
+
+  // The month's entries: a link the browser saves, answered by the export as CSV.
+  const csv = page.getByRole('link', { name: 'Download CSV' });
+  const href = await csv.getAttribute('href');
+  assert.match(href, /^\/api\/v1\/tenants\/[0-9a-f-]{36}\/billing\/export\?from=\d{4}-\d{2}-01T00%3A00%3A00Z&to=\d{4}-\d{2}-01T00%3A00%3A00Z&format=csv$/);
+  assert.notEqual(await csv.getAttribute('download'), null, 'a download, not a page');
+  const file = await fetchInPage(page, href);
+  assert.equal(file.status, 200, file.body);
+  assert.match(file.type, /^text\/csv/);
+  assert.match(file.disposition, /^attachment; filename="usage-[0-9a-f-]+-\d{4}-\d{2}-01-\d{4}-\d{2}-01\.csv"$/);
+  assert.ok(file.body.startsWith('id,created_at,'), file.body.slice(0, 120));
+  assert.ok(file.body.trim().split('\n').length > figure(await requests.textContent()) - 1, 'a line per call');
+  const json = await page.getByRole('link', { name: 'Download JSON' }).getAttribute('href');
+  assert.equal(json, href.replace(/format=csv$/, 'format=json'));
+  // The bill as a page to print, in a new tab: the same month, a self-contained HTML page.
+  const printable = page.getByRole('link', { name: 'Printable bill' });
+  const pageHref = await printable.getAttribute('href');
+  assert.equal(pageHref, href.replace('/billing/export?', '/billing/statement.html?').replace(/&format=csv$/, ''));
+  assert.equal(await printable.getAttribute('target'), '_blank');
+  const printed = await fetchInPage(page, pageHref);
+  assert.equal(printed.status, 200, printed.body);
+  assert.match(printed.type, /^text\/html/);
+  assert.match(printed.body, /Total due: \d+(\.\d+)? USD/);
+  assert.ok(!printed.body.includes('<script'), 'no script on a bill');
+  await shot('08i2-billing');
+
+  // Last month: nothing billed yet, and the links follow the choice.
+  await period.selectOption({ index: 1 });
+  await page.getByText(`No calls in ${lastMonthName()}`, { exact: true }).waitFor();
+  assert.equal(await requests.count(), 0);
+  assert.equal(await page.locator('.billing-running').count(), 0, 'a past month is final');
+  const lastMonth = await csv.getAttribute('href');
+  assert.notEqual(lastMonth, href);
+  assert.match(lastMonth, /&to=\d{4}-\d{2}-01T00%3A00%3A00Z&format=csv$/);
+  assert.ok(href.includes(lastMonth.match(/to=([^&]+)/)[0].replace('to=', 'from=')), 'last month ends where this one starts');
+  await shot('08i3-billing-last-month');
+});
+
 step('Limits: a tenant admin sets a rate and budgets with alert thresholds, checked as the server checks them, and watches them fill', async () => {
   await page.getByRole('link', { name: 'Limits', exact: true }).click();
   await page.getByRole('heading', { level: 1, name: 'Limits', exact: true }).waitFor();
@@ -966,6 +1071,50 @@ step('read the audit log, filtered and paginated', async () => {
   await page.locator('.audit-event details summary').first().click();
   await page.getByText('Before', { exact: true }).first().waitFor();
   await shot('11-audit-filtered');
+});
+
+step('a finance member sees Billing, the dashboard and the audit log, and no key actions', async () => {
+  await signUpThroughApi(FINANCE, 'Finn Finance');
+  await page.getByRole('link', { name: 'Members' }).click();
+  await page.getByText(EMAIL).first().waitFor();
+  await page.getByLabel('Email address').fill(FINANCE);
+  await page.getByLabel('Role', { exact: true }).selectOption('finance');
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  await page.locator('tr', { hasText: FINANCE }).getByText('Finance').waitFor();
+  const link = await page.locator('#invitation-link').inputValue();
+
+  const { ctx, tab } = await newSession();
+  await visit('/login', tab);
+  await tab.getByLabel('Email address').fill(FINANCE);
+  await tab.getByLabel('Password').fill(PASSWORD);
+  await tab.getByRole('button', { name: 'Sign in' }).click();
+  await tab.getByText(FINANCE).waitFor();
+  await tab.goto(link);
+  await ready(tab);
+  await tab.getByRole('button', { name: 'Join the tenant' }).click();
+  await tab.getByText('You joined as Finance.').waitFor();
+
+  await tab.getByRole('link', { name: 'Billing', exact: true }).click();
+  await tab.getByRole('heading', { level: 1, name: 'Billing', exact: true }).waitFor();
+  assert.ok(figure(await tab.locator('#bill-requests').textContent()) > 0);
+  await tab.getByRole('link', { name: 'Download CSV' }).waitFor();
+  await tab.getByRole('link', { name: 'Dashboard' }).click();
+  await eventually('the tenant\'s requests on the dashboard', async () =>
+    figure(await tab.locator('#total-requests').textContent().catch(() => '')) > 0);
+  await tab.getByRole('link', { name: 'Audit log' }).click();
+  await tab.locator('.audit-event').first().waitFor();
+  // Keys are not finance's: the page says so and offers nothing the API would refuse.
+  await tab.getByRole('link', { name: 'API keys' }).click();
+  await tab.getByRole('heading', { level: 1, name: 'API keys' }).waitFor();
+  await tab.getByText('Not for your role').waitFor();
+  for (const action of ['Create key', 'Rotate', 'Revoke', 'Edit']) {
+    assert.equal(await tab.getByRole('button', { name: action }).count(), 0, action);
+  }
+  await shot('08i4-finance-keys', tab);
+  // Its home is the dashboard.
+  await visit('/', tab);
+  await tab.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+  await ctx.close();
 });
 
 step('create a personal access token and use it', async () => {
@@ -1144,20 +1293,7 @@ step('rotate the service account\'s secret, then revoke it, each after a confirm
 });
 
 step('a second account signs up: the partner\'s administrator-to-be', async () => {
-  const res = await fetch(`${base}/api/v1/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: PARTNER_ADMIN, password: PASSWORD, display_name: 'Pat Partner' }),
-  });
-  assert.equal(res.status, 201, await res.text());
-  const link = await eventually('the verification mail', () => mailedLink(PARTNER_ADMIN, 'verify-email'));
-  const token = new URL(link).searchParams.get('token');
-  const verified = await fetch(`${base}/api/v1/auth/verify-email`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token }),
-  });
-  assert.equal(verified.status, 200, await verified.text());
+  await signUpThroughApi(PARTNER_ADMIN, 'Pat Partner');
 });
 
 step('the first account is a platform operator: the operator view lists every tenant and every deployment\'s health', async () => {
@@ -1308,6 +1444,7 @@ step('a sub-tenant: create it, switch to it, and issue a key with the partner\'s
   await tab.getByRole('button', { name: 'Create key' }).click();
   const key = await tab.locator('#new-key-secret').inputValue();
   assert.match(key, /^sk-acme-/);
+  state.globexKey = key;
   const res = await eventually('the sub-tenant\'s key to work', async () => {
     const answer = await chat(key);
     return answer.status === 200 ? answer : null;
@@ -1355,6 +1492,40 @@ step('the partner\'s administrator sets a markup and a price on the rate card, c
     (await mock.allTextContents()).slice(0, 3).join(' ') === '0.25 1 0.0625');
   const slow = tab.locator('section[data-model="slow-mock"] tr[data-deployment="slow"] td.rate');
   assert.deepEqual((await slow.allTextContents()).slice(0, 2), ['1', '2']);
+});
+
+step('the partner\'s statements: each sub-tenant\'s month at retail and wholesale with the margin, and its entries to download', async () => {
+  const { tab } = state.partnerSession;
+  // A call at the marked-up price: Globex pays more than the platform charges the partner.
+  assert.equal((await chat(state.globexKey)).status, 200);
+  const section = tab.getByRole('region', { name: 'Statements' });
+  const globex = section.locator('.statement-table tbody tr[data-tenant="Globex"]');
+  await eventually('the marked-up call in the statement', async () => {
+    await visit(state.partnerPath, tab);
+    await globex.waitFor();
+    const margin = (await globex.locator('td').nth(3).textContent()).trim();
+    return /^0\.\d*[1-9]\d* USD$/.test(margin);
+  }, 20_000);
+  const cells = (await globex.locator('td').allTextContents()).map((it) => it.trim());
+  assert.ok(figure(cells[0]) >= 2, `Globex's calls: ${cells}`);
+  for (const money of cells.slice(1)) assert.match(money, /^\d+(\.\d+)? USD$/);
+  const total = section.locator('.statement-table tfoot tr');
+  assert.equal((await total.getByRole('rowheader').textContent()).trim(), 'Total');
+  assert.deepEqual((await total.locator('td').allTextContents()).map((it) => it.trim()), cells,
+    'one sub-tenant: its figures are the partner\'s');
+  await section.locator('.billing-running').waitFor();
+
+  const href = await section.getByRole('link', { name: 'Download CSV' }).getAttribute('href');
+  assert.match(href, /^\/api\/v1\/partners\/[0-9a-f-]{36}\/billing\/export\?from=[^&]+&to=[^&]+&format=csv$/);
+  const file = await fetchInPage(tab, href);
+  assert.equal(file.status, 200, file.body);
+  assert.ok(file.body.startsWith('id,created_at,'), file.body.slice(0, 120));
+  assert.ok(file.body.includes(',Globex,'), 'the sub-tenant\'s calls');
+  await shot('23e-partner-statements', tab);
+
+  await section.getByLabel('Billing period').selectOption({ index: 1 });
+  await section.locator('caption', { hasText: `${lastMonthName()}, by sub-tenant` }).waitFor();
+  assert.equal((await globex.locator('td').first().textContent()).trim(), '0');
 });
 
 step('limits over a partner: the operator sets the shared ones, the partner\'s administrator reads them and sets (and locks) a sub-tenant\'s own', async () => {
@@ -1481,6 +1652,7 @@ step('every page renders, on a desktop and on a phone, in both themes', async ()
     ['provider-keys', '/provider-credentials', 'Provider keys'],
     ['models', '/models', 'Models and routes'],
     ['prices', '/prices', 'Prices'],
+    ['billing', '/billing', 'Billing'],
     ['limits', '/limits', 'Limits'],
     ['audit', '/audit', 'Audit log'],
     ['tenants', '/tenants', 'Tenants'],

@@ -1,6 +1,9 @@
 //! One function per management API endpoint the portal uses, typed with `api_types::manage`
-//! (and `api_types::prices` for the price lists, `api_types::limits` for limits and alerts).
+//! (and `api_types::prices` for the price lists, `api_types::limits` for limits and alerts,
+//! `api_types::billing` for statements). Exports are downloaded by the browser itself, so for
+//! them this gives the link's URL rather than a call.
 
+use api_types::billing::StatementView;
 use api_types::limits::{
     BudgetAlertList, BudgetAlertView, EffectiveLimitsView, LimitPolicyView, LimitsView,
     WebhookRequest, WebhookView,
@@ -26,7 +29,10 @@ use uuid::Uuid;
 
 use super::ApiError;
 use super::client::{delete, get, patch, patch_quiet, post, post_empty, post_quiet, put};
-use super::paths::{self, AlertRecipient, AuditQuery, LimitScope, PlatformPriceList, UsageQuery};
+use super::paths::{
+    self, AlertRecipient, AuditQuery, BillingScope, ExportFormat, LimitScope, PlatformPriceList,
+    UsageQuery,
+};
 
 pub(crate) use super::client::may_have_session;
 
@@ -474,4 +480,45 @@ pub async fn usage_summary(tenant: Uuid, query: &UsageQuery) -> Result<UsageSumm
 /// The tenant's newest requests, newest first.
 pub async fn usage_records(tenant: Uuid, limit: u32) -> Result<Vec<UsageRecordView>, ApiError> {
     get(&paths::usage_records(tenant, limit)).await
+}
+
+/// The tenant's bill of `[from, to)` (RFC 3339, whole minutes): its calls per model with what
+/// they were charged. Owners, admins and finance (others get 403).
+pub async fn tenant_statement(
+    tenant: Uuid,
+    from: &str,
+    to: &str,
+) -> Result<StatementView, ApiError> {
+    get(&paths::statement(BillingScope::Tenant(tenant), from, to)).await
+}
+
+/// The partner's statement of `[from, to)`: a part per sub-tenant, with the wholesale price and
+/// the margin set.
+pub async fn partner_statement(
+    partner: Uuid,
+    from: &str,
+    to: &str,
+) -> Result<StatementView, ApiError> {
+    get(&paths::statement(BillingScope::Partner(partner), from, to)).await
+}
+
+/// Where the tenant's ledger entries of `[from, to)` download from: a link's `href`, since the
+/// answer is an attachment the browser saves (a GET, so the session cookie is enough).
+pub fn tenant_export_url(tenant: Uuid, from: &str, to: &str, format: ExportFormat) -> String {
+    paths::export(BillingScope::Tenant(tenant), from, to, format)
+}
+
+/// Where the tenant's bill of `[from, to)` opens as a printable page.
+pub fn tenant_printable_url(tenant: Uuid, from: &str, to: &str) -> String {
+    paths::printable_statement(BillingScope::Tenant(tenant), from, to)
+}
+
+/// Where a partner's statement of `[from, to)` opens as a printable page.
+pub fn partner_printable_url(partner: Uuid, from: &str, to: &str) -> String {
+    paths::printable_statement(BillingScope::Partner(partner), from, to)
+}
+
+/// Where every sub-tenant's ledger entries of `[from, to)` download from.
+pub fn partner_export_url(partner: Uuid, from: &str, to: &str, format: ExportFormat) -> String {
+    paths::export(BillingScope::Partner(partner), from, to, format)
 }

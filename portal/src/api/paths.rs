@@ -328,6 +328,67 @@ pub fn usage_records(t: Uuid, limit: u32) -> String {
     )
 }
 
+/// The file a billing export is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// A header line, then a line per call.
+    Csv,
+    /// The entries, then their totals.
+    Json,
+}
+
+impl ExportFormat {
+    /// The API's `format`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Json => "json",
+        }
+    }
+}
+
+/// Whose bill: a tenant's, or a partner's with a part per sub-tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BillingScope {
+    Tenant(Uuid),
+    Partner(Uuid),
+}
+
+fn billing(scope: BillingScope, rest: &str) -> String {
+    match scope {
+        BillingScope::Tenant(t) => tenant(t, &format!("billing/{rest}")),
+        BillingScope::Partner(p) => format!("{API}/partners/{p}/billing/{rest}"),
+    }
+}
+
+/// The bill of `[from, to)` (RFC 3339, whole minutes).
+pub fn statement(scope: BillingScope, from: &str, to: &str) -> String {
+    with_query(
+        &billing(scope, "statement"),
+        &[("from", Some(from)), ("to", Some(to))],
+    )
+}
+
+/// The ledger entries of `[from, to)` as a file to download.
+pub fn export(scope: BillingScope, from: &str, to: &str, format: ExportFormat) -> String {
+    with_query(
+        &billing(scope, "export"),
+        &[
+            ("from", Some(from)),
+            ("to", Some(to)),
+            ("format", Some(format.as_str())),
+        ],
+    )
+}
+
+/// The bill of `[from, to)` as a printable page.
+pub fn printable_statement(scope: BillingScope, from: &str, to: &str) -> String {
+    with_query(
+        &billing(scope, "statement.html"),
+        &[("from", Some(from)), ("to", Some(to))],
+    )
+}
+
 /// The data plane's model list (OpenAI's `GET /v1/models`), on this origin.
 pub const DATA_PLANE_MODELS: &str = "/v1/models";
 /// The data plane's chat endpoint, on this origin.
@@ -501,6 +562,33 @@ mod tests {
         assert_eq!(
             webhook(AlertRecipient::Partner(id)),
             format!("/api/v1/partners/{id}/webhook")
+        );
+    }
+
+    #[test]
+    fn billing_paths_carry_the_period_and_the_format() {
+        let id = Uuid::nil();
+        let (from, to) = ("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z");
+        let period = "from=2026-11-01T00%3A00%3A00Z&to=2026-12-01T00%3A00%3A00Z";
+        assert_eq!(
+            statement(BillingScope::Tenant(id), from, to),
+            format!("/api/v1/tenants/{id}/billing/statement?{period}")
+        );
+        assert_eq!(
+            statement(BillingScope::Partner(id), from, to),
+            format!("/api/v1/partners/{id}/billing/statement?{period}")
+        );
+        assert_eq!(
+            export(BillingScope::Tenant(id), from, to, ExportFormat::Csv),
+            format!("/api/v1/tenants/{id}/billing/export?{period}&format=csv")
+        );
+        assert_eq!(
+            export(BillingScope::Partner(id), from, to, ExportFormat::Json),
+            format!("/api/v1/partners/{id}/billing/export?{period}&format=json")
+        );
+        assert_eq!(
+            printable_statement(BillingScope::Tenant(id), from, to),
+            format!("/api/v1/tenants/{id}/billing/statement.html?{period}")
         );
     }
 

@@ -17,6 +17,7 @@ pub const BOT: &str = "M5 8h14v11H5zM12 4v4M9 13h.01M15 13h.01";
 pub const HANDSHAKE: &str = "M12 2l9 5v10l-9 5-9-5V7zM12 22V12M21 7l-9 5-9-5";
 pub const TAG: &str =
     "M20.6 13.4l-7.2 7.2a2 2 0 0 1-2.8 0L3 13V3h10l7.6 7.6a2 2 0 0 1 0 2.8zM7.5 7.5h.01";
+pub const RECEIPT: &str = "M6 2h12v20l-3-2-3 2-3-2-3 2zM9 7h6M9 11h6M9 15h4";
 pub const GAUGE: &str = "M3.3 18A10 10 0 1 1 20.7 18M12 14l4-5M12 14h.01";
 pub const SHIELD: &str = "M12 22s8-4 8-10V5l-8-3-8 3v7c0 6 8 10 8 10z";
 pub const COPY: &str = "M9 9h11v11H9zM5 15H4V4h11v1";

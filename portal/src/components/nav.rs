@@ -1,12 +1,13 @@
-//! The main navigation: the tenant's pages, the API reference, the partner console (for
-//! partners' administrators) and the operator view (for operators).
+//! The main navigation: the tenant's pages (Billing only for roles that may see bills), the API
+//! reference, the partner console (for partners' administrators) and the operator view (for
+//! operators).
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::icons::{
-    BOOK, BOT, BUILDING, CHART, COMPASS, EXTERNAL, GAUGE, HANDSHAKE, KEY, LIST, LOCK, SHIELD, TAG,
-    TERMINAL, USERS, icon,
+    BOOK, BOT, BUILDING, CHART, COMPASS, EXTERNAL, GAUGE, HANDSHAKE, KEY, LIST, LOCK, RECEIPT,
+    SHIELD, TAG, TERMINAL, USERS, icon,
 };
 use crate::routes;
 use crate::state::session::Session;
@@ -16,12 +17,16 @@ pub fn Nav() -> impl IntoView {
     let session = Session::get();
     let operator = move || session.is_operator();
     let partner_admin = move || session.partners.with(|it| !it.is_empty());
+    let billing = move || session.abilities().view_billing;
     view! {
         <ul class="nav-list">
             <NavLink href=routes::DASHBOARD icon=CHART label="Dashboard" />
             <NavLink href=routes::EXPLORER icon=COMPASS label="API explorer" />
             <NavLink href=routes::MODELS icon=LIST label="Models and routes" />
             <NavLink href=routes::PRICES icon=TAG label="Prices" />
+            <Show when=billing>
+                <NavLink href=routes::BILLING icon=RECEIPT label="Billing" />
+            </Show>
             <NavLink href=routes::LIMITS icon=GAUGE label="Limits" />
             <NavLink href=routes::KEYS icon=KEY label="API keys" />
             <NavLink href=routes::SERVICE_ACCOUNTS icon=BOT label="Service accounts" />

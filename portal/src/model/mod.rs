@@ -1,11 +1,14 @@
 //! Plain-Rust logic behind the pages: form validation and conversion into API requests,
 //! formatting for display, the API explorer's request building, stream decoding and code
 //! snippets, the dashboard's figures and chart geometry, partners' domain proofs, price lists
-//! (`price_form`), and limits: the form (`limit_form`), what they hold now
-//! (`limit_usage`) and the budget alerts' webhook (`webhook_form`). Nothing here touches the
+//! (`price_form`), limits: the form (`limit_form`), what they hold now (`limit_usage`) and the
+//! budget alerts' webhook (`webhook_form`), and billing: the months offered
+//! (`billing_period`) and how a statement reads (`bill_figures`). Nothing here touches the
 //! browser, so it is tested with `cargo test`.
 
 pub mod audit_filter;
+pub mod bill_figures;
+pub mod billing_period;
 pub mod branding_form;
 pub mod cache_form;
 pub mod chart;

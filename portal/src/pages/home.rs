@@ -1,4 +1,5 @@
-//! `/`: the API keys of the current tenant, or the tenants page when there is none.
+//! `/`: the API keys of the current tenant (its dashboard for roles that see no keys), or the
+//! tenants page when there is none.
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -15,8 +16,11 @@ pub fn HomePage() -> impl IntoView {
     Effect::new(move |_| {
         let target = if session.tenants.with(Vec::is_empty) {
             routes::TENANTS
-        } else {
+        } else if session.abilities().see_keys {
             routes::KEYS
+        } else {
+            // Finance sees no keys: its members start where their work is.
+            routes::DASHBOARD
         };
         navigate(
             target,

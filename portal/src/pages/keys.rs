@@ -31,7 +31,26 @@ pub fn KeysPage() -> impl IntoView {
             title="API keys"
             description="Keys let applications call the gateway's OpenAI-compatible API. Each key can be limited to models, endpoints, networks and a lifetime."
         />
-        {for_tenant(|tenant| view! { <TenantKeys tenant=tenant /> })}
+        {for_tenant(|tenant| view! { <KeysForRole tenant=tenant /> })}
+    }
+}
+
+/// The keys, for the roles that see them (finance does not: the API would refuse the list).
+#[component]
+fn KeysForRole(tenant: Uuid) -> impl IntoView {
+    let session = Session::get();
+    let allowed = Memo::new(move |_| session.abilities().see_keys);
+    view! {
+        <Show
+            when=move || allowed.get()
+            fallback=|| view! {
+                <Empty title="Not for your role">
+                    <p>"Your role in this tenant does not see its API keys."</p>
+                </Empty>
+            }
+        >
+            <TenantKeys tenant=tenant />
+        </Show>
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod accept_invitation;
 pub mod audit;
+pub mod billing;
 pub mod credentials;
 pub mod dashboard;
 pub mod explorer;

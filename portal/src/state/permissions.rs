@@ -19,6 +19,8 @@ pub struct Abilities {
     pub call_models: bool,
     /// The tenant's settings: its own model aliases, where its budget alerts are sent.
     pub manage_routes: bool,
+    /// Its bills and their exports (the API's `ViewBilling`).
+    pub view_billing: bool,
 }
 
 impl Abilities {
@@ -36,6 +38,7 @@ impl Abilities {
                 manage_service_accounts: true,
                 call_models: true,
                 manage_routes: true,
+                view_billing: true,
             };
         }
         let Some(role) = role else {
@@ -52,6 +55,7 @@ impl Abilities {
             manage_service_accounts: matches!(role, Owner | Admin | Developer),
             call_models: matches!(role, Owner | Admin | Developer),
             manage_routes: matches!(role, Owner | Admin),
+            view_billing: matches!(role, Owner | Admin | Finance),
         }
     }
 }
@@ -72,21 +76,22 @@ mod tests {
                 a.manage_credentials,
                 a.manage_service_accounts,
                 a.call_models,
+                a.view_billing,
             ]
         };
-        assert_eq!(row(RoleName::Owner), [true; 7]);
-        assert_eq!(row(RoleName::Admin), [true; 7]);
+        assert_eq!(row(RoleName::Owner), [true; 8]);
+        assert_eq!(row(RoleName::Admin), [true; 8]);
         assert_eq!(
             row(RoleName::Developer),
-            [true, true, false, false, false, true, true]
+            [true, true, false, false, false, true, true, false]
         );
         assert_eq!(
             row(RoleName::Finance),
-            [false, false, false, true, false, false, false]
+            [false, false, false, true, false, false, false, true]
         );
         assert_eq!(
             row(RoleName::Viewer),
-            [true, false, false, false, false, false, false]
+            [true, false, false, false, false, false, false, false]
         );
         assert!(!Abilities::of(Some(RoleName::Admin), false).manage_owners);
         assert!(Abilities::of(Some(RoleName::Admin), false).manage_routes);
@@ -96,5 +101,7 @@ mod tests {
             Abilities::of(None, true).manage_owners,
             "operators and partner administrators"
         );
+        assert!(Abilities::of(None, true).view_billing);
+        assert!(!Abilities::of(None, false).view_billing);
     }
 }

@@ -10,6 +10,7 @@ use super::admins::Admins;
 use super::branding::BrandingEditor;
 use super::domains::Domains;
 use super::rate_card::RateCard;
+use super::statements::Statements;
 use super::sub_tenants::SubTenants;
 use crate::api::endpoints;
 use crate::components::page::PageHeader;
@@ -45,7 +46,7 @@ pub fn PartnerPage() -> impl IntoView {
 fn PartnerConsole(partner: PartnerView) -> impl IntoView {
     let id = partner.id;
     let description = format!(
-        "Partner console: how {} looks on its domains, who administers it, its customers' tenants, what they pay, and the limits they share.",
+        "Partner console: how {} looks on its domains, who administers it, its customers' tenants, what they pay and were billed, and the limits they share.",
         partner.branding.display_name
     );
     view! {
@@ -57,6 +58,7 @@ fn PartnerConsole(partner: PartnerView) -> impl IntoView {
         <Admins partner=id />
         <SubTenants partner=id key_prefix=partner.key_prefix />
         <RateCard partner=id />
+        <Statements partner=id />
         <SharedLimits partner=id />
     }
 }

@@ -1,7 +1,8 @@
 //! The partner console: `/partners` lists the partners one administers (every partner, for
 //! operators, who also create them here); `/partners/:id` is one partner's console, one module
 //! per section: branding with a live preview, custom domains, administrators, sub-tenants, the
-//! rate card (markup and prices), and the limits its sub-tenants share (`pages::limits`).
+//! rate card (markup and prices), monthly statements per sub-tenant with the margin, and the
+//! limits its sub-tenants share (`pages::limits`).
 
 pub mod admins;
 pub mod branding;
@@ -9,6 +10,7 @@ pub mod console;
 pub mod create;
 pub mod domains;
 pub mod rate_card;
+pub mod statements;
 pub mod sub_tenants;
 
 use api_types::manage::PartnerView;
