@@ -135,25 +135,39 @@ fn values(sql: &mut String, rows: usize, columns: usize, placeholders: Placehold
     }
 }
 
-/// The `insert` of `rows` usage rows (a power of two up to `USAGE_INSERT_CHUNK`), answering
-/// the ids it inserted (a replayed id is skipped, and answers nothing).
-pub fn usage_insert_sql(rows: usize, placeholders: Placeholders) -> &'static str {
-    static STATEMENTS: Statements = Statements::new();
-    STATEMENTS.get(
-        rows,
-        USAGE_INSERT_CHUNK,
-        placeholders,
-        |rows, placeholders| {
-            let mut sql = String::from(concat!(
-                "insert into usage_records (",
-                crate::usage_columns!(),
-                ") values "
-            ));
-            values(&mut sql, rows, USAGE_COLUMN_COUNT, placeholders);
-            sql.push_str(" on conflict (id) do nothing returning id");
-            sql
-        },
-    )
+/// The `insert` of `rows` usage rows (a power of two up to `USAGE_INSERT_CHUNK`); a replayed id
+/// is skipped. With `returning`, it answers the ids it inserted.
+pub fn usage_insert_sql(rows: usize, placeholders: Placeholders, returning: bool) -> &'static str {
+    static PLAIN: Statements = Statements::new();
+    static RETURNING: Statements = Statements::new();
+    fn write(rows: usize, placeholders: Placeholders, returning: bool) -> String {
+        let mut sql = String::from(concat!(
+            "insert into usage_records (",
+            crate::usage_columns!(),
+            ") values "
+        ));
+        values(&mut sql, rows, USAGE_COLUMN_COUNT, placeholders);
+        sql.push_str(" on conflict (id) do nothing");
+        if returning {
+            sql.push_str(" returning id");
+        }
+        sql
+    }
+    if returning {
+        RETURNING.get(
+            rows,
+            USAGE_INSERT_CHUNK,
+            placeholders,
+            |rows, placeholders| write(rows, placeholders, true),
+        )
+    } else {
+        PLAIN.get(
+            rows,
+            USAGE_INSERT_CHUNK,
+            placeholders,
+            |rows, placeholders| write(rows, placeholders, false),
+        )
+    }
 }
 
 /// Every column of `usage_rollups`, in the order `rollup_upsert_sql` binds them.
@@ -251,11 +265,16 @@ macro_rules! impl_usage_store {
     ($store:ty, $db:ty) => {
         impl $store {
             /// Inserts `records` in `tx` and adds the new ones to their rollups; answers how
-            /// many were new.
+            /// many were new. Without `returning` (the common case: no record is a replay) it
+            /// answers `None` as soon as a statement skipped a row, since it cannot tell which:
+            /// the caller then rolls back and tries again with `returning`, which asks the
+            /// database for the ids it inserted (a row sent back per record, which costs the
+            /// writer more).
             async fn insert_usage_in(
                 tx: &mut ::sqlx::Transaction<'_, $db>,
                 records: &[::domain::UsageRecord],
-            ) -> Result<u64, ::store::Error> {
+                returning: bool,
+            ) -> Result<Option<u64>, ::store::Error> {
                 let placeholders = $crate::tables_usage::Placeholders::of::<$db>();
                 let mut fresh: Vec<&::domain::UsageRecord> = Vec::with_capacity(records.len());
                 for chunk in
@@ -264,6 +283,7 @@ macro_rules! impl_usage_store {
                     let mut query = ::sqlx::query($crate::tables_usage::usage_insert_sql(
                         chunk.len(),
                         placeholders,
+                        returning,
                     ));
                     for r in chunk {
                         query = query
@@ -295,6 +315,14 @@ macro_rules! impl_usage_store {
                             .bind(r.wholesale.map(::domain::pricing::Money::nanos))
                             .bind(r.price.map(::domain::pricing::Money::nanos));
                     }
+                    if !returning {
+                        let done = query.execute(&mut **tx).await.map_err($crate::map_err)?;
+                        if done.rows_affected() != chunk.len() as u64 {
+                            return Ok(None);
+                        }
+                        fresh.extend(chunk);
+                        continue;
+                    }
                     let inserted = query.fetch_all(&mut **tx).await.map_err($crate::map_err)?;
                     if inserted.len() == chunk.len() {
                         fresh.extend(chunk);
@@ -309,7 +337,7 @@ macro_rules! impl_usage_store {
                 }
                 let rollups = ::domain::rollup::fold(fresh.iter().copied());
                 Self::add_rollups(tx, &rollups).await?;
-                Ok(fresh.len() as u64)
+                Ok(Some(fresh.len() as u64))
             }
 
             async fn add_rollups(
@@ -363,7 +391,16 @@ macro_rules! impl_usage_store {
                 records: &[::domain::UsageRecord],
             ) -> Result<u64, ::store::Error> {
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
-                let inserted = Self::insert_usage_in(&mut tx, records).await?;
+                if let Some(inserted) = Self::insert_usage_in(&mut tx, records, false).await? {
+                    tx.commit().await.map_err($crate::map_err)?;
+                    return Ok(inserted);
+                }
+                // Some were replays: again, learning which rows are new.
+                tx.rollback().await.map_err($crate::map_err)?;
+                let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                let inserted = Self::insert_usage_in(&mut tx, records, true)
+                    .await?
+                    .unwrap_or_default();
                 tx.commit().await.map_err($crate::map_err)?;
                 Ok(inserted)
             }
@@ -578,13 +615,18 @@ mod tests {
 
     #[test]
     fn usage_inserts_bind_every_column_of_every_row() {
-        let one = usage_insert_sql(1, Placeholders::Numbered);
+        let one = usage_insert_sql(1, Placeholders::Numbered, true);
         assert!(one.contains(") values ($1, $2, "), "{one}");
         assert!(
             one.ends_with("$27) on conflict (id) do nothing returning id"),
             "{one}"
         );
-        let one = usage_insert_sql(1, Placeholders::Anonymous);
+        let plain = usage_insert_sql(1, Placeholders::Numbered, false);
+        assert!(
+            plain.ends_with("$27) on conflict (id) do nothing"),
+            "{plain}"
+        );
+        let one = usage_insert_sql(1, Placeholders::Anonymous, false);
         assert!(one.contains(") values (?, ?, "), "{one}");
         assert!(!one.contains('$'), "{one}");
         assert_eq!(
@@ -592,10 +634,10 @@ mod tests {
             USAGE_COLUMN_COUNT
         );
         for rows in [1, 2, 4, 8, 16, 32, 64] {
-            let sql = usage_insert_sql(rows, Placeholders::Numbered);
+            let sql = usage_insert_sql(rows, Placeholders::Numbered, rows % 2 == 0);
             assert_eq!(sql.matches('$').count(), rows * USAGE_COLUMN_COUNT);
             assert!(sql.contains(&format!("${})", rows * USAGE_COLUMN_COUNT)));
-            let sql = usage_insert_sql(rows, Placeholders::Anonymous);
+            let sql = usage_insert_sql(rows, Placeholders::Anonymous, rows % 2 == 1);
             assert_eq!(sql.matches('?').count(), rows * USAGE_COLUMN_COUNT);
         }
         assert_eq!(Placeholders::of::<sqlx::Sqlite>(), Placeholders::Anonymous);
