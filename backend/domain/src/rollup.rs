@@ -84,18 +84,6 @@ pub fn latency_bucket(ms: u64) -> usize {
     LATENCY_BOUNDS_MS.partition_point(|bound| *bound < ms)
 }
 
-/// What [`fold`] sums by, its texts interned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct RollupKey {
-    tenant_id: TenantId,
-    grain: Grain,
-    start: OffsetDateTime,
-    key_id: ApiKeyId,
-    model: usize,
-    variant: usize,
-    shadow: bool,
-}
-
 /// The sums of a set of usage records. Every sum saturates (and is never negative: prices and
 /// counts are not), so a priced-at-the-maximum call cannot make a bucket fail to add up.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -238,48 +226,118 @@ pub struct Rollup {
     pub figures: RollupFigures,
 }
 
+/// One minute of one tenant's key, model, arm and shadow flag, as `fold` gathers it.
+struct MinuteGroup<'a> {
+    tenant_id: TenantId,
+    key_id: ApiKeyId,
+    model: &'a str,
+    variant: &'a str,
+    shadow: bool,
+    /// Seconds since the epoch, a whole minute.
+    minute: i64,
+    figures: RollupFigures,
+}
+
+impl MinuteGroup<'_> {
+    fn holds(&self, record: &UsageRecord, minute: i64) -> bool {
+        self.minute == minute
+            && self.tenant_id == record.tenant_id
+            && self.key_id == record.key_id
+            && self.shadow == (record.status == UsageStatus::Shadow)
+            && self.model == record.model_alias
+            && self.variant == record.variant.as_deref().unwrap_or("")
+    }
+}
+
+fn at(seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
 /// Sums `records` into their rollups at every grain, one per distinct bucket, key, model, arm
 /// and shadow flag, in a stable order (so that concurrent writers lock rows in the same order).
+/// Runs on the usage writer for every batch, so each record is looked up once, by its minute
+/// (and mostly not even that: a batch's records tend to share the last one's group); hours and
+/// days are summed from the few minute groups.
 pub fn fold<'a>(records: impl IntoIterator<Item = &'a UsageRecord>) -> Vec<Rollup> {
-    let mut strings: Vec<&'a str> = Vec::new();
-    let mut interned: HashMap<&'a str, usize> = HashMap::new();
-    let mut intern = |text: &'a str| {
-        *interned.entry(text).or_insert_with(|| {
-            strings.push(text);
-            strings.len() - 1
-        })
-    };
-    let mut sums: HashMap<RollupKey, RollupFigures> = HashMap::new();
+    type GroupKey<'a> = (TenantId, ApiKeyId, &'a str, &'a str, bool, i64);
+    let mut groups: Vec<MinuteGroup<'a>> = Vec::new();
+    let mut index: HashMap<GroupKey<'a>, usize> = HashMap::new();
+    let mut last: Option<usize> = None;
     for record in records {
-        let model = intern(&record.model_alias);
-        let variant = intern(record.variant.as_deref().unwrap_or(""));
-        for grain in Grain::ALL {
-            let key = RollupKey {
-                tenant_id: record.tenant_id,
+        let seconds = record.created_at.unix_timestamp();
+        let minute = seconds - seconds.rem_euclid(Grain::Minute.seconds());
+        let found = last.filter(|it| groups.get(*it).is_some_and(|g| g.holds(record, minute)));
+        let place = match found {
+            Some(place) => place,
+            None => {
+                let variant = record.variant.as_deref().unwrap_or("");
+                let shadow = record.status == UsageStatus::Shadow;
+                let key = (
+                    record.tenant_id,
+                    record.key_id,
+                    record.model_alias.as_str(),
+                    variant,
+                    shadow,
+                    minute,
+                );
+                *index.entry(key).or_insert_with(|| {
+                    groups.push(MinuteGroup {
+                        tenant_id: record.tenant_id,
+                        key_id: record.key_id,
+                        model: &record.model_alias,
+                        variant,
+                        shadow,
+                        minute,
+                        figures: RollupFigures::default(),
+                    });
+                    groups.len() - 1
+                })
+            }
+        };
+        if let Some(group) = groups.get_mut(place) {
+            group.figures.add(record);
+        }
+        last = Some(place);
+    }
+    let mut rollups: Vec<Rollup> = Vec::with_capacity(groups.len() * 3);
+    type CoarserKey<'a> = (Grain, i64, TenantId, ApiKeyId, &'a str, &'a str, bool);
+    let mut coarser: HashMap<CoarserKey<'a>, usize> = HashMap::new();
+    for group in &groups {
+        let rollup = |grain: Grain, start: i64| Rollup {
+            tenant_id: group.tenant_id,
+            grain,
+            start: at(start),
+            key_id: group.key_id,
+            model_alias: group.model.to_owned(),
+            variant: group.variant.to_owned(),
+            shadow: group.shadow,
+            figures: group.figures.clone(),
+        };
+        rollups.push(rollup(Grain::Minute, group.minute));
+        for grain in [Grain::Hour, Grain::Day] {
+            let start = group.minute - group.minute.rem_euclid(grain.seconds());
+            let key = (
                 grain,
-                start: grain.floor(record.created_at),
-                key_id: record.key_id,
-                model,
-                variant,
-                shadow: record.status == UsageStatus::Shadow,
-            };
-            sums.entry(key).or_default().add(record);
+                start,
+                group.tenant_id,
+                group.key_id,
+                group.model,
+                group.variant,
+                group.shadow,
+            );
+            match coarser.get(&key) {
+                Some(existing) => {
+                    if let Some(it) = rollups.get_mut(*existing) {
+                        it.figures.merge(&group.figures);
+                    }
+                }
+                None => {
+                    coarser.insert(key, rollups.len());
+                    rollups.push(rollup(grain, start));
+                }
+            }
         }
     }
-    let text = |index: usize| strings.get(index).copied().unwrap_or("").to_owned();
-    let mut rollups: Vec<Rollup> = sums
-        .into_iter()
-        .map(|(key, figures)| Rollup {
-            tenant_id: key.tenant_id,
-            grain: key.grain,
-            start: key.start,
-            key_id: key.key_id,
-            model_alias: text(key.model),
-            variant: text(key.variant),
-            shadow: key.shadow,
-            figures,
-        })
-        .collect();
     rollups.sort_by(|a, b| {
         (
             a.tenant_id,
@@ -408,6 +466,63 @@ mod tests {
             ),
             (30, 15, 6, 3, 9, 21)
         );
+    }
+
+    #[test]
+    fn the_fold_equals_summing_each_record_into_each_grain() {
+        // Interleaved keys, models, arms and times across minutes, hours and days: the groups
+        // the fold keeps by minute add up to what summing record by record gives.
+        let keys = [ApiKeyId::new(), ApiKeyId::new(), ApiKeyId::new()];
+        let day = 1_800_000_000 - 1_800_000_000 % 86_400;
+        let records: Vec<UsageRecord> = (0..500_i64)
+            .map(|i| {
+                let mut it = record(
+                    at(day + (i * 7_919) % 200_000),
+                    ["a", "b"][(i % 2) as usize],
+                    (i as u64) * 13,
+                );
+                it.key_id = keys[(i % 3) as usize];
+                it.variant = (i % 5 == 0).then(|| "arm".to_owned());
+                if i % 11 == 0 {
+                    it.status = UsageStatus::Shadow;
+                }
+                it
+            })
+            .collect();
+        let mut expected: std::collections::BTreeMap<
+            (Grain, i64, ApiKeyId, String, String, bool),
+            RollupFigures,
+        > = std::collections::BTreeMap::new();
+        for it in &records {
+            for grain in Grain::ALL {
+                let key = (
+                    grain,
+                    grain.floor(it.created_at).unix_timestamp(),
+                    it.key_id,
+                    it.model_alias.clone(),
+                    it.variant.clone().unwrap_or_default(),
+                    it.status == UsageStatus::Shadow,
+                );
+                expected.entry(key).or_default().add(it);
+            }
+        }
+        let folded: std::collections::BTreeMap<_, _> = fold(&records)
+            .into_iter()
+            .map(|it| {
+                (
+                    (
+                        it.grain,
+                        it.start.unix_timestamp(),
+                        it.key_id,
+                        it.model_alias,
+                        it.variant,
+                        it.shadow,
+                    ),
+                    it.figures,
+                )
+            })
+            .collect();
+        assert_eq!(folded, expected);
     }
 
     #[test]

@@ -51,6 +51,19 @@ const ROLLUP_SUM_COLUMNS: [&str; 12] = [
     "unpriced",
 ];
 
+/// The sums that can pass `i64` from a single record (tokens an upstream reports, money from
+/// price lists): added saturating. The others count calls.
+const SATURATING_COLUMNS: [&str; 8] = [
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_nanos",
+    "wholesale_nanos",
+    "price_nanos",
+];
+
 const ROLLUP_COLUMN_COUNT: usize =
     ROLLUP_KEY_COLUMNS.len() + ROLLUP_SUM_COLUMNS.len() + LATENCY_BUCKETS;
 
@@ -201,14 +214,20 @@ pub fn rollup_upsert_sql(rows: usize, placeholders: Placeholders) -> &'static st
             let sums: Vec<String> = ROLLUP_SUM_COLUMNS
                 .iter()
                 .chain(&LATENCY_COLUMNS)
-                // Saturating, as the fold's sums do (they are never negative): a bucket stuck at
-                // the largest value still takes its calls, where an overflow would fail the batch.
                 .map(|it| {
-                    format!(
-                        "{it} = case when usage_rollups.{it} > {max} - excluded.{it} then {max} \
-                     else usage_rollups.{it} + excluded.{it} end",
-                        max = i64::MAX
-                    )
+                    if SATURATING_COLUMNS.contains(it) {
+                        // Saturating, as the fold's sums do (never negative): a bucket stuck at
+                        // the largest value still takes its calls, where an overflow would fail
+                        // the batch. Tokens come from upstreams, money from price lists.
+                        format!(
+                            "{it} = case when usage_rollups.{it} > {max} - excluded.{it} \
+                             then {max} else usage_rollups.{it} + excluded.{it} end",
+                            max = i64::MAX
+                        )
+                    } else {
+                        // Counts of calls: a batch adds at most its number of records.
+                        format!("{it} = usage_rollups.{it} + excluded.{it}")
+                    }
                 })
                 .collect();
             sql.push_str(&sums.join(", "));
@@ -660,9 +679,14 @@ mod tests {
             let sql = rollup_upsert_sql(rows, Placeholders::Anonymous);
             assert_eq!(sql.matches('?').count(), rows * ROLLUP_COLUMN_COUNT);
             assert_eq!(
-                sql.matches("else usage_rollups.").count(),
+                sql.matches(" + excluded.").count(),
                 ROLLUP_SUM_COLUMNS.len() + LATENCY_BUCKETS,
                 "every sum is added, no key is"
+            );
+            assert_eq!(
+                sql.matches("else usage_rollups.").count(),
+                SATURATING_COLUMNS.len(),
+                "tokens and money saturate"
             );
             assert!(!sql.contains("grain = usage_rollups.grain"));
         }
