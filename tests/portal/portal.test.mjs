@@ -1603,6 +1603,14 @@ step('on the partner\'s domain the portal shows only the partner\'s brand', asyn
     assert.doesNotMatch(html, /sluice/i, `the platform's name on ${where}`);
   };
   await unbranded('Models and routes');
+  // The bill, and the bill as a page to print, name no platform either.
+  await tab.getByRole('link', { name: 'Billing', exact: true }).click();
+  await tab.getByRole('heading', { level: 1, name: 'Billing', exact: true }).waitFor();
+  await tab.getByLabel('Billing period').waitFor();
+  await unbranded('Billing');
+  const printed = await fetchInPage(tab, await tab.getByRole('link', { name: 'Printable bill' }).getAttribute('href'));
+  assert.equal(printed.status, 200, printed.body);
+  assert.doesNotMatch(printed.body, /sluice/i, 'the platform\'s name on the printable bill');
   await tab.getByRole('link', { name: 'API explorer' }).click();
   const model = tab.getByLabel('Model', { exact: true });
   await eventually('the routed model', async () =>
