@@ -123,3 +123,155 @@ pub struct StatementView {
     /// `totals.price` and `adjusted`.
     pub due: String,
 }
+
+/// A correction as an invoice shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InvoiceCorrectionView {
+    pub id: Uuid,
+    /// `credit` or `adjustment`.
+    pub kind: String,
+    /// The effect on what is owed: negative for every credit.
+    #[cfg_attr(feature = "openapi", schema(example = "-12.5"))]
+    pub amount: String,
+    pub reason: String,
+    pub author: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub effective_at: OffsetDateTime,
+}
+
+/// The tax an invoice shows (when the platform is configured to show one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InvoiceTaxView {
+    /// `VAT`, `Sales tax`, …
+    pub label: String,
+    /// Percent, as decimal text.
+    #[cfg_attr(feature = "openapi", schema(example = "20"))]
+    pub percent: String,
+    pub amount: String,
+}
+
+/// An invoice in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InvoiceSummaryView {
+    pub id: Uuid,
+    /// Given when finalized, from one sequence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<i64>,
+    /// `draft`, `finalized` or `void`.
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
+    /// The frozen total; absent for a draft, whose total moves with the ledger until it is
+    /// finalized (open it to see it now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub finalized_at: Option<OffsetDateTime>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub voided_at: Option<OffsetDateTime>,
+}
+
+/// A tenant's invoices, latest period first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InvoiceListView {
+    pub invoices: Vec<InvoiceSummaryView>,
+}
+
+/// An invoice with what it bills: frozen once finalized, as the ledger holds it now while a
+/// draft.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InvoiceView {
+    pub id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<i64>,
+    /// `draft`, `finalized` or `void`.
+    pub status: String,
+    pub tenant_id: Uuid,
+    pub tenant: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
+    /// ISO 4217.
+    pub currency: String,
+    /// By model name.
+    pub lines: Vec<BillLineView>,
+    /// Corrections effective in the period, oldest first.
+    pub corrections: Vec<InvoiceCorrectionView>,
+    /// The lines' prices.
+    pub subtotal: String,
+    /// The corrections' sum.
+    pub adjusted: String,
+    /// Usage and corrections of earlier invoices' periods recorded after those were finalized
+    /// (a record replayed late, a correction dated back): billed here, once.
+    pub carried: String,
+    /// Absent when taxes are left to the payment provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<InvoiceTaxView>,
+    /// `subtotal`, `adjusted`, `carried` and `tax`.
+    pub total: String,
+    /// The email of whoever drafted it.
+    pub created_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub finalized_at: Option<OffsetDateTime>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub voided_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub void_reason: Option<String>,
+}
+
+/// The period to invoice: whole minutes, at most 366 days, started already; default the last
+/// calendar month (UTC).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DraftInvoiceRequest {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub from: Option<OffsetDateTime>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub to: Option<OffsetDateTime>,
+}
+
+/// Why an invoice is voided: kept on it and in the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VoidInvoiceRequest {
+    /// 1 to 500 printable characters.
+    pub reason: String,
+}

@@ -93,3 +93,7 @@ uuid_id!(
     /// A correction to a tenant's bill (a credit or an adjustment).
     AdjustmentId
 );
+uuid_id!(
+    /// A tenant's invoice for a billing period.
+    InvoiceId
+);

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod credential;
 pub mod crypto;
 pub mod ids;
+pub mod invoice;
 pub mod ledger;
 pub mod limits;
 pub mod llm;
@@ -28,8 +29,8 @@ pub use account::{Email, User};
 pub use api_key::{ApiKey, KeyHash, KeyLimits, KeyScopes, KeySecret, NewKeySecret};
 pub use audit::{Actor, AuditEntry, AuditEvent};
 pub use ids::{
-    AdjustmentId, AlertId, ApiKeyId, AuditEventId, CredentialId, InvitationId, PartnerId,
-    RequestId, ServiceAccountId, TenantId, TokenId, UsageId, UserId,
+    AdjustmentId, AlertId, ApiKeyId, AuditEventId, CredentialId, InvitationId, InvoiceId,
+    PartnerId, RequestId, ServiceAccountId, TenantId, TokenId, UsageId, UserId,
 };
 pub use roles::{Permission, Role};
 pub use tenant::{Tenant, TenantStatus};

@@ -139,8 +139,7 @@ impl Manager {
         let mut parts = Vec::with_capacity(tenants.len());
         let mut totals = RollupFigures::default();
         for tenant in tenants {
-            let sums = self.store.rollup_sums(tenant.id, grain, from, to).await?;
-            let adjustments = self.store.adjustments_between(tenant.id, from, to).await?;
+            let (sums, adjustments) = self.period_sums(tenant.id, grain, from, to).await?;
             let adjusted = adjustments
                 .iter()
                 .fold(Money::ZERO, |sum, it| sum.saturating_add(it.amount));
@@ -173,19 +172,31 @@ impl Manager {
 }
 
 impl Manager {
-    /// Adds a credit or an adjustment to a tenant's bill. Operators may, and the
-    /// administrators of the tenant's partner; a tenant's own members may not (whoever pays
-    /// does not correct the bill).
+    /// A tenant's per-model sums and corrections of `[from, to)` (`grain` from
+    /// [`period_grain`]): the content of every bill.
+    pub(crate) async fn period_sums(
+        &self,
+        tenant: TenantId,
+        grain: Grain,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<(Vec<(String, RollupFigures)>, Vec<Adjustment>), Error> {
+        let sums = self.store.rollup_sums(tenant, grain, from, to).await?;
+        let adjustments = self.store.adjustments_between(tenant, from, to).await?;
+        Ok((sums, adjustments))
+    }
+
+    /// Who writes a tenant's bill (corrections, invoices): operators and the administrators of
+    /// the tenant's partner; the tenant's own members may not (whoever pays does not correct
+    /// the bill).
     ///
     /// # Errors
-    /// `NotFound` for callers who cannot see the tenant; `Forbidden` for its members;
-    /// `Invalid` naming the field (`kind`, `amount`, `currency`, `reason`, `effective_at`).
-    pub async fn add_adjustment(
+    /// `NotFound` for callers who cannot see the tenant; `Forbidden` for its members.
+    pub(crate) async fn authorize_bill_author(
         &self,
         identity: &Identity,
         tenant: TenantId,
-        draft: AdjustmentDraft,
-    ) -> Result<Adjustment, Error> {
+    ) -> Result<Tenant, Error> {
         let found = self
             .store
             .get_tenant(tenant)
@@ -200,15 +211,34 @@ impl Manager {
                 }
                 None => false,
             };
-        if !allowed {
-            // Members learn why; everyone else learns nothing.
-            self.authorize(identity, tenant, Permission::ViewTenant)
-                .await?;
-            return Err(Error::Forbidden(
-                "credits and adjustments are made by the platform's operators or the tenant's partner"
-                    .into(),
-            ));
+        if allowed {
+            return Ok(found);
         }
+        // Members learn why; everyone else learns nothing.
+        self.authorize(identity, tenant, Permission::ViewTenant)
+            .await?;
+        Err(Error::Forbidden(
+            "bills are written (corrected, invoiced) by the platform's operators or the tenant's partner"
+                .into(),
+        ))
+    }
+}
+
+impl Manager {
+    /// Adds a credit or an adjustment to a tenant's bill. Operators may, and the
+    /// administrators of the tenant's partner; a tenant's own members may not (whoever pays
+    /// does not correct the bill).
+    ///
+    /// # Errors
+    /// `NotFound` for callers who cannot see the tenant; `Forbidden` for its members;
+    /// `Invalid` naming the field (`kind`, `amount`, `currency`, `reason`, `effective_at`).
+    pub async fn add_adjustment(
+        &self,
+        identity: &Identity,
+        tenant: TenantId,
+        draft: AdjustmentDraft,
+    ) -> Result<Adjustment, Error> {
+        self.authorize_bill_author(identity, tenant).await?;
         let now = OffsetDateTime::now_utc();
         let kind = AdjustmentKind::parse(&draft.kind)
             .ok_or_else(|| Error::invalid("kind", "`kind` is `credit` or `adjustment`"))?;

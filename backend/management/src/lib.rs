@@ -12,6 +12,7 @@ pub mod domain_proof;
 mod error;
 mod explorer;
 pub mod export;
+pub mod invoices;
 mod keys;
 mod limits;
 pub mod mail;
@@ -82,6 +83,8 @@ pub struct Config {
     /// The prices every node starts with (the shipped defaults and the configuration's); the
     /// stored lists join them.
     pub prices: domain::pricing::PriceBase,
+    /// The tax invoices show; `None` leaves taxes to the payment provider.
+    pub tax: Option<domain::invoice::TaxRule>,
 }
 
 /// How the caller proved who they are.

@@ -68,6 +68,7 @@ pub(crate) fn manager_config(
         dns_resolver: settings.partners.dns_resolver,
         platform_models: Arc::new(platform_models(settings)),
         prices: settings.prices.clone(),
+        tax: settings.tax.clone(),
     }
 }
 

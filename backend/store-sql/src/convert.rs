@@ -616,3 +616,29 @@ pub fn webhook_from_row(row: &impl SqlRow) -> Result<WebhookEndpoint, Error> {
         updated_at: time_at(row, "updated_at")?,
     })
 }
+
+/// An invoice row; its content is read only when it was finalized.
+///
+/// # Errors
+/// A corrupt value.
+pub fn invoice_from_row(row: &impl SqlRow) -> Result<domain::invoice::Invoice, Error> {
+    use domain::invoice::{Invoice, InvoiceStatus};
+    let content = match row.opt_text("content_json")? {
+        Some(text) => Some(serde_json::from_str(&text).map_err(|_| corrupt("content_json"))?),
+        None => None,
+    };
+    Ok(Invoice {
+        id: parsed(row, "id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        status: InvoiceStatus::parse(&row.text("status")?).ok_or_else(|| corrupt("status"))?,
+        number: row.opt_int("number")?,
+        from: time_at(row, "period_from")?,
+        to: time_at(row, "period_to")?,
+        created_by: row.text("created_by")?,
+        created_at: time_at(row, "created_at")?,
+        finalized_at: opt_time_at(row, "finalized_at")?,
+        voided_at: opt_time_at(row, "voided_at")?,
+        void_reason: row.opt_text("void_reason")?,
+        content,
+    })
+}

@@ -37,6 +37,7 @@ macro_rules! store_contract_tests {
             large_batches_land_whole_and_replays_add_nothing,
             rollups_hold_each_new_record_once_at_every_grain,
             adjustments_are_added_audited_and_read_by_period,
+            invoices_are_numbered_once_frozen_and_voided_never_overlapping,
             users_round_trip_and_emails_are_unique,
             failed_logins_lock_and_a_success_unlocks,
             email_tokens_work_once_and_not_after_expiry,
@@ -531,6 +532,141 @@ pub async fn rollups_hold_each_new_record_once_at_every_grain(store: &impl Store
     assert_eq!(k2_day.figures.requests, 2);
     // Once folded, the backfill has nothing left to do.
     assert_eq!(store.backfill_rollups().await.unwrap(), 0);
+}
+
+pub async fn invoices_are_numbered_once_frozen_and_voided_never_overlapping(store: &impl Store) {
+    use domain::invoice::{Invoice, InvoiceContent, InvoiceStatus};
+    use domain::pricing::Money;
+    use domain::rollup::RollupFigures;
+    let a = tenant("a");
+    let b = tenant("b");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
+    let month = time::Duration::days(30);
+    let start = now() - time::Duration::days(90);
+    let draft = |tenant: TenantId, from: OffsetDateTime| Invoice {
+        id: domain::InvoiceId::new(),
+        tenant_id: tenant,
+        status: InvoiceStatus::Draft,
+        number: None,
+        from,
+        to: from + month,
+        created_by: "finance@example.com".into(),
+        created_at: now(),
+        finalized_at: None,
+        voided_at: None,
+        void_reason: None,
+        content: None,
+    };
+    let content = InvoiceContent::compose(
+        "USD",
+        vec![(
+            "gpt \"ünï\"".into(),
+            RollupFigures {
+                requests: 3,
+                price: Money::from_nanos(1_000_000_001),
+                ..RollupFigures::default()
+            },
+        )],
+        &[],
+        Money::from_nanos(-5),
+        None,
+    );
+    let first = draft(a.id, start);
+    store.add_invoice(&first, &audit()).await.unwrap();
+    assert_eq!(store.get_invoice(a.id, first.id).await.unwrap(), first);
+    // Another tenant sees none of it.
+    let err = store.get_invoice(b.id, first.id).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound), "{err:?}");
+    // Nothing that is not void may cover any part of its period, from either side.
+    for from in [
+        start,
+        start + time::Duration::days(29),
+        start - time::Duration::days(29),
+    ] {
+        let err = store
+            .add_invoice(&draft(a.id, from), &audit())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    }
+    // Next to it is fine, and so is the same period for another tenant.
+    let second = draft(a.id, start + month);
+    store.add_invoice(&second, &audit()).await.unwrap();
+    let theirs = draft(b.id, start);
+    store.add_invoice(&theirs, &audit()).await.unwrap();
+    let ghost = draft(TenantId::new(), start);
+    let err = store.add_invoice(&ghost, &audit()).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound), "{err:?}");
+
+    // Finalizing freezes the content and numbers from one sequence.
+    let (none, seen) = store.finalized_invoices(a.id).await.unwrap();
+    assert!(none.is_empty());
+    let at = now();
+    let frozen = store
+        .finalize_invoice(a.id, first.id, &content, seen, at, &audit())
+        .await
+        .unwrap();
+    assert_eq!(frozen.status, InvoiceStatus::Finalized);
+    assert_eq!(frozen.finalized_at, Some(at));
+    assert_eq!(frozen.content.as_ref(), Some(&content));
+    let number = frozen.number.unwrap();
+    // Only a draft is finalized, and only against the finalized set it was worked out with.
+    let err = store
+        .finalize_invoice(a.id, first.id, &content, seen, at, &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    let err = store
+        .finalize_invoice(a.id, second.id, &content, seen, at, &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "a stale set: {err:?}");
+    let (done, seen) = store.finalized_invoices(a.id).await.unwrap();
+    assert_eq!(done, vec![frozen.clone()]);
+    let (_, their_seen) = store.finalized_invoices(b.id).await.unwrap();
+    let their_frozen = store
+        .finalize_invoice(b.id, theirs.id, &content, their_seen, at, &audit())
+        .await
+        .unwrap();
+    assert!(their_frozen.number.unwrap() > number);
+    let later = store
+        .finalize_invoice(a.id, second.id, &content, seen, at, &audit())
+        .await
+        .unwrap();
+    assert!(later.number.unwrap() > their_frozen.number.unwrap());
+
+    // Voiding keeps the row, frees the period, and happens once.
+    let void = store
+        .void_invoice(a.id, first.id, "wrong rate card", at, &audit())
+        .await
+        .unwrap();
+    assert_eq!(void.status, InvoiceStatus::Void);
+    assert_eq!(void.number, Some(number));
+    assert_eq!(void.void_reason.as_deref(), Some("wrong rate card"));
+    assert_eq!(void.content, Some(content.clone()));
+    let err = store
+        .void_invoice(a.id, first.id, "again", at, &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    let err = store
+        .void_invoice(b.id, first.id, "not theirs", at, &audit())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound), "{err:?}");
+    let reissue = draft(a.id, start);
+    store.add_invoice(&reissue, &audit()).await.unwrap();
+    let (left, _) = store.finalized_invoices(a.id).await.unwrap();
+    assert_eq!(left, vec![later.clone()]);
+
+    // Latest period first.
+    let listed = store.list_invoices(a.id, 10).await.unwrap();
+    let ids: Vec<_> = listed.iter().map(|it| it.id).collect();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(ids[0], second.id);
+    assert!(ids[1..].contains(&first.id) && ids[1..].contains(&reissue.id));
+    assert_eq!(store.list_invoices(a.id, 1).await.unwrap().len(), 1);
 }
 
 pub async fn adjustments_are_added_audited_and_read_by_period(store: &impl Store) {

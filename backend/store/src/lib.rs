@@ -10,6 +10,7 @@ mod error;
 pub mod limits;
 
 use async_trait::async_trait;
+use domain::invoice::{Invoice, InvoiceContent};
 use domain::ledger::Adjustment;
 use domain::partner::{Branding, Partner, PartnerAdmin, PartnerDomain};
 use domain::rollup::{Grain, Rollup, RollupFigures};
@@ -17,8 +18,8 @@ use domain::service_account::{ServiceAccount, SigningKey};
 use domain::session::{EmailPurpose, EmailToken, Invitation, Member, PersonalAccessToken, Session};
 use domain::sso::{SsoDomain, SsoState};
 use domain::{
-    ApiKey, ApiKeyId, AuditEntry, AuditEvent, Email, InvitationId, KeyHash, PartnerId, Role,
-    ServiceAccountId, Tenant, TenantId, TenantStatus, TokenId, UsageRecord, User, UserId,
+    ApiKey, ApiKeyId, AuditEntry, AuditEvent, Email, InvitationId, InvoiceId, KeyHash, PartnerId,
+    Role, ServiceAccountId, Tenant, TenantId, TenantStatus, TokenId, UsageRecord, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -131,6 +132,64 @@ pub trait LimitStore: Send + Sync {
         policy: Option<&domain::limits::LimitPolicy>,
         audit: &AuditEntry,
     ) -> Result<(), Error>;
+}
+
+/// Which invoices of a tenant were finalized and not voided, as seen when an invoice's
+/// carried usage was worked out: finalizing refuses if it changed meanwhile, so two invoices
+/// never carry the same late usage. (A finalize always raises the last number; a void only
+/// lowers the count; so equal figures mean the same set.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FinalizedSet {
+    pub count: i64,
+    pub last_number: Option<i64>,
+}
+
+/// Tenants' invoices: drafts, frozen when finalized, voided but never deleted.
+#[async_trait]
+pub trait InvoiceStore: Send + Sync {
+    /// Adds a draft with its audit entry.
+    ///
+    /// # Errors
+    /// `NotFound` when the tenant does not exist; `Conflict` when an invoice of the tenant
+    /// that is not void covers part of the period.
+    async fn add_invoice(&self, invoice: &Invoice, audit: &AuditEntry) -> Result<(), Error>;
+    /// Freezes a draft with its content, numbered next in the platform's sequence.
+    ///
+    /// # Errors
+    /// `NotFound`; `Conflict` when it is not a draft, or when the tenant's finalized invoices
+    /// are no longer `seen` (the content must be worked out again).
+    async fn finalize_invoice(
+        &self,
+        tenant: TenantId,
+        id: InvoiceId,
+        content: &InvoiceContent,
+        seen: FinalizedSet,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<Invoice, Error>;
+    /// Voids a draft or a finalized invoice, with the reason.
+    ///
+    /// # Errors
+    /// `NotFound`; `Conflict` when it is void already.
+    async fn void_invoice(
+        &self,
+        tenant: TenantId,
+        id: InvoiceId,
+        reason: &str,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<Invoice, Error>;
+    /// # Errors
+    /// `NotFound`.
+    async fn get_invoice(&self, tenant: TenantId, id: InvoiceId) -> Result<Invoice, Error>;
+    /// The tenant's invoices, latest period first, at most `limit`.
+    async fn list_invoices(&self, tenant: TenantId, limit: u32) -> Result<Vec<Invoice>, Error>;
+    /// The tenant's finalized invoices (not void), earliest period first, and the set they
+    /// make: what late usage is carried against.
+    async fn finalized_invoices(
+        &self,
+        tenant: TenantId,
+    ) -> Result<(Vec<Invoice>, FinalizedSet), Error>;
 }
 
 /// Budget alerts, raised once per budget, period and threshold, and their deliveries.
@@ -894,6 +953,7 @@ pub trait Store:
     + PriceStore
     + LimitStore
     + AlertStore
+    + InvoiceStore
     + std::fmt::Debug
     + 'static
 {

@@ -23,7 +23,13 @@ alias = "mock"
 provider = "mock"
 "#;
 
-async fn invite(owner: &Browser, app: &TestApp, tenant: &str, email: &str, role: &str) -> Browser {
+pub(crate) async fn invite(
+    owner: &Browser,
+    app: &TestApp,
+    tenant: &str,
+    email: &str,
+    role: &str,
+) -> Browser {
     let (status, invitation) = owner
         .post(
             &format!("/api/v1/tenants/{tenant}/invitations"),

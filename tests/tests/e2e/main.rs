@@ -12,6 +12,7 @@ mod compat;
 mod completions;
 mod dashboard;
 mod explorer;
+mod invoices;
 mod isolation;
 mod keys;
 mod lifecycle;

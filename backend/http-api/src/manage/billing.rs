@@ -53,23 +53,29 @@ pub(crate) struct ExportQuery {
     format: Option<String>,
 }
 
-/// `[from, to)` from the query, by default this calendar month.
-fn period(
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<(OffsetDateTime, OffsetDateTime), ApiProblem> {
-    let now = OffsetDateTime::now_utc();
-    let month = now
+/// The calendar month (UTC) `at` falls in: its first instant and the next month's.
+pub(crate) fn month_of(at: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let month = at
         .replace_day(1)
         .map(|it| it.replace_time(time::Time::MIDNIGHT))
-        .unwrap_or(now);
+        .unwrap_or(at);
     let next_month = match month.month() {
         time::Month::December => month
             .replace_year(month.year() + 1)
             .and_then(|it| it.replace_month(time::Month::January)),
         other => month.replace_month(other.next()),
     }
-    .unwrap_or(now);
+    .unwrap_or(at);
+    (month, next_month)
+}
+
+/// `[from, to)` from the query, by default this calendar month.
+fn period(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(OffsetDateTime, OffsetDateTime), ApiProblem> {
+    let (month, next_month) = month_of(OffsetDateTime::now_utc());
     let from = time_param("from", from)?.unwrap_or(month);
     let to = time_param("to", to)?.unwrap_or(next_month);
     Ok((from, to))
@@ -198,7 +204,7 @@ fn printable(statement: &Statement) -> HttpResponse {
             "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(super::statement_html::render(statement))
+        .body(super::bill_html::statement(statement))
 }
 
 /// The tenant's bill for a period as a printable HTML page (a print stylesheet, no script).

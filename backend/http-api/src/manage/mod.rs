@@ -3,11 +3,13 @@
 //! and render views. The OpenAPI document is generated from these handlers.
 
 mod accounts;
+mod bill_html;
 mod billing;
 mod caller;
 mod credentials;
 mod doc;
 mod explorer;
+mod invoices;
 mod keys;
 mod limits;
 mod models;
@@ -17,7 +19,6 @@ mod problem;
 mod routes;
 mod service_accounts;
 mod sso;
-mod statement_html;
 mod tenants;
 mod usage;
 mod views;
@@ -381,6 +382,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 get => billing::partner_statement_html,
             ))
             .service(resource!(
+                "/tenants/{tenant}/billing/invoices",
+                refuse = method_not_allowed,
+                get => invoices::list_invoices,
+                post => invoices::draft_invoice,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/billing/invoices/{invoice}",
+                refuse = method_not_allowed,
+                get => invoices::get_invoice,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/billing/invoices/{invoice}/invoice.html",
+                refuse = method_not_allowed,
+                get => invoices::invoice_html,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/billing/invoices/{invoice}/finalize",
+                refuse = method_not_allowed,
+                post => invoices::finalize_invoice,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/billing/invoices/{invoice}/void",
+                refuse = method_not_allowed,
+                post => invoices::void_invoice,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/billing/adjustments",
                 refuse = method_not_allowed,
                 post => billing::add_adjustment,
@@ -683,6 +710,12 @@ impl Modify for SecuritySchemes {
         billing::partner_statement_html,
         billing::partner_statement,
         billing::partner_export,
+        invoices::list_invoices,
+        invoices::draft_invoice,
+        invoices::get_invoice,
+        invoices::invoice_html,
+        invoices::finalize_invoice,
+        invoices::void_invoice,
         models::list_models,
         models::list_deployments,
         routes::list_routes,

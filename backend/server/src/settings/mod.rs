@@ -202,6 +202,9 @@ pub struct Settings {
     pub models: Vec<ModelSettings>,
     /// The prices the node starts with: the shipped defaults and `[pricing]`.
     pub prices: gateway::PriceBase,
+    /// The tax invoices show (`[pricing] tax_percent`); `None` leaves taxes to the payment
+    /// provider.
+    pub tax: Option<domain::invoice::TaxRule>,
 }
 
 impl Settings {
@@ -497,6 +500,7 @@ impl Settings {
         }
         let mut models = model_settings(&source, &raw.models, &raw.providers)?;
         let mut prices = pricing::price_base(&source, raw.pricing.as_ref())?;
+        let tax = pricing::tax_rule(&source, raw.pricing.as_ref())?;
         if builtin_models && providers.is_empty() {
             // The quick start's mock model is priced like a small hosted one, so its answers
             // show what a real model's would (`usage.cost`, `x-request-cost`).
@@ -616,6 +620,7 @@ impl Settings {
             providers,
             models,
             prices,
+            tax,
         })
     }
 }

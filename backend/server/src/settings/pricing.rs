@@ -75,6 +75,54 @@ pub(super) fn price_base(
     Ok(base)
 }
 
+/// The tax invoices show: `tax_percent` (0 to 100, two decimals at most) under `tax_label`
+/// (default `Tax`); none when `tax_percent` is not set, which leaves taxes to the payment
+/// provider.
+pub(super) fn tax_rule(
+    source: &Source<'_>,
+    raw: Option<&RawPricing>,
+) -> Result<Option<domain::invoice::TaxRule>, ConfigError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let Some(percent) = &raw.tax_percent else {
+        if let Some(label) = &raw.tax_label {
+            return Err(source.at(
+                label,
+                "pricing.tax_label",
+                "names a tax that `tax_percent` does not set",
+            ));
+        }
+        return Ok(None);
+    };
+    let basis_points = domain::pricing::basis_points_of_percent(percent.get_ref())
+        .ok()
+        .filter(|it| (0..=10_000).contains(it))
+        .ok_or_else(|| {
+            source.at(
+                percent,
+                "pricing.tax_percent",
+                "must be a percentage from 0 to 100 with at most two decimals, as a string",
+            )
+        })?;
+    let label = match &raw.tax_label {
+        Some(label) => {
+            let text = label.get_ref().trim();
+            if text.is_empty() || text.chars().count() > 40 || text.chars().any(char::is_control) {
+                return Err(source.at(
+                    label,
+                    "pricing.tax_label",
+                    "must be 1 to 40 printable characters",
+                ));
+            }
+            text.to_owned()
+        }
+        None => "Tax".to_owned(),
+    };
+    Ok(Some(domain::invoice::TaxRule {
+        label,
+        basis_points,
+    }))
+}
+
 /// The shipped defaults alone.
 fn defaults(currency: Currency) -> Result<gateway::PriceBase, ConfigError> {
     let file = PriceFile::parse(DEFAULT_PRICES)

@@ -53,6 +53,8 @@ pub(super) struct RawPricing {
     pub(super) currency: Option<Spanned<String>>,
     pub(super) include_defaults: Option<bool>,
     pub(super) markup_percent: Option<Spanned<String>>,
+    pub(super) tax_label: Option<Spanned<String>>,
+    pub(super) tax_percent: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) cost: Vec<RawPriceLine>,
     #[serde(default)]

@@ -612,6 +612,17 @@ fn pricing_takes_the_defaults_the_operators_lists_and_a_markup() {
     let settings = parse("[pricing]\ncurrency = \"EUR\"\ninclude_defaults = false\n").unwrap();
     assert!(settings.prices.entries.is_empty());
     assert_eq!(settings.prices.currency.as_str(), "EUR");
+    assert_eq!(settings.tax, None, "taxes are left to the payment provider");
+    let settings = parse("[pricing]\ntax_percent = \"19.5\"\n").unwrap();
+    assert_eq!(
+        settings.tax,
+        Some(domain::invoice::TaxRule {
+            label: "Tax".into(),
+            basis_points: 1_950
+        })
+    );
+    let settings = parse("[pricing]\ntax_percent = \"0\"\ntax_label = \" MwSt \"\n").unwrap();
+    assert_eq!(settings.tax.unwrap().label, "MwSt");
 }
 
 #[test]
@@ -667,6 +678,30 @@ fn bad_prices_are_refused_by_line_and_key() {
         (
             "[pricing]\nmarkup = \"1\"\n".to_owned(),
             "unknown field `markup`",
+        ),
+        (
+            "[pricing]\ntax_percent = \"101\"\n".to_owned(),
+            "`pricing.tax_percent`: must be a percentage from 0 to 100",
+        ),
+        (
+            "[pricing]\ntax_percent = \"-1\"\n".to_owned(),
+            "`pricing.tax_percent`: must be a percentage from 0 to 100",
+        ),
+        (
+            "[pricing]\ntax_percent = \"7.125\"\n".to_owned(),
+            "`pricing.tax_percent`",
+        ),
+        (
+            "[pricing]\ntax_percent = 20\n".to_owned(),
+            "invalid type",
+        ),
+        (
+            "[pricing]\ntax_label = \"VAT\"\n".to_owned(),
+            "`pricing.tax_label`: names a tax that `tax_percent` does not set",
+        ),
+        (
+            "[pricing]\ntax_percent = \"20\"\ntax_label = \"\"\n".to_owned(),
+            "`pricing.tax_label`: must be 1 to 40 printable characters",
         ),
     ] {
         let e = parse(&text).unwrap_err();

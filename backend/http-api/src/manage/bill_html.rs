@@ -1,12 +1,14 @@
-//! A statement as a printable HTML page: one self-contained document (its style inline, a
+//! Statements and invoices as printable HTML pages: each one self-contained document (its style inline, a
 //! print stylesheet, no script, nothing loaded from elsewhere), every text escaped. It names
 //! no product, so a partner's customer never sees the platform's name on a bill.
 
 use std::fmt::Write as _;
 
+use domain::invoice::InvoiceStatus;
 use domain::pricing::Money;
 use domain::rollup::RollupFigures;
 use management::billing::Statement;
+use management::invoices::InvoiceDetail;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -64,7 +66,7 @@ fn row(out: &mut String, first: &str, sums: &RollupFigures, partner: bool, curre
 }
 
 /// The page of `statement`.
-pub(crate) fn render(statement: &Statement) -> String {
+pub(crate) fn statement(statement: &Statement) -> String {
     let currency = statement.currency.to_string();
     let partner = statement.partner;
     let mut out = String::from("<!doctype html><html lang=en><head><meta charset=utf-8>");
@@ -134,6 +136,114 @@ pub(crate) fn render(statement: &Statement) -> String {
     out
 }
 
+/// The page of an invoice.
+pub(crate) fn invoice(detail: &InvoiceDetail) -> String {
+    let invoice = &detail.invoice;
+    let content = &detail.content;
+    let currency = content.currency.as_str();
+    let title = match (invoice.status, invoice.number) {
+        (InvoiceStatus::Draft, _) => "Draft invoice".to_owned(),
+        (InvoiceStatus::Void, Some(number)) => format!("Invoice {number} (void)"),
+        (InvoiceStatus::Void, None) => "Draft invoice (void)".to_owned(),
+        (InvoiceStatus::Finalized, number) => {
+            format!("Invoice {}", number.unwrap_or_default())
+        }
+    };
+    let mut out = String::from("<!doctype html><html lang=en><head><meta charset=utf-8>");
+    let _ = write!(
+        out,
+        "<title>{}</title><meta name=viewport content=\"width=device-width\"><style>{STYLE}</style></head><body>",
+        escape(&title)
+    );
+    let _ = write!(
+        out,
+        "<h1>{}</h1><p>{}</p><p class=muted>Period from {} to {} (UTC, end excluded). Amounts in {}.</p>",
+        escape(&title),
+        escape(&detail.tenant.name),
+        time(invoice.from),
+        time(invoice.to),
+        escape(currency)
+    );
+    match invoice.status {
+        InvoiceStatus::Draft => out.push_str(
+            "<p class=muted>A draft: its amounts follow the usage recorded until it is finalized.</p>",
+        ),
+        InvoiceStatus::Finalized => {
+            if let Some(at) = invoice.finalized_at {
+                let _ = write!(out, "<p class=muted>Finalized {}.</p>", time(at));
+            }
+        }
+        InvoiceStatus::Void => {
+            let _ = write!(
+                out,
+                "<p><strong>Void</strong>: {}</p>",
+                escape(invoice.void_reason.as_deref().unwrap_or_default())
+            );
+        }
+    }
+    if content.lines.is_empty() {
+        out.push_str("<p class=muted>No calls in this period.</p>");
+    } else {
+        out.push_str("<table><thead><tr><th>Model</th><th class=n>Requests</th><th class=n>Input tokens</th><th class=n>Output tokens</th><th class=n>Price</th></tr></thead><tbody>");
+        for line in &content.lines {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+                escape(&line.model),
+                line.requests,
+                line.prompt_tokens,
+                line.completion_tokens,
+                money(line.price, currency)
+            );
+        }
+        out.push_str("</tbody></table>");
+    }
+    if !content.corrections.is_empty() {
+        out.push_str("<table><thead><tr><th>Correction</th><th>Date</th><th>Reason</th><th class=n>Amount</th></tr></thead><tbody>");
+        for it in &content.corrections {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td></tr>",
+                escape(&it.kind),
+                time(it.effective_at),
+                escape(&it.reason),
+                money(it.amount, currency)
+            );
+        }
+        out.push_str("</tbody></table>");
+    }
+    out.push_str("<table><tbody>");
+    let mut sum_row = |label: &str, amount: Money| {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=n>{}</td></tr>",
+            escape(label),
+            money(amount, currency)
+        );
+    };
+    sum_row("Calls", content.subtotal);
+    sum_row("Corrections", content.adjusted);
+    if content.carried != Money::ZERO {
+        sum_row("Recorded late for earlier invoices", content.carried);
+    }
+    if let Some(tax) = &content.tax {
+        sum_row(
+            &format!(
+                "{} ({} %)",
+                tax.label,
+                domain::pricing::percent_of_basis_points(tax.basis_points)
+            ),
+            tax.amount,
+        );
+    }
+    let _ = write!(
+        out,
+        "</tbody></table><p class=due>Total: {}</p></body></html>",
+        money(content.total, currency)
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,12 +300,70 @@ mod tests {
             }],
             totals: figures,
         };
-        let page = render(&statement);
+        let page = super::statement(&statement);
         for raw in ["<img", "<script", "<svg", "onerror=alert(1)>"] {
             assert!(!page.contains(raw), "{raw} in {page}");
         }
         assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
         assert!(page.contains("Total due: 1 USD"), "{page}");
         assert!(page.contains("@media print"));
+    }
+
+    #[test]
+    fn a_hostile_invoice_renders_inert_with_its_sums() {
+        use domain::invoice::{Invoice, InvoiceContent, TaxRule};
+        let tenant = domain::Tenant {
+            id: domain::TenantId::new(),
+            name: "<b>Acme</b>".into(),
+            status: domain::TenantStatus::Active,
+            partner_id: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let content = InvoiceContent::compose(
+            "USD",
+            vec![(
+                "<script>x()</script>".into(),
+                RollupFigures {
+                    requests: 2,
+                    price: Money::parse("10").unwrap(),
+                    ..RollupFigures::default()
+                },
+            )],
+            &[],
+            Money::parse("0.5").unwrap(),
+            Some(&TaxRule {
+                label: "<i>VAT</i>".into(),
+                basis_points: 2_000,
+            }),
+        );
+        let detail = InvoiceDetail {
+            invoice: Invoice {
+                id: domain::InvoiceId::new(),
+                tenant_id: tenant.id,
+                status: InvoiceStatus::Void,
+                number: Some(42),
+                from: OffsetDateTime::UNIX_EPOCH,
+                to: OffsetDateTime::UNIX_EPOCH + time::Duration::days(31),
+                created_by: "ops@example.com".into(),
+                created_at: OffsetDateTime::UNIX_EPOCH,
+                finalized_at: None,
+                voided_at: None,
+                void_reason: Some("<img src=x>".into()),
+                content: None,
+            },
+            tenant,
+            content,
+        };
+        let page = super::invoice(&detail);
+        for raw in ["<b>", "<script", "<i>", "<img"] {
+            assert!(!page.contains(raw), "{raw} in {page}");
+        }
+        assert!(page.contains("Invoice 42 (void)"), "{page}");
+        assert!(
+            page.contains("Recorded late for earlier invoices"),
+            "{page}"
+        );
+        assert!(page.contains("&lt;i&gt;VAT&lt;/i&gt; (20 %)"), "{page}");
+        assert!(page.contains("Total: 12.6 USD"), "{page}");
     }
 }

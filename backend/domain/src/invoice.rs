@@ -1,0 +1,333 @@
+//! A tenant's invoice for a billing period. A draft shows what the ledger holds for its period
+//! now; finalizing freezes that content (lines, corrections, late usage carried from earlier
+//! invoices, tax, total) and gives the invoice the next number. A finalized invoice never
+//! changes: it can only be voided, after which its period may be invoiced again.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::ledger::Adjustment;
+use crate::pricing::Money;
+use crate::rollup::RollupFigures;
+use crate::{AdjustmentId, InvoiceId, TenantId};
+
+/// Where an invoice is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    /// Its content is read from the ledger whenever it is shown.
+    Draft,
+    /// Frozen and numbered: what the tenant is asked to pay.
+    Finalized,
+    /// Withdrawn: its period may be invoiced again.
+    Void,
+}
+
+impl InvoiceStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            InvoiceStatus::Draft => "draft",
+            InvoiceStatus::Finalized => "finalized",
+            InvoiceStatus::Void => "void",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "draft" => Some(InvoiceStatus::Draft),
+            "finalized" => Some(InvoiceStatus::Finalized),
+            "void" => Some(InvoiceStatus::Void),
+            _ => None,
+        }
+    }
+}
+
+/// One model's calls on an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceLine {
+    pub model: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub cache_hits: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cached_tokens: u64,
+    pub cache_write_tokens: u64,
+    pub reasoning_tokens: u64,
+    pub price: Money,
+    /// Calls of a model with no price: not in `price`.
+    pub unpriced: u64,
+}
+
+impl InvoiceLine {
+    pub fn new(model: String, sums: &RollupFigures) -> Self {
+        Self {
+            model,
+            requests: sums.requests,
+            errors: sums.errors,
+            cache_hits: sums.cache_hits,
+            prompt_tokens: sums.prompt_tokens,
+            completion_tokens: sums.completion_tokens,
+            cached_tokens: sums.cached_tokens,
+            cache_write_tokens: sums.cache_write_tokens,
+            reasoning_tokens: sums.reasoning_tokens,
+            price: sums.price,
+            unpriced: sums.unpriced,
+        }
+    }
+}
+
+/// A correction as an invoice shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceCorrection {
+    pub id: AdjustmentId,
+    /// `credit` or `adjustment`.
+    pub kind: String,
+    pub amount: Money,
+    pub reason: String,
+    pub author: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub effective_at: OffsetDateTime,
+}
+
+impl From<&Adjustment> for InvoiceCorrection {
+    fn from(adjustment: &Adjustment) -> Self {
+        Self {
+            id: adjustment.id,
+            kind: adjustment.kind.as_str().to_owned(),
+            amount: adjustment.amount,
+            reason: adjustment.reason.clone(),
+            author: adjustment.author.clone(),
+            effective_at: adjustment.effective_at,
+        }
+    }
+}
+
+/// The tax an invoice shows, when the platform is configured to show one (otherwise taxes are
+/// left to the payment provider).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxRule {
+    /// `VAT`, `Sales tax`, …
+    pub label: String,
+    /// Hundredths of a percent: 2 000 is 20 %.
+    pub basis_points: i32,
+}
+
+/// The tax on an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceTax {
+    pub label: String,
+    pub basis_points: i32,
+    pub amount: Money,
+}
+
+/// What an invoice bills: read live for a draft, frozen (as JSON) when finalized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceContent {
+    /// ISO 4217.
+    pub currency: String,
+    /// By model name.
+    pub lines: Vec<InvoiceLine>,
+    /// Corrections effective in the period, oldest first.
+    pub corrections: Vec<InvoiceCorrection>,
+    /// The lines' prices.
+    pub subtotal: Money,
+    /// The corrections' sum.
+    pub adjusted: Money,
+    /// Calls and corrections of earlier invoices' periods recorded after those were
+    /// finalized (a record replayed late, a correction added since): billed here, once.
+    pub carried: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<InvoiceTax>,
+    /// `subtotal`, `adjusted`, `carried` and `tax`.
+    pub total: Money,
+}
+
+impl InvoiceContent {
+    /// An invoice's content from its period's per-model sums and corrections, what earlier
+    /// invoices left to carry, and the tax rule. Tax is charged only on a positive amount.
+    pub fn compose(
+        currency: &str,
+        sums: Vec<(String, RollupFigures)>,
+        adjustments: &[Adjustment],
+        carried: Money,
+        tax: Option<&TaxRule>,
+    ) -> Self {
+        let lines: Vec<InvoiceLine> = sums
+            .into_iter()
+            .map(|(model, sums)| InvoiceLine::new(model, &sums))
+            .collect();
+        let subtotal = lines
+            .iter()
+            .fold(Money::ZERO, |sum, it| sum.saturating_add(it.price));
+        let adjusted = adjustments
+            .iter()
+            .fold(Money::ZERO, |sum, it| sum.saturating_add(it.amount));
+        let before_tax = subtotal.saturating_add(adjusted).saturating_add(carried);
+        let tax = tax.map(|rule| {
+            let base = before_tax.max(Money::ZERO);
+            InvoiceTax {
+                label: rule.label.clone(),
+                basis_points: rule.basis_points,
+                amount: Money::from_nanos(
+                    base.marked_up(rule.basis_points)
+                        .nanos()
+                        .saturating_sub(base.nanos()),
+                ),
+            }
+        });
+        let total = before_tax.saturating_add(tax.as_ref().map_or(Money::ZERO, |it| it.amount));
+        Self {
+            currency: currency.to_owned(),
+            lines,
+            corrections: adjustments.iter().map(InvoiceCorrection::from).collect(),
+            subtotal,
+            adjusted,
+            carried,
+            tax,
+            total,
+        }
+    }
+
+    /// What the invoice bills of its own period (its calls and corrections): what a later
+    /// look at the same period is compared with to find what was recorded late.
+    pub fn own(&self) -> Money {
+        self.subtotal.saturating_add(self.adjusted)
+    }
+}
+
+/// A tenant's invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoice {
+    pub id: InvoiceId,
+    pub tenant_id: TenantId,
+    pub status: InvoiceStatus,
+    /// Given when finalized, from one platform-wide sequence.
+    pub number: Option<i64>,
+    /// The period billed, `[from, to)`.
+    pub from: OffsetDateTime,
+    pub to: OffsetDateTime,
+    /// The email of whoever drafted it (`system` for the scheduler).
+    pub created_by: String,
+    pub created_at: OffsetDateTime,
+    pub finalized_at: Option<OffsetDateTime>,
+    pub voided_at: Option<OffsetDateTime>,
+    pub void_reason: Option<String>,
+    /// Frozen when finalized; `None` for a draft.
+    pub content: Option<InvoiceContent>,
+}
+
+/// What earlier finalized invoices left unbilled: their periods' calls and corrections as the
+/// ledger holds them now (`now_own`, one per invoice, in the same order), less what they billed
+/// of their own periods and less what invoices have carried already.
+pub fn carried(finalized: &[&InvoiceContent], now_own: &[Money]) -> Money {
+    let now = now_own
+        .iter()
+        .fold(Money::ZERO, |sum, it| sum.saturating_add(*it));
+    let billed = finalized.iter().fold(Money::ZERO, |sum, it| {
+        sum.saturating_add(it.own()).saturating_add(it.carried)
+    });
+    Money::from_nanos(now.nanos().saturating_sub(billed.nanos()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::UserId;
+    use crate::ledger::AdjustmentKind;
+
+    fn money(text: &str) -> Money {
+        Money::parse(text).unwrap()
+    }
+
+    fn priced(requests: u64, price: &str) -> RollupFigures {
+        RollupFigures {
+            requests,
+            price: money(price),
+            ..RollupFigures::default()
+        }
+    }
+
+    fn credit(amount: &str) -> Adjustment {
+        Adjustment {
+            id: AdjustmentId::new(),
+            tenant_id: TenantId::new(),
+            kind: AdjustmentKind::Credit,
+            amount: money(amount),
+            reason: "outage".into(),
+            author_id: UserId::new(),
+            author: "ops@example.com".into(),
+            effective_at: OffsetDateTime::UNIX_EPOCH,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_total_is_its_lines_corrections_carried_usage_and_tax() {
+        let rule = TaxRule {
+            label: "VAT".into(),
+            basis_points: 2_000,
+        };
+        let content = InvoiceContent::compose(
+            "USD",
+            vec![
+                ("big".into(), priced(3, "10.000000001")),
+                ("small".into(), priced(7, "0.000000002")),
+            ],
+            &[credit("-1")],
+            money("0.5"),
+            Some(&rule),
+        );
+        assert_eq!(content.subtotal, money("10.000000003"));
+        assert_eq!(content.adjusted, money("-1"));
+        assert_eq!(content.own(), money("9.000000003"));
+        // 20 % of 9.500000003, rounded half away from zero to the nano-unit.
+        assert_eq!(content.tax.as_ref().unwrap().amount, money("1.900000001"));
+        assert_eq!(content.total, money("11.400000004"));
+        assert_eq!(content.lines[1].requests, 7);
+        assert_eq!(content.corrections[0].kind, "credit");
+
+        // Credits beyond the calls: no tax on a negative amount.
+        let owed_back =
+            InvoiceContent::compose("USD", vec![], &[credit("-5")], Money::ZERO, Some(&rule));
+        assert_eq!(owed_back.tax.unwrap().amount, Money::ZERO);
+        assert_eq!(owed_back.total, money("-5"));
+    }
+
+    #[test]
+    fn what_was_recorded_after_finalizing_is_carried_once() {
+        let first = InvoiceContent::compose(
+            "USD",
+            vec![("m".into(), priced(1, "2"))],
+            &[],
+            Money::ZERO,
+            None,
+        );
+        // Nothing late: nothing carried.
+        assert_eq!(carried(&[&first], &[money("2")]), Money::ZERO);
+        // A replayed record of 0.25 and a credit of 1 arrived for the first period since.
+        assert_eq!(carried(&[&first], &[money("1.25")]), money("-0.75"));
+        // The next invoice carried it: nothing more to carry.
+        let second = InvoiceContent::compose("USD", vec![], &[], money("-0.75"), None);
+        assert_eq!(
+            carried(&[&first, &second], &[money("1.25"), Money::ZERO]),
+            Money::ZERO
+        );
+    }
+
+    #[test]
+    fn content_survives_its_json() {
+        let content = InvoiceContent::compose(
+            "EUR",
+            vec![("m".into(), priced(1, "0.000000001"))],
+            &[credit("-2")],
+            Money::ZERO,
+            None,
+        );
+        let text = serde_json::to_string(&content).unwrap();
+        assert!(text.contains("\"0.000000001\""), "{text}");
+        assert_eq!(
+            serde_json::from_str::<InvoiceContent>(&text).unwrap(),
+            content
+        );
+    }
+}

@@ -1,0 +1,271 @@
+//! Tenants' invoices: drafted for a period by whoever writes the tenant's bill (operators, the
+//! tenant's partner), shown live from the ledger while a draft, frozen and numbered when
+//! finalized, voided (never changed) when wrong, after which the period may be invoiced again.
+//! Usage and corrections recorded for a finalized period after it was finalized (a record
+//! replayed late, a correction dated back) are carried onto the next invoice finalized, once.
+
+use domain::invoice::{Invoice, InvoiceContent, InvoiceStatus};
+use domain::pricing::Money;
+use domain::{InvoiceId, Permission, Tenant, TenantId};
+use store::FinalizedSet;
+use time::OffsetDateTime;
+
+use crate::billing::period_grain;
+use crate::{Error, Identity, Manager};
+
+/// The most invoices one list answers: eight years of months.
+const LIST_LIMIT: u32 = 100;
+
+/// An invoice with what it bills: frozen when finalized, read from the ledger while a draft.
+#[derive(Debug, Clone)]
+pub struct InvoiceDetail {
+    pub invoice: Invoice,
+    pub tenant: Tenant,
+    pub content: InvoiceContent,
+}
+
+impl Manager {
+    /// What `[from, to)` bills now, with what earlier finalized invoices left to carry, and the
+    /// set of those invoices it was worked out against.
+    async fn live_content(
+        &self,
+        tenant: TenantId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<(InvoiceContent, FinalizedSet), Error> {
+        let (sums, adjustments) = self
+            .period_sums(tenant, period_grain(from, to)?, from, to)
+            .await?;
+        let (finalized, seen) = self.store.finalized_invoices(tenant).await?;
+        let mut frozen = Vec::with_capacity(finalized.len());
+        let mut now_own = Vec::with_capacity(finalized.len());
+        for invoice in &finalized {
+            let Some(content) = &invoice.content else {
+                continue;
+            };
+            let (sums, adjustments) = self
+                .period_sums(
+                    tenant,
+                    period_grain(invoice.from, invoice.to)?,
+                    invoice.from,
+                    invoice.to,
+                )
+                .await?;
+            let own = sums
+                .iter()
+                .map(|(_, it)| it.price)
+                .chain(adjustments.iter().map(|it| it.amount))
+                .fold(Money::ZERO, Money::saturating_add);
+            frozen.push(content);
+            now_own.push(own);
+        }
+        let carried = domain::invoice::carried(&frozen, &now_own);
+        let content = InvoiceContent::compose(
+            self.config.prices.currency.as_str(),
+            sums,
+            &adjustments,
+            carried,
+            self.config.tax.as_ref(),
+        );
+        Ok((content, seen))
+    }
+
+    async fn detail(&self, tenant: Tenant, invoice: Invoice) -> Result<InvoiceDetail, Error> {
+        let content = match &invoice.content {
+            Some(content) => content.clone(),
+            None => {
+                self.live_content(tenant.id, invoice.from, invoice.to)
+                    .await?
+                    .0
+            }
+        };
+        Ok(InvoiceDetail {
+            invoice,
+            tenant,
+            content,
+        })
+    }
+
+    /// Drafts the tenant's invoice for `[from, to)`: whole minutes, at most 366 days, started
+    /// already, overlapping no invoice of the tenant's that is not void.
+    ///
+    /// # Errors
+    /// See `authorize_bill_author` and `period_grain`; `Conflict` for an overlap.
+    pub async fn draft_invoice(
+        &self,
+        identity: &Identity,
+        tenant: TenantId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<InvoiceDetail, Error> {
+        let found = self.authorize_bill_author(identity, tenant).await?;
+        period_grain(from, to)?;
+        let now = OffsetDateTime::now_utc();
+        if from > now {
+            return Err(Error::invalid(
+                "from",
+                "the period has not started: invoice it once it has",
+            ));
+        }
+        let invoice = Invoice {
+            id: InvoiceId::new(),
+            tenant_id: tenant,
+            status: InvoiceStatus::Draft,
+            number: None,
+            from,
+            to,
+            created_by: identity.user.email.to_string(),
+            created_at: now,
+            finalized_at: None,
+            voided_at: None,
+            void_reason: None,
+            content: None,
+        };
+        let audit = identity
+            .audit(Some(tenant), "billing.invoice.draft")
+            .target("invoice", invoice.id)
+            .change(
+                None,
+                Some(
+                    serde_json::json!({
+                        "from": from.unix_timestamp(),
+                        "to": to.unix_timestamp(),
+                    })
+                    .to_string(),
+                ),
+            );
+        self.store
+            .add_invoice(&invoice, &audit)
+            .await
+            .map_err(Error::missing("tenant"))?;
+        self.detail(found, invoice).await
+    }
+
+    /// Finalizes a draft whose period has ended: its content as the ledger holds it now is
+    /// frozen, and it gets the next number.
+    ///
+    /// # Errors
+    /// See `authorize_bill_author`; `NotFound`; `Conflict` when it is not a draft or another
+    /// of the tenant's invoices changed meanwhile; `Invalid` (`to`) before its period ends.
+    pub async fn finalize_invoice(
+        &self,
+        identity: &Identity,
+        tenant: TenantId,
+        id: InvoiceId,
+    ) -> Result<InvoiceDetail, Error> {
+        let found = self.authorize_bill_author(identity, tenant).await?;
+        let invoice = self
+            .store
+            .get_invoice(tenant, id)
+            .await
+            .map_err(Error::missing("invoice"))?;
+        if invoice.status != InvoiceStatus::Draft {
+            return Err(Error::Conflict(format!(
+                "the invoice is {}: only a draft is finalized",
+                invoice.status.as_str()
+            )));
+        }
+        let now = OffsetDateTime::now_utc();
+        if invoice.to > now {
+            return Err(Error::invalid(
+                "to",
+                "the invoice's period has not ended: finalize it once it has",
+            ));
+        }
+        let (content, seen) = self.live_content(tenant, invoice.from, invoice.to).await?;
+        let audit = identity
+            .audit(Some(tenant), "billing.invoice.finalize")
+            .target("invoice", id)
+            .change(
+                Some(r#"{"status":"draft"}"#.to_owned()),
+                Some(
+                    serde_json::json!({
+                        "status": "finalized",
+                        "total": content.total.to_string(),
+                    })
+                    .to_string(),
+                ),
+            );
+        let finalized = self
+            .store
+            .finalize_invoice(tenant, id, &content, seen, now, &audit)
+            .await
+            .map_err(Error::missing("invoice"))?;
+        Ok(InvoiceDetail {
+            invoice: finalized,
+            tenant: found,
+            content,
+        })
+    }
+
+    /// Voids a draft or a finalized invoice, with the reason (1 to 500 printable characters);
+    /// its period may then be invoiced again.
+    ///
+    /// # Errors
+    /// See `authorize_bill_author`; `NotFound`; `Conflict` when void already; `Invalid`
+    /// (`reason`).
+    pub async fn void_invoice(
+        &self,
+        identity: &Identity,
+        tenant: TenantId,
+        id: InvoiceId,
+        reason: &str,
+    ) -> Result<InvoiceDetail, Error> {
+        let found = self.authorize_bill_author(identity, tenant).await?;
+        let reason =
+            domain::ledger::reason(reason).map_err(|e| Error::invalid(e.field, e.message))?;
+        let audit = identity
+            .audit(Some(tenant), "billing.invoice.void")
+            .target("invoice", id)
+            .change(
+                None,
+                Some(serde_json::json!({ "status": "void", "reason": reason }).to_string()),
+            );
+        let voided = self
+            .store
+            .void_invoice(tenant, id, &reason, OffsetDateTime::now_utc(), &audit)
+            .await
+            .map_err(Error::missing("invoice"))?;
+        self.detail(found, voided).await
+    }
+
+    /// One invoice with what it bills. Those who may see the tenant's billing.
+    ///
+    /// # Errors
+    /// Missing permission; `NotFound`.
+    pub async fn invoice(
+        &self,
+        identity: &Identity,
+        tenant: TenantId,
+        id: InvoiceId,
+    ) -> Result<InvoiceDetail, Error> {
+        self.authorize(identity, tenant, Permission::ViewBilling)
+            .await?;
+        let found = self
+            .store
+            .get_tenant(tenant)
+            .await
+            .map_err(Error::missing("tenant"))?;
+        let invoice = self
+            .store
+            .get_invoice(tenant, id)
+            .await
+            .map_err(Error::missing("invoice"))?;
+        self.detail(found, invoice).await
+    }
+
+    /// The tenant's invoices, latest period first (the newest 100). Those who may see the
+    /// tenant's billing.
+    ///
+    /// # Errors
+    /// Missing permission.
+    pub async fn invoices(
+        &self,
+        identity: &Identity,
+        tenant: TenantId,
+    ) -> Result<Vec<Invoice>, Error> {
+        self.authorize(identity, tenant, Permission::ViewBilling)
+            .await?;
+        Ok(self.store.list_invoices(tenant, LIST_LIMIT).await?)
+    }
+}
