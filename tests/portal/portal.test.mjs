@@ -12,7 +12,8 @@
 // data plane); call models from the API explorer (a stream with its timings, usage and code
 // snippets, tool calls, checks before sending, a data-plane error, a slow stream stopped
 // half-way) and see those calls on the dashboard, which refreshes itself, and on this month's
-// bill (Billing: a line per model, last month empty, the month's entries as CSV); invite a
+// bill (Billing: a line per model, last month empty, the month's entries as CSV; last month's
+// invoice drafted, finalized, printed and voided); invite a
 // colleague, store a provider key (shown masked), read the audit log; invite a finance member,
 // who sees bills, usage and the audit log but no key actions; make an access token,
 // rotate and revoke the key, edit another one's name and models (and see the data plane follow);
@@ -903,6 +904,52 @@ step('Billing: the owner sees this month\'s running bill by model, an empty last
   await shot('08i3-billing-last-month');
 });
 
+step('Invoices: the operator drafts last month\'s invoice, finalizes it (numbered, frozen, printable) and voids it with a reason', async () => {
+  const invoices = page.locator('section[aria-labelledby="invoices-title"]');
+  await invoices.getByText('No invoices yet').waitFor();
+  await invoices.getByRole('button', { name: 'Draft last month\'s invoice' }).click();
+  await page.getByText('Drafted last month\'s invoice').waitFor();
+  const row = invoices.locator('tbody tr').first();
+  await row.getByRole('rowheader', { name: 'Draft invoice' }).waitFor();
+  assert.equal((await row.locator('td').first().textContent()).trim(), lastMonthName());
+  const card = page.locator('section.invoice');
+  await card.getByRole('heading', { name: 'Draft invoice' }).waitFor();
+  await card.getByText('A draft: its amounts follow the usage recorded until it is finalized.').waitFor();
+  await card.getByText('No calls in this period.').waitFor();
+  const sums = await card.locator('.invoice-sums th').allTextContents();
+  assert.deepEqual(sums, ['Calls', 'Corrections', 'Total'], 'no late usage, no tax configured');
+  assert.equal((await card.locator('.invoice-sums td').last().textContent()).trim(), '0 USD');
+  await shot('08i4-invoice-draft');
+
+  await card.getByRole('button', { name: 'Finalize invoice' }).click();
+  const finalized = card.getByRole('heading', { name: /^Invoice \d+$/ });
+  await finalized.waitFor();
+  const title = (await finalized.textContent()).trim();
+  assert.equal(await card.getByRole('button', { name: 'Finalize invoice' }).count(), 0, 'only a draft is finalized');
+  await eventually('the list shows it finalized with its frozen total', async () =>
+    (await row.locator('td').nth(1).textContent()).trim() === 'Finalized'
+      && (await row.locator('td.price').textContent()).trim() === '0 USD');
+  const printable = card.getByRole('link', { name: 'Printable invoice' });
+  assert.equal(await printable.getAttribute('target'), '_blank');
+  const printed = await fetchInPage(page, await printable.getAttribute('href'));
+  assert.equal(printed.status, 200, printed.body);
+  assert.match(printed.type, /^text\/html/);
+  assert.ok(printed.body.includes(`<h1>${title}</h1>`), printed.body.slice(0, 400));
+  assert.ok(!printed.body.includes('<script'), 'no script on an invoice');
+
+  // Voiding says why: an empty reason is refused before anything is sent, next to the field.
+  await card.getByRole('button', { name: 'Void invoice' }).click();
+  await card.locator('#void-reason-error').waitFor();
+  await card.getByLabel('Reason for voiding').fill('Drafted to try the portal');
+  await card.getByRole('button', { name: 'Void invoice' }).click();
+  await card.getByRole('heading', { name: `${title} (void)` }).waitFor();
+  await card.getByText('Void: Drafted to try the portal').waitFor();
+  assert.equal(await card.getByRole('button', { name: 'Void invoice' }).count(), 0, 'void is final');
+  await eventually('the list shows it void', async () =>
+    (await row.locator('td').nth(1).textContent()).trim() === 'Void');
+  await shot('08i5-invoice-void');
+});
+
 step('Limits: a tenant admin sets a rate and budgets with alert thresholds, checked as the server checks them, and watches them fill', async () => {
   await page.getByRole('link', { name: 'Limits', exact: true }).click();
   await page.getByRole('heading', { level: 1, name: 'Limits', exact: true }).waitFor();
@@ -1098,6 +1145,13 @@ step('a finance member sees Billing, the dashboard and the audit log, and no key
   await tab.getByRole('heading', { level: 1, name: 'Billing', exact: true }).waitFor();
   assert.ok(figure(await tab.locator('#bill-requests').textContent()) > 0);
   await tab.getByRole('link', { name: 'Download CSV' }).waitFor();
+  // Finance reads invoices and writes none: the platform or the partner does.
+  const invoices = tab.locator('section[aria-labelledby="invoices-title"]');
+  await invoices.getByRole('button', { name: /^Open Invoice \d+ \(void\)/ }).click();
+  await tab.locator('section.invoice').getByText('Void: Drafted to try the portal').waitFor();
+  for (const action of ['Draft last month\'s invoice', 'Finalize invoice', 'Void invoice']) {
+    assert.equal(await tab.getByRole('button', { name: action }).count(), 0, `no ${action} for finance`);
+  }
   await tab.getByRole('link', { name: 'Dashboard' }).click();
   await eventually('the tenant\'s requests on the dashboard', async () =>
     figure(await tab.locator('#total-requests').textContent().catch(() => '')) > 0);

@@ -190,6 +190,8 @@ pub struct InvoiceSummaryView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvoiceListView {
+    /// ISO 4217: the totals' currency.
+    pub currency: String,
     pub invoices: Vec<InvoiceSummaryView>,
 }
 

@@ -216,6 +216,24 @@ pub struct Invoice {
     pub content: Option<InvoiceContent>,
 }
 
+/// The calendar month (UTC) `at` falls in: its first instant and the next month's, the default
+/// billing period.
+pub fn calendar_month(at: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let month = at
+        .replace_day(1)
+        .map(|it| it.replace_time(time::Time::MIDNIGHT))
+        .unwrap_or(at);
+    let next_month = match month.month() {
+        time::Month::December => month
+            .replace_year(month.year() + 1)
+            .and_then(|it| it.replace_month(time::Month::January)),
+        other => month.replace_month(other.next()),
+    }
+    .unwrap_or(at);
+    (month, next_month)
+}
+
 /// What earlier finalized invoices left unbilled: their periods' calls and corrections as the
 /// ledger holds them now (`now_own`, one per invoice, in the same order), less what they billed
 /// of their own periods and less what invoices have carried already.
@@ -311,6 +329,26 @@ mod tests {
         assert_eq!(
             carried(&[&first, &second], &[money("1.25"), Money::ZERO]),
             Money::ZERO
+        );
+    }
+
+    #[test]
+    fn calendar_months_are_utc_and_roll_over_the_year() {
+        let at = |text: &str| {
+            OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
+        };
+        assert_eq!(
+            calendar_month(at("2026-12-31T23:59:59.999Z")),
+            (at("2026-12-01T00:00:00Z"), at("2027-01-01T00:00:00Z"))
+        );
+        // Still November in UTC.
+        assert_eq!(
+            calendar_month(at("2026-12-01T00:30:00+01:00")),
+            (at("2026-11-01T00:00:00Z"), at("2026-12-01T00:00:00Z"))
+        );
+        assert_eq!(
+            calendar_month(at("2028-02-29T12:00:00Z")).1,
+            at("2028-03-01T00:00:00Z")
         );
     }
 

@@ -6,7 +6,7 @@
 
 use domain::invoice::{Invoice, InvoiceContent, InvoiceStatus};
 use domain::pricing::Money;
-use domain::{InvoiceId, Permission, Tenant, TenantId};
+use domain::{AuditEntry, InvoiceId, Permission, Tenant, TenantId};
 use store::FinalizedSet;
 use time::OffsetDateTime;
 
@@ -15,6 +15,28 @@ use crate::{Error, Identity, Manager};
 
 /// The most invoices one list answers: eight years of months.
 const LIST_LIMIT: u32 = 100;
+
+/// Who automatic invoices are drafted by, on the invoice.
+pub const SYSTEM_AUTHOR: &str = "system";
+
+/// What one pass of closing a period did, in tenants.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ClosedPeriod {
+    /// Invoiced now.
+    pub finalized: u32,
+    /// Nothing to bill: no invoice.
+    pub empty: u32,
+    /// Invoiced already (by hand, by another node, or voided: a void period is reissued by hand).
+    pub invoiced: u32,
+    /// Left for the next pass (the error is logged).
+    pub failed: u32,
+}
+
+enum TenantClose {
+    Finalized,
+    Empty,
+    Invoiced,
+}
 
 /// An invoice with what it bills: frozen when finalized, read from the ledger while a draft.
 #[derive(Debug, Clone)]
@@ -99,6 +121,27 @@ impl Manager {
         to: OffsetDateTime,
     ) -> Result<InvoiceDetail, Error> {
         let found = self.authorize_bill_author(identity, tenant).await?;
+        let invoice = self
+            .add_draft(
+                tenant,
+                from,
+                to,
+                identity.user.email.to_string(),
+                identity.audit(Some(tenant), "billing.invoice.draft"),
+            )
+            .await?;
+        self.detail(found, invoice).await
+    }
+
+    /// The draft itself, by whoever `created_by` and `audit` name.
+    async fn add_draft(
+        &self,
+        tenant: TenantId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        created_by: String,
+        audit: AuditEntry,
+    ) -> Result<Invoice, Error> {
         period_grain(from, to)?;
         let now = OffsetDateTime::now_utc();
         if from > now {
@@ -114,31 +157,28 @@ impl Manager {
             number: None,
             from,
             to,
-            created_by: identity.user.email.to_string(),
+            created_by,
             created_at: now,
             finalized_at: None,
             voided_at: None,
             void_reason: None,
             content: None,
         };
-        let audit = identity
-            .audit(Some(tenant), "billing.invoice.draft")
-            .target("invoice", invoice.id)
-            .change(
-                None,
-                Some(
-                    serde_json::json!({
-                        "from": from.unix_timestamp(),
-                        "to": to.unix_timestamp(),
-                    })
-                    .to_string(),
-                ),
-            );
+        let audit = audit.target("invoice", invoice.id).change(
+            None,
+            Some(
+                serde_json::json!({
+                    "from": from.unix_timestamp(),
+                    "to": to.unix_timestamp(),
+                })
+                .to_string(),
+            ),
+        );
         self.store
             .add_invoice(&invoice, &audit)
             .await
             .map_err(Error::missing("tenant"))?;
-        self.detail(found, invoice).await
+        Ok(invoice)
     }
 
     /// Finalizes a draft whose period has ended: its content as the ledger holds it now is
@@ -159,6 +199,25 @@ impl Manager {
             .get_invoice(tenant, id)
             .await
             .map_err(Error::missing("invoice"))?;
+        let (invoice, content) = self
+            .freeze(
+                invoice,
+                identity.audit(Some(tenant), "billing.invoice.finalize"),
+            )
+            .await?;
+        Ok(InvoiceDetail {
+            invoice,
+            tenant: found,
+            content,
+        })
+    }
+
+    /// The finalizing itself, audited as `audit` says.
+    async fn freeze(
+        &self,
+        invoice: Invoice,
+        audit: AuditEntry,
+    ) -> Result<(Invoice, InvoiceContent), Error> {
         if invoice.status != InvoiceStatus::Draft {
             return Err(Error::Conflict(format!(
                 "the invoice is {}: only a draft is finalized",
@@ -172,30 +231,115 @@ impl Manager {
                 "the invoice's period has not ended: finalize it once it has",
             ));
         }
+        let tenant = invoice.tenant_id;
         let (content, seen) = self.live_content(tenant, invoice.from, invoice.to).await?;
-        let audit = identity
-            .audit(Some(tenant), "billing.invoice.finalize")
-            .target("invoice", id)
-            .change(
-                Some(r#"{"status":"draft"}"#.to_owned()),
-                Some(
-                    serde_json::json!({
-                        "status": "finalized",
-                        "total": content.total.to_string(),
-                    })
-                    .to_string(),
-                ),
-            );
+        let audit = audit.target("invoice", invoice.id).change(
+            Some(r#"{"status":"draft"}"#.to_owned()),
+            Some(
+                serde_json::json!({
+                    "status": "finalized",
+                    "total": content.total.to_string(),
+                })
+                .to_string(),
+            ),
+        );
         let finalized = self
             .store
-            .finalize_invoice(tenant, id, &content, seen, now, &audit)
+            .finalize_invoice(tenant, invoice.id, &content, seen, now, &audit)
             .await
             .map_err(Error::missing("invoice"))?;
-        Ok(InvoiceDetail {
-            invoice: finalized,
-            tenant: found,
-            content,
-        })
+        Ok((finalized, content))
+    }
+
+    /// Invoices `[from, to)` for every tenant that existed before `to` and has no invoice over
+    /// any part of it yet, drafted and finalized by the system; a tenant with nothing to bill
+    /// gets none. A draft the system left (a node stopped between the two steps) is finalized.
+    /// Nodes may run it at once: the store lets one draft win, and one finalize.
+    ///
+    /// # Errors
+    /// `Internal` when the tenants cannot be listed; each tenant's own failure is counted and
+    /// logged, and left for the next pass.
+    pub async fn close_period(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<ClosedPeriod, Error> {
+        let mut closed = ClosedPeriod::default();
+        for tenant in self.store.list_tenants().await? {
+            if tenant.created_at >= to {
+                continue;
+            }
+            match self.close_tenant_period(&tenant, from, to).await {
+                Ok(TenantClose::Finalized) => closed.finalized += 1,
+                Ok(TenantClose::Empty) => closed.empty += 1,
+                Ok(TenantClose::Invoiced) => closed.invoiced += 1,
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant.id, error = %e, "could not invoice the tenant's period: trying again next pass");
+                    closed.failed += 1;
+                }
+            }
+        }
+        Ok(closed)
+    }
+
+    async fn close_tenant_period(
+        &self,
+        tenant: &Tenant,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<TenantClose, Error> {
+        let system = |action| {
+            AuditEntry::new(
+                Some(tenant.id),
+                domain::Actor::system(),
+                action,
+                OffsetDateTime::now_utc(),
+            )
+        };
+        let invoices = self.store.list_invoices(tenant.id, LIST_LIMIT).await?;
+        let overlapping: Vec<&Invoice> = invoices
+            .iter()
+            .filter(|it| it.from < to && it.to > from)
+            .collect();
+        let draft = match overlapping.as_slice() {
+            [] => {
+                let (content, _) = self.live_content(tenant.id, from, to).await?;
+                if content.lines.is_empty()
+                    && content.corrections.is_empty()
+                    && content.carried == Money::ZERO
+                {
+                    return Ok(TenantClose::Empty);
+                }
+                match self
+                    .add_draft(
+                        tenant.id,
+                        from,
+                        to,
+                        SYSTEM_AUTHOR.to_owned(),
+                        system("billing.invoice.draft"),
+                    )
+                    .await
+                {
+                    Ok(draft) => draft,
+                    Err(Error::Conflict(_)) => return Ok(TenantClose::Invoiced),
+                    Err(e) => return Err(e),
+                }
+            }
+            [one]
+                if one.status == InvoiceStatus::Draft
+                    && one.created_by == SYSTEM_AUTHOR
+                    && one.from == from
+                    && one.to == to =>
+            {
+                (*one).clone()
+            }
+            _ => return Ok(TenantClose::Invoiced),
+        };
+        match self.freeze(draft, system("billing.invoice.finalize")).await {
+            Ok(_) => Ok(TenantClose::Finalized),
+            Err(Error::Conflict(_)) => Ok(TenantClose::Invoiced),
+            Err(e) => Err(e),
+        }
     }
 
     /// Voids a draft or a finalized invoice, with the reason (1 to 500 printable characters);

@@ -6,6 +6,7 @@ mod admin_limits;
 pub mod cli;
 mod entry;
 mod export_cmd;
+mod invoicing;
 mod json_log;
 pub mod master_key;
 pub mod open_files;

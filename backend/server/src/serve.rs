@@ -576,6 +576,12 @@ pub async fn start_with_mailer(
         settings.webhooks.first_retry,
     )?
     .start(&tracker, cancel.clone());
+    crate::invoicing::start(
+        manager.clone(),
+        &settings.invoicing,
+        &tracker,
+        cancel.clone(),
+    );
     if manager.config().keyring.is_some() {
         // Once before serving, so the first token request finds a key; then on a schedule.
         if let Err(e) = manager.ensure_signing_key(false, false).await {

@@ -3,7 +3,9 @@
 //! `api_types::billing` for statements). Exports are downloaded by the browser itself, so for
 //! them this gives the link's URL rather than a call.
 
-use api_types::billing::StatementView;
+use api_types::billing::{
+    DraftInvoiceRequest, InvoiceListView, InvoiceView, StatementView, VoidInvoiceRequest,
+};
 use api_types::limits::{
     BudgetAlertList, BudgetAlertView, EffectiveLimitsView, LimitPolicyView, LimitsView,
     WebhookRequest, WebhookView,
@@ -511,6 +513,42 @@ pub fn tenant_export_url(tenant: Uuid, from: &str, to: &str, format: ExportForma
 /// Where the tenant's bill of `[from, to)` opens as a printable page.
 pub fn tenant_printable_url(tenant: Uuid, from: &str, to: &str) -> String {
     paths::printable_statement(BillingScope::Tenant(tenant), from, to)
+}
+
+/// The tenant's invoices, latest period first.
+pub async fn invoices(tenant: Uuid) -> Result<InvoiceListView, ApiError> {
+    get(&paths::invoices(tenant)).await
+}
+
+/// One invoice with what it bills.
+pub async fn invoice(tenant: Uuid, invoice: Uuid) -> Result<InvoiceView, ApiError> {
+    get(&paths::invoice(tenant, invoice, "")).await
+}
+
+/// Drafts the invoice of the last calendar month.
+pub async fn draft_invoice(tenant: Uuid) -> Result<InvoiceView, ApiError> {
+    post(&paths::invoices(tenant), &DraftInvoiceRequest::default()).await
+}
+
+pub async fn finalize_invoice(tenant: Uuid, invoice: Uuid) -> Result<InvoiceView, ApiError> {
+    post_empty(&paths::invoice(tenant, invoice, "finalize")).await
+}
+
+pub async fn void_invoice(
+    tenant: Uuid,
+    invoice: Uuid,
+    reason: String,
+) -> Result<InvoiceView, ApiError> {
+    post(
+        &paths::invoice(tenant, invoice, "void"),
+        &VoidInvoiceRequest { reason },
+    )
+    .await
+}
+
+/// Where an invoice opens as a printable page.
+pub fn invoice_printable_url(tenant: Uuid, invoice: Uuid) -> String {
+    paths::invoice(tenant, invoice, "invoice.html")
 }
 
 /// Where a partner's statement of `[from, to)` opens as a printable page.

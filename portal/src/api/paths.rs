@@ -389,6 +389,21 @@ pub fn printable_statement(scope: BillingScope, from: &str, to: &str) -> String 
     )
 }
 
+/// A tenant's invoices (list, draft).
+pub fn invoices(t: Uuid) -> String {
+    tenant(t, "billing/invoices")
+}
+
+/// One invoice; `action` is `finalize`, `void`, `invoice.html` or empty.
+pub fn invoice(t: Uuid, invoice: Uuid, action: &str) -> String {
+    let base = tenant(t, &format!("billing/invoices/{invoice}"));
+    if action.is_empty() {
+        base
+    } else {
+        format!("{base}/{action}")
+    }
+}
+
 /// The data plane's model list (OpenAI's `GET /v1/models`), on this origin.
 pub const DATA_PLANE_MODELS: &str = "/v1/models";
 /// The data plane's chat endpoint, on this origin.
@@ -562,6 +577,20 @@ mod tests {
         assert_eq!(
             webhook(AlertRecipient::Partner(id)),
             format!("/api/v1/partners/{id}/webhook")
+        );
+    }
+
+    #[test]
+    fn invoice_paths_name_the_tenant_and_the_invoice() {
+        let (t, i) = (Uuid::nil(), Uuid::max());
+        assert_eq!(invoices(t), format!("/api/v1/tenants/{t}/billing/invoices"));
+        assert_eq!(
+            invoice(t, i, ""),
+            format!("/api/v1/tenants/{t}/billing/invoices/{i}")
+        );
+        assert_eq!(
+            invoice(t, i, "finalize"),
+            format!("/api/v1/tenants/{t}/billing/invoices/{i}/finalize")
         );
     }
 

@@ -2,7 +2,7 @@
 //! float), the totals' cards, a row per model of a tenant's bill and a row per sub-tenant of a
 //! partner's statement.
 
-use api_types::billing::{BillFiguresView, StatementView};
+use api_types::billing::{BillFiguresView, BillLineView, StatementView};
 
 use super::usage_figures::{count, spend_text};
 
@@ -142,19 +142,22 @@ pub fn line_rows(statement: &StatementView) -> Vec<LineRow> {
         .tenants
         .iter()
         .flat_map(|part| &part.lines)
-        .map(|line| {
-            let f = &line.figures;
-            LineRow {
-                model: line.model.clone(),
-                requests: count(f.requests),
-                errors: count(f.errors),
-                prompt_tokens: count(f.prompt_tokens),
-                completion_tokens: count(f.completion_tokens),
-                cached_tokens: count(f.cached_tokens),
-                price: spend_text(&f.price, f.unpriced, currency),
-            }
-        })
+        .map(|line| line_row(line, currency))
         .collect()
+}
+
+/// One model's line, of a statement or an invoice.
+pub fn line_row(line: &BillLineView, currency: &str) -> LineRow {
+    let f = &line.figures;
+    LineRow {
+        model: line.model.clone(),
+        requests: count(f.requests),
+        errors: count(f.errors),
+        prompt_tokens: count(f.prompt_tokens),
+        completion_tokens: count(f.completion_tokens),
+        cached_tokens: count(f.cached_tokens),
+        price: spend_text(&f.price, f.unpriced, currency),
+    }
 }
 
 /// One sub-tenant's row of a partner's statement (or the totals' row).

@@ -18,6 +18,7 @@ pub mod domain_proof;
 pub mod errors;
 pub mod expiry;
 pub mod format;
+pub mod invoice_figures;
 pub mod key_form;
 pub mod limit_form;
 pub mod limit_usage;

@@ -21,6 +21,9 @@ pub struct Abilities {
     pub manage_routes: bool,
     /// Its bills and their exports (the API's `ViewBilling`).
     pub view_billing: bool,
+    /// Writing its bill (invoices, corrections): the platform's operators and the tenant's
+    /// partner's administrators, never the tenant's own members.
+    pub write_bills: bool,
 }
 
 impl Abilities {
@@ -39,6 +42,7 @@ impl Abilities {
                 call_models: true,
                 manage_routes: true,
                 view_billing: true,
+                write_bills: true,
             };
         }
         let Some(role) = role else {
@@ -56,6 +60,7 @@ impl Abilities {
             call_models: matches!(role, Owner | Admin | Developer),
             manage_routes: matches!(role, Owner | Admin),
             view_billing: matches!(role, Owner | Admin | Finance),
+            write_bills: false,
         }
     }
 }

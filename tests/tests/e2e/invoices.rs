@@ -329,3 +329,103 @@ async fn invoices_freeze_when_finalized_and_bill_late_usage_once() {
         .await;
     assert_problem(status, &body, StatusCode::NOT_FOUND, "not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_invoices_last_month_by_itself_once() {
+    let config =
+        format!("{CONFIG}\n[invoicing]\nmonthly = true\nafter_minutes = 0\ncheck_ms = 100\n");
+    let app = TestApp::builder().config(&config).spawn().await;
+    let operator = Browser::join(&app, "ops@example.com").await;
+    let (last, this) = (month_start(1), month_start(0));
+    let old = |name: &str| {
+        let mut tenant = domain::Tenant::new(name, last - time::Duration::days(3)).unwrap();
+        tenant.created_at = last - time::Duration::days(3);
+        tenant
+    };
+    let audit = || {
+        domain::AuditEntry::new(
+            None,
+            domain::Actor::cli(),
+            "test.tenant",
+            OffsetDateTime::now_utc(),
+        )
+    };
+    // A tenant with calls last month; one without; one invoiced by hand already; one that
+    // did not exist yet.
+    let (busy, idle, manual) = (old("busy"), old("idle"), old("manual"));
+    for tenant in [&busy, &idle, &manual] {
+        app.store.create_tenant(tenant, &audit()).await.unwrap();
+    }
+    let newcomer = operator.create_tenant("Newcomer").await;
+    let records: Vec<UsageRecord> = [&busy, &manual, &manual]
+        .iter()
+        .chain([&busy].iter())
+        .enumerate()
+        .map(|(i, tenant)| {
+            record(
+                tenant.id,
+                last + time::Duration::hours(i as i64 + 1),
+                1_000_000_000,
+            )
+        })
+        .collect();
+    let (status, draft) = operator
+        .post(
+            &format!("/api/v1/tenants/{}/billing/invoices", manual.id),
+            json!({"from": rfc3339(last), "to": rfc3339(this)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{draft}");
+    app.store.insert_usage(&records).await.unwrap();
+    let invoices = |tenant: String| {
+        let operator = &operator;
+        async move {
+            let (status, list) = operator
+                .get(&format!("/api/v1/tenants/{tenant}/billing/invoices"))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{list}");
+            list["invoices"].as_array().unwrap().clone()
+        }
+    };
+    assert!(
+        it::harness::eventually(std::time::Duration::from_secs(10), || async {
+            invoices(busy.id.to_string())
+                .await
+                .first()
+                .is_some_and(|it| it["status"] == "finalized")
+        })
+        .await,
+        "the busy tenant is invoiced"
+    );
+    // Several more passes: still one invoice, by the system, for exactly last month.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let busy_invoices = invoices(busy.id.to_string()).await;
+    assert_eq!(busy_invoices.len(), 1, "{busy_invoices:?}");
+    let id = busy_invoices[0]["id"].as_str().unwrap();
+    let (_, invoice) = operator
+        .get(&format!(
+            "/api/v1/tenants/{}/billing/invoices/{id}",
+            busy.id
+        ))
+        .await;
+    assert_eq!(invoice["created_by"], "system");
+    assert_eq!(invoice["from"], rfc3339(last));
+    assert_eq!(invoice["to"], rfc3339(this));
+    assert_eq!(
+        money(&invoice["subtotal"]),
+        Money::from_nanos(2_000_000_000)
+    );
+    assert_eq!(
+        money(&invoice["total"]),
+        taxed(Money::from_nanos(2_000_000_000))
+    );
+    // Nothing to bill, a hand-made draft, a tenant born after the month: left alone.
+    assert!(invoices(idle.id.to_string()).await.is_empty());
+    let manual_invoices = invoices(manual.id.to_string()).await;
+    assert_eq!(manual_invoices.len(), 1);
+    assert_eq!(
+        manual_invoices[0]["status"], "draft",
+        "a person's draft is theirs to finalize"
+    );
+    assert!(invoices(newcomer).await.is_empty());
+}

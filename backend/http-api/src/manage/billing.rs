@@ -53,29 +53,12 @@ pub(crate) struct ExportQuery {
     format: Option<String>,
 }
 
-/// The calendar month (UTC) `at` falls in: its first instant and the next month's.
-pub(crate) fn month_of(at: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    let month = at
-        .replace_day(1)
-        .map(|it| it.replace_time(time::Time::MIDNIGHT))
-        .unwrap_or(at);
-    let next_month = match month.month() {
-        time::Month::December => month
-            .replace_year(month.year() + 1)
-            .and_then(|it| it.replace_month(time::Month::January)),
-        other => month.replace_month(other.next()),
-    }
-    .unwrap_or(at);
-    (month, next_month)
-}
-
 /// `[from, to)` from the query, by default this calendar month.
 fn period(
     from: Option<&str>,
     to: Option<&str>,
 ) -> Result<(OffsetDateTime, OffsetDateTime), ApiProblem> {
-    let (month, next_month) = month_of(OffsetDateTime::now_utc());
+    let (month, next_month) = domain::invoice::calendar_month(OffsetDateTime::now_utc());
     let from = time_param("from", from)?.unwrap_or(month);
     let to = time_param("to", to)?.unwrap_or(next_month);
     Ok((from, to))

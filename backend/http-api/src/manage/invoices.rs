@@ -11,11 +11,10 @@ use api_types::billing::{
 };
 use api_types::manage::Problem;
 use domain::InvoiceId;
-use domain::invoice::{Invoice, InvoiceLine};
+use domain::invoice::{Invoice, InvoiceLine, calendar_month};
 use management::invoices::InvoiceDetail;
 use time::OffsetDateTime;
 
-use super::billing::month_of;
 use super::caller::caller;
 use super::{ApiProblem, created, json, ok, path_id, tenant_id};
 use crate::AppState;
@@ -118,6 +117,7 @@ pub(crate) async fn list_invoices(
     let tenant = tenant_id(&path)?;
     let invoices = state.manager.invoices(&identity, tenant).await?;
     Ok(ok(&InvoiceListView {
+        currency: state.manager.config().prices.currency.to_string(),
         invoices: invoices.iter().map(summary).collect(),
     }))
 }
@@ -148,8 +148,8 @@ pub(crate) async fn draft_invoice(
     let (from, to) = match (body.from, body.to) {
         (Some(from), Some(to)) => (from, to),
         (None, None) => {
-            let (this_month, _) = month_of(OffsetDateTime::now_utc());
-            let (last_month, _) = month_of(this_month - time::Duration::days(1));
+            let (this_month, _) = calendar_month(OffsetDateTime::now_utc());
+            let (last_month, _) = calendar_month(this_month - time::Duration::days(1));
             (last_month, this_month)
         }
         (Some(_), None) => {

@@ -142,7 +142,20 @@ pub struct PartnerSettings {
     pub dns_resolver: Option<SocketAddr>,
 }
 
-/// Budget alerts' webhooks.
+/// Invoices made by the gateway itself (`[invoicing]`).
+#[derive(Debug, Clone)]
+pub struct InvoicingSettings {
+    /// Whether every node drafts and finalizes each tenant's invoice for the last calendar
+    /// month by itself (otherwise invoices are made through the API or the portal).
+    pub monthly: bool,
+    /// How long after a month ends its invoices are made: records replayed later are carried
+    /// onto the next invoice, so this only makes that rarer.
+    pub after: Duration,
+    /// How often a node looks for periods to close.
+    pub check: Duration,
+}
+
+/// Budget alerts' webhook deliveries.
 #[derive(Debug, Clone)]
 pub struct WebhookSettings {
     /// The wait before the first retry of a failed delivery; each later one waits longer
@@ -198,6 +211,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub partners: PartnerSettings,
     pub webhooks: WebhookSettings,
+    pub invoicing: InvoicingSettings,
     pub providers: Vec<ProviderSettings>,
     pub models: Vec<ModelSettings>,
     /// The prices the node starts with: the shipped defaults and `[pricing]`.
@@ -616,6 +630,23 @@ impl Settings {
                         .or(raw.webhooks.as_ref().and_then(|it| it.first_retry_ms)),
                     Duration::from_secs(5),
                 ),
+            },
+            invoicing: InvoicingSettings {
+                monthly: env_parse::<bool>(env, "SLUICE_INVOICING_MONTHLY")?
+                    .or(raw.invoicing.as_ref().and_then(|it| it.monthly))
+                    .unwrap_or(false),
+                after: Duration::from_secs(
+                    60 * env_parse::<u64>(env, "SLUICE_INVOICING_AFTER_MINUTES")?
+                        .or(raw.invoicing.as_ref().and_then(|it| it.after_minutes))
+                        .unwrap_or(60)
+                        .min(60 * 24 * 27),
+                ),
+                check: millis(
+                    env_parse::<u64>(env, "SLUICE_INVOICING_CHECK_MS")?
+                        .or(raw.invoicing.as_ref().and_then(|it| it.check_ms)),
+                    Duration::from_secs(300),
+                )
+                .max(Duration::from_millis(100)),
             },
             providers,
             models,

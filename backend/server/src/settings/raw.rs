@@ -25,6 +25,7 @@ pub(super) struct RawSettings {
     pub(super) partners: Option<RawPartners>,
     pub(super) webhooks: Option<RawWebhooks>,
     pub(super) pricing: Option<RawPricing>,
+    pub(super) invoicing: Option<RawInvoicing>,
     #[serde(default)]
     pub(super) providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
@@ -73,6 +74,14 @@ pub(super) struct RawPriceLine {
     pub(super) cache_write: Option<Spanned<String>>,
     pub(super) reasoning: Option<Spanned<String>>,
     pub(super) effective_from: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawInvoicing {
+    pub(super) monthly: Option<bool>,
+    pub(super) after_minutes: Option<u64>,
+    pub(super) check_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -691,10 +691,7 @@ fn bad_prices_are_refused_by_line_and_key() {
             "[pricing]\ntax_percent = \"7.125\"\n".to_owned(),
             "`pricing.tax_percent`",
         ),
-        (
-            "[pricing]\ntax_percent = 20\n".to_owned(),
-            "invalid type",
-        ),
+        ("[pricing]\ntax_percent = 20\n".to_owned(), "invalid type"),
         (
             "[pricing]\ntax_label = \"VAT\"\n".to_owned(),
             "`pricing.tax_label`: names a tax that `tax_percent` does not set",

@@ -53,7 +53,7 @@ pub fn TenantBill(statement: StatementView) -> impl IntoView {
 
 /// The period's corrections: made by the platform or the partner, with their reasons.
 #[component]
-fn Corrections(rows: Vec<AdjustmentRow>) -> impl IntoView {
+pub(super) fn Corrections(rows: Vec<AdjustmentRow>) -> impl IntoView {
     view! {
         <div class="table-wrap">
             <table class="bill-corrections">
@@ -105,7 +105,7 @@ pub fn Totals(cards: Vec<TotalCard>) -> impl IntoView {
 }
 
 #[component]
-fn Lines(rows: Vec<LineRow>) -> impl IntoView {
+pub(super) fn Lines(rows: Vec<LineRow>) -> impl IntoView {
     view! {
         <div class="table-wrap">
             <table class="bill-lines">

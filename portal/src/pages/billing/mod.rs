@@ -1,9 +1,10 @@
 //! "Billing": the tenant's bill for a calendar month (this one, running, by default): what its
 //! calls were charged in total and per model, and the month's ledger entries to download as CSV
-//! or JSON. For the roles that may see bills (owners, admins, finance); the partner console's
+//! or JSON, and its invoices (`invoices`). For the roles that may see bills (owners, admins, finance); the partner console's
 //! statements (`pages::partners::statements`) reuse the picker and the links (`period`).
 
 pub mod bill;
+pub mod invoices;
 pub mod period;
 
 use api_types::billing::StatementView;
@@ -11,6 +12,7 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use self::bill::TenantBill;
+use self::invoices::Invoices;
 use self::period::{Downloads, PeriodPicker};
 use crate::api::endpoints;
 use crate::api::paths::ExportFormat;
@@ -76,5 +78,6 @@ fn TenantStatement(tenant: Uuid) -> impl IntoView {
             />
         </div>
         {loaded(statement, |bill: StatementView| view! { <TenantBill statement=bill /> })}
+        <Invoices tenant=tenant />
     }
 }
