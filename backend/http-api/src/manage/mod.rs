@@ -788,7 +788,7 @@ impl Modify for SecuritySchemes {
         (name = "partners", description = "White-label partners: branding, custom domains, administrators and sub-tenants"),
         (name = "oauth", description = "The OAuth 2.0 authorization server: client-credentials tokens and their signing keys. Errors follow RFC 6749."),
         (name = "usage", description = "The tenant's usage, for dashboards, from the usage rollups"),
-        (name = "billing", description = "Bills and finance exports: a period's calls per tenant and model with what they were charged (a partner's with its wholesale price and margin), and the ledger's entries as CSV or JSON, streamed"),
+        (name = "billing", description = "Bills and finance exports: a period's calls per tenant and model with what they were charged (a partner's with its wholesale price and margin), the ledger's entries as CSV or JSON, streamed; credits and adjustments; invoices, drafted, finalized (frozen, numbered) and voided"),
         (name = "models", description = "The models a tenant can call, their deployments and their health"),
         (name = "limits", description = "Limits above keys: the platform's for every tenant, a partner's shared by its sub-tenants, a tenant's (per model, and which models it may use); budgets by period with alerts; what every limit holds now"),
         (name = "prices", description = "Price lists: what providers charge the platform, what the platform, partners and negotiated deals charge tenants; versioned, only ever added to"),
