@@ -5,11 +5,18 @@
 use domain::ledger::{Adjustment, AdjustmentKind};
 use domain::pricing::{Currency, Money};
 use domain::rollup::{Grain, RollupFigures};
-use domain::{AdjustmentId, Permission, Tenant, TenantId};
+use domain::{AdjustmentId, PartnerId, Permission, Tenant, TenantId};
 use time::OffsetDateTime;
 
-use crate::export::ExportScope;
 use crate::{Error, Identity, Manager};
+
+/// Whose bill (a statement, an export): a tenant's, or a partner's, one part per sub-tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BillScope {
+    Tenant(TenantId),
+    /// Every sub-tenant of the partner, one after the other.
+    Partner(PartnerId),
+}
 
 /// The longest period one statement covers: a year, leap or not.
 const MAX_PERIOD: time::Duration = time::Duration::days(366);
@@ -115,12 +122,12 @@ impl Manager {
     pub async fn statement(
         &self,
         identity: &Identity,
-        scope: ExportScope,
+        scope: BillScope,
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Statement, Error> {
         let tenants = match scope {
-            ExportScope::Tenant(tenant) => {
+            BillScope::Tenant(tenant) => {
                 self.authorize(identity, tenant, Permission::ViewBilling)
                     .await?;
                 vec![
@@ -130,7 +137,7 @@ impl Manager {
                         .map_err(Error::missing("tenant"))?,
                 ]
             }
-            ExportScope::Partner(partner) => {
+            BillScope::Partner(partner) => {
                 self.authorize_partner(identity, partner).await?;
                 self.store.list_partner_tenants(partner).await?
             }
@@ -164,7 +171,7 @@ impl Manager {
             from,
             to,
             currency: self.config.prices.currency,
-            partner: matches!(scope, ExportScope::Partner(_)),
+            partner: matches!(scope, BillScope::Partner(_)),
             tenants: parts,
             totals,
         })

@@ -7,13 +7,15 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use domain::pricing::{Currency, Money};
-use domain::{PartnerId, Permission, Tenant, TenantId, UsageRecord, UsageStatus};
+use domain::rollup::RollupFigures;
+use domain::{Permission, Tenant, UsageRecord, UsageStatus};
 use futures_util::Stream;
 use serde::Serialize;
 use store::{Store, UsageCursor};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::billing::BillScope;
 use crate::{Error, Identity, Manager};
 
 /// The longest period one export covers: a year, leap or not.
@@ -56,18 +58,10 @@ impl ExportFormat {
     }
 }
 
-/// Whose entries an export holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportScope {
-    Tenant(TenantId),
-    /// Every sub-tenant of the partner, one after the other.
-    Partner(PartnerId),
-}
-
 /// What to export: `[from, to)`.
 #[derive(Debug, Clone, Copy)]
 pub struct ExportRequest {
-    pub scope: ExportScope,
+    pub scope: BillScope,
     pub from: OffsetDateTime,
     pub to: OffsetDateTime,
     pub format: ExportFormat,
@@ -95,26 +89,43 @@ impl std::fmt::Debug for Export {
     }
 }
 
-/// The sums of an export's entries.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// The sums of an export's entries: summed by the rule the rollups and the statements use
+/// (`RollupFigures::add`), so an export, a statement and an invoice of a period agree.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExportTotals {
-    pub entries: u64,
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-    #[serde(serialize_with = "money_text")]
-    pub cost: Money,
-    #[serde(serialize_with = "money_text")]
-    pub wholesale: Money,
-    #[serde(serialize_with = "money_text")]
-    pub price: Money,
-    /// Entries that used tokens of a model with no price: not in `price`.
-    pub unpriced: u64,
+    /// Every entry summed (`requests` counts them).
+    pub figures: RollupFigures,
     /// The JSON form only: the corrections' sum (CSV holds the calls alone).
-    #[serde(serialize_with = "money_text")]
     pub adjusted: Money,
-    /// The JSON form only: `price` and `adjusted`, what is owed for the period.
-    #[serde(serialize_with = "money_text")]
+    /// The JSON form only: the price and `adjusted`, what is owed for the period.
     pub due: Money,
+}
+
+impl ExportTotals {
+    /// How many entries were written.
+    pub fn entries(&self) -> u64 {
+        self.figures.requests
+    }
+}
+
+/// As the JSON form ends: `{"entries", "prompt_tokens", "completion_tokens", "cost",
+/// "wholesale", "price", "unpriced", "adjusted", "due"}`, money as decimal text.
+impl Serialize for ExportTotals {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let f = &self.figures;
+        let mut out = serializer.serialize_struct("ExportTotals", 9)?;
+        out.serialize_field("entries", &f.requests)?;
+        out.serialize_field("prompt_tokens", &f.prompt_tokens)?;
+        out.serialize_field("completion_tokens", &f.completion_tokens)?;
+        out.serialize_field("cost", &f.cost)?;
+        out.serialize_field("wholesale", &f.wholesale)?;
+        out.serialize_field("price", &f.price)?;
+        out.serialize_field("unpriced", &f.unpriced)?;
+        out.serialize_field("adjusted", &self.adjusted)?;
+        out.serialize_field("due", &self.due)?;
+        out.end()
+    }
 }
 
 /// A correction as the JSON form lists it.
@@ -129,27 +140,6 @@ struct AdjustmentLine<'a> {
     author: &'a str,
     effective_at: String,
     created_at: String,
-}
-
-fn money_text<S: serde::Serializer>(money: &Money, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(money)
-}
-
-impl ExportTotals {
-    fn add(&mut self, record: &UsageRecord) {
-        self.entries += 1;
-        self.prompt_tokens = self.prompt_tokens.saturating_add(record.prompt_tokens);
-        self.completion_tokens = self
-            .completion_tokens
-            .saturating_add(record.completion_tokens);
-        let sum = |total: Money, it: Option<Money>| it.map_or(total, |it| total.saturating_add(it));
-        self.cost = sum(self.cost, record.cost);
-        self.wholesale = sum(self.wholesale, record.wholesale);
-        self.price = sum(self.price, record.price);
-        if record.price.is_none() && (record.prompt_tokens > 0 || record.completion_tokens > 0) {
-            self.unpriced += 1;
-        }
-    }
 }
 
 /// One entry as written: the same fields in CSV (the header is their names) and JSON. Money as
@@ -216,13 +206,13 @@ impl Export {
             ));
         }
         let tenants = match request.scope {
-            ExportScope::Tenant(id) => vec![
+            BillScope::Tenant(id) => vec![
                 store
                     .get_tenant(id)
                     .await
                     .map_err(Error::missing("tenant"))?,
             ],
-            ExportScope::Partner(id) => {
+            BillScope::Partner(id) => {
                 store
                     .get_partner(id)
                     .await
@@ -339,11 +329,15 @@ impl Pages {
                 if export.format == ExportFormat::Json {
                     bytes.extend_from_slice(br#"],"adjustments":["#);
                     self.write_adjustments(&mut bytes).await?;
-                    self.totals.due = self.totals.price.saturating_add(self.totals.adjusted);
+                    self.totals.due = self
+                        .totals
+                        .figures
+                        .price
+                        .saturating_add(self.totals.adjusted);
                     bytes.extend_from_slice(br#"],"totals":"#);
                     serde_json::to_writer(&mut bytes, &self.totals).map_err(internal)?;
                     bytes.extend_from_slice(b"}\n");
-                } else if self.totals.entries == 0 {
+                } else if self.totals.entries() == 0 {
                     // An empty period still has its header.
                     write_csv(&mut bytes, None, true)?;
                 }
@@ -365,7 +359,7 @@ impl Pages {
             };
             self.after = Some(UsageCursor::of(last));
             for record in page.iter().filter(|it| it.status != UsageStatus::Shadow) {
-                let first = self.totals.entries == 0;
+                let first = self.totals.entries() == 0;
                 let csv = export.format == ExportFormat::Csv;
                 let line = line(record, tenant, export.currency.as_str(), csv);
                 match export.format {
@@ -377,7 +371,7 @@ impl Pages {
                         serde_json::to_writer(&mut bytes, &line).map_err(internal)?;
                     }
                 }
-                self.totals.add(record);
+                self.totals.figures.add(record);
                 entries += 1;
             }
             if !bytes.is_empty() {
@@ -533,11 +527,11 @@ impl Manager {
         request: ExportRequest,
     ) -> Result<Export, Error> {
         match request.scope {
-            ExportScope::Tenant(tenant) => {
+            BillScope::Tenant(tenant) => {
                 self.authorize(identity, tenant, Permission::ViewBilling)
                     .await?;
             }
-            ExportScope::Partner(partner) => {
+            BillScope::Partner(partner) => {
                 self.authorize_partner(identity, partner).await?;
             }
         }
@@ -551,7 +545,7 @@ mod tests {
 
     fn tenant(name: &str) -> Tenant {
         Tenant {
-            id: TenantId::new(),
+            id: domain::TenantId::new(),
             name: name.into(),
             status: domain::TenantStatus::Active,
             partner_id: None,

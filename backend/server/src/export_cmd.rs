@@ -6,7 +6,8 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use futures_util::StreamExt as _;
-use management::export::{Export, ExportFormat, ExportRequest, ExportScope};
+use management::billing::BillScope;
+use management::export::{Export, ExportFormat, ExportRequest};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -41,7 +42,7 @@ pub(crate) async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result
     let (scope, name) = match (&args.tenant, &args.partner) {
         (Some(tenant), _) => {
             let tenant = gateway::admin::find_tenant(store.as_ref(), tenant).await?;
-            (ExportScope::Tenant(tenant.id), tenant.name)
+            (BillScope::Tenant(tenant.id), tenant.name)
         }
         (None, Some(partner)) => {
             let partners = store.list_partners().await?;
@@ -49,7 +50,7 @@ pub(crate) async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result
                 .into_iter()
                 .find(|it| it.id.to_string() == *partner || it.name == *partner)
                 .with_context(|| format!("no partner `{partner}`"))?;
-            (ExportScope::Partner(found.id), found.name)
+            (BillScope::Partner(found.id), found.name)
         }
         (None, None) => anyhow::bail!("name a --tenant or a --partner"),
     };
@@ -114,11 +115,11 @@ async fn to_file(export: Export, path: &Path, name: &str) -> anyhow::Result<()> 
     writeln!(
         stderr,
         "exported {} entries of {name} to {}: price {}, wholesale {}, cost {}",
-        totals.entries,
+        totals.entries(),
         path.display(),
-        totals.price,
-        totals.wholesale,
-        totals.cost
+        totals.figures.price,
+        totals.figures.wholesale,
+        totals.figures.cost
     )?;
     Ok(())
 }

@@ -392,6 +392,15 @@ async fn a_partners_statement_shows_each_sub_tenant_with_wholesale_and_margin() 
     let app = priced_app().await;
     let world = crate::partners::world(&app).await;
     let partner = &world.partner;
+    // The partner's rate card: 40 % over what the platform charges it.
+    let (status, body) = world
+        .admin
+        .post(
+            &format!("/api/v1/partners/{partner}/prices/markup"),
+            json!({"percent": "40"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     let mut secrets = Vec::new();
     for name in ["Customer One", "Customer Two"] {
         let (status, tenant) = world
@@ -445,10 +454,20 @@ async fn a_partners_statement_shows_each_sub_tenant_with_wholesale_and_margin() 
     assert_eq!(parts, [("Customer One", 2), ("Customer Two", 1)]);
     let totals = &statement["totals"];
     let money = |field: &str| Money::parse(totals[field].as_str().unwrap()).unwrap();
+    assert!(money("wholesale") > Money::ZERO, "{statement}");
     assert_eq!(
         money("margin").nanos(),
         money("price").nanos() - money("wholesale").nanos(),
         "{statement}"
+    );
+    // Each line's retail price is its wholesale price marked up 40 %, so the margin is 40 %
+    // of wholesale (to a nano-unit of rounding per call).
+    let expected = money("wholesale").nanos() * 4 / 10;
+    assert!(
+        (money("margin").nanos() - expected).abs() <= 3,
+        "margin {} for wholesale {}: {statement}",
+        money("margin"),
+        money("wholesale")
     );
     // The partner credits a customer: its part and the partner's total owe less.
     let customer = statement["tenants"][0]["tenant_id"]

@@ -14,8 +14,9 @@ use domain::ledger::Adjustment;
 use domain::pricing::Money;
 use domain::rollup::RollupFigures;
 use futures_util::StreamExt as _;
+use management::billing::BillScope;
 use management::billing::{AdjustmentDraft, Statement};
-use management::export::{ExportFormat, ExportRequest, ExportScope};
+use management::export::{ExportFormat, ExportRequest};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use utoipa::IntoParams;
@@ -169,7 +170,7 @@ pub(crate) async fn add_adjustment(
 async fn statement(
     req: &HttpRequest,
     state: &AppState,
-    scope: ExportScope,
+    scope: BillScope,
 ) -> Result<Statement, ApiProblem> {
     let identity = caller(req, state).await?;
     let params: PeriodQuery = query(req)?;
@@ -207,7 +208,7 @@ pub(crate) async fn tenant_statement_html(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiProblem> {
     let tenant = tenant_id(&path)?;
-    let statement = statement(&req, &state, ExportScope::Tenant(tenant)).await?;
+    let statement = statement(&req, &state, BillScope::Tenant(tenant)).await?;
     Ok(printable(&statement))
 }
 
@@ -227,7 +228,7 @@ pub(crate) async fn partner_statement_html(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiProblem> {
     let partner = path_id(&path, "partner")?;
-    let statement = statement(&req, &state, ExportScope::Partner(partner)).await?;
+    let statement = statement(&req, &state, BillScope::Partner(partner)).await?;
     Ok(printable(&statement))
 }
 
@@ -248,7 +249,7 @@ pub(crate) async fn tenant_statement(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiProblem> {
     let tenant = tenant_id(&path)?;
-    let statement = statement(&req, &state, ExportScope::Tenant(tenant)).await?;
+    let statement = statement(&req, &state, BillScope::Tenant(tenant)).await?;
     Ok(ok(&statement_view(&statement)))
 }
 
@@ -269,14 +270,14 @@ pub(crate) async fn partner_statement(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiProblem> {
     let partner = path_id(&path, "partner")?;
-    let statement = statement(&req, &state, ExportScope::Partner(partner)).await?;
+    let statement = statement(&req, &state, BillScope::Partner(partner)).await?;
     Ok(ok(&statement_view(&statement)))
 }
 
 async fn export(
     req: &HttpRequest,
     state: &AppState,
-    scope: ExportScope,
+    scope: BillScope,
     name: String,
 ) -> Result<HttpResponse, ApiProblem> {
     let identity = caller(req, state).await?;
@@ -345,13 +346,7 @@ pub(crate) async fn tenant_export(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiProblem> {
     let tenant = tenant_id(&path)?;
-    export(
-        &req,
-        &state,
-        ExportScope::Tenant(tenant),
-        tenant.to_string(),
-    )
-    .await
+    export(&req, &state, BillScope::Tenant(tenant), tenant.to_string()).await
 }
 
 /// The ledger entries of a period of every sub-tenant of a partner, one tenant after the
@@ -376,7 +371,7 @@ pub(crate) async fn partner_export(
     export(
         &req,
         &state,
-        ExportScope::Partner(partner),
+        BillScope::Partner(partner),
         partner.to_string(),
     )
     .await
