@@ -13,7 +13,8 @@
 // snippets, tool calls, checks before sending, a data-plane error, a slow stream stopped
 // half-way) and see those calls on the dashboard, which refreshes itself, and on this month's
 // bill (Billing: a line per model, last month empty, the month's entries as CSV; last month's
-// invoice drafted, finalized, printed and voided); invite a
+// invoice drafted, finalized, printed and voided; a credit added; prepaid credit set and topped
+// up); invite a
 // colleague, store a provider key (shown masked), read the audit log; invite a finance member,
 // who sees bills, usage and the audit log but no key actions; make an access token,
 // rotate and revoke the key, edit another one's name and models (and see the data plane follow);
@@ -950,6 +951,64 @@ step('Invoices: the operator drafts last month\'s invoice, finalizes it (numbere
   await shot('08i5-invoice-void');
 });
 
+step('Corrections: the operator credits this month\'s bill, checked before sending, and the bill shows it', async () => {
+  await page.getByLabel('Billing period').selectOption({ index: 0 });
+  await page.locator('.billing-running').waitFor();
+  const form = page.locator('form.correction-form');
+  await form.locator('#correction-amount').fill('1,50');
+  await form.getByRole('button', { name: 'Add to the bill' }).click();
+  await form.locator('#correction-amount-error').waitFor();
+  await form.locator('#correction-reason-error').waitFor();
+  await form.locator('#correction-amount').fill('0.5');
+  await form.locator('#correction-reason').fill('Goodwill for a slow week');
+  await form.getByRole('button', { name: 'Add to the bill' }).click();
+  await page.getByText(/^Added: -0\.5 on the bill of /).waitFor();
+  const row = page.locator('.bill-corrections tbody tr', { hasText: 'Goodwill for a slow week' });
+  await row.waitFor();
+  assert.deepEqual(
+    (await row.locator('td').allTextContents()).slice(1).map((it) => it.trim()),
+    ['Credit', 'Goodwill for a slow week', EMAIL, '-0.5 USD'],
+  );
+  assert.equal(await form.locator('#correction-amount').inputValue(), '', 'the form starts over');
+  await shot('08i6-correction');
+});
+
+step('Prepaid credit: the operator sets the tenant to stop at zero, tops it up once per reference, and sets it back', async () => {
+  const card = page.locator('section[aria-labelledby="credit-title"]');
+  await card.getByText('Billed afterwards: this tenant is not on prepaid credit.').waitFor();
+  await card.getByLabel('Stop calls at zero').check();
+  await card.getByRole('button', { name: 'Save credit setting' }).click();
+  await page.getByText('Saved: calls stop when the balance cannot cover them.').waitFor();
+  const balance = card.locator('#credit-balance');
+  await balance.waitFor();
+  const before = Number((await balance.textContent()).replace(' USD', ''));
+  // A top-up is checked before it is sent, then added once per reference.
+  const form = card.locator('form.top-up-form');
+  await form.locator('#top-up-amount').fill('0');
+  await form.getByRole('button', { name: 'Top up' }).click();
+  await form.locator('#top-up-amount-error').waitFor();
+  await form.locator('#top-up-reason-error').waitFor();
+  for (const [message, done] of [['Added 25 to the credit.', 'added'], ['That reference was added before: nothing added.', 'again']]) {
+    await form.locator('#top-up-amount').fill('25');
+    await form.locator('#top-up-reference').fill('wire-1');
+    await form.locator('#top-up-reason').fill('Paid by wire');
+    await form.getByRole('button', { name: 'Top up' }).click();
+    await page.getByText(message).waitFor();
+    assert.ok(done);
+  }
+  await card.locator('.top-ups tbody tr', { hasText: 'wire-1' }).waitFor();
+  assert.equal(await card.locator('.top-ups tbody tr').count(), 1, 'one top-up for one reference');
+  await eventually('the balance grows by the top-up', async () => {
+    const after = Number((await balance.textContent()).replace(' USD', ''));
+    return Math.abs(after - before - 25) < 0.01;
+  });
+  await shot('08i7-credit');
+  // Back to billing afterwards, so the calls of the steps after this one are not stopped.
+  await card.getByLabel('Stop calls at zero').uncheck();
+  await card.getByRole('button', { name: 'Save credit setting' }).click();
+  await card.getByText('Calls go on when it runs out; what is overdrawn is billed.').waitFor();
+});
+
 step('Limits: a tenant admin sets a rate and budgets with alert thresholds, checked as the server checks them, and watches them fill', async () => {
   await page.getByRole('link', { name: 'Limits', exact: true }).click();
   await page.getByRole('heading', { level: 1, name: 'Limits', exact: true }).waitFor();
@@ -1149,7 +1208,8 @@ step('a finance member sees Billing, the dashboard and the audit log, and no key
   const invoices = tab.locator('section[aria-labelledby="invoices-title"]');
   await invoices.getByRole('button', { name: /^Open Invoice \d+ \(void\)/ }).click();
   await tab.locator('section.invoice').getByText('Void: Drafted to try the portal').waitFor();
-  for (const action of ['Draft last month\'s invoice', 'Finalize invoice', 'Void invoice']) {
+  await tab.locator('#credit-balance').waitFor();
+  for (const action of ['Draft last month\'s invoice', 'Finalize invoice', 'Void invoice', 'Add to the bill', 'Top up', 'Save credit setting']) {
     assert.equal(await tab.getByRole('button', { name: action }).count(), 0, `no ${action} for finance`);
   }
   await tab.getByRole('link', { name: 'Dashboard' }).click();

@@ -277,3 +277,73 @@ pub struct VoidInvoiceRequest {
     /// 1 to 500 printable characters.
     pub reason: String,
 }
+
+/// Money added to a tenant's prepaid credit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TopUpView {
+    pub id: Uuid,
+    #[cfg_attr(feature = "openapi", schema(example = "100"))]
+    pub amount: String,
+    /// What makes it count once (a payment's id, a receipt number).
+    pub reference: String,
+    pub reason: String,
+    /// The email of whoever added it.
+    pub author: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A tenant's prepaid credit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreditView {
+    /// Whether the tenant is on prepaid credit (otherwise it is billed afterwards).
+    pub prepaid: bool,
+    /// Whether calls its balance cannot cover are refused (429 `insufficient_quota`).
+    pub stop_at_zero: bool,
+    /// ISO 4217.
+    pub currency: String,
+    /// Top-ups less what calls were charged and the bill's corrections, until now (negative
+    /// when overdrawn).
+    #[cfg_attr(feature = "openapi", schema(example = "42.5"))]
+    pub balance: String,
+    /// The newest 50, newest first.
+    pub top_ups: Vec<TopUpView>,
+}
+
+/// Put a tenant on prepaid credit, or change whether its calls stop at zero.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreditSettingsRequest {
+    pub stop_at_zero: bool,
+}
+
+/// Money to add to a tenant's prepaid credit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AddTopUpRequest {
+    /// Decimal text, positive, at most nine places.
+    #[cfg_attr(feature = "openapi", schema(example = "100"))]
+    pub amount: String,
+    /// ISO 4217; when given, it must be the platform's currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// 1 to 200 letters, digits and `-_.:/#`: a top-up sent again with the same reference
+    /// adds nothing. Default: a new one each time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Kept with it and in the audit log.
+    pub reason: String,
+}
+
+/// A top-up and whether this request added it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TopUpResult {
+    /// `false` when its reference was seen before: nothing was added, and this is the first.
+    pub added: bool,
+    pub top_up: TopUpView,
+}

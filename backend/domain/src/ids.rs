@@ -97,3 +97,7 @@ uuid_id!(
     /// A tenant's invoice for a billing period.
     InvoiceId
 );
+uuid_id!(
+    /// A top-up of a tenant's prepaid credit.
+    TopUpId
+);

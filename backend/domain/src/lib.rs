@@ -6,6 +6,7 @@ pub mod account;
 pub mod api_key;
 pub mod audit;
 pub mod credential;
+pub mod credit;
 pub mod crypto;
 pub mod ids;
 pub mod invoice;
@@ -30,7 +31,7 @@ pub use api_key::{ApiKey, KeyHash, KeyLimits, KeyScopes, KeySecret, NewKeySecret
 pub use audit::{Actor, AuditEntry, AuditEvent};
 pub use ids::{
     AdjustmentId, AlertId, ApiKeyId, AuditEventId, CredentialId, InvitationId, InvoiceId,
-    PartnerId, RequestId, ServiceAccountId, TenantId, TokenId, UsageId, UserId,
+    PartnerId, RequestId, ServiceAccountId, TenantId, TokenId, TopUpId, UsageId, UserId,
 };
 pub use roles::{Permission, Role};
 pub use tenant::{Tenant, TenantStatus};

@@ -59,6 +59,8 @@ pub struct TenantLimits {
     pub partner: Option<Arc<LimitPolicy>>,
     /// The tenant's, for all its keys together.
     pub tenant: Option<Arc<LimitPolicy>>,
+    /// Its prepaid credit, when it stops at zero: calls its balance cannot cover are refused.
+    pub credit: Option<domain::credit::CreditAccount>,
 }
 
 impl TenantLimits {
@@ -186,11 +188,20 @@ struct Policies {
     platform: Option<Arc<LimitPolicy>>,
     partners: HashMap<PartnerId, Arc<LimitPolicy>>,
     tenants: HashMap<TenantId, Arc<LimitPolicy>>,
+    /// Prepaid accounts that stop at zero.
+    credit: HashMap<TenantId, domain::credit::CreditAccount>,
 }
 
 impl Policies {
-    fn of(stored: Vec<ScopedPolicy>) -> Self {
-        let mut policies = Policies::default();
+    fn of(stored: Vec<ScopedPolicy>, credit: Vec<domain::credit::CreditAccount>) -> Self {
+        let mut policies = Policies {
+            credit: credit
+                .into_iter()
+                .filter(|it| it.stop_at_zero)
+                .map(|it| (it.tenant_id, it))
+                .collect(),
+            ..Policies::default()
+        };
         // A policy that limits nothing costs a tenant's calls nothing.
         for ScopedPolicy { scope, policy } in stored.into_iter().filter(|it| it.policy.any()) {
             let policy = Arc::new(policy);
@@ -216,6 +227,7 @@ impl Policies {
             platform: self.platform.clone(),
             partner: partner.and_then(|it| self.partners.get(&it).cloned()),
             tenant: self.tenants.get(&tenant).cloned(),
+            credit: self.credit.get(&tenant).cloned(),
         };
         (limits != TenantLimits::default()).then(|| Arc::new(limits))
     }
@@ -446,7 +458,7 @@ impl Access {
         let (built, own_providers) = byok::build(&self.byok, data.credentials, &previous.built);
         let routes = tenant_routes::build(&self.catalog, &self.byok, data.routes, &previous.routes);
         let (prices, markups) = (data.prices, data.markups);
-        let policies = Policies::of(data.limit_policies);
+        let policies = Policies::of(data.limit_policies, data.credit_accounts);
         drop(previous);
         let snapshot = Snapshot {
             own_providers,

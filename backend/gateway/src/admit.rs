@@ -283,7 +283,7 @@ async fn admit_limited(
     for ((counter, meaning), state) in counters.zip(admission.counters) {
         match (meaning.kind, state.bucket) {
             (Kind::InFlight, _) => taken.in_flight.push(counter.key),
-            (Kind::Spend(_), Some(bucket)) => {
+            (Kind::Spend(_) | Kind::Credit, Some(bucket)) => {
                 let wholesale = meaning.owner == Owner::Partner;
                 taken.spend.push((counter.key, bucket, wholesale));
             }
@@ -305,6 +305,16 @@ fn refusal_error(plan: &Plan, refusal: &store::limits::Refusal, tokens: u64) -> 
     };
     let limit = meaning.kind.describe(meaning.limit);
     let whose = meaning.whose();
+    if meaning.kind == Kind::Credit {
+        let mut error = Error::new(
+            ErrorKind::InsufficientQuota,
+            "the tenant's prepaid credit cannot cover this call: top up to continue",
+        );
+        error
+            .headers_mut()
+            .set(headers::SHOULD_RETRY, HeaderText::Static("false"));
+        return error;
+    }
     if let Some(period) = meaning.kind.period() {
         let resets = match period {
             BudgetPeriod::Day => "at midnight (UTC)",

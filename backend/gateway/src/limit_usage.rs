@@ -119,6 +119,8 @@ impl Gateway {
             .meanings
             .into_iter()
             .zip(admission.counters)
+            // Prepaid credit is shown as a balance (`GET …/billing/credit`), not as a limit.
+            .filter(|(meaning, _)| meaning.kind != crate::admit::plan::Kind::Credit)
             .map(|(meaning, state)| LimitUsage {
                 owner: meaning.owner.as_str(),
                 kind: meaning.kind.as_str(),

@@ -8,6 +8,7 @@ mod accounts;
 pub mod billing;
 mod cache_settings;
 mod credentials;
+pub mod credit;
 pub mod domain_proof;
 mod error;
 mod explorer;

@@ -4,6 +4,7 @@
 pub mod admin_cmd;
 mod admin_limits;
 pub mod cli;
+mod credit;
 mod entry;
 mod export_cmd;
 mod invoicing;

@@ -582,6 +582,7 @@ pub async fn start_with_mailer(
         &tracker,
         cancel.clone(),
     );
+    crate::credit::start(manager.clone(), &tracker, cancel.clone());
     if manager.config().keyring.is_some() {
         // Once before serving, so the first token request finds a key; then on a schedule.
         if let Err(e) = manager.ensure_signing_key(false, false).await {

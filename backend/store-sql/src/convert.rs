@@ -642,3 +642,32 @@ pub fn invoice_from_row(row: &impl SqlRow) -> Result<domain::invoice::Invoice, E
         content,
     })
 }
+
+/// A prepaid account row.
+///
+/// # Errors
+/// A corrupt value.
+pub fn credit_account_from_row(row: &impl SqlRow) -> Result<domain::credit::CreditAccount, Error> {
+    Ok(domain::credit::CreditAccount {
+        tenant_id: parsed(row, "tenant_id")?,
+        stop_at_zero: row.flag("stop_at_zero")?,
+        as_of: time_at(row, "as_of")?,
+        balance: Money::from_nanos(row.int("balance_nanos")?),
+    })
+}
+
+/// A top-up row.
+///
+/// # Errors
+/// A corrupt value.
+pub fn top_up_from_row(row: &impl SqlRow) -> Result<domain::credit::TopUp, Error> {
+    Ok(domain::credit::TopUp {
+        id: parsed(row, "id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        amount: Money::from_nanos(row.int("amount_nanos")?),
+        reference: row.text("reference")?,
+        reason: row.text("reason")?,
+        author: row.text("author")?,
+        created_at: time_at(row, "created_at")?,
+    })
+}

@@ -538,6 +538,13 @@ macro_rules! impl_core_store {
                     .collect::<Result<_, _>>()?;
                 let (prices, markups) = $crate::load_prices!(tx)?;
                 let limit_policies = $crate::load_limit_policies!(tx)?;
+                let credit_accounts = ::sqlx::query($crate::credit_account_select!(""))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err($crate::map_err)?
+                    .iter()
+                    .map($crate::credit_account_from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
                 tx.commit().await.map_err($crate::map_err)?;
                 Ok(::store::AccessData {
                     keys,
@@ -554,6 +561,7 @@ macro_rules! impl_core_store {
                     prices,
                     markups,
                     limit_policies,
+                    credit_accounts,
                 })
             }
 

@@ -38,6 +38,7 @@ macro_rules! store_contract_tests {
             rollups_hold_each_new_record_once_at_every_grain,
             adjustments_are_added_audited_and_read_by_period,
             invoices_are_numbered_once_frozen_and_voided_never_overlapping,
+            credit_counts_top_ups_once_and_sums_the_ledger_before_an_instant,
             users_round_trip_and_emails_are_unique,
             failed_logins_lock_and_a_success_unlocks,
             email_tokens_work_once_and_not_after_expiry,
@@ -532,6 +533,163 @@ pub async fn rollups_hold_each_new_record_once_at_every_grain(store: &impl Store
     assert_eq!(k2_day.figures.requests, 2);
     // Once folded, the backfill has nothing left to do.
     assert_eq!(store.backfill_rollups().await.unwrap(), 0);
+}
+
+pub async fn credit_counts_top_ups_once_and_sums_the_ledger_before_an_instant(store: &impl Store) {
+    use domain::credit::TopUp;
+    use domain::ledger::{Adjustment, AdjustmentKind};
+    use domain::pricing::Money;
+    use domain::rollup::Grain;
+    let units = |n: i64| Money::from_nanos(n * 500_000_000); // halves of a unit
+    let a = tenant("a");
+    let b = tenant("b");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
+    // Yesterday 13:30: day rollups before yesterday, hour rollups for its first 13 hours, and
+    // records for the half hour after.
+    let at = Grain::Day.floor(now()) - time::Duration::days(1)
+        + time::Duration::hours(13)
+        + time::Duration::minutes(30);
+    assert_eq!(store.credit_account(a.id).await.unwrap(), None);
+    store
+        .set_credit_account(a.id, true, &audit())
+        .await
+        .unwrap();
+    let fresh = store.credit_account(a.id).await.unwrap().unwrap();
+    assert!(fresh.stop_at_zero);
+    assert_eq!(fresh.balance, Money::ZERO);
+    let top_up = |reference: &str, amount: Money, created_at: OffsetDateTime| TopUp {
+        id: domain::TopUpId::new(),
+        tenant_id: a.id,
+        amount,
+        reference: reference.into(),
+        reason: "wire transfer".into(),
+        author: "ops@example.com".into(),
+        created_at,
+    };
+    assert!(
+        store
+            .add_top_up(
+                &top_up("r1", units(20), at - time::Duration::hours(1)),
+                &audit()
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .add_top_up(&top_up("r1", units(20), at), &audit())
+            .await
+            .unwrap(),
+        "the same reference counts once"
+    );
+    assert!(
+        store
+            .add_top_up(
+                &top_up("r2", units(10), at + time::Duration::hours(1)),
+                &audit()
+            )
+            .await
+            .unwrap()
+    );
+    let mut ghost = top_up("r3", units(1), at);
+    ghost.tenant_id = TenantId::new();
+    assert!(matches!(
+        store.add_top_up(&ghost, &audit()).await.unwrap_err(),
+        Error::NotFound
+    ));
+    let listed: Vec<String> = store
+        .list_top_ups(a.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|it| it.reference)
+        .collect();
+    assert_eq!(listed, ["r2", "r1"]);
+
+    let priced = |tenant: TenantId, at: OffsetDateTime, price: Money| {
+        let mut record = usage(tenant, ApiKeyId::new(), at);
+        record.price = Some(price);
+        record
+    };
+    let mut mirror = priced(a.id, at - time::Duration::minutes(15), units(32));
+    mirror.status = domain::UsageStatus::Shadow;
+    store
+        .insert_usage(&[
+            priced(a.id, at - time::Duration::days(2), units(2)),
+            priced(a.id, at - time::Duration::hours(8), units(4)),
+            priced(a.id, at - time::Duration::minutes(20), units(8)),
+            priced(a.id, at + time::Duration::minutes(10), units(16)),
+            mirror,
+            priced(b.id, at - time::Duration::hours(3), units(64)),
+        ])
+        .await
+        .unwrap();
+    let correction = |amount: Money, effective_at| Adjustment {
+        id: domain::AdjustmentId::new(),
+        tenant_id: a.id,
+        kind: AdjustmentKind::Credit,
+        amount,
+        reason: "outage".into(),
+        author_id: domain::UserId::new(),
+        author: "ops@example.com".into(),
+        effective_at,
+        created_at: now(),
+    };
+    store
+        .add_adjustment(
+            &correction(
+                Money::from_nanos(-units(1).nanos()),
+                at - time::Duration::days(3),
+            ),
+            &audit(),
+        )
+        .await
+        .unwrap();
+    store
+        .add_adjustment(
+            &correction(
+                Money::from_nanos(-units(100).nanos()),
+                at + time::Duration::minutes(1),
+            ),
+            &audit(),
+        )
+        .await
+        .unwrap();
+    // 10 paid in, 1 + 2 + 4 spent, 0.5 credited: 3.5.
+    let expected = Money::from_nanos(3_500_000_000);
+    assert_eq!(store.credit_balance_at(a.id, at).await.unwrap(), expected);
+    let revision = store.revision().await.unwrap();
+    let rebased = store.rebase_credit(a.id, at).await.unwrap().unwrap();
+    assert_eq!((rebased.as_of, rebased.balance), (at, expected));
+    assert!(
+        store.revision().await.unwrap() > revision,
+        "every node's snapshot follows"
+    );
+    // An older instant never replaces a newer one (two nodes rebasing at once).
+    let kept = store
+        .rebase_credit(a.id, at - time::Duration::hours(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((kept.as_of, kept.balance), (at, expected));
+    assert_eq!(store.rebase_credit(b.id, at).await.unwrap(), None);
+    let accounts = store.credit_accounts().await.unwrap();
+    assert_eq!(accounts, vec![rebased.clone()]);
+    assert_eq!(
+        store.load_access().await.unwrap().credit_accounts,
+        vec![rebased]
+    );
+    store
+        .set_credit_account(a.id, false, &audit())
+        .await
+        .unwrap();
+    let changed = store.credit_account(a.id).await.unwrap().unwrap();
+    assert!(!changed.stop_at_zero);
+    assert_eq!(
+        changed.balance, expected,
+        "the balance stays until the next rebase"
+    );
 }
 
 pub async fn invoices_are_numbered_once_frozen_and_voided_never_overlapping(store: &impl Store) {

@@ -144,6 +144,60 @@ pub struct FinalizedSet {
     pub last_number: Option<i64>,
 }
 
+/// Prepaid credit: top-ups (each counted once per reference) and each prepaid tenant's account,
+/// whose balance the database works out as of an instant.
+#[async_trait]
+pub trait CreditStore: Send + Sync {
+    /// Adds a top-up with its audit entry; `false` (and nothing added) when the tenant has one
+    /// with the same reference already.
+    ///
+    /// # Errors
+    /// `NotFound` when the tenant does not exist.
+    async fn add_top_up(
+        &self,
+        top_up: &domain::credit::TopUp,
+        audit: &AuditEntry,
+    ) -> Result<bool, Error>;
+    /// The tenant's top-ups, newest first, at most `limit`.
+    async fn list_top_ups(
+        &self,
+        tenant: TenantId,
+        limit: u32,
+    ) -> Result<Vec<domain::credit::TopUp>, Error>;
+    /// Puts the tenant on prepaid credit, or changes whether it stops at zero, with its audit
+    /// entry (the balance is worked out by `rebase_credit`).
+    ///
+    /// # Errors
+    /// `NotFound` when the tenant does not exist.
+    async fn set_credit_account(
+        &self,
+        tenant: TenantId,
+        stop_at_zero: bool,
+        audit: &AuditEntry,
+    ) -> Result<(), Error>;
+    /// The tenant's account, when it is on prepaid credit.
+    async fn credit_account(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Option<domain::credit::CreditAccount>, Error>;
+    /// Top-ups less prices (mirrors left out) and corrections of everything before `at`.
+    async fn credit_balance_at(
+        &self,
+        tenant: TenantId,
+        at: OffsetDateTime,
+    ) -> Result<domain::pricing::Money, Error>;
+    /// Works the account's balance out as of `at` and keeps it, bumping the store revision so
+    /// every node's snapshot (and its counter of what is spent after `at`) follows; `None`
+    /// when the tenant is not on prepaid credit.
+    async fn rebase_credit(
+        &self,
+        tenant: TenantId,
+        at: OffsetDateTime,
+    ) -> Result<Option<domain::credit::CreditAccount>, Error>;
+    /// Every prepaid account.
+    async fn credit_accounts(&self) -> Result<Vec<domain::credit::CreditAccount>, Error>;
+}
+
 /// Tenants' invoices: drafts, frozen when finalized, voided but never deleted.
 #[async_trait]
 pub trait InvoiceStore: Send + Sync {
@@ -412,6 +466,8 @@ pub struct AccessData {
     pub markups: Vec<domain::pricing::MarkupEntry>,
     /// Every stored limit policy (platform, partners', tenants').
     pub limit_policies: Vec<domain::limits::ScopedPolicy>,
+    /// Every prepaid account, with its balance as of its instant.
+    pub credit_accounts: Vec<domain::credit::CreditAccount>,
 }
 
 /// One person's reach into one tenant.
@@ -954,6 +1010,7 @@ pub trait Store:
     + LimitStore
     + AlertStore
     + InvoiceStore
+    + CreditStore
     + std::fmt::Debug
     + 'static
 {

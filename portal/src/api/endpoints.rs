@@ -4,7 +4,9 @@
 //! them this gives the link's URL rather than a call.
 
 use api_types::billing::{
-    DraftInvoiceRequest, InvoiceListView, InvoiceView, StatementView, VoidInvoiceRequest,
+    AddAdjustmentRequest, AddTopUpRequest, AdjustmentView, CreditSettingsRequest, CreditView,
+    DraftInvoiceRequest, InvoiceListView, InvoiceView, StatementView, TopUpResult,
+    VoidInvoiceRequest,
 };
 use api_types::limits::{
     BudgetAlertList, BudgetAlertView, EffectiveLimitsView, LimitPolicyView, LimitsView,
@@ -513,6 +515,32 @@ pub fn tenant_export_url(tenant: Uuid, from: &str, to: &str, format: ExportForma
 /// Where the tenant's bill of `[from, to)` opens as a printable page.
 pub fn tenant_printable_url(tenant: Uuid, from: &str, to: &str) -> String {
     paths::printable_statement(BillingScope::Tenant(tenant), from, to)
+}
+
+/// Adds a credit or an adjustment to the tenant's bill.
+pub async fn add_adjustment(
+    tenant: Uuid,
+    body: &AddAdjustmentRequest,
+) -> Result<AdjustmentView, ApiError> {
+    post(&paths::adjustments(tenant), body).await
+}
+
+/// The tenant's prepaid credit.
+pub async fn credit(tenant: Uuid) -> Result<CreditView, ApiError> {
+    get(&paths::credit(tenant, "")).await
+}
+
+/// Puts the tenant on prepaid credit, saying whether calls stop at zero.
+pub async fn set_credit(tenant: Uuid, stop_at_zero: bool) -> Result<CreditView, ApiError> {
+    put(
+        &paths::credit(tenant, ""),
+        &CreditSettingsRequest { stop_at_zero },
+    )
+    .await
+}
+
+pub async fn add_top_up(tenant: Uuid, body: &AddTopUpRequest) -> Result<TopUpResult, ApiError> {
+    post(&paths::credit(tenant, "top-ups"), body).await
 }
 
 /// The tenant's invoices, latest period first.

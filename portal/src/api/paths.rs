@@ -389,6 +389,20 @@ pub fn printable_statement(scope: BillingScope, from: &str, to: &str) -> String 
     )
 }
 
+/// A tenant's bill's corrections (add).
+pub fn adjustments(t: Uuid) -> String {
+    tenant(t, "billing/adjustments")
+}
+
+/// A tenant's prepaid credit (read, set); `top-ups` to add to it.
+pub fn credit(t: Uuid, rest: &str) -> String {
+    if rest.is_empty() {
+        tenant(t, "billing/credit")
+    } else {
+        tenant(t, &format!("billing/credit/{rest}"))
+    }
+}
+
 /// A tenant's invoices (list, draft).
 pub fn invoices(t: Uuid) -> String {
     tenant(t, "billing/invoices")

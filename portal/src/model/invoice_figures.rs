@@ -121,28 +121,14 @@ pub fn sums(invoice: &InvoiceView) -> Vec<(String, String)> {
     sums
 }
 
-/// The longest reason the API keeps, in characters.
-const MAX_REASON: usize = 500;
-
-/// A reason for voiding as the API will take it (trimmed, 1 to 500 characters, no control
-/// characters), or what is wrong with it under `reason`.
+/// A reason for voiding as the API will take it, or what is wrong with it under `reason`.
 pub fn void_reason(text: &str) -> Result<String, FieldErrors> {
-    let text = text.trim();
     let mut errors = FieldErrors::new();
-    if text.is_empty() {
-        errors.add(
-            "reason",
-            "Say why it is voided: the reason stays on the invoice.",
-        );
-    } else if text.chars().count() > MAX_REASON {
-        errors.add("reason", format!("Keep it to {MAX_REASON} characters."));
-    } else if text.chars().any(char::is_control) {
-        errors.add(
-            "reason",
-            "Write it on one line, without control characters.",
-        );
-    }
-    errors.into_result(text.to_owned())
+    let reason = super::validate::reason(text).unwrap_or_else(|message| {
+        errors.add("reason", message);
+        String::new()
+    });
+    errors.into_result(reason)
 }
 
 #[cfg(test)]

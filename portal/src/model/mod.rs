@@ -6,6 +6,7 @@
 //! (`billing_period`) and how a statement reads (`bill_figures`). Nothing here touches the
 //! browser, so it is tested with `cargo test`.
 
+pub mod adjustment_form;
 pub mod audit_filter;
 pub mod bill_figures;
 pub mod billing_period;
@@ -14,6 +15,7 @@ pub mod cache_form;
 pub mod chart;
 pub mod chat_form;
 pub mod chat_reply;
+pub mod credit_form;
 pub mod domain_proof;
 pub mod errors;
 pub mod expiry;

@@ -24,7 +24,7 @@ pub(crate) enum DecimalError {
 
 /// Parses `12`, `0.15`, `-3.5` as the server does (no exponent, no `+`, no bare point, digits
 /// on both sides of it) into units of 10^-`decimals`; trailing zeros carry no precision.
-fn scaled(text: &str, decimals: usize) -> Result<i128, DecimalError> {
+pub(crate) fn scaled(text: &str, decimals: usize) -> Result<i128, DecimalError> {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),

@@ -65,6 +65,25 @@ pub fn name(raw: &str, what: &str) -> Result<String, String> {
     Ok(name.to_owned())
 }
 
+/// A reason kept on a bill (a correction's, a void invoice's) as the server keeps it: trimmed,
+/// 1 to 500 characters, no control characters.
+///
+/// # Errors
+/// A sentence saying what is wrong.
+pub fn reason(raw: &str) -> Result<String, String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err("Say why: the reason stays on the bill.".to_owned());
+    }
+    if text.chars().count() > 500 {
+        return Err("Keep it to 500 characters.".to_owned());
+    }
+    if text.chars().any(char::is_control) {
+        return Err("Write it on one line, without control characters.".to_owned());
+    }
+    Ok(text.to_owned())
+}
+
 /// A host name such as `ai.partner.example` (what a partner's custom domain is): lower-cased,
 /// without a trailing dot, at least two labels of letters, digits and inner hyphens.
 ///

@@ -10,6 +10,7 @@ mod cache;
 mod common;
 mod compat;
 mod completions;
+mod credit;
 mod dashboard;
 mod explorer;
 mod invoices;

@@ -94,6 +94,10 @@ impl Browser {
         self.call(Method::GET, path, None).await
     }
 
+    pub(crate) async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
     /// A GET whose answer is not JSON (an export): its status, content type, disposition and
     /// body.
     pub(crate) async fn get_text(&self, path: &str) -> (StatusCode, String, String, String) {

@@ -9,7 +9,7 @@ use domain::limits::{Budget, BudgetAmount, BudgetPeriod, LimitPolicy, RateLimits
 use domain::pricing::Money;
 use domain::{ApiKey, KeyLimits, PartnerId, TenantId};
 use smallvec::SmallVec;
-use store::limits::{Counter, Window};
+use store::limits::{Counter, DAY_MS, Window};
 use time::OffsetDateTime;
 
 use crate::access::TenantLimits;
@@ -46,6 +46,10 @@ pub(crate) fn lease_for(route: &crate::catalog::Route) -> u64 {
 const SOFT_LIMIT: u64 = 999_999_999_999_999;
 
 /// Whose limit a counter is.
+/// How long a prepaid balance's counter is kept: far longer than the hour between rebases, so
+/// only a node that lost its counters (a Redis restart) starts one over before then.
+const CREDIT_COUNTER_MS: u64 = 40 * DAY_MS;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Owner {
     /// The operator's policy for every tenant.
@@ -91,6 +95,8 @@ pub(crate) enum Kind {
     /// Micro-units of the currency (counters are integers Redis's Lua keeps exact).
     Spend(BudgetPeriod),
     TokenBudget(BudgetPeriod),
+    /// Prepaid credit left, in micro-units: what was spent since the balance was worked out.
+    Credit,
 }
 
 impl Kind {
@@ -103,6 +109,7 @@ impl Kind {
             Kind::InFlight => "max_concurrent",
             Kind::Spend(_) => "spend",
             Kind::TokenBudget(_) => "tokens",
+            Kind::Credit => "credit",
         }
     }
 
@@ -113,8 +120,15 @@ impl Kind {
         }
     }
 
+    /// Budgets and prepaid credit: money or tokens that do not come back by waiting a
+    /// minute, so they fail closed when the counters are down.
     pub(crate) fn is_budget(self) -> bool {
-        self.period().is_some()
+        self.period().is_some() || self == Kind::Credit
+    }
+
+    /// Whether the call's price is taken from it.
+    fn takes_spend(self) -> bool {
+        matches!(self, Kind::Spend(_) | Kind::Credit)
     }
 
     /// Whether the call's token reservation is taken from it.
@@ -144,6 +158,10 @@ impl Kind {
                 Money::from_micros(i64::try_from(limit).unwrap_or(i64::MAX)).unwrap_or(Money::ZERO)
             ),
             Kind::TokenBudget(p) => format!("a {} budget of {limit} tokens", period(p)),
+            Kind::Credit => format!(
+                "prepaid credit of {}",
+                Money::from_micros(i64::try_from(limit).unwrap_or(i64::MAX)).unwrap_or(Money::ZERO)
+            ),
         }
     }
 }
@@ -239,6 +257,9 @@ impl Plan {
             if let Some(policy) = &limits.tenant {
                 plan.policy(policy, Owner::Tenant, &base, models, now);
             }
+            if let Some(credit) = &limits.credit {
+                plan.credit(credit, &base);
+            }
         }
         if let Some(key) = who.key
             && key.scopes.limits.any()
@@ -267,7 +288,7 @@ impl Plan {
     pub(crate) fn needs_demand(&self) -> bool {
         self.meanings
             .iter()
-            .any(|it| it.kind.takes_tokens() || matches!(it.kind, Kind::Spend(_)))
+            .any(|it| it.kind.takes_tokens() || it.kind.takes_spend())
     }
 
     /// Whether a hard budget applies: budgets fail closed when the counters are down.
@@ -283,7 +304,7 @@ impl Plan {
             counter.take = match meaning.kind {
                 kind if kind.takes_tokens() => reserve.tokens,
                 Kind::Spend(_) if meaning.owner == Owner::Partner => reserve.wholesale_micros,
-                Kind::Spend(_) => reserve.price_micros,
+                Kind::Spend(_) | Kind::Credit => reserve.price_micros,
                 _ => counter.take,
             };
         }
@@ -427,6 +448,28 @@ impl Plan {
                 }
             }
         }
+    }
+
+    /// The prepaid balance as a hard spend counter of its own instant: named by `as_of`, so a
+    /// new balance starts a new count on every node that loads it.
+    fn credit(&mut self, credit: &domain::credit::CreditAccount, prefix: &str) {
+        let as_of_ms = credit.as_of.unix_timestamp_nanos() / 1_000_000;
+        let window = Window::Period {
+            id: as_of_ms.to_string().into(),
+            ends_at_ms: u64::try_from(as_of_ms)
+                .unwrap_or(0)
+                .saturating_add(CREDIT_COUNTER_MS),
+        };
+        let meaning = Meaning {
+            owner: Owner::Tenant,
+            kind: Kind::Credit,
+            model: None,
+            // Nano-units down to the micro-units counters keep; nothing when overdrawn.
+            limit: u64::try_from(credit.balance.nanos() / 1_000).unwrap_or(0),
+            hard: true,
+            alert_at_percent: SmallVec::new(),
+        };
+        self.push(format!("{prefix}:credit"), window, meaning, 0);
     }
 
     fn budget(&mut self, budget: &Budget, owner: Owner, prefix: &str, now: OffsetDateTime) {

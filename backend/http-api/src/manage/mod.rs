@@ -7,6 +7,7 @@ mod bill_html;
 mod billing;
 mod caller;
 mod credentials;
+mod credit;
 mod doc;
 mod explorer;
 mod invoices;
@@ -382,6 +383,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 get => billing::partner_statement_html,
             ))
             .service(resource!(
+                "/tenants/{tenant}/billing/credit",
+                refuse = method_not_allowed,
+                get => credit::get_credit,
+                put => credit::put_credit,
+            ))
+            .service(resource!(
+                "/tenants/{tenant}/billing/credit/top-ups",
+                refuse = method_not_allowed,
+                post => credit::add_top_up,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/billing/invoices",
                 refuse = method_not_allowed,
                 get => invoices::list_invoices,
@@ -710,6 +722,9 @@ impl Modify for SecuritySchemes {
         billing::partner_statement_html,
         billing::partner_statement,
         billing::partner_export,
+        credit::get_credit,
+        credit::put_credit,
+        credit::add_top_up,
         invoices::list_invoices,
         invoices::draft_invoice,
         invoices::get_invoice,
@@ -788,7 +803,7 @@ impl Modify for SecuritySchemes {
         (name = "partners", description = "White-label partners: branding, custom domains, administrators and sub-tenants"),
         (name = "oauth", description = "The OAuth 2.0 authorization server: client-credentials tokens and their signing keys. Errors follow RFC 6749."),
         (name = "usage", description = "The tenant's usage, for dashboards, from the usage rollups"),
-        (name = "billing", description = "Bills and finance exports: a period's calls per tenant and model with what they were charged (a partner's with its wholesale price and margin), the ledger's entries as CSV or JSON, streamed; credits and adjustments; invoices, drafted, finalized (frozen, numbered) and voided"),
+        (name = "billing", description = "Bills and finance exports: a period's calls per tenant and model with what they were charged (a partner's with its wholesale price and margin), the ledger's entries as CSV or JSON, streamed; credits and adjustments; invoices, drafted, finalized (frozen, numbered) and voided; prepaid credit"),
         (name = "models", description = "The models a tenant can call, their deployments and their health"),
         (name = "limits", description = "Limits above keys: the platform's for every tenant, a partner's shared by its sub-tenants, a tenant's (per model, and which models it may use); budgets by period with alerts; what every limit holds now"),
         (name = "prices", description = "Price lists: what providers charge the platform, what the platform, partners and negotiated deals charge tenants; versioned, only ever added to"),

@@ -4,6 +4,8 @@
 //! statements (`pages::partners::statements`) reuse the picker and the links (`period`).
 
 pub mod bill;
+pub mod corrections;
+pub mod credit;
 pub mod invoices;
 pub mod period;
 
@@ -12,6 +14,8 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use self::bill::TenantBill;
+use self::corrections::CorrectionForm;
+use self::credit::Credit;
 use self::invoices::Invoices;
 use self::period::{Downloads, PeriodPicker};
 use crate::api::endpoints;
@@ -53,6 +57,7 @@ fn TenantBilling(tenant: Uuid) -> impl IntoView {
 
 #[component]
 fn TenantStatement(tenant: Uuid) -> impl IntoView {
+    let session = Session::get();
     let period = RwSignal::new(BillingPeriod::containing(now()));
     let statement = LocalResource::new(move || {
         let chosen = period.get();
@@ -78,6 +83,10 @@ fn TenantStatement(tenant: Uuid) -> impl IntoView {
             />
         </div>
         {loaded(statement, |bill: StatementView| view! { <TenantBill statement=bill /> })}
+        <Show when=move || session.abilities().write_bills>
+            <CorrectionForm tenant=tenant added=Callback::new(move |()| statement.refetch()) />
+        </Show>
+        <Credit tenant=tenant />
         <Invoices tenant=tenant />
     }
 }

@@ -1,0 +1,191 @@
+//! Prepaid credit through the API: whoever writes a tenant's bill (operators, its partner) puts
+//! it on prepaid credit, says whether calls stop at zero, and tops it up (each reference counted
+//! once); those who may see its billing read the balance. Every change works the balance out
+//! again as of now, and so does an hourly pass (`rebase_all_credit`), so a node that lost its
+//! counters (a Redis restart) forgets at most an hour of spending.
+
+use domain::credit::{CreditAccount, TopUp};
+use domain::pricing::Money;
+use domain::{Permission, TenantId, TopUpId};
+use time::OffsetDateTime;
+
+use crate::{Error, Identity, Manager};
+
+/// The most top-ups one answer lists.
+const TOP_UPS_LISTED: u32 = 50;
+
+/// A tenant's prepaid credit as the API shows it.
+#[derive(Debug, Clone)]
+pub struct CreditDetail {
+    /// `None`: the tenant is billed afterwards, not on prepaid credit.
+    pub account: Option<CreditAccount>,
+    /// Top-ups less prices and corrections of everything until now, from the ledger.
+    pub balance: Money,
+    /// Newest first.
+    pub top_ups: Vec<TopUp>,
+}
+
+/// A top-up as asked for, before its checks.
+#[derive(Debug, Clone)]
+pub struct TopUpDraft {
+    /// Decimal text, positive.
+    pub amount: String,
+    /// When given, it must be the platform's currency.
+    pub currency: Option<String>,
+    /// Makes a retried top-up count once; default: a new one each time.
+    pub reference: Option<String>,
+    pub reason: String,
+}
+
+impl Manager {
+    async fn credit_detail(&self, tenant: TenantId) -> Result<CreditDetail, Error> {
+        let account = self.store.credit_account(tenant).await?;
+        let balance = self
+            .store
+            .credit_balance_at(tenant, OffsetDateTime::now_utc())
+            .await?;
+        let top_ups = self.store.list_top_ups(tenant, TOP_UPS_LISTED).await?;
+        Ok(CreditDetail {
+            account,
+            balance,
+            top_ups,
+        })
+    }
+
+    /// The tenant's prepaid credit. Those who may see its billing.
+    ///
+    /// # Errors
+    /// Missing permission.
+    pub async fn credit(
+        &self,
+        identity: &Identity,
+        tenant: TenantId,
+    ) -> Result<CreditDetail, Error> {
+        self.authorize(identity, tenant, Permission::ViewBilling)
+            .await?;
+        self.credit_detail(tenant).await
+    }
+
+    /// Puts the tenant on prepaid credit, saying whether its calls stop at zero.
+    ///
+    /// # Errors
+    /// See `authorize_bill_author`.
+    pub async fn set_prepaid(
+        &self,
+        identity: &Identity,
+        tenant: TenantId,
+        stop_at_zero: bool,
+    ) -> Result<CreditDetail, Error> {
+        self.authorize_bill_author(identity, tenant).await?;
+        let audit = identity
+            .audit(Some(tenant), "billing.credit.settings")
+            .target("tenant", tenant)
+            .change(
+                None,
+                Some(serde_json::json!({ "stop_at_zero": stop_at_zero }).to_string()),
+            );
+        self.store
+            .set_credit_account(tenant, stop_at_zero, &audit)
+            .await
+            .map_err(Error::missing("tenant"))?;
+        self.store
+            .rebase_credit(tenant, OffsetDateTime::now_utc())
+            .await?;
+        self.credit_detail(tenant).await
+    }
+
+    /// Adds money to the tenant's prepaid credit; a reference seen before adds nothing (the
+    /// answer says so). The balance is worked out again at once.
+    ///
+    /// # Errors
+    /// See `authorize_bill_author`; `Invalid` naming `amount`, `currency`, `reference` or
+    /// `reason`.
+    pub async fn add_top_up(
+        &self,
+        identity: &Identity,
+        tenant: TenantId,
+        draft: TopUpDraft,
+    ) -> Result<(TopUp, bool), Error> {
+        self.authorize_bill_author(identity, tenant).await?;
+        let invalid = |e: domain::ledger::AdjustmentError| Error::invalid(e.field, e.message);
+        let currency = self.config.prices.currency;
+        if let Some(asked) = &draft.currency
+            && asked != currency.as_str()
+        {
+            return Err(Error::invalid(
+                "currency",
+                format!("credit is kept in {currency}, not `{asked}`"),
+            ));
+        }
+        let amount = domain::credit::top_up_amount(&draft.amount).map_err(invalid)?;
+        let reason = domain::ledger::reason(&draft.reason).map_err(invalid)?;
+        let id = TopUpId::new();
+        let reference = match &draft.reference {
+            Some(text) => domain::credit::reference(text).map_err(invalid)?,
+            None => id.to_string(),
+        };
+        let top_up = TopUp {
+            id,
+            tenant_id: tenant,
+            amount,
+            reference,
+            reason,
+            author: identity.user.email.to_string(),
+            created_at: OffsetDateTime::now_utc(),
+        };
+        let audit = identity
+            .audit(Some(tenant), "billing.credit.top_up")
+            .target("top_up", top_up.id)
+            .change(
+                None,
+                Some(
+                    serde_json::json!({
+                        "amount": amount.to_string(),
+                        "reference": top_up.reference,
+                        "reason": top_up.reason,
+                    })
+                    .to_string(),
+                ),
+            );
+        let added = self
+            .store
+            .add_top_up(&top_up, &audit)
+            .await
+            .map_err(Error::missing("tenant"))?;
+        if !added {
+            let kept = self
+                .store
+                .list_top_ups(tenant, u32::MAX)
+                .await?
+                .into_iter()
+                .find(|it| it.reference == top_up.reference)
+                .ok_or(Error::NotFound("top-up"))?;
+            return Ok((kept, false));
+        }
+        self.store
+            .rebase_credit(tenant, OffsetDateTime::now_utc())
+            .await?;
+        Ok((top_up, true))
+    }
+
+    /// Works every prepaid balance out again as of now: the hourly pass, on any node.
+    ///
+    /// # Errors
+    /// When the accounts cannot be listed; each account's own failure is logged.
+    pub async fn rebase_all_credit(&self) -> Result<u32, Error> {
+        let mut rebased = 0;
+        for account in self.store.credit_accounts().await? {
+            match self
+                .store
+                .rebase_credit(account.tenant_id, OffsetDateTime::now_utc())
+                .await
+            {
+                Ok(_) => rebased += 1,
+                Err(e) => {
+                    tracing::warn!(tenant = %account.tenant_id, error = %e, "could not work out the prepaid balance: trying again next pass");
+                }
+            }
+        }
+        Ok(rebased)
+    }
+}
