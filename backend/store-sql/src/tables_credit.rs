@@ -14,12 +14,31 @@ macro_rules! credit_account_select {
     };
 }
 
+/// `select <sum of whole units>, <sum of nano-unit remainders>` of a money column.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! credit_split_sum {
+    ($column:literal) => {
+        concat!(
+            "select cast(coalesce(sum(",
+            $column,
+            " / 1000000000), 0) as bigint), ",
+            "cast(coalesce(sum(",
+            $column,
+            " % 1000000000), 0) as bigint)"
+        )
+    };
+}
+
 #[macro_export]
 #[doc(hidden)]
 macro_rules! impl_credit_store {
     ($store:ty, $db:ty) => {
         impl $store {
             /// Top-ups less prices and corrections of the tenant's time before `at`, on `conn`.
+            /// Each sum is taken as whole units and nano-unit remainders (`SPLIT_SUM`), which
+            /// neither engine's integer sum can overflow, and put together exactly here,
+            /// saturating: absurd amounts cannot make the balance fail to add up.
             async fn credit_balance_on(
                 conn: &mut <$db as ::sqlx::Database>::Connection,
                 tenant: ::domain::TenantId,
@@ -27,58 +46,61 @@ macro_rules! impl_credit_store {
             ) -> Result<::domain::pricing::Money, ::store::Error> {
                 use ::domain::rollup::Grain;
                 let tenant = tenant.to_string();
-                let day = Grain::Day.floor(at);
-                let hour = Grain::Hour.floor(at);
-                let top_ups: i64 = ::sqlx::query_scalar(
-                    "select cast(coalesce(sum(amount_nanos), 0) as bigint) from credit_topups \
-                     where tenant_id = $1 and created_at < $2",
-                )
+                let day = $crate::micros(Grain::Day.floor(at));
+                let hour = $crate::micros(Grain::Hour.floor(at));
+                let at = $crate::micros(at);
+                let whole = |(units, nanos): (i64, i64)| {
+                    i128::from(units) * 1_000_000_000 + i128::from(nanos)
+                };
+                let top_ups: (i64, i64) = ::sqlx::query_as(concat!(
+                    $crate::credit_split_sum!("amount_nanos"),
+                    " from credit_topups where tenant_id = $1 and created_at < $2"
+                ))
                 .bind(&tenant)
-                .bind($crate::micros(at))
+                .bind(at)
                 .fetch_one(&mut *conn)
                 .await
                 .map_err($crate::map_err)?;
-                let corrections: i64 = ::sqlx::query_scalar(
-                    "select cast(coalesce(sum(amount_nanos), 0) as bigint) \
-                     from ledger_adjustments where tenant_id = $1 and effective_at < $2",
-                )
+                let corrections: (i64, i64) = ::sqlx::query_as(concat!(
+                    $crate::credit_split_sum!("amount_nanos"),
+                    " from ledger_adjustments where tenant_id = $1 and effective_at < $2"
+                ))
                 .bind(&tenant)
-                .bind($crate::micros(at))
+                .bind(at)
                 .fetch_one(&mut *conn)
                 .await
                 .map_err($crate::map_err)?;
-                let rollups = "select cast(coalesce(sum(price_nanos), 0) as bigint) \
-                     from usage_rollups where tenant_id = $1 and grain = $2 \
-                     and start_at >= $3 and start_at < $4 and shadow = 0";
-                let mut spent: i64 = 0;
-                for (grain, from, to) in [
-                    (Grain::Day, i64::MIN, $crate::micros(day)),
-                    (Grain::Hour, $crate::micros(day), $crate::micros(hour)),
-                ] {
-                    let part: i64 = ::sqlx::query_scalar(rollups)
-                        .bind(&tenant)
-                        .bind(grain.as_str())
-                        .bind(from)
-                        .bind(to)
-                        .fetch_one(&mut *conn)
-                        .await
-                        .map_err($crate::map_err)?;
-                    spent = spent.saturating_add(part);
+                let mut spent: i128 = 0;
+                for (grain, from, to) in [(Grain::Day, i64::MIN, day), (Grain::Hour, day, hour)] {
+                    let part: (i64, i64) = ::sqlx::query_as(concat!(
+                        $crate::credit_split_sum!("price_nanos"),
+                        " from usage_rollups where tenant_id = $1 and grain = $2 \
+                         and start_at >= $3 and start_at < $4 and shadow = 0"
+                    ))
+                    .bind(&tenant)
+                    .bind(grain.as_str())
+                    .bind(from)
+                    .bind(to)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err($crate::map_err)?;
+                    spent += whole(part);
                 }
-                let recent: i64 = ::sqlx::query_scalar(
-                    "select cast(coalesce(sum(price_nanos), 0) as bigint) from usage_records \
-                     where tenant_id = $1 and created_at >= $2 and created_at < $3 \
-                     and status <> 'shadow'",
-                )
+                let recent: (i64, i64) = ::sqlx::query_as(concat!(
+                    $crate::credit_split_sum!("price_nanos"),
+                    " from usage_records where tenant_id = $1 and created_at >= $2 \
+                     and created_at < $3 and status <> 'shadow'"
+                ))
                 .bind(&tenant)
-                .bind($crate::micros(hour))
-                .bind($crate::micros(at))
+                .bind(hour)
+                .bind(at)
                 .fetch_one(&mut *conn)
                 .await
                 .map_err($crate::map_err)?;
-                spent = spent.saturating_add(recent);
+                spent += whole(recent);
+                let balance = whole(top_ups) - spent - whole(corrections);
                 Ok(::domain::pricing::Money::from_nanos(
-                    top_ups.saturating_sub(spent).saturating_sub(corrections),
+                    i64::try_from(balance).unwrap_or(if balance < 0 { i64::MIN } else { i64::MAX }),
                 ))
             }
         }
@@ -150,15 +172,8 @@ macro_rules! impl_credit_store {
                 audit: &::domain::AuditEntry,
             ) -> Result<(), ::store::Error> {
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
-                let exists: Option<String> =
-                    ::sqlx::query_scalar("select id from tenants where id = $1")
-                        .bind(tenant.to_string())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err($crate::map_err)?;
-                if exists.is_none() {
-                    return Err(::store::Error::NotFound);
-                }
+                // The write first: a transaction that read before it wrote could not take
+                // SQLite's write lock from a concurrent writer.
                 ::sqlx::query(
                     "insert into credit_accounts (tenant_id, stop_at_zero, as_of, balance_nanos) \
                      values ($1, $2, 0, 0) \
@@ -169,6 +184,15 @@ macro_rules! impl_credit_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
+                let exists: Option<String> =
+                    ::sqlx::query_scalar("select id from tenants where id = $1")
+                        .bind(tenant.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err($crate::map_err)?;
+                if exists.is_none() {
+                    return Err(::store::Error::NotFound);
+                }
                 Self::commit_change(tx, audit).await
             }
 
@@ -201,6 +225,13 @@ macro_rules! impl_credit_store {
                 at: ::time::OffsetDateTime,
             ) -> Result<Option<::domain::credit::CreditAccount>, ::store::Error> {
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                // Lock the account first (SQLite's write lock, Postgres's row): rebases of one
+                // tenant run one after the other, and none reads before it may write.
+                ::sqlx::query("update credit_accounts set as_of = as_of where tenant_id = $1")
+                    .bind(tenant.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::map_err)?;
                 let balance = Self::credit_balance_on(&mut tx, tenant, at).await?;
                 let updated = ::sqlx::query(
                     "update credit_accounts set as_of = $1, balance_nanos = $2 \

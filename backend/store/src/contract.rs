@@ -690,6 +690,30 @@ pub async fn credit_counts_top_ups_once_and_sums_the_ledger_before_an_instant(st
         changed.balance, expected,
         "the balance stays until the next rebase"
     );
+
+    // Sums past what an i64 holds (ten top-ups of a billion units) saturate, never fail.
+    let rich = tenant("rich");
+    store.create_tenant(&rich, &audit()).await.unwrap();
+    store
+        .set_credit_account(rich.id, true, &audit())
+        .await
+        .unwrap();
+    for i in 0..10 {
+        let mut big = top_up(
+            &format!("big-{i}"),
+            Money::from_nanos(1_000_000_000_000_000_000),
+            at,
+        );
+        big.tenant_id = rich.id;
+        assert!(store.add_top_up(&big, &audit()).await.unwrap());
+    }
+    let later = at + time::Duration::minutes(1);
+    assert_eq!(
+        store.credit_balance_at(rich.id, later).await.unwrap(),
+        Money::from_nanos(i64::MAX)
+    );
+    let rebased = store.rebase_credit(rich.id, later).await.unwrap().unwrap();
+    assert_eq!(rebased.balance, Money::from_nanos(i64::MAX));
 }
 
 pub async fn invoices_are_numbered_once_frozen_and_voided_never_overlapping(store: &impl Store) {

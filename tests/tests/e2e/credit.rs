@@ -227,6 +227,27 @@ async fn only_bill_writers_top_up_and_bad_top_ups_are_refused_by_field() {
     assert_eq!(view["top_ups"], json!([]), "nothing was added");
     assert_eq!(view["prepaid"], false);
 
+    // Many at once (each works the balance out again): none fails, each reference counts once.
+    let settings = (0..6).map(|i| operator.put(&credit, json!({"stop_at_zero": i % 2 == 0})));
+    for (status, body) in futures_util::future::join_all(settings).await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let top_up = |i: usize| {
+        operator.post(
+            &top_ups,
+            json!({"amount": "1", "reference": format!("ref-{}", i % 3), "reason": "rush"}),
+        )
+    };
+    for (status, body) in futures_util::future::join_all((0..9).map(top_up)).await {
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::OK,
+            "{status}: {body}"
+        );
+    }
+    let (_, view) = operator.get(&credit).await;
+    assert_eq!(view["top_ups"].as_array().unwrap().len(), 3, "{view}");
+    assert_eq!(view["balance"], "3");
+
     // Finance reads the credit; no member tops up or changes it; a developer sees nothing.
     let finance = invite(&operator, &app, &tenant, "finance@example.com", "finance").await;
     let developer = invite(&operator, &app, &tenant, "dev@example.com", "developer").await;
