@@ -988,13 +988,12 @@ step('Prepaid credit: the operator sets the tenant to stop at zero, tops it up o
   await form.getByRole('button', { name: 'Top up' }).click();
   await form.locator('#top-up-amount-error').waitFor();
   await form.locator('#top-up-reason-error').waitFor();
-  for (const [message, done] of [['Added 25 to the credit.', 'added'], ['That reference was added before: nothing added.', 'again']]) {
+  for (const message of ['Added 25 to the credit.', 'That reference was added before: nothing added.']) {
     await form.locator('#top-up-amount').fill('25');
     await form.locator('#top-up-reference').fill('wire-1');
     await form.locator('#top-up-reason').fill('Paid by wire');
     await form.getByRole('button', { name: 'Top up' }).click();
     await page.getByText(message).waitFor();
-    assert.ok(done);
   }
   await card.locator('.top-ups tbody tr', { hasText: 'wire-1' }).waitFor();
   assert.equal(await card.locator('.top-ups tbody tr').count(), 1, 'one top-up for one reference');
@@ -1721,6 +1720,9 @@ step('on the partner\'s domain the portal shows only the partner\'s brand', asyn
   await tab.getByRole('link', { name: 'Billing', exact: true }).click();
   await tab.getByRole('heading', { level: 1, name: 'Billing', exact: true }).waitFor();
   await tab.getByLabel('Billing period').waitFor();
+  // Its prepaid credit and invoices cards too, once loaded.
+  await tab.locator('#credit-state').waitFor();
+  await tab.locator('section[aria-labelledby="invoices-title"] .empty, section[aria-labelledby="invoices-title"] table').first().waitFor();
   await unbranded('Billing');
   const printed = await fetchInPage(tab, await tab.getByRole('link', { name: 'Printable bill' }).getAttribute('href'));
   assert.equal(printed.status, 200, printed.body);

@@ -147,25 +147,17 @@ impl Manager {
                     .to_string(),
                 ),
             );
-        let added = self
+        let (top_up, added) = self
             .store
             .add_top_up(&top_up, &audit)
             .await
             .map_err(Error::missing("tenant"))?;
-        if !added {
-            let kept = self
-                .store
-                .list_top_ups(tenant, u32::MAX)
-                .await?
-                .into_iter()
-                .find(|it| it.reference == top_up.reference)
-                .ok_or(Error::NotFound("top-up"))?;
-            return Ok((kept, false));
+        if added {
+            self.store
+                .rebase_credit(tenant, OffsetDateTime::now_utc())
+                .await?;
         }
-        self.store
-            .rebase_credit(tenant, OffsetDateTime::now_utc())
-            .await?;
-        Ok((top_up, true))
+        Ok((top_up, added))
     }
 
     /// Works every prepaid balance out again as of now: the hourly pass, on any node.

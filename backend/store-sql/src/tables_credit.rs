@@ -111,7 +111,7 @@ macro_rules! impl_credit_store {
                 &self,
                 top_up: &::domain::credit::TopUp,
                 audit: &::domain::AuditEntry,
-            ) -> Result<bool, ::store::Error> {
+            ) -> Result<(::domain::credit::TopUp, bool), ::store::Error> {
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
                 Self::append_audit(&mut tx, audit).await?;
                 let exists: Option<String> =
@@ -140,11 +140,20 @@ macro_rules! impl_credit_store {
                 .map_err($crate::map_err)?
                 .rows_affected();
                 if added == 0 {
-                    // A replay: nothing added, nothing audited.
-                    return Ok(false);
+                    // A replay: nothing added, nothing audited; the first one answered.
+                    let row = ::sqlx::query(
+                        "select id, tenant_id, amount_nanos, reference, reason, author, \
+                         created_at from credit_topups where tenant_id = $1 and reference = $2",
+                    )
+                    .bind(top_up.tenant_id.to_string())
+                    .bind(&top_up.reference)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err($crate::map_err)?;
+                    return Ok(($crate::top_up_from_row(&row)?, false));
                 }
                 tx.commit().await.map_err($crate::map_err)?;
-                Ok(true)
+                Ok((top_up.clone(), true))
             }
 
             async fn list_top_ups(

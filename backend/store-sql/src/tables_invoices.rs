@@ -20,8 +20,9 @@ macro_rules! invoice_select {
 macro_rules! impl_invoice_store {
     ($store:ty, $db:ty) => {
         impl $store {
-            async fn invoice_in(
-                tx: &mut ::sqlx::Transaction<'_, $db>,
+            /// One invoice of the tenant, on `conn` (a transaction's or the pool's).
+            async fn invoice_on(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
                 tenant: ::domain::TenantId,
                 id: ::domain::InvoiceId,
             ) -> Result<::domain::invoice::Invoice, ::store::Error> {
@@ -29,7 +30,7 @@ macro_rules! impl_invoice_store {
                     ::sqlx::query($crate::invoice_select!("where tenant_id = $1 and id = $2"))
                         .bind(tenant.to_string())
                         .bind(id.to_string())
-                        .fetch_optional(&mut **tx)
+                        .fetch_optional(&mut *conn)
                         .await
                         .map_err($crate::map_err)?
                         .ok_or(::store::Error::NotFound)?;
@@ -101,7 +102,7 @@ macro_rules! impl_invoice_store {
                     .map_err(|e| ::store::Error::Other(Box::new(e)))?;
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
                 Self::append_audit(&mut tx, audit).await?;
-                let current = Self::invoice_in(&mut tx, tenant, id).await?;
+                let current = Self::invoice_on(&mut tx, tenant, id).await?;
                 if current.status != ::domain::invoice::InvoiceStatus::Draft {
                     return Err(::store::Error::Conflict(format!(
                         "the invoice is {}: only a draft is finalized",
@@ -142,7 +143,7 @@ macro_rules! impl_invoice_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                let invoice = Self::invoice_in(&mut tx, tenant, id).await?;
+                let invoice = Self::invoice_on(&mut tx, tenant, id).await?;
                 tx.commit().await.map_err($crate::map_err)?;
                 Ok(invoice)
             }
@@ -157,7 +158,7 @@ macro_rules! impl_invoice_store {
             ) -> Result<::domain::invoice::Invoice, ::store::Error> {
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
                 Self::append_audit(&mut tx, audit).await?;
-                let current = Self::invoice_in(&mut tx, tenant, id).await?;
+                let current = Self::invoice_on(&mut tx, tenant, id).await?;
                 if current.status == ::domain::invoice::InvoiceStatus::Void {
                     return Err(::store::Error::Conflict(
                         "the invoice is void already".into(),
@@ -174,7 +175,7 @@ macro_rules! impl_invoice_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                let invoice = Self::invoice_in(&mut tx, tenant, id).await?;
+                let invoice = Self::invoice_on(&mut tx, tenant, id).await?;
                 tx.commit().await.map_err($crate::map_err)?;
                 Ok(invoice)
             }
@@ -184,15 +185,8 @@ macro_rules! impl_invoice_store {
                 tenant: ::domain::TenantId,
                 id: ::domain::InvoiceId,
             ) -> Result<::domain::invoice::Invoice, ::store::Error> {
-                let row =
-                    ::sqlx::query($crate::invoice_select!("where tenant_id = $1 and id = $2"))
-                        .bind(tenant.to_string())
-                        .bind(id.to_string())
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err($crate::map_err)?
-                        .ok_or(::store::Error::NotFound)?;
-                $crate::invoice_from_row(&row)
+                let mut conn = self.pool.acquire().await.map_err($crate::map_err)?;
+                Self::invoice_on(&mut conn, tenant, id).await
             }
 
             async fn list_invoices(

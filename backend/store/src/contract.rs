@@ -567,31 +567,21 @@ pub async fn credit_counts_top_ups_once_and_sums_the_ledger_before_an_instant(st
         author: "ops@example.com".into(),
         created_at,
     };
-    assert!(
-        store
-            .add_top_up(
-                &top_up("r1", units(20), at - time::Duration::hours(1)),
-                &audit()
-            )
-            .await
-            .unwrap()
+    let first = top_up("r1", units(20), at - time::Duration::hours(1));
+    assert_eq!(
+        store.add_top_up(&first, &audit()).await.unwrap(),
+        (first.clone(), true)
     );
-    assert!(
-        !store
-            .add_top_up(&top_up("r1", units(20), at), &audit())
+    // The same reference counts once: nothing added, the first one answered.
+    assert_eq!(
+        store
+            .add_top_up(&top_up("r1", units(4), at), &audit())
             .await
             .unwrap(),
-        "the same reference counts once"
+        (first, false)
     );
-    assert!(
-        store
-            .add_top_up(
-                &top_up("r2", units(10), at + time::Duration::hours(1)),
-                &audit()
-            )
-            .await
-            .unwrap()
-    );
+    let second = top_up("r2", units(10), at + time::Duration::hours(1));
+    assert!(store.add_top_up(&second, &audit()).await.unwrap().1);
     let mut ghost = top_up("r3", units(1), at);
     ghost.tenant_id = TenantId::new();
     assert!(matches!(
@@ -705,7 +695,7 @@ pub async fn credit_counts_top_ups_once_and_sums_the_ledger_before_an_instant(st
             at,
         );
         big.tenant_id = rich.id;
-        assert!(store.add_top_up(&big, &audit()).await.unwrap());
+        assert!(store.add_top_up(&big, &audit()).await.unwrap().1);
     }
     let later = at + time::Duration::minutes(1);
     assert_eq!(

@@ -148,8 +148,8 @@ pub struct FinalizedSet {
 /// whose balance the database works out as of an instant.
 #[async_trait]
 pub trait CreditStore: Send + Sync {
-    /// Adds a top-up with its audit entry; `false` (and nothing added) when the tenant has one
-    /// with the same reference already.
+    /// Adds a top-up with its audit entry and answers it with `true`; when the tenant has one
+    /// with the same reference already, nothing is added and that one is answered, `false`.
     ///
     /// # Errors
     /// `NotFound` when the tenant does not exist.
@@ -157,7 +157,7 @@ pub trait CreditStore: Send + Sync {
         &self,
         top_up: &domain::credit::TopUp,
         audit: &AuditEntry,
-    ) -> Result<bool, Error>;
+    ) -> Result<(domain::credit::TopUp, bool), Error>;
     /// The tenant's top-ups, newest first, at most `limit`.
     async fn list_top_ups(
         &self,
