@@ -45,11 +45,11 @@ pub(crate) fn lease_for(route: &crate::catalog::Route) -> u64 {
 /// A soft budget's counter limit: it counts but never refuses (the most the counters take).
 const SOFT_LIMIT: u64 = 999_999_999_999_999;
 
-/// Whose limit a counter is.
 /// How long a prepaid balance's counter is kept: far longer than the hour between rebases, so
 /// only a node that lost its counters (a Redis restart) starts one over before then.
 const CREDIT_COUNTER_MS: u64 = 40 * DAY_MS;
 
+/// Whose limit a counter is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Owner {
     /// The operator's policy for every tenant.
