@@ -3,7 +3,7 @@
 //! `tls_upstream`), recorded provider fixtures (`fixtures`), gateways run as processes to be
 //! killed and restarted (`process`), a proxy that turns a database into a black hole
 //! (`tcp_proxy`), and fake outside services: an identity provider (`fake_idp`), an SMTP relay
-//! (`fake_smtp`) and a DNS server (`fake_dns`).
+//! (`fake_smtp`), a DNS server (`fake_dns`) and Stripe (`fake_stripe`).
 
 #![expect(
     clippy::unwrap_used,
@@ -18,6 +18,7 @@
 pub mod fake_dns;
 pub mod fake_idp;
 pub mod fake_smtp;
+pub mod fake_stripe;
 pub mod fixtures;
 pub mod harness;
 pub mod mock_upstream;

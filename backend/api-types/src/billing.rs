@@ -152,6 +152,55 @@ pub struct InvoiceTaxView {
     pub amount: String,
 }
 
+/// How a finalized invoice is being collected by the payment provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InvoicePaymentView {
+    /// `sending` (being sent to the provider), `open` (awaiting payment), `failed` (a payment
+    /// attempt failed; still awaiting payment), `paid`, `void`, `prepaid` (not sent: the tenant
+    /// pays in advance) or `partner` (not sent: its partner bills it).
+    pub status: String,
+    /// Where the invoice is paid, at the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_url: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub due_at: Option<OffsetDateTime>,
+    /// From then on, while it is unpaid, the tenant's calls are refused.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub suspend_at: Option<OffsetDateTime>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub paid_at: Option<OffsetDateTime>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub failed_at: Option<OffsetDateTime>,
+}
+
+/// What a payment provider's notice did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PaymentNoticeView {
+    /// `invoice` (an invoice paid or failed), `top_up` (prepaid credit topped up) or `ignored`
+    /// (not about anything this installation sent).
+    pub outcome: String,
+    /// Whether anything changed: a notice sent again changes nothing.
+    pub changed: bool,
+}
+
 /// An invoice in a list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -184,6 +233,10 @@ pub struct InvoiceSummaryView {
         with = "time::serde::rfc3339::option"
     )]
     pub voided_at: Option<OffsetDateTime>,
+    /// Its collection by the payment provider; absent until it is sent (or when payments are
+    /// not configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<InvoicePaymentView>,
 }
 
 /// A tenant's invoices, latest period first.
@@ -247,6 +300,10 @@ pub struct InvoiceView {
     pub voided_at: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub void_reason: Option<String>,
+    /// Its collection by the payment provider; absent until it is sent (or when payments are
+    /// not configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<InvoicePaymentView>,
 }
 
 /// The period to invoice: whole minutes, at most 366 days, started already; default the last

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod llm;
 pub mod outbound;
 pub mod partner;
+pub mod payment;
 pub mod pricing;
 pub mod roles;
 pub mod rollup;

@@ -174,6 +174,8 @@ struct TenantState {
     status: TenantStatus,
     partner: Option<PartnerId>,
     limits: Option<Arc<TenantLimits>>,
+    /// While an invoice is unpaid: when its grace period ends and calls are refused.
+    payment_hold: Option<OffsetDateTime>,
 }
 
 impl Snapshot {
@@ -347,9 +349,19 @@ impl Access {
         }
         match snapshot.tenants.get(&key.tenant_id) {
             Some(TenantState {
+                payment_hold: Some(hold),
+                status: TenantStatus::Active,
+                ..
+            }) if *hold <= now => Err(Error::new(
+                ErrorKind::TenantSuspended,
+                "the tenant owning this api key is suspended: an invoice is unpaid past its \
+                 due date and grace period; calls resume once it is paid",
+            )),
+            Some(TenantState {
                 status: TenantStatus::Active,
                 partner,
                 limits,
+                ..
             }) => Ok(Principal {
                 key: key.clone(),
                 own_providers: if snapshot.own_providers.is_empty() {
@@ -459,6 +471,7 @@ impl Access {
         let routes = tenant_routes::build(&self.catalog, &self.byok, data.routes, &previous.routes);
         let (prices, markups) = (data.prices, data.markups);
         let policies = Policies::of(data.limit_policies, data.credit_accounts);
+        let holds: HashMap<TenantId, OffsetDateTime> = data.payment_holds.into_iter().collect();
         drop(previous);
         let snapshot = Snapshot {
             own_providers,
@@ -513,6 +526,7 @@ impl Access {
                         status: it.status,
                         partner: it.partner_id,
                         limits: policies.for_tenant(it.id, it.partner_id),
+                        payment_hold: holds.get(&it.id).copied(),
                     };
                     (it.id, state)
                 })

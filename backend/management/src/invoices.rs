@@ -5,6 +5,7 @@
 //! replayed late, a correction dated back) are carried onto the next invoice finalized, once.
 
 use domain::invoice::{Invoice, InvoiceContent, InvoiceStatus};
+use domain::payment::InvoicePayment;
 use domain::pricing::Money;
 use domain::{AuditEntry, InvoiceId, Permission, Tenant, TenantId};
 use store::FinalizedSet;
@@ -44,6 +45,8 @@ pub struct InvoiceDetail {
     pub invoice: Invoice,
     pub tenant: Tenant,
     pub content: InvoiceContent,
+    /// Its collection by the payment provider, once sent (or kept back).
+    pub payment: Option<InvoicePayment>,
 }
 
 impl Manager {
@@ -101,10 +104,12 @@ impl Manager {
                     .0
             }
         };
+        let payment = self.store.invoice_payment(invoice.id).await?;
         Ok(InvoiceDetail {
             invoice,
             tenant,
             content,
+            payment,
         })
     }
 
@@ -209,6 +214,8 @@ impl Manager {
             invoice,
             tenant: found,
             content,
+            // Sent to the payment provider by the next pass.
+            payment: None,
         })
     }
 
@@ -358,6 +365,7 @@ impl Manager {
         let found = self.authorize_bill_author(identity, tenant).await?;
         let reason =
             domain::ledger::reason(reason).map_err(|e| Error::invalid(e.field, e.message))?;
+        self.withdraw_payment(tenant, id).await?;
         let audit = identity
             .audit(Some(tenant), "billing.invoice.void")
             .target("invoice", id)
@@ -407,9 +415,25 @@ impl Manager {
         &self,
         identity: &Identity,
         tenant: TenantId,
-    ) -> Result<Vec<Invoice>, Error> {
+    ) -> Result<Vec<(Invoice, Option<InvoicePayment>)>, Error> {
         self.authorize(identity, tenant, Permission::ViewBilling)
             .await?;
-        Ok(self.store.list_invoices(tenant, LIST_LIMIT).await?)
+        let mut payments: std::collections::HashMap<InvoiceId, InvoicePayment> = self
+            .store
+            .invoice_payments(tenant)
+            .await?
+            .into_iter()
+            .map(|it| (it.invoice_id, it))
+            .collect();
+        Ok(self
+            .store
+            .list_invoices(tenant, LIST_LIMIT)
+            .await?
+            .into_iter()
+            .map(|invoice| {
+                let payment = payments.remove(&invoice.id);
+                (invoice, payment)
+            })
+            .collect())
     }
 }

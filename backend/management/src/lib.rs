@@ -20,6 +20,7 @@ pub mod mail;
 mod oauth;
 mod partners;
 mod password;
+pub mod payments;
 mod prices;
 mod routes;
 mod service_accounts;
@@ -156,6 +157,8 @@ pub struct Manager {
     txt_lookup: Arc<dyn domain_proof::TxtLookup>,
     /// Called after changes that running data-plane snapshots must see (keys, members).
     on_change: OnChange,
+    /// Where finalized invoices are collected; `None`: they are not sent anywhere.
+    payments: Option<payments::Payments>,
 }
 
 /// Makes running data-plane snapshots see a change; resolves once this node's has.
@@ -185,6 +188,7 @@ impl Manager {
             txt_lookup: Arc::new(domain_proof::DnsTxtLookup::new(config.dns_resolver)),
             config,
             on_change,
+            payments: None,
         }
     }
 

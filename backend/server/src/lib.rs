@@ -11,6 +11,7 @@ mod invoicing;
 mod json_log;
 pub mod master_key;
 pub mod open_files;
+mod payments;
 pub mod serve;
 pub mod settings;
 pub mod stores;

@@ -550,11 +550,8 @@ pub async fn start_with_mailer(
 
     let manager = {
         let access = gateway.access.clone();
-        Arc::new(management::Manager::new(
-            store.clone(),
-            mailer,
-            manager_config(&settings, keyring),
-            {
+        let manager =
+            management::Manager::new(store.clone(), mailer, manager_config(&settings, keyring), {
                 let store = store.clone();
                 Arc::new(move || {
                     let (access, store) = (access.clone(), store.clone());
@@ -566,8 +563,11 @@ pub async fn start_with_mailer(
                         }
                     })
                 })
-            },
-        ))
+            });
+        Arc::new(match &settings.stripe {
+            Some(stripe) => manager.with_payments(crate::payments::payments(stripe)?),
+            None => manager,
+        })
     };
     crate::webhooks::Deliverer::new(
         store.clone(),
@@ -583,6 +583,12 @@ pub async fn start_with_mailer(
         cancel.clone(),
     );
     crate::credit::start(manager.clone(), &tracker, cancel.clone());
+    crate::payments::start(
+        manager.clone(),
+        settings.stripe.as_ref(),
+        &tracker,
+        cancel.clone(),
+    );
     if manager.config().keyring.is_some() {
         // Once before serving, so the first token request finds a key; then on a schedule.
         if let Err(e) = manager.ensure_signing_key(false, false).await {

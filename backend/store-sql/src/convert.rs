@@ -671,3 +671,26 @@ pub fn top_up_from_row(row: &impl SqlRow) -> Result<domain::credit::TopUp, Error
         created_at: time_at(row, "created_at")?,
     })
 }
+
+/// An invoice collection row.
+///
+/// # Errors
+/// A corrupt value.
+pub fn invoice_payment_from_row(
+    row: &impl SqlRow,
+) -> Result<domain::payment::InvoicePayment, Error> {
+    Ok(domain::payment::InvoicePayment {
+        invoice_id: parsed(row, "invoice_id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        status: domain::payment::PaymentStatus::parse(&row.text("status")?)
+            .ok_or_else(|| corrupt("status"))?,
+        provider_invoice: row.opt_text("provider_invoice")?,
+        items_sent: u32::try_from(row.int("items_sent")?).map_err(|_| corrupt("items_sent"))?,
+        hosted_url: row.opt_text("hosted_url")?,
+        due_at: opt_time_at(row, "due_at")?,
+        suspend_at: opt_time_at(row, "suspend_at")?,
+        paid_at: opt_time_at(row, "paid_at")?,
+        failed_at: opt_time_at(row, "failed_at")?,
+        updated_at: time_at(row, "updated_at")?,
+    })
+}

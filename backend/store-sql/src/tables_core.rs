@@ -545,6 +545,7 @@ macro_rules! impl_core_store {
                     .iter()
                     .map($crate::credit_account_from_row)
                     .collect::<Result<Vec<_>, _>>()?;
+                let payment_holds = $crate::load_payment_holds!(tx)?;
                 tx.commit().await.map_err($crate::map_err)?;
                 Ok(::store::AccessData {
                     keys,
@@ -562,6 +563,7 @@ macro_rules! impl_core_store {
                     markups,
                     limit_policies,
                     credit_accounts,
+                    payment_holds,
                 })
             }
 

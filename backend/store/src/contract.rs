@@ -39,6 +39,7 @@ macro_rules! store_contract_tests {
             adjustments_are_added_audited_and_read_by_period,
             invoices_are_numbered_once_frozen_and_voided_never_overlapping,
             credit_counts_top_ups_once_and_sums_the_ledger_before_an_instant,
+            invoice_payments_resume_and_settle_once_and_hold_the_unpaid,
             users_round_trip_and_emails_are_unique,
             failed_logins_lock_and_a_success_unlocks,
             email_tokens_work_once_and_not_after_expiry,
@@ -2522,4 +2523,184 @@ pub async fn alerts_are_raised_once_and_delivered_by_one_claimer_at_a_time(store
     );
     store.set_webhook(recipient, None, &audit()).await.unwrap();
     assert_eq!(store.webhook(recipient).await.unwrap(), None);
+}
+
+pub async fn invoice_payments_resume_and_settle_once_and_hold_the_unpaid(store: &impl Store) {
+    use domain::invoice::{Invoice, InvoiceContent, InvoiceStatus};
+    use domain::payment::{InvoicePayment, PaymentStatus};
+    use domain::pricing::Money;
+    let a = tenant("a");
+    let b = tenant("b");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    store.create_tenant(&b, &audit()).await.unwrap();
+    let content = InvoiceContent::compose("USD", Vec::new(), &[], Money::from_nanos(7), None);
+    let start = now() - time::Duration::days(90);
+    let mut finalized = Vec::new();
+    for (n, tenant) in [a.id, a.id, b.id].into_iter().enumerate() {
+        let from = start + time::Duration::days(30 * i64::try_from(n).unwrap());
+        let draft = Invoice {
+            id: domain::InvoiceId::new(),
+            tenant_id: tenant,
+            status: InvoiceStatus::Draft,
+            number: None,
+            from,
+            to: from + time::Duration::days(30),
+            created_by: "system".into(),
+            created_at: now(),
+            finalized_at: None,
+            voided_at: None,
+            void_reason: None,
+            content: None,
+        };
+        store.add_invoice(&draft, &audit()).await.unwrap();
+        let (_, seen) = store.finalized_invoices(tenant).await.unwrap();
+        let at = now() + time::Duration::seconds(i64::try_from(n).unwrap());
+        finalized.push(
+            store
+                .finalize_invoice(tenant, draft.id, &content, seen, at, &audit())
+                .await
+                .unwrap(),
+        );
+    }
+    // A draft is never sent; finalized ones from `since` on are, earliest first.
+    let to_send = store.invoices_to_send(start, 10).await.unwrap();
+    assert_eq!(
+        to_send.iter().map(|it| it.id).collect::<Vec<_>>(),
+        finalized.iter().map(|it| it.id).collect::<Vec<_>>()
+    );
+    let later = finalized[1].finalized_at.unwrap();
+    assert_eq!(store.invoices_to_send(later, 10).await.unwrap().len(), 2);
+    assert_eq!(store.invoices_to_send(start, 1).await.unwrap().len(), 1);
+
+    // The customer kept is the first one.
+    assert_eq!(store.billing_customer(a.id).await.unwrap(), None);
+    assert_eq!(
+        store.keep_billing_customer(a.id, "cus_1").await.unwrap(),
+        "cus_1"
+    );
+    assert_eq!(
+        store.keep_billing_customer(a.id, "cus_2").await.unwrap(),
+        "cus_1"
+    );
+    assert_eq!(
+        store.billing_customer(a.id).await.unwrap().as_deref(),
+        Some("cus_1")
+    );
+    assert_eq!(store.billing_customer(b.id).await.unwrap(), None);
+
+    // Progress is saved while sending; the invoice stays to send until it leaves `sending`.
+    let first = &finalized[0];
+    let mut payment = InvoicePayment::sending(first.id, a.id, now());
+    payment.provider_invoice = Some("in_1".into());
+    payment.items_sent = 2;
+    assert!(store.save_invoice_payment(&payment).await.unwrap());
+    assert_eq!(
+        store.invoice_payment(first.id).await.unwrap().as_ref(),
+        Some(&payment)
+    );
+    assert_eq!(store.invoices_to_send(start, 10).await.unwrap().len(), 3);
+    let revision = store.revision().await.unwrap();
+    let due = now() - time::Duration::days(1);
+    payment.status = PaymentStatus::Open;
+    payment.items_sent = 3;
+    payment.due_at = Some(due);
+    payment.suspend_at = Some(due + time::Duration::hours(1));
+    payment.hosted_url = Some("https://pay.example/in_1".into());
+    assert!(store.save_invoice_payment(&payment).await.unwrap());
+    assert!(
+        store.revision().await.unwrap() > revision,
+        "a tenant fell due"
+    );
+    assert_eq!(store.invoices_to_send(start, 10).await.unwrap().len(), 2);
+    // Once out of `sending`, a late save of a sync changes nothing.
+    let mut stale = payment.clone();
+    stale.status = PaymentStatus::Sending;
+    assert!(!store.save_invoice_payment(&stale).await.unwrap());
+    assert_eq!(
+        store
+            .invoice_payment(first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        PaymentStatus::Open
+    );
+    // A second unpaid invoice: the hold is the earliest instant.
+    let mut second = InvoicePayment::sending(finalized[1].id, a.id, now());
+    second.provider_invoice = Some("in_2".into());
+    second.status = PaymentStatus::Open;
+    second.suspend_at = Some(due + time::Duration::days(5));
+    assert!(store.save_invoice_payment(&second).await.unwrap());
+    let holds = store.load_access().await.unwrap().payment_holds;
+    assert_eq!(holds, vec![(a.id, due + time::Duration::hours(1))]);
+
+    // Settling: failed only while due, paid once, void never after paid; each change audited.
+    let at = now();
+    let (failed, changed) = store
+        .settle_invoice_payment("in_1", PaymentStatus::Failed, at, &audit())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(changed);
+    assert_eq!(failed.status, PaymentStatus::Failed);
+    assert_eq!(failed.failed_at, Some(at));
+    let revision = store.revision().await.unwrap();
+    let (paid, changed) = store
+        .settle_invoice_payment("in_1", PaymentStatus::Paid, at, &audit())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(changed);
+    assert_eq!((paid.status, paid.paid_at), (PaymentStatus::Paid, Some(at)));
+    assert!(store.revision().await.unwrap() > revision);
+    for change in [
+        PaymentStatus::Paid,
+        PaymentStatus::Failed,
+        PaymentStatus::Void,
+    ] {
+        let (after, changed) = store
+            .settle_invoice_payment("in_1", change, now(), &audit())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!changed, "{change:?}");
+        assert_eq!(after, paid);
+    }
+    assert!(
+        store
+            .settle_invoice_payment("in_unknown", PaymentStatus::Paid, at, &audit())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .settle_invoice_payment("in_1", PaymentStatus::Open, at, &audit())
+            .await
+            .is_err()
+    );
+    // The paid one holds nothing; the other still does, until voided.
+    let holds = store.load_access().await.unwrap().payment_holds;
+    assert_eq!(holds, vec![(a.id, due + time::Duration::days(5))]);
+    let (void, changed) = store
+        .settle_invoice_payment("in_2", PaymentStatus::Void, at, &audit())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(changed);
+    assert_eq!(void.status, PaymentStatus::Void);
+    assert!(store.load_access().await.unwrap().payment_holds.is_empty());
+    let mut listed = store.invoice_payments(a.id).await.unwrap();
+    listed.sort_by_key(|it| it.provider_invoice.clone());
+    assert_eq!(
+        listed
+            .iter()
+            .map(|it| (it.provider_invoice.as_deref(), it.status))
+            .collect::<Vec<_>>(),
+        vec![
+            (Some("in_1"), PaymentStatus::Paid),
+            (Some("in_2"), PaymentStatus::Void)
+        ]
+    );
+    assert!(store.invoice_payments(b.id).await.unwrap().is_empty());
 }

@@ -246,6 +246,61 @@ pub trait InvoiceStore: Send + Sync {
     ) -> Result<(Vec<Invoice>, FinalizedSet), Error>;
 }
 
+/// Collecting finalized invoices through the payment provider: each tenant's customer there,
+/// and each invoice's collection (how far its sync got, whether it is paid).
+#[async_trait]
+pub trait PaymentStore: Send + Sync {
+    /// Finalized invoices (not void) finalized at or after `since` whose collection is not
+    /// stored or still `sending`, earliest finalized first, at most `limit`.
+    async fn invoices_to_send(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Invoice>, Error>;
+    /// The tenant's customer at the provider.
+    async fn billing_customer(&self, tenant: TenantId) -> Result<Option<String>, Error>;
+    /// Keeps `customer` as the tenant's unless it has one already; answers the one kept.
+    async fn keep_billing_customer(
+        &self,
+        tenant: TenantId,
+        customer: &str,
+    ) -> Result<String, Error>;
+    /// An invoice's collection.
+    async fn invoice_payment(
+        &self,
+        invoice: InvoiceId,
+    ) -> Result<Option<domain::payment::InvoicePayment>, Error>;
+    /// The collections of the tenant's invoices.
+    async fn invoice_payments(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Vec<domain::payment::InvoicePayment>, Error>;
+    /// Records a sync's progress: stores the collection, or replaces it while it is still
+    /// `sending` (a notice that arrived meanwhile is never overwritten). Leaving `sending`
+    /// bumps the store revision, so every node's gateway learns when the tenant falls due.
+    ///
+    /// # Returns
+    /// Whether it was stored.
+    async fn save_invoice_payment(
+        &self,
+        payment: &domain::payment::InvoicePayment,
+    ) -> Result<bool, Error>;
+    /// A change the provider reported or an invoice's voiding: `Paid` unless paid or void
+    /// already, `Failed` only while due, `Void` unless paid; with its audit entry and a
+    /// revision bump (the tenant's calls may be refused or allowed again).
+    ///
+    /// # Returns
+    /// The collection as it is now and whether it changed; `None` when no collection has that
+    /// provider invoice.
+    async fn settle_invoice_payment(
+        &self,
+        provider_invoice: &str,
+        change: domain::payment::PaymentStatus,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<Option<(domain::payment::InvoicePayment, bool)>, Error>;
+}
+
 /// Budget alerts, raised once per budget, period and threshold, and their deliveries.
 #[async_trait]
 pub trait AlertStore: Send + Sync {
@@ -468,6 +523,9 @@ pub struct AccessData {
     pub limit_policies: Vec<domain::limits::ScopedPolicy>,
     /// Every prepaid account, with its balance as of its instant.
     pub credit_accounts: Vec<domain::credit::CreditAccount>,
+    /// Tenants with an invoice due, each with the earliest instant one of them passes its
+    /// grace period (from then on, while unpaid, its calls are refused).
+    pub payment_holds: Vec<(TenantId, OffsetDateTime)>,
 }
 
 /// One person's reach into one tenant.
@@ -1011,6 +1069,7 @@ pub trait Store:
     + AlertStore
     + InvoiceStore
     + CreditStore
+    + PaymentStore
     + std::fmt::Debug
     + 'static
 {

@@ -26,6 +26,7 @@ mod openai;
 mod ops;
 mod partner_domains;
 mod partners;
+mod payments;
 mod pricing;
 mod proxies;
 mod requests;

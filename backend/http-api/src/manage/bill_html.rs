@@ -353,6 +353,7 @@ mod tests {
             },
             tenant,
             content,
+            payment: None,
         };
         let page = super::invoice(&detail);
         for raw in ["<b>", "<script", "<i>", "<img"] {

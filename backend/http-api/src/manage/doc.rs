@@ -90,6 +90,8 @@ impl Shape {
 /// `application/problem+json`.
 fn declare(operation: &mut Operation, mutating: bool, slotted: bool) {
     let shape = Shape::of(operation, mutating);
+    // An operation that declares its own 413 reads its body with a limit of its own.
+    let own_limit = operation.responses.responses.contains_key("413");
     for response in operation.responses.responses.values_mut() {
         if let RefOr::T(response) = response {
             as_problem_json(response);
@@ -142,7 +144,9 @@ fn declare(operation: &mut Operation, mutating: bool, slotted: bool) {
             "408",
             "the body arrived more slowly than the minimum rate; the connection is closed",
         );
-        add("413", "the body is larger than 64 KiB");
+        if !own_limit {
+            add("413", "the body is larger than 64 KiB");
+        }
         add(
             "415",
             "the body is not sent with `content-type: application/json`",

@@ -7,11 +7,12 @@ use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use api_types::billing::{
     BillFiguresView, BillLineView, DraftInvoiceRequest, InvoiceCorrectionView, InvoiceListView,
-    InvoiceSummaryView, InvoiceTaxView, InvoiceView, VoidInvoiceRequest,
+    InvoicePaymentView, InvoiceSummaryView, InvoiceTaxView, InvoiceView, VoidInvoiceRequest,
 };
 use api_types::manage::Problem;
 use domain::InvoiceId;
 use domain::invoice::{Invoice, InvoiceLine, calendar_month};
+use domain::payment::InvoicePayment;
 use management::invoices::InvoiceDetail;
 use time::OffsetDateTime;
 
@@ -78,10 +79,22 @@ fn view(detail: &InvoiceDetail) -> InvoiceView {
         finalized_at: invoice.finalized_at,
         voided_at: invoice.voided_at,
         void_reason: invoice.void_reason.clone(),
+        payment: detail.payment.as_ref().map(payment),
     }
 }
 
-fn summary(invoice: &Invoice) -> InvoiceSummaryView {
+fn payment(payment: &InvoicePayment) -> InvoicePaymentView {
+    InvoicePaymentView {
+        status: payment.status.as_str().to_owned(),
+        pay_url: payment.hosted_url.clone(),
+        due_at: payment.due_at,
+        suspend_at: payment.suspend_at,
+        paid_at: payment.paid_at,
+        failed_at: payment.failed_at,
+    }
+}
+
+fn summary((invoice, paid): &(Invoice, Option<InvoicePayment>)) -> InvoiceSummaryView {
     InvoiceSummaryView {
         id: invoice.id.0,
         number: invoice.number,
@@ -92,6 +105,7 @@ fn summary(invoice: &Invoice) -> InvoiceSummaryView {
         created_at: invoice.created_at,
         finalized_at: invoice.finalized_at,
         voided_at: invoice.voided_at,
+        payment: paid.as_ref().map(payment),
     }
 }
 

@@ -15,6 +15,7 @@ mod keys;
 mod limits;
 mod models;
 mod partners;
+mod payments;
 mod prices;
 mod problem;
 mod routes;
@@ -394,6 +395,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 post => credit::add_top_up,
             ))
             .service(resource!(
+                "/billing/stripe/webhook",
+                refuse = method_not_allowed,
+                post => payments::stripe_webhook,
+            ))
+            .service(resource!(
                 "/tenants/{tenant}/billing/invoices",
                 refuse = method_not_allowed,
                 get => invoices::list_invoices,
@@ -731,6 +737,7 @@ impl Modify for SecuritySchemes {
         invoices::invoice_html,
         invoices::finalize_invoice,
         invoices::void_invoice,
+        payments::stripe_webhook,
         models::list_models,
         models::list_deployments,
         routes::list_routes,

@@ -20,6 +20,7 @@ use toml::Spanned;
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
+mod payments;
 mod pricing;
 mod raw;
 mod routes;
@@ -29,6 +30,7 @@ mod source;
 mod tests;
 mod upstreams;
 
+pub use payments::StripeSettings;
 use raw::*;
 use routes::model_settings;
 pub use routes::{DeploymentSettings, ModelSettings};
@@ -212,6 +214,8 @@ pub struct Settings {
     pub partners: PartnerSettings,
     pub webhooks: WebhookSettings,
     pub invoicing: InvoicingSettings,
+    /// Where finalized invoices are collected (`[stripe]`); `None`: nowhere.
+    pub stripe: Option<StripeSettings>,
     pub providers: Vec<ProviderSettings>,
     pub models: Vec<ModelSettings>,
     /// The prices the node starts with: the shipped defaults and `[pricing]`.
@@ -648,6 +652,7 @@ impl Settings {
                 )
                 .max(Duration::from_millis(100)),
             },
+            stripe: payments::stripe_settings(&source, raw.stripe.as_ref(), env)?,
             providers,
             models,
             prices,

@@ -26,6 +26,7 @@ pub(super) struct RawSettings {
     pub(super) webhooks: Option<RawWebhooks>,
     pub(super) pricing: Option<RawPricing>,
     pub(super) invoicing: Option<RawInvoicing>,
+    pub(super) stripe: Option<RawStripe>,
     #[serde(default)]
     pub(super) providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
@@ -82,6 +83,18 @@ pub(super) struct RawInvoicing {
     pub(super) monthly: Option<bool>,
     pub(super) after_minutes: Option<u64>,
     pub(super) check_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStripe {
+    pub(super) secret_key: Option<Spanned<String>>,
+    pub(super) webhook_secret: Option<Spanned<String>>,
+    pub(super) api_base: Option<String>,
+    pub(super) since: Option<Spanned<String>>,
+    pub(super) days_until_due: Option<u32>,
+    pub(super) grace_days: Option<u32>,
+    pub(super) sync_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

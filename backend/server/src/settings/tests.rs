@@ -705,3 +705,67 @@ fn bad_prices_are_refused_by_line_and_key() {
         assert!(e.contains(expected), "{expected}\n  got: {e}");
     }
 }
+
+#[test]
+fn stripe_is_off_without_a_key_and_needs_its_secret_and_since_with_one() {
+    use secrecy::ExposeSecret;
+    assert!(parse("").unwrap().stripe.is_none());
+    let env = |name: &str| match name {
+        "STRIPE_KEY" => Some("sk_test_1".to_owned()),
+        "STRIPE_WHSEC" => Some("whsec_1".to_owned()),
+        _ => None,
+    };
+    let with = |text: &str| Settings::parse("sluice.toml", text, false, &env).map_err(|e| e.0);
+    let full = "[stripe]\nsecret_key = \"env:STRIPE_KEY\"\nwebhook_secret = \"env:STRIPE_WHSEC\"\n\
+                since = \"2027-01-01T00:00:00Z\"\n";
+    let stripe = with(full).unwrap().stripe.unwrap();
+    assert_eq!(stripe.secret_key.expose_secret(), "sk_test_1");
+    assert_eq!(stripe.api_base, "https://api.stripe.com/");
+    assert_eq!(stripe.days_until_due, Some(30));
+    assert_eq!(stripe.grace, time::Duration::days(14));
+    assert_eq!(stripe.since.year(), 2027);
+    let charged = with(&format!("{full}days_until_due = 0\ngrace_days = 0\n"))
+        .unwrap()
+        .stripe
+        .unwrap();
+    assert_eq!(charged.days_until_due, None);
+    assert_eq!(charged.grace, time::Duration::ZERO);
+    for (text, wanted) in [
+        (
+            "[stripe]\nsecret_key = \"sk_live_in_the_file\"\n",
+            "sluice.toml:2: `stripe.secret_key`: secrets are not written in files",
+        ),
+        (
+            "[stripe]\nsecret_key = \"env:STRIPE_KEY\"\nsince = \"2027-01-01T00:00:00Z\"\n",
+            "`stripe.webhook_secret` (or SLUICE_STRIPE_WEBHOOK_SECRET) is required",
+        ),
+        (
+            "[stripe]\nsecret_key = \"env:STRIPE_KEY\"\nwebhook_secret = \"env:STRIPE_WHSEC\"\n",
+            "`stripe.since` (or SLUICE_STRIPE_SINCE) is required",
+        ),
+        (
+            "[stripe]\nsecret_key = \"env:STRIPE_KEY\"\nwebhook_secret = \"env:STRIPE_WHSEC\"\n\
+             since = \"January\"\n",
+            "sluice.toml:4: `stripe.since`: is not an RFC 3339 time",
+        ),
+        (
+            &format!("{full}api_base = \"ftp://stripe\"\n"),
+            "`stripe.api_base`: `ftp://stripe` is not an http(s) URL",
+        ),
+        (
+            &format!("{full}grace_days = 400\n"),
+            "`stripe.grace_days`: 400 is over 365",
+        ),
+        (
+            "[stripe]\nsecret_key = \"env:NOT_SET\"\n",
+            "environment variable `NOT_SET` is not set",
+        ),
+        (
+            &format!("{full}currency = \"usd\"\n"),
+            "unknown field `currency`",
+        ),
+    ] {
+        let e = with(text).unwrap_err();
+        assert!(e.contains(wanted), "{text}: {e}");
+    }
+}

@@ -1,0 +1,531 @@
+//! Stripe (a fake over real HTTP, checking every request's path, fields and idempotency key):
+//! a finalized invoice reaches it once — a customer, the invoice, an item per line and
+//! correction, finalized — even when the answers to two of those requests are lost and the
+//! sync is retried; prepaid tenants' invoices are kept back; signed notices mark invoices paid
+//! or failed and top up prepaid credit once; an invoice unpaid past its due date and the grace
+//! period stops the tenant's calls until it is paid; voiding withdraws an open invoice from
+//! Stripe and refuses a paid one; bad signatures, old timestamps and bad fields are refused by
+//! name.
+
+use std::time::Duration;
+
+use domain::pricing::Money;
+use domain::{ApiKeyId, TenantId, UsageRecord};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use it::fake_stripe::{
+    FakeStripe, SECRET_KEY, WEBHOOK_SECRET, event, invoice_object, payment_intent_object, signature,
+};
+use it::harness::{TestApp, eventually};
+
+use crate::manage::{Browser, assert_problem};
+
+const WEBHOOK: &str = "/api/v1/billing/stripe/webhook";
+
+/// The mock model priced; Stripe at `stripe`, no grace after the due date, the sync loop left
+/// to the test (it runs once at start, then hourly).
+fn config(stripe: &FakeStripe) -> String {
+    format!(
+        r#"
+[providers.mock]
+kind = "mock"
+
+[[models]]
+alias = "mock"
+provider = "mock"
+model = "echo-1"
+
+[[pricing.cost]]
+provider = "mock"
+model = "echo-1"
+input = "1.25"
+output = "2.5"
+
+[stripe]
+secret_key = "env:TEST_STRIPE_KEY"
+webhook_secret = "env:TEST_STRIPE_WEBHOOK"
+api_base = "{}"
+since = "2000-01-01T00:00:00Z"
+days_until_due = 30
+grace_days = 0
+sync_ms = 3600000
+"#,
+        stripe.url
+    )
+}
+
+async fn spawn(stripe: &FakeStripe) -> TestApp {
+    TestApp::builder()
+        .config(config(stripe))
+        .env("TEST_STRIPE_KEY", SECRET_KEY)
+        .env("TEST_STRIPE_WEBHOOK", WEBHOOK_SECRET)
+        .spawn()
+        .await
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap()
+}
+
+/// The first instant of last calendar month and of this one (UTC).
+fn last_month() -> (OffsetDateTime, OffsetDateTime) {
+    let (this, _) = domain::invoice::calendar_month(OffsetDateTime::now_utc());
+    let (last, _) = domain::invoice::calendar_month(this - time::Duration::days(1));
+    (last, this)
+}
+
+fn record(tenant: TenantId, at: OffsetDateTime, model: &str, nanos: i64) -> UsageRecord {
+    let mut record = store::contract::usage(tenant, ApiKeyId::new(), at);
+    record.model_alias = model.to_owned();
+    record.price = Some(Money::from_nanos(nanos));
+    record.wholesale = None;
+    record
+}
+
+/// A tenant with last month's usage on two models and a credit, invoiced and finalized.
+async fn finalized_invoice(app: &TestApp, operator: &Browser, name: &str) -> (String, Value) {
+    let tenant = operator.create_tenant(name).await;
+    let tenant_id: TenantId = tenant.parse().unwrap();
+    let (from, to) = last_month();
+    let hour = time::Duration::hours(1);
+    app.store
+        .insert_usage(&[
+            record(tenant_id, from + hour, "mock", 12_345_678_901),
+            record(tenant_id, from + hour * 2, "other", 1_004_999_999),
+        ])
+        .await
+        .unwrap();
+    let (status, credit) = operator
+        .post(
+            &format!("/api/v1/tenants/{tenant}/billing/adjustments"),
+            json!({"kind": "credit", "amount": "0.5", "reason": "outage on the 3rd",
+                   "effective_at": rfc3339(from + hour * 3)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{credit}");
+    let base = format!("/api/v1/tenants/{tenant}/billing/invoices");
+    let (status, draft) = operator
+        .post(&base, json!({"from": rfc3339(from), "to": rfc3339(to)}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{draft}");
+    let id = draft["id"].as_str().unwrap();
+    let (status, invoice) = operator
+        .post(&format!("{base}/{id}/finalize"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{invoice}");
+    (tenant, invoice)
+}
+
+async fn notice(app: &TestApp, payload: &str, signature: Option<String>) -> (StatusCode, Value) {
+    let mut request = app
+        .client()
+        .post(format!("{}{WEBHOOK}", app.url))
+        .header("content-type", "application/json")
+        .body(payload.to_owned());
+    if let Some(signature) = signature {
+        request = request.header("stripe-signature", signature);
+    }
+    let res = request.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn signed(app: &TestApp, payload: &str) -> (StatusCode, Value) {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    notice(app, payload, Some(signature(payload, WEBHOOK_SECRET, now))).await
+}
+
+async fn invoice_view(operator: &Browser, tenant: &str, id: &str) -> Value {
+    let (status, view) = operator
+        .get(&format!("/api/v1/tenants/{tenant}/billing/invoices/{id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    view
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finalized_invoice_reaches_stripe_once_however_often_the_sync_is_cut_short() {
+    let stripe = FakeStripe::start();
+    let app = spawn(&stripe).await;
+    let operator = Browser::join(&app, "ops@example.com").await;
+    let (tenant, invoice) = finalized_invoice(&app, &operator, "Collected Ltd").await;
+    let id = invoice["id"].as_str().unwrap().to_owned();
+    assert!(invoice.get("payment").is_none(), "not sent yet: {invoice}");
+
+    // The answers to creating the invoice and to its second item are lost: Stripe acted, the
+    // gateway was told it failed. Each pass stops there; the next resumes.
+    stripe.lose_answer(2);
+    let done = app.manager.send_invoices().await.unwrap();
+    assert_eq!((done.sent, done.failed), (0, 1));
+    assert_eq!(
+        invoice_view(&operator, &tenant, &id).await["payment"]["status"],
+        "sending"
+    );
+    stripe.lose_answer(3);
+    let done = app.manager.send_invoices().await.unwrap();
+    assert_eq!((done.sent, done.failed), (0, 1));
+    let done = app.manager.send_invoices().await.unwrap();
+    assert_eq!((done.sent, done.failed), (1, 0), "{:#?}", stripe.requests());
+    let done = app.manager.send_invoices().await.unwrap();
+    assert_eq!(done, management::payments::SentInvoices::default());
+
+    // One of everything, in Stripe's shape.
+    assert_eq!(stripe.problems(), Vec::<String>::new());
+    let customers = stripe.customers();
+    assert_eq!(customers.len(), 1, "{customers:?}");
+    assert_eq!(customers[0]["name"], "Collected Ltd");
+    assert_eq!(
+        customers[0]["metadata"]["sluice_tenant_id"],
+        tenant.as_str()
+    );
+    let invoices = stripe.invoices();
+    assert_eq!(invoices.len(), 1, "{invoices:?}");
+    let sent = &invoices[0];
+    assert_eq!(sent["customer"], customers[0]["id"]);
+    assert_eq!(sent["currency"], "usd");
+    assert_eq!(sent["collection_method"], "send_invoice");
+    assert_eq!(sent["days_until_due"], 30);
+    assert_eq!(sent["auto_advance"], false);
+    assert_eq!(sent["pending_invoice_items_behavior"], "exclude");
+    assert_eq!(sent["metadata"]["sluice_invoice_id"], id.as_str());
+    assert_eq!(
+        sent["metadata"]["sluice_invoice_number"],
+        invoice["number"].to_string().as_str()
+    );
+    assert_eq!(sent["status"], "open");
+    // 12.345678901 → 1235, 1.004999999 → 100, −0.50 → −50; the rounding item brings the sum
+    // to the total's cents (12.850678900 → 1285).
+    let items = stripe.items();
+    let amounts: Vec<i64> = items
+        .iter()
+        .map(|it| it["amount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(amounts, vec![1235, 100, -50], "{items:?}");
+    assert!(items.iter().all(|it| it["invoice"] == sent["id"]));
+    assert_eq!(
+        Money::parse(invoice["total"].as_str().unwrap()).unwrap(),
+        Money::from_nanos(12_850_678_900)
+    );
+    assert_eq!(sent["total"], 1285);
+    assert!(
+        items[2]["description"]
+            .as_str()
+            .unwrap()
+            .contains("outage on the 3rd")
+    );
+
+    // Every POST carried its own key; the retries were answered from Stripe's cache.
+    let requests = stripe.requests();
+    let posts: Vec<_> = requests.iter().filter(|it| it.method == "POST").collect();
+    let keys: std::collections::HashSet<_> = posts
+        .iter()
+        .map(|it| it.idempotency_key.clone().unwrap())
+        .collect();
+    assert_eq!(
+        keys.len(),
+        6,
+        "customer, invoice, three items, finalize: {posts:?}"
+    );
+    assert!(keys.contains(&format!("sluice-invoice-{id}-finalize")));
+    assert_eq!(requests.iter().filter(|it| it.replayed).count(), 2);
+    assert_eq!(
+        posts
+            .iter()
+            .filter(|it| it.path == "/v1/invoiceitems")
+            .map(|it| it.field("currency").unwrap())
+            .collect::<Vec<_>>(),
+        vec!["usd"; 4]
+    );
+
+    // The invoice shows how it is collected.
+    let view = invoice_view(&operator, &tenant, &id).await;
+    let payment = &view["payment"];
+    assert_eq!(payment["status"], "open", "{view}");
+    assert_eq!(
+        payment["pay_url"],
+        format!(
+            "https://invoice.stripe.test/i/{}",
+            sent["id"].as_str().unwrap()
+        )
+        .as_str()
+    );
+    assert!(payment["due_at"].is_string() && payment["suspend_at"].is_string());
+    let (_, listed) = operator
+        .get(&format!("/api/v1/tenants/{tenant}/billing/invoices"))
+        .await;
+    assert_eq!(listed["invoices"][0]["payment"]["status"], "open");
+
+    // A prepaid tenant's invoice is a statement: kept back.
+    let (prepaid, _) = {
+        let tenant = operator.create_tenant("Prepaid Ltd").await;
+        let (status, body) = operator
+            .put(
+                &format!("/api/v1/tenants/{tenant}/billing/credit"),
+                json!({"stop_at_zero": false}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (tenant, ())
+    };
+    let tenant_id: TenantId = prepaid.parse().unwrap();
+    let (from, to) = last_month();
+    app.store
+        .insert_usage(&[record(
+            tenant_id,
+            from + time::Duration::hours(1),
+            "mock",
+            3_000_000_000,
+        )])
+        .await
+        .unwrap();
+    let base = format!("/api/v1/tenants/{prepaid}/billing/invoices");
+    let (_, draft) = operator
+        .post(&base, json!({"from": rfc3339(from), "to": rfc3339(to)}))
+        .await;
+    let prepaid_invoice = draft["id"].as_str().unwrap().to_owned();
+    let (status, _) = operator
+        .post(&format!("{base}/{prepaid_invoice}/finalize"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let done = app.manager.send_invoices().await.unwrap();
+    assert_eq!((done.sent, done.kept), (0, 1));
+    assert_eq!(stripe.customers().len(), 1);
+    assert_eq!(
+        invoice_view(&operator, &prepaid, &prepaid_invoice).await["payment"]["status"],
+        "prepaid"
+    );
+
+    // Voiding an open invoice voids it at Stripe first.
+    let (status, voided) = operator
+        .post(
+            &format!("/api/v1/tenants/{tenant}/billing/invoices/{id}/void"),
+            json!({"reason": "wrong customer"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{voided}");
+    assert_eq!(voided["status"], "void");
+    assert_eq!(voided["payment"]["status"], "void");
+    assert_eq!(stripe.invoices()[0]["status"], "void");
+    assert_eq!(stripe.problems(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_mark_invoices_paid_suspend_the_unpaid_and_top_up_credit_once() {
+    let stripe = FakeStripe::start();
+    // Due as soon as it is finalized; no grace: unpaid means refused at once.
+    stripe.due_in(-60);
+    let app = spawn(&stripe).await;
+    let operator = Browser::join(&app, "ops@example.com").await;
+    let (tenant, invoice) = finalized_invoice(&app, &operator, "Late Payer").await;
+    let id = invoice["id"].as_str().unwrap().to_owned();
+    let (_, key) = operator
+        .post(
+            &format!("/api/v1/tenants/{tenant}/keys"),
+            json!({"name": "k"}),
+        )
+        .await;
+    let key = key["secret"].as_str().unwrap().to_owned();
+    let call = |key: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .post_as(
+                    &key,
+                    "/v1/chat/completions",
+                    &json!({"model": "mock", "max_tokens": 5,
+                            "messages": [{"role": "user", "content": "hi"}]}),
+                )
+                .await;
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    assert_eq!(call(key.clone()).await.0, 200);
+
+    let done = app.manager.send_invoices().await.unwrap();
+    assert_eq!(done.sent, 1);
+    let provider_invoice = stripe.invoices()[0]["id"].as_str().unwrap().to_owned();
+    let (status, refused) = call(key.clone()).await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(refused["error"]["code"], "tenant_suspended", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unpaid"),
+        "{refused}"
+    );
+
+    // Refused notices change nothing, each named.
+    let paid = event(
+        "invoice.paid",
+        invoice_object(&provider_invoice, "cus_1", "usd"),
+    );
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    for (signature, field) in [
+        (None, "stripe-signature"),
+        (Some("t=1,v1=00".to_owned()), "stripe-signature"),
+        (
+            Some(signature(&paid, "whsec_someone_else", now)),
+            "stripe-signature",
+        ),
+        (
+            Some(signature(&paid, WEBHOOK_SECRET, now - 600)),
+            "stripe-signature",
+        ),
+        (
+            Some(signature(&paid, WEBHOOK_SECRET, now + 600)),
+            "stripe-signature",
+        ),
+        (Some("garbage".to_owned()), "stripe-signature"),
+    ] {
+        let (status, problem) = notice(&app, &paid, signature.clone()).await;
+        assert_problem(status, &problem, StatusCode::BAD_REQUEST, "invalid_request");
+        assert!(
+            problem.to_string().contains(field),
+            "{signature:?}: {problem}"
+        );
+    }
+    let (status, problem) = signed(&app, "{\"id\": \"evt_1\", \"object\": \"event\"").await;
+    assert_problem(status, &problem, StatusCode::BAD_REQUEST, "invalid_request");
+    assert!(problem.to_string().contains("body"), "{problem}");
+    assert_eq!(call(key.clone()).await.0, 403);
+
+    // A failed payment keeps it due; the payment lifts the suspension at once; the same
+    // notice again, or a late failure, changes nothing.
+    let failed = event(
+        "invoice.payment_failed",
+        invoice_object(&provider_invoice, "cus_1", "usd"),
+    );
+    let (status, outcome) = signed(&app, &failed).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert_eq!(outcome, json!({"outcome": "invoice", "changed": true}));
+    assert_eq!(
+        invoice_view(&operator, &tenant, &id).await["payment"]["status"],
+        "failed"
+    );
+    assert_eq!(call(key.clone()).await.0, 403);
+    let (status, outcome) = signed(&app, &paid).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert_eq!(outcome, json!({"outcome": "invoice", "changed": true}));
+    assert_eq!(call(key.clone()).await.0, 200);
+    let view = invoice_view(&operator, &tenant, &id).await;
+    assert_eq!(view["payment"]["status"], "paid");
+    assert!(view["payment"]["paid_at"].is_string());
+    for again in [&paid, &failed] {
+        let (status, outcome) = signed(&app, again).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(outcome["changed"], false);
+    }
+    assert_eq!(
+        invoice_view(&operator, &tenant, &id).await["payment"]["status"],
+        "paid"
+    );
+    // Someone else's invoice on the same Stripe account; an event of no interest.
+    let (_, outcome) = signed(
+        &app,
+        &event("invoice.paid", invoice_object("in_other", "cus_9", "usd")),
+    )
+    .await;
+    assert_eq!(outcome["outcome"], "ignored");
+    let (_, outcome) = signed(
+        &app,
+        &event(
+            "customer.created",
+            json!({"id": "cus_9", "object": "customer",
+                                           "created": now, "livemode": false}),
+        ),
+    )
+    .await;
+    assert_eq!(outcome["outcome"], "ignored");
+
+    // A paid invoice is not voided.
+    let (status, problem) = operator
+        .post(
+            &format!("/api/v1/tenants/{tenant}/billing/invoices/{id}/void"),
+            json!({"reason": "changed my mind"}),
+        )
+        .await;
+    assert_problem(status, &problem, StatusCode::CONFLICT, "conflict");
+
+    // A payment tagged with the tenant tops up its prepaid credit, once.
+    let top_up = event(
+        "payment_intent.succeeded",
+        payment_intent_object("pi_42", 2_500, "usd", json!({"sluice_tenant_id": tenant})),
+    );
+    let (status, outcome) = signed(&app, &top_up).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert_eq!(outcome, json!({"outcome": "top_up", "changed": true}));
+    let (_, outcome) = signed(&app, &top_up).await;
+    assert_eq!(outcome, json!({"outcome": "top_up", "changed": false}));
+    let (_, credit) = operator
+        .get(&format!("/api/v1/tenants/{tenant}/billing/credit"))
+        .await;
+    let top_ups = credit["top_ups"].as_array().unwrap();
+    assert_eq!(top_ups.len(), 1, "{credit}");
+    assert_eq!(top_ups[0]["amount"], "25");
+    assert_eq!(top_ups[0]["reference"], "pi_42");
+    assert_eq!(top_ups[0]["author"], "stripe");
+    // In another currency, for no tenant, or for a tenant that does not exist: refused by name.
+    for (intent, field) in [
+        (
+            payment_intent_object("pi_43", 100, "eur", json!({"sluice_tenant_id": tenant})),
+            "data.object.currency",
+        ),
+        (
+            payment_intent_object("pi_44", 100, "usd", json!({"sluice_tenant_id": "nobody"})),
+            "data.object.metadata.sluice_tenant_id",
+        ),
+        (
+            payment_intent_object(
+                "pi_45",
+                100,
+                "usd",
+                json!({"sluice_tenant_id": TenantId::new().to_string()}),
+            ),
+            "data.object.metadata.sluice_tenant_id",
+        ),
+    ] {
+        let (status, problem) = signed(&app, &event("payment_intent.succeeded", intent)).await;
+        assert_problem(status, &problem, StatusCode::BAD_REQUEST, "invalid_request");
+        assert!(problem.to_string().contains(field), "{problem}");
+    }
+    // A payment not tagged with a tenant is an invoice's own.
+    let (_, outcome) = signed(
+        &app,
+        &event(
+            "payment_intent.succeeded",
+            payment_intent_object("pi_46", 100, "usd", json!({})),
+        ),
+    )
+    .await;
+    assert_eq!(outcome["outcome"], "ignored");
+    let (_, credit) = operator
+        .get(&format!("/api/v1/tenants/{tenant}/billing/credit"))
+        .await;
+    assert_eq!(credit["top_ups"].as_array().unwrap().len(), 1);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            stripe.problems().is_empty()
+        })
+        .await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_stripe_the_webhook_is_unavailable_and_invoices_are_not_sent() {
+    let app = TestApp::builder().spawn().await;
+    let payload = event("invoice.paid", invoice_object("in_1", "cus_1", "usd"));
+    let (status, problem) = signed(&app, &payload).await;
+    assert_problem(
+        status,
+        &problem,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+    );
+    let done = app.manager.send_invoices().await.unwrap();
+    assert_eq!(done, management::payments::SentInvoices::default());
+}
