@@ -8,6 +8,8 @@
 #   SLUICE_BIN=/path/to/sluice bench/profile.sh   # a binary built elsewhere (A/B of two commits)
 #   BENCH_LIMITS='{"requests_per_minute": 100000000}' bench/profile.sh   # with the tenant's limits
 #     (a policy in the management API's shape, set with `sluice admin limits set` before the warm-up)
+#   BENCH_SQL="$(cat bench/prepaid.sql)" bench/profile.sh   # SQL run on the embedded database
+#     before the warm-up (here: the tenant on prepaid credit that stops at zero)
 #
 # The profile stays in bench/profile/full.out: `callgrind_annotate bench/profile/full.out`.
 set -euo pipefail
@@ -61,6 +63,10 @@ load() { # count
   oha --no-tui --output-format quiet -n "$1" -c 4 -m POST -H 'content-type: application/json' \
     -H "authorization: Bearer $key" -d "$bench_body" "http://$gateway_addr/v1/chat/completions"
 }
+if [ -n "${BENCH_SQL:-}" ]; then
+  sqlite3 "$work/data/sluice.db" "$BENCH_SQL" >&2
+  sleep 3 # every node polls the store's revision each second
+fi
 if [ -n "${BENCH_LIMITS:-}" ]; then
   SLUICE_DATA_DIR="$work/data" "$sluice_bin" admin limits set --tenant default --json "$BENCH_LIMITS" >&2
   sleep 3 # every node polls the store's revision each second

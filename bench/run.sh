@@ -20,6 +20,7 @@
 #   SLUICE_BIN=/path/to/sluice bench/run.sh …   # a binary built elsewhere (A/B of two commits)
 #   BENCH_LIMITS='{"requests_per_minute": 100000000}' bench/run.sh …   # with the tenant's limits
 #     (a policy in the management API's shape, as for bench/profile.sh)
+#   BENCH_SQL="$(cat bench/prepaid.sql)" bench/run.sh …   # SQL on the embedded database first
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
@@ -110,6 +111,10 @@ fi
 
 key=$(first_key "$work/out.txt" 10)
 [ -n "$key" ] || { echo "sluice did not start" >&2; cat "$work/sluice.log" >&2; exit 1; }
+if [ -n "${BENCH_SQL:-}" ]; then
+  sqlite3 "$work/sluice-data/sluice.db" "$BENCH_SQL" >&2
+  sleep 3 # every node polls the store's revision each second
+fi
 if [ -n "${BENCH_LIMITS:-}" ]; then
   (cd "$work" && "$sluice_bin" admin limits set --tenant default --json "$BENCH_LIMITS") >&2
   sleep 3 # every node polls the store's revision each second
