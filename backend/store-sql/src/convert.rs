@@ -250,6 +250,37 @@ pub fn rollup_sums_from_row(row: &impl SqlRow) -> Result<RollupFigures, Error> {
     })
 }
 
+/// A row of `tables_usage::rollup_sums_sql`: money in whole units and remainders, put together
+/// saturating.
+///
+/// # Errors
+/// A corrupt value.
+pub fn rollup_split_sums_from_row(row: &impl SqlRow) -> Result<RollupFigures, Error> {
+    let money = |column: &str| -> Result<Money, Error> {
+        let units = row.int(&format!("{column}_units"))?;
+        let rest = row.int(&format!("{column}_rest"))?;
+        let nanos = i128::from(units) * 1_000_000_000 + i128::from(rest);
+        Ok(Money::from_nanos(
+            i64::try_from(nanos).unwrap_or(if nanos < 0 { i64::MIN } else { i64::MAX }),
+        ))
+    };
+    Ok(RollupFigures {
+        requests: count(row, "requests")?,
+        errors: count(row, "errors")?,
+        cache_hits: count(row, "cache_hits")?,
+        prompt_tokens: count(row, "prompt_tokens")?,
+        completion_tokens: count(row, "completion_tokens")?,
+        cached_tokens: count(row, "cached_tokens")?,
+        cache_write_tokens: count(row, "cache_write_tokens")?,
+        reasoning_tokens: count(row, "reasoning_tokens")?,
+        cost: money("cost_nanos")?,
+        wholesale: money("wholesale_nanos")?,
+        price: money("price_nanos")?,
+        unpriced: count(row, "unpriced")?,
+        latency: [0; LATENCY_BUCKETS],
+    })
+}
+
 fn json<T: serde::de::DeserializeOwned>(row: &impl SqlRow, column: &str) -> Result<T, Error> {
     serde_json::from_str(&row.text(column)?).map_err(|_| corrupt(column))
 }

@@ -250,12 +250,24 @@ pub fn rollup_select_sql() -> &'static str {
 }
 
 /// The sums of one tenant's rollups of one grain in `[from, to)` per model, shadow left out.
+/// Money is summed as whole units (`<column>_units`) and nano-unit remainders
+/// (`<column>_rest`), which neither engine's integer sum can overflow however absurd the
+/// prices; `rollup_split_sums_from_row` puts them together, saturating.
 pub fn rollup_sums_sql() -> &'static str {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
         let sums: Vec<String> = ROLLUP_SUM_COLUMNS
             .iter()
-            .map(|it| format!("cast(sum({it}) as bigint) as {it}"))
+            .map(|it| {
+                if it.ends_with("_nanos") {
+                    format!(
+                        "cast(sum({it} / 1000000000) as bigint) as {it}_units, \
+                         cast(sum({it} % 1000000000) as bigint) as {it}_rest"
+                    )
+                } else {
+                    format!("cast(sum({it}) as bigint) as {it}")
+                }
+            })
             .collect();
         format!(
             "select model_alias, {} from usage_rollups where tenant_id = $1 and grain = $2 \
@@ -513,7 +525,7 @@ macro_rules! impl_usage_store {
                     .map(|row| {
                         Ok((
                             $crate::SqlRow::text(row, "model_alias")?,
-                            $crate::rollup_sums_from_row(row)?,
+                            $crate::rollup_split_sums_from_row(row)?,
                         ))
                     })
                     .collect()

@@ -40,6 +40,7 @@ macro_rules! store_contract_tests {
             invoices_are_numbered_once_frozen_and_voided_never_overlapping,
             credit_counts_top_ups_once_and_sums_the_ledger_before_an_instant,
             invoice_payments_resume_and_settle_once_and_hold_the_unpaid,
+            rollup_sums_of_absurd_prices_saturate_instead_of_failing,
             users_round_trip_and_emails_are_unique,
             failed_logins_lock_and_a_success_unlocks,
             email_tokens_work_once_and_not_after_expiry,
@@ -2703,4 +2704,36 @@ pub async fn invoice_payments_resume_and_settle_once_and_hold_the_unpaid(store: 
         ]
     );
     assert!(store.invoice_payments(b.id).await.unwrap().is_empty());
+}
+
+pub async fn rollup_sums_of_absurd_prices_saturate_instead_of_failing(store: &impl Store) {
+    use domain::pricing::Money;
+    use domain::rollup::Grain;
+    let a = tenant("a");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    let day = Grain::Day.floor(now()) - time::Duration::days(3);
+    let mut records = Vec::new();
+    for (n, nanos) in [i64::MAX - 10, i64::MAX - 10, 5, 6, 7]
+        .into_iter()
+        .enumerate()
+    {
+        let at = day + time::Duration::days(i64::try_from(n % 3).unwrap());
+        let mut record = usage(a.id, ApiKeyId::new(), at + time::Duration::hours(1));
+        record.price = Some(Money::from_nanos(nanos));
+        record.model_alias = if nanos > 10 { "dear" } else { "cheap" }.into();
+        records.push(record);
+    }
+    store.insert_usage(&records).await.unwrap();
+    let sums = store
+        .rollup_sums(a.id, Grain::Day, day, day + time::Duration::days(3))
+        .await
+        .unwrap();
+    let price = |model: &str| {
+        sums.iter()
+            .find(|(it, _)| it == model)
+            .map(|(_, it)| it.price)
+            .unwrap()
+    };
+    assert_eq!(price("dear"), Money::from_nanos(i64::MAX));
+    assert_eq!(price("cheap"), Money::from_nanos(18));
 }
