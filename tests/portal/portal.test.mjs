@@ -12,9 +12,12 @@
 // data plane); call models from the API explorer (a stream with its timings, usage and code
 // snippets, tool calls, checks before sending, a data-plane error, a slow stream stopped
 // half-way) and see those calls on the dashboard, which refreshes itself, and on this month's
-// bill (Billing: a line per model, last month empty, the month's entries as CSV; last month's
-// invoice drafted, finalized, printed and voided; a credit added; prepaid credit set and topped
-// up); invite a
+// bill (Billing: a line per model, last month empty, the month's entries as CSV; a fee dated
+// last month, whose invoice is drafted, finalized, printed, sent to Stripe by sluice on its own
+// (a fake Stripe here, which checks its idempotency keys: the portal shows it awaiting payment
+// with a link to pay it) and voided, which withdraws it at Stripe; drafted again, finalized,
+// and marked paid by Stripe's signed notice, which the open invoice shows; a credit added;
+// prepaid credit set and topped up); invite a
 // colleague, store a provider key (shown masked), read the audit log; invite a finance member,
 // who sees bills, usage and the audit log but no key actions; make an access token,
 // rotate and revoke the key, edit another one's name and models (and see the data plane follow);
@@ -37,7 +40,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createSocket } from 'node:dgram';
@@ -57,6 +60,9 @@ const PARTNER_ADMIN = 'pat@acme.test';
 const PARTNER_DOMAIN = 'ai.acme.test';
 const SSO_EMAIL = 'sso-user@example.org';
 const FINANCE = 'finn@example.com';
+// What sluice is configured with for the fake Stripe.
+const STRIPE_SECRET_KEY = 'sk_test_portal_e2e_0123456789';
+const STRIPE_WEBHOOK_SECRET = 'whsec_portal_e2e_0123456789';
 // A logo and a favicon inline, as partners may give them (no text in them).
 const svg = (fill) => `data:image/svg+xml;base64,${Buffer.from(
   `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><circle cx="12" cy="12" r="10" fill="${fill}"/></svg>`,
@@ -77,6 +83,7 @@ let base;
 let port;
 let idp;
 let dns;
+let stripe;
 let workdir;
 let browser;
 let context;
@@ -251,6 +258,169 @@ async function startFakeGithub() {
   return { server: fake, url: `http://127.0.0.1:${fake.address().port}` };
 }
 
+/**
+ * A fake Stripe over HTTP, like the one in tests/src/fake_stripe.rs: the parts of its API sluice
+ * uses (customers, invoices, invoice items, finalize, void, delete), answering objects in
+ * Stripe's shape (sluice parses them into typed ones), replaying the first answer to a repeated
+ * `Idempotency-Key` (refusing one reused with other parameters), and keeping every request for
+ * the test to check. An invoice with something to pay is finalized `open`, due in 30 days, with
+ * its hosted page here.
+ */
+async function startFakeStripe() {
+  const requests = [];
+  const answered = new Map(); // Idempotency-Key → { fingerprint, status, body }
+  const customers = [];
+  const invoices = [];
+  const items = [];
+  const problems = [];
+  const now = () => Math.floor(Date.now() / 1000);
+  const failure = (status, message, type = 'invalid_request_error') => [status, { error: { type, message } }];
+  const metadata = (form) => Object.fromEntries([...form]
+    .filter(([key]) => key.startsWith('metadata[') && key.endsWith(']'))
+    .map(([key, value]) => [key.slice('metadata['.length, -1), value]));
+  let url;
+
+  function carryOut(method, parts, form) {
+    const [kind, id, action] = parts;
+    if (method === 'POST' && kind === 'customers' && parts.length === 1) {
+      const customer = {
+        id: `cus_${customers.length + 1}`, object: 'customer', created: now(), livemode: false,
+        name: form.get('name'), metadata: metadata(form),
+      };
+      customers.push(customer);
+      return [200, customer];
+    }
+    if (method === 'POST' && kind === 'invoices' && parts.length === 1) {
+      const customer = form.get('customer');
+      if (!customers.some((it) => it.id === customer)) return failure(400, 'No such customer');
+      const invoice = stripeInvoice(`in_${invoices.length + 1}`, customer, form.get('currency') || 'usd');
+      Object.assign(invoice, {
+        metadata: metadata(form),
+        description: form.get('description'),
+        auto_advance: form.get('auto_advance') === 'true',
+        collection_method: form.get('collection_method') || 'charge_automatically',
+        days_until_due: form.has('days_until_due') ? Number(form.get('days_until_due')) : null,
+      });
+      invoices.push(invoice);
+      return [200, invoice];
+    }
+    if (method === 'POST' && kind === 'invoiceitems' && parts.length === 1) {
+      const invoice = invoices.find((it) => it.id === form.get('invoice'));
+      if (!invoice) return failure(400, 'No such invoice');
+      if (invoice.status !== 'draft') return failure(400, 'The invoice is not a draft');
+      const amount = Number(form.get('amount'));
+      if (!Number.isInteger(amount)) return failure(400, 'Invalid integer: amount');
+      if (form.get('currency') !== invoice.currency) return failure(400, 'Currency mismatch');
+      const at = now();
+      const item = {
+        id: `ii_${items.length + 1}`, object: 'invoiceitem', amount, currency: invoice.currency,
+        customer: form.get('customer'), date: at, description: form.get('description'),
+        discountable: true, invoice: invoice.id, livemode: false, metadata: {},
+        period: { start: at, end: at }, proration: false, quantity: 1, quantity_decimal: '1',
+      };
+      items.push(item);
+      for (const name of ['total', 'subtotal', 'amount_due', 'amount_remaining']) invoice[name] += amount;
+      return [200, item];
+    }
+    const invoice = kind === 'invoices' && invoices.find((it) => it.id === id);
+    if (method === 'POST' && kind === 'invoices' && action === 'finalize') {
+      if (!invoice) return failure(404, 'No such invoice');
+      if (invoice.status !== 'draft') return failure(400, 'This invoice is already finalized');
+      invoice.status = invoice.total <= 0 ? 'paid' : 'open';
+      invoice.number = `FAKE-${invoice.id}`;
+      invoice.hosted_invoice_url = `${url}/i/${invoice.id}`;
+      if (invoice.collection_method === 'send_invoice') invoice.due_date = now() + 30 * 86_400;
+      return [200, invoice];
+    }
+    if (method === 'POST' && kind === 'invoices' && action === 'void') {
+      if (!invoice) return failure(404, 'No such invoice');
+      if (invoice.status !== 'open') return failure(400, 'Only open invoices can be voided');
+      invoice.status = 'void';
+      return [200, invoice];
+    }
+    if (method === 'DELETE' && kind === 'invoices' && parts.length === 2) {
+      if (!invoice) return failure(404, 'No such invoice');
+      if (invoice.status !== 'draft') return failure(400, 'Only drafts can be deleted');
+      invoices.splice(invoices.indexOf(invoice), 1);
+      return [200, { id, object: 'invoice', deleted: true }];
+    }
+    problems.push(`unexpected ${method} /v1/${parts.join('/')}`);
+    return failure(404, 'Unrecognized request URL');
+  }
+
+  const fake = createHttpServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const path = new URL(req.url, 'http://stripe').pathname;
+    if (req.method === 'GET' && path.startsWith('/i/')) {
+      // The hosted invoice page, where the tenant would pay.
+      res.writeHead(200, { 'content-type': 'text/html' });
+      return res.end(`<!doctype html><title>Pay ${path.slice(3)}</title><h1>Fake Stripe</h1>`);
+    }
+    const form = new URLSearchParams(body);
+    const key = req.headers['idempotency-key'];
+    const fingerprint = `${req.method} ${path} ${body}`;
+    const request = { method: req.method, path, form: Object.fromEntries(form), idempotencyKey: key, replayed: false };
+    let status;
+    let answer;
+    if (req.headers.authorization !== `Bearer ${STRIPE_SECRET_KEY}`) {
+      [status, answer] = failure(401, 'Invalid API Key provided');
+    } else if (key && answered.has(key)) {
+      request.replayed = true;
+      const first = answered.get(key);
+      [status, answer] = first.fingerprint === fingerprint
+        ? [first.status, JSON.parse(first.body)]
+        : failure(400, 'Keys for idempotent requests can only be used with the same parameters they were first used with.', 'idempotency_error');
+    } else {
+      if (req.method === 'POST' && !key) problems.push(`${req.method} ${path} without an idempotency key`);
+      [status, answer] = path.startsWith('/v1/')
+        ? carryOut(req.method, path.slice('/v1/'.length).split('/'), form)
+        : failure(404, 'Unrecognized request URL');
+      if (key) answered.set(key, { fingerprint, status, body: JSON.stringify(answer) });
+    }
+    requests.push(request);
+    res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_${requests.length}` });
+    res.end(JSON.stringify(answer));
+  });
+  await new Promise((ok) => fake.listen(0, '127.0.0.1', ok));
+  url = `http://127.0.0.1:${fake.address().port}`;
+  return { server: fake, url, requests, customers, invoices, items, problems };
+}
+
+/** An invoice in Stripe's shape, with every field sluice's parser requires. */
+function stripeInvoice(id, customer, currency) {
+  const at = Math.floor(Date.now() / 1000);
+  return {
+    id, object: 'invoice', customer, currency,
+    amount_due: 0, amount_overpaid: 0, amount_paid: 0, amount_remaining: 0,
+    amount_shipping: 0, attempt_count: 0, attempted: false,
+    automatic_tax: { enabled: false }, collection_method: 'send_invoice',
+    created: at, default_tax_rates: [], discounts: [], issuer: { type: 'self' },
+    lines: { object: 'list', data: [], has_more: false, url: `/v1/invoices/${id}/lines` },
+    livemode: false, metadata: {}, payment_settings: {}, period_end: at,
+    period_start: at, post_payment_credit_notes_amount: 0,
+    pre_payment_credit_notes_amount: 0, starting_balance: 0, status: 'draft',
+    status_transitions: {}, subtotal: 0, total: 0,
+  };
+}
+
+/** Posts a Stripe event about `object` to sluice's webhook, signed as Stripe signs it. */
+async function stripeNotice(type, object, secret = STRIPE_WEBHOOK_SECRET) {
+  const created = Math.floor(Date.now() / 1000);
+  const payload = JSON.stringify({
+    id: `evt_${randomBytes(12).toString('hex')}`, object: 'event', api_version: '2025-11-17.clover',
+    created, livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null },
+    type, data: { object },
+  });
+  const signature = createHmac('sha256', secret).update(`${created}.${payload}`).digest('hex');
+  const res = await fetch(`${base}/api/v1/billing/stripe/webhook`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': `t=${created},v1=${signature}` },
+    body: payload,
+  });
+  return { status: res.status, body: await res.json() };
+}
+
 /** GET /api/v1/branding as `host` would see it (fetch may not set the Host header). */
 function brandingOf(host) {
   return new Promise((ok, fail) => {
@@ -289,6 +459,12 @@ async function signUpThroughApi(email, displayName) {
     body: JSON.stringify({ token }),
   });
   assert.equal(verified.status, 200, await verified.text());
+}
+
+/** The first day of the calendar month before this one in UTC: `2026-11-01`. */
+function lastMonthStart() {
+  const now = new Date();
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 10);
 }
 
 /** The calendar month before this one in UTC, as the billing pages name it: `November 2026`. */
@@ -362,6 +538,7 @@ before(async () => {
   workdir = mkdtempSync(join(tmpdir(), 'sluice-portal-'));
   idp = await startFakeGithub();
   dns = await startFakeDns();
+  stripe = await startFakeStripe();
   const config = join(workdir, 'sluice.toml');
   writeFileSync(config, `
 [providers.openai]
@@ -421,6 +598,14 @@ api_url = "${idp.url}/api"
     SLUICE_MASTER_KEY: randomBytes(32).toString('base64'),
     IDP_SECRET: 'idp-secret',
     SLUICE_PARTNERS_DNS_RESOLVER: dns.address,
+    // Finalized invoices are collected through the fake Stripe, sent within a second.
+    SLUICE_STRIPE_SECRET_KEY: STRIPE_SECRET_KEY,
+    SLUICE_STRIPE_WEBHOOK_SECRET: STRIPE_WEBHOOK_SECRET,
+    SLUICE_STRIPE_API_BASE: `${stripe.url}/`,
+    SLUICE_STRIPE_SINCE: '2000-01-01T00:00:00Z',
+    SLUICE_STRIPE_DAYS_UNTIL_DUE: '30',
+    SLUICE_STRIPE_GRACE_DAYS: '14',
+    SLUICE_STRIPE_SYNC_MS: '300',
   };
   // The mail links are read from the log at INFO: no outside filter may hide them.
   delete env.RUST_LOG;
@@ -446,6 +631,7 @@ after(async () => {
   await browser?.close();
   idp?.server.close();
   dns?.socket.close();
+  stripe?.server.close();
   if (server && server.exitCode === null) {
     server.kill('SIGTERM');
     await Promise.race([new Promise((ok) => server.once('exit', ok)), sleep(10_000)]);
@@ -905,7 +1091,22 @@ step('Billing: the owner sees this month\'s running bill by model, an empty last
   await shot('08i3-billing-last-month');
 });
 
-step('Invoices: the operator drafts last month\'s invoice, finalizes it (numbered, frozen, printable) and voids it with a reason', async () => {
+step('Invoices: the operator charges a fee on last month, drafts its invoice, finalizes it (numbered, frozen, printable, sent to Stripe to be paid) and voids it with a reason (withdrawn at Stripe)', async () => {
+  // Last month had no calls: a fee dated in it gives its invoice something to pay.
+  const fee = page.locator('form.correction-form');
+  await fee.locator('#correction-kind').selectOption('adjustment');
+  await fee.locator('#correction-amount').fill('12.5');
+  await fee.locator('#correction-reason').fill('Onboarding fee');
+  await fee.locator('#correction-day').fill(`${lastMonthStart().slice(0, 8)}15`);
+  await fee.getByRole('button', { name: 'Add to the bill' }).click();
+  await page.getByText(/^Added: 12\.5 on the bill of \d{4}-\d{2}-15\.$/).waitFor();
+  await fee.locator('#correction-kind').selectOption('credit'); // As the steps after this one expect.
+  // The month had no calls, and its bill says so, with the fee now due.
+  await page.getByText(`No calls in ${lastMonthName()}`, { exact: true }).waitFor();
+  await page.locator('section[aria-labelledby="bill-corrections-title"] .bill-corrections tr', { hasText: 'Onboarding fee' }).waitFor();
+  assert.equal((await page.locator('#bill-due').textContent()).trim(), '12.5 USD');
+  await dismissToasts();
+
   const invoices = page.locator('section[aria-labelledby="invoices-title"]');
   await invoices.getByText('No invoices yet').waitFor();
   await invoices.getByRole('button', { name: 'Draft last month\'s invoice' }).click();
@@ -913,13 +1114,17 @@ step('Invoices: the operator drafts last month\'s invoice, finalizes it (numbere
   const row = invoices.locator('tbody tr').first();
   await row.getByRole('rowheader', { name: 'Draft invoice' }).waitFor();
   assert.equal((await row.locator('td').first().textContent()).trim(), lastMonthName());
+  assert.equal(await row.getAttribute('data-payment'), null, 'a draft is not sent for payment');
+  assert.equal(await row.locator('td.payment [aria-hidden="true"]').textContent(), '—');
   const card = page.locator('section.invoice');
   await card.getByRole('heading', { name: 'Draft invoice' }).waitFor();
   await card.getByText('A draft: its amounts follow the usage recorded until it is finalized.').waitFor();
   await card.getByText('No calls in this period.').waitFor();
+  await card.locator('.bill-corrections tbody tr', { hasText: 'Onboarding fee' }).waitFor();
   const sums = await card.locator('.invoice-sums th').allTextContents();
   assert.deepEqual(sums, ['Calls', 'Corrections', 'Total'], 'no late usage, no tax configured');
-  assert.equal((await card.locator('.invoice-sums td').last().textContent()).trim(), '0 USD');
+  assert.equal((await card.locator('.invoice-sums td').last().textContent()).trim(), '12.5 USD');
+  assert.equal(await card.locator('.invoice-payment').count(), 0, 'no payment before it is finalized');
   await shot('08i4-invoice-draft');
 
   await card.getByRole('button', { name: 'Finalize invoice' }).click();
@@ -929,7 +1134,7 @@ step('Invoices: the operator drafts last month\'s invoice, finalizes it (numbere
   assert.equal(await card.getByRole('button', { name: 'Finalize invoice' }).count(), 0, 'only a draft is finalized');
   await eventually('the list shows it finalized with its frozen total', async () =>
     (await row.locator('td').nth(1).textContent()).trim() === 'Finalized'
-      && (await row.locator('td.price').textContent()).trim() === '0 USD');
+      && (await row.locator('td.price').textContent()).trim() === '12.5 USD');
   const printable = card.getByRole('link', { name: 'Printable invoice' });
   assert.equal(await printable.getAttribute('target'), '_blank');
   const printed = await fetchInPage(page, await printable.getAttribute('href'));
@@ -937,6 +1142,33 @@ step('Invoices: the operator drafts last month\'s invoice, finalizes it (numbere
   assert.match(printed.type, /^text\/html/);
   assert.ok(printed.body.includes(`<h1>${title}</h1>`), printed.body.slice(0, 400));
   assert.ok(!printed.body.includes('<script'), 'no script on an invoice');
+
+  // Sluice sends it to Stripe on its own within a second; the open card and the list follow.
+  const payment = card.locator('section.invoice-payment');
+  await payment.locator('#invoice-payment-status', { hasText: 'Awaiting payment' }).waitFor();
+  await eventually('the list shows it awaiting payment', async () =>
+    (await row.locator('td.payment').textContent()).trim() === 'Awaiting payment');
+  const tenant = await page.locator('#tenant-switcher').inputValue();
+  assert.equal(stripe.customers.length, 1, 'a customer for the tenant');
+  assert.equal(stripe.customers[0].metadata.sluice_tenant_id, tenant);
+  assert.equal(stripe.customers[0].name, 'Acme');
+  assert.equal(stripe.invoices.length, 1);
+  const [sent] = stripe.invoices;
+  assert.equal(sent.customer, stripe.customers[0].id);
+  assert.equal(sent.status, 'open');
+  assert.equal(sent.collection_method, 'send_invoice');
+  assert.equal(sent.days_until_due, 30);
+  assert.equal(sent.total, 1250, 'the invoice\'s total in cents');
+  assert.deepEqual(stripe.items.map((it) => [it.invoice, it.amount]), [[sent.id, 1250]]);
+  const pay = payment.getByRole('link', { name: 'Pay this invoice' });
+  assert.equal(await pay.getAttribute('href'), `${stripe.url}/i/${sent.id}`);
+  assert.equal(await pay.getAttribute('target'), '_blank');
+  assert.equal(await pay.getAttribute('rel'), 'noopener noreferrer');
+  const dueDay = new Date(sent.due_date * 1000).toISOString().slice(0, 10);
+  assert.deepEqual(await payment.locator('dt').allTextContents(), ['Status', 'Due']);
+  assert.equal((await payment.locator('dd').nth(1).textContent()).trim(), dueDay);
+  await payment.getByRole('note').filter({ hasText: /^Unless it is paid, calls will be suspended from \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\.$/ }).waitFor();
+  await shot('08i5-invoice-awaiting-payment');
 
   // Voiding says why: an empty reason is refused before anything is sent, next to the field.
   await card.getByRole('button', { name: 'Void invoice' }).click();
@@ -946,9 +1178,73 @@ step('Invoices: the operator drafts last month\'s invoice, finalizes it (numbere
   await card.getByRole('heading', { name: `${title} (void)` }).waitFor();
   await card.getByText('Void: Drafted to try the portal').waitFor();
   assert.equal(await card.getByRole('button', { name: 'Void invoice' }).count(), 0, 'void is final');
-  await eventually('the list shows it void', async () =>
-    (await row.locator('td').nth(1).textContent()).trim() === 'Void');
+  // Withdrawn at Stripe first: nothing is left to pay.
+  await payment.locator('#invoice-payment-status', { hasText: 'Withdrawn' }).waitFor();
+  assert.equal(await payment.getByRole('link', { name: 'Pay this invoice' }).count(), 0);
+  assert.equal(await payment.getByRole('note').count(), 0, 'a withdrawn invoice suspends nothing');
+  assert.equal(stripe.invoices[0].status, 'void');
+  await eventually('the list shows it void and withdrawn', async () =>
+    (await row.locator('td').nth(1).textContent()).trim() === 'Void'
+      && (await row.locator('td.payment').textContent()).trim() === 'Withdrawn');
   await shot('08i5-invoice-void');
+});
+
+step('Invoices: last month invoiced again is sent to Stripe, and Stripe\'s signed notice that it was paid shows it paid', async () => {
+  const invoices = page.locator('section[aria-labelledby="invoices-title"]');
+  await dismissToasts();
+  await invoices.getByRole('button', { name: 'Draft last month\'s invoice' }).click();
+  await page.getByText('Drafted last month\'s invoice').waitFor();
+  const card = page.locator('section.invoice');
+  await card.getByRole('heading', { name: 'Draft invoice' }).waitFor();
+  const draft = invoices.locator('tbody tr[data-status="Draft"]');
+  const id = await draft.getAttribute('data-invoice');
+  const row = invoices.locator(`tbody tr[data-invoice="${id}"]`);
+  assert.equal((await card.locator('.invoice-sums td').last().textContent()).trim(), '12.5 USD', 'the fee, invoiced again');
+  await card.getByRole('button', { name: 'Finalize invoice' }).click();
+  const finalized = card.getByRole('heading', { name: /^Invoice \d+$/ });
+  await finalized.waitFor();
+  const payment = card.locator('section.invoice-payment');
+  await payment.locator('#invoice-payment-status', { hasText: 'Awaiting payment' }).waitFor();
+  await eventually('the list shows it awaiting payment', async () =>
+    (await row.locator('td.payment').textContent()).trim() === 'Awaiting payment');
+  assert.equal(stripe.customers.length, 1, 'the tenant\'s customer is reused');
+  assert.equal(stripe.invoices.length, 2);
+  const sent = stripe.invoices[1];
+  assert.equal(sent.status, 'open');
+  assert.equal(sent.customer, stripe.customers[0].id);
+  assert.equal(sent.metadata.sluice_invoice_id, id);
+  assert.equal(await payment.getByRole('link', { name: 'Pay this invoice' }).getAttribute('href'), `${stripe.url}/i/${sent.id}`);
+
+  // The tenant pays on Stripe's page; Stripe tells sluice, signed. A notice signed with
+  // another secret is refused, and one sent again changes nothing.
+  sent.status = 'paid';
+  sent.amount_paid = sent.total;
+  sent.amount_remaining = 0;
+  const notice = { ...stripeInvoice(sent.id, sent.customer, sent.currency), status: 'paid', total: sent.total, subtotal: sent.total, amount_due: sent.total, amount_paid: sent.total };
+  const forged = await stripeNotice('invoice.paid', notice, 'whsec_someone_else');
+  assert.equal(forged.status, 400, JSON.stringify(forged.body));
+  assert.deepEqual(await stripeNotice('invoice.paid', notice), { status: 200, body: { outcome: 'invoice', changed: true } });
+  assert.deepEqual(await stripeNotice('invoice.paid', notice), { status: 200, body: { outcome: 'invoice', changed: false } });
+
+  // The open card looks again while the invoice awaits payment.
+  await payment.locator('#invoice-payment-status', { hasText: /^Paid$/ }).waitFor({ timeout: 25_000 });
+  assert.deepEqual(await payment.locator('dt').allTextContents(), ['Status', 'Due', 'Paid']);
+  assert.match((await payment.locator('dd').nth(2).textContent()).trim(), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
+  assert.equal(await payment.getByRole('link', { name: 'Pay this invoice' }).count(), 0, 'nothing left to pay');
+  assert.equal(await payment.getByRole('note').count(), 0, 'a paid invoice suspends nothing');
+  // A paid invoice is not voided: a credit on the next one corrects it.
+  assert.equal(await card.getByRole('button', { name: 'Void invoice' }).count(), 0);
+  await card.getByText('A paid invoice is not voided').waitFor();
+  await eventually('the list shows it paid', async () =>
+    (await row.locator('td.payment').textContent()).trim() === 'Paid');
+
+  // Every call to Stripe carried the secret key (or the fake would have refused it), each POST
+  // an idempotency key, and nothing else was asked of it.
+  const posts = stripe.requests.filter((it) => it.method === 'POST');
+  assert.ok(posts.length >= 8, `customer, 2 × (invoice, item, finalize), void: ${posts.length}`);
+  for (const request of posts) assert.ok(request.idempotencyKey, `${request.path} without an idempotency key`);
+  assert.deepEqual(stripe.problems, []);
+  await shot('08i5-invoice-paid');
 });
 
 step('Corrections: the operator credits this month\'s bill, checked before sending, and the bill shows it', async () => {
@@ -1005,7 +1301,7 @@ step('Prepaid credit: the operator sets the tenant to stop at zero, tops it up o
   // Back to billing afterwards, so the calls of the steps after this one are not stopped.
   await card.getByLabel('Stop calls at zero').uncheck();
   await card.getByRole('button', { name: 'Save credit setting' }).click();
-  await card.getByText('Calls go on when it runs out; what is overdrawn is billed.').waitFor();
+  await card.getByText('Calls go on when it runs out; what is overdrawn comes off the next top-up.').waitFor();
 });
 
 step('Limits: a tenant admin sets a rate and budgets with alert thresholds, checked as the server checks them, and watches them fill', async () => {
@@ -1163,10 +1459,19 @@ step('read the audit log, filtered and paginated', async () => {
   await page.getByRole('link', { name: 'Audit log' }).click();
   await page.locator('.audit-event').first().waitFor();
   const actions = await page.locator('.audit-event code.action').allTextContents();
-  for (const expected of ['tenant.create', 'key.create', 'invitation.create', 'provider_credential.create']) {
-    assert.ok(actions.includes(expected), `${expected} in ${actions}`);
-  }
   await shot('10-audit');
+  // Newest first, a page at a time: the tenant's first events are pages back by now.
+  const expected = ['tenant.create', 'key.create', 'invitation.create', 'provider_credential.create'];
+  const older = page.getByRole('button', { name: 'Older →' });
+  for (let pages = 1; !expected.every((it) => actions.includes(it)) && pages < 10; pages += 1) {
+    assert.ok(await older.isEnabled(), `no older page, and missing ${expected.filter((it) => !actions.includes(it))}`);
+    const top = await page.locator('.audit-event').first().textContent();
+    await older.click();
+    await eventually('the older page', async () =>
+      (await page.locator('.audit-event').first().textContent().catch(() => top)) !== top);
+    actions.push(...await page.locator('.audit-event code.action').allTextContents());
+  }
+  for (const action of expected) assert.ok(actions.includes(action), `${action} in ${actions}`);
   await page.getByLabel('Action starts with').fill('key.');
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await eventually('only key events', async () => {

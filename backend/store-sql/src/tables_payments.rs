@@ -224,10 +224,12 @@ macro_rules! impl_payment_store {
                 };
                 let payment = $crate::invoice_payment_from_row(&row)?;
                 if changed {
-                    let audit = audit
+                    let mut audit = audit
                         .clone()
                         .target("invoice", payment.invoice_id)
                         .change(None, Some(change.as_str().to_owned()));
+                    // The notice names no tenant: the tenant's log shows it all the same.
+                    audit.tenant_id = Some(payment.tenant_id);
                     Self::commit_change(tx, &audit).await?;
                 } else {
                     tx.commit().await.map_err($crate::map_err)?;

@@ -55,7 +55,7 @@ pub fn summary(credit: &CreditView) -> (String, &'static str) {
     let state = if credit.stop_at_zero {
         "Calls stop when the balance cannot cover them."
     } else {
-        "Calls go on when it runs out; what is overdrawn is billed."
+        "Calls go on when it runs out; what is overdrawn comes off the next top-up."
     };
     (money(&credit.balance, &credit.currency), state)
 }

@@ -1,12 +1,24 @@
-//! How invoices read: a row per invoice in the list (number, period, status, frozen total), an
-//! invoice's title, its lines and corrections, and the sums down to its total.
+//! How invoices read: a row per invoice in the list (number, period, status, frozen total,
+//! payment), an invoice's title, its lines and corrections, the sums down to its total, and how
+//! its payment stands (and when to look at it again).
 
-use api_types::billing::{InvoiceListView, InvoiceSummaryView, InvoiceView};
+use std::time::Duration;
+
+use api_types::billing::{InvoiceListView, InvoicePaymentView, InvoiceSummaryView, InvoiceView};
 use time::OffsetDateTime;
 
 use super::bill_figures::{AdjustmentRow, LineRow, line_row, money};
 use super::billing_period::BillingPeriod;
 use super::errors::FieldErrors;
+use super::format;
+
+/// How long after finalizing an invoice without a payment yet the portal expects it to be sent
+/// (the server sends finalized invoices every few seconds when payments are configured).
+const SENDING_WINDOW: time::Duration = time::Duration::minutes(2);
+/// How often an invoice being sent is looked at again.
+const SENDING_REFRESH: Duration = Duration::from_secs(2);
+/// How often an invoice awaiting payment is looked at again (it may be paid meanwhile).
+const DUE_REFRESH: Duration = Duration::from_secs(10);
 
 /// `November 2026` for a whole calendar month, else `2026-11-03 to 2026-11-20` (the end
 /// excluded, so the last day shown is the one before it).
@@ -47,6 +59,10 @@ pub struct InvoiceRow {
     pub status: &'static str,
     /// The frozen total, or what a draft's is: it moves until finalized.
     pub total: String,
+    /// How its payment stands, `—` while there is none.
+    pub payment: String,
+    /// The payment's status as the API names it, for styling.
+    pub payment_status: Option<String>,
 }
 
 fn row(invoice: &InvoiceSummaryView, currency: &str) -> InvoiceRow {
@@ -59,6 +75,11 @@ fn row(invoice: &InvoiceSummaryView, currency: &str) -> InvoiceRow {
             || "open it to see it now".to_owned(),
             |it| money(it, currency),
         ),
+        payment: invoice
+            .payment
+            .as_ref()
+            .map_or_else(|| "—".to_owned(), |it| payment_label(&it.status)),
+        payment_status: invoice.payment.as_ref().map(|it| it.status.clone()),
     }
 }
 
@@ -121,6 +142,110 @@ pub fn sums(invoice: &InvoiceView) -> Vec<(String, String)> {
     sums
 }
 
+/// `Awaiting payment`, `Paid`, …: how the payment provider's collection of an invoice stands.
+/// A status this portal does not know yet reads as the API names it.
+pub fn payment_label(status: &str) -> String {
+    match status {
+        "sending" => "Sending to Stripe",
+        "open" => "Awaiting payment",
+        "failed" => "Payment failed",
+        "paid" => "Paid",
+        "void" => "Withdrawn",
+        "prepaid" => "Prepaid (not charged)",
+        "partner" => "Billed by partner",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// Whether the tenant still owes the invoice: sent and not paid (a failed attempt included).
+fn is_due(status: &str) -> bool {
+    matches!(status, "open" | "failed")
+}
+
+/// An invoice's payment as its card shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentFigures {
+    /// The status as the API names it, for styling.
+    pub status: String,
+    pub label: String,
+    /// Its dates, labelled: due, paid, failed (those it has).
+    pub dates: Vec<(&'static str, String)>,
+    /// When calls are (or will be) refused while it is unpaid, in a sentence.
+    pub suspension: Option<String>,
+    /// Whether calls are refused now because it is unpaid.
+    pub suspended: bool,
+    /// Where to pay it: only while it is due, and only a web address.
+    pub pay_url: Option<String>,
+}
+
+/// How `payment` stands as of `now`.
+pub fn payment(payment: &InvoicePaymentView, now: OffsetDateTime) -> PaymentFigures {
+    let due = is_due(&payment.status);
+    let dates = [
+        ("Due", payment.due_at.map(format::date)),
+        ("Paid", payment.paid_at.map(format::datetime)),
+        ("Payment failed", payment.failed_at.map(format::datetime)),
+    ]
+    .into_iter()
+    .filter_map(|(label, at)| at.map(|at| (label, at)))
+    .collect();
+    let suspend_at = payment.suspend_at.filter(|_| due);
+    let suspended = suspend_at.is_some_and(|at| at <= now);
+    let suspension = suspend_at.map(|at| {
+        if suspended {
+            format!(
+                "Calls are suspended since {}: they resume once this invoice is paid.",
+                format::datetime(at)
+            )
+        } else {
+            format!(
+                "Unless it is paid, calls will be suspended from {}.",
+                format::datetime(at)
+            )
+        }
+    });
+    let pay_url = payment
+        .pay_url
+        .clone()
+        .filter(|url| due && (url.starts_with("https://") || url.starts_with("http://")));
+    PaymentFigures {
+        status: payment.status.clone(),
+        label: payment_label(&payment.status),
+        dates,
+        suspension,
+        suspended,
+        pay_url,
+    }
+}
+
+/// When to look at a shown invoice again, as of `now`, because its payment may change without
+/// anyone here acting: soon while it is being sent (or was just finalized and not sent yet),
+/// now and then while it awaits payment, never otherwise.
+pub fn payment_refresh(invoice: &InvoiceView, now: OffsetDateTime) -> Option<Duration> {
+    if invoice.status != "finalized" {
+        return None;
+    }
+    match invoice.payment.as_ref().map(|it| it.status.as_str()) {
+        Some("sending") => Some(SENDING_REFRESH),
+        Some(status) if is_due(status) => Some(DUE_REFRESH),
+        Some(_) => None,
+        None => invoice
+            .finalized_at
+            .is_some_and(|at| now - at < SENDING_WINDOW)
+            .then_some(SENDING_REFRESH),
+    }
+}
+
+/// Whether the invoice may be voided: not once paid (a credit on the next one corrects it).
+pub fn may_void(invoice: &InvoiceView) -> bool {
+    invoice.status != "void"
+        && invoice
+            .payment
+            .as_ref()
+            .is_none_or(|it| it.status != "paid")
+}
+
 /// A reason for voiding as the API will take it, or what is wrong with it under `reason`.
 pub fn void_reason(text: &str) -> Result<String, FieldErrors> {
     let mut errors = FieldErrors::new();
@@ -134,7 +259,7 @@ pub fn void_reason(text: &str) -> Result<String, FieldErrors> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use api_types::billing::{InvoiceTaxView, InvoiceView};
+    use api_types::billing::{InvoicePaymentView, InvoiceTaxView, InvoiceView};
     use time::macros::datetime;
     use uuid::Uuid;
 
@@ -164,6 +289,18 @@ mod tests {
             finalized_at: None,
             voided_at: None,
             void_reason: None,
+            payment: None,
+        }
+    }
+
+    fn collection(status: &str) -> InvoicePaymentView {
+        InvoicePaymentView {
+            status: status.into(),
+            pay_url: Some("https://invoice.stripe.com/i/acct_1/in_1".into()),
+            due_at: Some(datetime!(2026-12-31 10:00 UTC)),
+            suspend_at: Some(datetime!(2027-01-14 10:00 UTC)),
+            paid_at: None,
+            failed_at: None,
         }
     }
 
@@ -243,10 +380,183 @@ mod tests {
                 created_at: datetime!(2026-12-01 0:00 UTC),
                 finalized_at: None,
                 voided_at: None,
+                payment: None,
             }],
         };
         let rows = rows(&list);
         assert_eq!(rows[0].title, "Draft invoice");
         assert_eq!(rows[0].total, "open it to see it now");
+        assert_eq!(rows[0].payment, "—", "a draft is not sent");
+        assert_eq!(rows[0].payment_status, None);
+    }
+
+    #[test]
+    fn the_list_says_how_each_invoice_is_paid() {
+        let summary = |payment: Option<InvoicePaymentView>| InvoiceSummaryView {
+            id: Uuid::nil(),
+            number: Some(4),
+            status: "finalized".into(),
+            from: datetime!(2026-11-01 0:00 UTC),
+            to: datetime!(2026-12-01 0:00 UTC),
+            total: Some("12.5".into()),
+            created_at: datetime!(2026-12-01 0:00 UTC),
+            finalized_at: Some(datetime!(2026-12-01 0:00 UTC)),
+            voided_at: None,
+            payment,
+        };
+        let list = InvoiceListView {
+            currency: "USD".into(),
+            invoices: vec![
+                summary(Some(collection("open"))),
+                summary(Some(collection("prepaid"))),
+                summary(None),
+            ],
+        };
+        let payments: Vec<_> = rows(&list).into_iter().map(|it| it.payment).collect();
+        assert_eq!(payments, ["Awaiting payment", "Prepaid (not charged)", "—"]);
+        assert_eq!(rows(&list)[0].payment_status.as_deref(), Some("open"));
+    }
+
+    #[test]
+    fn every_payment_status_has_words() {
+        for (status, label) in [
+            ("sending", "Sending to Stripe"),
+            ("open", "Awaiting payment"),
+            ("failed", "Payment failed"),
+            ("paid", "Paid"),
+            ("void", "Withdrawn"),
+            ("prepaid", "Prepaid (not charged)"),
+            ("partner", "Billed by partner"),
+            ("refunded", "refunded"),
+        ] {
+            assert_eq!(payment_label(status), label);
+        }
+    }
+
+    #[test]
+    fn an_open_invoice_says_when_it_is_due_and_when_calls_stop() {
+        let before = payment(&collection("open"), datetime!(2026-12-20 0:00 UTC));
+        assert_eq!(before.label, "Awaiting payment");
+        assert_eq!(before.dates, [("Due", "2026-12-31".to_owned())]);
+        assert_eq!(
+            before.suspension.as_deref(),
+            Some("Unless it is paid, calls will be suspended from 2027-01-14 10:00 UTC.")
+        );
+        assert!(!before.suspended);
+        assert_eq!(
+            before.pay_url.as_deref(),
+            Some("https://invoice.stripe.com/i/acct_1/in_1")
+        );
+
+        let mut failed = collection("failed");
+        failed.failed_at = Some(datetime!(2027-01-02 8:30 UTC));
+        let after = payment(&failed, datetime!(2027-01-14 10:00 UTC));
+        assert!(after.suspended, "from the instant itself");
+        assert_eq!(
+            after.suspension.as_deref(),
+            Some(
+                "Calls are suspended since 2027-01-14 10:00 UTC: they resume once this invoice is paid."
+            )
+        );
+        assert_eq!(
+            after.dates[1],
+            ("Payment failed", "2027-01-02 08:30 UTC".to_owned())
+        );
+        assert!(after.pay_url.is_some(), "still to pay");
+    }
+
+    #[test]
+    fn a_settled_invoice_neither_suspends_nor_offers_to_pay() {
+        let mut paid = collection("paid");
+        paid.paid_at = Some(datetime!(2027-01-20 9:15 UTC));
+        let shown = payment(&paid, datetime!(2027-02-01 0:00 UTC));
+        assert_eq!(shown.label, "Paid");
+        assert_eq!(shown.suspension, None, "past its suspension, but paid");
+        assert!(!shown.suspended);
+        assert_eq!(shown.pay_url, None);
+        assert_eq!(
+            shown.dates,
+            [
+                ("Due", "2026-12-31".to_owned()),
+                ("Paid", "2027-01-20 09:15 UTC".to_owned())
+            ]
+        );
+        let withdrawn = payment(&collection("void"), datetime!(2027-02-01 0:00 UTC));
+        assert_eq!(
+            (withdrawn.label.as_str(), withdrawn.suspended),
+            ("Withdrawn", false)
+        );
+        assert_eq!(withdrawn.pay_url, None);
+    }
+
+    #[test]
+    fn only_web_addresses_are_offered_to_pay() {
+        for url in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "//evil.test/pay",
+            "ftp://x",
+            "",
+        ] {
+            let mut open = collection("open");
+            open.pay_url = Some(url.into());
+            assert_eq!(
+                payment(&open, datetime!(2026-12-20 0:00 UTC)).pay_url,
+                None,
+                "{url}"
+            );
+        }
+        let mut open = collection("open");
+        open.pay_url = Some("http://127.0.0.1:9/i/in_1".into());
+        assert!(
+            payment(&open, datetime!(2026-12-20 0:00 UTC))
+                .pay_url
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_shown_invoice_is_looked_at_again_while_its_payment_may_move() {
+        let now = datetime!(2026-12-01 12:00 UTC);
+        let mut it = invoice("0", false);
+        it.finalized_at = Some(now - time::Duration::seconds(5));
+        assert_eq!(
+            payment_refresh(&it, now),
+            Some(SENDING_REFRESH),
+            "not sent yet"
+        );
+        assert_eq!(
+            payment_refresh(&it, now + time::Duration::minutes(5)),
+            None,
+            "payments are not configured: never sent"
+        );
+        it.payment = Some(collection("sending"));
+        assert_eq!(
+            payment_refresh(&it, now + time::Duration::hours(1)),
+            Some(SENDING_REFRESH)
+        );
+        it.payment = Some(collection("open"));
+        assert_eq!(payment_refresh(&it, now), Some(DUE_REFRESH));
+        for settled in ["paid", "void", "prepaid", "partner"] {
+            it.payment = Some(collection(settled));
+            assert_eq!(payment_refresh(&it, now), None, "{settled}");
+        }
+        it.payment = None;
+        it.status = "draft".into();
+        it.finalized_at = None;
+        assert_eq!(payment_refresh(&it, now), None);
+    }
+
+    #[test]
+    fn a_paid_invoice_is_not_voided() {
+        let mut it = invoice("0", false);
+        assert!(may_void(&it));
+        it.payment = Some(collection("open"));
+        assert!(may_void(&it), "withdrawn from the provider first");
+        it.payment = Some(collection("paid"));
+        assert!(!may_void(&it));
+        it.payment = None;
+        it.status = "void".into();
+        assert!(!may_void(&it));
     }
 }

@@ -424,6 +424,23 @@ async fn notices_mark_invoices_paid_suspend_the_unpaid_and_top_up_credit_once() 
         invoice_view(&operator, &tenant, &id).await["payment"]["status"],
         "paid"
     );
+    // The tenant's audit log shows what Stripe said, once each.
+    let (status, events) = operator
+        .get(&format!("/api/v1/tenants/{tenant}/audit-events?limit=200"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{events}");
+    let actions: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|it| it["action"].as_str())
+        .filter(|it| it.starts_with("billing.payment."))
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["billing.payment.paid", "billing.payment.failed"],
+        "{events}"
+    );
     // Someone else's invoice on the same Stripe account; an event of no interest.
     let (_, outcome) = signed(
         &app,

@@ -1,5 +1,6 @@
 //! A tenant's bill for one month: the totals (with a note while the month runs), then a line
-//! per model; a month without calls says so instead.
+//! per model; a month without calls says so instead. Either way its credits and adjustments
+//! follow, with what is due.
 
 use api_types::billing::StatementView;
 use leptos::prelude::*;
@@ -17,6 +18,9 @@ pub fn TenantBill(statement: StatementView) -> impl IntoView {
     let running = period.is_running(now());
     if bill_figures::is_empty(&statement) {
         let title = format!("No calls in {}", period.label());
+        // A month without calls may still carry corrections (a fee, a credit): they are due.
+        let corrections = bill_figures::adjustment_rows(&statement);
+        let due = bill_figures::due_card(&statement);
         return view! {
             <section class="card billing-empty">
                 <Empty title=title>
@@ -24,6 +28,13 @@ pub fn TenantBill(statement: StatementView) -> impl IntoView {
                 </Empty>
                 {running.then(|| view! { <RunningNote period=period /> })}
             </section>
+            {(!corrections.is_empty()).then(|| view! {
+                <section class="card" aria-labelledby="bill-corrections-title">
+                    <h2 id="bill-corrections-title">"Credits and adjustments"</h2>
+                    {due.map(|card| view! { <Totals cards=vec![card] /> })}
+                    <Corrections rows=corrections />
+                </section>
+            })}
         }
         .into_any();
     }

@@ -1,7 +1,10 @@
 //! The tenant's invoices, under its bill: the list (latest period first) and the chosen one's
-//! lines, corrections and sums with its printable page. Whoever writes the tenant's bill (the
-//! platform's operators, the tenant's partner) also drafts the last month's invoice, finalizes
-//! a draft and voids one, saying why.
+//! lines, corrections and sums with its printable page, and how each is being paid (finalized
+//! invoices are collected through Stripe when the platform configures it: the chosen invoice's
+//! card says when it is due, links to where it is paid, and is looked at again while its payment
+//! may change). Whoever writes the tenant's bill (the platform's operators, the tenant's
+//! partner) also drafts the last month's invoice, finalizes a draft and voids one that is not
+//! paid, saying why.
 
 use api_types::billing::{InvoiceListView, InvoiceView};
 use leptos::prelude::*;
@@ -12,9 +15,9 @@ use super::bill::{Corrections, Lines};
 use crate::api::endpoints;
 use crate::components::form::{FormError, FormState, SubmitButton, TextField};
 use crate::components::status::{Empty, loaded};
-use crate::model::invoice_figures;
+use crate::model::invoice_figures::{self, PaymentFigures};
 use crate::state::session::Session;
-use crate::state::ui::Ui;
+use crate::state::ui::{Ui, now};
 
 #[component]
 pub fn Invoices(tenant: Uuid) -> impl IntoView {
@@ -76,6 +79,7 @@ pub fn Invoices(tenant: Uuid) -> impl IntoView {
                                     <th scope="col">"Invoice"</th>
                                     <th scope="col">"Period"</th>
                                     <th scope="col">"Status"</th>
+                                    <th scope="col">"Payment"</th>
                                     <th scope="col" class="num">"Total"</th>
                                     <th scope="col"><span class="sr-only">"Actions"</span></th>
                                 </tr>
@@ -86,11 +90,23 @@ pub fn Invoices(tenant: Uuid) -> impl IntoView {
                                     .map(|row| {
                                         let id = row.id;
                                         let label = format!("Open {}, {}", row.title, row.period);
+                                        let payment = match row.payment_status.clone() {
+                                            Some(status) => view! {
+                                                <span class=format!("badge payment-{status}")>{row.payment}</span>
+                                            }
+                                            .into_any(),
+                                            None => view! {
+                                                <span aria-hidden="true">{row.payment}</span>
+                                                <span class="sr-only">"Not sent for payment"</span>
+                                            }
+                                            .into_any(),
+                                        };
                                         view! {
-                                            <tr data-invoice=id.to_string() data-status=row.status>
+                                            <tr data-invoice=id.to_string() data-status=row.status data-payment=row.payment_status.clone()>
                                                 <th scope="row">{row.title}</th>
                                                 <td>{row.period}</td>
                                                 <td><span class="badge">{row.status}</span></td>
+                                                <td class="payment">{payment}</td>
                                                 <td class="num price">{row.total}</td>
                                                 <td>
                                                     <button
@@ -131,6 +147,7 @@ fn InvoiceCard(
         detail.refetch();
         changed.run(());
     });
+    watch_payment(tenant, invoice, detail, after);
     view! {
         {loaded(detail, move |it: InvoiceView| {
             let title = invoice_figures::title(it.number, &it.status);
@@ -146,7 +163,9 @@ fn InvoiceCard(
                 _ => None,
             };
             let is_draft = it.status == "draft";
-            let is_void = it.status == "void";
+            let may_void = invoice_figures::may_void(&it);
+            let payment = it.payment.as_ref().map(|it| invoice_figures::payment(it, now()));
+            let paid = payment.as_ref().is_some_and(|it| it.status == "paid");
             view! {
                 <section class="card invoice" aria-labelledby="invoice-title" data-status=it.status.clone()>
                     <div class="section-header">
@@ -155,6 +174,7 @@ fn InvoiceCard(
                     </div>
                     <p class="muted">{format!("{period} · {status} · {}", it.tenant)}</p>
                     {note.map(|note| view! { <p class="notice" role="note">{note}</p> })}
+                    {payment.map(|payment| view! { <Payment payment=payment /> })}
                     {if lines.is_empty() {
                         view! { <p class="muted">"No calls in this period."</p> }.into_any()
                     } else {
@@ -171,12 +191,94 @@ fn InvoiceCard(
                                 .collect_view()}
                         </tbody>
                     </table>
-                    <Show when=move || write.get() && !is_void>
+                    <Show when=move || write.get() && may_void>
                         <InvoiceActions tenant=tenant invoice=invoice draft=is_draft after=after />
+                    </Show>
+                    <Show when=move || write.get() && paid>
+                        <p class="muted">"A paid invoice is not voided: correct it with a credit, which the next invoice carries."</p>
                     </Show>
                 </section>
             }
         })}
+    }
+}
+
+/// Looks at the shown invoice again while its payment may change without anyone here acting
+/// (being sent to the provider, or awaiting payment there), and shows it (and the list) anew
+/// only when it did, so a void reason being typed is not lost to a refresh that changed nothing.
+fn watch_payment(
+    tenant: Uuid,
+    invoice: Uuid,
+    detail: LocalResource<Result<InvoiceView, crate::api::ApiError>>,
+    after: Callback<()>,
+) {
+    let checks = RwSignal::new(0_u32);
+    Effect::new(move |_| {
+        checks.track();
+        let Some(every) = detail.with(|it| match it {
+            Some(Ok(it)) => invoice_figures::payment_refresh(it, now()),
+            _ => None,
+        }) else {
+            return;
+        };
+        let check = move || {
+            let shown = detail.with_untracked(|it| match it {
+                Some(Ok(it)) => Some(it.payment.clone()),
+                _ => None,
+            });
+            spawn_local(async move {
+                let fresh = endpoints::invoice(tenant, invoice).await;
+                if checks.try_get_untracked().is_none() {
+                    // The card was closed meanwhile.
+                    return;
+                }
+                match fresh {
+                    Ok(fresh) if shown.as_ref() != Some(&fresh.payment) => after.run(()),
+                    // Unchanged, or a failed look (the card keeps what it shows): again later.
+                    _ => checks.update(|it| *it = it.wrapping_add(1)),
+                }
+            });
+        };
+        if let Ok(handle) = set_timeout_with_handle(check, every) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+}
+
+/// How the invoice is being paid: the status, its dates, when unpaid calls stop, and where to
+/// pay it.
+#[component]
+fn Payment(payment: PaymentFigures) -> impl IntoView {
+    let PaymentFigures {
+        status,
+        label,
+        dates,
+        suspension,
+        suspended,
+        pay_url,
+    } = payment;
+    view! {
+        <section class="invoice-payment" aria-labelledby="invoice-payment-title" data-payment=status.clone()>
+            <h3 id="invoice-payment-title">"Payment"</h3>
+            <dl class="record">
+                <dt>"Status"</dt>
+                <dd><span class=format!("badge payment-{status}") id="invoice-payment-status">{label}</span></dd>
+                {dates
+                    .into_iter()
+                    .map(|(label, at)| view! { <dt>{label}</dt><dd>{at}</dd> })
+                    .collect_view()}
+            </dl>
+            {suspension.map(|text| if suspended {
+                view! { <p class="notice error" role="alert">{text}</p> }.into_any()
+            } else {
+                view! { <p class="notice" role="note">{text}</p> }.into_any()
+            })}
+            {pay_url.map(|url| view! {
+                <a class="button primary" href=url target="_blank" rel="noopener noreferrer">
+                    "Pay this invoice"
+                </a>
+            })}
+        </section>
     }
 }
 
