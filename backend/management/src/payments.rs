@@ -400,7 +400,7 @@ impl Manager {
     /// Accepts a signed notice from the payment provider.
     ///
     /// # Errors
-    /// `Unavailable` when no provider is configured; `Invalid` naming the signature header or
+    /// `NotFound` when no provider is configured; `Invalid` naming the signature header or
     /// the payload's field that is wrong; store failures (the provider sends it again).
     pub async fn payment_notice(
         &self,
@@ -408,8 +408,9 @@ impl Manager {
         signature: Option<&str>,
     ) -> Result<NoticeOutcome, Error> {
         let Some(payments) = &self.payments else {
-            return Err(Error::Unavailable(
-                "payments are not configured on this installation".into(),
+            // Nothing here takes notices: to the provider the endpoint does not exist.
+            return Err(Error::NotFound(
+                "Stripe webhook: payments are not configured on this installation",
             ));
         };
         let signature = signature.ok_or_else(|| {

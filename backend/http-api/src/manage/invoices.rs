@@ -262,7 +262,8 @@ pub(crate) async fn finalize_invoice(
 }
 
 /// Void a draft or a finalized invoice, saying why; the row stays (with its number), and its
-/// period may be invoiced again. Operators and the tenant's partner's administrators.
+/// period may be invoiced again. One sent to the payment provider is withdrawn there first; a
+/// paid one is not voided. Operators and the tenant's partner's administrators.
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/billing/invoices/{invoice}/void", tag = "billing",
     params(("tenant" = uuid::Uuid, Path, description = "Tenant id"), ("invoice" = uuid::Uuid, Path, description = "Invoice id")),
     request_body = VoidInvoiceRequest,
@@ -271,7 +272,8 @@ pub(crate) async fn finalize_invoice(
         (status = 400, description = "A missing or bad reason", body = Problem),
         (status = 403, description = "The caller is the tenant's member, not its operator or partner", body = Problem),
         (status = 404, description = "No such invoice for the caller", body = Problem),
-        (status = 409, description = "Void already", body = Problem),
+        (status = 409, description = "Void already, or paid (correct a paid invoice with a credit on the next one)", body = Problem),
+        (status = 503, description = "The payment provider failed to withdraw it; nothing changed: try again", body = Problem),
     ),
     security(("session" = []), ("access_token" = [])))]
 pub(crate) async fn void_invoice(

@@ -26,7 +26,7 @@ const NOTICE_LIMIT: usize = 1024 * 1024;
         (status = 200, description = "Accepted", body = PaymentNoticeView),
         (status = 400, description = "A missing or wrong signature, a timestamp over five minutes from now, or an event that cannot be read (the field is named)", body = Problem),
         (status = 413, description = "Over 1 MiB", body = Problem),
-        (status = 503, description = "Payments are not configured", body = Problem),
+        (status = 404, description = "Payments are not configured", body = Problem),
     ))]
 pub(crate) async fn stripe_webhook(
     req: HttpRequest,
