@@ -64,7 +64,7 @@ load() { # count
     -H "authorization: Bearer $key" -d "$bench_body" "http://$gateway_addr/v1/chat/completions"
 }
 if [ -n "${BENCH_SQL:-}" ]; then
-  sqlite3 "$work/data/sluice.db" "$BENCH_SQL" >&2
+  printf '%s\n' "$BENCH_SQL" | sqlite3 "$work/data/sluice.db" >&2
   sleep 3 # every node polls the store's revision each second
 fi
 if [ -n "${BENCH_LIMITS:-}" ]; then

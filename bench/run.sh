@@ -112,7 +112,7 @@ fi
 key=$(first_key "$work/out.txt" 10)
 [ -n "$key" ] || { echo "sluice did not start" >&2; cat "$work/sluice.log" >&2; exit 1; }
 if [ -n "${BENCH_SQL:-}" ]; then
-  sqlite3 "$work/sluice-data/sluice.db" "$BENCH_SQL" >&2
+  printf '%s\n' "$BENCH_SQL" | sqlite3 "$work/sluice-data/sluice.db" >&2
   sleep 3 # every node polls the store's revision each second
 fi
 if [ -n "${BENCH_LIMITS:-}" ]; then
