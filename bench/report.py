@@ -7,6 +7,7 @@ import statistics
 import sys
 
 results, clk_tck, seconds, concurrency, rate, rounds, targets = sys.argv[1:8]
+phases = sys.argv[8].split() if len(sys.argv) > 8 else ["rate", "max", "stream-rate", "stream-max"]
 clk_tck, rounds, targets = int(clk_tck), int(rounds), targets.split()
 proxies = [t for t in targets if t != "direct"]
 
@@ -100,6 +101,8 @@ for phase, label in (
     ("stream-rate", f"at {rate} req/s"),
     ("stream-max", "at saturation"),
 ):
+    if phase not in phases:
+        continue
     what = "streamed time to first token" if phase.startswith("stream") else "non-streamed latency"
     kind = "streamed" if phase.startswith("stream") else "non-streamed"
     per = figures(phase)

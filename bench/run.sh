@@ -21,6 +21,7 @@
 #   BENCH_LIMITS='{"requests_per_minute": 100000000}' bench/run.sh …   # with the tenant's limits
 #     (a policy in the management API's shape, as for bench/profile.sh)
 #   BENCH_SQL="$(cat bench/prepaid.sql)" bench/run.sh …   # SQL on the embedded database first
+#   BENCH_PHASES=max bench/run.sh …   # only some phases (of: rate max stream-rate stream-max)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/common.sh
@@ -30,6 +31,7 @@ seconds="${1:-10}"
 concurrency="${2:-32}"
 rate="${3:-5000}"
 rounds="${4:-3}"
+phases="${BENCH_PHASES:-rate max stream-rate stream-max}"
 gateway_core="${GATEWAY_CORE:-0}"
 load_core="${LOAD_CORE:-1}"
 results="bench/results"
@@ -165,7 +167,7 @@ for target in $targets; do
 done
 
 for round in $(seq 1 "$rounds"); do
-  for phase in rate max stream-rate stream-max; do
+  for phase in $phases; do
     echo "round $round/$rounds: $phase" >&2
     for target in $targets; do
       measure "$target" "$phase" "$round"
@@ -176,4 +178,4 @@ sleep 1
 awk '/VmRSS/ {print $2}' "/proc/$sluice_pid/status" >"$results/sluice.rss_kb"
 [ -z "$nginx_bin" ] || awk '/VmRSS/ {print $2}' "/proc/$nginx_pid/status" >"$results/nginx.rss_kb"
 
-python3 bench/report.py "$results" "$(getconf CLK_TCK)" "$seconds" "$concurrency" "$rate" "$rounds" "$targets"
+python3 bench/report.py "$results" "$(getconf CLK_TCK)" "$seconds" "$concurrency" "$rate" "$rounds" "$targets" "$phases"

@@ -274,14 +274,21 @@ pub(crate) struct UsageSink(Arc<Sink>);
 #[derive(Debug)]
 struct Sink {
     sender: mpsc::Sender<UsageDraft>,
-    /// Wakes the writer early when the queue is more than half full.
+    /// Wakes the writer before its interval ends.
     pressure: Arc<Notify>,
-    half_capacity: usize,
+    /// The writer is woken once this few free places are left: when a batch's worth waits.
+    wake_below: usize,
     spill: Arc<Spill>,
     journal: Option<Arc<Journal>>,
     lifecycle: Arc<Lifecycle>,
     tracker: TaskTracker,
     journal_failure_logged: AtomicU64,
+    /// Drafts the full queue turned away, waiting for the spill file: appended together, one
+    /// write and one `fdatasync` for all that arrived during the last one (a task per draft
+    /// synced once per draft, and at thousands of calls a second they piled up for minutes).
+    overflow: std::sync::Mutex<Vec<UsageDraft>>,
+    /// Whether a task is appending `overflow`; at most one is.
+    overflow_flushing: std::sync::atomic::AtomicBool,
 }
 
 impl UsageSink {
@@ -330,7 +337,7 @@ impl UsageSink {
         let sink = &self.0;
         match sink.sender.try_send(draft) {
             Ok(()) => {
-                if sink.sender.capacity() < sink.half_capacity {
+                if sink.sender.capacity() < sink.wake_below {
                     sink.pressure.notify_one();
                 }
             }
@@ -339,24 +346,13 @@ impl UsageSink {
             ) => {
                 metrics::counter!("gateway_usage_spilled_total", "reason" => "queue_full")
                     .increment(1);
-                let (spill, lifecycle) = (sink.spill.clone(), sink.lifecycle.clone());
-                sink.tracker.spawn(async move {
-                    let mut draft = draft;
-                    let journaled = draft.journaled;
-                    let tickets = std::mem::take(&mut draft.tickets);
-                    let record = draft.into_record();
-                    match spill.append(&[record], "queue_full").await {
-                        Ok(()) => {
-                            tickets.settle();
-                            if !journaled {
-                                lifecycle.unsaved.fetch_sub(1, Ordering::AcqRel);
-                            }
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "usage spill failed; the record stays in the journal if it is there");
-                        }
-                    }
-                });
+                sink.overflow
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(draft);
+                if !sink.overflow_flushing.swap(true, Ordering::AcqRel) {
+                    sink.tracker.spawn(spill_overflow(self.0.clone()));
+                }
             }
         }
     }
@@ -369,6 +365,57 @@ impl UsageSink {
                 tracing::error!(error = %e, "cannot sync the usage journal");
             }
             journal.close();
+        }
+    }
+}
+
+/// Appends what the full queue turned away to the spill file until none is left: each pass
+/// takes everything waiting, so drafts that arrive during one append go together in the next.
+async fn spill_overflow(sink: Arc<Sink>) {
+    loop {
+        let drafts = std::mem::take(
+            &mut *sink
+                .overflow
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if drafts.is_empty() {
+            sink.overflow_flushing.store(false, Ordering::Release);
+            // A draft pushed after the take but before the flag fell has no task: take it
+            // here unless another task already did.
+            let waiting = !sink
+                .overflow
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_empty();
+            if waiting && !sink.overflow_flushing.swap(true, Ordering::AcqRel) {
+                continue;
+            }
+            return;
+        }
+        let mut tickets = Vec::with_capacity(drafts.len());
+        let mut unjournaled = 0i64;
+        let mut records = Vec::with_capacity(drafts.len());
+        for mut draft in drafts {
+            if !draft.journaled {
+                unjournaled += 1;
+            }
+            tickets.push(std::mem::take(&mut draft.tickets));
+            records.push(draft.into_record());
+        }
+        match sink.spill.append(&records, "queue_full").await {
+            Ok(()) => {
+                for tickets in tickets {
+                    tickets.settle();
+                }
+                sink.lifecycle
+                    .unsaved
+                    .fetch_sub(unjournaled, Ordering::AcqRel);
+            }
+            Err(e) => {
+                metrics::counter!("gateway_usage_spill_failures_total").increment(1);
+                tracing::error!(error = %e, records = records.len(), "usage spill failed; journaled records come back at the next start");
+            }
         }
     }
 }
@@ -421,12 +468,16 @@ pub(crate) fn start(
     UsageSink(Arc::new(Sink {
         sender,
         pressure,
-        half_capacity: capacity / 2,
+        // A batch's worth waiting (half the queue at most) is written at once: a busy node
+        // writes batches of `batch_size` as they fill instead of a flush interval's worth.
+        wake_below: capacity - config.batch_size.min(capacity / 2).max(1).min(capacity),
         spill,
         journal,
         lifecycle,
         tracker: tracker.clone(),
         journal_failure_logged: AtomicU64::new(0),
+        overflow: std::sync::Mutex::new(Vec::new()),
+        overflow_flushing: std::sync::atomic::AtomicBool::new(false),
     }))
 }
 
@@ -473,7 +524,8 @@ struct Writer {
     health: StoreHealth,
 }
 
-/// Drains the queue every `flush_interval` (sooner when `pressure` says it is filling up).
+/// Drains the queue every `flush_interval`, or as soon as `pressure` says a batch's worth
+/// waits.
 ///
 /// The writer never waits on the queue itself: a waiting receiver would be woken by every
 /// request, a cross-thread wake-up and context switch per request on a busy node. Polling on a

@@ -6,17 +6,22 @@ use std::time::{Duration, Instant};
 
 use domain::UsageRecord;
 use store::Store;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 
 /// How many records one replay insert carries.
 const REPLAY_BATCH: usize = 500;
 
 /// The append-only spill file, and the lock that keeps appends and replays apart.
+///
+/// A replay holds the lock only to learn the file's length and, at the end, to drop what it
+/// inserted: appends go on meanwhile, however long the store takes with a long outage's records.
 #[derive(Debug)]
 pub(super) struct Spill {
     path: PathBuf,
     lock: Mutex<()>,
+    /// One replay at a time.
+    replay_lock: Mutex<()>,
     report: std::sync::Mutex<SpillReport>,
 }
 
@@ -50,6 +55,7 @@ impl Spill {
         Spill {
             path,
             lock: Mutex::new(()),
+            replay_lock: Mutex::new(()),
             report: std::sync::Mutex::new(SpillReport::default()),
         }
     }
@@ -96,23 +102,34 @@ impl Spill {
         Ok(())
     }
 
-    /// Inserts spilled records, a batch at a time, and removes the file once all are in.
-    /// Keeps the file when the store is still failing (what went in already is skipped next
-    /// time: inserts are idempotent).
+    /// Inserts spilled records, a batch at a time, then removes them from the file (records
+    /// appended meanwhile stay, for the next replay). Keeps the file when the store is still
+    /// failing (what went in already is skipped next time: inserts are idempotent).
     ///
     /// # Errors
     /// The store's error, when it is still failing.
     pub(super) async fn replay(&self, store: &dyn Store) -> Result<(), store::Error> {
-        let _guard = self.lock.lock().await;
+        let _replaying = self.replay_lock.lock().await;
+        let length = {
+            let _guard = self.lock.lock().await;
+            match tokio::fs::metadata(&self.path).await {
+                Ok(it) => it.len(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the usage spill file");
+                    return Ok(());
+                }
+            }
+        };
         let file = match tokio::fs::File::open(&self.path).await {
             Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the usage spill file");
                 return Ok(());
             }
         };
-        let mut lines = tokio::io::BufReader::new(file).lines();
+        // Only the whole lines there were when the replay began.
+        let mut lines = tokio::io::BufReader::new(file.take(length)).lines();
         let (mut batch, mut replayed) = (Vec::with_capacity(REPLAY_BATCH), 0usize);
         loop {
             let line = match lines.next_line().await {
@@ -141,12 +158,32 @@ impl Spill {
                 break;
             }
         }
-        if let Err(e) = tokio::fs::remove_file(&self.path).await {
-            tracing::error!(error = %e, "cannot remove the replayed usage spill file");
+        if let Err(e) = self.drop_replayed(length).await {
+            tracing::error!(error = %e, "cannot remove the replayed usage records from the spill file");
         } else if replayed > 0 {
             tracing::info!(records = replayed, "replayed spilled usage records");
         }
         Ok(())
+    }
+
+    /// Removes the file's first `length` bytes (replayed): the file goes when nothing was
+    /// appended since; otherwise what was is copied to a new file that replaces it.
+    async fn drop_replayed(&self, length: u64) -> std::io::Result<()> {
+        let _guard = self.lock.lock().await;
+        let mut file = tokio::fs::File::open(&self.path).await?;
+        if file.metadata().await?.len() == length {
+            return tokio::fs::remove_file(&self.path).await;
+        }
+        file.seek(std::io::SeekFrom::Start(length)).await?;
+        let mut rest = Vec::new();
+        file.read_to_end(&mut rest).await?;
+        let mut next = self.path.clone().into_os_string();
+        next.push(".next");
+        let next = PathBuf::from(next);
+        let mut written = tokio::fs::File::create(&next).await?;
+        written.write_all(&rest).await?;
+        written.sync_data().await?;
+        tokio::fs::rename(&next, &self.path).await
     }
 }
 
@@ -213,6 +250,29 @@ mod tests {
             .unwrap();
         assert!(old.attempts.is_empty());
         assert_eq!((old.prompt_tokens, old.completion_tokens), (3, 4));
+    }
+
+    #[tokio::test]
+    async fn records_spilled_during_a_replay_stay_for_the_next_one() {
+        let dir = scratch();
+        let store = setup(&dir).await;
+        let tenant = TenantId::new();
+        let path = dir.join("usage-spill.jsonl");
+        let spill = Spill::new(path.clone());
+        let (first, later) = (draft(tenant).into_record(), draft(tenant).into_record());
+        spill.append(std::slice::from_ref(&first), "test").await.unwrap();
+        let replayed = std::fs::metadata(&path).unwrap().len();
+        // Appended after the replay measured the file: not inserted by it, and kept.
+        spill.append(std::slice::from_ref(&later), "test").await.unwrap();
+        spill.drop_replayed(replayed).await.unwrap();
+        let kept = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(kept.lines().count(), 1, "{kept}");
+        assert!(kept.contains(&later.id.to_string()), "{kept}");
+        spill.replay(store.as_ref()).await.unwrap();
+        assert!(!path.exists(), "replayed whole");
+        let stored = store.list_usage(tenant, 10).await.unwrap();
+        assert_eq!(stored.len(), 1, "only what was left in the file");
+        assert_eq!(stored[0].id, later.id);
     }
 
     #[test]
