@@ -39,6 +39,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
+            // A checkpoint copies the WAL into the database inside the commit that fills it,
+            // on the gateway's own cores: at SQLite's 1 000 pages it ran 3 ms at a stretch,
+            // several times a second under load. A fifth of that keeps each one short.
+            .pragma("wal_autocheckpoint", "200")
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(config.max_connections.max(1))

@@ -769,3 +769,18 @@ fn stripe_is_off_without_a_key_and_needs_its_secret_and_since_with_one() {
         assert!(e.contains(wanted), "{text}: {e}");
     }
 }
+
+#[test]
+fn usage_is_written_128_records_at_a_time_on_the_embedded_database_and_500_on_postgres() {
+    let batch = |file: &str, env: &dyn Fn(&str) -> Option<String>| {
+        Settings::parse("<test>", file, true, env)
+            .unwrap()
+            .usage
+            .batch_size
+    };
+    assert_eq!(batch("", &no_env), 128);
+    let postgres =
+        |name: &str| (name == "SLUICE_DATABASE_URL").then(|| "postgres://u@h/db".to_owned());
+    assert_eq!(batch("", &postgres), 500);
+    assert_eq!(batch("[usage]\nbatch_size = 20\n", &no_env), 20);
+}
