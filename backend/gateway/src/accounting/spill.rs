@@ -260,10 +260,16 @@ mod tests {
         let path = dir.join("usage-spill.jsonl");
         let spill = Spill::new(path.clone());
         let (first, later) = (draft(tenant).into_record(), draft(tenant).into_record());
-        spill.append(std::slice::from_ref(&first), "test").await.unwrap();
+        spill
+            .append(std::slice::from_ref(&first), "test")
+            .await
+            .unwrap();
         let replayed = std::fs::metadata(&path).unwrap().len();
         // Appended after the replay measured the file: not inserted by it, and kept.
-        spill.append(std::slice::from_ref(&later), "test").await.unwrap();
+        spill
+            .append(std::slice::from_ref(&later), "test")
+            .await
+            .unwrap();
         spill.drop_replayed(replayed).await.unwrap();
         let kept = std::fs::read_to_string(&path).unwrap();
         assert_eq!(kept.lines().count(), 1, "{kept}");
