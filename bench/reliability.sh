@@ -87,12 +87,17 @@ scenario_dir() { # name
 
 database_of() { echo "postgres://postgres@127.0.0.1:$pg_port/$1"; }
 
+# Starts the gateway on a fresh database for scenario `name`; sets `dir` and `key`.
+start_scenario() { # name
+  dir=$(scenario_dir "$1")
+  start_sluice "$dir" "$(database_of "$1")"
+  key=$(first_key "$dir/out.txt" 30)
+  [ -n "$key" ] || { echo "sluice did not start" >&2; cat "$dir/sluice.log" >&2; exit 1; }
+}
+
 # --- outage -------------------------------------------------------------------------------
 start_mock 0
-dir=$(scenario_dir outage)
-start_sluice "$dir" "$(database_of outage)"
-key=$(first_key "$dir/out.txt" 30)
-[ -n "$key" ] || { echo "sluice did not start" >&2; cat "$dir/sluice.log" >&2; exit 1; }
+start_scenario outage
 echo "outage: $rate calls a second for $((outage + 20)) s, Postgres stopped for $outage s after 10 s" >&2
 "$bin/bench-ledger" load "http://$gateway_addr" "$key" "$plain" 4 $((outage + 20)) "$work/outage.json" "$rate" >"$results/reliability-outage-load.json" &
 load_pid=$!
@@ -111,10 +116,7 @@ cat "$results/reliability-outage.json"
 
 # --- sigterm ------------------------------------------------------------------------------
 start_mock 10
-dir=$(scenario_dir sigterm)
-start_sluice "$dir" "$(database_of sigterm)"
-key=$(first_key "$dir/out.txt" 30)
-[ -n "$key" ] || { echo "sluice did not start" >&2; cat "$dir/sluice.log" >&2; exit 1; }
+start_scenario sigterm
 echo "sigterm: $streams streams of 10 s and 8 plain clients; SIGTERM after 5 s" >&2
 "$bin/bench-ledger" load "http://$gateway_addr" "$key" 8 "$streams" 25 "$work/sigterm.json" >"$results/reliability-sigterm-load.json" &
 load_pid=$!

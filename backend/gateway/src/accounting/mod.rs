@@ -369,6 +369,20 @@ impl UsageSink {
     }
 }
 
+/// Takes the drafts' journal tickets (settled once their records are durable) and counts the
+/// drafts the journal does not hold.
+fn take_tickets(drafts: &mut [UsageDraft]) -> (Vec<Tickets>, i64) {
+    let mut unjournaled = 0i64;
+    let tickets = drafts
+        .iter_mut()
+        .map(|draft| {
+            unjournaled += i64::from(!draft.journaled);
+            std::mem::take(&mut draft.tickets)
+        })
+        .collect();
+    (tickets, unjournaled)
+}
+
 /// Appends what the full queue turned away to the spill file until none is left: each pass
 /// takes everything waiting, so drafts that arrive during one append go together in the next.
 async fn spill_overflow(sink: Arc<Sink>) {
@@ -393,16 +407,9 @@ async fn spill_overflow(sink: Arc<Sink>) {
             }
             return;
         }
-        let mut tickets = Vec::with_capacity(drafts.len());
-        let mut unjournaled = 0i64;
-        let mut records = Vec::with_capacity(drafts.len());
-        for mut draft in drafts {
-            if !draft.journaled {
-                unjournaled += 1;
-            }
-            tickets.push(std::mem::take(&mut draft.tickets));
-            records.push(draft.into_record());
-        }
+        let mut drafts = drafts;
+        let (tickets, unjournaled) = take_tickets(&mut drafts);
+        let records: Vec<UsageRecord> = drafts.into_iter().map(UsageDraft::into_record).collect();
         match sink.spill.append(&records, "queue_full").await {
             Ok(()) => {
                 for tickets in tickets {
@@ -586,14 +593,7 @@ impl Writer {
             return;
         }
         let mut drafts = std::mem::take(batch);
-        let mut tickets = Vec::with_capacity(drafts.len());
-        let mut unjournaled = 0i64;
-        for draft in &mut drafts {
-            if !draft.journaled {
-                unjournaled += 1;
-            }
-            tickets.push(std::mem::take(&mut draft.tickets));
-        }
+        let (tickets, unjournaled) = take_tickets(&mut drafts);
         let Some(records) = self.records(drafts).await else {
             return;
         };
