@@ -30,8 +30,9 @@
 // serves it), creates a sub-tenant and issues a key there with the partner's prefix, sets a
 // markup (refused first with three decimals) and a price on the rate card, and sees the
 // sub-tenant's prices follow (the tenant's own owner saw the platform's earlier) and reads the
-// month's statement per sub-tenant with its margin; the
-// partner's domain (added by the operator, so verified; mapped to 127.0.0.1 in Chromium) then
+// month's statement per sub-tenant with its margin, and a sub-tenant's invoice with what the
+// partner is charged at wholesale, sent to the partner's own Stripe customer and listed in the
+// console with a Pay link; the partner's domain (added by the operator, so verified; mapped to 127.0.0.1 in Chromium) then
 // shows only the partner's brand.
 // Single sign-on goes through a fake GitHub (a tiny HTTP server here) and the session it opens
 // can make changes. Then every page is visited for console errors, and sign-up is done again
@@ -1944,6 +1945,77 @@ step('the partner\'s statements: each sub-tenant\'s month at retail and wholesal
   await section.getByLabel('Billing period').selectOption({ index: 1 });
   await section.locator('caption', { hasText: `${lastMonthName()}, by sub-tenant` }).waitFor();
   assert.equal((await globex.locator('td').first().textContent()).trim(), '0');
+});
+
+step('the partner\'s invoices: a sub-tenant\'s invoice shows what the partner is charged at wholesale, which goes to the partner\'s own Stripe customer and waits in the console with a Pay link', async () => {
+  const { tab } = state.partnerSession;
+  // A long prompt the mock echoes: a few cents at the platform's price, enough to collect.
+  assert.equal((await chat(state.globexKey, 'x '.repeat(60_000))).status, 200);
+  // The Billing page drafts last month's invoice, which Globex did not exist for: this month so
+  // far is drafted through the API, to the next whole minute, and finalized once that passed.
+  const from = new Date();
+  from.setUTCDate(1);
+  from.setUTCHours(0, 0, 0, 0);
+  const to = new Date(Math.ceil((Date.now() + 1) / 60_000) * 60_000);
+  await visit('/billing', tab);
+  const globex = await tab.locator('#tenant-switcher').inputValue();
+  const drafted = await tab.evaluate(async ({ url, body }) => {
+    const csrf = document.cookie.split('; ').find((it) => it.startsWith('csrf_token='));
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': decodeURIComponent(csrf?.slice('csrf_token='.length) ?? '') },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.json() };
+  }, { url: `/api/v1/tenants/${globex}/billing/invoices`, body: { from: from.toISOString(), to: to.toISOString() } });
+  assert.equal(drafted.status, 201, JSON.stringify(drafted.body));
+  assert.ok(drafted.body.partner_charge, 'the partner sees its charge');
+
+  await visit('/billing', tab);
+  const invoices = tab.locator('section[aria-labelledby="invoices-title"]');
+  const row = invoices.locator(`tbody tr[data-invoice="${drafted.body.id}"]`);
+  await row.getByRole('button', { name: /^Open / }).click();
+  const card = tab.locator('section.invoice');
+  const charge = card.locator('section.partner-charge');
+  await charge.getByRole('heading', { name: 'Charged to the partner' }).waitFor();
+  await charge.locator('tbody tr', { hasText: 'mock' }).first().waitFor();
+  const sums = await charge.locator('.invoice-sums th').allTextContents();
+  assert.equal(sums.at(-1), 'The partner pays');
+  const pays = (await charge.locator('.invoice-sums td').last().textContent()).trim();
+  assert.match(pays, /^0\.0\d+ USD$/, 'a few cents at wholesale');
+  // Retail is the wholesale price marked up 25 %: Globex is billed more than its partner pays.
+  const billed = (await card.locator('table.invoice-sums').first().locator('td').last().textContent()).trim();
+  assert.ok(parseFloat(billed) > parseFloat(pays), `${billed} over ${pays}`);
+  await shot('23f-partner-charge-draft', tab);
+
+  const wait = to.getTime() - Date.now() + 1_000;
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  const customersBefore = stripe.customers.length;
+  await card.getByRole('button', { name: 'Finalize invoice' }).click();
+  await card.getByRole('heading', { name: /^Invoice \d+$/ }).waitFor();
+  const payment = card.locator('section.invoice-payment');
+  await payment.locator('#invoice-payment-status', { hasText: 'Awaiting payment' }).waitFor();
+  // One new customer at Stripe, the partner's, and the invoice is its, at wholesale.
+  assert.equal(stripe.customers.length, customersBefore + 1);
+  const customer = stripe.customers.at(-1);
+  assert.equal(customer.name, 'Acme Partners', 'the partner, not the sub-tenant');
+  assert.ok(customer.metadata.sluice_partner_id, JSON.stringify(customer));
+  const sent = stripe.invoices.at(-1);
+  assert.equal(sent.customer, customer.id);
+  assert.equal(sent.metadata.sluice_invoice_id, drafted.body.id);
+  assert.ok(sent.description.startsWith('Globex, invoice'), sent.description);
+  assert.equal(sent.total, Math.round(parseFloat(pays) * 100), `${pays} in cents`);
+
+  // The partner console lists it with what Globex is billed, what the partner pays, and where.
+  await visit(state.partnerPath, tab);
+  const listed = tab.getByRole('region', { name: 'Invoices' }).locator(`tbody tr[data-invoice="${drafted.body.id}"]`);
+  await listed.waitFor();
+  assert.equal((await listed.getByRole('rowheader').textContent()).trim(), 'Globex');
+  assert.equal((await listed.locator('td.charge').textContent()).trim(), pays);
+  assert.equal(await listed.getAttribute('data-payment'), 'open');
+  assert.equal(await listed.getByRole('link', { name: 'Pay' }).getAttribute('href'), `${stripe.url}/i/${sent.id}`);
+  assert.deepEqual(stripe.problems, []);
+  await shot('23g-partner-invoices', tab);
 });
 
 step('limits over a partner: the operator sets the shared ones, the partner\'s administrator reads them and sets (and locks) a sub-tenant\'s own', async () => {

@@ -158,7 +158,8 @@ pub struct InvoiceTaxView {
 pub struct InvoicePaymentView {
     /// `sending` (being sent to the provider), `open` (awaiting payment), `failed` (a payment
     /// attempt failed; still awaiting payment), `paid`, `void`, `prepaid` (not sent: the tenant
-    /// pays in advance) or `partner` (not sent: its partner bills it).
+    /// pays in advance) or `partner` (a partner's sub-tenant: the platform collects from the
+    /// partner, the partner from the sub-tenant).
     pub status: String,
     /// Where the invoice is paid, at the provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -237,6 +238,11 @@ pub struct InvoiceSummaryView {
     /// not configured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<InvoicePaymentView>,
+    /// A partner's sub-tenant's finalized invoice: what the platform charges the partner for
+    /// it (wholesale, the partner's `partner_charge.total`). Shown only to those who write the
+    /// tenant's bills (operators, the partner's administrators).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_total: Option<String>,
 }
 
 /// A tenant's invoices, latest period first.
@@ -301,9 +307,61 @@ pub struct InvoiceView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub void_reason: Option<String>,
     /// Its collection by the payment provider; absent until it is sent (or when payments are
-    /// not configured).
+    /// not configured). For a partner's sub-tenant, those who write its bills see how the
+    /// partner pays `partner_charge`; the sub-tenant sees `partner`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<InvoicePaymentView>,
+    /// A partner's sub-tenant's invoice: what the platform charges the partner for it. Shown
+    /// only to those who write the tenant's bills (operators, the partner's administrators).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_charge: Option<PartnerChargeView>,
+}
+
+/// One model's calls at the partner's wholesale price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartnerChargeLineView {
+    pub model: String,
+    pub requests: u64,
+    /// The calls' wholesale price.
+    pub amount: String,
+}
+
+/// What the platform charges a partner for its sub-tenant's invoice: the invoice's calls at
+/// the partner's wholesale price, what earlier invoices left unbilled at wholesale, and the
+/// tax. The sub-tenant's corrections are between it and its partner: not here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartnerChargeView {
+    /// By model name.
+    pub lines: Vec<PartnerChargeLineView>,
+    pub subtotal: String,
+    pub carried: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<InvoiceTaxView>,
+    /// `subtotal`, `carried` and `tax`: what the partner pays.
+    pub total: String,
+}
+
+/// A sub-tenant's invoice in its partner's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartnerInvoiceView {
+    pub tenant_id: Uuid,
+    pub tenant: String,
+    /// `total` is what the sub-tenant is billed; `partner_total` what the partner pays, and
+    /// `payment` how that payment stands.
+    pub invoice: InvoiceSummaryView,
+}
+
+/// What the platform bills a partner for its sub-tenants: their invoices, latest period
+/// first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartnerInvoiceListView {
+    /// ISO 4217: the totals' currency.
+    pub currency: String,
+    pub invoices: Vec<PartnerInvoiceView>,
 }
 
 /// The period to invoice: whole minutes, at most 366 days, started already; default the last

@@ -140,6 +140,12 @@ pub struct InvoiceContent {
     pub tax: Option<InvoiceTax>,
     /// `subtotal`, `adjusted`, `carried` and `tax`.
     pub total: Money,
+    /// A partner's sub-tenant's invoice only: what the platform charges the partner for it
+    /// (the same calls at the partner's wholesale price, what earlier invoices left unbilled at
+    /// wholesale, and the tax; corrections are between the partner and its sub-tenant). This
+    /// is what is collected, from the partner; never shown to the sub-tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wholesale: Option<Box<InvoiceContent>>,
 }
 
 impl InvoiceContent {
@@ -185,7 +191,24 @@ impl InvoiceContent {
             carried,
             tax,
             total,
+            wholesale: None,
         }
+    }
+
+    /// The per-model sums with each line's price replaced by its wholesale price: what a
+    /// partner's part of an invoice is composed from.
+    pub fn at_wholesale(sums: &[(String, RollupFigures)]) -> Vec<(String, RollupFigures)> {
+        sums.iter()
+            .map(|(model, figures)| {
+                (
+                    model.clone(),
+                    RollupFigures {
+                        price: figures.wholesale,
+                        ..figures.clone()
+                    },
+                )
+            })
+            .collect()
     }
 
     /// What the invoice bills of its own period (its calls and corrections): what a later

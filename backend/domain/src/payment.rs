@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::invoice::InvoiceContent;
 use crate::pricing::Money;
-use crate::{InvoiceId, TenantId};
+use crate::{InvoiceId, PartnerId, TenantId};
 
 /// The longest item description sent, in characters.
 const MAX_DESCRIPTION: usize = 250;
@@ -27,7 +27,9 @@ pub enum PaymentStatus {
     Void,
     /// Not sent: the tenant pays in advance (prepaid credit), so the invoice is a statement.
     Prepaid,
-    /// Not sent: a partner's sub-tenant, whom its partner bills.
+    /// A partner's sub-tenant's invoice, as the sub-tenant sees it: the platform collects
+    /// from the partner (at wholesale), the partner from its sub-tenant. Stored only for an
+    /// invoice finalized before partners were billed (it has no wholesale part: not sent).
     Partner,
 }
 
@@ -99,6 +101,32 @@ impl InvoicePayment {
             paid_at: None,
             failed_at: None,
             updated_at: now,
+        }
+    }
+}
+
+/// Who pays an invoice at the provider, and so whose customer it is sent to: the tenant, or,
+/// for a partner's sub-tenant, the partner (one customer for all its sub-tenants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Payer {
+    Tenant(TenantId),
+    Partner(PartnerId),
+}
+
+impl InvoicePayment {
+    /// The collection as a partner's sub-tenant sees it: `partner`, with nothing of the
+    /// partner's own invoice (its link, its dates).
+    #[must_use]
+    pub fn as_sub_tenant_sees_it(&self) -> Self {
+        Self {
+            status: PaymentStatus::Partner,
+            provider_invoice: None,
+            hosted_url: None,
+            due_at: None,
+            suspend_at: None,
+            paid_at: None,
+            failed_at: None,
+            ..self.clone()
         }
     }
 }
@@ -290,6 +318,7 @@ mod tests {
                 amount: money("0.1016"),
             }),
             total: money("0.6096"),
+            wholesale: None,
         };
         let items = payment_items(&content);
         let amounts: Vec<i64> = items.iter().map(|it| it.amount).collect();

@@ -193,6 +193,24 @@ impl Manager {
         Ok((sums, adjustments))
     }
 
+    /// Whether the caller writes the tenant's bill: an operator, or an administrator of the
+    /// tenant's partner. They also see what the partner is charged for it (wholesale).
+    pub(crate) async fn writes_bills_of(
+        &self,
+        identity: &Identity,
+        tenant: &Tenant,
+    ) -> Result<bool, Error> {
+        Ok(identity.user.is_operator
+            || match tenant.partner_id {
+                Some(partner) => {
+                    self.store
+                        .is_partner_admin(partner, identity.user.id)
+                        .await?
+                }
+                None => false,
+            })
+    }
+
     /// Who writes a tenant's bill (corrections, invoices): operators and the administrators of
     /// the tenant's partner; the tenant's own members may not (whoever pays does not correct
     /// the bill).
@@ -209,15 +227,7 @@ impl Manager {
             .get_tenant(tenant)
             .await
             .map_err(Error::missing("tenant"))?;
-        let allowed = identity.user.is_operator
-            || match found.partner_id {
-                Some(partner) => {
-                    self.store
-                        .is_partner_admin(partner, identity.user.id)
-                        .await?
-                }
-                None => false,
-            };
+        let allowed = self.writes_bills_of(identity, &found).await?;
         if allowed {
             return Ok(found);
         }

@@ -7,7 +7,7 @@
 use domain::invoice::{Invoice, InvoiceContent, InvoiceStatus};
 use domain::payment::InvoicePayment;
 use domain::pricing::Money;
-use domain::{AuditEntry, InvoiceId, Permission, Tenant, TenantId};
+use domain::{AuditEntry, InvoiceId, PartnerId, Permission, Tenant, TenantId};
 use store::FinalizedSet;
 use time::OffsetDateTime;
 
@@ -51,26 +51,29 @@ pub struct InvoiceDetail {
 
 impl Manager {
     /// What `[from, to)` bills now, with what earlier finalized invoices left to carry, and the
-    /// set of those invoices it was worked out against.
+    /// set of those invoices it was worked out against. A partner's sub-tenant's has its
+    /// wholesale part: what the partner is charged for it.
     async fn live_content(
         &self,
-        tenant: TenantId,
+        tenant: &Tenant,
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<(InvoiceContent, FinalizedSet), Error> {
         let (sums, adjustments) = self
-            .period_sums(tenant, period_grain(from, to)?, from, to)
+            .period_sums(tenant.id, period_grain(from, to)?, from, to)
             .await?;
-        let (finalized, seen) = self.store.finalized_invoices(tenant).await?;
+        let (finalized, seen) = self.store.finalized_invoices(tenant.id).await?;
         let mut frozen = Vec::with_capacity(finalized.len());
         let mut now_own = Vec::with_capacity(finalized.len());
+        let mut frozen_wholesale = Vec::new();
+        let mut now_wholesale = Vec::new();
         for invoice in &finalized {
             let Some(content) = &invoice.content else {
                 continue;
             };
             let (sums, adjustments) = self
                 .period_sums(
-                    tenant,
+                    tenant.id,
                     period_grain(invoice.from, invoice.to)?,
                     invoice.from,
                     invoice.to,
@@ -83,15 +86,29 @@ impl Manager {
                 .fold(Money::ZERO, Money::saturating_add);
             frozen.push(content);
             now_own.push(own);
+            if let Some(wholesale) = &content.wholesale {
+                frozen_wholesale.push(wholesale.as_ref());
+                now_wholesale.push(
+                    sums.iter()
+                        .map(|(_, it)| it.wholesale)
+                        .fold(Money::ZERO, Money::saturating_add),
+                );
+            }
         }
+        let currency = self.config.prices.currency.as_str();
+        let tax = self.config.tax.as_ref();
+        let wholesale = tenant.partner_id.map(|_| {
+            Box::new(InvoiceContent::compose(
+                currency,
+                InvoiceContent::at_wholesale(&sums),
+                &[],
+                domain::invoice::carried(&frozen_wholesale, &now_wholesale),
+                tax,
+            ))
+        });
         let carried = domain::invoice::carried(&frozen, &now_own);
-        let content = InvoiceContent::compose(
-            self.config.prices.currency.as_str(),
-            sums,
-            &adjustments,
-            carried,
-            self.config.tax.as_ref(),
-        );
+        let mut content = InvoiceContent::compose(currency, sums, &adjustments, carried, tax);
+        content.wholesale = wholesale;
         Ok((content, seen))
     }
 
@@ -99,7 +116,7 @@ impl Manager {
         let content = match &invoice.content {
             Some(content) => content.clone(),
             None => {
-                self.live_content(tenant.id, invoice.from, invoice.to)
+                self.live_content(&tenant, invoice.from, invoice.to)
                     .await?
                     .0
             }
@@ -206,6 +223,7 @@ impl Manager {
             .map_err(Error::missing("invoice"))?;
         let (invoice, content) = self
             .freeze(
+                &found,
                 invoice,
                 identity.audit(Some(tenant), "billing.invoice.finalize"),
             )
@@ -222,6 +240,7 @@ impl Manager {
     /// The finalizing itself, audited as `audit` says.
     async fn freeze(
         &self,
+        tenant: &Tenant,
         invoice: Invoice,
         audit: AuditEntry,
     ) -> Result<(Invoice, InvoiceContent), Error> {
@@ -238,7 +257,6 @@ impl Manager {
                 "the invoice's period has not ended: finalize it once it has",
             ));
         }
-        let tenant = invoice.tenant_id;
         let (content, seen) = self.live_content(tenant, invoice.from, invoice.to).await?;
         let audit = audit.target("invoice", invoice.id).change(
             Some(r#"{"status":"draft"}"#.to_owned()),
@@ -252,7 +270,7 @@ impl Manager {
         );
         let finalized = self
             .store
-            .finalize_invoice(tenant, invoice.id, &content, seen, now, &audit)
+            .finalize_invoice(tenant.id, invoice.id, &content, seen, now, &audit)
             .await
             .map_err(Error::missing("invoice"))?;
         Ok((finalized, content))
@@ -310,7 +328,7 @@ impl Manager {
             .collect();
         let draft = match overlapping.as_slice() {
             [] => {
-                let (content, _) = self.live_content(tenant.id, from, to).await?;
+                let (content, _) = self.live_content(tenant, from, to).await?;
                 if content.lines.is_empty()
                     && content.corrections.is_empty()
                     && content.carried == Money::ZERO
@@ -342,7 +360,10 @@ impl Manager {
             }
             _ => return Ok(TenantClose::Invoiced),
         };
-        match self.freeze(draft, system("billing.invoice.finalize")).await {
+        match self
+            .freeze(tenant, draft, system("billing.invoice.finalize"))
+            .await
+        {
             Ok(_) => Ok(TenantClose::Finalized),
             Err(Error::Conflict(_)) => Ok(TenantClose::Invoiced),
             Err(e) => Err(e),
@@ -381,7 +402,8 @@ impl Manager {
         self.detail(found, voided).await
     }
 
-    /// One invoice with what it bills. Those who may see the tenant's billing.
+    /// One invoice with what it bills. Those who may see the tenant's billing; what the
+    /// tenant's partner is charged for it only those who write its bills.
     ///
     /// # Errors
     /// Missing permission; `NotFound`.
@@ -403,11 +425,17 @@ impl Manager {
             .get_invoice(tenant, id)
             .await
             .map_err(Error::missing("invoice"))?;
-        self.detail(found, invoice).await
+        let shows_partner = self.writes_bills_of(identity, &found).await?;
+        let mut detail = self.detail(found, invoice).await?;
+        if !shows_partner {
+            as_sub_tenant_sees_it(&mut detail.invoice, &mut detail.payment);
+            detail.content.wholesale = None;
+        }
+        Ok(detail)
     }
 
     /// The tenant's invoices, latest period first (the newest 100). Those who may see the
-    /// tenant's billing.
+    /// tenant's billing; what the tenant's partner is charged only those who write its bills.
     ///
     /// # Errors
     /// Missing permission.
@@ -418,6 +446,25 @@ impl Manager {
     ) -> Result<Vec<(Invoice, Option<InvoicePayment>)>, Error> {
         self.authorize(identity, tenant, Permission::ViewBilling)
             .await?;
+        let found = self
+            .store
+            .get_tenant(tenant)
+            .await
+            .map_err(Error::missing("tenant"))?;
+        let shows_partner = self.writes_bills_of(identity, &found).await?;
+        let mut listed = self.invoices_of(tenant).await?;
+        if !shows_partner {
+            for (invoice, payment) in &mut listed {
+                as_sub_tenant_sees_it(invoice, payment);
+            }
+        }
+        Ok(listed)
+    }
+
+    async fn invoices_of(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Vec<(Invoice, Option<InvoicePayment>)>, Error> {
         let mut payments: std::collections::HashMap<InvoiceId, InvoicePayment> = self
             .store
             .invoice_payments(tenant)
@@ -435,5 +482,51 @@ impl Manager {
                 (invoice, payment)
             })
             .collect())
+    }
+
+    /// What the platform charges a partner for its sub-tenants: their invoices, latest period
+    /// first (each sub-tenant's newest 100), each finalized one with its wholesale part and how
+    /// the partner's payment of it stands. The partner's administrators and operators.
+    ///
+    /// # Errors
+    /// `NotFound` for callers who do not administer the partner.
+    pub async fn partner_invoices(
+        &self,
+        identity: &Identity,
+        partner: PartnerId,
+    ) -> Result<Vec<PartnerInvoice>, Error> {
+        self.authorize_partner(identity, partner).await?;
+        let mut all = Vec::new();
+        for tenant in self.store.list_partner_tenants(partner).await? {
+            for (invoice, payment) in self.invoices_of(tenant.id).await? {
+                all.push(PartnerInvoice {
+                    tenant: tenant.clone(),
+                    invoice,
+                    payment,
+                });
+            }
+        }
+        all.sort_by(|a, b| {
+            (b.invoice.from, b.invoice.created_at).cmp(&(a.invoice.from, a.invoice.created_at))
+        });
+        Ok(all)
+    }
+}
+
+/// An invoice of a partner's sub-tenant, as the partner's list shows it.
+#[derive(Debug, Clone)]
+pub struct PartnerInvoice {
+    pub tenant: Tenant,
+    pub invoice: Invoice,
+    pub payment: Option<InvoicePayment>,
+}
+
+/// Hides from a partner's sub-tenant what its partner is charged and how the partner pays it.
+fn as_sub_tenant_sees_it(invoice: &mut Invoice, payment: &mut Option<InvoicePayment>) {
+    let Some(content) = invoice.content.as_mut() else {
+        return;
+    };
+    if content.wholesale.take().is_some() {
+        *payment = payment.as_ref().map(InvoicePayment::as_sub_tenant_sees_it);
     }
 }

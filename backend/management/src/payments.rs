@@ -1,5 +1,6 @@
 //! Collecting finalized invoices through the payment provider (Stripe, in `payments-stripe`):
-//! each finalized invoice is sent once — the tenant's customer, the invoice, its items, then
+//! each finalized invoice is sent once — the payer's customer (the tenant's, or for a partner's
+//! sub-tenant the partner's, which pays the invoice's wholesale part), the invoice, its items, then
 //! finalized there — every step under its own idempotency key and recorded as it succeeds, so a
 //! sync cut short anywhere and retried (on any node) leaves the provider with one of
 //! everything. The provider's signed notices mark invoices paid or failed and top up prepaid
@@ -11,8 +12,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use domain::credit::TopUp;
 use domain::invoice::Invoice;
-use domain::payment::{InvoicePayment, PaymentEvent, PaymentItem, PaymentStatus};
-use domain::{Actor, AuditEntry, InvoiceId, Tenant, TopUpId};
+use domain::payment::{InvoicePayment, Payer, PaymentEvent, PaymentItem, PaymentStatus};
+use domain::{Actor, AuditEntry, InvoiceId, PartnerId, TopUpId};
 use time::OffsetDateTime;
 
 use crate::{Error, Manager};
@@ -39,6 +40,13 @@ pub enum NoticeRejected {
     Malformed(String),
 }
 
+/// A new customer at the provider: a tenant, or a partner paying for its sub-tenants.
+#[derive(Debug, Clone, Copy)]
+pub struct NewCustomer<'a> {
+    pub name: &'a str,
+    pub payer: Payer,
+}
+
 /// A new invoice at the provider.
 #[derive(Debug, Clone)]
 pub struct ProviderInvoice<'a> {
@@ -47,6 +55,8 @@ pub struct ProviderInvoice<'a> {
     pub currency: String,
     pub description: String,
     pub invoice: &'a Invoice,
+    /// The partner paying for its sub-tenant's invoice, when it is one.
+    pub partner: Option<PartnerId>,
     /// `None`: charge the customer's saved payment method; otherwise email the invoice with
     /// this many days to pay.
     pub days_until_due: Option<u32>,
@@ -65,8 +75,12 @@ pub struct FinalizedAtProvider {
 /// key: the same key always means the same request.
 #[async_trait]
 pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
-    /// The tenant's customer; answers its id.
-    async fn create_customer(&self, key: &str, tenant: &Tenant) -> Result<String, ProviderError>;
+    /// The payer's customer; answers its id.
+    async fn create_customer(
+        &self,
+        key: &str,
+        customer: &NewCustomer<'_>,
+    ) -> Result<String, ProviderError>;
     /// A draft invoice that takes only the items added to it; answers its id.
     async fn create_invoice(
         &self,
@@ -128,7 +142,8 @@ pub struct Payments {
 pub struct SentInvoices {
     /// Sent and finalized at the provider (or nothing to pay).
     pub sent: u32,
-    /// Not sent: prepaid tenants' and partners' sub-tenants'.
+    /// Not sent: prepaid tenants', and partners' sub-tenants' finalized before partners were
+    /// billed (with no wholesale part).
     pub kept: u32,
     /// Left for the next pass (the error is logged).
     pub failed: u32,
@@ -218,12 +233,20 @@ impl Manager {
         let content = invoice.content.as_ref().ok_or_else(|| {
             Error::Internal(format!("finalized invoice {} has no content", invoice.id).into())
         })?;
-        let items = domain::payment::payment_items(content);
+        // A partner's sub-tenant's invoice is collected from the partner, at wholesale.
+        let (payer, collected) = match (tenant.partner_id, &content.wholesale) {
+            (Some(partner), Some(wholesale)) => (Payer::Partner(partner), wholesale.as_ref()),
+            _ => (Payer::Tenant(tenant.id), content),
+        };
+        let items = domain::payment::payment_items(collected);
         let kept = if payment.provider_invoice.is_some() {
             None
-        } else if tenant.partner_id.is_some() {
+        } else if tenant.partner_id.is_some() && content.wholesale.is_none() {
+            // Finalized before partners were billed: there is no wholesale part to send.
             Some(PaymentStatus::Partner)
-        } else if self.store.credit_account(tenant.id).await?.is_some() {
+        } else if tenant.partner_id.is_none()
+            && self.store.credit_account(tenant.id).await?.is_some()
+        {
             Some(PaymentStatus::Prepaid)
         } else if items.is_empty() {
             // Nothing to collect.
@@ -244,18 +267,7 @@ impl Manager {
             self.store.save_invoice_payment(&payment).await?;
         }
         let key = |step: &str| format!("sluice-invoice-{}-{step}", invoice.id);
-        let customer = match self.store.billing_customer(tenant.id).await? {
-            Some(customer) => customer,
-            None => {
-                let created = provider
-                    .create_customer(&format!("sluice-customer-{}", tenant.id), &tenant)
-                    .await
-                    .map_err(provider_failed("create the customer"))?;
-                self.store
-                    .keep_billing_customer(tenant.id, &created)
-                    .await?
-            }
-        };
+        let customer = self.customer(payer, &tenant).await?;
         let currency = content.currency.to_ascii_lowercase();
         let provider_invoice = match &payment.provider_invoice {
             Some(id) => id.clone(),
@@ -263,18 +275,28 @@ impl Manager {
                 let number = invoice
                     .number
                     .map_or_else(String::new, |it| format!(" {it}"));
+                let period = format!(
+                    "usage from {} to {}",
+                    invoice.from.date(),
+                    invoice.to.date()
+                );
+                // The partner's invoice names the sub-tenant it is for.
+                let description = match payer {
+                    Payer::Partner(_) => format!("{}, invoice{number}: {period}", tenant.name),
+                    Payer::Tenant(_) => format!("Invoice{number}: {period}"),
+                };
                 let id = provider
                     .create_invoice(
                         &key("create"),
                         &ProviderInvoice {
                             customer: &customer,
                             currency: currency.clone(),
-                            description: format!(
-                                "Invoice{number}: usage from {} to {}",
-                                invoice.from.date(),
-                                invoice.to.date()
-                            ),
+                            description,
                             invoice,
+                            partner: match payer {
+                                Payer::Partner(id) => Some(id),
+                                Payer::Tenant(_) => None,
+                            },
                             days_until_due: payments.config.days_until_due,
                         },
                     )
@@ -329,6 +351,29 @@ impl Manager {
         } else {
             self.current_status(invoice.id).await
         }
+    }
+
+    /// The payer's customer at the provider, created the first time it is needed.
+    async fn customer(&self, payer: Payer, tenant: &domain::Tenant) -> Result<String, Error> {
+        if let Some(customer) = self.store.billing_customer(payer).await? {
+            return Ok(customer);
+        }
+        let Some(payments) = &self.payments else {
+            return Err(Error::Internal("payments are not configured".into()));
+        };
+        let (key, name) = match payer {
+            Payer::Tenant(id) => (format!("sluice-customer-{id}"), tenant.name.clone()),
+            Payer::Partner(id) => (
+                format!("sluice-partner-customer-{id}"),
+                self.store.get_partner(id).await?.name,
+            ),
+        };
+        let created = payments
+            .provider
+            .create_customer(&key, &NewCustomer { name: &name, payer })
+            .await
+            .map_err(provider_failed("create the customer"))?;
+        Ok(self.store.keep_billing_customer(payer, &created).await?)
     }
 
     async fn current_status(&self, invoice: InvoiceId) -> Result<PaymentStatus, Error> {

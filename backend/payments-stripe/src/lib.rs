@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::Tenant;
-use domain::payment::{PaymentEvent, PaymentItem};
+use domain::payment::{Payer, PaymentEvent, PaymentItem};
 use management::payments::{
-    FinalizedAtProvider, NoticeRejected, PaymentProvider, ProviderError, ProviderInvoice,
+    FinalizedAtProvider, NewCustomer, NoticeRejected, PaymentProvider, ProviderError,
+    ProviderInvoice,
 };
 use stripe::{IdempotencyKey, RequestStrategy, StripeRequest};
 use stripe_billing::invoice::{
@@ -32,6 +32,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The metadata key that names the tenant on customers, invoices and top-up payments.
 pub const TENANT_KEY: &str = "sluice_tenant_id";
+
+/// The metadata key that names the partner on its customer and on the invoices it pays for its
+/// sub-tenants.
+pub const PARTNER_KEY: &str = "sluice_partner_id";
 
 /// Stripe, as configured.
 pub struct Stripe {
@@ -96,13 +100,18 @@ fn currency(code: &str) -> Result<stripe_types::Currency, ProviderError> {
 
 #[async_trait]
 impl PaymentProvider for Stripe {
-    async fn create_customer(&self, key: &str, tenant: &Tenant) -> Result<String, ProviderError> {
+    async fn create_customer(
+        &self,
+        key: &str,
+        customer: &NewCustomer<'_>,
+    ) -> Result<String, ProviderError> {
+        let named = match customer.payer {
+            Payer::Tenant(tenant) => (TENANT_KEY.to_owned(), tenant.to_string()),
+            Payer::Partner(partner) => (PARTNER_KEY.to_owned(), partner.to_string()),
+        };
         let customer = CreateCustomer::new()
-            .name(tenant.name.clone())
-            .metadata(HashMap::from([(
-                TENANT_KEY.to_owned(),
-                tenant.id.to_string(),
-            )]))
+            .name(customer.name.to_owned())
+            .metadata(HashMap::from([named]))
             .customize()
             .request_strategy(idempotent(key)?)
             .send(&self.client)
@@ -123,6 +132,9 @@ impl PaymentProvider for Stripe {
                 invoice.invoice.id.to_string(),
             ),
         ]);
+        if let Some(partner) = invoice.partner {
+            metadata.insert(PARTNER_KEY.to_owned(), partner.to_string());
+        }
         if let Some(number) = invoice.invoice.number {
             metadata.insert("sluice_invoice_number".to_owned(), number.to_string());
         }

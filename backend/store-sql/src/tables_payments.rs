@@ -3,6 +3,28 @@
 //! only the provider's notices (paid, failed) and voiding change it, each under the audit
 //! chain's lock.
 
+/// The payer's customer's queries (read, keep unless kept) and the id they bind first: a
+/// tenant's customer is in `billing_customers`, a partner's in `partner_billing_customers`.
+#[doc(hidden)]
+pub fn billing_customer_queries(
+    payer: ::domain::payment::Payer,
+) -> (&'static str, &'static str, String) {
+    match payer {
+        ::domain::payment::Payer::Tenant(tenant) => (
+            "select customer_id from billing_customers where tenant_id = $1",
+            "insert into billing_customers (tenant_id, customer_id, created_at) \
+             values ($1, $2, $3) on conflict (tenant_id) do nothing",
+            tenant.to_string(),
+        ),
+        ::domain::payment::Payer::Partner(partner) => (
+            "select customer_id from partner_billing_customers where partner_id = $1",
+            "insert into partner_billing_customers (partner_id, customer_id, created_at) \
+             values ($1, $2, $3) on conflict (partner_id) do nothing",
+            partner.to_string(),
+        ),
+    }
+}
+
 /// `select <every column> from invoice_payments <tail>`, as one literal.
 #[macro_export]
 #[doc(hidden)]
@@ -69,10 +91,11 @@ macro_rules! impl_payment_store {
 
             async fn billing_customer(
                 &self,
-                tenant: ::domain::TenantId,
+                payer: ::domain::payment::Payer,
             ) -> Result<Option<String>, ::store::Error> {
-                ::sqlx::query_scalar("select customer_id from billing_customers where tenant_id = $1")
-                    .bind(tenant.to_string())
+                let (select, _, id) = $crate::tables_payments::billing_customer_queries(payer);
+                ::sqlx::query_scalar(select)
+                    .bind(id)
                     .fetch_optional(&self.pool)
                     .await
                     .map_err($crate::map_err)
@@ -80,21 +103,19 @@ macro_rules! impl_payment_store {
 
             async fn keep_billing_customer(
                 &self,
-                tenant: ::domain::TenantId,
+                payer: ::domain::payment::Payer,
                 customer: &str,
             ) -> Result<String, ::store::Error> {
-                ::sqlx::query(
-                    "insert into billing_customers (tenant_id, customer_id, created_at) \
-                     values ($1, $2, $3) on conflict (tenant_id) do nothing",
-                )
-                .bind(tenant.to_string())
-                .bind(customer)
-                .bind($crate::micros(::time::OffsetDateTime::now_utc()))
-                .execute(&self.pool)
-                .await
-                .map_err($crate::map_err)?;
-                ::sqlx::query_scalar("select customer_id from billing_customers where tenant_id = $1")
-                    .bind(tenant.to_string())
+                let (select, insert, id) = $crate::tables_payments::billing_customer_queries(payer);
+                ::sqlx::query(insert)
+                    .bind(&id)
+                    .bind(customer)
+                    .bind($crate::micros(::time::OffsetDateTime::now_utc()))
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::map_err)?;
+                ::sqlx::query_scalar(select)
+                    .bind(id)
                     .fetch_one(&self.pool)
                     .await
                     .map_err($crate::map_err)

@@ -2573,21 +2573,37 @@ pub async fn invoice_payments_resume_and_settle_once_and_hold_the_unpaid(store: 
     assert_eq!(store.invoices_to_send(later, 10).await.unwrap().len(), 2);
     assert_eq!(store.invoices_to_send(start, 1).await.unwrap().len(), 1);
 
-    // The customer kept is the first one.
-    assert_eq!(store.billing_customer(a.id).await.unwrap(), None);
+    // The customer kept is the first one; a partner's are kept apart from its tenants'.
+    let payer = domain::payment::Payer::Tenant(a.id);
+    assert_eq!(store.billing_customer(payer).await.unwrap(), None);
     assert_eq!(
-        store.keep_billing_customer(a.id, "cus_1").await.unwrap(),
+        store.keep_billing_customer(payer, "cus_1").await.unwrap(),
         "cus_1"
     );
     assert_eq!(
-        store.keep_billing_customer(a.id, "cus_2").await.unwrap(),
+        store.keep_billing_customer(payer, "cus_2").await.unwrap(),
         "cus_1"
     );
     assert_eq!(
-        store.billing_customer(a.id).await.unwrap().as_deref(),
+        store.billing_customer(payer).await.unwrap().as_deref(),
         Some("cus_1")
     );
-    assert_eq!(store.billing_customer(b.id).await.unwrap(), None);
+    let other = domain::payment::Payer::Tenant(b.id);
+    assert_eq!(store.billing_customer(other).await.unwrap(), None);
+    let partner = domain::payment::Payer::Partner(domain::PartnerId::new());
+    assert_eq!(store.billing_customer(partner).await.unwrap(), None);
+    assert_eq!(
+        store.keep_billing_customer(partner, "cus_p").await.unwrap(),
+        "cus_p"
+    );
+    assert_eq!(
+        store.keep_billing_customer(partner, "cus_q").await.unwrap(),
+        "cus_p"
+    );
+    assert_eq!(
+        store.billing_customer(payer).await.unwrap().as_deref(),
+        Some("cus_1")
+    );
 
     // Progress is saved while sending; the invoice stays to send until it leaves `sending`.
     let first = &finalized[0];

@@ -257,12 +257,15 @@ pub trait PaymentStore: Send + Sync {
         since: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<Invoice>, Error>;
-    /// The tenant's customer at the provider.
-    async fn billing_customer(&self, tenant: TenantId) -> Result<Option<String>, Error>;
-    /// Keeps `customer` as the tenant's unless it has one already; answers the one kept.
+    /// The payer's customer at the provider (a tenant's, or a partner's for its sub-tenants).
+    async fn billing_customer(
+        &self,
+        payer: domain::payment::Payer,
+    ) -> Result<Option<String>, Error>;
+    /// Keeps `customer` as the payer's unless it has one already; answers the one kept.
     async fn keep_billing_customer(
         &self,
-        tenant: TenantId,
+        payer: domain::payment::Payer,
         customer: &str,
     ) -> Result<String, Error>;
     /// An invoice's collection.

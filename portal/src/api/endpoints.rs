@@ -5,8 +5,8 @@
 
 use api_types::billing::{
     AddAdjustmentRequest, AddTopUpRequest, AdjustmentView, CreditSettingsRequest, CreditView,
-    DraftInvoiceRequest, InvoiceListView, InvoiceView, StatementView, TopUpResult,
-    VoidInvoiceRequest,
+    DraftInvoiceRequest, InvoiceListView, InvoiceView, PartnerInvoiceListView, StatementView,
+    TopUpResult, VoidInvoiceRequest,
 };
 use api_types::limits::{
     BudgetAlertList, BudgetAlertView, EffectiveLimitsView, LimitPolicyView, LimitsView,
@@ -546,6 +546,11 @@ pub async fn add_top_up(tenant: Uuid, body: &AddTopUpRequest) -> Result<TopUpRes
 /// The tenant's invoices, latest period first.
 pub async fn invoices(tenant: Uuid) -> Result<InvoiceListView, ApiError> {
     get(&paths::invoices(tenant)).await
+}
+
+/// What the platform bills the partner for its sub-tenants, latest period first.
+pub async fn partner_invoices(partner: Uuid) -> Result<PartnerInvoiceListView, ApiError> {
+    get(&paths::partner_invoices(partner)).await
 }
 
 /// One invoice with what it bills.

@@ -361,6 +361,11 @@ fn billing(scope: BillingScope, rest: &str) -> String {
     }
 }
 
+/// What the platform bills a partner for its sub-tenants.
+pub fn partner_invoices(p: Uuid) -> String {
+    billing(BillingScope::Partner(p), "invoices")
+}
+
 /// The bill of `[from, to)` (RFC 3339, whole minutes).
 pub fn statement(scope: BillingScope, from: &str, to: &str) -> String {
     with_query(

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use api_types::billing::{InvoiceListView, InvoicePaymentView, InvoiceSummaryView, InvoiceView};
+use api_types::billing::{
+    InvoiceListView, InvoicePaymentView, InvoiceSummaryView, InvoiceView, PartnerInvoiceListView,
+};
 use time::OffsetDateTime;
 
 use super::bill_figures::{AdjustmentRow, LineRow, line_row, money};
@@ -142,6 +144,84 @@ pub fn sums(invoice: &InvoiceView) -> Vec<(String, String)> {
     sums
 }
 
+/// What the platform charges the tenant's partner for the invoice, as its card shows it (to
+/// the partner and operators only: the API answers it to no one else).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerCharge {
+    /// Model, requests, wholesale price.
+    pub lines: Vec<(String, u64, String)>,
+    /// From the calls down to what the partner pays.
+    pub sums: Vec<(String, String)>,
+}
+
+/// The invoice's partner charge, when it has one.
+pub fn partner_charge(invoice: &InvoiceView) -> Option<PartnerCharge> {
+    let charge = invoice.partner_charge.as_ref()?;
+    let currency = &invoice.currency;
+    let mut sums = vec![(
+        "Calls at wholesale".to_owned(),
+        money(&charge.subtotal, currency),
+    )];
+    if charge.carried != "0" {
+        sums.push((
+            "Recorded late for earlier invoices".to_owned(),
+            money(&charge.carried, currency),
+        ));
+    }
+    if let Some(tax) = &charge.tax {
+        sums.push((
+            format!("{} ({} %)", tax.label, tax.percent),
+            money(&tax.amount, currency),
+        ));
+    }
+    sums.push((
+        "The partner pays".to_owned(),
+        money(&charge.total, currency),
+    ));
+    Some(PartnerCharge {
+        lines: charge
+            .lines
+            .iter()
+            .map(|it| (it.model.clone(), it.requests, money(&it.amount, currency)))
+            .collect(),
+        sums,
+    })
+}
+
+/// A sub-tenant's invoice in its partner's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerInvoiceRow {
+    pub tenant: String,
+    pub invoice: InvoiceRow,
+    /// What the partner pays for it (`—` for a draft, or one finalized before partners were
+    /// billed).
+    pub charge: String,
+    /// Where the partner pays it, while it is due.
+    pub pay_url: Option<String>,
+}
+
+/// The partner's list, latest period first (the API's order).
+pub fn partner_rows(list: &PartnerInvoiceListView) -> Vec<PartnerInvoiceRow> {
+    list.invoices
+        .iter()
+        .map(|it| PartnerInvoiceRow {
+            tenant: it.tenant.clone(),
+            invoice: row(&it.invoice, &list.currency),
+            charge: it
+                .invoice
+                .partner_total
+                .as_deref()
+                .map_or_else(|| "—".to_owned(), |it| money(it, &list.currency)),
+            pay_url: it.invoice.payment.as_ref().and_then(|payment| {
+                payment.pay_url.clone().filter(|url| {
+                    is_due(&payment.status)
+                        && (url.starts_with("https://") || url.starts_with("http://"))
+                })
+            }),
+        })
+        .collect()
+}
+
 /// `Awaiting payment`, `Paid`, …: how the payment provider's collection of an invoice stands.
 /// A status this portal does not know yet reads as the API names it.
 pub fn payment_label(status: &str) -> String {
@@ -152,7 +232,7 @@ pub fn payment_label(status: &str) -> String {
         "paid" => "Paid",
         "void" => "Withdrawn",
         "prepaid" => "Prepaid (not charged)",
-        "partner" => "Billed by partner",
+        "partner" => "Billed by your partner",
         other => other,
     }
     .to_owned()
@@ -290,7 +370,70 @@ mod tests {
             voided_at: None,
             void_reason: None,
             payment: None,
+            partner_charge: None,
         }
+    }
+
+    #[test]
+    fn a_partner_charge_reads_down_to_what_the_partner_pays() {
+        let mut shown = invoice("0", false);
+        assert_eq!(partner_charge(&shown), None);
+        shown.partner_charge = Some(api_types::billing::PartnerChargeView {
+            lines: vec![api_types::billing::PartnerChargeLineView {
+                model: "gpt-4o".into(),
+                requests: 3,
+                amount: "6".into(),
+            }],
+            subtotal: "6".into(),
+            carried: "0.5".into(),
+            tax: None,
+            total: "6.5".into(),
+        });
+        let charge = partner_charge(&shown).unwrap();
+        assert_eq!(charge.lines, vec![("gpt-4o".into(), 3, money("6", "USD"))]);
+        assert_eq!(
+            charge.sums.last().unwrap(),
+            &("The partner pays".to_owned(), money("6.5", "USD"))
+        );
+        assert_eq!(charge.sums.len(), 3);
+    }
+
+    #[test]
+    fn a_partners_list_shows_its_charge_and_a_pay_link_only_while_due() {
+        let summary = |status: &str, partner_total: Option<&str>| InvoiceSummaryView {
+            id: Uuid::nil(),
+            number: Some(3),
+            status: "finalized".into(),
+            from: datetime!(2026-11-01 0:00 UTC),
+            to: datetime!(2026-12-01 0:00 UTC),
+            total: Some("10".into()),
+            created_at: datetime!(2026-12-01 0:00 UTC),
+            finalized_at: None,
+            voided_at: None,
+            payment: Some(collection(status)),
+            partner_total: partner_total.map(str::to_owned),
+        };
+        let list = PartnerInvoiceListView {
+            currency: "USD".into(),
+            invoices: vec![
+                api_types::billing::PartnerInvoiceView {
+                    tenant_id: Uuid::nil(),
+                    tenant: "Customer One".into(),
+                    invoice: summary("open", Some("7")),
+                },
+                api_types::billing::PartnerInvoiceView {
+                    tenant_id: Uuid::nil(),
+                    tenant: "Customer Two".into(),
+                    invoice: summary("paid", None),
+                },
+            ],
+        };
+        let rows = partner_rows(&list);
+        assert_eq!(rows[0].charge, money("7", "USD"));
+        assert!(rows[0].pay_url.is_some());
+        assert_eq!(rows[1].charge, "—");
+        assert_eq!(rows[1].pay_url, None);
+        assert_eq!(rows[1].invoice.payment, "Paid");
     }
 
     fn collection(status: &str) -> InvoicePaymentView {
@@ -381,6 +524,7 @@ mod tests {
                 finalized_at: None,
                 voided_at: None,
                 payment: None,
+                partner_total: None,
             }],
         };
         let rows = rows(&list);
@@ -403,6 +547,7 @@ mod tests {
             finalized_at: Some(datetime!(2026-12-01 0:00 UTC)),
             voided_at: None,
             payment,
+            partner_total: None,
         };
         let list = InvoiceListView {
             currency: "USD".into(),
@@ -426,7 +571,7 @@ mod tests {
             ("paid", "Paid"),
             ("void", "Withdrawn"),
             ("prepaid", "Prepaid (not charged)"),
-            ("partner", "Billed by partner"),
+            ("partner", "Billed by your partner"),
             ("refunded", "refunded"),
         ] {
             assert_eq!(payment_label(status), label);

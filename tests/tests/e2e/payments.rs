@@ -4,7 +4,8 @@
 //! sync is retried; prepaid tenants' invoices are kept back; signed notices mark invoices paid
 //! or failed and top up prepaid credit once; an invoice unpaid past its due date and the grace
 //! period stops the tenant's calls until it is paid; voiding withdraws an open invoice from
-//! Stripe and refuses a paid one; bad signatures, old timestamps and bad fields are refused by
+//! Stripe and refuses a paid one; a partner's sub-tenants' invoices reach the partner's one
+//! customer at wholesale, which their own members never see; bad signatures, old timestamps and bad fields are refused by
 //! name.
 
 use std::time::Duration;
@@ -310,6 +311,170 @@ async fn a_finalized_invoice_reaches_stripe_once_however_often_the_sync_is_cut_s
     assert_eq!(voided["payment"]["status"], "void");
     assert_eq!(stripe.invoices()[0]["status"], "void");
     assert_eq!(stripe.problems(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_is_sent_its_sub_tenants_invoices_at_wholesale_under_one_customer() {
+    let stripe = FakeStripe::start();
+    let app = spawn(&stripe).await;
+    let world = crate::partners::world(&app).await;
+    let partner = world.partner.clone();
+    let (from, to) = last_month();
+    let hour = time::Duration::hours(1);
+    let mut sub_tenants = Vec::new();
+    // Retail (what the sub-tenant pays the partner) and wholesale (what the partner pays).
+    for (name, retail, wholesale) in [
+        ("Customer One", 5_000_000_000, 3_004_999_999),
+        ("Customer Two", 2_000_000_000, 1_200_000_000),
+    ] {
+        let (status, tenant) = world
+            .admin
+            .post(
+                &format!("/api/v1/partners/{partner}/tenants"),
+                json!({"name": name}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{tenant}");
+        let id = tenant["id"].as_str().unwrap().to_owned();
+        let tenant_id: TenantId = id.parse().unwrap();
+        let mut used = record(tenant_id, from + hour, "mock", retail);
+        used.wholesale = Some(Money::from_nanos(wholesale));
+        app.store.insert_usage(&[used]).await.unwrap();
+        sub_tenants.push(id);
+    }
+    // The partner credits its first customer: between the two of them, not the platform.
+    let first = &sub_tenants[0];
+    let (status, body) = world
+        .admin
+        .post(
+            &format!("/api/v1/tenants/{first}/billing/adjustments"),
+            json!({"kind": "credit", "amount": "1", "reason": "welcome credit",
+                   "effective_at": rfc3339(from + hour * 2)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut ids = Vec::new();
+    for tenant in &sub_tenants {
+        let base = format!("/api/v1/tenants/{tenant}/billing/invoices");
+        let (status, draft) = world
+            .admin
+            .post(&base, json!({"from": rfc3339(from), "to": rfc3339(to)}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{draft}");
+        let charge = &draft["partner_charge"];
+        assert!(
+            charge.is_object(),
+            "a draft shows the partner's charge: {draft}"
+        );
+        let id = draft["id"].as_str().unwrap().to_owned();
+        let (status, finalized) = world
+            .admin
+            .post(&format!("{base}/{id}/finalize"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{finalized}");
+        ids.push((id, finalized));
+    }
+    let (_, first_invoice) = &ids[0];
+    assert_eq!(first_invoice["total"], "4", "retail less the credit");
+    assert_eq!(first_invoice["partner_charge"]["total"], "3.004999999");
+    assert_eq!(
+        first_invoice["partner_charge"]["lines"][0]["amount"],
+        "3.004999999"
+    );
+
+    let done = app.manager.send_invoices().await.unwrap();
+    assert_eq!((done.sent, done.kept, done.failed), (2, 0, 0));
+    assert_eq!(stripe.problems(), Vec::<String>::new());
+    // One customer, the partner's, for both.
+    let customers = stripe.customers();
+    assert_eq!(customers.len(), 1, "{customers:?}");
+    assert_eq!(customers[0]["name"], "Acme");
+    assert_eq!(
+        customers[0]["metadata"]["sluice_partner_id"],
+        partner.as_str()
+    );
+    let invoices = stripe.invoices();
+    assert_eq!(invoices.len(), 2, "{invoices:?}");
+    for (sent, (id, _)) in invoices.iter().zip(&ids) {
+        assert_eq!(sent["customer"], customers[0]["id"]);
+        assert_eq!(sent["metadata"]["sluice_partner_id"], partner.as_str());
+        assert_eq!(sent["metadata"]["sluice_invoice_id"], id.as_str());
+    }
+    assert!(
+        invoices[0]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Customer One, invoice"),
+        "{invoices:?}"
+    );
+    // At wholesale, to the cent, with no trace of the partner's own credit.
+    assert_eq!(invoices[0]["total"], 300);
+    assert_eq!(invoices[1]["total"], 120);
+    assert!(
+        stripe
+            .items()
+            .iter()
+            .all(|it| !it["description"].as_str().unwrap().contains("welcome")),
+        "{:?}",
+        stripe.items()
+    );
+
+    // The partner sees what it pays and how its payment stands; paying settles it.
+    let (status, listed) = world
+        .admin
+        .get(&format!("/api/v1/partners/{partner}/billing/invoices"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let rows = listed["invoices"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{listed}");
+    let row = rows
+        .iter()
+        .find(|it| it["tenant"] == "Customer One")
+        .unwrap();
+    assert_eq!(row["invoice"]["total"], "4");
+    assert_eq!(row["invoice"]["partner_total"], "3.004999999");
+    assert_eq!(row["invoice"]["payment"]["status"], "open");
+    assert!(row["invoice"]["payment"]["pay_url"].is_string(), "{row}");
+    let paid = event(
+        "invoice.paid",
+        invoice_object(
+            invoices[0]["id"].as_str().unwrap(),
+            customers[0]["id"].as_str().unwrap(),
+            "usd",
+        ),
+    );
+    let (status, body) = signed(&app, &paid).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["changed"], true, "{body}");
+    let view = invoice_view(&world.admin, first, &ids[0].0).await;
+    assert_eq!(view["payment"]["status"], "paid", "{view}");
+
+    // The sub-tenant's own members see their invoice from the partner, not the partner's.
+    let finance = crate::isolation::invite(
+        &world.admin,
+        &app,
+        first,
+        "finance@customer-one.example",
+        "finance",
+    )
+    .await;
+    let view = invoice_view(&finance, first, &ids[0].0).await;
+    assert_eq!(view["total"], "4");
+    assert!(view.get("partner_charge").is_none(), "{view}");
+    assert_eq!(view["payment"], json!({"status": "partner"}), "{view}");
+    let (status, listed) = finance
+        .get(&format!("/api/v1/tenants/{first}/billing/invoices"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert!(
+        listed["invoices"][0].get("partner_total").is_none(),
+        "{listed}"
+    );
+    assert_eq!(listed["invoices"][0]["payment"]["status"], "partner");
+    let (status, body) = finance
+        .get(&format!("/api/v1/partners/{partner}/billing/invoices"))
+        .await;
+    assert_problem(status, &body, StatusCode::NOT_FOUND, "not_found");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,11 +7,12 @@ use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use api_types::billing::{
     BillFiguresView, BillLineView, DraftInvoiceRequest, InvoiceCorrectionView, InvoiceListView,
-    InvoicePaymentView, InvoiceSummaryView, InvoiceTaxView, InvoiceView, VoidInvoiceRequest,
+    InvoicePaymentView, InvoiceSummaryView, InvoiceTaxView, InvoiceView, PartnerChargeLineView,
+    PartnerChargeView, PartnerInvoiceListView, PartnerInvoiceView, VoidInvoiceRequest,
 };
 use api_types::manage::Problem;
 use domain::InvoiceId;
-use domain::invoice::{Invoice, InvoiceLine, calendar_month};
+use domain::invoice::{Invoice, InvoiceContent, InvoiceLine, InvoiceTax, calendar_month};
 use domain::payment::InvoicePayment;
 use management::invoices::InvoiceDetail;
 use time::OffsetDateTime;
@@ -68,11 +69,7 @@ fn view(detail: &InvoiceDetail) -> InvoiceView {
         subtotal: content.subtotal.to_string(),
         adjusted: content.adjusted.to_string(),
         carried: content.carried.to_string(),
-        tax: content.tax.as_ref().map(|tax| InvoiceTaxView {
-            label: tax.label.clone(),
-            percent: domain::pricing::percent_of_basis_points(tax.basis_points),
-            amount: tax.amount.to_string(),
-        }),
+        tax: content.tax.as_ref().map(tax),
         total: content.total.to_string(),
         created_by: invoice.created_by.clone(),
         created_at: invoice.created_at,
@@ -80,6 +77,33 @@ fn view(detail: &InvoiceDetail) -> InvoiceView {
         voided_at: invoice.voided_at,
         void_reason: invoice.void_reason.clone(),
         payment: detail.payment.as_ref().map(payment),
+        partner_charge: content.wholesale.as_deref().map(partner_charge),
+    }
+}
+
+fn partner_charge(wholesale: &InvoiceContent) -> PartnerChargeView {
+    PartnerChargeView {
+        lines: wholesale
+            .lines
+            .iter()
+            .map(|it| PartnerChargeLineView {
+                model: it.model.clone(),
+                requests: it.requests,
+                amount: it.price.to_string(),
+            })
+            .collect(),
+        subtotal: wholesale.subtotal.to_string(),
+        carried: wholesale.carried.to_string(),
+        tax: wholesale.tax.as_ref().map(tax),
+        total: wholesale.total.to_string(),
+    }
+}
+
+fn tax(tax: &InvoiceTax) -> InvoiceTaxView {
+    InvoiceTaxView {
+        label: tax.label.clone(),
+        percent: domain::pricing::percent_of_basis_points(tax.basis_points),
+        amount: tax.amount.to_string(),
     }
 }
 
@@ -106,6 +130,11 @@ fn summary((invoice, paid): &(Invoice, Option<InvoicePayment>)) -> InvoiceSummar
         finalized_at: invoice.finalized_at,
         voided_at: invoice.voided_at,
         payment: paid.as_ref().map(payment),
+        partner_total: invoice
+            .content
+            .as_ref()
+            .and_then(|it| it.wholesale.as_ref())
+            .map(|it| it.total.to_string()),
     }
 }
 
@@ -133,6 +162,37 @@ pub(crate) async fn list_invoices(
     Ok(ok(&InvoiceListView {
         currency: state.manager.config().prices.currency.to_string(),
         invoices: invoices.iter().map(summary).collect(),
+    }))
+}
+
+/// What the platform bills a partner for its sub-tenants: their invoices, latest period first
+/// (each sub-tenant's newest 100), with what the partner pays for each finalized one
+/// (`partner_total`) and how that payment stands. The partner's administrators and operators.
+#[utoipa::path(get, path = "/api/v1/partners/{partner}/billing/invoices", tag = "billing",
+    params(("partner" = uuid::Uuid, Path, description = "Partner id")),
+    responses(
+        (status = 200, description = "The sub-tenants' invoices", body = PartnerInvoiceListView),
+        (status = 404, description = "No such partner for the caller", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn partner_invoices(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(&req, &state).await?;
+    let partner = path_id(&path, "partner")?;
+    let invoices = state.manager.partner_invoices(&identity, partner).await?;
+    Ok(ok(&PartnerInvoiceListView {
+        currency: state.manager.config().prices.currency.to_string(),
+        invoices: invoices
+            .into_iter()
+            .map(|it| PartnerInvoiceView {
+                tenant_id: it.tenant.id.0,
+                tenant: it.tenant.name,
+                invoice: summary(&(it.invoice, it.payment)),
+            })
+            .collect(),
     }))
 }
 

@@ -441,6 +441,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 get => billing::partner_statement,
             ))
             .service(resource!(
+                "/partners/{partner}/billing/invoices",
+                refuse = method_not_allowed,
+                get => invoices::partner_invoices,
+            ))
+            .service(resource!(
                 "/partners/{partner}/billing/export",
                 refuse = method_not_allowed,
                 get => billing::partner_export,
@@ -732,6 +737,7 @@ impl Modify for SecuritySchemes {
         credit::put_credit,
         credit::add_top_up,
         invoices::list_invoices,
+        invoices::partner_invoices,
         invoices::draft_invoice,
         invoices::get_invoice,
         invoices::invoice_html,

@@ -3,7 +3,8 @@
 //! invoices are collected through Stripe when the platform configures it: the chosen invoice's
 //! card says when it is due, links to where it is paid, and is looked at again while its payment
 //! may change). Whoever writes the tenant's bill (the platform's operators, the tenant's
-//! partner) also drafts the last month's invoice, finalizes a draft and voids one that is not
+//! partner) also sees what a partner's sub-tenant's invoice charges the partner (wholesale,
+//! which is what is collected, from the partner), drafts the last month's invoice, finalizes a draft and voids one that is not
 //! paid, saying why.
 
 use api_types::billing::{InvoiceListView, InvoiceView};
@@ -165,6 +166,7 @@ fn InvoiceCard(
             let is_draft = it.status == "draft";
             let may_void = invoice_figures::may_void(&it);
             let payment = it.payment.as_ref().map(|it| invoice_figures::payment(it, now()));
+            let charge = invoice_figures::partner_charge(&it);
             let paid = payment.as_ref().is_some_and(|it| it.status == "paid");
             view! {
                 <section class="card invoice" aria-labelledby="invoice-title" data-status=it.status.clone()>
@@ -191,6 +193,7 @@ fn InvoiceCard(
                                 .collect_view()}
                         </tbody>
                     </table>
+                    {charge.map(|charge| view! { <PartnerChargeCard charge=charge /> })}
                     <Show when=move || write.get() && may_void>
                         <InvoiceActions tenant=tenant invoice=invoice draft=is_draft after=after />
                     </Show>
@@ -243,6 +246,49 @@ fn watch_payment(
             on_cleanup(move || handle.clear());
         }
     });
+}
+
+/// What the platform charges the tenant's partner for this invoice, at wholesale: what the
+/// payment below collects, from the partner (shown to the partner and operators only).
+#[component]
+fn PartnerChargeCard(charge: invoice_figures::PartnerCharge) -> impl IntoView {
+    view! {
+        <section class="partner-charge" aria-labelledby="partner-charge-title">
+            <h3 id="partner-charge-title">"Charged to the partner"</h3>
+            <p class="muted">
+                "The same calls at the partner's wholesale price: what the platform collects, from the partner. The tenant's own members do not see this."
+            </p>
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">"Model"</th>
+                        <th scope="col" class="num">"Requests"</th>
+                        <th scope="col" class="num">"Wholesale"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {charge
+                        .lines
+                        .into_iter()
+                        .map(|(model, requests, amount)| view! {
+                            <tr><th scope="row">{model}</th><td class="num">{requests}</td><td class="num price">{amount}</td></tr>
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+            <table class="invoice-sums">
+                <tbody>
+                    {charge
+                        .sums
+                        .into_iter()
+                        .map(|(label, amount)| view! {
+                            <tr><th scope="row">{label}</th><td class="num price">{amount}</td></tr>
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
 }
 
 /// How the invoice is being paid: the status, its dates, when unpaid calls stop, and where to

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::admins::Admins;
 use super::branding::BrandingEditor;
 use super::domains::Domains;
+use super::invoices::PartnerInvoices;
 use super::rate_card::RateCard;
 use super::statements::Statements;
 use super::sub_tenants::SubTenants;
@@ -59,6 +60,7 @@ fn PartnerConsole(partner: PartnerView) -> impl IntoView {
         <SubTenants partner=id key_prefix=partner.key_prefix />
         <RateCard partner=id />
         <Statements partner=id />
+        <PartnerInvoices partner=id />
         <SharedLimits partner=id />
     }
 }

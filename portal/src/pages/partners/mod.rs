@@ -1,14 +1,16 @@
 //! The partner console: `/partners` lists the partners one administers (every partner, for
 //! operators, who also create them here); `/partners/:id` is one partner's console, one module
 //! per section: branding with a live preview, custom domains, administrators, sub-tenants, the
-//! rate card (markup and prices), monthly statements per sub-tenant with the margin, and the
-//! limits its sub-tenants share (`pages::limits`).
+//! rate card (markup and prices), monthly statements per sub-tenant with the margin, the
+//! sub-tenants' invoices with what the partner pays for each (`invoices`), and the limits its
+//! sub-tenants share (`pages::limits`).
 
 pub mod admins;
 pub mod branding;
 pub mod console;
 pub mod create;
 pub mod domains;
+pub mod invoices;
 pub mod rate_card;
 pub mod statements;
 pub mod sub_tenants;
