@@ -53,8 +53,8 @@ fi
 # binary measured is the one `cargo build --release --bin sluice` makes.
 cargo build --release --locked -p it --bin mock-upstream --bin bench-stream
 [ -n "${SLUICE_BIN:-}" ] || cargo build --release --locked --bin sluice
-bin=target/release
-sluice_bin="${SLUICE_BIN:-$PWD/$bin/sluice}"
+bin="${CARGO_TARGET_DIR:-target}/release"
+sluice_bin="${SLUICE_BIN:-$(realpath "$bin")/sluice}"
 
 work=$(mktemp -d)
 cleanup() {

@@ -17,7 +17,8 @@
 // (a fake Stripe here, which checks its idempotency keys: the portal shows it awaiting payment
 // with a link to pay it) and voided, which withdraws it at Stripe; drafted again, finalized,
 // and marked paid by Stripe's signed notice, which the open invoice shows; a credit added;
-// prepaid credit set and topped up); invite a
+// prepaid credit set, topped up, and bought by card on the fake Stripe's checkout page, whose
+// signed payment notice adds it); invite a
 // colleague, store a provider key (shown masked), read the audit log; invite a finance member,
 // who sees bills, usage and the audit log but no key actions; make an access token,
 // rotate and revoke the key, edit another one's name and models (and see the data plane follow);
@@ -273,6 +274,7 @@ async function startFakeStripe() {
   const customers = [];
   const invoices = [];
   const items = [];
+  const checkouts = [];
   const problems = [];
   const now = () => Math.floor(Date.now() / 1000);
   const failure = (status, message, type = 'invalid_request_error') => [status, { error: { type, message } }];
@@ -345,6 +347,30 @@ async function startFakeStripe() {
       invoices.splice(invoices.indexOf(invoice), 1);
       return [200, { id, object: 'invoice', deleted: true }];
     }
+    if (method === 'POST' && kind === 'checkout' && id === 'sessions') {
+      const customer = form.get('customer');
+      if (!customers.some((it) => it.id === customer)) return failure(400, 'No such customer');
+      const amount = Number(form.get('line_items[0][price_data][unit_amount]'));
+      if (form.get('mode') !== 'payment' || !Number.isInteger(amount) || !form.get('success_url')) {
+        return failure(400, 'Missing required param: mode, unit_amount or success_url.');
+      }
+      const created = now();
+      const session = {
+        id: `cs_test_${checkouts.length + 1}`, object: 'checkout.session', created, expires_at: created + 86_400,
+        livemode: false, mode: 'payment', status: 'open', payment_status: 'unpaid', customer,
+        currency: form.get('line_items[0][price_data][currency]'), amount_total: amount, amount_subtotal: amount,
+        automatic_tax: { enabled: false, liability: null, provider: null, status: null },
+        custom_fields: [], custom_text: {}, shipping_options: [], payment_method_types: ['card'],
+        metadata: metadata(form), success_url: form.get('success_url'), cancel_url: form.get('cancel_url'),
+        url: `${url}/c/pay/cs_test_${checkouts.length + 1}`,
+        // What the payment it takes will carry (payment_intent_data[metadata]).
+        intent_metadata: Object.fromEntries([...form]
+          .filter(([name]) => name.startsWith('payment_intent_data[metadata]['))
+          .map(([name, value]) => [name.slice('payment_intent_data[metadata]['.length, -1), value])),
+      };
+      checkouts.push(session);
+      return [200, session];
+    }
     problems.push(`unexpected ${method} /v1/${parts.join('/')}`);
     return failure(404, 'Unrecognized request URL');
   }
@@ -357,6 +383,14 @@ async function startFakeStripe() {
       // The hosted invoice page, where the tenant would pay.
       res.writeHead(200, { 'content-type': 'text/html' });
       return res.end(`<!doctype html><title>Pay ${path.slice(3)}</title><h1>Fake Stripe</h1>`);
+    }
+    if (req.method === 'GET' && path.startsWith('/c/pay/')) {
+      // The checkout page: the card is taken here; "Pay" returns to the success URL.
+      const session = checkouts.find((it) => it.id === path.slice('/c/pay/'.length));
+      if (!session) return res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'text/html' });
+      return res.end(`<!doctype html><link rel="icon" href="data:,"><title>Checkout ${session.id}</title><h1>Fake Stripe checkout</h1>`
+        + `<p id="amount">${session.amount_total} ${session.currency}</p><a href="${session.success_url}">Pay</a>`);
     }
     const form = new URLSearchParams(body);
     const key = req.headers['idempotency-key'];
@@ -385,7 +419,7 @@ async function startFakeStripe() {
   });
   await new Promise((ok) => fake.listen(0, '127.0.0.1', ok));
   url = `http://127.0.0.1:${fake.address().port}`;
-  return { server: fake, url, requests, customers, invoices, items, problems };
+  return { server: fake, url, requests, customers, invoices, items, checkouts, problems };
 }
 
 /** An invoice in Stripe's shape, with every field sluice's parser requires. */
@@ -1270,7 +1304,7 @@ step('Corrections: the operator credits this month\'s bill, checked before sendi
   await shot('08i6-correction');
 });
 
-step('Prepaid credit: the operator sets the tenant to stop at zero, tops it up once per reference, and sets it back', async () => {
+step('Prepaid credit: the operator sets the tenant to stop at zero, tops it up once per reference, buys credit by card on Stripe\'s checkout page, and sets it back', async () => {
   const card = page.locator('section[aria-labelledby="credit-title"]');
   await card.getByText('Billed afterwards: this tenant is not on prepaid credit.').waitFor();
   await card.getByLabel('Stop calls at zero').check();
@@ -1299,6 +1333,40 @@ step('Prepaid credit: the operator sets the tenant to stop at zero, tops it up o
     return Math.abs(after - before - 25) < 0.01;
   });
   await shot('08i7-credit');
+
+  // Buying credit by card: checked first, then Stripe's checkout page, and back once paid.
+  const buy = card.locator('form.buy-credit-form');
+  await buy.locator('#buy-credit-amount').fill('12.345');
+  await buy.getByRole('button', { name: 'Buy credit' }).click();
+  await buy.locator('#buy-credit-amount-error', { hasText: 'whole cents' }).waitFor();
+  assert.equal(stripe.checkouts.length, 0, 'nothing sent before the amount is right');
+  await buy.locator('#buy-credit-amount').fill('20');
+  await buy.getByRole('button', { name: 'Buy credit' }).click();
+  await page.waitForURL(`${stripe.url}/c/pay/cs_test_1`);
+  assert.equal((await page.locator('#amount').textContent()).trim(), '2000 usd');
+  const [session] = stripe.checkouts;
+  assert.equal(session.customer, stripe.customers[0].id, 'the tenant\'s own customer');
+  const tenantId = stripe.customers[0].metadata.sluice_tenant_id;
+  assert.deepEqual(session.intent_metadata, { sluice_tenant_id: tenantId });
+  assert.equal(session.success_url, `${base}/billing?credit=paid`);
+  // Stripe takes the card and says so, signed; the payer comes back to the Billing page.
+  const intent = {
+    id: 'pi_portal_1', object: 'payment_intent', amount: 2000, amount_capturable: 0, amount_received: 2000,
+    capture_method: 'automatic', confirmation_method: 'automatic', created: Math.floor(Date.now() / 1000),
+    currency: 'usd', livemode: false, metadata: session.intent_metadata, payment_method_types: ['card'],
+    status: 'succeeded',
+  };
+  assert.deepEqual(await stripeNotice('payment_intent.succeeded', intent), { status: 200, body: { outcome: 'top_up', changed: true } });
+  await page.getByRole('link', { name: 'Pay' }).click();
+  await page.waitForURL(`${base}/billing?credit=paid`);
+  await page.locator('#credit-checkout-outcome', { hasText: 'Thank you' }).waitFor();
+  await card.locator('.top-ups tbody tr', { hasText: 'pi_portal_1' }).waitFor();
+  await eventually('the balance grows by the payment too', async () => {
+    const after = Number((await balance.textContent()).replace(' USD', ''));
+    return Math.abs(after - before - 45) < 0.01;
+  });
+  await shot('08i8-credit-bought');
+
   // Back to billing afterwards, so the calls of the steps after this one are not stopped.
   await card.getByLabel('Stop calls at zero').uncheck();
   await card.getByRole('button', { name: 'Save credit setting' }).click();

@@ -1,5 +1,5 @@
 //! A fake Stripe over real HTTP: the parts of its API the gateway uses (customers, invoices,
-//! invoice items, finalize, void, delete), answering with objects in Stripe's shape, replaying
+//! invoice items, finalize, void, delete, checkout sessions), answering with objects in Stripe's shape, replaying
 //! the first answer to a repeated `Idempotency-Key` (and refusing one reused with other
 //! parameters, as Stripe does), and keeping every request for the test to check. It can lose
 //! the answer to a request it carried out (a sync cut short after Stripe acted), and it signs
@@ -45,6 +45,7 @@ struct State {
     customers: Vec<Value>,
     invoices: Vec<Value>,
     items: Vec<Value>,
+    checkouts: Vec<Value>,
     /// Request numbers (1-based, over every request) whose answer is lost after they were
     /// carried out.
     lose: Vec<usize>,
@@ -169,6 +170,11 @@ impl FakeStripe {
 
     pub fn items(&self) -> Vec<Value> {
         self.state.lock().unwrap().items.clone()
+    }
+
+    /// Every checkout session opened.
+    pub fn checkouts(&self) -> Vec<Value> {
+        self.state.lock().unwrap().checkouts.clone()
     }
 
     /// What the fake found wrong in the requests (none expected).
@@ -309,6 +315,51 @@ fn carry_out(
                 json!(field(form, "pending_invoice_items_behavior"));
             state.invoices.push(invoice.clone());
             (200, invoice)
+        }
+        ("POST", ["checkout", "sessions"]) => {
+            let customer = field(form, "customer").unwrap_or_default();
+            if !state.customers.iter().any(|it| it["id"] == customer) {
+                return stripe_error(400, "invalid_request_error", "No such customer");
+            }
+            let mode = field(form, "mode");
+            let amount = field(form, "line_items[0][price_data][unit_amount]")
+                .and_then(|it| it.parse::<i64>().ok());
+            let currency = field(form, "line_items[0][price_data][currency]");
+            let (Some("payment"), Some(amount), Some(currency)) = (mode, amount, currency) else {
+                return stripe_error(
+                    400,
+                    "invalid_request_error",
+                    "Missing required param: mode, line_items[0][price_data][unit_amount] or currency.",
+                );
+            };
+            if field(form, "success_url").is_none() {
+                return stripe_error(
+                    400,
+                    "invalid_request_error",
+                    "Missing required param: success_url.",
+                );
+            }
+            let id = format!("cs_test_{}", state.checkouts.len() + 1);
+            let created = now();
+            let session = json!({
+                "id": id, "object": "checkout.session", "created": created,
+                "expires_at": created + 86_400, "livemode": false, "mode": "payment",
+                "status": "open", "payment_status": "unpaid", "customer": customer,
+                "currency": currency, "amount_total": amount, "amount_subtotal": amount,
+                "automatic_tax": {"enabled": false, "liability": null, "provider": null, "status": null},
+                "custom_fields": [], "custom_text": {}, "shipping_options": [],
+                "payment_method_types": ["card"], "metadata": metadata(form),
+                "client_reference_id": field(form, "client_reference_id"),
+                "success_url": field(form, "success_url"), "cancel_url": field(form, "cancel_url"),
+                "url": format!("https://checkout.stripe.test/c/pay/{id}"),
+                "quantity": field(form, "line_items[0][quantity]"),
+                "name": field(form, "line_items[0][price_data][product_data][name]"),
+                "intent_metadata": {
+                    "sluice_tenant_id": field(form, "payment_intent_data[metadata][sluice_tenant_id]"),
+                },
+            });
+            state.checkouts.push(session.clone());
+            (200, session)
         }
         ("POST", ["invoiceitems"]) => {
             let invoice_id = field(form, "invoice").unwrap_or_default().to_owned();

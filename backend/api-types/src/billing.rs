@@ -425,6 +425,38 @@ pub struct CreditView {
     pub balance: String,
     /// The newest 50, newest first.
     pub top_ups: Vec<TopUpView>,
+    /// Whether the tenant's members may buy credit by card here (`POST …/credit/checkout`):
+    /// card payments are configured, the tenant is on prepaid credit and is not a partner's
+    /// sub-tenant (whose partner keeps its credit).
+    #[serde(default)]
+    pub can_pay: bool,
+}
+
+/// Prepaid credit to buy by card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreditCheckoutRequest {
+    /// Decimal text in whole cents (at most two places), from 0.50 to 999999.99.
+    #[cfg_attr(feature = "openapi", schema(example = "25"))]
+    pub amount: String,
+    /// ISO 4217; when given, it must be the platform's currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+}
+
+/// The payment provider's checkout page: send the payer there. Paid, it tops the credit up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreditCheckoutView {
+    pub url: String,
+    /// After then the page no longer takes the payment: open another.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 /// Put a tenant on prepaid credit, or change whether its calls stop at zero.

@@ -23,7 +23,23 @@ pub struct CreditDetail {
     pub balance: Money,
     /// Newest first.
     pub top_ups: Vec<TopUp>,
+    /// Whether the tenant's members may buy credit by card (`credit_checkout`).
+    pub can_pay: bool,
 }
+
+/// Credit to buy through the payment provider's checkout page, as asked for.
+#[derive(Debug, Clone)]
+pub struct CheckoutDraft {
+    /// Decimal text, positive, in whole minor units (cents).
+    pub amount: String,
+    /// When given, it must be the platform's currency.
+    pub currency: Option<String>,
+}
+
+/// The fewest minor units one checkout takes (Stripe's minimum charge is about half a dollar).
+const CHECKOUT_MIN_MINOR: i64 = 50;
+/// The most minor units one checkout takes (Stripe's largest amount, 999 999.99 in dollars).
+const CHECKOUT_MAX_MINOR: i64 = 99_999_999;
 
 /// A top-up as asked for, before its checks.
 #[derive(Debug, Clone)]
@@ -45,11 +61,117 @@ impl Manager {
             .credit_balance_at(tenant, OffsetDateTime::now_utc())
             .await?;
         let top_ups = self.store.list_top_ups(tenant, TOP_UPS_LISTED).await?;
+        let can_pay = self.payments.is_some()
+            && account.is_some()
+            && self
+                .store
+                .get_tenant(tenant)
+                .await
+                .map_err(Error::missing("tenant"))?
+                .partner_id
+                .is_none();
         Ok(CreditDetail {
             account,
             balance,
             top_ups,
+            can_pay,
         })
+    }
+
+    /// Starts buying credit by card: the payment provider's checkout page for `amount`, whose
+    /// payment, once the provider's signed notice of it arrives, tops the credit up (once per
+    /// payment). Those who may see the tenant's billing; only for a tenant on prepaid credit
+    /// that is not a partner's sub-tenant (its partner keeps its credit).
+    ///
+    /// # Errors
+    /// Missing permission; `Conflict` when payments are not configured, the tenant is billed
+    /// afterwards or is a sub-tenant; `Invalid` naming `amount` or `currency`; `Unavailable`
+    /// when the provider fails.
+    pub async fn credit_checkout(
+        &self,
+        identity: &Identity,
+        tenant: TenantId,
+        draft: CheckoutDraft,
+    ) -> Result<crate::payments::CheckoutStarted, Error> {
+        self.authorize(identity, tenant, Permission::ViewBilling)
+            .await?;
+        let currency = self.config.prices.currency;
+        if let Some(asked) = &draft.currency
+            && asked != currency.as_str()
+        {
+            return Err(Error::invalid(
+                "currency",
+                format!("credit is kept in {currency}, not `{asked}`"),
+            ));
+        }
+        let amount = domain::credit::top_up_amount(&draft.amount)
+            .map_err(|e| Error::invalid(e.field, e.message))?;
+        let minor = domain::payment::to_minor(amount, currency.as_str());
+        if domain::payment::from_minor(minor, currency.as_str()) != amount {
+            return Err(Error::invalid(
+                "amount",
+                format!("a card payment is in whole {currency} cents: at most two decimal places"),
+            ));
+        }
+        if !(CHECKOUT_MIN_MINOR..=CHECKOUT_MAX_MINOR).contains(&minor) {
+            return Err(Error::invalid(
+                "amount",
+                format!(
+                    "a card payment is from {} to {} {currency}",
+                    domain::payment::from_minor(CHECKOUT_MIN_MINOR, currency.as_str()),
+                    domain::payment::from_minor(CHECKOUT_MAX_MINOR, currency.as_str())
+                ),
+            ));
+        }
+        let Some(payments) = &self.payments else {
+            return Err(Error::Conflict(
+                "card payments are not configured on this installation: ask the platform's \
+                 operators to top the credit up"
+                    .into(),
+            ));
+        };
+        let found = self
+            .store
+            .get_tenant(tenant)
+            .await
+            .map_err(Error::missing("tenant"))?;
+        if found.partner_id.is_some() {
+            return Err(Error::Conflict(
+                "the tenant's credit is kept by its partner: ask the partner to top it up".into(),
+            ));
+        }
+        if self.store.credit_account(tenant).await?.is_none() {
+            return Err(Error::Conflict(
+                "the tenant is billed afterwards, not on prepaid credit: there is nothing to buy"
+                    .into(),
+            ));
+        }
+        let customer = self
+            .customer(domain::payment::Payer::Tenant(tenant), &found)
+            .await?;
+        let page = format!("{}/billing", self.config.public_url.trim_end_matches('/'));
+        let started = payments
+            .provider
+            .create_checkout(
+                &format!("sluice-checkout-{}", domain::RequestId::new()),
+                &crate::payments::CreditCheckout {
+                    customer: &customer,
+                    tenant,
+                    currency: currency.as_str().to_ascii_lowercase(),
+                    amount: minor,
+                    description: format!("Prepaid credit for {}", found.name),
+                    success_url: format!("{page}?credit=paid"),
+                    cancel_url: format!("{page}?credit=cancelled"),
+                },
+            )
+            .await
+            .map_err(|e| {
+                Error::Unavailable(format!(
+                    "the payment provider failed to open a checkout: {e}"
+                ))
+            })?;
+        tracing::info!(tenant = %tenant, amount = %amount, checkout = %started.id, "credit checkout opened");
+        Ok(started)
     }
 
     /// The tenant's prepaid credit. Those who may see its billing.

@@ -62,6 +62,31 @@ pub struct ProviderInvoice<'a> {
     pub days_until_due: Option<u32>,
 }
 
+/// Prepaid credit to buy on the provider's checkout page; its payment carries the tenant in
+/// its metadata, so the provider's notice of it tops the credit up.
+#[derive(Debug, Clone)]
+pub struct CreditCheckout<'a> {
+    pub customer: &'a str,
+    pub tenant: domain::TenantId,
+    /// Lower-case ISO 4217.
+    pub currency: String,
+    /// In the currency's minor units.
+    pub amount: i64,
+    pub description: String,
+    /// Where the payer returns to once paid, and once they gave up.
+    pub success_url: String,
+    pub cancel_url: String,
+}
+
+/// A checkout page opened at the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutStarted {
+    pub id: String,
+    /// Where the payer pays.
+    pub url: String,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
 /// The provider's invoice once finalized.
 #[derive(Debug, Clone, Default)]
 pub struct FinalizedAtProvider {
@@ -107,6 +132,12 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
         provider_invoice: &str,
         finalized: bool,
     ) -> Result<(), ProviderError>;
+    /// A checkout page for buying prepaid credit.
+    async fn create_checkout(
+        &self,
+        key: &str,
+        checkout: &CreditCheckout<'_>,
+    ) -> Result<CheckoutStarted, ProviderError>;
     /// Checks a notice's signature (and that it is recent, as of `now`) and reads it.
     ///
     /// # Errors
@@ -354,7 +385,11 @@ impl Manager {
     }
 
     /// The payer's customer at the provider, created the first time it is needed.
-    async fn customer(&self, payer: Payer, tenant: &domain::Tenant) -> Result<String, Error> {
+    pub(crate) async fn customer(
+        &self,
+        payer: Payer,
+        tenant: &domain::Tenant,
+    ) -> Result<String, Error> {
         if let Some(customer) = self.store.billing_customer(payer).await? {
             return Ok(customer);
         }

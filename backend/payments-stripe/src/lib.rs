@@ -10,8 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use domain::payment::{Payer, PaymentEvent, PaymentItem};
 use management::payments::{
-    FinalizedAtProvider, NewCustomer, NoticeRejected, PaymentProvider, ProviderError,
-    ProviderInvoice,
+    CheckoutStarted, CreditCheckout, FinalizedAtProvider, NewCustomer, NoticeRejected,
+    PaymentProvider, ProviderError, ProviderInvoice,
 };
 use stripe::{IdempotencyKey, RequestStrategy, StripeRequest};
 use stripe_billing::invoice::{
@@ -19,6 +19,10 @@ use stripe_billing::invoice::{
     VoidInvoiceInvoice,
 };
 use stripe_billing::invoice_item::CreateInvoiceItem;
+use stripe_checkout::checkout_session::{
+    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
+    CreateCheckoutSessionPaymentIntentData, ProductData,
+};
 use stripe_core::customer::CreateCustomer;
 use stripe_shared::{InvoiceCollectionMethod, InvoiceStatus};
 use stripe_webhook::{EventObject, Webhook, WebhookError};
@@ -161,6 +165,46 @@ impl PaymentProvider for Stripe {
             .id
             .map(|it| it.to_string())
             .ok_or_else(|| ProviderError("Stripe answered an invoice without an id".into()))
+    }
+
+    async fn create_checkout(
+        &self,
+        key: &str,
+        checkout: &CreditCheckout<'_>,
+    ) -> Result<CheckoutStarted, ProviderError> {
+        let tenant = HashMap::from([(TENANT_KEY.to_owned(), checkout.tenant.to_string())]);
+        let mut price = CreateCheckoutSessionLineItemsPriceData::new(currency(&checkout.currency)?);
+        price.unit_amount = Some(checkout.amount);
+        price.product_data = Some(ProductData::new(checkout.description.clone()));
+        let mut item = CreateCheckoutSessionLineItems::new();
+        item.price_data = Some(price);
+        item.quantity = Some(1);
+        let mut intent = CreateCheckoutSessionPaymentIntentData::new();
+        intent.description = Some(checkout.description.clone());
+        // The payment's notice (`payment_intent.succeeded`) names the tenant it tops up.
+        intent.metadata = Some(tenant.clone());
+        let session = CreateCheckoutSession::new()
+            .mode(stripe_shared::CheckoutSessionMode::Payment)
+            .customer(checkout.customer)
+            .client_reference_id(checkout.tenant.to_string())
+            .line_items(vec![item])
+            .payment_intent_data(intent)
+            .metadata(tenant)
+            .success_url(checkout.success_url.clone())
+            .cancel_url(checkout.cancel_url.clone())
+            .customize()
+            .request_strategy(idempotent(key)?)
+            .send(&self.client)
+            .await
+            .map_err(failed)?;
+        let url = session
+            .url
+            .ok_or_else(|| ProviderError("Stripe answered a checkout without its page".into()))?;
+        Ok(CheckoutStarted {
+            id: session.id.to_string(),
+            url,
+            expires_at: at(session.expires_at),
+        })
     }
 
     async fn add_item(

@@ -4,9 +4,9 @@
 //! them this gives the link's URL rather than a call.
 
 use api_types::billing::{
-    AddAdjustmentRequest, AddTopUpRequest, AdjustmentView, CreditSettingsRequest, CreditView,
-    DraftInvoiceRequest, InvoiceListView, InvoiceView, PartnerInvoiceListView, StatementView,
-    TopUpResult, VoidInvoiceRequest,
+    AddAdjustmentRequest, AddTopUpRequest, AdjustmentView, CreditCheckoutRequest,
+    CreditCheckoutView, CreditSettingsRequest, CreditView, DraftInvoiceRequest, InvoiceListView,
+    InvoiceView, PartnerInvoiceListView, StatementView, TopUpResult, VoidInvoiceRequest,
 };
 use api_types::limits::{
     BudgetAlertList, BudgetAlertView, EffectiveLimitsView, LimitPolicyView, LimitsView,
@@ -541,6 +541,14 @@ pub async fn set_credit(tenant: Uuid, stop_at_zero: bool) -> Result<CreditView, 
 
 pub async fn add_top_up(tenant: Uuid, body: &AddTopUpRequest) -> Result<TopUpResult, ApiError> {
     post(&paths::credit(tenant, "top-ups"), body).await
+}
+
+/// Opens Stripe's checkout page for buying prepaid credit.
+pub async fn credit_checkout(
+    tenant: Uuid,
+    body: &CreditCheckoutRequest,
+) -> Result<CreditCheckoutView, ApiError> {
+    post(&paths::credit(tenant, "checkout"), body).await
 }
 
 /// The tenant's invoices, latest period first.

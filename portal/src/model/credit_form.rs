@@ -2,7 +2,7 @@
 //! (a positive exact amount of at most nine decimals and a billion, an optional plain reference,
 //! a reason), and the credit's lines of words.
 
-use api_types::billing::{AddTopUpRequest, CreditView};
+use api_types::billing::{AddTopUpRequest, CreditCheckoutRequest, CreditView};
 
 use super::bill_figures::money;
 use super::errors::FieldErrors;
@@ -50,6 +50,45 @@ pub fn top_up_request(
     })
 }
 
+/// The fewest and most cents one card payment buys, as the server takes them.
+const CHECKOUT_CENTS: std::ops::RangeInclusive<i128> = 50..=99_999_999;
+
+/// Credit to buy by card, or what is wrong with its `amount`.
+pub fn checkout_request(amount: &str) -> Result<CreditCheckoutRequest, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let amount = amount.trim();
+    match scaled(amount, 2) {
+        Err(DecimalError::NotANumber) => errors.add("amount", "Enter an amount like 25 or 12.50."),
+        Err(DecimalError::TooPrecise) => {
+            errors.add(
+                "amount",
+                "A card pays whole cents: at most two decimal places.",
+            );
+        }
+        Err(DecimalError::TooLarge) => errors.add("amount", "From 0.50 to 999 999.99."),
+        Ok(cents) if !CHECKOUT_CENTS.contains(&cents) => {
+            errors.add("amount", "From 0.50 to 999 999.99.");
+        }
+        Ok(_) => {}
+    }
+    errors.into_result(CreditCheckoutRequest {
+        amount: amount.to_owned(),
+        currency: None,
+    })
+}
+
+/// What the Billing page says when the payer comes back from the checkout page
+/// (`?credit=paid` or `?credit=cancelled`).
+pub fn checkout_outcome(credit: Option<&str>) -> Option<&'static str> {
+    match credit? {
+        "paid" => Some(
+            "Thank you: the payment is added to the credit as soon as Stripe confirms it, usually within seconds.",
+        ),
+        "cancelled" => Some("The payment was cancelled: nothing was charged."),
+        _ => None,
+    }
+}
+
 /// `12.5 USD`, and whether calls stop at zero.
 pub fn summary(credit: &CreditView) -> (String, &'static str) {
     let state = if credit.stop_at_zero {
@@ -82,6 +121,24 @@ mod tests {
             top_up_request("0.000000001", "", "x").unwrap().reference,
             None
         );
+    }
+
+    #[test]
+    fn card_payments_are_whole_cents_within_stripes_range() {
+        assert_eq!(checkout_request(" 25 ").unwrap().amount, "25");
+        assert_eq!(checkout_request("0.50").unwrap().amount, "0.50");
+        assert_eq!(checkout_request("999999.99").unwrap().amount, "999999.99");
+        for amount in ["", "0", "-5", "0.49", "12.345", "1e3", "1000000", "٢٥"] {
+            let errors = checkout_request(amount).unwrap_err();
+            assert!(errors.get("amount").is_some(), "{amount:?}");
+        }
+        assert_eq!(
+            checkout_outcome(Some("paid")).map(|it| &it[..9]),
+            Some("Thank you")
+        );
+        assert!(checkout_outcome(Some("cancelled")).is_some());
+        assert_eq!(checkout_outcome(Some("<script>")), None);
+        assert_eq!(checkout_outcome(None), None);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! or failed and top up prepaid credit once; an invoice unpaid past its due date and the grace
 //! period stops the tenant's calls until it is paid; voiding withdraws an open invoice from
 //! Stripe and refuses a paid one; a partner's sub-tenants' invoices reach the partner's one
-//! customer at wholesale, which their own members never see; bad signatures, old timestamps and bad fields are refused by
+//! customer at wholesale, which their own members never see; a prepaid tenant buys credit on
+//! a checkout page whose payment tops it up once; bad signatures, old timestamps and bad fields are refused by
 //! name.
 
 use std::time::Duration;
@@ -706,4 +707,148 @@ async fn without_stripe_the_webhook_is_not_found_and_invoices_are_not_sent() {
     assert!(problem.to_string().contains("not configured"), "{problem}");
     let done = app.manager.send_invoices().await.unwrap();
     assert_eq!(done, management::payments::SentInvoices::default());
+
+    // Nor is credit bought by card.
+    let operator = Browser::join(&app, "ops@example.com").await;
+    let tenant = operator.create_tenant("Prepaid Ltd").await;
+    let base = format!("/api/v1/tenants/{tenant}/billing/credit");
+    let (status, credit) = operator.put(&base, json!({"stop_at_zero": true})).await;
+    assert_eq!(status, StatusCode::OK, "{credit}");
+    assert_eq!(credit["can_pay"], false);
+    let (status, problem) = operator
+        .post(&format!("{base}/checkout"), json!({"amount": "25"}))
+        .await;
+    assert_problem(status, &problem, StatusCode::CONFLICT, "conflict");
+    assert!(problem.to_string().contains("not configured"), "{problem}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prepaid_tenant_buys_credit_on_a_checkout_page_and_its_payment_tops_it_up_once() {
+    let stripe = FakeStripe::start();
+    let app = spawn(&stripe).await;
+    let world = crate::partners::world(&app).await;
+    let operator = &world.operator;
+    let tenant = operator.create_tenant("Prepaid Ltd").await;
+    let base = format!("/api/v1/tenants/{tenant}/billing/credit");
+    let checkout = format!("{base}/checkout");
+    // Billed afterwards: nothing to buy.
+    let (_, credit) = operator.get(&base).await;
+    assert_eq!(credit["can_pay"], false, "{credit}");
+    let (status, problem) = operator.post(&checkout, json!({"amount": "25"})).await;
+    assert_problem(status, &problem, StatusCode::CONFLICT, "conflict");
+    assert!(
+        problem.to_string().contains("billed afterwards"),
+        "{problem}"
+    );
+    let (status, _) = operator.put(&base, json!({"stop_at_zero": true})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Finance buys it; developers may not see billing at all.
+    let finance = crate::isolation::invite(
+        operator,
+        &app,
+        &tenant,
+        "finance@prepaid.example",
+        "finance",
+    )
+    .await;
+    let developer =
+        crate::isolation::invite(operator, &app, &tenant, "dev@prepaid.example", "developer").await;
+    let (status, problem) = developer.post(&checkout, json!({"amount": "25"})).await;
+    assert_problem(status, &problem, StatusCode::FORBIDDEN, "forbidden");
+    let (_, credit) = finance.get(&base).await;
+    assert_eq!(credit["can_pay"], true, "{credit}");
+
+    // Bad amounts and currencies are refused by name, and nothing reaches Stripe.
+    for (body, field) in [
+        (json!({"amount": "0"}), "amount"),
+        (json!({"amount": "-5"}), "amount"),
+        (json!({"amount": "12.345"}), "amount"),
+        (json!({"amount": "0.49"}), "amount"),
+        (json!({"amount": "1000000"}), "amount"),
+        (json!({"amount": "1e3"}), "amount"),
+        (json!({"amount": "٢٥"}), "amount"),
+        (json!({"amount": "25", "currency": "EUR"}), "currency"),
+    ] {
+        let (status, problem) = finance.post(&checkout, body.clone()).await;
+        assert_problem(status, &problem, StatusCode::BAD_REQUEST, "invalid_request");
+        assert_eq!(problem["errors"][0]["field"], field, "{body}: {problem}");
+    }
+    let (status, problem) = finance
+        .post(&checkout, json!({"amount": "25", "tip": "1"}))
+        .await;
+    assert_problem(status, &problem, StatusCode::BAD_REQUEST, "invalid_request");
+    assert!(stripe.checkouts().is_empty());
+
+    let (status, page) = finance.post(&checkout, json!({"amount": "25.5"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    assert_eq!(
+        page["url"], "https://checkout.stripe.test/c/pay/cs_test_1",
+        "{page}"
+    );
+    assert!(page["expires_at"].is_string(), "{page}");
+    assert_eq!(stripe.problems(), Vec::<String>::new());
+    let customers = stripe.customers();
+    assert_eq!(customers.len(), 1, "the tenant's customer: {customers:?}");
+    assert_eq!(
+        customers[0]["metadata"]["sluice_tenant_id"],
+        tenant.as_str()
+    );
+    let session = &stripe.checkouts()[0];
+    assert_eq!(session["customer"], customers[0]["id"]);
+    assert_eq!(session["amount_total"], 2_550);
+    assert_eq!(session["currency"], "usd");
+    assert_eq!(session["quantity"], "1");
+    assert_eq!(session["name"], "Prepaid credit for Prepaid Ltd");
+    assert_eq!(
+        session["intent_metadata"]["sluice_tenant_id"],
+        tenant.as_str()
+    );
+    assert_eq!(session["metadata"]["sluice_tenant_id"], tenant.as_str());
+    assert!(
+        session["success_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/billing?credit=paid"),
+        "{session}"
+    );
+
+    // Stripe's notice of the payment tops the credit up, once however often it comes.
+    let paid = event(
+        "payment_intent.succeeded",
+        payment_intent_object("pi_7", 2_550, "usd", session["intent_metadata"].clone()),
+    );
+    for changed in [true, false] {
+        let (status, outcome) = signed(&app, &paid).await;
+        assert_eq!(status, StatusCode::OK, "{outcome}");
+        assert_eq!(outcome, json!({"outcome": "top_up", "changed": changed}));
+    }
+    let (_, credit) = finance.get(&base).await;
+    assert_eq!(credit["balance"], "25.5", "{credit}");
+    assert_eq!(credit["top_ups"][0]["reference"], "pi_7");
+
+    // A partner's sub-tenant's credit is its partner's to keep.
+    let (status, sub) = world
+        .admin
+        .post(
+            &format!("/api/v1/partners/{}/tenants", world.partner),
+            json!({"name": "Customer"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sub}");
+    let sub = sub["id"].as_str().unwrap();
+    let sub_base = format!("/api/v1/tenants/{sub}/billing/credit");
+    let (status, credit) = world
+        .admin
+        .put(&sub_base, json!({"stop_at_zero": true}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{credit}");
+    assert_eq!(credit["can_pay"], false);
+    let (status, problem) = world
+        .admin
+        .post(&format!("{sub_base}/checkout"), json!({"amount": "25"}))
+        .await;
+    assert_problem(status, &problem, StatusCode::CONFLICT, "conflict");
+    assert!(problem.to_string().contains("partner"), "{problem}");
+    assert_eq!(stripe.checkouts().len(), 1);
 }

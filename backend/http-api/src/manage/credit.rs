@@ -4,11 +4,12 @@
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use api_types::billing::{
-    AddTopUpRequest, CreditSettingsRequest, CreditView, TopUpResult, TopUpView,
+    AddTopUpRequest, CreditCheckoutRequest, CreditCheckoutView, CreditSettingsRequest, CreditView,
+    TopUpResult, TopUpView,
 };
 use api_types::manage::Problem;
 use domain::credit::TopUp;
-use management::credit::{CreditDetail, TopUpDraft};
+use management::credit::{CheckoutDraft, CreditDetail, TopUpDraft};
 
 use super::caller::caller;
 use super::{ApiProblem, created, json, ok, tenant_id};
@@ -32,6 +33,7 @@ fn view(state: &AppState, detail: &CreditDetail) -> CreditView {
         currency: state.manager.config().prices.currency.to_string(),
         balance: detail.balance.to_string(),
         top_ups: detail.top_ups.iter().map(top_up_view).collect(),
+        can_pay: detail.can_pay,
     }
 }
 
@@ -124,4 +126,46 @@ pub(crate) async fn add_top_up(
         top_up: top_up_view(&top_up),
     };
     Ok(if added { created(&result) } else { ok(&result) })
+}
+
+/// Buy prepaid credit by card: opens the payment provider's checkout page for `amount` and
+/// answers where it is. Once paid, the provider's signed notice tops the credit up (once per
+/// payment) and the payer returns to the portal's Billing page. Owners, admins and finance of a
+/// tenant on prepaid credit that is not a partner's sub-tenant (its partner keeps its credit).
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/billing/credit/checkout", tag = "billing",
+    params(("tenant" = uuid::Uuid, Path, description = "Tenant id")),
+    request_body = CreditCheckoutRequest,
+    responses(
+        (status = 201, description = "The checkout page to send the payer to", body = CreditCheckoutView),
+        (status = 400, description = "A bad amount or currency, by field", body = Problem),
+        (status = 403, description = "The caller's role may not see billing", body = Problem),
+        (status = 404, description = "No such tenant for the caller", body = Problem),
+        (status = 409, description = "Card payments are not configured, or the tenant is billed afterwards or is a partner's sub-tenant", body = Problem),
+        (status = 503, description = "The payment provider failed: try again", body = Problem),
+    ),
+    security(("session" = []), ("access_token" = [])))]
+pub(crate) async fn credit_checkout(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiProblem> {
+    let identity = caller(&req, &state).await?;
+    let tenant = tenant_id(&path)?;
+    let body: CreditCheckoutRequest = json(&req, payload).await?;
+    let started = state
+        .manager
+        .credit_checkout(
+            &identity,
+            tenant,
+            CheckoutDraft {
+                amount: body.amount,
+                currency: body.currency,
+            },
+        )
+        .await?;
+    Ok(created(&CreditCheckoutView {
+        url: started.url,
+        expires_at: started.expires_at,
+    }))
 }

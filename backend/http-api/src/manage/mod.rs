@@ -395,6 +395,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 post => credit::add_top_up,
             ))
             .service(resource!(
+                "/tenants/{tenant}/billing/credit/checkout",
+                refuse = method_not_allowed,
+                post => credit::credit_checkout,
+            ))
+            .service(resource!(
                 "/billing/stripe/webhook",
                 refuse = method_not_allowed,
                 post => payments::stripe_webhook,
@@ -736,6 +741,7 @@ impl Modify for SecuritySchemes {
         credit::get_credit,
         credit::put_credit,
         credit::add_top_up,
+        credit::credit_checkout,
         invoices::list_invoices,
         invoices::partner_invoices,
         invoices::draft_invoice,

@@ -1,6 +1,8 @@
 //! The tenant's prepaid credit on its Billing page: the balance now, whether calls stop at
-//! zero, the latest top-ups; for whoever writes the tenant's bill (operators, its partner) the
-//! setting and a top-up form, checked as the server checks them before anything is sent.
+//! zero, the latest top-ups; buying credit by card on Stripe's checkout page (with Stripe, for
+//! a prepaid tenant that is not a partner's sub-tenant) and what the return from it says; for
+//! whoever writes the tenant's bill (operators, its partner) the setting and a top-up form,
+//! checked as the server checks them before anything is sent.
 
 use api_types::billing::CreditView;
 use leptos::prelude::*;
@@ -24,8 +26,11 @@ pub fn Credit(tenant: Uuid) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="credit-title">
             <h2 id="credit-title">"Prepaid credit"</h2>
+            {credit_form::checkout_outcome(crate::pages::query_param("credit").as_deref())
+                .map(|text| view! { <p class="notice" role="status" id="credit-checkout-outcome">{text}</p> })}
             {loaded(credit, move |view: CreditView| {
                 let stop = view.stop_at_zero;
+                let can_pay = view.can_pay;
                 let body = if view.prepaid {
                     let (balance, state) = credit_form::summary(&view);
                     let rows = view.top_ups.clone();
@@ -72,6 +77,7 @@ pub fn Credit(tenant: Uuid) -> impl IntoView {
                 };
                 view! {
                     {body}
+                    {can_pay.then(|| view! { <BuyCredit tenant=tenant /> })}
                     <Show when=move || write.get()>
                         <CreditSettings tenant=tenant stop=stop changed=changed />
                         <TopUpForm tenant=tenant changed=changed />
@@ -79,6 +85,45 @@ pub fn Credit(tenant: Uuid) -> impl IntoView {
                 }
             })}
         </section>
+    }
+}
+
+/// Buying credit by card: the amount, checked as the server checks it, then Stripe's checkout
+/// page, from which the payer comes back to this page.
+#[component]
+fn BuyCredit(tenant: Uuid) -> impl IntoView {
+    let form = FormState::new();
+    let amount = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !form.begin() {
+            return;
+        }
+        let request = match credit_form::checkout_request(&amount.get_untracked()) {
+            Ok(it) => it,
+            Err(errors) => {
+                form.invalid(errors);
+                return;
+            }
+        };
+        spawn_local(async move {
+            let result = endpoints::credit_checkout(tenant, &request).await;
+            form.finish(&result);
+            if let Ok(page) = result {
+                // Stripe's page takes the card; paid, it sends the payer back here.
+                let _ = window().location().set_href(&page.url);
+            }
+        });
+    };
+    view! {
+        <form on:submit=submit novalidate class="buy-credit-form" aria-label="Buy credit by card">
+            <FormError form=form />
+            <TextField id="buy-credit-amount" label="Amount to buy" value=amount error=form.field("amount") required=true
+                hint="Paid by card on Stripe's page, from 0.50 to 999 999.99; added to the credit once Stripe confirms the payment." />
+            <div class="form-actions">
+                <SubmitButton form=form label="Buy credit" busy_label="Opening the payment page…" />
+            </div>
+        </form>
     }
 }
 
