@@ -27,7 +27,7 @@ command -v valgrind >/dev/null || { echo "valgrind is required" >&2; exit 1; }
 command -v oha >/dev/null || cargo install --locked oha
 cargo build --release --locked -p it --bin mock-upstream
 [ -n "${SLUICE_BIN:-}" ] || cargo build --release --locked --bin sluice
-bin="$PWD/target/release"
+bin="$(realpath "${CARGO_TARGET_DIR:-target}")/release"
 sluice_bin="${SLUICE_BIN:-$bin/sluice}"
 
 work=$(mktemp -d)
