@@ -364,8 +364,9 @@ pub struct PartnerInvoiceListView {
     pub invoices: Vec<PartnerInvoiceView>,
 }
 
-/// The period to invoice: whole minutes, at most 366 days, started already; default the last
-/// calendar month (UTC).
+/// The period to invoice: whole minutes, at most 366 days, started already; default the
+/// tenant's last billing period that has ended (the last calendar month, UTC, unless the
+/// platform anchors periods at each tenant's sign-up day).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

@@ -257,6 +257,84 @@ pub fn calendar_month(at: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
     (month, next_month)
 }
 
+/// Where each tenant's monthly billing periods start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BillingAnchor {
+    /// On the first of each calendar month (UTC).
+    #[default]
+    CalendarMonth,
+    /// On the day of the month the tenant signed up (the last day of a shorter month), at
+    /// 00:00 UTC.
+    SignUp,
+}
+
+impl BillingAnchor {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "calendar_month" => Some(BillingAnchor::CalendarMonth),
+            "sign_up" => Some(BillingAnchor::SignUp),
+            _ => None,
+        }
+    }
+
+    /// The tenant's monthly period that `at` falls in, `[from, to)`.
+    pub fn period(
+        self,
+        signed_up: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> (OffsetDateTime, OffsetDateTime) {
+        match self {
+            BillingAnchor::CalendarMonth => calendar_month(at),
+            BillingAnchor::SignUp => {
+                monthly_period(signed_up.to_offset(time::UtcOffset::UTC).day(), at)
+            }
+        }
+    }
+
+    /// The tenant's last period that has ended by `now`.
+    pub fn last_ended(
+        self,
+        signed_up: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> (OffsetDateTime, OffsetDateTime) {
+        let (current, _) = self.period(signed_up, now);
+        self.period(signed_up, current - time::Duration::minutes(1))
+    }
+}
+
+/// The instant `day` of `year`'s `month` starts (UTC), the month's last day when it is shorter.
+fn day_of(year: i32, month: time::Month, day: u8) -> Option<OffsetDateTime> {
+    let day = day.min(month.length(year));
+    time::Date::from_calendar_date(year, month, day)
+        .ok()
+        .map(|it| it.midnight().assume_utc())
+}
+
+/// The monthly period `at` falls in whose boundaries are on `day` of each month at 00:00 UTC
+/// (the last day of a shorter month): with day 1, the calendar month.
+pub fn monthly_period(day: u8, at: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let next = |year: i32, month: time::Month| match month {
+        time::Month::December => (year + 1, time::Month::January),
+        other => (year, other.next()),
+    };
+    let previous = |year: i32, month: time::Month| match month {
+        time::Month::January => (year - 1, time::Month::December),
+        other => (year, other.previous()),
+    };
+    let (mut year, mut month) = (at.year(), at.month());
+    let Some(mut from) = day_of(year, month, day) else {
+        return calendar_month(at);
+    };
+    if from > at {
+        (year, month) = previous(year, month);
+        from = day_of(year, month, day).unwrap_or(from);
+    }
+    let (to_year, to_month) = next(year, month);
+    let to = day_of(to_year, to_month, day).unwrap_or(at);
+    (from, to)
+}
+
 /// What earlier finalized invoices left unbilled: their periods' calls and corrections as the
 /// ledger holds them now (`now_own`, one per invoice, in the same order), less what they billed
 /// of their own periods and less what invoices have carried already.
@@ -332,6 +410,65 @@ mod tests {
             InvoiceContent::compose("USD", vec![], &[credit("-5")], Money::ZERO, Some(&rule));
         assert_eq!(owed_back.tax.unwrap().amount, Money::ZERO);
         assert_eq!(owed_back.total, money("-5"));
+    }
+
+    #[test]
+    fn periods_fall_on_the_calendar_or_on_the_sign_up_day() {
+        use time::macros::datetime;
+        let at = datetime!(2027-03-20 12:00 UTC);
+        let signed_up = datetime!(2026-01-31 18:45 UTC);
+        assert_eq!(
+            BillingAnchor::CalendarMonth.period(signed_up, at),
+            (
+                datetime!(2027-03-01 0:00 UTC),
+                datetime!(2027-04-01 0:00 UTC)
+            )
+        );
+        // The 31st: the last day of shorter months.
+        assert_eq!(
+            BillingAnchor::SignUp.period(signed_up, at),
+            (
+                datetime!(2027-02-28 0:00 UTC),
+                datetime!(2027-03-31 0:00 UTC)
+            )
+        );
+        assert_eq!(
+            BillingAnchor::SignUp.last_ended(signed_up, at),
+            (
+                datetime!(2027-01-31 0:00 UTC),
+                datetime!(2027-02-28 0:00 UTC)
+            )
+        );
+        assert_eq!(
+            BillingAnchor::SignUp.period(signed_up, datetime!(2028-03-01 0:00 UTC)),
+            (
+                datetime!(2028-02-29 0:00 UTC),
+                datetime!(2028-03-31 0:00 UTC)
+            ),
+            "a leap year's February"
+        );
+        // On the boundary itself: the period that starts there.
+        let signed_up = datetime!(2026-06-15 9:00 UTC);
+        assert_eq!(
+            BillingAnchor::SignUp.period(signed_up, datetime!(2026-12-15 0:00 UTC)),
+            (
+                datetime!(2026-12-15 0:00 UTC),
+                datetime!(2027-01-15 0:00 UTC)
+            )
+        );
+        assert_eq!(
+            BillingAnchor::SignUp.last_ended(signed_up, datetime!(2026-12-15 0:00 UTC)),
+            (
+                datetime!(2026-11-15 0:00 UTC),
+                datetime!(2026-12-15 0:00 UTC)
+            )
+        );
+        // The first period holds the sign-up; day 1 is the calendar month.
+        let (from, to) = BillingAnchor::SignUp.period(signed_up, signed_up);
+        assert!(from <= signed_up && signed_up < to);
+        assert_eq!(monthly_period(1, at), calendar_month(at));
+        assert_eq!(BillingAnchor::parse("sign_up"), Some(BillingAnchor::SignUp));
+        assert_eq!(BillingAnchor::parse("weekly"), None);
     }
 
     #[test]

@@ -131,7 +131,9 @@ impl Manager {
     }
 
     /// Drafts the tenant's invoice for `[from, to)`: whole minutes, at most 366 days, started
-    /// already, overlapping no invoice of the tenant's that is not void.
+    /// already, overlapping no invoice of the tenant's that is not void. Without a period, the
+    /// tenant's last billing period that has ended (the last calendar month, or the last month
+    /// from its sign-up day, as `billing_anchor` says).
     ///
     /// # Errors
     /// See `authorize_bill_author` and `period_grain`; `Conflict` for an overlap.
@@ -139,10 +141,14 @@ impl Manager {
         &self,
         identity: &Identity,
         tenant: TenantId,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
+        period: Option<(OffsetDateTime, OffsetDateTime)>,
     ) -> Result<InvoiceDetail, Error> {
         let found = self.authorize_bill_author(identity, tenant).await?;
+        let (from, to) = period.unwrap_or_else(|| {
+            self.config
+                .billing_anchor
+                .last_ended(found.created_at, OffsetDateTime::now_utc())
+        });
         let invoice = self
             .add_draft(
                 tenant,
@@ -294,17 +300,52 @@ impl Manager {
             if tenant.created_at >= to {
                 continue;
             }
-            match self.close_tenant_period(&tenant, from, to).await {
-                Ok(TenantClose::Finalized) => closed.finalized += 1,
-                Ok(TenantClose::Empty) => closed.empty += 1,
-                Ok(TenantClose::Invoiced) => closed.invoiced += 1,
-                Err(e) => {
-                    tracing::warn!(tenant = %tenant.id, error = %e, "could not invoice the tenant's period: trying again next pass");
-                    closed.failed += 1;
-                }
-            }
+            self.close_counted(&mut closed, &tenant, from, to).await;
         }
         Ok(closed)
+    }
+
+    /// Invoices, for every tenant, its last billing period that has been over for `after`
+    /// (`billing_anchor`: the last calendar month for all, or each tenant's last month from its
+    /// sign-up day), as `close_period` does for one period.
+    ///
+    /// # Errors
+    /// `Internal` when the tenants cannot be listed; each tenant's own failure is counted and
+    /// logged, and left for the next pass.
+    pub async fn close_due_periods(
+        &self,
+        now: OffsetDateTime,
+        after: time::Duration,
+    ) -> Result<ClosedPeriod, Error> {
+        let mut closed = ClosedPeriod::default();
+        let anchor = self.config.billing_anchor;
+        for tenant in self.store.list_tenants().await? {
+            let (from, to) = anchor.last_ended(tenant.created_at, now);
+            // Over for less than `after`: the one before was closed by earlier passes.
+            if now - to < after || tenant.created_at >= to {
+                continue;
+            }
+            self.close_counted(&mut closed, &tenant, from, to).await;
+        }
+        Ok(closed)
+    }
+
+    async fn close_counted(
+        &self,
+        closed: &mut ClosedPeriod,
+        tenant: &Tenant,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) {
+        match self.close_tenant_period(tenant, from, to).await {
+            Ok(TenantClose::Finalized) => closed.finalized += 1,
+            Ok(TenantClose::Empty) => closed.empty += 1,
+            Ok(TenantClose::Invoiced) => closed.invoiced += 1,
+            Err(e) => {
+                tracing::warn!(tenant = %tenant.id, error = %e, "could not invoice the tenant's period: trying again next pass");
+                closed.failed += 1;
+            }
+        }
     }
 
     async fn close_tenant_period(

@@ -87,6 +87,9 @@ pub struct Config {
     pub prices: domain::pricing::PriceBase,
     /// The tax invoices show; `None` leaves taxes to the payment provider.
     pub tax: Option<domain::invoice::TaxRule>,
+    /// Where each tenant's monthly billing periods start: the default period of an invoice
+    /// drafted without one, and what automatic invoicing closes.
+    pub billing_anchor: domain::invoice::BillingAnchor,
 }
 
 /// How the caller proved who they are.

@@ -69,6 +69,7 @@ pub(crate) fn manager_config(
         platform_models: Arc::new(platform_models(settings)),
         prices: settings.prices.clone(),
         tax: settings.tax.clone(),
+        billing_anchor: settings.invoicing.anchor,
     }
 }
 

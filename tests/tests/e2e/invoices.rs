@@ -429,3 +429,83 @@ async fn the_gateway_invoices_last_month_by_itself_once() {
     );
     assert!(invoices(newcomer).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anchored_at_sign_up_each_tenant_is_invoiced_for_its_own_month() {
+    let config = format!(
+        "{CONFIG}\n[invoicing]\nmonthly = true\nanchor = \"sign_up\"\nafter_minutes = 0\ncheck_ms = 100\n"
+    );
+    let app = TestApp::builder().config(&config).spawn().await;
+    let operator = Browser::join(&app, "ops@example.com").await;
+    let audit = || {
+        domain::AuditEntry::new(
+            None,
+            domain::Actor::cli(),
+            "test.tenant",
+            OffsetDateTime::now_utc(),
+        )
+    };
+    // Signed up on the 15th and on the 20th, two months ago, in the afternoon.
+    let signed_up = |day: u8| {
+        month_start(2)
+            .replace_day(day)
+            .unwrap()
+            .replace_hour(15)
+            .unwrap()
+    };
+    let tenant = |name: &str, day: u8| {
+        let mut tenant = domain::Tenant::new(name, signed_up(day)).unwrap();
+        tenant.created_at = signed_up(day);
+        tenant
+    };
+    let (fifteenth, twentieth) = (tenant("fifteenth", 15), tenant("twentieth", 20));
+    for tenant in [&fifteenth, &twentieth] {
+        app.store.create_tenant(tenant, &audit()).await.unwrap();
+    }
+    let now = OffsetDateTime::now_utc();
+    let anchor = domain::invoice::BillingAnchor::SignUp;
+    let (from, to) = anchor.last_ended(fifteenth.created_at, now);
+    assert_eq!((from.day(), to.day()), (15, 15));
+    assert_eq!((from.hour(), to.hour()), (0, 0), "from midnight, UTC");
+    app.store
+        .insert_usage(&[
+            record(fifteenth.id, from + time::Duration::hours(1), 1_000_000_000),
+            // Just before and at the period's end: the next period's, not this one's.
+            record(fifteenth.id, to - time::Duration::minutes(1), 2_000_000_000),
+            record(fifteenth.id, to, 4_000_000_000),
+        ])
+        .await
+        .unwrap();
+    let base = format!("/api/v1/tenants/{}/billing/invoices", fifteenth.id);
+    assert!(
+        it::harness::eventually(std::time::Duration::from_secs(10), || async {
+            let (_, list) = operator.get(&base).await;
+            list["invoices"][0]["status"] == "finalized"
+        })
+        .await,
+        "the fifteenth's month is invoiced by itself"
+    );
+    let (_, list) = operator.get(&base).await;
+    let invoice = &list["invoices"][0];
+    assert_eq!(list["invoices"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(invoice["from"], rfc3339(from));
+    assert_eq!(invoice["to"], rfc3339(to));
+    assert_eq!(
+        money(&invoice["total"]),
+        taxed(Money::from_nanos(3_000_000_000))
+    );
+
+    // Drafted by hand without a period: the tenant's own last month, from the 20th.
+    let other = format!("/api/v1/tenants/{}/billing/invoices", twentieth.id);
+    let (_, list) = operator.get(&other).await;
+    assert!(
+        list["invoices"].as_array().unwrap().is_empty(),
+        "nothing to bill: {list}"
+    );
+    let (status, draft) = operator.post(&other, json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{draft}");
+    let (from, to) = anchor.last_ended(twentieth.created_at, OffsetDateTime::now_utc());
+    assert_eq!((from.day(), to.day()), (20, 20));
+    assert_eq!(draft["from"], rfc3339(from));
+    assert_eq!(draft["to"], rfc3339(to));
+}

@@ -12,10 +12,9 @@ use api_types::billing::{
 };
 use api_types::manage::Problem;
 use domain::InvoiceId;
-use domain::invoice::{Invoice, InvoiceContent, InvoiceLine, InvoiceTax, calendar_month};
+use domain::invoice::{Invoice, InvoiceContent, InvoiceLine, InvoiceTax};
 use domain::payment::InvoicePayment;
 use management::invoices::InvoiceDetail;
-use time::OffsetDateTime;
 
 use super::caller::caller;
 use super::{ApiProblem, created, json, ok, path_id, tenant_id};
@@ -196,8 +195,9 @@ pub(crate) async fn partner_invoices(
     }))
 }
 
-/// Draft the tenant's invoice for a period (default the last calendar month, UTC): its
-/// content follows the ledger until it is finalized. The platform's operators and the
+/// Draft the tenant's invoice for a period (default: its last billing period that has ended,
+/// the last calendar month (UTC) or, with `[invoicing] anchor = "sign_up"`, the last month from
+/// its sign-up day): its content follows the ledger until it is finalized. The platform's operators and the
 /// tenant's partner's administrators.
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/billing/invoices", tag = "billing",
     params(("tenant" = uuid::Uuid, Path, description = "Tenant id")),
@@ -219,13 +219,10 @@ pub(crate) async fn draft_invoice(
     let identity = caller(&req, &state).await?;
     let tenant = tenant_id(&path)?;
     let body: DraftInvoiceRequest = json(&req, payload).await?;
-    let (from, to) = match (body.from, body.to) {
-        (Some(from), Some(to)) => (from, to),
-        (None, None) => {
-            let (this_month, _) = calendar_month(OffsetDateTime::now_utc());
-            let (last_month, _) = calendar_month(this_month - time::Duration::days(1));
-            (last_month, this_month)
-        }
+    let period = match (body.from, body.to) {
+        (Some(from), Some(to)) => Some((from, to)),
+        // The tenant's last billing period that has ended.
+        (None, None) => None,
         (Some(_), None) => {
             return Err(
                 management::Error::invalid("to", "give `to` with `from`, or neither").into(),
@@ -239,7 +236,7 @@ pub(crate) async fn draft_invoice(
     };
     let detail = state
         .manager
-        .draft_invoice(&identity, tenant, from, to)
+        .draft_invoice(&identity, tenant, period)
         .await?;
     Ok(created(&view(&detail)))
 }

@@ -155,6 +155,8 @@ pub struct InvoicingSettings {
     pub after: Duration,
     /// How often a node looks for periods to close.
     pub check: Duration,
+    /// Where each tenant's monthly periods start: the calendar month, or its sign-up day.
+    pub anchor: domain::invoice::BillingAnchor,
 }
 
 /// Budget alerts' webhook deliveries.
@@ -401,6 +403,23 @@ impl Settings {
                     }
                 }
             }
+        };
+        let raw_anchor = raw.invoicing.as_ref().and_then(|it| it.anchor.as_ref());
+        let anchor = match env("SLUICE_INVOICING_ANCHOR")
+            .or_else(|| raw_anchor.map(|it| it.get_ref().clone()))
+        {
+            None => domain::invoice::BillingAnchor::CalendarMonth,
+            Some(value) => domain::invoice::BillingAnchor::parse(&value).ok_or_else(|| {
+                let expected = "expected `calendar_month` or `sign_up`";
+                match raw_anchor {
+                    Some(spanned) if env("SLUICE_INVOICING_ANCHOR").is_none() => {
+                        source.at(spanned, "invoicing.anchor", expected)
+                    }
+                    _ => ConfigError(format!(
+                        "environment variable SLUICE_INVOICING_ANCHOR: {expected}"
+                    )),
+                }
+            })?,
         };
         let key_prefix = env("SLUICE_KEY_PREFIX")
             .or_else(|| keys.prefix.as_ref().map(|it| it.get_ref().clone()))
@@ -652,6 +671,7 @@ impl Settings {
                     Duration::from_secs(300),
                 )
                 .max(Duration::from_millis(100)),
+                anchor,
             },
             stripe: payments::stripe_settings(&source, raw.stripe.as_ref(), env)?,
             providers,

@@ -81,6 +81,7 @@ pub(super) struct RawPriceLine {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawInvoicing {
     pub(super) monthly: Option<bool>,
+    pub(super) anchor: Option<Spanned<String>>,
     pub(super) after_minutes: Option<u64>,
     pub(super) check_ms: Option<u64>,
 }

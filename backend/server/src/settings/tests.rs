@@ -151,6 +151,27 @@ fn a_provider_ca_file_is_read_at_start_and_named_when_unusable() {
 }
 
 #[test]
+fn billing_periods_are_anchored_at_the_calendar_month_or_at_sign_up() {
+    use domain::invoice::BillingAnchor;
+    assert_eq!(
+        parse("").unwrap().invoicing.anchor,
+        BillingAnchor::CalendarMonth
+    );
+    assert_eq!(
+        parse("[invoicing]\nanchor = \"sign_up\"\n")
+            .unwrap()
+            .invoicing
+            .anchor,
+        BillingAnchor::SignUp
+    );
+    let e = parse("[invoicing]\nmonthly = true\nanchor = \"weekly\"\n").unwrap_err();
+    assert_eq!(
+        e,
+        "sluice.toml:3: `invoicing.anchor`: expected `calendar_month` or `sign_up`"
+    );
+}
+
+#[test]
 fn errors_name_file_line_and_key() {
     let e = parse("[server]\nlisten = \"nowhere\"\n").unwrap_err();
     assert_eq!(
