@@ -233,21 +233,7 @@ pub fn adjustment_from_row(row: &impl SqlRow) -> Result<Adjustment, Error> {
 /// # Errors
 /// A corrupt value.
 pub fn rollup_sums_from_row(row: &impl SqlRow) -> Result<RollupFigures, Error> {
-    Ok(RollupFigures {
-        requests: count(row, "requests")?,
-        errors: count(row, "errors")?,
-        cache_hits: count(row, "cache_hits")?,
-        prompt_tokens: count(row, "prompt_tokens")?,
-        completion_tokens: count(row, "completion_tokens")?,
-        cached_tokens: count(row, "cached_tokens")?,
-        cache_write_tokens: count(row, "cache_write_tokens")?,
-        reasoning_tokens: count(row, "reasoning_tokens")?,
-        cost: Money::from_nanos(row.int("cost_nanos")?),
-        wholesale: Money::from_nanos(row.int("wholesale_nanos")?),
-        price: Money::from_nanos(row.int("price_nanos")?),
-        unpriced: count(row, "unpriced")?,
-        latency: [0; LATENCY_BUCKETS],
-    })
+    sums_from_row(row, |column| Ok(Money::from_nanos(row.int(column)?)))
 }
 
 /// A row of `tables_usage::rollup_sums_sql`: money in whole units and remainders, put together
@@ -256,14 +242,29 @@ pub fn rollup_sums_from_row(row: &impl SqlRow) -> Result<RollupFigures, Error> {
 /// # Errors
 /// A corrupt value.
 pub fn rollup_split_sums_from_row(row: &impl SqlRow) -> Result<RollupFigures, Error> {
-    let money = |column: &str| -> Result<Money, Error> {
+    sums_from_row(row, |column| {
         let units = row.int(&format!("{column}_units"))?;
         let rest = row.int(&format!("{column}_rest"))?;
-        let nanos = i128::from(units) * 1_000_000_000 + i128::from(rest);
-        Ok(Money::from_nanos(
-            i64::try_from(nanos).unwrap_or(if nanos < 0 { i64::MIN } else { i64::MAX }),
-        ))
-    };
+        Ok(saturated(split_nanos((units, rest))))
+    })
+}
+
+/// A sum taken as whole units and nano-unit remainders (`SPLIT_SUM`, which no engine's integer
+/// sum overflows), put together exactly.
+pub fn split_nanos((units, rest): (i64, i64)) -> i128 {
+    i128::from(units) * 1_000_000_000 + i128::from(rest)
+}
+
+/// Nano-units as money, saturating: absurd sums cannot make a bill fail to add up.
+pub fn saturated(nanos: i128) -> Money {
+    Money::from_nanos(i64::try_from(nanos).unwrap_or(if nanos < 0 { i64::MIN } else { i64::MAX }))
+}
+
+/// The counts of a row of sums, with its money columns read by `money`.
+fn sums_from_row(
+    row: &impl SqlRow,
+    money: impl Fn(&str) -> Result<Money, Error>,
+) -> Result<RollupFigures, Error> {
     Ok(RollupFigures {
         requests: count(row, "requests")?,
         errors: count(row, "errors")?,

@@ -39,10 +39,10 @@ pub use convert::{
     invoice_payment_from_row, key_from_row, markup_from_row, member_from_row, micros,
     partner_from_row, policy_from_row, policy_scope_columns, price_entry_from_row, reach_from_row,
     recipient_columns, recipient_of, rollup_from_row, rollup_split_sums_from_row,
-    rollup_sums_from_row, route_from_row, scope_columns, service_account_from_row,
-    session_from_row, signing_key_from_row, sso_domain_from_tuple, stored_alert_from_row,
-    tenant_from_row, tenant_role_from_row, to_i64, token_from_row, top_up_from_row, usage_from_row,
-    user_from_row, user_id_from_row, webhook_from_row,
+    rollup_sums_from_row, route_from_row, saturated, scope_columns, service_account_from_row,
+    session_from_row, signing_key_from_row, split_nanos, sso_domain_from_tuple,
+    stored_alert_from_row, tenant_from_row, tenant_role_from_row, to_i64, token_from_row,
+    top_up_from_row, usage_from_row, user_from_row, user_id_from_row, webhook_from_row,
 };
 
 use store::Error;

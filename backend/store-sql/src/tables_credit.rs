@@ -49,9 +49,7 @@ macro_rules! impl_credit_store {
                 let day = $crate::micros(Grain::Day.floor(at));
                 let hour = $crate::micros(Grain::Hour.floor(at));
                 let at = $crate::micros(at);
-                let whole = |(units, nanos): (i64, i64)| {
-                    i128::from(units) * 1_000_000_000 + i128::from(nanos)
-                };
+                let whole = $crate::split_nanos;
                 let top_ups: (i64, i64) = ::sqlx::query_as(concat!(
                     $crate::credit_split_sum!("amount_nanos"),
                     " from credit_topups where tenant_id = $1 and created_at < $2"
@@ -98,10 +96,7 @@ macro_rules! impl_credit_store {
                 .await
                 .map_err($crate::map_err)?;
                 spent += whole(recent);
-                let balance = whole(top_ups) - spent - whole(corrections);
-                Ok(::domain::pricing::Money::from_nanos(
-                    i64::try_from(balance).unwrap_or(if balance < 0 { i64::MIN } else { i64::MAX }),
-                ))
+                Ok($crate::saturated(whole(top_ups) - spent - whole(corrections)))
             }
         }
 
