@@ -4,7 +4,7 @@
 
 use api_types::billing::{BillFiguresView, BillLineView, StatementView};
 
-use super::usage_figures::{count, spend_text};
+use super::usage_figures::{count, counted, spend_text};
 
 /// `12.5 USD`: the amount as the API wrote it (exact to the nano-unit), with the currency.
 pub fn money(amount: &str, currency: &str) -> String {
@@ -194,10 +194,6 @@ pub fn tenant_rows(statement: &StatementView) -> Vec<TenantRow> {
 /// The partner's totals, as the table's last row.
 pub fn totals_row(statement: &StatementView) -> TenantRow {
     tenant_row("Total".to_owned(), &statement.totals, &statement.currency)
-}
-
-fn counted(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", count(n), if n == 1 { one } else { many })
 }
 
 #[cfg(test)]

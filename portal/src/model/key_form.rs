@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::errors::FieldErrors;
 use super::limit_form::{BudgetText, check_budgets};
+use super::usage_figures::{count, counted};
 use super::{expiry, lists, validate};
 
 /// The data-plane endpoints a key can be limited to: API name and label.
@@ -325,19 +326,25 @@ pub fn dollars_to_micros(raw: &str) -> Result<Option<i64>, String> {
 pub fn limits_summary(limits: &KeyLimitsView) -> Option<String> {
     let mut parts = Vec::new();
     if let Some(rpm) = limits.requests_per_minute {
-        parts.push(format!("{rpm} requests/min"));
+        parts.push(format!(
+            "{}/min",
+            counted(u64::from(rpm), "request", "requests")
+        ));
     }
     if let Some(rpd) = limits.requests_per_day {
-        parts.push(format!("{rpd} requests/day"));
+        parts.push(format!(
+            "{}/day",
+            counted(u64::from(rpd), "request", "requests")
+        ));
     }
     if let Some(tpm) = limits.tokens_per_minute {
-        parts.push(format!("{tpm} tokens/min"));
+        parts.push(format!("{}/min", counted(tpm, "token", "tokens")));
     }
     if let Some(tpd) = limits.tokens_per_day {
-        parts.push(format!("{tpd} tokens/day"));
+        parts.push(format!("{}/day", counted(tpd, "token", "tokens")));
     }
     if let Some(concurrent) = limits.max_concurrent {
-        parts.push(format!("{concurrent} at once"));
+        parts.push(format!("{} at once", count(u64::from(concurrent))));
     }
     if let Some(budget) = limits.monthly_budget_micros {
         parts.push(format!("{}/month", micros_to_dollars(budget)));
@@ -345,7 +352,7 @@ pub fn limits_summary(limits: &KeyLimitsView) -> Option<String> {
     for budget in &limits.budgets {
         let amount = match (&budget.spend, budget.tokens) {
             (Some(spend), _) => spend.clone(),
-            (None, Some(tokens)) => format!("{tokens} tokens"),
+            (None, Some(tokens)) => counted(tokens, "token", "tokens"),
             (None, None) => continue,
         };
         let period = match budget.period.as_str() {
@@ -372,8 +379,11 @@ pub fn micros_to_input(micros: i64) -> String {
 pub fn micros_to_dollars(micros: i64) -> String {
     let sign = if micros < 0 { "-" } else { "" };
     let micros = micros.unsigned_abs();
-    let cents = micros.div_ceil(10_000);
-    format!("{sign}${}.{:02}", cents / 100, cents % 100)
+    // Cents at least, and every digit a smaller amount has: $0.001 is not $0.01.
+    let fraction = format!("{:06}", micros % 1_000_000);
+    let fraction = fraction.trim_end_matches('0');
+    let fraction = format!("{fraction:0<2}");
+    format!("{sign}${}.{fraction}", micros / 1_000_000)
 }
 
 #[cfg(test)]
@@ -660,7 +670,17 @@ mod tests {
         };
         assert_eq!(
             limits_summary(&budgeted).as_deref(),
-            Some("Limits: 19.99/week, 5000 tokens/30 days (soft)")
+            Some("Limits: 19.99/week, 5\u{202f}000 tokens/30 days (soft)")
+        );
+        let one = KeyLimitsView {
+            requests_per_minute: Some(1),
+            tokens_per_day: Some(1),
+            monthly_budget_micros: Some(1_000),
+            ..Default::default()
+        };
+        assert_eq!(
+            limits_summary(&one).as_deref(),
+            Some("Limits: 1 request/min, 1 token/day, $0.001/month")
         );
     }
 
@@ -675,8 +695,15 @@ mod tests {
             assert!(dollars_to_micros(bad).is_err(), "{bad}");
         }
         assert_eq!(micros_to_dollars(12_500_000), "$12.50");
-        assert_eq!(micros_to_dollars(1), "$0.01");
+        assert_eq!(
+            micros_to_dollars(1_000),
+            "$0.001",
+            "not rounded up to a cent"
+        );
+        assert_eq!(micros_to_dollars(1), "$0.000001");
+        assert_eq!(micros_to_dollars(1_234_567), "$1.234567");
         assert_eq!(micros_to_dollars(0), "$0.00");
+        assert_eq!(micros_to_dollars(-2_500_000), "-$2.50");
         for (micros, typed) in [
             (25_000_000, "25.00"),
             (12_500_000, "12.50"),

@@ -41,6 +41,11 @@ pub fn millis(value: f64) -> String {
     }
 }
 
+/// A count with its noun, singular for one: `1 request`, `12 345 requests`.
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { one } else { many })
+}
+
 /// Exact counts with thin groups: `12 345`.
 pub fn count(value: u64) -> String {
     let digits = value.to_string();

@@ -6,7 +6,8 @@ use leptos::prelude::*;
 use crate::components::chart::ChartFigure;
 use crate::model::chart::{Kind, Unit, layout};
 use crate::model::usage_figures::{
-    Metric, axis, count, error_rate, latency_text, per_bucket, rate_text, spend_text, tokens,
+    Metric, axis, count, counted, error_rate, latency_text, per_bucket, rate_text, spend_text,
+    tokens,
 };
 
 #[component]
@@ -17,7 +18,7 @@ pub fn Totals(totals: UsageFiguresView, #[prop(into)] currency: String) -> impl 
             "Spend",
             spend_text(&totals.spend, 0, &currency),
             if totals.unpriced > 0 {
-                format!("{} calls unpriced", count(totals.unpriced))
+                format!("{} unpriced", counted(totals.unpriced, "call", "calls"))
             } else {
                 String::new()
             },
