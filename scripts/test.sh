@@ -36,6 +36,9 @@ else
   cargo test --workspace --locked
 fi
 
+step "shipped configurations: sluice check-config accepts each with the environment docker-compose.yml gives it"
+scripts/check-configs.sh
+
 $quick && exit 0
 
 step "contract test: the management API answers only what its OpenAPI document declares (schemathesis against a fresh sluice)"
