@@ -15,6 +15,7 @@ use crate::pages::credentials::CredentialsPage;
 use crate::pages::dashboard::DashboardPage;
 use crate::pages::explorer::ExplorerPage;
 use crate::pages::forgot_password::ForgotPasswordPage;
+use crate::pages::get_started::GetStartedPage;
 use crate::pages::home::HomePage;
 use crate::pages::keys::KeysPage;
 use crate::pages::limits::LimitsPage;
@@ -51,6 +52,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accept-invitation") view=AcceptInvitationPage />
                 <ParentRoute path=path!("") view=AppShell>
                     <Route path=path!("") view=HomePage />
+                    <Route path=path!("/get-started") view=GetStartedPage />
                     <Route path=path!("/keys") view=KeysPage />
                     <Route path=path!("/members") view=MembersPage />
                     <Route path=path!("/provider-credentials") view=CredentialsPage />

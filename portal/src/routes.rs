@@ -32,6 +32,8 @@ pub const BILLING: &str = "/billing";
 pub const LIMITS: &str = "/limits";
 /// Calling the tenant's models from the browser.
 pub const EXPLORER: &str = "/explorer";
+/// How to make a first call: a key, the base URLs, code to copy.
+pub const GET_STARTED: &str = "/get-started";
 /// The tenant's usage over time.
 pub const DASHBOARD: &str = "/dashboard";
 

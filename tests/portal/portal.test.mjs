@@ -41,7 +41,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
@@ -786,6 +786,29 @@ step('the copied key calls the data plane', async () => {
     return res.status === 200 ? res.json() : null;
   });
   assert.match(answer.choices[0].message.content, /Hello portal/);
+});
+
+step('Get started: the base URLs, and a first call whose curl, run with the copied key, answers', async () => {
+  await page.getByRole('link', { name: 'Get started' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Get started' }).waitFor();
+  assert.equal((await page.locator('#base-url-openai').textContent()).trim(), `${base}/v1`);
+  assert.equal((await page.locator('#base-url-anthropic').textContent()).trim(), base);
+  await page.getByRole('link', { name: 'API keys', exact: true }).first().waitFor();
+  await page.locator('#start-model').selectOption('mock');
+  const curl = await page.locator('[data-snippet="curl"] code').textContent();
+  assert.ok(curl.includes('"model": "mock"'), curl);
+  assert.ok(!/sluice/i.test(curl), 'the snippet names no platform');
+  // The snippet as a user would paste it into a shell, with the key in its variable.
+  const out = execFileSync('bash', ['-c', curl], { env: { ...process.env, GATEWAY_API_KEY: state.key }, encoding: 'utf8', timeout: 20_000 });
+  assert.match(JSON.parse(out).choices[0].message.content, /Say hello in five words/);
+  // Every way is there, each with its own copy button.
+  assert.deepEqual(await page.locator('.start-snippet h3').allTextContents(),
+    ['curl', 'Python (OpenAI SDK)', 'JavaScript (OpenAI SDK)', 'Python (Anthropic SDK)', 'JavaScript (Anthropic SDK)']);
+  await page.locator('[data-snippet="anthropic-python"]').getByRole('button', { name: 'Copy Python (Anthropic SDK)' }).click();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.ok(copied.includes('from anthropic import Anthropic') && copied.includes(`base_url="${base}"`), copied);
+  await dismissToasts();
+  await shot('07b-get-started');
 });
 
 step('the API explorer streams an answer as the signed-in user, with status, timings, usage and the call as code', async () => {
@@ -2161,6 +2184,12 @@ step('on the partner\'s domain the portal shows only the partner\'s brand', asyn
     assert.doesNotMatch(html, /sluice/i, `the platform's name on ${where}`);
   };
   await unbranded('Models and routes');
+  // Get started: its base URLs are the partner's domain, its code names no platform.
+  await tab.getByRole('link', { name: 'Get started' }).click();
+  await tab.getByRole('heading', { level: 1, name: 'Get started' }).waitFor();
+  assert.equal((await tab.locator('#base-url-openai').textContent()).trim(), `${partnerBase}/v1`);
+  await tab.locator('[data-snippet="anthropic-javascript"] code').waitFor();
+  await unbranded('Get started');
   // The bill, and the bill as a page to print, name no platform either.
   await tab.getByRole('link', { name: 'Billing', exact: true }).click();
   await tab.getByRole('heading', { level: 1, name: 'Billing', exact: true }).waitFor();
@@ -2216,6 +2245,7 @@ step('single sign-on: a button per provider, and a session it opens can make cha
 
 step('every page renders, on a desktop and on a phone, in both themes', async () => {
   const pages = [
+    ['get-started', '/get-started', 'Get started'],
     ['keys', '/keys', 'API keys'],
     ['members', '/members', 'Members'],
     ['provider-keys', '/provider-credentials', 'Provider keys'],

@@ -20,6 +20,7 @@ pub fn Nav() -> impl IntoView {
     let billing = move || session.abilities().view_billing;
     view! {
         <ul class="nav-list">
+            <NavLink href=routes::GET_STARTED icon=TERMINAL label="Get started" />
             <NavLink href=routes::DASHBOARD icon=CHART label="Dashboard" />
             <NavLink href=routes::EXPLORER icon=COMPASS label="API explorer" />
             <NavLink href=routes::MODELS icon=LIST label="Models and routes" />

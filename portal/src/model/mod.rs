@@ -20,6 +20,7 @@ pub mod domain_proof;
 pub mod errors;
 pub mod expiry;
 pub mod format;
+pub mod get_started;
 pub mod invoice_figures;
 pub mod key_form;
 pub mod limit_form;

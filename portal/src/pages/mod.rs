@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod dashboard;
 pub mod explorer;
 pub mod forgot_password;
+pub mod get_started;
 pub mod home;
 pub mod keys;
 pub mod limits;
