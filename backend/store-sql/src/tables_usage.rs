@@ -538,6 +538,10 @@ macro_rules! impl_usage_store {
             ) -> Result<(), ::store::Error> {
                 let a = adjustment;
                 let mut tx = self.pool.begin().await.map_err($crate::map_err)?;
+                // The write first: on SQLite a transaction that read before its first write
+                // cannot take the write lock once the usage writer committed meanwhile ("database
+                // is locked" at once, whatever the busy timeout); the audit head is the lock.
+                Self::append_audit(&mut tx, audit).await?;
                 let exists: Option<String> =
                     ::sqlx::query_scalar("select id from tenants where id = $1")
                         .bind(a.tenant_id.to_string())
@@ -564,7 +568,6 @@ macro_rules! impl_usage_store {
                 .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
-                Self::append_audit(&mut tx, audit).await?;
                 tx.commit().await.map_err($crate::map_err)
             }
 
