@@ -37,6 +37,7 @@ macro_rules! store_contract_tests {
             large_batches_land_whole_and_replays_add_nothing,
             rollups_hold_each_new_record_once_at_every_grain,
             adjustments_are_added_audited_and_read_by_period,
+            corrections_land_while_usage_is_written,
             invoices_are_numbered_once_frozen_and_voided_never_overlapping,
             credit_counts_top_ups_once_and_sums_the_ledger_before_an_instant,
             invoice_payments_resume_and_settle_once_and_hold_the_unpaid,
@@ -907,6 +908,67 @@ pub async fn adjustments_are_added_audited_and_read_by_period(store: &impl Store
             >= 2,
         "each correction is audited"
     );
+}
+
+/// A correction added while the usage writer writes lands, whichever commits first (on SQLite
+/// a transaction that read before its first write failed at once when a batch committed in
+/// between).
+pub async fn corrections_land_while_usage_is_written(store: &impl Store) {
+    use domain::ledger::{Adjustment, AdjustmentKind};
+    let a = tenant("acme");
+    store.create_tenant(&a, &audit()).await.unwrap();
+    let batches: Vec<Vec<UsageRecord>> = (0..16)
+        .map(|_| {
+            (0..20)
+                .map(|_| usage(a.id, ApiKeyId::new(), now()))
+                .collect()
+        })
+        .collect();
+    let corrections: Vec<Adjustment> = (0..16)
+        .map(|i| Adjustment {
+            id: domain::AdjustmentId::new(),
+            tenant_id: a.id,
+            kind: AdjustmentKind::Adjustment,
+            amount: domain::pricing::Money::from_nanos(i + 1),
+            reason: "fee".into(),
+            author_id: domain::UserId::new(),
+            author: "finance@example.com".into(),
+            effective_at: now(),
+            created_at: now(),
+        })
+        .collect();
+    let entry = || {
+        domain::AuditEntry::new(
+            Some(a.id),
+            domain::Actor::system(),
+            "billing.adjustment",
+            now(),
+        )
+    };
+    let writes = batches
+        .iter()
+        .map(|batch| async move { store.insert_usage(batch).await.map(|_| ()) });
+    let added = corrections
+        .iter()
+        .map(|it| async move { store.add_adjustment(it, &entry()).await });
+    let (written, added) = futures_util::future::join(
+        futures_util::future::join_all(writes),
+        futures_util::future::join_all(added),
+    )
+    .await;
+    for result in written.into_iter().chain(added) {
+        result.unwrap();
+    }
+    let period = store
+        .adjustments_between(
+            a.id,
+            now() - time::Duration::hours(1),
+            now() + time::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(period.len(), 16);
+    assert_eq!(store.list_usage(a.id, 1000).await.unwrap().len(), 320);
 }
 
 pub async fn concurrent_usage_batches_all_land(store: &impl Store) {
