@@ -2220,7 +2220,9 @@ step('on the partner\'s domain the portal shows only the partner\'s brand', asyn
   await tab.goto(partnerBase + state.partnerPath);
   await ready(tab);
   await tab.locator('.shared-limits #partner-limits-requests-per-minute').waitFor();
-  await unbranded('the partner console\'s limits');
+  // The sub-tenants' invoices, with what the partner pays and its Pay link, loaded too.
+  await tab.locator('section.partner-invoices tbody tr[data-invoice]').first().waitFor();
+  await unbranded('the partner console\'s limits and invoices');
   await ctx.close();
 });
 

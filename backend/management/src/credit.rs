@@ -5,7 +5,7 @@
 //! counters (a Redis restart) forgets at most an hour of spending.
 
 use domain::credit::{CreditAccount, TopUp};
-use domain::pricing::Money;
+use domain::pricing::{Currency, Money};
 use domain::{Permission, TenantId, TopUpId};
 use time::OffsetDateTime;
 
@@ -54,6 +54,18 @@ pub struct TopUpDraft {
 }
 
 impl Manager {
+    /// The platform's currency, which credit is kept in; `asked`, when given, must be it.
+    fn credit_currency(&self, asked: Option<&str>) -> Result<Currency, Error> {
+        let currency = self.config.prices.currency;
+        match asked {
+            Some(asked) if asked != currency.as_str() => Err(Error::invalid(
+                "currency",
+                format!("credit is kept in {currency}, not `{asked}`"),
+            )),
+            _ => Ok(currency),
+        }
+    }
+
     async fn credit_detail(&self, tenant: TenantId) -> Result<CreditDetail, Error> {
         let account = self.store.credit_account(tenant).await?;
         let balance = self
@@ -95,15 +107,7 @@ impl Manager {
     ) -> Result<crate::payments::CheckoutStarted, Error> {
         self.authorize(identity, tenant, Permission::ViewBilling)
             .await?;
-        let currency = self.config.prices.currency;
-        if let Some(asked) = &draft.currency
-            && asked != currency.as_str()
-        {
-            return Err(Error::invalid(
-                "currency",
-                format!("credit is kept in {currency}, not `{asked}`"),
-            ));
-        }
+        let currency = self.credit_currency(draft.currency.as_deref())?;
         let amount = domain::credit::top_up_amount(&draft.amount)
             .map_err(|e| Error::invalid(e.field, e.message))?;
         let minor = domain::payment::to_minor(amount, currency.as_str());
@@ -147,7 +151,11 @@ impl Manager {
             ));
         }
         let customer = self
-            .customer(domain::payment::Payer::Tenant(tenant), &found)
+            .customer(
+                payments.provider.as_ref(),
+                domain::payment::Payer::Tenant(tenant),
+                &found,
+            )
             .await?;
         let page = format!("{}/billing", self.config.public_url.trim_end_matches('/'));
         let started = payments
@@ -230,15 +238,7 @@ impl Manager {
     ) -> Result<(TopUp, bool), Error> {
         self.authorize_bill_author(identity, tenant).await?;
         let invalid = |e: domain::ledger::AdjustmentError| Error::invalid(e.field, e.message);
-        let currency = self.config.prices.currency;
-        if let Some(asked) = &draft.currency
-            && asked != currency.as_str()
-        {
-            return Err(Error::invalid(
-                "currency",
-                format!("credit is kept in {currency}, not `{asked}`"),
-            ));
-        }
+        self.credit_currency(draft.currency.as_deref())?;
         let amount = domain::credit::top_up_amount(&draft.amount).map_err(invalid)?;
         let reason = domain::ledger::reason(&draft.reason).map_err(invalid)?;
         let id = TopUpId::new();

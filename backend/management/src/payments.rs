@@ -298,7 +298,7 @@ impl Manager {
             self.store.save_invoice_payment(&payment).await?;
         }
         let key = |step: &str| format!("sluice-invoice-{}-{step}", invoice.id);
-        let customer = self.customer(payer, &tenant).await?;
+        let customer = self.customer(provider.as_ref(), payer, &tenant).await?;
         let currency = content.currency.to_ascii_lowercase();
         let provider_invoice = match &payment.provider_invoice {
             Some(id) => id.clone(),
@@ -387,15 +387,13 @@ impl Manager {
     /// The payer's customer at the provider, created the first time it is needed.
     pub(crate) async fn customer(
         &self,
+        provider: &dyn PaymentProvider,
         payer: Payer,
         tenant: &domain::Tenant,
     ) -> Result<String, Error> {
         if let Some(customer) = self.store.billing_customer(payer).await? {
             return Ok(customer);
         }
-        let Some(payments) = &self.payments else {
-            return Err(Error::Internal("payments are not configured".into()));
-        };
         let (key, name) = match payer {
             Payer::Tenant(id) => (format!("sluice-customer-{id}"), tenant.name.clone()),
             Payer::Partner(id) => (
@@ -403,8 +401,7 @@ impl Manager {
                 self.store.get_partner(id).await?.name,
             ),
         };
-        let created = payments
-            .provider
+        let created = provider
             .create_customer(&key, &NewCustomer { name: &name, payer })
             .await
             .map_err(provider_failed("create the customer"))?;

@@ -212,12 +212,7 @@ pub fn partner_rows(list: &PartnerInvoiceListView) -> Vec<PartnerInvoiceRow> {
                 .partner_total
                 .as_deref()
                 .map_or_else(|| "—".to_owned(), |it| money(it, &list.currency)),
-            pay_url: it.invoice.payment.as_ref().and_then(|payment| {
-                payment.pay_url.clone().filter(|url| {
-                    is_due(&payment.status)
-                        && (url.starts_with("https://") || url.starts_with("http://"))
-                })
-            }),
+            pay_url: it.invoice.payment.as_ref().and_then(pay_link),
         })
         .collect()
 }
@@ -236,6 +231,13 @@ pub fn payment_label(status: &str) -> String {
         other => other,
     }
     .to_owned()
+}
+
+/// Where the invoice is paid, while it is due and the provider gave a web address.
+fn pay_link(payment: &InvoicePaymentView) -> Option<String> {
+    payment.pay_url.clone().filter(|url| {
+        is_due(&payment.status) && (url.starts_with("https://") || url.starts_with("http://"))
+    })
 }
 
 /// Whether the tenant still owes the invoice: sent and not paid (a failed attempt included).
@@ -285,10 +287,7 @@ pub fn payment(payment: &InvoicePaymentView, now: OffsetDateTime) -> PaymentFigu
             )
         }
     });
-    let pay_url = payment
-        .pay_url
-        .clone()
-        .filter(|url| due && (url.starts_with("https://") || url.starts_with("http://")));
+    let pay_url = pay_link(payment);
     PaymentFigures {
         status: payment.status.clone(),
         label: payment_label(&payment.status),

@@ -403,15 +403,7 @@ async fn a_partners_statement_shows_each_sub_tenant_with_wholesale_and_margin() 
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let mut secrets = Vec::new();
     for name in ["Customer One", "Customer Two"] {
-        let (status, tenant) = world
-            .admin
-            .post(
-                &format!("/api/v1/partners/{partner}/tenants"),
-                json!({"name": name}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{tenant}");
-        let id = tenant["id"].as_str().unwrap().to_owned();
+        let id = world.sub_tenant(name).await;
         let (_, key) = world
             .admin
             .post(&format!("/api/v1/tenants/{id}/keys"), json!({"name": "k"}))

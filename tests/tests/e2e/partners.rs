@@ -40,6 +40,21 @@ pub(crate) struct World {
     pub(crate) partner: String,
 }
 
+impl World {
+    /// A sub-tenant of the partner, created by its administrator; answers its id.
+    pub(crate) async fn sub_tenant(&self, name: &str) -> String {
+        let (status, tenant) = self
+            .admin
+            .post(
+                &format!("/api/v1/partners/{}/tenants", self.partner),
+                json!({"name": name}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{tenant}");
+        tenant["id"].as_str().unwrap().to_owned()
+    }
+}
+
 /// The first account (the operator) creates partner Acme, administered by a second account.
 pub(crate) async fn world(app: &TestApp) -> World {
     let operator = Browser::join(app, "operator@platform.example").await;

@@ -328,15 +328,7 @@ async fn a_partner_is_sent_its_sub_tenants_invoices_at_wholesale_under_one_custo
         ("Customer One", 5_000_000_000, 3_004_999_999),
         ("Customer Two", 2_000_000_000, 1_200_000_000),
     ] {
-        let (status, tenant) = world
-            .admin
-            .post(
-                &format!("/api/v1/partners/{partner}/tenants"),
-                json!({"name": name}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{tenant}");
-        let id = tenant["id"].as_str().unwrap().to_owned();
+        let id = world.sub_tenant(name).await;
         let tenant_id: TenantId = id.parse().unwrap();
         let mut used = record(tenant_id, from + hour, "mock", retail);
         used.wholesale = Some(Money::from_nanos(wholesale));
@@ -828,15 +820,7 @@ async fn a_prepaid_tenant_buys_credit_on_a_checkout_page_and_its_payment_tops_it
     assert_eq!(credit["top_ups"][0]["reference"], "pi_7");
 
     // A partner's sub-tenant's credit is its partner's to keep.
-    let (status, sub) = world
-        .admin
-        .post(
-            &format!("/api/v1/partners/{}/tenants", world.partner),
-            json!({"name": "Customer"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{sub}");
-    let sub = sub["id"].as_str().unwrap();
+    let sub = world.sub_tenant("Customer").await;
     let sub_base = format!("/api/v1/tenants/{sub}/billing/credit");
     let (status, credit) = world
         .admin
